@@ -1,0 +1,79 @@
+//! Accounts: shops (sellers) and customers, and their repository port.
+
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::id::AccountId;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+
+/// Which side of the marketplace an account is on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    /// A seller.
+    Shop,
+    /// A buyer (`user` in the API).
+    #[serde(rename = "user")]
+    Customer,
+}
+
+impl AccountKind {
+    /// The name used in the API and in tokens: `shop` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Shop => "shop",
+            AccountKind::Customer => "user",
+        }
+    }
+}
+
+/// Roles of a shop account (the seed's `SHOP`, `WRITER`, `EDITOR`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Role {
+    /// The shop owner: everything on its own data.
+    Shop,
+    /// May write products.
+    Writer,
+    /// May edit products.
+    Editor,
+}
+
+/// A shop or customer account.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Account {
+    /// The id.
+    pub id: AccountId,
+    /// Shop or customer.
+    pub kind: AccountKind,
+    /// Display name.
+    pub name: String,
+    /// Email, trimmed and lowercased; unique per kind.
+    pub email: String,
+    /// Argon2id PHC string; never the password.
+    pub password_hash: String,
+    /// Roles (shops get `[Shop]` at signup; customers none).
+    pub roles: Vec<Role>,
+    /// False once the account is disabled.
+    pub active: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Storage of accounts.
+#[async_trait]
+pub trait AccountRepo: Send + Sync + Debug + 'static {
+    /// Inserts a new account. Fails with [`Error::Conflict`](crate::Error::Conflict) if an
+    /// account of the same kind has the same email (atomically: two concurrent signups with one
+    /// email give one success).
+    async fn insert(&self, account: &Account) -> Result<()>;
+
+    /// The account of `kind` with `id`, if any.
+    async fn get(&self, kind: AccountKind, id: &AccountId) -> Result<Option<Account>>;
+
+    /// The account of `kind` with the (already normalized) `email`, if any.
+    async fn find_by_email(&self, kind: AccountKind, email: &str) -> Result<Option<Account>>;
+}

@@ -1,0 +1,88 @@
+//! The one error type of ecom: every port and service returns [`Error`].
+
+use std::fmt;
+
+/// A boxed error from a backend, kept for logs and never shown to clients.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result with ecom's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, by meaning. Adapters convert their own errors into it with `From`;
+/// the HTTP layer maps each variant to one status.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input was rejected; `field` names the offending field (e.g. `product_price`).
+    #[error("invalid {field}: {message}")]
+    Validation {
+        /// The field, as named in the API.
+        field: String,
+        /// Why it was rejected.
+        message: String,
+    },
+    /// The entity does not exist (or is not visible to the caller).
+    #[error("{entity} not found")]
+    NotFound {
+        /// What was looked for, e.g. `product`.
+        entity: &'static str,
+    },
+    /// A uniqueness or state conflict, e.g. a duplicate email or a stale version.
+    #[error("{0}")]
+    Conflict(String),
+    /// A conditional stock decrement lost: less stock than requested.
+    #[error("insufficient stock for product {product_id}")]
+    InsufficientStock {
+        /// The product whose stock was short.
+        product_id: String,
+    },
+    /// Missing, invalid or expired credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Credentials are valid but the action is not allowed (also refresh-token reuse).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The API key lacks the permission the action needs.
+    #[error("Permission Denied")]
+    PermissionDenied,
+    /// `product_type` names no registered [`ProductKind`](crate::kind::ProductKind).
+    #[error("invalid product type: {0}")]
+    InvalidProductType(String),
+    /// A discount code cannot be applied (expired, used up, below minimum order...).
+    #[error("discount not applicable: {0}")]
+    DiscountNotApplicable(String),
+    /// A lock stayed busy for the whole bounded wait. Retryable; never means out of stock.
+    #[error("resource busy, retry later: {0}")]
+    Busy(String),
+    /// A backend is unreachable or timed out. Retryable (HTTP 503).
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// An unexpected backend failure. The source is for logs, not for clients.
+    #[error("internal backend error")]
+    Backend(#[source] BoxError),
+}
+
+impl Error {
+    /// A [`Error::Validation`] for `field`.
+    pub fn validation(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// A [`Error::NotFound`] for `entity`.
+    pub fn not_found(entity: &'static str) -> Self {
+        Self::NotFound { entity }
+    }
+
+    /// A [`Error::Backend`] wrapping any error.
+    pub fn backend(err: impl Into<BoxError>) -> Self {
+        Self::Backend(err.into())
+    }
+
+    /// True when retrying the same request later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Busy(_) | Self::Unavailable(_))
+    }
+}

@@ -1,0 +1,386 @@
+//! Money as integer minor units plus an ISO 4217 currency. No floats in arithmetic.
+//!
+//! Input arrives in major units (`19.99`), as a JSON string or number, and is parsed exactly:
+//! a number is read through its shortest round-trip decimal form, so `19.99` is 1999 cents and
+//! `19.999` (three decimals for USD) is rejected instead of rounded.
+//! Percentages are basis points (1/100 of a percent, `10000` = 100%) and round half-up to the
+//! minor unit (see [`Money::percent`]).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// The largest amount accepted from input, in major units (keeps every sum far inside `i64`).
+pub const MAX_MAJOR_UNITS: i64 = 1_000_000_000_000;
+
+/// An ISO 4217 currency known to ecom, with its number of minor-unit digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
+pub struct Currency {
+    code: &'static str,
+    exponent: u8,
+}
+
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AUD", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("IDR", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PHP", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TWD", 2),
+    ("USD", 2),
+    ("VND", 0),
+];
+
+impl Currency {
+    /// US dollars, the default.
+    pub const USD: Currency = Currency {
+        code: "USD",
+        exponent: 2,
+    };
+
+    /// Looks a currency up by its ISO code (case-insensitive).
+    pub fn from_code(code: &str) -> Result<Self> {
+        let upper = code.trim().to_ascii_uppercase();
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == upper)
+            .map(|&(code, exponent)| Currency { code, exponent })
+            .ok_or_else(|| Error::validation("currency", format!("unknown currency {code:?}")))
+    }
+
+    /// The ISO code, e.g. `USD`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Digits after the decimal point (2 for USD, 0 for JPY).
+    pub fn exponent(&self) -> u8 {
+        self.exponent
+    }
+
+    fn scale(&self) -> i64 {
+        10_i64.pow(u32::from(self.exponent))
+    }
+}
+
+impl Default for Currency {
+    fn default() -> Self {
+        Self::USD
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = Error;
+    fn try_from(code: String) -> Result<Self> {
+        Self::from_code(&code)
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Currency::from_code(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.code.to_owned()
+    }
+}
+
+/// An amount of money: minor units (cents) in a currency.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units, e.g. 1999 for 19.99 USD.
+    pub minor: i64,
+    /// The currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// An amount of `minor` units.
+    pub const fn new(minor: i64, currency: Currency) -> Self {
+        Money { minor, currency }
+    }
+
+    /// Zero in `currency`.
+    pub const fn zero(currency: Currency) -> Self {
+        Money { minor: 0, currency }
+    }
+
+    /// Parses major units exactly (`"19.99"` -> 1999 for USD). More decimals than the
+    /// currency has, exponents, or anything but `-?digits[.digits]` is a validation error on `field`.
+    pub fn parse_major(input: &MajorUnits, currency: Currency, field: &str) -> Result<Self> {
+        let text = input.0.trim();
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int_part.is_empty() || !digits(int_part) || !digits(frac_part) {
+            return Err(Error::validation(
+                field,
+                "must be a decimal amount like 19.99",
+            ));
+        }
+        if unsigned.ends_with('.') {
+            return Err(Error::validation(
+                field,
+                "must be a decimal amount like 19.99",
+            ));
+        }
+        let frac_trimmed = frac_part.trim_end_matches('0');
+        if frac_trimmed.len() > usize::from(currency.exponent) {
+            return Err(Error::validation(
+                field,
+                format!(
+                    "at most {} decimals for {}",
+                    currency.exponent, currency.code
+                ),
+            ));
+        }
+        let too_large = || Error::validation(field, "amount is too large");
+        let int_digits = int_part.trim_start_matches('0');
+        if int_digits.len() > 13 {
+            return Err(too_large());
+        }
+        let major: i64 = if int_digits.is_empty() {
+            0
+        } else {
+            int_digits.parse().map_err(|_| too_large())?
+        };
+        if major > MAX_MAJOR_UNITS {
+            return Err(too_large());
+        }
+        let mut frac_minor: i64 = 0;
+        for i in 0..usize::from(currency.exponent) {
+            let d = frac_trimmed
+                .as_bytes()
+                .get(i)
+                .map_or(0, |b| i64::from(b - b'0'));
+            frac_minor = frac_minor * 10 + d;
+        }
+        let minor = major * currency.scale() + frac_minor;
+        Ok(Money::new(if negative { -minor } else { minor }, currency))
+    }
+
+    /// The amount in major units as exact decimal text (`"19.99"`, `"1999"` for JPY).
+    pub fn major_string(&self) -> String {
+        let exp = usize::from(self.currency.exponent);
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if exp == 0 {
+            return format!("{sign}{abs}");
+        }
+        let scale = self.currency.scale().unsigned_abs();
+        format!("{sign}{}.{:0exp$}", abs / scale, abs % scale)
+    }
+
+    /// The amount in major units as a JSON number (exact for every amount ecom accepts).
+    pub fn major_json(&self) -> serde_json::Value {
+        self.major_string()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+
+    /// `self + other`; a currency mismatch or overflow is an error.
+    pub fn checked_add(self, other: Money) -> Result<Money> {
+        self.same_currency(other)?;
+        self.minor
+            .checked_add(other.minor)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or_else(overflow)
+    }
+
+    /// `self - other`; a currency mismatch or overflow is an error.
+    pub fn checked_sub(self, other: Money) -> Result<Money> {
+        self.same_currency(other)?;
+        self.minor
+            .checked_sub(other.minor)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or_else(overflow)
+    }
+
+    /// `self * quantity`; overflow is an error.
+    pub fn checked_mul(self, quantity: u64) -> Result<Money> {
+        i64::try_from(quantity)
+            .ok()
+            .and_then(|q| self.minor.checked_mul(q))
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or_else(overflow)
+    }
+
+    /// `basis_points / 10000` of `self`, rounded half-up (away from zero) to the minor unit.
+    /// Example: 12.5% (1250 bp) of 0.99 USD is 12.375 cents, which rounds to 12 cents;
+    /// 50% of 0.05 is 2.5 cents, which rounds to 3.
+    pub fn percent(self, basis_points: u32) -> Money {
+        let product = i128::from(self.minor) * i128::from(basis_points);
+        let half = if product < 0 { -5_000 } else { 5_000 };
+        let minor = (product + half) / 10_000;
+        Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
+    }
+
+    /// The smaller of two amounts of one currency.
+    pub fn min(self, other: Money) -> Money {
+        if other.minor < self.minor {
+            other
+        } else {
+            self
+        }
+    }
+
+    fn same_currency(self, other: Money) -> Result<()> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(Error::validation(
+                "currency",
+                format!("cannot mix {} and {}", self.currency, other.currency),
+            ))
+        }
+    }
+}
+
+fn overflow() -> Error {
+    Error::validation("amount", "amount is too large")
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.major_string(), self.currency)
+    }
+}
+
+/// An amount in major units as the client wrote it (JSON string or number), not yet parsed.
+/// Turn it into [`Money`] with [`Money::parse_major`].
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(transparent)]
+pub struct MajorUnits(pub String);
+
+impl From<&str> for MajorUnits {
+    fn from(s: &str) -> Self {
+        MajorUnits(s.to_owned())
+    }
+}
+
+impl<'de> Deserialize<'de> for MajorUnits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = MajorUnits;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal amount as a number or string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<MajorUnits, E> {
+                Ok(MajorUnits(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<MajorUnits, E> {
+                Ok(MajorUnits(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<MajorUnits, E> {
+                Ok(MajorUnits(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<MajorUnits, E> {
+                if v.is_finite() {
+                    // Rust prints the shortest text that reads back as `v`, never in exponent form.
+                    Ok(MajorUnits(v.to_string()))
+                } else {
+                    Err(E::custom("amount must be finite"))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(s: &str) -> Result<Money> {
+        Money::parse_major(&MajorUnits::from(s), Currency::USD, "price")
+    }
+
+    #[test]
+    fn parses_major_units_exactly() {
+        assert_eq!(usd("19.99").map(|m| m.minor).ok(), Some(1999));
+        assert_eq!(usd("19.9").map(|m| m.minor).ok(), Some(1990));
+        assert_eq!(usd("20").map(|m| m.minor).ok(), Some(2000));
+        assert_eq!(usd("0.10").map(|m| m.minor).ok(), Some(10));
+        assert_eq!(usd("19.990").map(|m| m.minor).ok(), Some(1999));
+        assert_eq!(usd("-1.5").map(|m| m.minor).ok(), Some(-150));
+        for bad in [
+            "19.999",
+            "1e3",
+            "",
+            ".5",
+            "5.",
+            "abc",
+            "1.2.3",
+            "NaN",
+            "99999999999999",
+        ] {
+            assert!(usd(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_keep_their_decimals() {
+        let m: MajorUnits = serde_json::from_str("19.99").unwrap_or(MajorUnits::from("x"));
+        assert_eq!(m.0, "19.99");
+        let m: MajorUnits = serde_json::from_str("0.1").unwrap_or(MajorUnits::from("x"));
+        assert_eq!(usd(&m.0).map(|m| m.minor).ok(), Some(10));
+        let m: MajorUnits = serde_json::from_str("19.999").unwrap_or(MajorUnits::from("x"));
+        assert!(usd(&m.0).is_err());
+    }
+
+    #[test]
+    fn formats_and_rounds() {
+        assert_eq!(Money::new(1999, Currency::USD).major_string(), "19.99");
+        assert_eq!(Money::new(5, Currency::USD).major_string(), "0.05");
+        assert_eq!(Money::new(-5, Currency::USD).major_string(), "-0.05");
+        let jpy = Currency::from_code("jpy").map(|c| Money::new(1999, c).major_string());
+        assert_eq!(jpy.ok().as_deref(), Some("1999"));
+        assert_eq!(Money::new(99, Currency::USD).percent(1250).minor, 12);
+        assert_eq!(Money::new(5, Currency::USD).percent(5000).minor, 3);
+        assert_eq!(
+            Money::new(1999, Currency::USD).major_json(),
+            serde_json::json!(19.99)
+        );
+    }
+}

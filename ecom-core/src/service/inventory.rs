@@ -1,0 +1,89 @@
+//! Stock: add, look at, reserve and release.
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::id::{ProductId, ShopId};
+use crate::inventory::Inventory;
+use crate::validate;
+
+/// The inventory use cases.
+#[derive(Clone, Debug)]
+pub struct InventoryService {
+    backend: Backend,
+}
+
+impl InventoryService {
+    pub(crate) fn new(backend: Backend) -> Self {
+        InventoryService { backend }
+    }
+
+    /// Adds `quantity` units to a product of `shop`; optionally sets its location.
+    pub async fn add_stock(
+        &self,
+        shop: &ShopId,
+        product_id: &ProductId,
+        quantity: u32,
+        location: Option<&str>,
+    ) -> Result<Inventory> {
+        let quantity = validate::quantity("stock", quantity)?;
+        let location = location
+            .map(|l| validate::optional_text("location", l, 200))
+            .transpose()?;
+        self.owned(shop, product_id).await?;
+        self.backend
+            .inventory
+            .add_stock(
+                product_id,
+                quantity,
+                location.as_deref(),
+                self.backend.clock.now(),
+            )
+            .await
+    }
+
+    /// The inventory of a product of `shop`.
+    pub async fn get(&self, shop: &ShopId, product_id: &ProductId) -> Result<Inventory> {
+        self.owned(shop, product_id).await
+    }
+
+    /// Atomically reserves `quantity` units for `reservation_id` (see
+    /// [`InventoryRepo::reserve`](crate::inventory::InventoryRepo::reserve)).
+    pub async fn reserve(
+        &self,
+        product_id: &ProductId,
+        quantity: u32,
+        reservation_id: &str,
+    ) -> Result<Inventory> {
+        let quantity = validate::quantity("quantity", quantity)?;
+        self.backend
+            .inventory
+            .reserve(
+                product_id,
+                quantity,
+                reservation_id,
+                self.backend.clock.now(),
+            )
+            .await
+    }
+
+    /// Releases reservation `reservation_id`; returns the units put back (idempotent).
+    pub async fn release(
+        &self,
+        product_id: &ProductId,
+        reservation_id: &str,
+    ) -> Result<Option<u32>> {
+        self.backend
+            .inventory
+            .release(product_id, reservation_id)
+            .await
+    }
+
+    async fn owned(&self, shop: &ShopId, product_id: &ProductId) -> Result<Inventory> {
+        self.backend
+            .inventory
+            .get(product_id)
+            .await?
+            .filter(|inv| &inv.shop_id == shop)
+            .ok_or_else(|| Error::not_found("product"))
+    }
+}

@@ -1,0 +1,58 @@
+//! The use cases. Services hold the business rules, talk only to ports, and are cheap to
+//! clone. [`Ecom`] bundles them over one [`Backend`].
+
+mod api_key;
+mod auth;
+mod config;
+mod inventory;
+mod password;
+mod product;
+
+pub use api_key::{ApiKeyService, NewApiKey};
+pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
+pub use config::EcomConfig;
+pub use inventory::InventoryService;
+pub use product::{NewProduct, ProductPatch, ProductService};
+
+use crate::backend::Backend;
+use std::sync::Arc;
+
+/// Every service over one backend and one configuration.
+#[derive(Clone, Debug)]
+pub struct Ecom {
+    /// Signup, login, tokens.
+    pub auth: AuthService,
+    /// API keys.
+    pub api_keys: ApiKeyService,
+    /// Products.
+    pub products: ProductService,
+    /// Stock.
+    pub inventory: InventoryService,
+    backend: Backend,
+    config: Arc<EcomConfig>,
+}
+
+impl Ecom {
+    /// Builds every service on `backend` with `config`.
+    pub fn new(backend: Backend, config: EcomConfig) -> Self {
+        let config = Arc::new(config);
+        Ecom {
+            auth: AuthService::new(backend.clone(), config.clone()),
+            api_keys: ApiKeyService::new(backend.clone(), config.clone()),
+            products: ProductService::new(backend.clone(), config.clone()),
+            inventory: InventoryService::new(backend.clone()),
+            backend,
+            config,
+        }
+    }
+
+    /// The backend the services use.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The configuration the services use.
+    pub fn config(&self) -> &EcomConfig {
+        &self.config
+    }
+}

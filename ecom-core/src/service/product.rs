@@ -1,0 +1,330 @@
+//! Products: create (with inventory), partial update, publish, lists and keyword search.
+
+use super::config::EcomConfig;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::id::{ProductId, ShopId};
+use crate::inventory::Inventory;
+use crate::kind::ProductKind;
+use crate::money::{MajorUnits, Money};
+use crate::page::Page;
+use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
+use crate::validate;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Longest product name.
+const MAX_NAME: usize = 200;
+/// Longest thumbnail reference.
+const MAX_THUMB: usize = 2048;
+/// Longest description.
+const MAX_DESCRIPTION: usize = 10_000;
+/// Most variations per product.
+const MAX_VARIATIONS: usize = 100;
+/// Most words in a search query.
+const MAX_SEARCH_WORDS: usize = 10;
+/// Rating of a new product (as in the seed).
+const INITIAL_RATING: f64 = 4.5;
+
+/// Input of [`ProductService::create`] (field names as in the API).
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewProduct {
+    /// Name.
+    pub product_name: String,
+    /// Thumbnail URL or path.
+    pub product_thumb: String,
+    /// Description.
+    #[serde(default)]
+    pub product_description: Option<String>,
+    /// Unit price in major units.
+    pub product_price: MajorUnits,
+    /// Initial stock, also put in the inventory.
+    pub product_quantity: u32,
+    /// Kind name, e.g. `Clothing`.
+    pub product_type: String,
+    /// Attributes, validated by the kind.
+    #[serde(default)]
+    pub product_attributes: Map<String, Value>,
+    /// Variations (free-form).
+    #[serde(default)]
+    pub product_variations: Vec<Value>,
+}
+
+/// Input of [`ProductService::update`]: absent fields stay as they are; `product_attributes`
+/// are merged key by key into the stored ones (a `null` value leaves that key unchanged, as in
+/// the seed) and the result is re-validated by the product's kind. The kind and the quantity
+/// cannot be changed here (stock changes go through the inventory).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ProductPatch {
+    /// New name.
+    pub product_name: Option<String>,
+    /// New thumbnail.
+    pub product_thumb: Option<String>,
+    /// New description.
+    pub product_description: Option<String>,
+    /// New price.
+    pub product_price: Option<MajorUnits>,
+    /// Attributes to merge.
+    pub product_attributes: Option<Map<String, Value>>,
+    /// New variations.
+    pub product_variations: Option<Vec<Value>>,
+}
+
+/// The product use cases.
+#[derive(Clone, Debug)]
+pub struct ProductService {
+    backend: Backend,
+    config: Arc<EcomConfig>,
+}
+
+impl ProductService {
+    pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
+        ProductService { backend, config }
+    }
+
+    /// Creates a draft product of `shop` and its inventory holding `product_quantity`.
+    pub async fn create(&self, shop: &ShopId, input: NewProduct) -> Result<Product> {
+        let kind = self.config.kinds.get(input.product_type.trim())?.clone();
+        let name = validate::text("product_name", &input.product_name, MAX_NAME)?;
+        let thumb = validate::text("product_thumb", &input.product_thumb, MAX_THUMB)?;
+        let description = validate::optional_text(
+            "product_description",
+            input.product_description.as_deref().unwrap_or(""),
+            MAX_DESCRIPTION,
+        )?;
+        let price = self.price(&input.product_price)?;
+        let quantity = validate::quantity("product_quantity", input.product_quantity)?;
+        let attributes = kind.normalize(input.product_attributes)?;
+        let variations = variations(input.product_variations)?;
+        let now = self.backend.clock.now();
+        let id = ProductId::generate();
+        let product = Product {
+            search_terms: search_terms(kind.as_ref(), &name, &description, &attributes),
+            slug: validate::slug(&name),
+            id: id.clone(),
+            shop_id: shop.clone(),
+            name,
+            thumb,
+            description,
+            price,
+            quantity,
+            kind: kind.name().to_owned(),
+            attributes,
+            rating: INITIAL_RATING,
+            variations,
+            is_draft: true,
+            is_published: false,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        // Inventory first: a crash in between leaves an unreachable inventory, never a product
+        // that cannot be bought.
+        self.backend
+            .inventory
+            .insert(&Inventory {
+                product_id: id,
+                shop_id: shop.clone(),
+                location: String::new(),
+                stock: u64::from(quantity),
+                reservations: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        self.backend.products.insert(&product).await?;
+        Ok(product)
+    }
+
+    /// Applies `patch` to a product of `shop`. [`Error::NotFound`] for another shop's product.
+    pub async fn update(
+        &self,
+        shop: &ShopId,
+        id: &ProductId,
+        patch: ProductPatch,
+    ) -> Result<Product> {
+        let current = self.owned(shop, id).await?;
+        let kind = self.config.kinds.get(&current.kind)?.clone();
+        let mut next = current.clone();
+        if let Some(name) = &patch.product_name {
+            next.name = validate::text("product_name", name, MAX_NAME)?;
+            next.slug = validate::slug(&next.name);
+        }
+        if let Some(thumb) = &patch.product_thumb {
+            next.thumb = validate::text("product_thumb", thumb, MAX_THUMB)?;
+        }
+        if let Some(description) = &patch.product_description {
+            next.description =
+                validate::optional_text("product_description", description, MAX_DESCRIPTION)?;
+        }
+        if let Some(price) = &patch.product_price {
+            next.price = self.price(price)?;
+        }
+        if let Some(changes) = patch.product_attributes {
+            let mut merged = next.attributes.clone();
+            for (key, value) in changes {
+                if !value.is_null() {
+                    merged.insert(key, value);
+                }
+            }
+            next.attributes = kind.normalize(merged)?;
+        }
+        if let Some(variations_in) = patch.product_variations {
+            next.variations = variations(variations_in)?;
+        }
+        next.search_terms = search_terms(
+            kind.as_ref(),
+            &next.name,
+            &next.description,
+            &next.attributes,
+        );
+        self.save(next, current.version).await
+    }
+
+    /// Makes a product of `shop` public.
+    pub async fn publish(&self, shop: &ShopId, id: &ProductId) -> Result<Product> {
+        self.set_published(shop, id, true).await
+    }
+
+    /// Takes a product of `shop` back to draft.
+    pub async fn unpublish(&self, shop: &ShopId, id: &ProductId) -> Result<Product> {
+        self.set_published(shop, id, false).await
+    }
+
+    /// A product as `viewer` may see it: published ones for everyone, drafts for their owner.
+    pub async fn get(&self, id: &ProductId, viewer: Option<&ShopId>) -> Result<Product> {
+        self.backend
+            .products
+            .get(id)
+            .await?
+            .filter(|p| p.is_published || Some(&p.shop_id) == viewer)
+            .ok_or_else(|| Error::not_found("product"))
+    }
+
+    /// The shop's drafts, most recently updated first.
+    pub async fn list_drafts(&self, shop: &ShopId, page: Page) -> Result<Vec<Product>> {
+        self.shop_list(shop, false, page).await
+    }
+
+    /// The shop's published products, most recently updated first.
+    pub async fn list_published_of_shop(&self, shop: &ShopId, page: Page) -> Result<Vec<Product>> {
+        self.shop_list(shop, true, page).await
+    }
+
+    /// Every published product, sorted and paged.
+    pub async fn list_public(&self, sort: ProductSort, page: Page) -> Result<Vec<Product>> {
+        self.backend
+            .products
+            .list(&ProductQuery {
+                filter: ProductFilter::Published,
+                sort,
+                page,
+            })
+            .await
+    }
+
+    /// Published products whose name, description or searchable attributes contain every word
+    /// of `text` (case-insensitive, whole words), newest first.
+    pub async fn search(&self, text: &str, page: Page) -> Result<Vec<Product>> {
+        let terms = validate::words(text);
+        if terms.is_empty() {
+            return Err(Error::validation("keySearch", "must contain a word"));
+        }
+        if terms.len() > MAX_SEARCH_WORDS {
+            return Err(Error::validation(
+                "keySearch",
+                format!("at most {MAX_SEARCH_WORDS} words"),
+            ));
+        }
+        self.backend
+            .products
+            .list(&ProductQuery {
+                filter: ProductFilter::Search { terms },
+                sort: ProductSort::Newest,
+                page,
+            })
+            .await
+    }
+
+    /// The product `id` if `shop` owns it, else [`Error::NotFound`].
+    pub async fn owned(&self, shop: &ShopId, id: &ProductId) -> Result<Product> {
+        self.backend
+            .products
+            .get(id)
+            .await?
+            .filter(|p| &p.shop_id == shop)
+            .ok_or_else(|| Error::not_found("product"))
+    }
+
+    async fn shop_list(&self, shop: &ShopId, published: bool, page: Page) -> Result<Vec<Product>> {
+        self.backend
+            .products
+            .list(&ProductQuery {
+                filter: ProductFilter::Shop {
+                    shop_id: shop.clone(),
+                    published,
+                },
+                sort: ProductSort::RecentlyUpdated,
+                page,
+            })
+            .await
+    }
+
+    async fn set_published(
+        &self,
+        shop: &ShopId,
+        id: &ProductId,
+        published: bool,
+    ) -> Result<Product> {
+        let current = self.owned(shop, id).await?;
+        let mut next = current.clone();
+        next.is_published = published;
+        next.is_draft = !published;
+        self.save(next, current.version).await
+    }
+
+    async fn save(&self, mut next: Product, expected_version: u64) -> Result<Product> {
+        next.version = expected_version + 1;
+        next.updated_at = self.backend.clock.now();
+        self.backend
+            .products
+            .replace(&next, expected_version)
+            .await?;
+        Ok(next)
+    }
+
+    fn price(&self, input: &MajorUnits) -> Result<Money> {
+        let price = Money::parse_major(input, self.config.currency, "product_price")?;
+        if price.minor <= 0 {
+            return Err(Error::validation("product_price", "must be greater than 0"));
+        }
+        Ok(price)
+    }
+}
+
+fn variations(input: Vec<Value>) -> Result<Vec<Value>> {
+    if input.len() > MAX_VARIATIONS {
+        return Err(Error::validation(
+            "product_variations",
+            format!("at most {MAX_VARIATIONS}"),
+        ));
+    }
+    Ok(input)
+}
+
+fn search_terms(
+    kind: &dyn ProductKind,
+    name: &str,
+    description: &str,
+    attributes: &Map<String, Value>,
+) -> Vec<String> {
+    let mut text = format!("{name} {description}");
+    for term in kind.search_terms(attributes) {
+        text.push(' ');
+        text.push_str(&term);
+    }
+    let mut words = validate::words(&text);
+    words.truncate(500);
+    words
+}

@@ -1,0 +1,78 @@
+//! Cases for [`AccountRepo`](crate::account::AccountRepo).
+
+use super::email;
+use crate::account::{Account, AccountKind, Role};
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::id::AccountId;
+use futures::future::join_all;
+
+fn account(kind: AccountKind, email: &str, backend: &Backend) -> Account {
+    let now = backend.clock.now();
+    Account {
+        id: AccountId::generate(),
+        kind,
+        name: "Someone".into(),
+        email: email.into(),
+        password_hash: "$argon2id$not-a-real-hash".into(),
+        roles: vec![Role::Shop],
+        active: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub async fn insert_get_find(backend: &Backend) {
+    let email = email();
+    let shop = account(AccountKind::Shop, &email, backend);
+    backend.accounts.insert(&shop).await.unwrap();
+    let got = backend
+        .accounts
+        .get(AccountKind::Shop, &shop.id)
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref().map(|a| &a.email), Some(&email));
+    assert_eq!(got.map(|a| a.roles), Some(vec![Role::Shop]));
+    let found = backend
+        .accounts
+        .find_by_email(AccountKind::Shop, &email)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|a| a.id), Some(shop.id.clone()));
+    // Kinds are separate namespaces.
+    assert!(backend
+        .accounts
+        .get(AccountKind::Customer, &shop.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(backend
+        .accounts
+        .find_by_email(AccountKind::Customer, &email)
+        .await
+        .unwrap()
+        .is_none());
+    let customer = account(AccountKind::Customer, &email, backend);
+    backend.accounts.insert(&customer).await.unwrap();
+    assert!(backend
+        .accounts
+        .get(AccountKind::Shop, &AccountId::generate())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn duplicate_email_conflicts_under_concurrency(backend: &Backend) {
+    let email = email();
+    let attempts = (0..20).map(|_| {
+        let account = account(AccountKind::Customer, &email, backend);
+        async move { backend.accounts.insert(&account).await }
+    });
+    let results = join_all(attempts).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 1, "exactly one insert wins");
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| matches!(e, Error::Conflict(_))));
+}

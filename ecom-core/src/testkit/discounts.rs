@@ -1,0 +1,176 @@
+//! Cases for [`DiscountRepo`](crate::discount::DiscountRepo).
+
+use crate::backend::Backend;
+use crate::discount::{AppliesTo, Discount, DiscountValue, Redemption};
+use crate::error::Error;
+use crate::id::{CustomerId, DiscountId, ShopId};
+use crate::money::{Currency, Money};
+use crate::page::Page;
+use futures::future::join_all;
+
+/// A 10% discount of `shop` with `code`.
+pub fn discount(
+    backend: &Backend,
+    shop: &ShopId,
+    code: &str,
+    max_uses: u32,
+    per_user: u32,
+) -> Discount {
+    let now = backend.clock.now();
+    Discount {
+        id: DiscountId::generate(),
+        shop_id: shop.clone(),
+        code: code.into(),
+        name: "Ten off".into(),
+        description: "10% off".into(),
+        value: DiscountValue::Percentage(1000),
+        starts_at: now - chrono::Duration::days(1),
+        ends_at: now + chrono::Duration::days(1),
+        max_uses,
+        max_uses_per_user: per_user,
+        min_order_value: Money::zero(Currency::USD),
+        is_active: true,
+        applies_to: AppliesTo::All,
+        redemptions: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn redemption(backend: &Backend, id: &str, customer: &CustomerId) -> Redemption {
+    Redemption {
+        id: id.into(),
+        customer_id: customer.clone(),
+        at: backend.clock.now(),
+    }
+}
+
+pub async fn insert_find_list_delete(backend: &Backend) {
+    let shop = ShopId::generate();
+    let a = discount(backend, &shop, "SAVE10", 10, 1);
+    backend.discounts.insert(&a).await.unwrap();
+    let dup = discount(backend, &shop, "SAVE10", 5, 1);
+    assert!(matches!(
+        backend.discounts.insert(&dup).await,
+        Err(Error::Conflict(_))
+    ));
+    // Another shop may use the same code.
+    let other_shop = ShopId::generate();
+    backend
+        .discounts
+        .insert(&discount(backend, &other_shop, "SAVE10", 1, 1))
+        .await
+        .unwrap();
+    let b = discount(backend, &shop, "SAVE20", 10, 1);
+    backend.discounts.insert(&b).await.unwrap();
+    assert_eq!(backend.discounts.get(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        backend
+            .discounts
+            .find_active_by_code(&shop, "SAVE10")
+            .await
+            .unwrap()
+            .map(|d| d.id),
+        Some(a.id.clone())
+    );
+    let listed = backend
+        .discounts
+        .list_active(&shop, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+        ["SAVE20", "SAVE10"]
+    );
+    let first = backend
+        .discounts
+        .list_active(&shop, Page::offset(1, 1).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(backend.discounts.delete(&shop, "SAVE10").await.unwrap());
+    assert!(!backend.discounts.delete(&shop, "SAVE10").await.unwrap());
+    assert!(backend
+        .discounts
+        .find_active_by_code(&shop, "SAVE10")
+        .await
+        .unwrap()
+        .is_none());
+    // The code is free again once deleted.
+    backend.discounts.insert(&dup).await.unwrap();
+}
+
+/// max_uses 10, max_uses_per_user 1, 200 concurrent redemptions by 50 customers.
+pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
+    let shop = ShopId::generate();
+    let d = discount(backend, &shop, "RUSH", 10, 1);
+    backend.discounts.insert(&d).await.unwrap();
+    let customers: Vec<CustomerId> = (0..50).map(|_| CustomerId::generate()).collect();
+    let tasks = (0..200).map(|i| {
+        let backend = backend.clone();
+        let id = d.id.clone();
+        let r = redemption(&backend, &format!("checkout-{i}"), &customers[i % 50]);
+        tokio::spawn(async move { backend.discounts.redeem(&id, &r).await })
+    });
+    let results = join_all(tasks).await;
+    let mut ok = 0;
+    for r in results {
+        match r.expect("task ran") {
+            Ok(_) => ok += 1,
+            Err(Error::DiscountNotApplicable(_)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!(stored.uses_count(), 10);
+    for c in &customers {
+        assert!(stored.uses_by(c) <= 1);
+    }
+    // Idempotent by redemption id.
+    let again = stored.redemptions[0].clone();
+    let after = backend.discounts.redeem(&d.id, &again).await.unwrap();
+    assert_eq!(after.uses_count(), 10);
+    assert!(matches!(
+        backend
+            .discounts
+            .redeem(&DiscountId::generate(), &again)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+pub async fn unredeem(backend: &Backend) {
+    let shop = ShopId::generate();
+    let d = discount(backend, &shop, "ONCE", 1, 1);
+    backend.discounts.insert(&d).await.unwrap();
+    let alice = CustomerId::generate();
+    let bob = CustomerId::generate();
+    backend
+        .discounts
+        .redeem(&d.id, &redemption(backend, "c1", &alice))
+        .await
+        .unwrap();
+    assert!(matches!(
+        backend
+            .discounts
+            .redeem(&d.id, &redemption(backend, "c2", &bob))
+            .await,
+        Err(Error::DiscountNotApplicable(_))
+    ));
+    let undone = join_all((0..10).map(|_| backend.discounts.unredeem(&d.id, "c1"))).await;
+    assert_eq!(undone.iter().filter(|r| matches!(r, Ok(true))).count(), 1);
+    backend
+        .discounts
+        .redeem(&d.id, &redemption(backend, "c2", &bob))
+        .await
+        .unwrap();
+    assert!(!backend
+        .discounts
+        .unredeem(&DiscountId::generate(), "c2")
+        .await
+        .unwrap());
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!(stored.uses_count(), 1);
+    assert_eq!(stored.uses_by(&bob), 1);
+}

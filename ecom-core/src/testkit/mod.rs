@@ -1,0 +1,151 @@
+//! The conformance suite: plain `pub async fn case(backend: &Backend)` functions that every
+//! backend must pass. A backend runs all of them with [`conformance_suite!`](crate::conformance_suite):
+//!
+//! ```no_run
+//! async fn backend() -> ecom_core::Backend { ecom_core::memory::backend() }
+//! ecom_core::conformance_suite!(backend);
+//! ```
+//!
+//! The factory is called once per case and must return a fresh, empty backend (anything that
+//! is `AsRef<Backend>`, so a fixture can clean up in `Drop`). Cases panic on failure, like tests.
+//! The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod accounts;
+pub mod api_keys;
+pub mod auth;
+pub mod carts;
+pub mod discounts;
+pub mod inventory;
+pub mod lock;
+pub mod orders;
+pub mod products;
+
+use crate::account::AccountKind;
+use crate::backend::Backend;
+use crate::id::{CustomerId, ShopId};
+use crate::product::Product;
+use crate::secret::Secret;
+use crate::service::{Ecom, EcomConfig, NewProduct, Session, SignupInput};
+use serde_json::json;
+
+impl AsRef<Backend> for Backend {
+    fn as_ref(&self) -> &Backend {
+        self
+    }
+}
+
+/// The services over `backend` with the suite's fixed configuration.
+pub fn ecom(backend: &Backend) -> Ecom {
+    Ecom::new(
+        backend.clone(),
+        EcomConfig::new(Secret::new(b"conformance-suite-api-key-secret".to_vec())),
+    )
+}
+
+/// A unique email address.
+pub fn email() -> String {
+    format!("{}@test.example", uuid::Uuid::new_v4().simple())
+}
+
+/// The password every suite account uses.
+pub const PASSWORD: &str = "s3cret-passw0rd";
+
+/// Signs up an account of `kind`.
+pub async fn signup(ecom: &Ecom, kind: AccountKind) -> Session {
+    ecom.auth
+        .signup(
+            kind,
+            SignupInput {
+                name: "Suite Account".into(),
+                email: email(),
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .expect("signup")
+}
+
+/// Signs up a shop.
+pub async fn shop(ecom: &Ecom) -> (ShopId, Session) {
+    let session = signup(ecom, AccountKind::Shop).await;
+    (session.account.id.clone().into(), session)
+}
+
+/// Signs up a customer.
+pub async fn customer(ecom: &Ecom) -> (CustomerId, Session) {
+    let session = signup(ecom, AccountKind::Customer).await;
+    (session.account.id.clone().into(), session)
+}
+
+/// A `NewProduct` of kind Clothing.
+pub fn new_product(name: &str, price: &str, quantity: u32) -> NewProduct {
+    serde_json::from_value(json!({
+        "product_name": name,
+        "product_thumb": "thumb.png",
+        "product_description": format!("{name} made for the conformance suite"),
+        "product_price": price,
+        "product_quantity": quantity,
+        "product_type": "Clothing",
+        "product_attributes": {"brand": "Suite", "size": "M"}
+    }))
+    .expect("valid product json")
+}
+
+/// Creates and publishes a product of `shop` with `quantity` in stock.
+pub async fn published_product(ecom: &Ecom, shop: &ShopId, price: &str, quantity: u32) -> Product {
+    let product = ecom
+        .products
+        .create(shop, new_product("Suite tee", price, quantity))
+        .await
+        .expect("create product");
+    ecom.products
+        .publish(shop, &product.id)
+        .await
+        .expect("publish")
+}
+
+/// Runs every conformance case as its own `#[tokio::test]` on the backends made by the async
+/// factory function `$factory` (called as `super::$factory().await`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($factory:ident) => {
+        $crate::conformance_suite!(@cases $factory;
+            accounts { insert_get_find, duplicate_email_conflicts_under_concurrency },
+            api_keys { insert_find_disable, permissions_and_hashed_storage, bootstrap_key_is_idempotent },
+            auth {
+                signup_login_authenticate, wrong_password_is_refused, bad_signup_input_writes_nothing,
+                tampered_expired_and_alg_none_tokens_are_refused, refresh_rotates_and_reuse_revokes,
+                concurrent_refresh_with_one_token_revokes, logout_ends_session,
+                key_store_ports
+            },
+            products {
+                insert_get_many_replace, list_filters_sorts_and_pages, create_makes_inventory,
+                bad_product_input_writes_nothing, update_merges_and_revalidates_attributes,
+                publish_controls_visibility, shops_touch_only_their_own, keyword_search
+            },
+            inventory {
+                add_stock_and_owner_checks, reserve_and_release_are_idempotent,
+                concurrent_reserves_never_oversell, concurrent_releases_restock_once
+            },
+            carts { add_adjust_remove },
+            discounts { insert_find_list_delete, redeem_limits_hold_under_concurrency, unredeem },
+            orders { insert_get_list_replace },
+            lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
+        );
+    };
+    (@cases $factory:ident; $($module:ident { $($case:ident),* $(,)? }),* $(,)?) => {
+        $(
+            mod $module {
+                $(
+                    #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $case() {
+                        let fixture = super::$factory().await;
+                        let backend: &$crate::Backend = ::std::convert::AsRef::as_ref(&fixture);
+                        $crate::testkit::$module::$case(backend).await;
+                    }
+                )*
+            }
+        )*
+    };
+}

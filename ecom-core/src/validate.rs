@@ -1,0 +1,126 @@
+//! Input rules shared by the services. Each returns the normalized value or an
+//! [`Error::Validation`] naming the field.
+
+use crate::error::{Error, Result};
+
+/// The largest quantity accepted in one request (stock added, units in a cart line or order).
+pub const MAX_QUANTITY: u32 = 1_000_000;
+
+/// Trimmed text of 1..=`max` characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(Error::validation(field, "must not be empty"));
+    }
+    optional_text(field, trimmed, max)
+}
+
+/// Trimmed text of 0..=`max` characters, without control characters other than newlines/tabs.
+pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max {
+        return Err(Error::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
+        return Err(Error::validation(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A quantity in `1..=MAX_QUANTITY`.
+pub fn quantity(field: &str, value: u32) -> Result<u32> {
+    if value == 0 || value > MAX_QUANTITY {
+        return Err(Error::validation(
+            field,
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// An email address, trimmed and lowercased. Deliberately simple: one `@`, a non-empty local
+/// part, a dotted domain, no spaces, at most 254 characters.
+pub fn email(field: &str, value: &str) -> Result<String> {
+    let email = value.trim().to_lowercase();
+    let invalid = || Error::validation(field, "must be a valid email address");
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@');
+    if local.is_empty() || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+/// A password of 8..=128 characters (kept as given; never trimmed).
+pub fn password(field: &str, value: &str) -> Result<()> {
+    let len = value.chars().count();
+    if !(8..=128).contains(&len) {
+        return Err(Error::validation(
+            field,
+            "must be between 8 and 128 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Lowercased alphanumeric words of `text`, deduplicated, in order of first appearance.
+/// Used both to index products and to parse search queries, so the two always agree.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+    {
+        if word.chars().count() <= 50 && !out.contains(&word) {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// A URL slug: lowercase alphanumeric words joined by `-`.
+pub fn slug(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(email("email", " A@B.io ").ok().as_deref(), Some("a@b.io"));
+        for bad in [
+            "", "a", "a@b", "@b.io", "a b@c.io", "a@.io", "a@b..io", "a@b@c.io",
+        ] {
+            assert!(email("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn words_and_slugs() {
+        assert_eq!(words("Red T-Shirt, red!"), vec!["red", "t", "shirt"]);
+        assert_eq!(slug("  Red T-Shirt!! "), "red-t-shirt");
+    }
+}

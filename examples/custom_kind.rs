@@ -1,0 +1,102 @@
+//! Plugging a product kind of your own into ecom, without touching its crates.
+//!
+//! Run with `cargo run --example custom_kind`.
+
+use ecom::core::kind::attribute_field;
+use ecom::core::service::{NewProduct, SignupInput};
+use ecom::core::AccountKind;
+use ecom::{memory, Ecom, EcomConfig, Error, ProductKind, ProductKindRegistry, Secret};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Books: an ISBN-13 is required (digits only, hyphens allowed), the author is searchable.
+#[derive(Debug)]
+struct Book;
+
+impl ProductKind for Book {
+    fn name(&self) -> &str {
+        "Book"
+    }
+
+    fn normalize(&self, attributes: Map<String, Value>) -> Result<Map<String, Value>, Error> {
+        let mut out = Map::new();
+        for (key, value) in attributes {
+            let text = value
+                .as_str()
+                .ok_or_else(|| Error::validation(attribute_field(&key), "must be a string"))?;
+            match key.as_str() {
+                "isbn" => {
+                    let digits: String = text.chars().filter(|c| *c != '-').collect();
+                    if digits.len() != 13 || !digits.chars().all(|c| c.is_ascii_digit()) {
+                        return Err(Error::validation(
+                            attribute_field("isbn"),
+                            "must be 13 digits",
+                        ));
+                    }
+                    out.insert(key, Value::String(digits));
+                }
+                "author" => {
+                    out.insert(key, Value::String(text.trim().to_owned()));
+                }
+                _ => {
+                    return Err(Error::validation(
+                        attribute_field(&key),
+                        "is not a book attribute",
+                    ))
+                }
+            }
+        }
+        if !out.contains_key("isbn") {
+            return Err(Error::validation(attribute_field("isbn"), "is required"));
+        }
+        Ok(out)
+    }
+
+    fn search_terms(&self, attributes: &Map<String, Value>) -> Vec<String> {
+        attributes
+            .get("author")
+            .and_then(Value::as_str)
+            .map(|a| vec![a.to_owned()])
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let mut kinds = ProductKindRegistry::with_builtins();
+    kinds.register(Arc::new(Book))?;
+    let mut config = EcomConfig::new(Secret::random());
+    config.kinds = kinds;
+    let ecom = Ecom::new(memory::backend(), config);
+
+    let shop = ecom
+        .auth
+        .signup(
+            AccountKind::Shop,
+            SignupInput {
+                name: "Corner Books".into(),
+                email: "owner@corner-books.example".into(),
+                password: "a long shop password".into(),
+            },
+        )
+        .await?;
+    let shop_id = shop.account.id.clone().into();
+    let input: NewProduct = serde_json::from_value(json!({
+        "product_name": "The Rust Programming Language",
+        "product_thumb": "trpl.png",
+        "product_price": "39.95",
+        "product_quantity": 12,
+        "product_type": "Book",
+        "product_attributes": {"isbn": "978-1-7185-0310-6", "author": "Klabnik"}
+    }))
+    .map_err(|e| Error::validation("body", e))?;
+    let book = ecom.products.create(&shop_id, input).await?;
+    ecom.products.publish(&shop_id, &book.id).await?;
+    println!(
+        "created {} ({}), isbn {}",
+        book.name, book.kind, book.attributes["isbn"]
+    );
+    let found = ecom.products.search("klabnik", Default::default()).await?;
+    println!("search 'klabnik' finds {} product(s)", found.len());
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! # ecom
+//!
+//! An embeddable commerce engine: shops sell products of plug-in kinds, customers fill carts,
+//! apply discount codes and check out, and stock never oversells under concurrency.
+//!
+//! This facade re-exports the crates: [`core`] (always; domain, ports, services), the in-process
+//! [`memory`] backend (feature `memory`, default), `mongo` (feature `mongo`), `redis` (feature
+//! `redis`) and `http` (feature `http`).
+//!
+//! ```
+//! use ecom::{memory, Ecom, EcomConfig, Secret};
+//! use ecom::core::api_key::Permission;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ecom::Error> {
+//! let ecom = Ecom::new(memory::backend(), EcomConfig::new(Secret::random()));
+//! let key = ecom.api_keys.create(vec![Permission::P0000]).await?;
+//! ecom.api_keys.check(&key.key, Permission::P0000).await?;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[doc(inline)]
+pub use ecom_core as core;
+#[doc(inline)]
+pub use ecom_core::{
+    Backend, Ecom, EcomConfig, Error, ProductKind, ProductKindRegistry, Result, Secret,
+};
+
+/// The in-process backend (feature `memory`).
+#[cfg(feature = "memory")]
+#[doc(inline)]
+pub use ecom_core::memory;
+
+/// The MongoDB backend (feature `mongo`).
+#[cfg(feature = "mongo")]
+#[doc(inline)]
+pub use ecom_mongo as mongo;
+
+/// The Redis lock and stock gate (feature `redis`).
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use ecom_redis as redis;
+
+/// The REST server (feature `http`).
+#[cfg(feature = "http")]
+#[doc(inline)]
+pub use ecom_http as http;
