@@ -3,6 +3,7 @@
 use crate::account::AccountRepo;
 use crate::api_key::ApiKeyRepo;
 use crate::cart::CartRepo;
+use crate::checkout::CheckoutRepo;
 use crate::clock::Clock;
 use crate::discount::DiscountRepo;
 use crate::inventory::InventoryRepo;
@@ -34,6 +35,8 @@ pub struct Backend {
     pub discounts: Arc<dyn DiscountRepo>,
     /// Orders.
     pub orders: Arc<dyn OrderRepo>,
+    /// Checkout records (idempotency and recovery).
+    pub checkouts: Arc<dyn CheckoutRepo>,
     /// The lock used by lock-based checkout strategies.
     pub lock: Arc<dyn DistributedLock>,
     /// The time source.

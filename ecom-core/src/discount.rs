@@ -1,7 +1,7 @@
 //! Discount codes and the repository port.
 
 use crate::clock::Timestamp;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
@@ -94,6 +94,83 @@ impl Discount {
     }
 }
 
+/// The value of one order line (`quantity * unit price`), as a discount sees it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LineValue {
+    /// The product.
+    pub product_id: ProductId,
+    /// Its shop.
+    pub shop_id: ShopId,
+    /// `quantity * unit price`.
+    pub value: Money,
+}
+
+impl Discount {
+    /// Whether `customer` may use the code at `now`: active, inside `[starts_at, ends_at)`,
+    /// uses left in total and for the customer. [`Error::DiscountNotApplicable`] says why not.
+    pub fn check_usable(&self, customer: &CustomerId, now: Timestamp) -> Result<()> {
+        let refuse = |why: &str| Err(Error::DiscountNotApplicable(format!("{}: {why}", self.code)));
+        if !self.is_active {
+            return refuse("the code is not active");
+        }
+        if now < self.starts_at {
+            return refuse("the code is not valid yet");
+        }
+        if now >= self.ends_at {
+            return refuse("the code has expired");
+        }
+        if self.uses_count() >= self.max_uses {
+            return refuse("the code is used up");
+        }
+        if self.uses_by(customer) >= self.max_uses_per_user {
+            return refuse("you have used this code the maximum number of times");
+        }
+        Ok(())
+    }
+
+    /// The subtotal of the lines this code counts: lines of its shop, and for
+    /// `SpecificProducts` only the listed products.
+    pub fn applicable_subtotal(&self, lines: &[LineValue]) -> Result<Money> {
+        lines
+            .iter()
+            .filter(|l| l.shop_id == self.shop_id)
+            .filter(|l| match &self.applies_to {
+                AppliesTo::All => true,
+                AppliesTo::SpecificProducts(ids) => ids.contains(&l.product_id),
+            })
+            .try_fold(Money::zero(self.min_order_value.currency), |sum, l| {
+                sum.checked_add(l.value)
+            })
+    }
+
+    /// The amount this code takes off `lines` for `customer` at `now`. It is never negative
+    /// and never more than the applicable subtotal: a fixed amount is capped at the subtotal; a
+    /// percentage rounds half-up to the minor unit (see [`Money::percent`]).
+    /// [`Error::DiscountNotApplicable`] when unusable, when no line counts, or when the
+    /// applicable subtotal is below `min_order_value`.
+    pub fn amount(&self, lines: &[LineValue], customer: &CustomerId, now: Timestamp) -> Result<Money> {
+        self.check_usable(customer, now)?;
+        let subtotal = self.applicable_subtotal(lines)?;
+        if subtotal.minor <= 0 {
+            return Err(Error::DiscountNotApplicable(format!(
+                "{}: no product in the order is eligible",
+                self.code
+            )));
+        }
+        if subtotal.minor < self.min_order_value.minor {
+            return Err(Error::DiscountNotApplicable(format!(
+                "{}: requires a minimum order value of {}",
+                self.code, self.min_order_value
+            )));
+        }
+        let amount = match self.value {
+            DiscountValue::Percentage(bp) => subtotal.percent(bp.min(10_000)),
+            DiscountValue::Fixed(off) => off,
+        };
+        Ok(Money::new(amount.minor.clamp(0, subtotal.minor), subtotal.currency))
+    }
+}
+
 /// Storage of discounts. Redemption is a conditional write: limits hold under concurrency.
 #[async_trait]
 pub trait DiscountRepo: Send + Sync + Debug + 'static {
@@ -121,4 +198,101 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
 
     /// Atomically removes the redemption `redemption_id`; false if there was none (idempotent).
     async fn unredeem(&self, id: &DiscountId, redemption_id: &str) -> Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use chrono::{Duration, Utc};
+    use proptest::prelude::*;
+
+    fn discount(value: DiscountValue, min: i64, applies_to: AppliesTo, shop: &ShopId) -> Discount {
+        let now = Utc::now();
+        Discount {
+            id: DiscountId::generate(),
+            shop_id: shop.clone(),
+            code: "CODE".into(),
+            name: "n".into(),
+            description: "d".into(),
+            value,
+            starts_at: now - Duration::days(1),
+            ends_at: now + Duration::days(1),
+            max_uses: 10,
+            max_uses_per_user: 1,
+            min_order_value: Money::new(min, Currency::USD),
+            is_active: true,
+            applies_to,
+            redemptions: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn value() -> impl Strategy<Value = DiscountValue> {
+        prop_oneof![
+            (1_u32..=10_000).prop_map(DiscountValue::Percentage),
+            (1_i64..1_000_000).prop_map(|m| DiscountValue::Fixed(Money::new(m, Currency::USD))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn amount_is_bounded_by_the_applicable_subtotal(
+            value in value(),
+            own in proptest::collection::vec(1_i64..100_000, 0..6),
+            foreign in proptest::collection::vec(1_i64..100_000, 0..3),
+            min in 0_i64..200_000,
+            specific in any::<bool>(),
+        ) {
+            let shop = ShopId::generate();
+            let other = ShopId::generate();
+            let mut lines: Vec<LineValue> = own.iter().map(|v| LineValue {
+                product_id: ProductId::generate(), shop_id: shop.clone(), value: Money::new(*v, Currency::USD),
+            }).collect();
+            let counted: Vec<ProductId> = lines.iter().step_by(2).map(|l| l.product_id.clone()).collect();
+            lines.extend(foreign.iter().map(|v| LineValue {
+                product_id: ProductId::generate(), shop_id: other.clone(), value: Money::new(*v, Currency::USD),
+            }));
+            let applies_to = if specific { AppliesTo::SpecificProducts(counted.clone()) } else { AppliesTo::All };
+            let d = discount(value, min, applies_to, &shop);
+            let subtotal: i64 = lines.iter()
+                .filter(|l| l.shop_id == shop && (!specific || counted.contains(&l.product_id)))
+                .map(|l| l.value.minor).sum();
+            match d.amount(&lines, &CustomerId::generate(), Utc::now()) {
+                Ok(amount) => {
+                    prop_assert!(amount.minor >= 0);
+                    prop_assert!(amount.minor <= subtotal);
+                    prop_assert!(subtotal >= min && subtotal > 0);
+                    if let DiscountValue::Percentage(bp) = value {
+                        // Half-up rounding: within half a minor unit of the exact value.
+                        let exact = subtotal as i128 * bp as i128;
+                        let diff = (amount.minor as i128 * 10_000 - exact).abs();
+                        prop_assert!(diff <= 5_000);
+                    }
+                }
+                Err(Error::DiscountNotApplicable(_)) => prop_assert!(subtotal < min || subtotal == 0),
+                Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+    }
+
+    #[test]
+    fn limits_and_windows_refuse() {
+        let shop = ShopId::generate();
+        let customer = CustomerId::generate();
+        let lines = [LineValue {
+            product_id: ProductId::generate(),
+            shop_id: shop.clone(),
+            value: Money::new(1000, Currency::USD),
+        }];
+        let mut d = discount(DiscountValue::Percentage(1000), 0, AppliesTo::All, &shop);
+        assert_eq!(d.amount(&lines, &customer, Utc::now()).map(|m| m.minor).ok(), Some(100));
+        d.redemptions.push(Redemption { id: "c".into(), customer_id: customer.clone(), at: Utc::now() });
+        assert!(d.amount(&lines, &customer, Utc::now()).is_err(), "per-user limit");
+        assert!(d.amount(&lines, &CustomerId::generate(), Utc::now()).is_ok());
+        assert!(d.amount(&lines, &CustomerId::generate(), d.ends_at).is_err(), "expired");
+        d.is_active = false;
+        assert!(d.amount(&lines, &CustomerId::generate(), Utc::now()).is_err());
+    }
 }

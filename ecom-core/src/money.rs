@@ -143,58 +143,8 @@ impl Money {
     /// Parses major units exactly (`"19.99"` -> 1999 for USD). More decimals than the
     /// currency has, exponents, or anything but `-?digits[.digits]` is a validation error on `field`.
     pub fn parse_major(input: &MajorUnits, currency: Currency, field: &str) -> Result<Self> {
-        let text = input.0.trim();
-        let (negative, unsigned) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int_part.is_empty() || !digits(int_part) || !digits(frac_part) {
-            return Err(Error::validation(
-                field,
-                "must be a decimal amount like 19.99",
-            ));
-        }
-        if unsigned.ends_with('.') {
-            return Err(Error::validation(
-                field,
-                "must be a decimal amount like 19.99",
-            ));
-        }
-        let frac_trimmed = frac_part.trim_end_matches('0');
-        if frac_trimmed.len() > usize::from(currency.exponent) {
-            return Err(Error::validation(
-                field,
-                format!(
-                    "at most {} decimals for {}",
-                    currency.exponent, currency.code
-                ),
-            ));
-        }
-        let too_large = || Error::validation(field, "amount is too large");
-        let int_digits = int_part.trim_start_matches('0');
-        if int_digits.len() > 13 {
-            return Err(too_large());
-        }
-        let major: i64 = if int_digits.is_empty() {
-            0
-        } else {
-            int_digits.parse().map_err(|_| too_large())?
-        };
-        if major > MAX_MAJOR_UNITS {
-            return Err(too_large());
-        }
-        let mut frac_minor: i64 = 0;
-        for i in 0..usize::from(currency.exponent) {
-            let d = frac_trimmed
-                .as_bytes()
-                .get(i)
-                .map_or(0, |b| i64::from(b - b'0'));
-            frac_minor = frac_minor * 10 + d;
-        }
-        let minor = major * currency.scale() + frac_minor;
-        Ok(Money::new(if negative { -minor } else { minor }, currency))
+        let minor = parse_decimal(&input.0, currency.exponent, field)?;
+        Ok(Money::new(minor, currency))
     }
 
     /// The amount in major units as exact decimal text (`"19.99"`, `"1999"` for JPY).
@@ -274,6 +224,59 @@ impl Money {
             ))
         }
     }
+}
+
+/// Parses `-?digits[.digits]` with at most `exponent` decimals into an integer scaled by
+/// `10^exponent` (`"19.99"`, 2 -> 1999). Anything else is a validation error on `field`.
+fn parse_decimal(text: &str, exponent: u8, field: &str) -> Result<i64> {
+    let text = text.trim();
+    let malformed = || Error::validation(field, "must be a decimal number like 19.99");
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = match unsigned.split_once('.') {
+        Some((_, "")) => return Err(malformed()),
+        Some(parts) => parts,
+        None => (unsigned, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() || !digits(int_part) || !digits(frac_part) {
+        return Err(malformed());
+    }
+    let frac = frac_part.trim_end_matches('0');
+    if frac.len() > usize::from(exponent) {
+        return Err(Error::validation(field, format!("at most {exponent} decimals")));
+    }
+    let too_large = || Error::validation(field, "is too large");
+    let int_digits = int_part.trim_start_matches('0');
+    if int_digits.len() > 13 {
+        return Err(too_large());
+    }
+    let major: i64 = if int_digits.is_empty() {
+        0
+    } else {
+        int_digits.parse().map_err(|_| too_large())?
+    };
+    if major > MAX_MAJOR_UNITS {
+        return Err(too_large());
+    }
+    let mut scaled = major;
+    for i in 0..usize::from(exponent) {
+        let d = frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        scaled = scaled * 10 + d;
+    }
+    Ok(if negative { -scaled } else { scaled })
+}
+
+/// Parses a percentage given in the API (`10`, `12.5`, at most two decimals) into basis
+/// points (`1250`). Must be greater than 0 and at most 100.
+pub fn parse_percent(input: &MajorUnits, field: &str) -> Result<u32> {
+    let bp = parse_decimal(&input.0, 2, field)?;
+    if bp <= 0 || bp > 10_000 {
+        return Err(Error::validation(field, "must be greater than 0 and at most 100"));
+    }
+    u32::try_from(bp).map_err(|_| Error::validation(field, "is too large"))
 }
 
 fn overflow() -> Error {
@@ -356,6 +359,17 @@ mod tests {
             "99999999999999",
         ] {
             assert!(usd(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn percentages_are_basis_points() {
+        let p = |s: &str| parse_percent(&MajorUnits::from(s), "value");
+        assert_eq!(p("10").ok(), Some(1000));
+        assert_eq!(p("12.5").ok(), Some(1250));
+        assert_eq!(p("100").ok(), Some(10_000));
+        for bad in ["0", "100.01", "-5", "12.345", "x"] {
+            assert!(p(bad).is_err(), "{bad}");
         }
     }
 

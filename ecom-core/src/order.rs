@@ -1,7 +1,7 @@
 //! Orders, their status rules, and the repository port.
 
 use crate::clock::Timestamp;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::{CheckoutId, CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
@@ -24,6 +24,57 @@ pub enum OrderStatus {
     Delivered,
     /// Cancelled; its stock and discount uses were returned.
     Cancelled,
+}
+
+impl OrderStatus {
+    /// Whether a line may move from `self` to `next`: pending -> confirmed -> shipped ->
+    /// delivered, and pending or confirmed -> cancelled. Staying put is allowed (no change).
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        self == next
+            || matches!(
+                (self, next),
+                (Pending, Confirmed)
+                    | (Confirmed, Shipped)
+                    | (Shipped, Delivered)
+                    | (Pending, Cancelled)
+                    | (Confirmed, Cancelled)
+            )
+    }
+
+    /// The order's status from its lines' statuses. Cancelled lines are set aside unless every
+    /// line is cancelled; among the others: all delivered -> delivered, any pending -> pending,
+    /// any confirmed -> confirmed, else shipped. No lines at all counts as cancelled.
+    pub fn roll_up(lines: impl IntoIterator<Item = OrderStatus>) -> OrderStatus {
+        let (mut any, mut pending, mut confirmed, mut all_delivered) = (false, false, false, true);
+        for status in lines {
+            match status {
+                OrderStatus::Cancelled => continue,
+                OrderStatus::Pending => pending = true,
+                OrderStatus::Confirmed => confirmed = true,
+                _ => {}
+            }
+            any = true;
+            all_delivered &= status == OrderStatus::Delivered;
+        }
+        match () {
+            _ if !any => OrderStatus::Cancelled,
+            _ if all_delivered => OrderStatus::Delivered,
+            _ if pending => OrderStatus::Pending,
+            _ if confirmed => OrderStatus::Confirmed,
+            _ => OrderStatus::Shipped,
+        }
+    }
+
+    /// Parses `pending|confirmed|shipped|delivered|cancelled`.
+    pub fn parse(text: &str, field: &str) -> Result<Self> {
+        serde_json::from_value(Value::String(text.to_owned())).map_err(|_| {
+            Error::validation(
+                field,
+                "must be one of pending, confirmed, shipped, delivered, cancelled",
+            )
+        })
+    }
 }
 
 /// The totals of a checkout (the seed's `checkout_order`).
@@ -54,6 +105,8 @@ pub struct OrderLine {
     pub unit_price: Money,
     /// The line's own status; the order's status rolls up from these.
     pub status: OrderStatus,
+    /// For a cancelled line: whether its units went back to stock.
+    pub stock_returned: bool,
 }
 
 /// A discount applied to an order.
@@ -67,6 +120,8 @@ pub struct AppliedDiscount {
     pub code: String,
     /// Amount taken off.
     pub amount: Money,
+    /// Whether the use went back to the code (once every line of its shop is cancelled).
+    pub returned: bool,
 }
 
 /// A placed order.
@@ -94,6 +149,8 @@ pub struct Order {
     pub note: Option<String>,
     /// Rolled-up status.
     pub status: OrderStatus,
+    /// True while cancelled lines still owe stock or discount uses back; recovery finishes them.
+    pub returns_pending: bool,
     /// Incremented by every update; replaces are conditional on it.
     pub version: u64,
     /// When it was placed.
@@ -119,4 +176,61 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
     /// [`Error::NotFound`](crate::Error::NotFound) if missing,
     /// [`Error::Conflict`](crate::Error::Conflict) if the version moved.
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
+
+    /// Up to `limit` orders with `returns_pending` set, oldest first.
+    async fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrderStatus::{self, *};
+    use proptest::prelude::*;
+
+    fn status() -> impl Strategy<Value = OrderStatus> {
+        prop_oneof![Just(Pending), Just(Confirmed), Just(Shipped), Just(Delivered), Just(Cancelled)]
+    }
+
+    proptest! {
+        #[test]
+        fn roll_up_follows_the_rules(lines in proptest::collection::vec(status(), 0..8)) {
+            let rolled = OrderStatus::roll_up(lines.iter().copied());
+            let active: Vec<_> = lines.iter().copied().filter(|s| *s != Cancelled).collect();
+            if active.is_empty() {
+                prop_assert_eq!(rolled, Cancelled);
+            } else if active.iter().all(|s| *s == Delivered) {
+                prop_assert_eq!(rolled, Delivered);
+            } else if active.contains(&Pending) {
+                prop_assert_eq!(rolled, Pending);
+            } else if active.contains(&Confirmed) {
+                prop_assert_eq!(rolled, Confirmed);
+            } else {
+                prop_assert_eq!(rolled, Shipped);
+            }
+            // The order is never further along than its least advanced active line.
+            prop_assert!(rolled != Cancelled || lines.iter().all(|s| *s == Cancelled));
+        }
+
+        #[test]
+        fn roll_up_ignores_line_order(mut lines in proptest::collection::vec(status(), 1..8)) {
+            let before = OrderStatus::roll_up(lines.iter().copied());
+            lines.reverse();
+            prop_assert_eq!(before, OrderStatus::roll_up(lines.iter().copied()));
+        }
+
+        #[test]
+        fn terminal_statuses_never_move(next in status()) {
+            for terminal in [Delivered, Cancelled] {
+                prop_assert_eq!(terminal.can_become(next), terminal == next);
+            }
+        }
+    }
+
+    #[test]
+    fn single_status_rolls_up_to_itself() {
+        for s in [Pending, Confirmed, Shipped, Delivered, Cancelled] {
+            assert_eq!(OrderStatus::roll_up([s]), s);
+        }
+        assert!(Pending.can_become(Confirmed) && !Pending.can_become(Shipped));
+        assert!(Confirmed.can_become(Cancelled) && !Shipped.can_become(Cancelled));
+    }
 }

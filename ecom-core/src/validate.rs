@@ -79,6 +79,47 @@ pub fn password(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Free-form client JSON (an address, payment details) that is safe to store: no object key
+/// starting with `$` or containing `.` or NUL (they would be operators or paths in a document
+/// store), at most 8 levels deep.
+pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
+    fn walk(field: &str, value: &serde_json::Value, depth: usize) -> Result<()> {
+        if depth > 8 {
+            return Err(Error::validation(field, "is nested too deeply"));
+        }
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if key.starts_with('$') || key.contains('.') || key.contains('\0') {
+                        return Err(Error::validation(
+                            field,
+                            format!("key {key:?} may not start with '$' or contain '.'"),
+                        ));
+                    }
+                    walk(field, inner, depth + 1)?;
+                }
+                Ok(())
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().try_for_each(|inner| walk(field, inner, depth + 1))
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(field, value, 0)
+}
+
+/// An idempotency key: 1 to 255 printable ASCII characters.
+pub fn idempotency_key(value: &str) -> Result<String> {
+    if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::validation(
+            "idempotency-key",
+            "must be 1 to 255 printable characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 /// Lowercased alphanumeric words of `text`, deduplicated, in order of first appearance.
 /// Used both to index products and to parse search queries, so the two always agree.
 pub fn words(text: &str) -> Vec<String> {

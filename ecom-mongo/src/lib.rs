@@ -1,8 +1,153 @@
 //! # ecom-mongo
 //!
-//! MongoDB implementations of ecom's repository ports. The adapters arrive with the
-//! "ecom-mongo" issue; until then this crate only re-exports the ports it will implement.
+//! MongoDB implementations of every repository port of [`ecom_core`], on the official
+//! [`mongodb`] 3.x driver. [`backend`] bundles them into an [`ecom_core::Backend`];
+//! [`connect`] also opens the client and creates the indexes.
+//!
+//! ```no_run
+//! use ecom_core::{Ecom, EcomConfig, Secret};
+//!
+//! # async fn run() -> ecom_core::Result<()> {
+//! let backend = ecom_mongo::connect("mongodb://127.0.0.1:27017", "ecom").await?;
+//! let ecom = Ecom::new(backend, EcomConfig::new(Secret::random()));
+//! let stock = ecom.backend().inventory.get(&ecom_core::id::ProductId::generate()).await?;
+//! assert!(stock.is_none());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Or, with a [`mongodb::Database`] you already have:
+//!
+//! ```no_run
+//! # async fn run(db: mongodb::Database) -> ecom_core::Result<()> {
+//! ecom_mongo::ensure_indexes(&db).await?;
+//! let backend = ecom_mongo::backend(db);
+//! # let _ = backend;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Data layout
+//!
+//! | collection    | one document per | `_id`        | notes |
+//! |---------------|------------------|--------------|-------|
+//! | `Shops`       | shop account     | account id   | unique `email` |
+//! | `Customers`   | customer account | account id   | unique `email` |
+//! | `Keys`        | login session    | session id   | indexed by `accountId` |
+//! | `apiKeys`     | API key          | key id       | unique `keyHash` (HMAC, never the clear key) |
+//! | `Products`    | product          | product id   | listing indexes, multikey `searchTerms` |
+//! | `Inventories` | product's stock  | product id   | `stock` + embedded `reservations` |
+//! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
+//! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true` |
+//! | `Orders`      | order            | order id     | indexed by `(customerId, createdAt)` |
+//!
+//! Ids are the 32-hex-character strings core generates. Money is
+//! `{ minor: <i64 minor units>, currency: "USD" }`. Timestamps are fixed-width RFC 3339 text
+//! with nanoseconds (`2025-01-31T09:30:00.123456789Z`): BSON dates hold only milliseconds,
+//! and the text sorts in time order.
+//!
+//! ## Consistency
+//!
+//! Every conditional write (stock reservation, discount redemption, refresh-token rotation,
+//! compare-and-set replaces, cart changes) is one single-document `findOneAndUpdate` or
+//! `updateOne` whose filter carries the guard, so the ports' contracts hold on a standalone
+//! server as on a replica set; no multi-document transaction is used.
+//!
+//! ## Errors
+//!
+//! A duplicate key is [`ecom_core::Error::Conflict`]; an unreachable server, a timeout or a
+//! failover is [`ecom_core::Error::Unavailable`]; anything else is
+//! [`ecom_core::Error::Backend`], whose source (with the driver's text) is for logs only.
+//!
+//! ## Tests
+//!
+//! The feature `testkit` adds [`testkit`](crate::testkit): a MongoDB for tests and a fresh
+//! database per test. It is meant for test code only.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use ecom_core::Backend;
+mod accounts;
+mod api_keys;
+mod carts;
+mod discounts;
+mod error;
+mod inventory;
+mod key_stores;
+mod orders;
+mod products;
+mod timestamp;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use accounts::MongoAccounts;
+pub use api_keys::MongoApiKeys;
+pub use carts::MongoCarts;
+pub use discounts::MongoDiscounts;
+pub use inventory::MongoInventory;
+pub use key_stores::MongoKeyStores;
+pub use orders::MongoOrders;
+pub use products::MongoProducts;
+
+use ecom_core::clock::SystemClock;
+use ecom_core::memory::MemoryLock;
+use ecom_core::{Backend, Result};
+use error::to_core;
+use mongodb::{Client, Database, IndexModel};
+use std::sync::Arc;
+
+/// Every repository port on `db`, with the in-process [`MemoryLock`] and the system clock.
+///
+/// Swap the lock for a shared one (`Backend::with_lock`) when several processes serve the same
+/// database. Call [`ensure_indexes`] once before use (as [`connect`] does): the unique indexes
+/// are part of the contracts.
+pub fn backend(db: Database) -> Backend {
+    Backend {
+        accounts: Arc::new(MongoAccounts::new(&db)),
+        key_stores: Arc::new(MongoKeyStores::new(&db)),
+        api_keys: Arc::new(MongoApiKeys::new(&db)),
+        products: Arc::new(MongoProducts::new(&db)),
+        inventory: Arc::new(MongoInventory::new(&db)),
+        carts: Arc::new(MongoCarts::new(&db)),
+        discounts: Arc::new(MongoDiscounts::new(&db)),
+        orders: Arc::new(MongoOrders::new(&db)),
+        lock: Arc::new(MemoryLock::default()),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// Connects to `uri`, creates the indexes in database `db_name`, and returns its [`backend`].
+///
+/// [`ecom_core::Error::Unavailable`] if the server cannot be reached.
+pub async fn connect(uri: &str, db_name: &str) -> Result<Backend> {
+    let client = Client::with_uri_str(uri).await.map_err(to_core)?;
+    let db = client.database(db_name);
+    ensure_indexes(&db).await?;
+    Ok(backend(db))
+}
+
+/// Creates every index the adapters rely on. Idempotent: creating an index that exists with the
+/// same keys and options changes nothing, so it is safe to run at every start.
+///
+/// The unique ones enforce contracts: one email per account kind, one API key per hash, one
+/// active discount per (shop, code), one active cart per customer.
+pub async fn ensure_indexes(db: &Database) -> Result<()> {
+    let sets: [(&str, Vec<IndexModel>); 9] = [
+        (accounts::SHOPS, accounts::indexes()),
+        (accounts::CUSTOMERS, accounts::indexes()),
+        (key_stores::KEYS, key_stores::indexes()),
+        (api_keys::API_KEYS, api_keys::indexes()),
+        (products::PRODUCTS, products::indexes()),
+        (inventory::INVENTORIES, inventory::indexes()),
+        (carts::CARTS, carts::indexes()),
+        (discounts::DISCOUNTS, discounts::indexes()),
+        (orders::ORDERS, orders::indexes()),
+    ];
+    for (collection, indexes) in sets {
+        db.collection::<bson::Document>(collection)
+            .create_indexes(indexes)
+            .await
+            .map_err(to_core)?;
+    }
+    Ok(())
+}

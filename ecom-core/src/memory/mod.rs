@@ -5,6 +5,7 @@
 mod accounts;
 mod api_keys;
 mod carts;
+mod checkouts;
 mod discounts;
 mod inventory;
 mod key_stores;
@@ -15,6 +16,7 @@ mod products;
 pub use accounts::MemoryAccounts;
 pub use api_keys::MemoryApiKeys;
 pub use carts::MemoryCarts;
+pub use checkouts::MemoryCheckouts;
 pub use discounts::MemoryDiscounts;
 pub use inventory::MemoryInventory;
 pub use key_stores::MemoryKeyStores;
@@ -37,6 +39,7 @@ pub fn backend() -> Backend {
         carts: Arc::new(MemoryCarts::default()),
         discounts: Arc::new(MemoryDiscounts::default()),
         orders: Arc::new(MemoryOrders::default()),
+        checkouts: Arc::new(MemoryCheckouts::default()),
         lock: Arc::new(MemoryLock::default()),
         clock: Arc::new(SystemClock),
     }

@@ -53,4 +53,11 @@ impl OrderRepo for MemoryOrders {
         *stored = order.clone();
         Ok(())
     }
+
+    async fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>> {
+        let orders = locked(&self.orders);
+        let mut pending: Vec<&Order> = orders.values().filter(|o| o.returns_pending).collect();
+        pending.sort_by_key(|o| o.updated_at);
+        Ok(pending.into_iter().take(limit as usize).cloned().collect())
+    }
 }

@@ -2,6 +2,48 @@ use crate::kind::ProductKindRegistry;
 use crate::money::Currency;
 use crate::secret::Secret;
 use chrono::Duration;
+use std::time::Duration as StdDuration;
+
+/// How the checkout reserves stock.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum CheckoutStrategy {
+    /// Conditional writes only: each line is one atomic `stock >= qty` decrement. The default.
+    #[default]
+    Atomic,
+    /// The seed's strategy, done right: each line's decrement runs under the backend's
+    /// [`DistributedLock`](crate::lock::DistributedLock) for that product (bounded wait, TTL,
+    /// owner-only release), and is still conditional. A lock that stays busy for the whole wait
+    /// is [`Error::Busy`](crate::Error::Busy), never "out of stock".
+    LockThenReserve,
+}
+
+/// Settings of the checkout saga.
+#[derive(Clone, Debug)]
+pub struct CheckoutSettings {
+    /// How stock is reserved.
+    pub strategy: CheckoutStrategy,
+    /// Shipping fee per order, in minor units of the configured currency (default 0).
+    pub fee_ship_minor: i64,
+    /// How long a checkout may take before recovery treats it as abandoned (default 30 s).
+    pub lease: Duration,
+    /// TTL of a stock lock (default 5 s).
+    pub lock_ttl: StdDuration,
+    /// Longest wait for a stock lock (default 10 s).
+    pub lock_wait: StdDuration,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            strategy: CheckoutStrategy::Atomic,
+            fee_ship_minor: 0,
+            lease: Duration::seconds(30),
+            lock_ttl: StdDuration::from_secs(5),
+            lock_wait: StdDuration::from_secs(10),
+        }
+    }
+}
 
 /// Settings of the services. `Debug` never shows secrets.
 #[derive(Clone, Debug)]
@@ -16,6 +58,8 @@ pub struct EcomConfig {
     pub api_key_secret: Secret,
     /// The registered product kinds.
     pub kinds: ProductKindRegistry,
+    /// The checkout saga's settings.
+    pub checkout: CheckoutSettings,
 }
 
 impl EcomConfig {
@@ -27,6 +71,7 @@ impl EcomConfig {
             refresh_token_ttl: Duration::days(7),
             api_key_secret,
             kinds: ProductKindRegistry::with_builtins(),
+            checkout: CheckoutSettings::default(),
         }
     }
 }

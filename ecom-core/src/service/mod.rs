@@ -3,14 +3,25 @@
 
 mod api_key;
 mod auth;
+mod cart;
+mod checkout;
 mod config;
+mod discount;
 mod inventory;
+mod order;
 mod password;
 mod product;
 
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
-pub use config::EcomConfig;
+pub use cart::{CartItem, CartService, CartUpdate};
+pub use checkout::{
+    CheckoutRequest, CheckoutReview, CheckoutService, PlaceOrder, RecoveryReport, ReviewedItem,
+    ShopDiscountRequest, ShopOrderRequest, ShopReview,
+};
+pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
+pub use discount::{AppliesToKind, DiscountQuote, DiscountService, DiscountType, ItemRequest, NewDiscount};
+pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use inventory::InventoryService;
 pub use product::{NewProduct, ProductPatch, ProductService};
 
@@ -28,6 +39,14 @@ pub struct Ecom {
     pub products: ProductService,
     /// Stock.
     pub inventory: InventoryService,
+    /// Carts.
+    pub carts: CartService,
+    /// Discount codes.
+    pub discounts: DiscountService,
+    /// Review, place order, recovery.
+    pub checkout: CheckoutService,
+    /// Orders.
+    pub orders: OrderService,
     backend: Backend,
     config: Arc<EcomConfig>,
 }
@@ -41,6 +60,10 @@ impl Ecom {
             api_keys: ApiKeyService::new(backend.clone(), config.clone()),
             products: ProductService::new(backend.clone(), config.clone()),
             inventory: InventoryService::new(backend.clone()),
+            carts: CartService::new(backend.clone()),
+            discounts: DiscountService::new(backend.clone(), config.clone()),
+            checkout: CheckoutService::new(backend.clone(), config.clone()),
+            orders: OrderService::new(backend.clone()),
             backend,
             config,
         }

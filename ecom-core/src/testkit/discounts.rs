@@ -174,3 +174,92 @@ pub async fn unredeem(backend: &Backend) {
     assert_eq!(stored.uses_count(), 1);
     assert_eq!(stored.uses_by(&bob), 1);
 }
+
+use super::{ecom, published_product, shop};
+use crate::service::{ItemRequest, NewDiscount};
+use serde_json::{json, Value};
+
+pub async fn discount_service_flow(backend: &Backend) {
+    let ecom = ecom(backend);
+    let (shop, _) = shop(&ecom).await;
+    let (other_shop, _) = super::shop(&ecom).await;
+    let a = published_product(&ecom, &shop, "10.00", 10).await;
+    let b = published_product(&ecom, &shop, "30.00", 10).await;
+    let foreign = published_product(&ecom, &other_shop, "5.00", 10).await;
+    let now = backend.clock.now();
+    let base = json!({
+        "code": "FIVE", "name": "Five off", "description": "5 off orders of 20+",
+        "type": "fixed", "value": "5",
+        "start_date": (now - chrono::Duration::hours(1)).to_rfc3339(),
+        "end_date": (now + chrono::Duration::days(7)).to_rfc3339(),
+        "max_uses": 100, "max_uses_per_user": 2, "min_order_value": 20,
+        "applies_to": "specific_products", "product_ids": [a.id.to_string(), b.id.to_string()]
+    });
+    let with = |key: &str, value: Value| {
+        let mut v = base.clone();
+        v[key] = value;
+        serde_json::from_value::<NewDiscount>(v).unwrap()
+    };
+    let bad = [
+        (with("code", json!("has space")), "code"),
+        (with("name", json!(" ")), "name"),
+        (with("value", json!("0")), "value"),
+        (with("value", json!("5.001")), "value"),
+        (with("end_date", json!((now - chrono::Duration::days(2)).to_rfc3339())), "end_date"),
+        (with("max_uses", json!(0)), "max_uses"),
+        (with("max_uses_per_user", json!(101)), "max_uses_per_user"),
+        (with("product_ids", json!([])), "product_ids"),
+        (with("product_ids", json!([foreign.id.to_string()])), "product_ids"),
+    ];
+    for (input, field) in bad {
+        match ecom.discounts.create(&shop, input).await {
+            Err(Error::Validation { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected a validation error on {field}, got {other:?}"),
+        }
+    }
+    let mut percent = base.clone();
+    percent["type"] = json!("percentage");
+    percent["value"] = json!(100.5);
+    assert!(ecom
+        .discounts
+        .create(&shop, serde_json::from_value(percent).unwrap())
+        .await
+        .is_err());
+    assert!(ecom.discounts.list(&shop, Page::default()).await.unwrap().is_empty(), "nothing written");
+
+    let created = ecom.discounts.create(&shop, with("code", json!("FIVE"))).await.unwrap();
+    assert_eq!(created.value, DiscountValue::Fixed(Money::new(500, Currency::USD)));
+    assert!(matches!(
+        ecom.discounts.create(&shop, with("code", json!("FIVE"))).await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(ecom.discounts.list(&shop, Page::default()).await.unwrap().len(), 1);
+    let products = ecom.discounts.products_for_code(&shop, "FIVE", Page::default()).await.unwrap();
+    assert_eq!(products.len(), 2);
+    // Quotes use server prices and count only the listed products.
+    let customer = CustomerId::generate();
+    let item = |p: &crate::product::Product, quantity| ItemRequest { product_id: p.id.clone(), quantity };
+    let quote = ecom.discounts.quote(&customer, &shop, "FIVE", &[item(&a, 1), item(&b, 1)]).await.unwrap();
+    assert_eq!((quote.total_order.minor, quote.discount.minor, quote.total_price.minor), (4000, 500, 3500));
+    assert!(matches!(
+        ecom.discounts.quote(&customer, &shop, "FIVE", &[item(&a, 1)]).await,
+        Err(Error::DiscountNotApplicable(_))
+    ), "below the minimum order value");
+    assert!(matches!(
+        ecom.discounts.quote(&customer, &shop, "NOPE", &[item(&a, 1)]).await,
+        Err(Error::NotFound { .. })
+    ));
+    // A use, given back.
+    let used = Redemption { id: "checkout-x".into(), customer_id: customer.clone(), at: now };
+    backend.discounts.redeem(&created.id, &used).await.unwrap();
+    let after = ecom.discounts.cancel_use(&customer, &shop, "FIVE").await.unwrap();
+    assert_eq!(after.uses_count(), 0);
+    assert!(matches!(
+        ecom.discounts.cancel_use(&customer, &shop, "FIVE").await,
+        Err(Error::NotFound { .. })
+    ));
+    // Only the owner deletes.
+    assert!(matches!(ecom.discounts.delete(&other_shop, "FIVE").await, Err(Error::NotFound { .. })));
+    ecom.discounts.delete(&shop, "FIVE").await.unwrap();
+    assert!(ecom.discounts.list(&shop, Page::default()).await.unwrap().is_empty());
+}

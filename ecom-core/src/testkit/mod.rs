@@ -15,7 +15,9 @@ pub mod accounts;
 pub mod api_keys;
 pub mod auth;
 pub mod carts;
+pub mod checkout;
 pub mod discounts;
+pub mod fault;
 pub mod inventory;
 pub mod lock;
 pub mod orders;
@@ -128,9 +130,22 @@ macro_rules! conformance_suite {
                 add_stock_and_owner_checks, reserve_and_release_are_idempotent,
                 concurrent_reserves_never_oversell, concurrent_releases_restock_once
             },
-            carts { add_adjust_remove },
-            discounts { insert_find_list_delete, redeem_limits_hold_under_concurrency, unredeem },
-            orders { insert_get_list_replace },
+            carts { add_adjust_remove, cart_service_flow, checkout_empties_bought_lines },
+            discounts {
+                insert_find_list_delete, redeem_limits_hold_under_concurrency, unredeem,
+                discount_service_flow
+            },
+            checkout {
+                checkout_record_ports, review_uses_server_prices, thousand_orders_atomic,
+                thousand_orders_lock_then_reserve, oversized_order_is_refused_cleanly,
+                multi_line_orders_are_all_or_nothing, discount_limits_hold_under_concurrent_checkouts,
+                idempotency_key_gives_one_order, crash_recovery_after_errors,
+                crash_recovery_after_panics
+            },
+            orders {
+                insert_get_list_replace, cancel_restocks_exactly_once, orders_are_private,
+                shops_update_only_their_lines
+            },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
         );
     };

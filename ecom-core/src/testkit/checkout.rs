@@ -1,0 +1,506 @@
+//! Cases for the checkout saga and [`CheckoutRepo`](crate::checkout::CheckoutRepo): the
+//! concurrency invariants, idempotency, and crash recovery.
+
+use super::fault::{faulty, FaultMode, Faults};
+use super::{published_product, shop};
+use crate::backend::Backend;
+use crate::checkout::{CheckoutFailure, CheckoutRecord, CheckoutState, Transition};
+use crate::error::Error;
+use crate::id::{CheckoutId, CustomerId, ProductId, ShopId};
+use crate::order::Order;
+use crate::page::Page;
+use crate::product::Product;
+use crate::secret::Secret;
+use crate::service::{
+    CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, ItemRequest, NewDiscount, PlaceOrder,
+    ShopDiscountRequest, ShopOrderRequest,
+};
+use futures::future::join_all;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// Services over `backend` with the given checkout strategy.
+pub fn ecom_with(backend: &Backend, strategy: CheckoutStrategy) -> Ecom {
+    let mut config = EcomConfig::new(Secret::new(b"conformance-suite-api-key-secret".to_vec()));
+    config.checkout.strategy = strategy;
+    config.checkout.lock_wait = Duration::from_secs(30);
+    Ecom::new(backend.clone(), config)
+}
+
+/// A request buying `items` from `shop`, optionally with a code.
+pub fn request(shop: &ShopId, items: &[(&Product, u32)], code: Option<&str>) -> CheckoutRequest {
+    CheckoutRequest {
+        shop_order_ids: vec![ShopOrderRequest {
+            shop_id: shop.clone(),
+            shop_discounts: code
+                .map(|c| ShopDiscountRequest {
+                    shop_id: shop.clone(),
+                    code: c.into(),
+                })
+                .into_iter()
+                .collect(),
+            item_products: items
+                .iter()
+                .map(|(p, q)| ItemRequest {
+                    product_id: p.id.clone(),
+                    quantity: *q,
+                })
+                .collect(),
+        }],
+    }
+}
+
+/// A place-order input for `request`.
+pub fn place(request: CheckoutRequest, key: Option<&str>) -> PlaceOrder {
+    PlaceOrder {
+        request,
+        shipping: json!({"street": "1 Test Way", "city": "Testville"}),
+        payment: json!({"method": "cod"}),
+        idempotency_key: key.map(str::to_owned),
+    }
+}
+
+/// A 10%-off code of `shop`.
+pub async fn create_code(ecom: &Ecom, shop: &ShopId, code: &str, max_uses: u32, per_user: u32) {
+    let now = ecom.backend().clock.now();
+    let input: NewDiscount = serde_json::from_value(json!({
+        "code": code, "name": "Ten off", "description": "10% off everything",
+        "type": "percentage", "value": 10,
+        "start_date": (now - chrono::Duration::days(1)).to_rfc3339(),
+        "end_date": (now + chrono::Duration::days(1)).to_rfc3339(),
+        "max_uses": max_uses, "max_uses_per_user": per_user,
+        "applies_to": "all"
+    }))
+    .expect("valid discount json");
+    ecom.discounts.create(shop, input).await.expect("code created");
+}
+
+/// Checks, for each `(product, received)`, that `stock + reserved == received` and that the
+/// product's reservations are exactly the lines of `orders`.
+pub async fn assert_stock_matches_orders(backend: &Backend, products: &[(ProductId, u64)], orders: &[Order]) {
+    for (product, received) in products {
+        let inv = backend.inventory.get(product).await.unwrap().unwrap();
+        assert_eq!(inv.stock + inv.reserved(), *received, "stock + sold == received for {product}");
+        let held: HashMap<String, u32> = inv
+            .reservations
+            .iter()
+            .map(|r| (r.id.clone(), r.quantity))
+            .collect();
+        let expected: HashMap<String, u32> = orders
+            .iter()
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .filter(|l| &l.product_id == product)
+                    .map(move |l| (o.checkout_id.to_string(), l.quantity))
+            })
+            .collect();
+        assert_eq!(held, expected, "reservations of {product} are exactly the orders' lines");
+    }
+}
+
+pub async fn review_uses_server_prices(backend: &Backend) {
+    let mut config = EcomConfig::new(Secret::random());
+    config.checkout.fee_ship_minor = 500;
+    let ecom = Ecom::new(backend.clone(), config);
+    let (shop, _) = shop(&ecom).await;
+    let a = published_product(&ecom, &shop, "10.00", 10).await;
+    let b = published_product(&ecom, &shop, "2.50", 10).await;
+    create_code(&ecom, &shop, "TEN", 5, 1).await;
+    let customer = CustomerId::generate();
+    let review = ecom
+        .checkout
+        .review(&customer, &request(&shop, &[(&a, 2), (&b, 1)], Some("TEN")))
+        .await
+        .unwrap();
+    let t = review.totals;
+    assert_eq!(
+        (t.total_price.minor, t.total_discount.minor, t.fee_ship.minor, t.total_checkout.minor),
+        (2250, 225, 500, 2525)
+    );
+    assert_eq!(review.shops[0].price_raw.minor, 2250);
+    assert_eq!(review.shops[0].price_apply_discount.minor, 2025);
+    // A draft, a product of another shop, an unknown code, or two codes: refused.
+    let draft = ecom
+        .products
+        .create(&shop, super::new_product("Draft", "1", 1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ecom.checkout.review(&customer, &request(&shop, &[(&draft, 1)], None)).await,
+        Err(Error::NotFound { .. })
+    ));
+    let other = ShopId::generate();
+    assert!(matches!(
+        ecom.checkout.review(&customer, &request(&other, &[(&a, 1)], None)).await,
+        Err(Error::Validation { .. })
+    ));
+    assert!(matches!(
+        ecom.checkout.review(&customer, &request(&shop, &[(&a, 1)], Some("NOPE"))).await,
+        Err(Error::DiscountNotApplicable(_))
+    ));
+    let mut two_codes = request(&shop, &[(&a, 1)], Some("TEN"));
+    let extra = two_codes.shop_order_ids[0].shop_discounts[0].clone();
+    two_codes.shop_order_ids[0].shop_discounts.push(extra);
+    assert!(matches!(
+        ecom.checkout.review(&customer, &two_codes).await,
+        Err(Error::Validation { .. })
+    ));
+    for bad in [0, 2_000_000] {
+        assert!(matches!(
+            ecom.checkout.review(&customer, &request(&shop, &[(&a, bad)], None)).await,
+            Err(Error::Validation { .. })
+        ));
+    }
+    // Reviewing wrote nothing.
+    assert_eq!(backend.inventory.get(&a.id).await.unwrap().map(|i| i.stock), Some(10));
+}
+
+async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {
+    let ecom = ecom_with(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "3.00", 100).await;
+    let tasks = (0..1000).map(|_| {
+        let ecom = ecom.clone();
+        let req = request(&shop, &[(&product, 1)], None);
+        tokio::spawn(async move { ecom.checkout.place_order(&CustomerId::generate(), place(req, None)).await })
+    });
+    let mut orders = Vec::new();
+    for result in join_all(tasks).await {
+        match result.expect("task ran") {
+            Ok(order) => orders.push(order),
+            Err(Error::InsufficientStock { .. }) => {}
+            Err(other) => panic!("only out-of-stock refusals are allowed, got {other:?}"),
+        }
+    }
+    assert_eq!(orders.len(), 100);
+    let inv = backend.inventory.get(&product.id).await.unwrap().unwrap();
+    assert_eq!(inv.stock, 0);
+    assert_stock_matches_orders(backend, &[(product.id.clone(), 100)], &orders).await;
+    // No lock is left behind.
+    let guard = backend
+        .lock
+        .acquire(&format!("stock:{}", product.id), Duration::from_secs(1), Duration::ZERO)
+        .await
+        .expect("stock lock is free");
+    backend.lock.release(&guard).await.unwrap();
+}
+
+/// 1,000 concurrent single-line orders against stock 100, conditional writes only.
+pub async fn thousand_orders_atomic(backend: &Backend) {
+    thousand_orders(backend, CheckoutStrategy::Atomic).await;
+}
+
+/// 1,000 concurrent single-line orders against stock 100 under the lock strategy: nobody is
+/// refused for lock contention while stock remains.
+pub async fn thousand_orders_lock_then_reserve(backend: &Backend) {
+    thousand_orders(backend, CheckoutStrategy::LockThenReserve).await;
+}
+
+pub async fn oversized_order_is_refused_cleanly(backend: &Backend) {
+    for strategy in [CheckoutStrategy::Atomic, CheckoutStrategy::LockThenReserve] {
+        let ecom = ecom_with(backend, strategy);
+        let (shop, _) = shop(&ecom).await;
+        let p = published_product(&ecom, &shop, "1.00", 5).await;
+        let customer = CustomerId::generate();
+        let result = ecom
+            .checkout
+            .place_order(&customer, place(request(&shop, &[(&p, 6)], None), None))
+            .await;
+        assert!(matches!(result, Err(Error::InsufficientStock { .. })), "{result:?}");
+        assert_stock_matches_orders(backend, &[(p.id.clone(), 5)], &[]).await;
+        let guard = backend
+            .lock
+            .acquire(&format!("stock:{}", p.id), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .expect("no lock left behind");
+        backend.lock.release(&guard).await.unwrap();
+        let order = ecom
+            .checkout
+            .place_order(&customer, place(request(&shop, &[(&p, 5)], None), None))
+            .await
+            .unwrap();
+        assert_stock_matches_orders(backend, &[(p.id.clone(), 5)], &[order]).await;
+    }
+}
+
+/// 200 concurrent 3-line orders over products with stocks 30, 20 and 10: no order is partially
+/// reserved, and for each product stock + sold == received.
+pub async fn multi_line_orders_are_all_or_nothing(backend: &Backend) {
+    let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
+    let (shop, _) = shop(&ecom).await;
+    let stocks = [30_u32, 20, 10];
+    let mut products = Vec::new();
+    for stock in stocks {
+        products.push(published_product(&ecom, &shop, "1.00", stock).await);
+    }
+    let tasks = (0..200).map(|i| {
+        let ecom = ecom.clone();
+        let qty = |k: usize| u32::try_from((i + k) % 3 + 1).unwrap();
+        let req = request(
+            &shop,
+            &[(&products[0], qty(0)), (&products[1], qty(1)), (&products[2], qty(2))],
+            None,
+        );
+        tokio::spawn(async move { ecom.checkout.place_order(&CustomerId::generate(), place(req, None)).await })
+    });
+    let mut orders = Vec::new();
+    for result in join_all(tasks).await {
+        match result.expect("task ran") {
+            Ok(order) => orders.push(order),
+            Err(Error::InsufficientStock { .. }) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(!orders.is_empty());
+    for order in &orders {
+        assert_eq!(order.lines.len(), 3);
+    }
+    let received: Vec<(ProductId, u64)> = products
+        .iter()
+        .zip(stocks)
+        .map(|(p, s)| (p.id.clone(), u64::from(s)))
+        .collect();
+    assert_stock_matches_orders(backend, &received, &orders).await;
+}
+
+/// A code with max_uses 10 and max_uses_per_user 1, hit by 200 concurrent checkouts from 50
+/// customers: exactly 10 redemptions, no customer twice.
+pub async fn discount_limits_hold_under_concurrent_checkouts(backend: &Backend) {
+    let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "20.00", 1000).await;
+    create_code(&ecom, &shop, "RUSH10", 10, 1).await;
+    let customers: Vec<CustomerId> = (0..50).map(|_| CustomerId::generate()).collect();
+    let tasks = (0..200).map(|i| {
+        let ecom = ecom.clone();
+        let customer = customers[i % 50].clone();
+        let req = request(&shop, &[(&product, 1)], Some("RUSH10"));
+        tokio::spawn(async move { ecom.checkout.place_order(&customer, place(req, None)).await })
+    });
+    let mut orders = Vec::new();
+    for result in join_all(tasks).await {
+        match result.expect("task ran") {
+            Ok(order) => orders.push(order),
+            Err(Error::DiscountNotApplicable(_)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(orders.len(), 10);
+    let buyers: HashSet<&CustomerId> = orders.iter().map(|o| &o.customer_id).collect();
+    assert_eq!(buyers.len(), 10, "no customer twice");
+    for order in &orders {
+        assert_eq!(order.totals.total_discount.minor, 200);
+    }
+    let code = backend
+        .discounts
+        .find_active_by_code(&shop, "RUSH10")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code.uses_count(), 10);
+    let redeemed: HashSet<String> = code.redemptions.iter().map(|r| r.id.clone()).collect();
+    let ordered: HashSet<String> = orders.iter().map(|o| o.checkout_id.to_string()).collect();
+    assert_eq!(redeemed, ordered, "every redemption belongs to an order");
+    assert_stock_matches_orders(backend, &[(product.id.clone(), 1000)], &orders).await;
+}
+
+/// The same Idempotency-Key sent 20 times concurrently creates one order; every answer is it.
+pub async fn idempotency_key_gives_one_order(backend: &Backend) {
+    let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "5.00", 50).await;
+    let customer = CustomerId::generate();
+    let key = format!("key-{}", uuid::Uuid::new_v4().simple());
+    let tasks = (0..20).map(|_| {
+        let ecom = ecom.clone();
+        let customer = customer.clone();
+        let input = place(request(&shop, &[(&product, 2)], None), Some(&key));
+        tokio::spawn(async move { ecom.checkout.place_order(&customer, input).await })
+    });
+    let mut ids = HashSet::new();
+    for result in join_all(tasks).await {
+        ids.insert(result.expect("task ran").expect("every repeat gets the order").id);
+    }
+    assert_eq!(ids.len(), 1);
+    let orders = backend
+        .orders
+        .list_by_customer(&customer, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    assert!(ids.contains(&orders[0].id));
+    assert_stock_matches_orders(backend, &[(product.id.clone(), 50)], &orders).await;
+    // A different key is a different order.
+    ecom.checkout
+        .place_order(&customer, place(request(&shop, &[(&product, 1)], None), Some("other-key")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ecom.checkout
+            .place_order(&customer, place(request(&shop, &[(&product, 1)], None), Some("")))
+            .await,
+        Err(Error::Validation { .. })
+    ));
+}
+
+async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
+    let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
+    let (shop, _) = shop(&ecom).await;
+    // Count the steps of one clean checkout.
+    let probe = published_product(&ecom, &shop, "1.00", 5).await;
+    let counter = Faults::new(usize::MAX, mode);
+    let counted = Ecom::new(faulty(backend, counter.clone()), ecom.config().clone());
+    counted
+        .checkout
+        .place_order(&CustomerId::generate(), place(request(&shop, &[(&probe, 1)], None), None))
+        .await
+        .unwrap();
+    let steps = counter.steps() + 2; // the two-line order with a code below has two more writes
+    assert!(steps >= 8, "a checkout has at least 8 writes, counted {steps}");
+
+    for fail_at in 0..steps {
+        let a = published_product(&ecom, &shop, "4.00", 5).await;
+        let b = published_product(&ecom, &shop, "6.00", 5).await;
+        let code = format!("CRASH{fail_at}{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        create_code(&ecom, &shop, &code, 5, 5).await;
+        let customer = CustomerId::generate();
+        let key = format!("crash-{fail_at}");
+        let faults = Faults::new(fail_at, mode);
+        let broken = Ecom::new(faulty(backend, faults.clone()), ecom.config().clone());
+        let input = place(request(&shop, &[(&a, 2), (&b, 1)], Some(&code)), Some(&key));
+        let attempt = {
+            let customer = customer.clone();
+            let input = input.clone();
+            tokio::spawn(async move { broken.checkout.place_order(&customer, input).await })
+        };
+        let outcome = attempt.await;
+        faults.disarm();
+        // Long after the deadline, recovery runs (twice: it must be idempotent).
+        let later = backend.clock.now() + chrono::Duration::hours(1);
+        ecom.checkout.recover_stale_checkouts(later).await.unwrap();
+        let again = ecom.checkout.recover_stale_checkouts(later).await.unwrap();
+        assert_eq!((again.rolled_back, again.completed), (0, 0), "step {fail_at}: recovery is idempotent");
+
+        let check = |orders: Vec<Order>| {
+            let code = code.clone();
+            let shop = shop.clone();
+            let (a, b) = (a.id.clone(), b.id.clone());
+            async move {
+                assert!(orders.len() <= 1, "step {fail_at}: never two orders");
+                assert_stock_matches_orders(backend, &[(a, 5), (b, 5)], &orders).await;
+                let discount = backend
+                    .discounts
+                    .find_active_by_code(&shop, &code)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(discount.uses_count() as usize, orders.len(), "step {fail_at}: code uses match orders");
+            }
+        };
+        let orders = backend
+            .orders
+            .list_by_customer(&customer, Page::default())
+            .await
+            .unwrap();
+        if let Ok(Ok(order)) = &outcome {
+            assert_eq!(orders.first().map(|o| &o.id), Some(&order.id));
+        }
+        check(orders).await;
+        // The client retries with the same key and ends up with exactly one order.
+        let retried = ecom.checkout.place_order(&customer, input).await;
+        let order = retried.unwrap_or_else(|e| panic!("step {fail_at}: retry failed: {e:?}"));
+        let orders = backend
+            .orders
+            .list_by_customer(&customer, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(orders.iter().map(|o| &o.id).collect::<Vec<_>>(), [&order.id]);
+        check(orders).await;
+    }
+}
+
+/// Every write of the saga fails once with a transient error, in turn; after recovery and a
+/// retry the invariants hold.
+pub async fn crash_recovery_after_errors(backend: &Backend) {
+    crash_at_every_step(backend, FaultMode::Error).await;
+}
+
+/// The saga's task dies (panics, its future dropped) at every write in turn; after recovery
+/// and a retry the invariants hold.
+pub async fn crash_recovery_after_panics(backend: &Backend) {
+    crash_at_every_step(backend, FaultMode::Panic).await;
+}
+
+pub async fn checkout_record_ports(backend: &Backend) {
+    let customer = CustomerId::generate();
+    let now = backend.clock.now();
+    let order = super::orders::order(backend, &customer, 0);
+    let record = |key: &str, deadline| CheckoutRecord {
+        id: CheckoutId::generate(),
+        customer_id: customer.clone(),
+        idempotency_key: key.into(),
+        state: CheckoutState::Started,
+        order: order.clone(),
+        failure: None,
+        deadline,
+        created_at: now,
+        updated_at: now,
+    };
+    let stale = record("k1", now - chrono::Duration::seconds(5));
+    let fresh = record("k2", now + chrono::Duration::seconds(60));
+    backend.checkouts.insert(&stale).await.unwrap();
+    backend.checkouts.insert(&fresh).await.unwrap();
+    // One record per (customer, key), even under concurrency.
+    let dups = join_all((0..10).map(|_| {
+        let r = record("k3", now);
+        async move { backend.checkouts.insert(&r).await }
+    }))
+    .await;
+    assert_eq!(dups.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(matches!(backend.checkouts.insert(&record("k1", now)).await, Err(Error::Conflict(_))));
+    // Another customer may use the same key.
+    let mut other = record("k1", now);
+    other.customer_id = CustomerId::generate();
+    backend.checkouts.insert(&other).await.unwrap();
+    assert_eq!(backend.checkouts.get(&stale.id).await.unwrap(), Some(stale.clone()));
+    assert_eq!(
+        backend.checkouts.find_by_key(&customer, "k2").await.unwrap().map(|r| r.id),
+        Some(fresh.id.clone())
+    );
+    assert!(backend.checkouts.find_by_key(&customer, "zz").await.unwrap().is_none());
+    let listed = backend.checkouts.list_stale(now, 100).await.unwrap();
+    let ids: HashSet<CheckoutId> = listed.iter().map(|r| r.id.clone()).collect();
+    assert!(ids.contains(&stale.id) && !ids.contains(&fresh.id));
+    // Compare-and-set transitions: of concurrent ones from the same state, one wins.
+    let change = |from, to| Transition {
+        from,
+        to,
+        deadline: now + chrono::Duration::seconds(30),
+        failure: None,
+        now,
+    };
+    let wins = join_all((0..10).map(|_| {
+        let c = change(CheckoutState::Started, CheckoutState::RollingBack);
+        let id = stale.id.clone();
+        async move { backend.checkouts.transition(&id, &c).await }
+    }))
+    .await;
+    assert_eq!(wins.iter().filter(|w| matches!(w, Ok(true))).count(), 1);
+    let mut failed = change(CheckoutState::RollingBack, CheckoutState::Failed);
+    failed.failure = Some(CheckoutFailure::InsufficientStock {
+        product_id: "p".into(),
+    });
+    assert!(backend.checkouts.transition(&stale.id, &failed).await.unwrap());
+    let stored = backend.checkouts.get(&stale.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, CheckoutState::Failed);
+    assert_eq!(stored.failure, failed.failure);
+    assert!(!backend
+        .checkouts
+        .transition(&CheckoutId::generate(), &change(CheckoutState::Started, CheckoutState::Failed))
+        .await
+        .unwrap());
+    let listed = backend.checkouts.list_stale(now, 100).await.unwrap();
+    assert!(listed.iter().all(|r| r.id != stale.id), "terminal records are never stale");
+}

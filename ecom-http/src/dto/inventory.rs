@@ -1,0 +1,84 @@
+//! Inventory: the add-stock body and the stock JSON.
+
+use chrono::{DateTime, Utc};
+use ecom_core::inventory::{Inventory, Reservation};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Body of `POST /inventory`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddStockBody {
+    /// The product (one of the caller's).
+    #[serde(rename = "productId")]
+    #[schema(schema_with = super::id_schema)]
+    pub product_id: String,
+    /// Units to add, 1 to 1000000.
+    #[schema(example = 5)]
+    pub stock: u32,
+    /// Where the stock is (optional; replaces the stored location).
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub location: Option<String>,
+}
+
+/// Units held for one checkout or order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReservationDto {
+    /// The holder (a checkout id).
+    pub id: String,
+    /// Units held.
+    pub quantity: u32,
+    /// When it was made.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Reservation> for ReservationDto {
+    fn from(r: Reservation) -> Self {
+        ReservationDto {
+            id: r.id,
+            quantity: r.quantity,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The stock of one product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InventoryDto {
+    /// The product.
+    #[serde(rename = "invent_productId")]
+    pub product_id: String,
+    /// The owning shop.
+    #[serde(rename = "invent_shopId")]
+    pub shop_id: String,
+    /// Units available.
+    pub invent_stock: u64,
+    /// Where the stock is.
+    pub invent_location: String,
+    /// Units held by open reservations.
+    pub invent_reserved: u64,
+    /// The open reservations.
+    pub invent_reservations: Vec<ReservationDto>,
+    /// Creation time.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Inventory> for InventoryDto {
+    fn from(inv: Inventory) -> Self {
+        InventoryDto {
+            product_id: inv.product_id.to_string(),
+            shop_id: inv.shop_id.to_string(),
+            invent_stock: inv.stock,
+            invent_reserved: inv.reserved(),
+            invent_location: inv.location,
+            invent_reservations: inv.reservations.into_iter().map(Into::into).collect(),
+            created_at: inv.created_at,
+            updated_at: inv.updated_at,
+        }
+    }
+}

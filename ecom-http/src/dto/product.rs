@@ -1,0 +1,246 @@
+//! Products: create and patch bodies, list queries, and the product JSON of API.md.
+
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use ecom_core::money::MajorUnits;
+use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
+use ecom_core::product::{Product, ProductSort};
+use ecom_core::service::{NewProduct, ProductPatch};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+/// Body of `POST /products`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateProductBody {
+    /// Name, 1 to 200 characters.
+    #[schema(example = "Plain tee")]
+    pub product_name: String,
+    /// Thumbnail URL or path.
+    #[schema(example = "https://img.example/tee.png")]
+    pub product_thumb: String,
+    /// Description (optional).
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub product_description: Option<String>,
+    /// Unit price in major units.
+    #[schema(schema_with = super::money_input_schema)]
+    pub product_price: MajorUnits,
+    /// Initial stock, 1 to 1000000; also put in the product's inventory.
+    #[schema(example = 10)]
+    pub product_quantity: u32,
+    /// A registered product kind: `Clothing`, `Electronics`, `Furniture`, or one plugged in.
+    #[schema(example = "Clothing")]
+    pub product_type: String,
+    /// Attributes, validated by the kind (e.g. Clothing: brand required, size, material).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub product_attributes: Map<String, Value>,
+    /// Variations (free-form objects).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub product_variations: Vec<Value>,
+}
+
+impl From<CreateProductBody> for NewProduct {
+    fn from(body: CreateProductBody) -> Self {
+        NewProduct {
+            product_name: body.product_name,
+            product_thumb: body.product_thumb,
+            product_description: body.product_description,
+            product_price: body.product_price,
+            product_quantity: body.product_quantity,
+            product_type: body.product_type,
+            product_attributes: body.product_attributes,
+            product_variations: body.product_variations,
+        }
+    }
+}
+
+/// Body of `PATCH /products/{productId}`: absent fields stay as they are;
+/// `product_attributes` merge key by key (a `null` leaves a key unchanged) and are re-validated
+/// by the product's kind. The kind and quantity cannot change here (stock moves through
+/// `/inventory`), so any other field is a 400.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchProductBody {
+    /// New name.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub product_name: Option<String>,
+    /// New thumbnail.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub product_thumb: Option<String>,
+    /// New description.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub product_description: Option<String>,
+    /// New price in major units.
+    #[serde(default)]
+    #[schema(schema_with = super::money_input_schema)]
+    pub product_price: Option<MajorUnits>,
+    /// Attributes to merge.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub product_attributes: Option<Map<String, Value>>,
+    /// New variations (replace the old ones).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub product_variations: Option<Vec<Value>>,
+}
+
+impl From<PatchProductBody> for ProductPatch {
+    fn from(body: PatchProductBody) -> Self {
+        ProductPatch {
+            product_name: body.product_name,
+            product_thumb: body.product_thumb,
+            product_description: body.product_description,
+            product_price: body.product_price,
+            product_attributes: body.product_attributes,
+            product_variations: body.product_variations,
+        }
+    }
+}
+
+/// Order of the public product list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortParam {
+    /// Newest first.
+    #[default]
+    Ctime,
+    /// Cheapest first.
+    PriceAsc,
+    /// Dearest first.
+    PriceDesc,
+}
+
+impl From<SortParam> for ProductSort {
+    fn from(sort: SortParam) -> Self {
+        match sort {
+            SortParam::Ctime => ProductSort::Newest,
+            SortParam::PriceAsc => ProductSort::PriceAsc,
+            SortParam::PriceDesc => ProductSort::PriceDesc,
+        }
+    }
+}
+
+/// Query of the public lists: `limit` (1..=100, default 50), `page` (from 1), `sort`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Items per page, 1 to 100 (default 50).
+    pub limit: Option<u32>,
+    /// Page number, from 1 (default 1).
+    pub page: Option<u64>,
+    /// `ctime` (newest first, default), `price_asc` or `price_desc`.
+    pub sort: Option<SortParam>,
+}
+
+impl ListQuery {
+    /// The page this query asks for.
+    pub fn page(&self) -> Result<Page, AppError> {
+        Ok(Page::numbered(
+            self.page.unwrap_or(1),
+            self.limit.unwrap_or(DEFAULT_PAGE_LIMIT),
+        )?)
+    }
+}
+
+/// Query of a shop's own lists: `limit` (1..=100, default 50) and `skip` (default 0).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShopListQuery {
+    /// Items to return, 1 to 100 (default 50).
+    pub limit: Option<u32>,
+    /// Items to skip (default 0).
+    pub skip: Option<u64>,
+}
+
+impl ShopListQuery {
+    /// The page this query asks for.
+    pub fn page(&self) -> Result<Page, AppError> {
+        Ok(Page::offset(
+            self.skip.unwrap_or(0),
+            self.limit.unwrap_or(DEFAULT_PAGE_LIMIT),
+        )?)
+    }
+}
+
+/// A product as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductDto {
+    /// The product id (its inventory has the same).
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Name.
+    pub product_name: String,
+    /// URL slug derived from the name.
+    pub product_slug: String,
+    /// Thumbnail.
+    pub product_thumb: String,
+    /// Description (may be empty).
+    pub product_description: String,
+    /// Unit price in major units.
+    #[schema(value_type = f64, example = 19.99)]
+    pub product_price: Value,
+    /// ISO 4217 code of the price.
+    #[schema(example = "USD")]
+    pub product_currency: String,
+    /// The quantity it was created with (current stock: `/inventory/{productId}`).
+    pub product_quantity: u32,
+    /// The product kind.
+    pub product_type: String,
+    /// The owning shop's id.
+    pub product_shop: String,
+    /// Attributes, normalized by the kind.
+    #[schema(value_type = Object)]
+    pub product_attributes: Map<String, Value>,
+    /// Average rating.
+    pub product_rating: f64,
+    /// Variations.
+    #[schema(value_type = Vec<Object>)]
+    pub product_variations: Vec<Value>,
+    /// True until published.
+    #[serde(rename = "isDraft")]
+    pub is_draft: bool,
+    /// Visible to everyone.
+    #[serde(rename = "isPublished")]
+    pub is_published: bool,
+    /// Creation time.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductDto {
+    fn from(p: Product) -> Self {
+        ProductDto {
+            id: p.id.to_string(),
+            product_price: p.price.major_json(),
+            product_currency: p.price.currency.code().to_owned(),
+            product_name: p.name,
+            product_slug: p.slug,
+            product_thumb: p.thumb,
+            product_description: p.description,
+            product_quantity: p.quantity,
+            product_type: p.kind,
+            product_shop: p.shop_id.to_string(),
+            product_attributes: p.attributes,
+            product_rating: p.rating,
+            product_variations: p.variations,
+            is_draft: p.is_draft,
+            is_published: p.is_published,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// Products as the API shows them.
+pub fn products(list: Vec<Product>) -> Vec<ProductDto> {
+    list.into_iter().map(ProductDto::from).collect()
+}

@@ -1,0 +1,80 @@
+//! The two JSON envelopes of the API: success `{"message","status","metadata"}` and error
+//! `{"status":"error","code","message"}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A successful answer: `metadata` holds the payload (a JSON array for lists).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Envelope<T> {
+    /// What happened, e.g. `Create new Product success!`.
+    pub message: String,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// The payload.
+    pub metadata: T,
+}
+
+/// An error answer. The HTTP status equals `code`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Always `error`.
+    #[schema(example = "error")]
+    pub status: &'static str,
+    /// The HTTP status.
+    pub code: u16,
+    /// A clear reason, naming the offending field for bad input.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// An error body for `status` with `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            status: "error",
+            code: status.as_u16(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A handler's successful result: status, message and payload, rendered as an [`Envelope`].
+#[derive(Debug)]
+pub struct Reply<T> {
+    status: StatusCode,
+    message: &'static str,
+    metadata: T,
+}
+
+impl<T> Reply<T> {
+    /// `200 OK` with `metadata`.
+    pub fn ok(message: &'static str, metadata: T) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            message,
+            metadata,
+        }
+    }
+
+    /// `201 Created` with `metadata`.
+    pub fn created(message: &'static str, metadata: T) -> Self {
+        Reply {
+            status: StatusCode::CREATED,
+            message,
+            metadata,
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        let body = Envelope {
+            message: self.message.to_owned(),
+            status: self.status.as_u16(),
+            metadata: self.metadata,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,196 @@
+//! Accounts: signup, login, logout and token refresh for shops (`/shop/...`) and customers
+//! (`/user/...`). Both kinds share the logic; each route is its own handler so the OpenAPI
+//! document names the exact shapes.
+
+use crate::dto::account::{
+    LoggedOutDto, LoginBody, RefreshedDto, ShopSessionDto, SignupBody, UserSessionDto,
+};
+use crate::envelope::{Envelope, Reply};
+use crate::error::AppError;
+use crate::extract::{ClientKey, CustomerAuth, Json, RefreshRequest, ShopAuth};
+use crate::state::AppState;
+use axum::extract::State;
+use ecom_core::account::AccountKind;
+use ecom_core::service::{Principal, Session};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The account routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(shop_signup))
+        .routes(routes!(shop_login))
+        .routes(routes!(shop_logout))
+        .routes(routes!(shop_refresh))
+        .routes(routes!(user_signup))
+        .routes(routes!(user_login))
+        .routes(routes!(user_logout))
+        .routes(routes!(user_refresh))
+}
+
+async fn signup(state: &AppState, kind: AccountKind, body: SignupBody) -> Result<Session, AppError> {
+    Ok(state.ecom.auth.signup(kind, body.into()).await?)
+}
+
+async fn login(state: &AppState, kind: AccountKind, body: LoginBody) -> Result<Session, AppError> {
+    Ok(state.ecom.auth.login(kind, body.into()).await?)
+}
+
+async fn logout(state: &AppState, principal: &Principal) -> Result<Reply<LoggedOutDto>, AppError> {
+    state.ecom.auth.logout(principal).await?;
+    Ok(Reply::ok(
+        "Logout success!",
+        LoggedOutDto {
+            user_id: principal.account_id.to_string(),
+            session_id: principal.session_id.to_string(),
+        },
+    ))
+}
+
+async fn refresh(
+    state: &AppState,
+    kind: AccountKind,
+    request: RefreshRequest,
+) -> Result<Reply<RefreshedDto>, AppError> {
+    let session = state
+        .ecom
+        .auth
+        .refresh(kind, &request.client_id, &request.refresh_token)
+        .await?;
+    Ok(Reply::ok("Get token success!", session.into()))
+}
+
+/// Registers a shop and logs it in.
+#[utoipa::path(
+    post, path = "/shop/signup", tag = "access",
+    request_body = SignupBody,
+    responses(
+        (status = 201, description = "Shop registered and logged in", body = Envelope<ShopSessionDto>),
+        (status = 409, description = "Email already registered", body = crate::envelope::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn shop_signup(
+    _key: ClientKey,
+    State(state): State<AppState>,
+    Json(body): Json<SignupBody>,
+) -> Result<Reply<ShopSessionDto>, AppError> {
+    let session = signup(&state, AccountKind::Shop, body).await?;
+    Ok(Reply::created("Registered OK!", session.into()))
+}
+
+/// Logs a shop in.
+#[utoipa::path(
+    post, path = "/shop/login", tag = "access",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in", body = Envelope<ShopSessionDto>),
+        (status = 401, description = "Wrong email or password", body = crate::envelope::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn shop_login(
+    _key: ClientKey,
+    State(state): State<AppState>,
+    Json(body): Json<LoginBody>,
+) -> Result<Reply<ShopSessionDto>, AppError> {
+    let session = login(&state, AccountKind::Shop, body).await?;
+    Ok(Reply::ok("Login success!", session.into()))
+}
+
+/// Ends the shop's session.
+#[utoipa::path(
+    post, path = "/shop/logout", tag = "access",
+    responses((status = 200, description = "Logged out", body = Envelope<LoggedOutDto>)),
+    security(("api_key" = [], "client_id" = [], "access_token" = []))
+)]
+pub async fn shop_logout(
+    State(state): State<AppState>,
+    shop: ShopAuth,
+) -> Result<Reply<LoggedOutDto>, AppError> {
+    logout(&state, &shop.principal).await
+}
+
+/// Exchanges a shop's refresh token for a new pair. A refresh token works once: presenting
+/// a used one answers 403 and revokes every session of the account.
+#[utoipa::path(
+    post, path = "/shop/handlerRefreshToken", tag = "access",
+    responses(
+        (status = 200, description = "New tokens", body = Envelope<RefreshedDto>),
+        (status = 403, description = "Refresh token reused; all sessions revoked", body = crate::envelope::ErrorBody),
+    ),
+    security(("api_key" = [], "client_id" = [], "refresh_token" = []))
+)]
+pub async fn shop_refresh(
+    State(state): State<AppState>,
+    request: RefreshRequest,
+) -> Result<Reply<RefreshedDto>, AppError> {
+    refresh(&state, AccountKind::Shop, request).await
+}
+
+/// Registers a customer and logs them in.
+#[utoipa::path(
+    post, path = "/user/signup", tag = "access",
+    request_body = SignupBody,
+    responses(
+        (status = 201, description = "Customer registered and logged in", body = Envelope<UserSessionDto>),
+        (status = 409, description = "Email already registered", body = crate::envelope::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn user_signup(
+    _key: ClientKey,
+    State(state): State<AppState>,
+    Json(body): Json<SignupBody>,
+) -> Result<Reply<UserSessionDto>, AppError> {
+    let session = signup(&state, AccountKind::Customer, body).await?;
+    Ok(Reply::created("Registered OK!", session.into()))
+}
+
+/// Logs a customer in.
+#[utoipa::path(
+    post, path = "/user/login", tag = "access",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in", body = Envelope<UserSessionDto>),
+        (status = 401, description = "Wrong email or password", body = crate::envelope::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn user_login(
+    _key: ClientKey,
+    State(state): State<AppState>,
+    Json(body): Json<LoginBody>,
+) -> Result<Reply<UserSessionDto>, AppError> {
+    let session = login(&state, AccountKind::Customer, body).await?;
+    Ok(Reply::ok("Login success!", session.into()))
+}
+
+/// Ends the customer's session.
+#[utoipa::path(
+    post, path = "/user/logout", tag = "access",
+    responses((status = 200, description = "Logged out", body = Envelope<LoggedOutDto>)),
+    security(("api_key" = [], "client_id" = [], "access_token" = []))
+)]
+pub async fn user_logout(
+    State(state): State<AppState>,
+    user: CustomerAuth,
+) -> Result<Reply<LoggedOutDto>, AppError> {
+    logout(&state, &user.principal).await
+}
+
+/// Exchanges a customer's refresh token for a new pair (reuse: 403, all sessions revoked).
+#[utoipa::path(
+    post, path = "/user/handlerRefreshToken", tag = "access",
+    responses(
+        (status = 200, description = "New tokens", body = Envelope<RefreshedDto>),
+        (status = 403, description = "Refresh token reused; all sessions revoked", body = crate::envelope::ErrorBody),
+    ),
+    security(("api_key" = [], "client_id" = [], "refresh_token" = []))
+)]
+pub async fn user_refresh(
+    State(state): State<AppState>,
+    request: RefreshRequest,
+) -> Result<Reply<RefreshedDto>, AppError> {
+    refresh(&state, AccountKind::Customer, request).await
+}

@@ -1,0 +1,72 @@
+//! The routes, one module per area, and the [`router`] that assembles them.
+//!
+//! Adding an area is: a `dto/<area>.rs` with its shapes, a `routes/<area>.rs` with its handlers
+//! (each annotated with `#[utoipa::path]`) and a `routes()` listing them, and one `.merge` line
+//! in [`api`].
+
+pub mod access;
+pub mod inventory;
+pub mod ops;
+pub mod product;
+
+use crate::error::AppError;
+use crate::layers;
+use crate::openapi;
+use crate::state::AppState;
+use axum::http::{Method, StatusCode, Uri};
+use axum::{Extension, Router};
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Base path of the business routes.
+pub const API_BASE: &str = "/v1/api";
+
+/// Every route, with its OpenAPI description.
+fn api() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .merge(access::routes())
+        .merge(product::routes())
+        .merge(inventory::routes());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(ops::routes())
+        .nest(API_BASE, v1)
+}
+
+/// The OpenAPI document of every route [`router`] serves.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api().split_for_parts();
+    openapi::finish(&mut doc);
+    doc
+}
+
+/// The whole HTTP API over `state`: the routes of API.md, `/healthz`, `/readyz`, `/metrics`,
+/// `/openapi.json`, 404/405 in the error envelope, and the middleware stack (request ids,
+/// tracing, metrics, security headers, CORS, compression, timeout, body limit).
+pub fn router(state: AppState) -> Router {
+    let (routes, mut doc) = api().split_for_parts();
+    openapi::finish(&mut doc);
+    let json = doc.to_json().unwrap_or_else(|err| {
+        tracing::error!(%err, "could not serialize the OpenAPI document");
+        "{}".to_owned()
+    });
+    let routes = routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(ops::OpenApiJson(Arc::new(json))));
+    layers::apply(routes, &state.http).with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> AppError {
+    AppError::http(
+        StatusCode::NOT_FOUND,
+        format!("route not found: {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> AppError {
+    AppError::http(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} not allowed on {}", uri.path()),
+    )
+}

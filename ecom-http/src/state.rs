@@ -1,0 +1,33 @@
+//! [`AppState`]: what every handler can reach.
+
+use crate::config::HttpConfig;
+use crate::metrics::Metrics;
+use ecom_core::Ecom;
+use std::sync::Arc;
+
+/// The services plus the HTTP settings; cheap to clone (handlers get a clone per request).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// ecom's services.
+    pub ecom: Ecom,
+    /// Limits, timeout and CORS of the router.
+    pub http: Arc<HttpConfig>,
+    /// The Prometheus registry `/metrics` renders.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// State with default HTTP settings and the process-wide metrics registry.
+    pub fn new(ecom: Ecom) -> Self {
+        Self::with_http(ecom, HttpConfig::default())
+    }
+
+    /// State with the given HTTP settings.
+    pub fn with_http(ecom: Ecom, http: HttpConfig) -> Self {
+        AppState {
+            ecom,
+            http: Arc::new(http),
+            metrics: Metrics::global(),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! [`KeyStoreRepo`] on the `Keys` collection (one document per login session).
+
+use crate::error::to_core;
+use crate::timestamp;
+use async_trait::async_trait;
+use bson::doc;
+use ecom_core::account::AccountKind;
+use ecom_core::clock::Timestamp;
+use ecom_core::id::{AccountId, SessionId};
+use ecom_core::key_store::{KeyStore, KeyStoreRepo};
+use ecom_core::{Result, Secret};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+/// Collection of key stores.
+pub(crate) const KEYS: &str = "Keys";
+
+/// Indexes of `Keys`: sessions by account, for "log out everywhere".
+pub(crate) fn indexes() -> Vec<IndexModel> {
+    vec![IndexModel::builder()
+        .keys(doc! { "accountId": 1 })
+        .options(IndexOptions::builder().name("account".to_owned()).build())
+        .build()]
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyStoreDoc {
+    #[serde(rename = "_id")]
+    id: SessionId,
+    account_id: AccountId,
+    kind: AccountKind,
+    /// Lowercase hex.
+    access_secret: Secret,
+    /// Lowercase hex.
+    refresh_secret: Secret,
+    refresh_jti: String,
+    used_refresh_jtis: Vec<String>,
+    #[serde(with = "timestamp")]
+    created_at: Timestamp,
+    #[serde(with = "timestamp")]
+    expires_at: Timestamp,
+}
+
+impl From<&KeyStore> for KeyStoreDoc {
+    fn from(k: &KeyStore) -> Self {
+        KeyStoreDoc {
+            id: k.id.clone(),
+            account_id: k.account_id.clone(),
+            kind: k.kind,
+            access_secret: k.access_secret.clone(),
+            refresh_secret: k.refresh_secret.clone(),
+            refresh_jti: k.refresh_jti.clone(),
+            used_refresh_jtis: k.used_refresh_jtis.clone(),
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+        }
+    }
+}
+
+impl From<KeyStoreDoc> for KeyStore {
+    fn from(d: KeyStoreDoc) -> Self {
+        KeyStore {
+            id: d.id,
+            account_id: d.account_id,
+            kind: d.kind,
+            access_secret: d.access_secret,
+            refresh_secret: d.refresh_secret,
+            refresh_jti: d.refresh_jti,
+            used_refresh_jtis: d.used_refresh_jtis,
+            created_at: d.created_at,
+            expires_at: d.expires_at,
+        }
+    }
+}
+
+/// MongoDB [`KeyStoreRepo`] on the `Keys` collection.
+#[derive(Debug, Clone)]
+pub struct MongoKeyStores {
+    keys: Collection<KeyStoreDoc>,
+}
+
+impl MongoKeyStores {
+    /// The repository on `db`.
+    pub fn new(db: &Database) -> Self {
+        MongoKeyStores {
+            keys: db.collection(KEYS),
+        }
+    }
+}
+
+#[async_trait]
+impl KeyStoreRepo for MongoKeyStores {
+    async fn insert(&self, store: &KeyStore) -> Result<()> {
+        self.keys
+            .insert_one(KeyStoreDoc::from(store))
+            .await
+            .map_err(to_core)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<KeyStore>> {
+        let found = self
+            .keys
+            .find_one(doc! { "_id": id.as_str() })
+            .await
+            .map_err(to_core)?;
+        Ok(found.map(KeyStore::from))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: &SessionId,
+        current: &str,
+        next: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        // The guard is the filter: only the holder of the current jti matches.
+        let updated = self
+            .keys
+            .update_one(
+                doc! { "_id": id.as_str(), "refreshJti": current },
+                doc! {
+                    "$set": { "refreshJti": next, "expiresAt": timestamp::to_bson(&expires_at).map_err(to_core)? },
+                    "$push": { "usedRefreshJtis": current },
+                },
+            )
+            .await
+            .map_err(to_core)?;
+        Ok(updated.modified_count == 1)
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<bool> {
+        let deleted = self
+            .keys
+            .delete_one(doc! { "_id": id.as_str() })
+            .await
+            .map_err(to_core)?;
+        Ok(deleted.deleted_count == 1)
+    }
+
+    async fn delete_for_account(&self, account_id: &AccountId) -> Result<u64> {
+        let deleted = self
+            .keys
+            .delete_many(doc! { "accountId": account_id.as_str() })
+            .await
+            .map_err(to_core)?;
+        Ok(deleted.deleted_count)
+    }
+}
