@@ -1,1 +1,92 @@
-fn main() {}
+//! `ecom-server`: runs the REST API (`serve`, the default) or manages API keys.
+
+use clap::{Parser, Subcommand};
+use ecom_core::api_key::Permission;
+use ecom_http::{build_ecom, serve, shutdown_signal, Config, Settings};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// ecom's REST server. Settings: defaults < TOML file (--config) < ECOM_* env < flags.
+#[derive(Debug, Parser)]
+#[command(name = "ecom-server", version, about)]
+struct Cli {
+    /// A TOML file of settings (keys as the flags, snake_case).
+    #[arg(long, env = "ECOM_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        action: ApikeyAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyAction {
+    /// Create a key and print it (shown once; only its HMAC is stored).
+    Create {
+        /// Permission codes, comma-separated: 0000, 1111, 2222.
+        #[arg(long, value_delimiter = ',', required = true)]
+        permissions: Vec<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), cli.settings)?;
+    tracing::debug!(?config, "configuration");
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.bind)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.bind))?;
+            serve(config, listener, shutdown_signal()).await
+        }
+        Command::Apikey {
+            action: ApikeyAction::Create { permissions },
+        } => {
+            let permissions = permissions
+                .iter()
+                .map(|code| Permission::parse(code))
+                .collect::<Result<Vec<_>, _>>()?;
+            if config.mongo_uri.is_none() {
+                anyhow::bail!(
+                    "apikey create needs a persistent backend (set ECOM_MONGO_URI and ECOM_SECRET); \
+                     the memory backend forgets keys when this command exits; \
+                     use ECOM_BOOTSTRAP_API_KEY or the key printed by `ecom-server serve` instead"
+                );
+            }
+            let ecom = build_ecom(&config).await?;
+            let key = ecom.api_keys.create(permissions).await?;
+            println!("{}", key.key);
+            Ok(())
+        }
+    }
+}

@@ -39,7 +39,8 @@
 //! | `Inventories` | product's stock  | product id   | `stock` + embedded `reservations` |
 //! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
 //! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true` |
-//! | `Orders`      | order            | order id     | indexed by `(customerId, createdAt)` |
+//! | `Orders`      | order            | order id     | by `(customerId, createdAt)`; partial on `returnsPending` |
+//! | `Checkouts`   | checkout record  | checkout id  | unique `(customerId, idempotencyKey)`; `(state, deadline)` |
 //!
 //! Ids are the 32-hex-character strings core generates. Money is
 //! `{ minor: <i64 minor units>, currency: "USD" }`. Timestamps are fixed-width RFC 3339 text
@@ -49,7 +50,7 @@
 //! ## Consistency
 //!
 //! Every conditional write (stock reservation, discount redemption, refresh-token rotation,
-//! compare-and-set replaces, cart changes) is one single-document `findOneAndUpdate` or
+//! compare-and-set replaces, cart changes, checkout transitions) is one single-document `findOneAndUpdate` or
 //! `updateOne` whose filter carries the guard, so the ports' contracts hold on a standalone
 //! server as on a replica set; no multi-document transaction is used.
 //!
@@ -69,6 +70,7 @@
 mod accounts;
 mod api_keys;
 mod carts;
+mod checkouts;
 mod discounts;
 mod error;
 mod inventory;
@@ -83,6 +85,7 @@ pub mod testkit;
 pub use accounts::MongoAccounts;
 pub use api_keys::MongoApiKeys;
 pub use carts::MongoCarts;
+pub use checkouts::MongoCheckouts;
 pub use discounts::MongoDiscounts;
 pub use inventory::MongoInventory;
 pub use key_stores::MongoKeyStores;
@@ -111,6 +114,7 @@ pub fn backend(db: Database) -> Backend {
         carts: Arc::new(MongoCarts::new(&db)),
         discounts: Arc::new(MongoDiscounts::new(&db)),
         orders: Arc::new(MongoOrders::new(&db)),
+        checkouts: Arc::new(MongoCheckouts::new(&db)),
         lock: Arc::new(MemoryLock::default()),
         clock: Arc::new(SystemClock),
     }
@@ -130,9 +134,10 @@ pub async fn connect(uri: &str, db_name: &str) -> Result<Backend> {
 /// same keys and options changes nothing, so it is safe to run at every start.
 ///
 /// The unique ones enforce contracts: one email per account kind, one API key per hash, one
-/// active discount per (shop, code), one active cart per customer.
+/// active discount per (shop, code), one active cart per customer, one checkout per
+/// (customer, idempotency key).
 pub async fn ensure_indexes(db: &Database) -> Result<()> {
-    let sets: [(&str, Vec<IndexModel>); 9] = [
+    let sets: [(&str, Vec<IndexModel>); 10] = [
         (accounts::SHOPS, accounts::indexes()),
         (accounts::CUSTOMERS, accounts::indexes()),
         (key_stores::KEYS, key_stores::indexes()),
@@ -142,6 +147,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<()> {
         (carts::CARTS, carts::indexes()),
         (discounts::DISCOUNTS, discounts::indexes()),
         (orders::ORDERS, orders::indexes()),
+        (checkouts::CHECKOUTS, checkouts::indexes()),
     ];
     for (collection, indexes) in sets {
         db.collection::<bson::Document>(collection)

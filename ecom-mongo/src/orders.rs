@@ -18,17 +18,33 @@ use serde_json::Value;
 /// Collection of orders.
 pub(crate) const ORDERS: &str = "Orders";
 
-/// Indexes of `Orders`: a customer's orders, newest first.
+/// Indexes of `Orders`: a customer's orders, newest first; orders that still owe stock or
+/// discount uses back (a partial index: only those are in it).
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "customerId": 1, "createdAt": -1, "_id": -1 })
-        .options(IndexOptions::builder().name("customer_newest".to_owned()).build())
-        .build()]
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "customerId": 1, "createdAt": -1, "_id": -1 })
+            .options(
+                IndexOptions::builder()
+                    .name("customer_newest".to_owned())
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "updatedAt": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("returns_pending".to_owned())
+                    .partial_filter_expression(doc! { "returnsPending": true })
+                    .build(),
+            )
+            .build(),
+    ]
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct OrderDoc {
+pub(crate) struct OrderDoc {
     #[serde(rename = "_id")]
     id: OrderId,
     customer_id: CustomerId,
@@ -41,6 +57,7 @@ struct OrderDoc {
     tracking_number: Option<String>,
     note: Option<String>,
     status: OrderStatus,
+    returns_pending: bool,
     version: i64,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
@@ -49,7 +66,7 @@ struct OrderDoc {
 }
 
 impl OrderDoc {
-    fn from_order(o: &Order) -> Result<Self> {
+    pub(crate) fn from_order(o: &Order) -> Result<Self> {
         Ok(OrderDoc {
             id: o.id.clone(),
             customer_id: o.customer_id.clone(),
@@ -62,6 +79,7 @@ impl OrderDoc {
             tracking_number: o.tracking_number.clone(),
             note: o.note.clone(),
             status: o.status,
+            returns_pending: o.returns_pending,
             version: i64::try_from(o.version)
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: o.created_at,
@@ -69,7 +87,7 @@ impl OrderDoc {
         })
     }
 
-    fn into_order(self) -> Result<Order> {
+    pub(crate) fn into_order(self) -> Result<Order> {
         Ok(Order {
             id: self.id,
             customer_id: self.customer_id,
@@ -82,6 +100,7 @@ impl OrderDoc {
             tracking_number: self.tracking_number,
             note: self.note,
             status: self.status,
+            returns_pending: self.returns_pending,
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -163,5 +182,23 @@ impl OrderRepo for MongoOrders {
         } else {
             Err(conflict())
         }
+    }
+
+    async fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>> {
+        if limit == 0 {
+            // MongoDB reads a limit of 0 as "no limit".
+            return Ok(Vec::new());
+        }
+        let docs: Vec<OrderDoc> = self
+            .orders
+            .find(doc! { "returnsPending": true })
+            .sort(doc! { "updatedAt": 1, "_id": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        docs.into_iter().map(OrderDoc::into_order).collect()
     }
 }

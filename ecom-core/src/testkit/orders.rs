@@ -120,7 +120,7 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
         .place_order(&customer, place(request(&shop, &[(&product, 3)], Some("BACK")), None))
         .await
         .unwrap();
-    assert_stock_matches_orders(backend, &[(product.id.clone(), 10)], &[order.clone()]).await;
+    assert_stock_matches_orders(backend, &[(product.id.clone(), 10)], std::slice::from_ref(&order)).await;
     let results = join_all((0..10).map(|_| ecom.orders.cancel(&customer, &order.id))).await;
     let cancelled: Vec<&Order> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(cancelled.len(), 1, "exactly one cancel wins");

@@ -1,0 +1,117 @@
+//! Running the server: backend selection, bootstrap API keys, the listener loop, graceful
+//! shutdown.
+
+use crate::config::Config;
+use crate::routes::router;
+use crate::state::AppState;
+use anyhow::{bail, Context};
+use ecom_core::api_key::Permission;
+use ecom_core::{memory, Backend, Ecom};
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Builds the backend the configuration names: memory without `ECOM_MONGO_URI`.
+pub async fn backend(config: &Config) -> anyhow::Result<Backend> {
+    if config.redis_url.is_some() {
+        bail!("ECOM_REDIS_URL is set, but the redis backend is not available yet in this build");
+    }
+    match &config.mongo_uri {
+        None => Ok(memory::backend()),
+        Some(_) => {
+            if config.secret.is_none() {
+                bail!("ECOM_SECRET is required with ECOM_MONGO_URI (stored API keys are HMACs under it)");
+            }
+            bail!("ECOM_MONGO_URI is set, but the mongo backend is not available yet in this build")
+        }
+    }
+}
+
+/// Ecom's services as `config` describes them.
+pub async fn build_ecom(config: &Config) -> anyhow::Result<Ecom> {
+    Ok(Ecom::new(backend(config).await?, config.ecom_config()?))
+}
+
+/// Runs the server described by `config` on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish.
+///
+/// Prints `listening on http://ADDR` and, on the memory backend without a bootstrap key, a
+/// development API key (permission `0000`) as `api key: KEY`, each on its own line on stdout.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let ecom = build_ecom(&config).await?;
+    if config.bootstrap_api_key.is_none() && config.mongo_uri.is_none() {
+        let key = ecom
+            .api_keys
+            .create(vec![Permission::P0000])
+            .await
+            .context("cannot create the development API key")?;
+        println!("api key: {}", key.key);
+    }
+    println!("listening on http://{}", listener.local_addr()?);
+    serve_ecom(ecom, &config, listener, shutdown).await
+}
+
+/// Runs the API over an [`Ecom`] built by the caller (any backend, any clock), with the HTTP
+/// settings and bootstrap key of `config`, until `shutdown` completes.
+pub async fn serve_ecom(
+    ecom: Ecom,
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if let Some(key) = &config.bootstrap_api_key {
+        ecom.api_keys
+            .ensure(key, vec![Permission::P0000])
+            .await
+            .context("cannot ensure ECOM_BOOTSTRAP_API_KEY")?;
+    }
+    let state = AppState::with_http(ecom, config.http.clone());
+    let metrics = state.metrics.clone();
+    let upkeep = tokio::spawn(async move {
+        let mut every = tokio::time::interval(crate::metrics::Metrics::UPKEEP_EVERY);
+        loop {
+            every.tick().await;
+            metrics.upkeep();
+        }
+    });
+    tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    upkeep.abort();
+    served.context("server failed")?;
+    tracing::info!("ecom-server stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
