@@ -1,8 +1,31 @@
 //! # ecom-redis
 //!
-//! Redis lock (with fencing tokens) and stock gate for ecom. The implementations arrive with
-//! the "ecom-redis" issue; until then this crate only re-exports the lock port.
+//! A [`DistributedLock`](ecom_core::lock::DistributedLock) on Redis, safe when several ecom
+//! processes share one Redis: `SET key owner NX PX ttl` with a random owner token, a fencing
+//! token per key (`INCR`, strictly increasing) handed out in the same Lua script, release by
+//! compare-and-delete in Lua, bounded waits with jittered backoff, and errors — never hangs —
+//! when Redis cannot be reached. Keys are namespaced by a prefix and hash-tagged, so the scripts
+//! also run on Redis Cluster.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ecom_core::Error> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use ecom_core::lock::DistributedLock;
+//!
+//! let lock = ecom_redis::RedisLock::connect("redis://127.0.0.1:6379", "shop-a:").await?;
+//! let guard = lock.acquire("stock:42", Duration::from_secs(5), Duration::from_secs(2)).await?;
+//! // ... the protected work ...
+//! lock.release(&guard).await?;
+//! let backend = ecom_core::memory::backend().with_lock(Arc::new(lock));
+//! # let _ = backend;
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use ecom_core::lock::{DistributedLock, LockGuard};
+mod error;
+mod lock;
+
+pub use lock::RedisLock;

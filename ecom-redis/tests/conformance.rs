@@ -1,0 +1,32 @@
+//! The whole conformance suite on the memory backend with the Redis lock in place of the
+//! in-process one: the lock cases and the lock-based checkout run through real Redis.
+#![allow(clippy::expect_used)]
+
+mod common;
+
+use common::{redis_url, Prefix};
+use std::sync::Arc;
+
+struct Fixture {
+    backend: ecom_core::Backend,
+    _prefix: Prefix,
+}
+
+impl AsRef<ecom_core::Backend> for Fixture {
+    fn as_ref(&self) -> &ecom_core::Backend {
+        &self.backend
+    }
+}
+
+async fn backend() -> Fixture {
+    let prefix = Prefix::new();
+    let lock = ecom_redis::RedisLock::connect(&redis_url(), &prefix.0)
+        .await
+        .expect("Redis answers at ECOM_TEST_REDIS_URL (default redis://127.0.0.1:6379)");
+    Fixture {
+        backend: ecom_core::memory::backend().with_lock(Arc::new(lock)),
+        _prefix: prefix,
+    }
+}
+
+ecom_core::conformance_suite!(backend);
