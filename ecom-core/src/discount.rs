@@ -109,7 +109,12 @@ impl Discount {
     /// Whether `customer` may use the code at `now`: active, inside `[starts_at, ends_at)`,
     /// uses left in total and for the customer. [`Error::DiscountNotApplicable`] says why not.
     pub fn check_usable(&self, customer: &CustomerId, now: Timestamp) -> Result<()> {
-        let refuse = |why: &str| Err(Error::DiscountNotApplicable(format!("{}: {why}", self.code)));
+        let refuse = |why: &str| {
+            Err(Error::DiscountNotApplicable(format!(
+                "{}: {why}",
+                self.code
+            )))
+        };
         if !self.is_active {
             return refuse("the code is not active");
         }
@@ -148,7 +153,12 @@ impl Discount {
     /// percentage rounds half-up to the minor unit (see [`Money::percent`]).
     /// [`Error::DiscountNotApplicable`] when unusable, when no line counts, or when the
     /// applicable subtotal is below `min_order_value`.
-    pub fn amount(&self, lines: &[LineValue], customer: &CustomerId, now: Timestamp) -> Result<Money> {
+    pub fn amount(
+        &self,
+        lines: &[LineValue],
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<Money> {
         self.check_usable(customer, now)?;
         let subtotal = self.applicable_subtotal(lines)?;
         if subtotal.minor <= 0 {
@@ -167,7 +177,10 @@ impl Discount {
             DiscountValue::Percentage(bp) => subtotal.percent(bp.min(10_000)),
             DiscountValue::Fixed(off) => off,
         };
-        Ok(Money::new(amount.minor.clamp(0, subtotal.minor), subtotal.currency))
+        Ok(Money::new(
+            amount.minor.clamp(0, subtotal.minor),
+            subtotal.currency,
+        ))
     }
 }
 
@@ -287,12 +300,32 @@ mod tests {
             value: Money::new(1000, Currency::USD),
         }];
         let mut d = discount(DiscountValue::Percentage(1000), 0, AppliesTo::All, &shop);
-        assert_eq!(d.amount(&lines, &customer, Utc::now()).map(|m| m.minor).ok(), Some(100));
-        d.redemptions.push(Redemption { id: "c".into(), customer_id: customer.clone(), at: Utc::now() });
-        assert!(d.amount(&lines, &customer, Utc::now()).is_err(), "per-user limit");
-        assert!(d.amount(&lines, &CustomerId::generate(), Utc::now()).is_ok());
-        assert!(d.amount(&lines, &CustomerId::generate(), d.ends_at).is_err(), "expired");
+        assert_eq!(
+            d.amount(&lines, &customer, Utc::now())
+                .map(|m| m.minor)
+                .ok(),
+            Some(100)
+        );
+        d.redemptions.push(Redemption {
+            id: "c".into(),
+            customer_id: customer.clone(),
+            at: Utc::now(),
+        });
+        assert!(
+            d.amount(&lines, &customer, Utc::now()).is_err(),
+            "per-user limit"
+        );
+        assert!(d
+            .amount(&lines, &CustomerId::generate(), Utc::now())
+            .is_ok());
+        assert!(
+            d.amount(&lines, &CustomerId::generate(), d.ends_at)
+                .is_err(),
+            "expired"
+        );
         d.is_active = false;
-        assert!(d.amount(&lines, &CustomerId::generate(), Utc::now()).is_err());
+        assert!(d
+            .amount(&lines, &CustomerId::generate(), Utc::now())
+            .is_err());
     }
 }

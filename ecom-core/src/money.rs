@@ -246,7 +246,10 @@ fn parse_decimal(text: &str, exponent: u8, field: &str) -> Result<i64> {
     }
     let frac = frac_part.trim_end_matches('0');
     if frac.len() > usize::from(exponent) {
-        return Err(Error::validation(field, format!("at most {exponent} decimals")));
+        return Err(Error::validation(
+            field,
+            format!("at most {exponent} decimals"),
+        ));
     }
     let too_large = || Error::validation(field, "is too large");
     let int_digits = int_part.trim_start_matches('0');
@@ -274,7 +277,10 @@ fn parse_decimal(text: &str, exponent: u8, field: &str) -> Result<i64> {
 pub fn parse_percent(input: &MajorUnits, field: &str) -> Result<u32> {
     let bp = parse_decimal(&input.0, 2, field)?;
     if bp <= 0 || bp > 10_000 {
-        return Err(Error::validation(field, "must be greater than 0 and at most 100"));
+        return Err(Error::validation(
+            field,
+            "must be greater than 0 and at most 100",
+        ));
     }
     u32::try_from(bp).map_err(|_| Error::validation(field, "is too large"))
 }

@@ -187,7 +187,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn status() -> impl Strategy<Value = OrderStatus> {
-        prop_oneof![Just(Pending), Just(Confirmed), Just(Shipped), Just(Delivered), Just(Cancelled)]
+        prop_oneof![
+            Just(Pending),
+            Just(Confirmed),
+            Just(Shipped),
+            Just(Delivered),
+            Just(Cancelled)
+        ]
     }
 
     proptest! {

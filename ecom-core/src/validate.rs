@@ -100,9 +100,9 @@ pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
                 }
                 Ok(())
             }
-            serde_json::Value::Array(items) => {
-                items.iter().try_for_each(|inner| walk(field, inner, depth + 1))
-            }
+            serde_json::Value::Array(items) => items
+                .iter()
+                .try_for_each(|inner| walk(field, inner, depth + 1)),
             _ => Ok(()),
         }
     }

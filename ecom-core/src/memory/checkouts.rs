@@ -25,7 +25,9 @@ impl CheckoutRepo for MemoryCheckouts {
         let mut inner = locked(&self.inner);
         let key = (record.customer_id.clone(), record.idempotency_key.clone());
         if inner.by_key.contains_key(&key) || inner.by_id.contains_key(&record.id) {
-            return Err(Error::Conflict("checkout exists for this idempotency key".into()));
+            return Err(Error::Conflict(
+                "checkout exists for this idempotency key".into(),
+            ));
         }
         inner.by_key.insert(key, record.id.clone());
         inner.by_id.insert(record.id.clone(), record.clone());

@@ -62,9 +62,16 @@ impl CartService {
 
     /// Applies changes in order; stops at the first that fails (earlier ones stay applied).
     /// Returns the cart after, or `None` if the customer has no cart.
-    pub async fn update(&self, customer: &CustomerId, changes: Vec<CartUpdate>) -> Result<Option<Cart>> {
+    pub async fn update(
+        &self,
+        customer: &CustomerId,
+        changes: Vec<CartUpdate>,
+    ) -> Result<Option<Cart>> {
         if changes.is_empty() || changes.len() > 100 {
-            return Err(Error::validation("item_products", "must hold 1 to 100 changes"));
+            return Err(Error::validation(
+                "item_products",
+                "must hold 1 to 100 changes",
+            ));
         }
         for change in &changes {
             if change.quantity > MAX_QUANTITY || change.old_quantity > MAX_QUANTITY {
@@ -98,10 +105,18 @@ impl CartService {
     }
 
     /// Removes a product from the cart; returns the cart after (`None` if there is no cart).
-    pub async fn remove(&self, customer: &CustomerId, product_id: &ProductId) -> Result<Option<Cart>> {
+    pub async fn remove(
+        &self,
+        customer: &CustomerId,
+        product_id: &ProductId,
+    ) -> Result<Option<Cart>> {
         self.backend
             .carts
-            .remove_lines(customer, std::slice::from_ref(product_id), self.backend.clock.now())
+            .remove_lines(
+                customer,
+                std::slice::from_ref(product_id),
+                self.backend.clock.now(),
+            )
             .await
     }
 
@@ -119,7 +134,10 @@ impl CartService {
             .filter(|p| p.is_published)
             .ok_or_else(|| Error::not_found("product"))?;
         if &product.shop_id != shop_id {
-            return Err(Error::validation("shopId", "the shop does not sell this product"));
+            return Err(Error::validation(
+                "shopId",
+                "the shop does not sell this product",
+            ));
         }
         Ok(product)
     }

@@ -142,7 +142,11 @@ impl CheckoutService {
     }
 
     /// Prices a request from stored products and the shops' codes. Nothing is written.
-    pub async fn review(&self, customer: &CustomerId, request: &CheckoutRequest) -> Result<CheckoutReview> {
+    pub async fn review(
+        &self,
+        customer: &CustomerId,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutReview> {
         let wanted = wanted_lines(request)?;
         let ids: Vec<ProductId> = wanted.keys().cloned().collect();
         let products = self.backend.products.get_many(&ids).await?;
@@ -164,7 +168,10 @@ impl CheckoutService {
                     .find(|p| p.id == item.product_id && p.is_published)
                     .ok_or_else(|| Error::not_found("product"))?;
                 if product.shop_id != shop_order.shop_id {
-                    return Err(Error::validation("shopId", "the shop does not sell this product"));
+                    return Err(Error::validation(
+                        "shopId",
+                        "the shop does not sell this product",
+                    ));
                 }
                 let quantity = wanted[&item.product_id];
                 let value = product.price.checked_mul(u64::from(quantity))?;
@@ -211,7 +218,9 @@ impl CheckoutService {
             });
         }
         let fee_ship = Money::new(self.config.checkout.fee_ship_minor, currency);
-        let total_checkout = total_price.checked_add(fee_ship)?.checked_sub(total_discount)?;
+        let total_checkout = total_price
+            .checked_add(fee_ship)?
+            .checked_sub(total_discount)?;
         Ok(CheckoutReview {
             shops,
             totals: CheckoutTotals {
@@ -303,7 +312,12 @@ impl CheckoutService {
     /// to run from several processes at once.
     pub async fn recover_stale_checkouts(&self, now: Timestamp) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
-        for record in self.backend.checkouts.list_stale(now, RECOVERY_BATCH).await? {
+        for record in self
+            .backend
+            .checkouts
+            .list_stale(now, RECOVERY_BATCH)
+            .await?
+        {
             match record.state {
                 CheckoutState::Started | CheckoutState::RollingBack => {
                     let failure = CheckoutFailure::Retryable {
@@ -320,7 +334,12 @@ impl CheckoutService {
                 CheckoutState::Completed | CheckoutState::Failed => {}
             }
         }
-        for order in self.backend.orders.list_returns_pending(RECOVERY_BATCH).await? {
+        for order in self
+            .backend
+            .orders
+            .list_returns_pending(RECOVERY_BATCH)
+            .await?
+        {
             finish_returns(&self.backend, order).await?;
             report.returns_finished += 1;
         }
@@ -331,8 +350,13 @@ impl CheckoutService {
     async fn run(&self, record: CheckoutRecord) -> Result<Order> {
         if let Err(err) = self.hold(&record).await {
             let now = self.backend.clock.now();
-            self.roll_back(&record, CheckoutState::Started, CheckoutFailure::from_error(&err), now)
-                .await?;
+            self.roll_back(
+                &record,
+                CheckoutState::Started,
+                CheckoutFailure::from_error(&err),
+                now,
+            )
+            .await?;
             return Err(err);
         }
         let now = self.backend.clock.now();
@@ -343,7 +367,12 @@ impl CheckoutService {
             failure: None,
             now,
         };
-        if !self.backend.checkouts.transition(&record.id, &committing).await? {
+        if !self
+            .backend
+            .checkouts
+            .transition(&record.id, &committing)
+            .await?
+        {
             // Recovery declared this checkout abandoned and is rolling it back; make sure nothing
             // this call reserved after its sweep stays held.
             self.release_all(&record).await?;
@@ -358,7 +387,8 @@ impl CheckoutService {
     async fn hold(&self, record: &CheckoutRecord) -> Result<()> {
         let reservation = record.id.as_str();
         for line in &record.order.lines {
-            self.reserve(&line.product_id, line.quantity, reservation).await?;
+            self.reserve(&line.product_id, line.quantity, reservation)
+                .await?;
         }
         for applied in &record.order.discounts {
             let redemption = Redemption {
@@ -427,7 +457,12 @@ impl CheckoutService {
                 failure: None,
                 now,
             };
-            if !self.backend.checkouts.transition(&record.id, &start).await? {
+            if !self
+                .backend
+                .checkouts
+                .transition(&record.id, &start)
+                .await?
+            {
                 // Someone else decided its fate; still return whatever this call holds.
                 self.release_all(record).await?;
                 return Ok(false);
@@ -466,7 +501,12 @@ impl CheckoutService {
             Ok(()) | Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
-        let bought: Vec<ProductId> = record.order.lines.iter().map(|l| l.product_id.clone()).collect();
+        let bought: Vec<ProductId> = record
+            .order
+            .lines
+            .iter()
+            .map(|l| l.product_id.clone())
+            .collect();
         self.backend
             .carts
             .remove_lines(&record.customer_id, &bought, now)
@@ -505,7 +545,12 @@ impl CheckoutService {
                         failure: None,
                         now,
                     };
-                    if self.backend.checkouts.transition(&record.id, &restart).await? {
+                    if self
+                        .backend
+                        .checkouts
+                        .transition(&record.id, &restart)
+                        .await?
+                    {
                         return Box::pin(self.run(record)).await;
                     }
                 }
@@ -516,7 +561,9 @@ impl CheckoutService {
                     ));
                 }
                 _ if record.deadline + self.config.checkout.lease < self.backend.clock.now() => {
-                    return Err(Error::Busy("the checkout with this key is still running".into()));
+                    return Err(Error::Busy(
+                        "the checkout with this key is still running".into(),
+                    ));
                 }
                 _ => {}
             }
@@ -533,7 +580,10 @@ impl CheckoutService {
 
     async fn discount(&self, shop: &ShopId, code: &ShopDiscountRequest) -> Result<Discount> {
         if &code.shop_id != shop {
-            return Err(Error::validation("shop_discounts", "a code must belong to its shop"));
+            return Err(Error::validation(
+                "shop_discounts",
+                "a code must belong to its shop",
+            ));
         }
         self.backend
             .discounts
@@ -559,7 +609,10 @@ fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
             return Err(Error::validation("shopId", "each shop may appear once"));
         }
         if shop.shop_discounts.len() > 1 {
-            return Err(Error::validation("shop_discounts", "at most one code per shop"));
+            return Err(Error::validation(
+                "shop_discounts",
+                "at most one code per shop",
+            ));
         }
         if shop.item_products.is_empty() {
             return Err(Error::validation("item_products", "must not be empty"));

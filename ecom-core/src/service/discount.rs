@@ -114,15 +114,22 @@ impl DiscountService {
     pub async fn create(&self, shop: &ShopId, input: NewDiscount) -> Result<Discount> {
         let code = input.code.trim().to_owned();
         let code_ok = (1..=50).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !code_ok {
-            return Err(Error::validation("code", "must be 1 to 50 letters, digits, '-' or '_'"));
+            return Err(Error::validation(
+                "code",
+                "must be 1 to 50 letters, digits, '-' or '_'",
+            ));
         }
         let name = validate::text("name", &input.name, 200)?;
         let description = validate::optional_text("description", &input.description, 2000)?;
         let currency = self.config.currency;
         let value = match input.kind {
-            DiscountType::Percentage => DiscountValue::Percentage(parse_percent(&input.value, "value")?),
+            DiscountType::Percentage => {
+                DiscountValue::Percentage(parse_percent(&input.value, "value")?)
+            }
             DiscountType::Fixed => {
                 let off = Money::parse_major(&input.value, currency, "value")?;
                 if off.minor <= 0 {
@@ -139,10 +146,16 @@ impl DiscountService {
             return Err(Error::validation("end_date", "must be in the future"));
         }
         if input.max_uses == 0 || input.max_uses > 100_000_000 {
-            return Err(Error::validation("max_uses", "must be between 1 and 100000000"));
+            return Err(Error::validation(
+                "max_uses",
+                "must be between 1 and 100000000",
+            ));
         }
         if input.max_uses_per_user == 0 || input.max_uses_per_user > input.max_uses {
-            return Err(Error::validation("max_uses_per_user", "must be between 1 and max_uses"));
+            return Err(Error::validation(
+                "max_uses_per_user",
+                "must be between 1 and max_uses",
+            ));
         }
         let min_order_value = match &input.min_order_value {
             Some(v) => Money::parse_major(v, currency, "min_order_value")?,
@@ -165,7 +178,10 @@ impl DiscountService {
                 }
                 let found = self.backend.products.get_many(&ids).await?;
                 if found.len() != ids.len() || found.iter().any(|p| &p.shop_id != shop) {
-                    return Err(Error::validation("product_ids", "must be products of your shop"));
+                    return Err(Error::validation(
+                        "product_ids",
+                        "must be products of your shop",
+                    ));
                 }
                 AppliesTo::SpecificProducts(ids)
             }
@@ -198,7 +214,12 @@ impl DiscountService {
     }
 
     /// The published products the shop's active `code` applies to.
-    pub async fn products_for_code(&self, shop: &ShopId, code: &str, page: Page) -> Result<Vec<Product>> {
+    pub async fn products_for_code(
+        &self,
+        shop: &ShopId,
+        code: &str,
+        page: Page,
+    ) -> Result<Vec<Product>> {
         let discount = self.active(shop, code).await?;
         match discount.applies_to {
             AppliesTo::All => {
@@ -272,7 +293,12 @@ impl DiscountService {
 
     /// Gives the customer's most recent use of the shop's `code` back.
     /// [`Error::NotFound`] if the customer has not used it.
-    pub async fn cancel_use(&self, customer: &CustomerId, shop: &ShopId, code: &str) -> Result<Discount> {
+    pub async fn cancel_use(
+        &self,
+        customer: &CustomerId,
+        shop: &ShopId,
+        code: &str,
+    ) -> Result<Discount> {
         let discount = self.active(shop, code).await?;
         let latest = discount
             .redemptions
@@ -280,7 +306,10 @@ impl DiscountService {
             .rev()
             .find(|r| &r.customer_id == customer)
             .ok_or_else(|| Error::not_found("discount use"))?;
-        self.backend.discounts.unredeem(&discount.id, &latest.id).await?;
+        self.backend
+            .discounts
+            .unredeem(&discount.id, &latest.id)
+            .await?;
         self.backend
             .discounts
             .get(&discount.id)

@@ -20,9 +20,11 @@ pub use checkout::{
     ShopDiscountRequest, ShopOrderRequest, ShopReview,
 };
 pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
-pub use discount::{AppliesToKind, DiscountQuote, DiscountService, DiscountType, ItemRequest, NewDiscount};
-pub use order::{LineStatusChange, OrderService, StatusUpdate};
+pub use discount::{
+    AppliesToKind, DiscountQuote, DiscountService, DiscountType, ItemRequest, NewDiscount,
+};
 pub use inventory::InventoryService;
+pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use product::{NewProduct, ProductPatch, ProductService};
 
 use crate::backend::Backend;

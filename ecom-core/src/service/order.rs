@@ -85,7 +85,12 @@ impl OrderService {
     /// A shop changes the status of its own lines (valid transitions only; see
     /// [`OrderStatus::can_become`]) and may set a note and a tracking number. Lines of other
     /// shops are out of reach ([`Error::NotFound`]). Cancelled lines return their stock.
-    pub async fn update_status(&self, shop: &ShopId, id: &OrderId, update: StatusUpdate) -> Result<Order> {
+    pub async fn update_status(
+        &self,
+        shop: &ShopId,
+        id: &OrderId,
+        update: StatusUpdate,
+    ) -> Result<Order> {
         if update.lines.is_empty() && update.note.is_none() && update.tracking_number.is_none() {
             return Err(Error::validation("orderProducts", "nothing to update"));
         }
@@ -124,7 +129,9 @@ impl OrderService {
                             line.status, change.status
                         )));
                     }
-                    if change.status == OrderStatus::Cancelled && line.status != OrderStatus::Cancelled {
+                    if change.status == OrderStatus::Cancelled
+                        && line.status != OrderStatus::Cancelled
+                    {
                         next.returns_pending = true;
                     }
                     line.status = change.status;
@@ -144,7 +151,9 @@ impl OrderService {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::Conflict("order is being changed by others; retry".into()))
+        Err(Error::Conflict(
+            "order is being changed by others; retry".into(),
+        ))
     }
 
     async fn save(&self, next: &mut Order, expected_version: u64) -> Result<()> {
@@ -165,7 +174,10 @@ pub(crate) async fn finish_returns(backend: &Backend, mut order: Order) -> Resul
         let reservation = order.checkout_id.to_string();
         for line in &order.lines {
             if line.status == OrderStatus::Cancelled && !line.stock_returned {
-                backend.inventory.release(&line.product_id, &reservation).await?;
+                backend
+                    .inventory
+                    .release(&line.product_id, &reservation)
+                    .await?;
             }
         }
         let shop_done = |shop: &ShopId| {
@@ -209,5 +221,7 @@ pub(crate) async fn finish_returns(backend: &Backend, mut order: Order) -> Resul
             Err(e) => return Err(e),
         }
     }
-    Err(Error::Conflict("order is being changed by others; retry".into()))
+    Err(Error::Conflict(
+        "order is being changed by others; retry".into(),
+    ))
 }

@@ -116,14 +116,30 @@ pub async fn cart_service_flow(backend: &Backend) {
     let cart = ecom.carts.add(&customer, item(&b, 1)).await.unwrap();
     assert_eq!(cart.count_product(), 2);
     let line = cart.lines.iter().find(|l| l.product_id == a.id).unwrap();
-    assert_eq!((line.quantity, line.price.minor, line.name.as_str()), (3, 200, a.name.as_str()));
+    assert_eq!(
+        (line.quantity, line.price.minor, line.name.as_str()),
+        (3, 200, a.name.as_str())
+    );
     // Drafts, unknown products, the wrong shop and bad quantities are refused.
-    let draft = ecom.products.create(&shop, super::new_product("Draft", "1", 1)).await.unwrap();
-    assert!(matches!(ecom.carts.add(&customer, item(&draft, 1)).await, Err(Error::NotFound { .. })));
+    let draft = ecom
+        .products
+        .create(&shop, super::new_product("Draft", "1", 1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ecom.carts.add(&customer, item(&draft, 1)).await,
+        Err(Error::NotFound { .. })
+    ));
     let mut wrong_shop = item(&a, 1);
     wrong_shop.shop_id = ShopId::generate();
-    assert!(matches!(ecom.carts.add(&customer, wrong_shop).await, Err(Error::Validation { .. })));
-    assert!(matches!(ecom.carts.add(&customer, item(&a, 0)).await, Err(Error::Validation { .. })));
+    assert!(matches!(
+        ecom.carts.add(&customer, wrong_shop).await,
+        Err(Error::Validation { .. })
+    ));
+    assert!(matches!(
+        ecom.carts.add(&customer, item(&a, 0)).await,
+        Err(Error::Validation { .. })
+    ));
     // old_quantity semantics: 3 -> 5 adds 2; quantity 0 removes.
     let update = |p: &crate::product::Product, quantity, old_quantity| CartUpdate {
         shop_id: shop.clone(),
@@ -131,15 +147,49 @@ pub async fn cart_service_flow(backend: &Backend) {
         quantity,
         old_quantity,
     };
-    let cart = ecom.carts.update(&customer, vec![update(&a, 5, 3)]).await.unwrap().unwrap();
-    assert_eq!(cart.lines.iter().find(|l| l.product_id == a.id).map(|l| l.quantity), Some(5));
-    let cart = ecom.carts.update(&customer, vec![update(&b, 0, 1)]).await.unwrap().unwrap();
+    let cart = ecom
+        .carts
+        .update(&customer, vec![update(&a, 5, 3)])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        cart.lines
+            .iter()
+            .find(|l| l.product_id == a.id)
+            .map(|l| l.quantity),
+        Some(5)
+    );
+    let cart = ecom
+        .carts
+        .update(&customer, vec![update(&b, 0, 1)])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cart.count_product(), 1);
-    assert!(ecom.carts.update(&customer, vec![update(&a, 1, 9)]).await.is_err(), "would go below 1");
+    assert!(
+        ecom.carts
+            .update(&customer, vec![update(&a, 1, 9)])
+            .await
+            .is_err(),
+        "would go below 1"
+    );
     let cart = ecom.carts.remove(&customer, &a.id).await.unwrap().unwrap();
     assert_eq!(cart.count_product(), 0);
-    assert_eq!(ecom.carts.get(&customer).await.unwrap().map(|c| c.count_product()), Some(0));
-    assert!(ecom.carts.get(&CustomerId::generate()).await.unwrap().is_none());
+    assert_eq!(
+        ecom.carts
+            .get(&customer)
+            .await
+            .unwrap()
+            .map(|c| c.count_product()),
+        Some(0)
+    );
+    assert!(ecom
+        .carts
+        .get(&CustomerId::generate())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// Checking out removes the bought lines from the cart and keeps the others.
@@ -151,7 +201,11 @@ pub async fn checkout_empties_bought_lines(backend: &Backend) {
     let b = published_product(&ecom, &shop, "3.00", 10).await;
     let customer = CustomerId::generate();
     for p in [&a, &b] {
-        let item = CartItem { product_id: p.id.clone(), shop_id: shop.clone(), quantity: 1 };
+        let item = CartItem {
+            product_id: p.id.clone(),
+            shop_id: shop.clone(),
+            quantity: 1,
+        };
         ecom.carts.add(&customer, item).await.unwrap();
     }
     ecom.checkout
@@ -159,5 +213,8 @@ pub async fn checkout_empties_bought_lines(backend: &Backend) {
         .await
         .unwrap();
     let cart = ecom.carts.get(&customer).await.unwrap().unwrap();
-    assert_eq!(cart.lines.iter().map(|l| &l.product_id).collect::<Vec<_>>(), [&b.id]);
+    assert_eq!(
+        cart.lines.iter().map(|l| &l.product_id).collect::<Vec<_>>(),
+        [&b.id]
+    );
 }

@@ -73,15 +73,26 @@ pub async fn create_code(ecom: &Ecom, shop: &ShopId, code: &str, max_uses: u32, 
         "applies_to": "all"
     }))
     .expect("valid discount json");
-    ecom.discounts.create(shop, input).await.expect("code created");
+    ecom.discounts
+        .create(shop, input)
+        .await
+        .expect("code created");
 }
 
 /// Checks, for each `(product, received)`, that `stock + reserved == received` and that the
 /// product's reservations are exactly the lines of `orders`.
-pub async fn assert_stock_matches_orders(backend: &Backend, products: &[(ProductId, u64)], orders: &[Order]) {
+pub async fn assert_stock_matches_orders(
+    backend: &Backend,
+    products: &[(ProductId, u64)],
+    orders: &[Order],
+) {
     for (product, received) in products {
         let inv = backend.inventory.get(product).await.unwrap().unwrap();
-        assert_eq!(inv.stock + inv.reserved(), *received, "stock + sold == received for {product}");
+        assert_eq!(
+            inv.stock + inv.reserved(),
+            *received,
+            "stock + sold == received for {product}"
+        );
         let held: HashMap<String, u32> = inv
             .reservations
             .iter()
@@ -96,7 +107,10 @@ pub async fn assert_stock_matches_orders(backend: &Backend, products: &[(Product
                     .map(move |l| (o.checkout_id.to_string(), l.quantity))
             })
             .collect();
-        assert_eq!(held, expected, "reservations of {product} are exactly the orders' lines");
+        assert_eq!(
+            held, expected,
+            "reservations of {product} are exactly the orders' lines"
+        );
     }
 }
 
@@ -116,7 +130,12 @@ pub async fn review_uses_server_prices(backend: &Backend) {
         .unwrap();
     let t = review.totals;
     assert_eq!(
-        (t.total_price.minor, t.total_discount.minor, t.fee_ship.minor, t.total_checkout.minor),
+        (
+            t.total_price.minor,
+            t.total_discount.minor,
+            t.fee_ship.minor,
+            t.total_checkout.minor
+        ),
         (2250, 225, 500, 2525)
     );
     assert_eq!(review.shops[0].price_raw.minor, 2250);
@@ -128,16 +147,22 @@ pub async fn review_uses_server_prices(backend: &Backend) {
         .await
         .unwrap();
     assert!(matches!(
-        ecom.checkout.review(&customer, &request(&shop, &[(&draft, 1)], None)).await,
+        ecom.checkout
+            .review(&customer, &request(&shop, &[(&draft, 1)], None))
+            .await,
         Err(Error::NotFound { .. })
     ));
     let other = ShopId::generate();
     assert!(matches!(
-        ecom.checkout.review(&customer, &request(&other, &[(&a, 1)], None)).await,
+        ecom.checkout
+            .review(&customer, &request(&other, &[(&a, 1)], None))
+            .await,
         Err(Error::Validation { .. })
     ));
     assert!(matches!(
-        ecom.checkout.review(&customer, &request(&shop, &[(&a, 1)], Some("NOPE"))).await,
+        ecom.checkout
+            .review(&customer, &request(&shop, &[(&a, 1)], Some("NOPE")))
+            .await,
         Err(Error::DiscountNotApplicable(_))
     ));
     let mut two_codes = request(&shop, &[(&a, 1)], Some("TEN"));
@@ -149,12 +174,17 @@ pub async fn review_uses_server_prices(backend: &Backend) {
     ));
     for bad in [0, 2_000_000] {
         assert!(matches!(
-            ecom.checkout.review(&customer, &request(&shop, &[(&a, bad)], None)).await,
+            ecom.checkout
+                .review(&customer, &request(&shop, &[(&a, bad)], None))
+                .await,
             Err(Error::Validation { .. })
         ));
     }
     // Reviewing wrote nothing.
-    assert_eq!(backend.inventory.get(&a.id).await.unwrap().map(|i| i.stock), Some(10));
+    assert_eq!(
+        backend.inventory.get(&a.id).await.unwrap().map(|i| i.stock),
+        Some(10)
+    );
 }
 
 async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {
@@ -164,7 +194,11 @@ async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {
     let tasks = (0..1000).map(|_| {
         let ecom = ecom.clone();
         let req = request(&shop, &[(&product, 1)], None);
-        tokio::spawn(async move { ecom.checkout.place_order(&CustomerId::generate(), place(req, None)).await })
+        tokio::spawn(async move {
+            ecom.checkout
+                .place_order(&CustomerId::generate(), place(req, None))
+                .await
+        })
     });
     let mut orders = Vec::new();
     for result in join_all(tasks).await {
@@ -181,7 +215,11 @@ async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {
     // No lock is left behind.
     let guard = backend
         .lock
-        .acquire(&format!("stock:{}", product.id), Duration::from_secs(1), Duration::ZERO)
+        .acquire(
+            &format!("stock:{}", product.id),
+            Duration::from_secs(1),
+            Duration::ZERO,
+        )
         .await
         .expect("stock lock is free");
     backend.lock.release(&guard).await.unwrap();
@@ -208,11 +246,18 @@ pub async fn oversized_order_is_refused_cleanly(backend: &Backend) {
             .checkout
             .place_order(&customer, place(request(&shop, &[(&p, 6)], None), None))
             .await;
-        assert!(matches!(result, Err(Error::InsufficientStock { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(Error::InsufficientStock { .. })),
+            "{result:?}"
+        );
         assert_stock_matches_orders(backend, &[(p.id.clone(), 5)], &[]).await;
         let guard = backend
             .lock
-            .acquire(&format!("stock:{}", p.id), Duration::from_secs(1), Duration::ZERO)
+            .acquire(
+                &format!("stock:{}", p.id),
+                Duration::from_secs(1),
+                Duration::ZERO,
+            )
             .await
             .expect("no lock left behind");
         backend.lock.release(&guard).await.unwrap();
@@ -240,10 +285,18 @@ pub async fn multi_line_orders_are_all_or_nothing(backend: &Backend) {
         let qty = |k: usize| u32::try_from((i + k) % 3 + 1).unwrap();
         let req = request(
             &shop,
-            &[(&products[0], qty(0)), (&products[1], qty(1)), (&products[2], qty(2))],
+            &[
+                (&products[0], qty(0)),
+                (&products[1], qty(1)),
+                (&products[2], qty(2)),
+            ],
             None,
         );
-        tokio::spawn(async move { ecom.checkout.place_order(&CustomerId::generate(), place(req, None)).await })
+        tokio::spawn(async move {
+            ecom.checkout
+                .place_order(&CustomerId::generate(), place(req, None))
+                .await
+        })
     });
     let mut orders = Vec::new();
     for result in join_all(tasks).await {
@@ -321,7 +374,12 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
     });
     let mut ids = HashSet::new();
     for result in join_all(tasks).await {
-        ids.insert(result.expect("task ran").expect("every repeat gets the order").id);
+        ids.insert(
+            result
+                .expect("task ran")
+                .expect("every repeat gets the order")
+                .id,
+        );
     }
     assert_eq!(ids.len(), 1);
     let orders = backend
@@ -334,12 +392,18 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
     assert_stock_matches_orders(backend, &[(product.id.clone(), 50)], &orders).await;
     // A different key is a different order.
     ecom.checkout
-        .place_order(&customer, place(request(&shop, &[(&product, 1)], None), Some("other-key")))
+        .place_order(
+            &customer,
+            place(request(&shop, &[(&product, 1)], None), Some("other-key")),
+        )
         .await
         .unwrap();
     assert!(matches!(
         ecom.checkout
-            .place_order(&customer, place(request(&shop, &[(&product, 1)], None), Some("")))
+            .place_order(
+                &customer,
+                place(request(&shop, &[(&product, 1)], None), Some(""))
+            )
             .await,
         Err(Error::Validation { .. })
     ));
@@ -354,16 +418,25 @@ async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
     let counted = Ecom::new(faulty(backend, counter.clone()), ecom.config().clone());
     counted
         .checkout
-        .place_order(&CustomerId::generate(), place(request(&shop, &[(&probe, 1)], None), None))
+        .place_order(
+            &CustomerId::generate(),
+            place(request(&shop, &[(&probe, 1)], None), None),
+        )
         .await
         .unwrap();
     let steps = counter.steps() + 2; // the two-line order with a code below has two more writes
-    assert!(steps >= 8, "a checkout has at least 8 writes, counted {steps}");
+    assert!(
+        steps >= 8,
+        "a checkout has at least 8 writes, counted {steps}"
+    );
 
     for fail_at in 0..steps {
         let a = published_product(&ecom, &shop, "4.00", 5).await;
         let b = published_product(&ecom, &shop, "6.00", 5).await;
-        let code = format!("CRASH{fail_at}{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let code = format!(
+            "CRASH{fail_at}{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
         create_code(&ecom, &shop, &code, 5, 5).await;
         let customer = CustomerId::generate();
         let key = format!("crash-{fail_at}");
@@ -381,7 +454,11 @@ async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
         let later = backend.clock.now() + chrono::Duration::hours(1);
         ecom.checkout.recover_stale_checkouts(later).await.unwrap();
         let again = ecom.checkout.recover_stale_checkouts(later).await.unwrap();
-        assert_eq!((again.rolled_back, again.completed), (0, 0), "step {fail_at}: recovery is idempotent");
+        assert_eq!(
+            (again.rolled_back, again.completed),
+            (0, 0),
+            "step {fail_at}: recovery is idempotent"
+        );
 
         let check = |orders: Vec<Order>| {
             let code = code.clone();
@@ -396,7 +473,11 @@ async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
                     .await
                     .unwrap()
                     .unwrap();
-                assert_eq!(discount.uses_count() as usize, orders.len(), "step {fail_at}: code uses match orders");
+                assert_eq!(
+                    discount.uses_count() as usize,
+                    orders.len(),
+                    "step {fail_at}: code uses match orders"
+                );
             }
         };
         let orders = backend
@@ -416,7 +497,10 @@ async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
             .list_by_customer(&customer, Page::default())
             .await
             .unwrap();
-        assert_eq!(orders.iter().map(|o| &o.id).collect::<Vec<_>>(), [&order.id]);
+        assert_eq!(
+            orders.iter().map(|o| &o.id).collect::<Vec<_>>(),
+            [&order.id]
+        );
         check(orders).await;
     }
 }
@@ -459,17 +543,33 @@ pub async fn checkout_record_ports(backend: &Backend) {
     }))
     .await;
     assert_eq!(dups.iter().filter(|r| r.is_ok()).count(), 1);
-    assert!(matches!(backend.checkouts.insert(&record("k1", now)).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        backend.checkouts.insert(&record("k1", now)).await,
+        Err(Error::Conflict(_))
+    ));
     // Another customer may use the same key.
     let mut other = record("k1", now);
     other.customer_id = CustomerId::generate();
     backend.checkouts.insert(&other).await.unwrap();
-    assert_eq!(backend.checkouts.get(&stale.id).await.unwrap(), Some(stale.clone()));
     assert_eq!(
-        backend.checkouts.find_by_key(&customer, "k2").await.unwrap().map(|r| r.id),
+        backend.checkouts.get(&stale.id).await.unwrap(),
+        Some(stale.clone())
+    );
+    assert_eq!(
+        backend
+            .checkouts
+            .find_by_key(&customer, "k2")
+            .await
+            .unwrap()
+            .map(|r| r.id),
         Some(fresh.id.clone())
     );
-    assert!(backend.checkouts.find_by_key(&customer, "zz").await.unwrap().is_none());
+    assert!(backend
+        .checkouts
+        .find_by_key(&customer, "zz")
+        .await
+        .unwrap()
+        .is_none());
     let listed = backend.checkouts.list_stale(now, 100).await.unwrap();
     let ids: HashSet<CheckoutId> = listed.iter().map(|r| r.id.clone()).collect();
     assert!(ids.contains(&stale.id) && !ids.contains(&fresh.id));
@@ -492,15 +592,25 @@ pub async fn checkout_record_ports(backend: &Backend) {
     failed.failure = Some(CheckoutFailure::InsufficientStock {
         product_id: "p".into(),
     });
-    assert!(backend.checkouts.transition(&stale.id, &failed).await.unwrap());
+    assert!(backend
+        .checkouts
+        .transition(&stale.id, &failed)
+        .await
+        .unwrap());
     let stored = backend.checkouts.get(&stale.id).await.unwrap().unwrap();
     assert_eq!(stored.state, CheckoutState::Failed);
     assert_eq!(stored.failure, failed.failure);
     assert!(!backend
         .checkouts
-        .transition(&CheckoutId::generate(), &change(CheckoutState::Started, CheckoutState::Failed))
+        .transition(
+            &CheckoutId::generate(),
+            &change(CheckoutState::Started, CheckoutState::Failed)
+        )
         .await
         .unwrap());
     let listed = backend.checkouts.list_stale(now, 100).await.unwrap();
-    assert!(listed.iter().all(|r| r.id != stale.id), "terminal records are never stale");
+    assert!(
+        listed.iter().all(|r| r.id != stale.id),
+        "terminal records are never stale"
+    );
 }

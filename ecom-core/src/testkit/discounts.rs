@@ -205,11 +205,20 @@ pub async fn discount_service_flow(backend: &Backend) {
         (with("name", json!(" ")), "name"),
         (with("value", json!("0")), "value"),
         (with("value", json!("5.001")), "value"),
-        (with("end_date", json!((now - chrono::Duration::days(2)).to_rfc3339())), "end_date"),
+        (
+            with(
+                "end_date",
+                json!((now - chrono::Duration::days(2)).to_rfc3339()),
+            ),
+            "end_date",
+        ),
         (with("max_uses", json!(0)), "max_uses"),
         (with("max_uses_per_user", json!(101)), "max_uses_per_user"),
         (with("product_ids", json!([])), "product_ids"),
-        (with("product_ids", json!([foreign.id.to_string()])), "product_ids"),
+        (
+            with("product_ids", json!([foreign.id.to_string()])),
+            "product_ids",
+        ),
     ];
     for (input, field) in bad {
         match ecom.discounts.create(&shop, input).await {
@@ -225,41 +234,105 @@ pub async fn discount_service_flow(backend: &Backend) {
         .create(&shop, serde_json::from_value(percent).unwrap())
         .await
         .is_err());
-    assert!(ecom.discounts.list(&shop, Page::default()).await.unwrap().is_empty(), "nothing written");
+    assert!(
+        ecom.discounts
+            .list(&shop, Page::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
 
-    let created = ecom.discounts.create(&shop, with("code", json!("FIVE"))).await.unwrap();
-    assert_eq!(created.value, DiscountValue::Fixed(Money::new(500, Currency::USD)));
+    let created = ecom
+        .discounts
+        .create(&shop, with("code", json!("FIVE")))
+        .await
+        .unwrap();
+    assert_eq!(
+        created.value,
+        DiscountValue::Fixed(Money::new(500, Currency::USD))
+    );
     assert!(matches!(
-        ecom.discounts.create(&shop, with("code", json!("FIVE"))).await,
+        ecom.discounts
+            .create(&shop, with("code", json!("FIVE")))
+            .await,
         Err(Error::Conflict(_))
     ));
-    assert_eq!(ecom.discounts.list(&shop, Page::default()).await.unwrap().len(), 1);
-    let products = ecom.discounts.products_for_code(&shop, "FIVE", Page::default()).await.unwrap();
+    assert_eq!(
+        ecom.discounts
+            .list(&shop, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let products = ecom
+        .discounts
+        .products_for_code(&shop, "FIVE", Page::default())
+        .await
+        .unwrap();
     assert_eq!(products.len(), 2);
     // Quotes use server prices and count only the listed products.
     let customer = CustomerId::generate();
-    let item = |p: &crate::product::Product, quantity| ItemRequest { product_id: p.id.clone(), quantity };
-    let quote = ecom.discounts.quote(&customer, &shop, "FIVE", &[item(&a, 1), item(&b, 1)]).await.unwrap();
-    assert_eq!((quote.total_order.minor, quote.discount.minor, quote.total_price.minor), (4000, 500, 3500));
+    let item = |p: &crate::product::Product, quantity| ItemRequest {
+        product_id: p.id.clone(),
+        quantity,
+    };
+    let quote = ecom
+        .discounts
+        .quote(&customer, &shop, "FIVE", &[item(&a, 1), item(&b, 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            quote.total_order.minor,
+            quote.discount.minor,
+            quote.total_price.minor
+        ),
+        (4000, 500, 3500)
+    );
+    assert!(
+        matches!(
+            ecom.discounts
+                .quote(&customer, &shop, "FIVE", &[item(&a, 1)])
+                .await,
+            Err(Error::DiscountNotApplicable(_))
+        ),
+        "below the minimum order value"
+    );
     assert!(matches!(
-        ecom.discounts.quote(&customer, &shop, "FIVE", &[item(&a, 1)]).await,
-        Err(Error::DiscountNotApplicable(_))
-    ), "below the minimum order value");
-    assert!(matches!(
-        ecom.discounts.quote(&customer, &shop, "NOPE", &[item(&a, 1)]).await,
+        ecom.discounts
+            .quote(&customer, &shop, "NOPE", &[item(&a, 1)])
+            .await,
         Err(Error::NotFound { .. })
     ));
     // A use, given back.
-    let used = Redemption { id: "checkout-x".into(), customer_id: customer.clone(), at: now };
+    let used = Redemption {
+        id: "checkout-x".into(),
+        customer_id: customer.clone(),
+        at: now,
+    };
     backend.discounts.redeem(&created.id, &used).await.unwrap();
-    let after = ecom.discounts.cancel_use(&customer, &shop, "FIVE").await.unwrap();
+    let after = ecom
+        .discounts
+        .cancel_use(&customer, &shop, "FIVE")
+        .await
+        .unwrap();
     assert_eq!(after.uses_count(), 0);
     assert!(matches!(
         ecom.discounts.cancel_use(&customer, &shop, "FIVE").await,
         Err(Error::NotFound { .. })
     ));
     // Only the owner deletes.
-    assert!(matches!(ecom.discounts.delete(&other_shop, "FIVE").await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        ecom.discounts.delete(&other_shop, "FIVE").await,
+        Err(Error::NotFound { .. })
+    ));
     ecom.discounts.delete(&shop, "FIVE").await.unwrap();
-    assert!(ecom.discounts.list(&shop, Page::default()).await.unwrap().is_empty());
+    assert!(ecom
+        .discounts
+        .list(&shop, Page::default())
+        .await
+        .unwrap()
+        .is_empty());
 }

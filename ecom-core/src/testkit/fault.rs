@@ -91,7 +91,11 @@ impl CheckoutRepo for Faulty<dyn CheckoutRepo> {
     async fn get(&self, id: &CheckoutId) -> Result<Option<CheckoutRecord>> {
         self.0.get(id).await
     }
-    async fn find_by_key(&self, customer_id: &CustomerId, key: &str) -> Result<Option<CheckoutRecord>> {
+    async fn find_by_key(
+        &self,
+        customer_id: &CustomerId,
+        key: &str,
+    ) -> Result<Option<CheckoutRecord>> {
         self.0.find_by_key(customer_id, key).await
     }
     async fn transition(&self, id: &CheckoutId, change: &Transition) -> Result<bool> {
@@ -120,7 +124,13 @@ impl InventoryRepo for Faulty<dyn InventoryRepo> {
     ) -> Result<Inventory> {
         self.0.add_stock(product_id, quantity, location, now).await
     }
-    async fn reserve(&self, product_id: &ProductId, quantity: u32, id: &str, now: Timestamp) -> Result<Inventory> {
+    async fn reserve(
+        &self,
+        product_id: &ProductId,
+        quantity: u32,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Inventory> {
         self.1.step("inventory.reserve")?;
         self.0.reserve(product_id, quantity, id, now).await
     }
@@ -183,7 +193,13 @@ impl CartRepo for Faulty<dyn CartRepo> {
     async fn get_active(&self, customer_id: &CustomerId) -> Result<Option<Cart>> {
         self.0.get_active(customer_id).await
     }
-    async fn add_line(&self, customer_id: &CustomerId, line: &CartLine, max: u32, now: Timestamp) -> Result<Cart> {
+    async fn add_line(
+        &self,
+        customer_id: &CustomerId,
+        line: &CartLine,
+        max: u32,
+        now: Timestamp,
+    ) -> Result<Cart> {
         self.0.add_line(customer_id, line, max, now).await
     }
     async fn adjust_line(
@@ -194,7 +210,9 @@ impl CartRepo for Faulty<dyn CartRepo> {
         max: u32,
         now: Timestamp,
     ) -> Result<Cart> {
-        self.0.adjust_line(customer_id, product_id, delta, max, now).await
+        self.0
+            .adjust_line(customer_id, product_id, delta, max, now)
+            .await
     }
     async fn remove_lines(
         &self,

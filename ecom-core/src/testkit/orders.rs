@@ -104,8 +104,10 @@ pub async fn insert_get_list_replace(backend: &Backend) {
 
 use super::checkout::{assert_stock_matches_orders, create_code, ecom_with, place, request};
 use super::{published_product, shop};
-use crate::service::{CheckoutStrategy, LineStatusChange, ShopDiscountRequest, ShopOrderRequest, StatusUpdate};
 use crate::service::{CheckoutRequest, ItemRequest};
+use crate::service::{
+    CheckoutStrategy, LineStatusChange, ShopDiscountRequest, ShopOrderRequest, StatusUpdate,
+};
 use futures::future::join_all;
 
 /// Concurrent cancels: one wins, stock and the discount use return exactly once.
@@ -117,10 +119,18 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
     let customer = CustomerId::generate();
     let order = ecom
         .checkout
-        .place_order(&customer, place(request(&shop, &[(&product, 3)], Some("BACK")), None))
+        .place_order(
+            &customer,
+            place(request(&shop, &[(&product, 3)], Some("BACK")), None),
+        )
         .await
         .unwrap();
-    assert_stock_matches_orders(backend, &[(product.id.clone(), 10)], std::slice::from_ref(&order)).await;
+    assert_stock_matches_orders(
+        backend,
+        &[(product.id.clone(), 10)],
+        std::slice::from_ref(&order),
+    )
+    .await;
     let results = join_all((0..10).map(|_| ecom.orders.cancel(&customer, &order.id))).await;
     let cancelled: Vec<&Order> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(cancelled.len(), 1, "exactly one cancel wins");
@@ -134,14 +144,33 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
     assert!(stored.lines.iter().all(|l| l.stock_returned));
     assert!(stored.discounts.iter().all(|d| d.returned));
     assert_stock_matches_orders(backend, &[(product.id.clone(), 10)], &[]).await;
-    let code = backend.discounts.find_active_by_code(&shop, "BACK").await.unwrap().unwrap();
+    let code = backend
+        .discounts
+        .find_active_by_code(&shop, "BACK")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(code.uses_count(), 0, "the use went back");
     // Cancelling again is refused and changes nothing.
-    assert!(matches!(ecom.orders.cancel(&customer, &order.id).await, Err(Error::Conflict(_))));
-    assert_eq!(backend.inventory.get(&product.id).await.unwrap().map(|i| i.stock), Some(10));
+    assert!(matches!(
+        ecom.orders.cancel(&customer, &order.id).await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(
+        backend
+            .inventory
+            .get(&product.id)
+            .await
+            .unwrap()
+            .map(|i| i.stock),
+        Some(10)
+    );
     // The code can be used again.
     ecom.checkout
-        .place_order(&customer, place(request(&shop, &[(&product, 1)], Some("BACK")), None))
+        .place_order(
+            &customer,
+            place(request(&shop, &[(&product, 1)], Some("BACK")), None),
+        )
         .await
         .unwrap();
 }
@@ -156,13 +185,42 @@ pub async fn orders_are_private(backend: &Backend) {
         .place_order(&alice, place(request(&shop, &[(&product, 1)], None), None))
         .await
         .unwrap();
-    assert_eq!(ecom.orders.get(&alice, &order.id).await.unwrap().id, order.id);
-    assert_eq!(ecom.orders.list(&alice, Page::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        ecom.orders.get(&alice, &order.id).await.unwrap().id,
+        order.id
+    );
+    assert_eq!(
+        ecom.orders
+            .list(&alice, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let mallory = CustomerId::generate();
-    assert!(matches!(ecom.orders.get(&mallory, &order.id).await, Err(Error::NotFound { .. })));
-    assert!(matches!(ecom.orders.cancel(&mallory, &order.id).await, Err(Error::NotFound { .. })));
-    assert!(ecom.orders.list(&mallory, Page::default()).await.unwrap().is_empty());
-    assert_eq!(backend.orders.get(&order.id).await.unwrap().map(|o| o.status), Some(OrderStatus::Pending));
+    assert!(matches!(
+        ecom.orders.get(&mallory, &order.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        ecom.orders.cancel(&mallory, &order.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(ecom
+        .orders
+        .list(&mallory, Page::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        backend
+            .orders
+            .get(&order.id)
+            .await
+            .unwrap()
+            .map(|o| o.status),
+        Some(OrderStatus::Pending)
+    );
 }
 
 /// Two shops in one order: each moves only its own lines; the order's status rolls up; a
@@ -180,59 +238,131 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
             ShopOrderRequest {
                 shop_id: shop_a.clone(),
                 shop_discounts: vec![],
-                item_products: vec![ItemRequest { product_id: a.id.clone(), quantity: 1 }],
+                item_products: vec![ItemRequest {
+                    product_id: a.id.clone(),
+                    quantity: 1,
+                }],
             },
             ShopOrderRequest {
                 shop_id: shop_b.clone(),
-                shop_discounts: vec![ShopDiscountRequest { shop_id: shop_b.clone(), code: "BSHOP".into() }],
-                item_products: vec![ItemRequest { product_id: b.id.clone(), quantity: 2 }],
+                shop_discounts: vec![ShopDiscountRequest {
+                    shop_id: shop_b.clone(),
+                    code: "BSHOP".into(),
+                }],
+                item_products: vec![ItemRequest {
+                    product_id: b.id.clone(),
+                    quantity: 2,
+                }],
             },
         ],
     };
-    let order = ecom.checkout.place_order(&customer, place(req, None)).await.unwrap();
+    let order = ecom
+        .checkout
+        .place_order(&customer, place(req, None))
+        .await
+        .unwrap();
     assert_eq!(order.totals.total_price.minor, 5000);
     assert_eq!(order.totals.total_discount.minor, 400);
     let change = |ids: &[&ProductId], status| StatusUpdate {
-        lines: vec![LineStatusChange { product_ids: ids.iter().map(|i| (*i).clone()).collect(), status }],
+        lines: vec![LineStatusChange {
+            product_ids: ids.iter().map(|i| (*i).clone()).collect(),
+            status,
+        }],
         ..StatusUpdate::default()
     };
     // Shop A may not touch B's line, nor skip steps.
     assert!(matches!(
-        ecom.orders.update_status(&shop_a, &order.id, change(&[&b.id], OrderStatus::Confirmed)).await,
+        ecom.orders
+            .update_status(&shop_a, &order.id, change(&[&b.id], OrderStatus::Confirmed))
+            .await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        ecom.orders.update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Shipped)).await,
+        ecom.orders
+            .update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Shipped))
+            .await,
         Err(Error::Conflict(_))
     ));
     assert!(matches!(
-        ecom.orders.update_status(&ShopId::generate(), &order.id, change(&[&a.id], OrderStatus::Confirmed)).await,
+        ecom.orders
+            .update_status(
+                &ShopId::generate(),
+                &order.id,
+                change(&[&a.id], OrderStatus::Confirmed)
+            )
+            .await,
         Err(Error::NotFound { .. })
     ));
-    let o = ecom.orders.update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Confirmed)).await.unwrap();
+    let o = ecom
+        .orders
+        .update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Confirmed))
+        .await
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Pending, "B's line is still pending");
-    let o = ecom.orders.update_status(&shop_b, &order.id, change(&[&b.id], OrderStatus::Confirmed)).await.unwrap();
+    let o = ecom
+        .orders
+        .update_status(&shop_b, &order.id, change(&[&b.id], OrderStatus::Confirmed))
+        .await
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Confirmed);
     let mut shipped = change(&[&a.id], OrderStatus::Shipped);
     shipped.tracking_number = Some("TRACK-1".into());
     shipped.note = Some("on its way".into());
-    let o = ecom.orders.update_status(&shop_a, &order.id, shipped).await.unwrap();
+    let o = ecom
+        .orders
+        .update_status(&shop_a, &order.id, shipped)
+        .await
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Confirmed);
     assert_eq!(o.tracking_number.as_deref(), Some("TRACK-1"));
     // B cancels its line: its stock and its code use come back; A's line is untouched.
-    let o = ecom.orders.update_status(&shop_b, &order.id, change(&[&b.id], OrderStatus::Cancelled)).await.unwrap();
+    let o = ecom
+        .orders
+        .update_status(&shop_b, &order.id, change(&[&b.id], OrderStatus::Cancelled))
+        .await
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Shipped);
     assert!(!o.returns_pending);
-    assert_eq!(backend.inventory.get(&b.id).await.unwrap().map(|i| (i.stock, i.reserved())), Some((5, 0)));
-    assert_eq!(backend.inventory.get(&a.id).await.unwrap().map(|i| (i.stock, i.reserved())), Some((4, 1)));
-    let code = backend.discounts.find_active_by_code(&shop_b, "BSHOP").await.unwrap().unwrap();
+    assert_eq!(
+        backend
+            .inventory
+            .get(&b.id)
+            .await
+            .unwrap()
+            .map(|i| (i.stock, i.reserved())),
+        Some((5, 0))
+    );
+    assert_eq!(
+        backend
+            .inventory
+            .get(&a.id)
+            .await
+            .unwrap()
+            .map(|i| (i.stock, i.reserved())),
+        Some((4, 1))
+    );
+    let code = backend
+        .discounts
+        .find_active_by_code(&shop_b, "BSHOP")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(code.uses_count(), 0);
     // The customer can no longer cancel a shipped order.
-    assert!(matches!(ecom.orders.cancel(&customer, &order.id).await, Err(Error::Conflict(_))));
-    let o = ecom.orders.update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Delivered)).await.unwrap();
+    assert!(matches!(
+        ecom.orders.cancel(&customer, &order.id).await,
+        Err(Error::Conflict(_))
+    ));
+    let o = ecom
+        .orders
+        .update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Delivered))
+        .await
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Delivered);
     assert!(matches!(
-        ecom.orders.update_status(&shop_a, &order.id, StatusUpdate::default()).await,
+        ecom.orders
+            .update_status(&shop_a, &order.id, StatusUpdate::default())
+            .await,
         Err(Error::Validation { .. })
     ));
 }
