@@ -8,7 +8,9 @@ use crate::orders::OrderDoc;
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::doc;
-use ecom_core::checkout::{CheckoutFailure, CheckoutRecord, CheckoutRepo, CheckoutState, Transition};
+use ecom_core::checkout::{
+    CheckoutFailure, CheckoutRecord, CheckoutRepo, CheckoutState, Transition,
+};
 use ecom_core::clock::Timestamp;
 use ecom_core::id::{CheckoutId, CustomerId};
 use ecom_core::Result;
@@ -144,7 +146,9 @@ impl CheckoutRepo for MongoCheckouts {
         idempotency_key: &str,
     ) -> Result<Option<CheckoutRecord>> {
         self.checkouts
-            .find_one(doc! { "customerId": customer_id.as_str(), "idempotencyKey": idempotency_key })
+            .find_one(
+                doc! { "customerId": customer_id.as_str(), "idempotencyKey": idempotency_key },
+            )
             .await
             .map_err(to_core)?
             .map(CheckoutDoc::into_record)

@@ -187,7 +187,10 @@ impl DiscountRepo for MongoDiscounts {
             .await
             .map_err(to_core)
             .map_err(|e| {
-                conflict_as(e, &format!("discount code {} already exists", discount.code))
+                conflict_as(
+                    e,
+                    &format!("discount code {} already exists", discount.code),
+                )
             })?;
         Ok(())
     }
@@ -288,7 +291,9 @@ impl DiscountRepo for MongoDiscounts {
                 return doc.into_discount();
             }
         }
-        Err(Error::Busy("the discount is being redeemed concurrently".into()))
+        Err(Error::Busy(
+            "the discount is being redeemed concurrently".into(),
+        ))
     }
 
     async fn unredeem(&self, id: &DiscountId, redemption_id: &str) -> Result<bool> {

@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicate_keys_are_conflicts_without_driver_text() {
+    fn driver_errors_map_by_meaning_without_driver_text() {
         let failure = mongodb::error::Error::custom("x");
         assert!(matches!(from_driver(failure), Error::Backend(_)));
         let io = mongodb::error::Error::from(std::io::Error::from(

@@ -55,7 +55,8 @@ impl InventoryDoc {
             product_id: i.product_id.clone(),
             shop_id: i.shop_id.clone(),
             location: i.location.clone(),
-            stock: i64::try_from(i.stock).map_err(|_| Error::validation("stock", "is too large"))?,
+            stock: i64::try_from(i.stock)
+                .map_err(|_| Error::validation("stock", "is too large"))?,
             reservations: i
                 .reservations
                 .iter()

@@ -62,7 +62,7 @@
 //!
 //! ## Tests
 //!
-//! The feature `testkit` adds [`testkit`](crate::testkit): a MongoDB for tests and a fresh
+//! The feature `testkit` adds the module `ecom_mongo::testkit`: a MongoDB for tests and a fresh
 //! database per test. It is meant for test code only.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

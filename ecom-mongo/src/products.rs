@@ -194,8 +194,8 @@ impl ProductRepo for MongoProducts {
     }
 
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()> {
-        let expected =
-            i64::try_from(expected_version).map_err(|_| Error::Conflict("product was changed concurrently".into()))?;
+        let expected = i64::try_from(expected_version)
+            .map_err(|_| Error::Conflict("product was changed concurrently".into()))?;
         let replaced = self
             .products
             .replace_one(

@@ -9,7 +9,7 @@
 //!
 //! [`TestDatabase::new`] gives each test its own database (a unique name, indexes created) and
 //! drops it when the fixture is dropped. It is `AsRef<Backend>`, so it plugs straight into
-//! [`ecom_core::conformance_suite!`]:
+//! `ecom_core::conformance_suite!` (feature `testkit` of ecom-core):
 //!
 //! ```no_run
 //! async fn backend() -> ecom_mongo::testkit::TestDatabase {
@@ -213,7 +213,10 @@ fn shared_server() -> Result<&'static MongoServer, String> {
 /// The connection string of the MongoDB to test against: `ECOM_TEST_MONGO_URI`, or else the
 /// `secantusd-rs` server this test binary starts on first call.
 pub async fn mongo_uri() -> io::Result<String> {
-    if let Some(uri) = std::env::var(MONGO_URI_ENV).ok().filter(|u| !u.trim().is_empty()) {
+    if let Some(uri) = std::env::var(MONGO_URI_ENV)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
         return Ok(uri);
     }
     tokio::task::spawn_blocking(|| shared_server().map(MongoServer::uri))

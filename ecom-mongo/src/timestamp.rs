@@ -52,13 +52,23 @@ mod tests {
     #[test]
     fn round_trips_nanoseconds_and_sorts_as_text() {
         let a = Utc.timestamp_opt(1_700_000_000, 5).single().unwrap();
-        let b = Utc.timestamp_opt(1_700_000_000, 123_456_789).single().unwrap();
+        let b = Utc
+            .timestamp_opt(1_700_000_000, 123_456_789)
+            .single()
+            .unwrap();
         let c = Utc.timestamp_opt(1_700_000_001, 0).single().unwrap();
-        let (ea, eb, ec) = (encode(&a).unwrap(), encode(&b).unwrap(), encode(&c).unwrap());
+        let (ea, eb, ec) = (
+            encode(&a).unwrap(),
+            encode(&b).unwrap(),
+            encode(&c).unwrap(),
+        );
         assert_eq!(ea, "2023-11-14T22:13:20.000000005Z");
         assert!(ea < eb && eb < ec);
         assert_eq!(decode(&eb).unwrap(), b);
-        let far = Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).single().unwrap();
+        let far = Utc
+            .with_ymd_and_hms(10_000, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap();
         assert!(encode(&far).is_err());
     }
 }

@@ -1,0 +1,209 @@
+//! What only the MongoDB adapter has: its indexes (partial unique ones included), its error
+//! mapping, and its storage format.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use bson::{doc, Bson, Document};
+use ecom_core::cart::CartLine;
+use ecom_core::id::{CustomerId, ProductId, ShopId};
+use ecom_core::testkit::discounts::discount;
+use ecom_core::{Currency, Error, Money};
+use ecom_mongo::testkit::TestDatabase;
+use std::time::Instant;
+
+async fn fixture() -> TestDatabase {
+    TestDatabase::new().await.expect("a MongoDB for tests")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensure_indexes_is_idempotent() {
+    let t = fixture().await;
+    ecom_mongo::ensure_indexes(t.database()).await.unwrap();
+    ecom_mongo::ensure_indexes(t.database()).await.unwrap();
+    let names: Vec<String> = t
+        .database()
+        .collection::<Document>("Discounts")
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(
+        names.contains(&"shop_active_code_unique".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_are_unique_only_among_active_discounts() {
+    let t = fixture().await;
+    let backend = t.backend();
+    let shop = ShopId::generate();
+    let mut retired = discount(backend, &shop, "REUSE", 1, 1);
+    retired.is_active = false;
+    backend.discounts.insert(&retired).await.unwrap();
+    let mut also_retired = discount(backend, &shop, "REUSE", 1, 1);
+    also_retired.is_active = false;
+    backend.discounts.insert(&also_retired).await.unwrap();
+    let live = discount(backend, &shop, "REUSE", 1, 1);
+    backend.discounts.insert(&live).await.unwrap();
+    match backend
+        .discounts
+        .insert(&discount(backend, &shop, "REUSE", 1, 1))
+        .await
+    {
+        Err(Error::Conflict(message)) => {
+            assert_eq!(message, "discount code REUSE already exists");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let found = backend
+        .discounts
+        .find_active_by_code(&shop, "REUSE")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|d| d.id), Some(live.id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_active_cart_per_customer_but_any_number_of_old_ones() {
+    let t = fixture().await;
+    let backend = t.backend();
+    let customer = CustomerId::generate();
+    let carts = t.database().collection::<Document>("Carts");
+    for id in ["old-1", "old-2"] {
+        carts
+            .insert_one(doc! { "_id": id, "customerId": customer.as_str(), "state": "completed", "lines": [] })
+            .await
+            .unwrap();
+    }
+    let line = CartLine {
+        product_id: ProductId::generate(),
+        shop_id: ShopId::generate(),
+        quantity: 2,
+        name: "Thing".into(),
+        price: Money::new(250, Currency::USD),
+    };
+    let cart = backend
+        .carts
+        .add_line(&customer, &line, 10, backend.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(cart.lines, vec![line]);
+    let second_active = carts
+        .insert_one(
+            doc! { "_id": "dup", "customerId": customer.as_str(), "state": "active", "lines": [] },
+        )
+        .await;
+    assert!(second_active.is_err(), "a second active cart is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_use_string_ids_integer_money_and_exact_times() {
+    let t = fixture().await;
+    let backend = t.backend();
+    let shop = ShopId::generate();
+    let d = discount(backend, &shop, "SHAPE", 3, 1);
+    backend.discounts.insert(&d).await.unwrap();
+    let raw = t
+        .database()
+        .collection::<Document>("Discounts")
+        .find_one(doc! { "_id": d.id.as_str() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get("_id"), Some(&Bson::String(d.id.to_string())));
+    let min = raw.get_document("minOrderValue").unwrap();
+    assert_eq!(min.get("minor"), Some(&Bson::Int64(0)));
+    assert_eq!(min.get("currency"), Some(&Bson::String("USD".into())));
+    assert_eq!(raw.get("usesCount"), Some(&Bson::Int64(0)));
+    // Nanoseconds survive (BSON dates would keep only milliseconds).
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!(stored.created_at, d.created_at);
+    assert_eq!(stored, d);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redemption_keeps_the_guard_counters_in_step() {
+    let t = fixture().await;
+    let backend = t.backend();
+    let d = discount(backend, &ShopId::generate(), "COUNT", 5, 2);
+    backend.discounts.insert(&d).await.unwrap();
+    let alice = CustomerId::generate();
+    for id in ["a", "b"] {
+        let r = ecom_core::discount::Redemption {
+            id: id.into(),
+            customer_id: alice.clone(),
+            at: backend.clock.now(),
+        };
+        backend.discounts.redeem(&d.id, &r).await.unwrap();
+    }
+    let third = ecom_core::discount::Redemption {
+        id: "c".into(),
+        customer_id: alice.clone(),
+        at: backend.clock.now(),
+    };
+    assert!(matches!(
+        backend.discounts.redeem(&d.id, &third).await,
+        Err(Error::DiscountNotApplicable(_))
+    ));
+    assert!(backend.discounts.unredeem(&d.id, "a").await.unwrap());
+    backend.discounts.redeem(&d.id, &third).await.unwrap();
+    let raw = t
+        .database()
+        .collection::<Document>("Discounts")
+        .find_one(doc! { "_id": d.id.as_str() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get("usesCount"), Some(&Bson::Int64(2)));
+    let per_user = raw.get_document("userUses").unwrap();
+    assert_eq!(per_user.get(alice.as_str()), Some(&Bson::Int64(2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_unavailable_without_driver_text() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let started = Instant::now();
+    let result = ecom_mongo::connect(
+        "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&connectTimeoutMS=300",
+        "ecom_unreachable",
+    )
+    .await;
+    match result {
+        Err(Error::Unavailable(message)) => {
+            assert_eq!(message, "the database is unavailable");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(started.elapsed().as_secs() < 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_json_with_operator_like_keys_round_trips() {
+    let t = fixture().await;
+    let backend = t.backend();
+    let mut placed = ecom_core::testkit::orders::order(backend, &CustomerId::generate(), 0);
+    placed.shipping = serde_json::json!({
+        "$where": "sleep(1000)",
+        "street.name": "Main",
+        "nested": {"$gt": "", "list": [1, 2.5, "x", null, {"$ne": 1}]},
+        "big": 9_007_199_254_740_993_u64,
+    });
+    backend.orders.insert(&placed).await.unwrap();
+    assert_eq!(backend.orders.get(&placed.id).await.unwrap(), Some(placed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fixture_has_its_own_database_and_drops_it() {
+    let a = fixture().await;
+    let b = fixture().await;
+    assert_ne!(a.database().name(), b.database().name());
+    let name = a.database().name().to_owned();
+    a.database()
+        .collection::<Document>("Probe")
+        .insert_one(doc! { "x": 1 })
+        .await
+        .unwrap();
+    let client = mongodb::Client::with_uri_str(a.uri()).await.unwrap();
+    assert!(client.list_database_names().await.unwrap().contains(&name));
+    drop(a);
+    assert!(!client.list_database_names().await.unwrap().contains(&name));
+}
