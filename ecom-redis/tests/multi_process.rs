@@ -1,0 +1,135 @@
+//! Several OS processes (this test binary re-executed) place checkouts concurrently through one
+//! Redis (the lock) and one MongoDB (secantusd-rs) against stock 100, 1,000 attempts in all:
+//! exactly 100 orders, final stock 0, no lock key left behind.
+#![allow(clippy::expect_used)]
+
+mod common;
+
+use common::{redis_url, Prefix};
+use ecom_core::id::{CustomerId, ProductId, ShopId};
+use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
+use ecom_core::testkit::checkout::{ecom_with, place};
+use ecom_core::testkit::{published_product, shop};
+use ecom_core::Error;
+use futures::future::join_all;
+use std::sync::Arc;
+
+const TEST: &str = "processes_sharing_redis_and_mongo_never_oversell";
+const PROCESSES: usize = 2;
+const ATTEMPTS_PER_PROCESS: usize = 500;
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set for worker processes"))
+}
+
+/// A worker: places its share of checkouts and prints how many succeeded.
+async fn worker() {
+    let backend = ecom_mongo::connect(&var("ECOM_MP_MONGO_URI"), &var("ECOM_MP_DB"))
+        .await
+        .expect("mongo");
+    let lock = ecom_redis::RedisLock::connect(&redis_url(), &var("ECOM_MP_PREFIX"))
+        .await
+        .expect("redis");
+    let ecom = ecom_with(
+        &backend.with_lock(Arc::new(lock)),
+        CheckoutStrategy::LockThenReserve,
+    );
+    let shop_id = ShopId::parse(&var("ECOM_MP_SHOP")).expect("shop id");
+    let product_id = ProductId::parse(&var("ECOM_MP_PRODUCT")).expect("product id");
+    let request = CheckoutRequest {
+        shop_order_ids: vec![ShopOrderRequest {
+            shop_id,
+            shop_discounts: vec![],
+            item_products: vec![ItemRequest {
+                product_id,
+                quantity: 1,
+            }],
+        }],
+    };
+    let tasks = (0..ATTEMPTS_PER_PROCESS).map(|_| {
+        let ecom = ecom.clone();
+        let input = place(request.clone(), None);
+        tokio::spawn(async move {
+            ecom.checkout
+                .place_order(&CustomerId::generate(), input)
+                .await
+        })
+    });
+    let mut placed = 0;
+    for result in join_all(tasks).await {
+        match result.expect("task ran") {
+            Ok(_) => placed += 1,
+            Err(Error::InsufficientStock { .. }) => {}
+            Err(other) => panic!("only out-of-stock refusals are allowed, got {other:?}"),
+        }
+    }
+    println!("placed={placed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_sharing_redis_and_mongo_never_oversell() {
+    if std::env::var("ECOM_MP_ROLE").as_deref() == Ok("worker") {
+        return worker().await;
+    }
+    let db = ecom_mongo::testkit::TestDatabase::new()
+        .await
+        .expect("a MongoDB");
+    let ecom = ecom_with(db.backend(), CheckoutStrategy::LockThenReserve);
+    let (shop_id, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop_id, "2.00", 100).await;
+    let prefix = Prefix::new();
+
+    let exe = std::env::current_exe().expect("test binary");
+    let workers: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            tokio::process::Command::new(&exe)
+                .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
+                .env("ECOM_MP_ROLE", "worker")
+                .env("ECOM_MP_MONGO_URI", db.uri())
+                .env("ECOM_MP_DB", db.database().name())
+                .env("ECOM_MP_PREFIX", &prefix.0)
+                .env("ECOM_MP_SHOP", shop_id.to_string())
+                .env("ECOM_MP_PRODUCT", product.id.to_string())
+                .kill_on_drop(true)
+                .output()
+        })
+        .collect();
+    let mut placed = 0;
+    for output in join_all(workers).await {
+        let output = output.expect("worker ran");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "worker failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let count: usize = stdout
+            .lines()
+            .find_map(|l| l.split_once("placed=").map(|(_, rest)| rest))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .expect("worker reports its count");
+        placed += count;
+    }
+    assert_eq!(placed, 100, "exactly 100 orders over {PROCESSES} processes");
+    let inventory = db
+        .backend()
+        .inventory
+        .get(&product.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(inventory.stock, 0);
+    assert_eq!(inventory.reservations.len(), 100);
+
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let locks: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}lock:*", prefix.0))
+        .query_async(&mut conn)
+        .await
+        .expect("keys");
+    assert!(locks.is_empty(), "lock keys left behind: {locks:?}");
+}
