@@ -137,7 +137,12 @@ pub struct Settings {
     #[arg(long, env = "ECOM_CURRENCY", global = true)]
     pub currency: Option<String>,
     /// An API key to ensure at start with permission 0000.
-    #[arg(long, env = "ECOM_BOOTSTRAP_API_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "ECOM_BOOTSTRAP_API_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub bootstrap_api_key: Option<String>,
     /// Access token lifetime in seconds [default: 900].
     #[arg(long, env = "ECOM_ACCESS_TOKEN_TTL", global = true)]

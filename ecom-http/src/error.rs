@@ -127,11 +127,14 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let response =
-            AppError::from(Error::backend(std::io::Error::other("secret driver detail")))
-                .into_response();
+        let response = AppError::from(Error::backend(std::io::Error::other(
+            "secret driver detail",
+        )))
+        .into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(
             body,

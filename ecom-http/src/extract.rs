@@ -78,10 +78,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Parses a JSON body into `T` (see [`Json`] for the rules).
+/// Parses a JSON object body into `T` (see [`Json`] for the rules).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|err| AppError::invalid("body", format!("malformed JSON ({err})")))?;
+    if !value.is_object() {
+        // serde would also accept a struct written as an array; the API speaks objects only.
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
     reject_operator_keys(&value, &mut String::new())?;
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
@@ -137,11 +141,8 @@ fn field_error(path: &str, message: &str) -> AppError {
     }
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let name = rest.split('`').next().unwrap_or(rest);
-        let field = if at_root {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        };
+        // serde reports an unknown field at its own path.
+        let field = if at_root { name } else { path };
         return AppError::invalid(field, "is not a known field");
     }
     if at_root {
@@ -392,7 +393,10 @@ mod tests {
                 r#"{"name": "a", "lines": [{}]}"#,
                 "invalid lines[0].quantity: is required",
             ),
-            (r#"{"name": "a", "lines": [{"quantity": 1}"#, "invalid body:"),
+            (
+                r#"{"name": "a", "lines": [{"quantity": 1}"#,
+                "invalid body:",
+            ),
             (r#"[1, 2]"#, "invalid body: must be a JSON object"),
             (
                 r#"{"name": {"$gt": ""}, "lines": []}"#,

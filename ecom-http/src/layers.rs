@@ -135,7 +135,11 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Puts error responses made by middleware or by axum itself (413 from the body limit, 503
 /// from the timeout...) into the error envelope; the handlers' own errors already are.
-async fn envelope_errors(State(body_limit): State<usize>, request: Request, next: Next) -> Response {
+async fn envelope_errors(
+    State(body_limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response

@@ -33,7 +33,11 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, header, description) in [
             ("api_key", "x-api-key", "API key with permission 0000"),
-            ("client_id", "x-client-id", "The account id the token belongs to"),
+            (
+                "client_id",
+                "x-client-id",
+                "The account id the token belongs to",
+            ),
             (
                 "access_token",
                 "authorization",
@@ -111,10 +115,7 @@ fn add_errors(op: &mut Operation, business: bool, has_path_param: bool) {
         );
     }
     if has_path_param || authenticated {
-        add(
-            "404",
-            "Not found (another account's data answers the same)",
-        );
+        add("404", "Not found (another account's data answers the same)");
     }
     if op.request_body.is_some() {
         add("413", "Request body over the limit (default 1 MiB)");

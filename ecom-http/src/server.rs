@@ -10,18 +10,27 @@ use ecom_core::{memory, Backend, Ecom};
 use std::future::Future;
 use tokio::net::TcpListener;
 
-/// Builds the backend the configuration names: memory without `ECOM_MONGO_URI`.
+/// Builds the backend the configuration names: memory without `ECOM_MONGO_URI`, else MongoDB
+/// (indexes ensured at connect); with `ECOM_REDIS_URL` the stock lock is Redis's.
 pub async fn backend(config: &Config) -> anyhow::Result<Backend> {
-    if config.redis_url.is_some() {
-        bail!("ECOM_REDIS_URL is set, but the redis backend is not available yet in this build");
-    }
-    match &config.mongo_uri {
-        None => Ok(memory::backend()),
-        Some(_) => {
+    let backend = match &config.mongo_uri {
+        None => memory::backend(),
+        Some(uri) => {
             if config.secret.is_none() {
                 bail!("ECOM_SECRET is required with ECOM_MONGO_URI (stored API keys are HMACs under it)");
             }
-            bail!("ECOM_MONGO_URI is set, but the mongo backend is not available yet in this build")
+            ecom_mongo::connect(uri, &config.mongo_db)
+                .await
+                .with_context(|| format!("cannot use MongoDB database {:?}", config.mongo_db))?
+        }
+    };
+    match &config.redis_url {
+        None => Ok(backend),
+        Some(url) => {
+            let lock = ecom_redis::RedisLock::connect(url, "ecom:")
+                .await
+                .context("cannot use Redis (ECOM_REDIS_URL)")?;
+            Ok(backend.with_lock(std::sync::Arc::new(lock)))
         }
     }
 }
@@ -77,14 +86,36 @@ pub async fn serve_ecom(
             metrics.upkeep();
         }
     });
+    let recovery = tokio::spawn(recover_checkouts(state.ecom.clone()));
     tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
+    recovery.abort();
     served.context("server failed")?;
     tracing::info!("ecom-server stopped");
     Ok(())
+}
+
+/// How often abandoned checkouts are rolled back or forward.
+pub const RECOVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `recover_stale_checkouts` every [`RECOVERY_EVERY`], for checkouts a crashed process
+/// (this one or another on the same database) left half-way.
+async fn recover_checkouts(ecom: Ecom) {
+    let mut every = tokio::time::interval(RECOVERY_EVERY);
+    loop {
+        every.tick().await;
+        let now = ecom.backend().clock.now();
+        match ecom.checkout.recover_stale_checkouts(now).await {
+            Ok(report) if report != Default::default() => {
+                tracing::info!(?report, "recovered stale checkouts");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = ?err, "checkout recovery failed"),
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

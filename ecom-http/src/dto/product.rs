@@ -126,9 +126,11 @@ impl From<SortParam> for ProductSort {
     }
 }
 
-/// Query of the public lists: `limit` (1..=100, default 50), `page` (from 1), `sort`.
+/// Query of the public lists: `limit` (1..=100, default 50), `page` (from 1), `sort`; any other
+/// parameter is a 400.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Items per page, 1 to 100 (default 50).
     pub limit: Option<u32>,
@@ -148,9 +150,11 @@ impl ListQuery {
     }
 }
 
-/// Query of a shop's own lists: `limit` (1..=100, default 50) and `skip` (default 0).
+/// Query of a shop's own lists: `limit` (1..=100, default 50) and `skip` (default 0); any other
+/// parameter is a 400.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ShopListQuery {
     /// Items to return, 1 to 100 (default 50).
     pub limit: Option<u32>,

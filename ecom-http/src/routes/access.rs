@@ -28,7 +28,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(user_refresh))
 }
 
-async fn signup(state: &AppState, kind: AccountKind, body: SignupBody) -> Result<Session, AppError> {
+async fn signup(
+    state: &AppState,
+    kind: AccountKind,
+    body: SignupBody,
+) -> Result<Session, AppError> {
     Ok(state.ecom.auth.signup(kind, body.into()).await?)
 }
 

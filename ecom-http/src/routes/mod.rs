@@ -2,7 +2,7 @@
 //!
 //! Adding an area is: a `dto/<area>.rs` with its shapes, a `routes/<area>.rs` with its handlers
 //! (each annotated with `#[utoipa::path]`) and a `routes()` listing them, and one `.merge` line
-//! in [`api`].
+//! in `api()` (this module, private).
 
 pub mod access;
 pub mod inventory;

@@ -93,8 +93,15 @@ pub async fn create_product(
     State(state): State<AppState>,
     Json(body): Json<CreateProductBody>,
 ) -> Result<Reply<ProductDto>, AppError> {
-    let product = state.ecom.products.create(&shop.shop_id, body.into()).await?;
-    Ok(Reply::created("Create new Product success!", product.into()))
+    let product = state
+        .ecom
+        .products
+        .create(&shop.shop_id, body.into())
+        .await?;
+    Ok(Reply::created(
+        "Create new Product success!",
+        product.into(),
+    ))
 }
 
 /// Partially updates one of the calling shop's products.

@@ -1,0 +1,270 @@
+//! A real server on 127.0.0.1:0 and a reqwest client, for the integration tests.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+use ecom_core::clock::ManualClock;
+use ecom_core::{memory, Ecom};
+use ecom_http::Config;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The bootstrap API key every test server ensures.
+pub const KEY: &str = "test-bootstrap-key-0123456789";
+
+/// A running server.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The services behind the server (only for servers started with [`TestServer::with_clock`]).
+    pub ecom: Option<Ecom>,
+    pub clock: Option<Arc<ManualClock>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A test configuration: bootstrap key, port 0.
+pub fn config() -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        bootstrap_api_key: Some(KEY.to_owned()),
+        ..Config::default()
+    }
+}
+
+/// An answer: status, headers and the JSON body (`Null` if the body is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// Asserts a success envelope with `status` and returns `metadata`.
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.body["status"], json!(status), "{}", self.text);
+        assert!(self.body["message"].is_string(), "{}", self.text);
+        &self.body["metadata"]
+    }
+
+    /// Asserts an error envelope with `status` whose message contains `needle`.
+    pub fn err(&self, status: u16, needle: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.body["status"], json!("error"), "{}", self.text);
+        assert_eq!(self.body["code"], json!(status), "{}", self.text);
+        let message = self.body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(needle),
+            "expected {needle:?} in {message:?}"
+        );
+        assert!(
+            self.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{:?}",
+            self.headers
+        );
+    }
+}
+
+/// A request body.
+pub enum Body {
+    Json(Value),
+    Raw(String),
+}
+
+impl TestServer {
+    /// A server started with `serve(config, listener, shutdown)`.
+    pub async fn start(config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind(config.bind).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel();
+        let handle = tokio::spawn(ecom_http::serve(config, listener, async move {
+            let _ = rx.await;
+        }));
+        Self::ready(base, None, None, tx, handle).await
+    }
+
+    /// A server over the memory backend on a manual clock, via `serve_ecom`.
+    pub async fn with_clock() -> Self {
+        let config = config();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let backend = memory::backend().with_clock(clock.clone());
+        let ecom = Ecom::new(backend, config.ecom_config().unwrap());
+        let listener = tokio::net::TcpListener::bind(config.bind).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel();
+        let served = ecom.clone();
+        let handle = tokio::spawn(async move {
+            ecom_http::serve_ecom(served, &config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Self::ready(base, Some(ecom), Some(clock), tx, handle).await
+    }
+
+    async fn ready(
+        base: String,
+        ecom: Option<Ecom>,
+        clock: Option<Arc<ManualClock>>,
+        tx: oneshot::Sender<()>,
+        handle: JoinHandle<anyhow::Result<()>>,
+    ) -> Self {
+        let server = TestServer {
+            base,
+            client: reqwest::Client::new(),
+            ecom,
+            clock,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        };
+        for _ in 0..100 {
+            if let Ok(r) = server.client.get(server.url("/healthz")).send().await {
+                if r.status().is_success() {
+                    return server;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends `method path` with `headers` and `body`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Body>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request = match body {
+            Some(Body::Json(value)) => request.json(&value),
+            Some(Body::Raw(text)) => request
+                .header("content-type", "application/json")
+                .body(text),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// `call` with the bootstrap API key added.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        let mut all = vec![("x-api-key", KEY)];
+        all.extend_from_slice(headers);
+        self.call(
+            method,
+            &format!("/v1/api{path}"),
+            &all,
+            body.map(Body::Json),
+        )
+        .await
+    }
+
+    /// Stops the server gracefully and checks it ended without error.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let result = tokio::time::timeout(std::time::Duration::from_secs(10), handle)
+                .await
+                .expect("graceful shutdown took too long")
+                .unwrap();
+            assert!(result.is_ok(), "{result:?}");
+        }
+    }
+}
+
+/// An account with its tokens.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Account {
+    /// The headers of an authenticated call.
+    pub fn auth(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("x-client-id", self.id.as_str()),
+            ("authorization", self.access.as_str()),
+        ]
+    }
+}
+
+/// Signs up a shop (`kind` = `shop`) or a customer (`user`).
+pub async fn signup(server: &TestServer, kind: &str, email: &str) -> Account {
+    let answer = server
+        .api(
+            Method::POST,
+            &format!("/{kind}/signup"),
+            &[],
+            Some(json!({"name": "Someone", "email": email, "password": "correct horse battery"})),
+        )
+        .await;
+    let meta = answer.ok(201);
+    Account {
+        id: meta[kind]["_id"].as_str().unwrap().to_owned(),
+        access: meta["tokens"]["accessToken"].as_str().unwrap().to_owned(),
+        refresh: meta["tokens"]["refreshToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A valid product body.
+pub fn tee(name: &str, price: Value) -> Value {
+    json!({
+        "product_name": name,
+        "product_thumb": "https://img.example/tee.png",
+        "product_description": "A plain cotton tee",
+        "product_price": price,
+        "product_quantity": 10,
+        "product_type": "Clothing",
+        "product_attributes": {"brand": " Acme ", "size": "M"}
+    })
+}
+
+/// Creates a product of `shop` and returns its id.
+pub async fn create_product(server: &TestServer, shop: &Account, body: Value) -> String {
+    let answer = server
+        .api(Method::POST, "/products", &shop.auth(), Some(body))
+        .await;
+    answer.ok(201)["_id"].as_str().unwrap().to_owned()
+}
