@@ -187,7 +187,7 @@ impl Discount {
 /// Storage of discounts. Redemption is a conditional write: limits hold under concurrency.
 #[async_trait]
 pub trait DiscountRepo: Send + Sync + Debug + 'static {
-    /// Inserts a discount; [`Error::Conflict`](crate::Error::Conflict) if the shop already has an
+    /// Inserts a discount; [`Error::Conflict`] if the shop already has an
     /// active discount with the same code (atomically).
     async fn insert(&self, discount: &Discount) -> Result<()>;
 
@@ -205,8 +205,8 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
 
     /// Atomically records `redemption` if the discount is active, has fewer than `max_uses`
     /// uses and the customer fewer than `max_uses_per_user`; otherwise
-    /// [`Error::DiscountNotApplicable`](crate::Error::DiscountNotApplicable) and nothing changes.
-    /// Idempotent by `redemption.id`. [`Error::NotFound`](crate::Error::NotFound) if missing.
+    /// [`Error::DiscountNotApplicable`] and nothing changes.
+    /// Idempotent by `redemption.id`. [`Error::NotFound`] if missing.
     async fn redeem(&self, id: &DiscountId, redemption: &Redemption) -> Result<Discount>;
 
     /// Atomically removes the redemption `redemption_id`; false if there was none (idempotent).

@@ -162,7 +162,7 @@ pub struct Order {
 /// Storage of orders.
 #[async_trait]
 pub trait OrderRepo: Send + Sync + Debug + 'static {
-    /// Inserts an order; [`Error::Conflict`](crate::Error::Conflict) if the id exists, which makes
+    /// Inserts an order; [`Error::Conflict`] if the id exists, which makes
     /// inserting a checkout's order twice impossible.
     async fn insert(&self, order: &Order) -> Result<()>;
 
@@ -173,8 +173,8 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
     async fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>>;
 
     /// Replaces the stored order with `order` only if the stored `version` is `expected_version`.
-    /// [`Error::NotFound`](crate::Error::NotFound) if missing,
-    /// [`Error::Conflict`](crate::Error::Conflict) if the version moved.
+    /// [`Error::NotFound`] if missing,
+    /// [`Error::Conflict`] if the version moved.
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
 
     /// Up to `limit` orders with `returns_pending` set, oldest first.
