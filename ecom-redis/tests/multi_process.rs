@@ -8,9 +8,8 @@ mod common;
 use common::{redis_url, Prefix};
 use ecom_core::id::{CustomerId, ProductId, ShopId};
 use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
-use ecom_core::testkit::checkout::{ecom_with, place};
+use ecom_core::testkit::checkout::{ecom_with, out_of_stock, place, placed_orders};
 use ecom_core::testkit::{published_product, shop};
-use ecom_core::Error;
 use futures::future::join_all;
 use std::sync::Arc;
 
@@ -55,14 +54,7 @@ async fn worker() {
                 .await
         })
     });
-    let mut placed = 0;
-    for result in join_all(tasks).await {
-        match result.expect("task ran") {
-            Ok(_) => placed += 1,
-            Err(Error::InsufficientStock { .. }) => {}
-            Err(other) => panic!("only out-of-stock refusals are allowed, got {other:?}"),
-        }
-    }
+    let placed = placed_orders(tasks, out_of_stock).await.len();
     println!("placed={placed}");
 }
 

@@ -114,6 +114,28 @@ pub async fn assert_stock_matches_orders(
     }
 }
 
+/// Awaits spawned checkouts and returns the orders placed. A refusal is allowed only if
+/// `refusal_allowed` accepts it; anything else fails the case.
+pub async fn placed_orders(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<crate::Result<Order>>>,
+    refusal_allowed: fn(&Error) -> bool,
+) -> Vec<Order> {
+    let mut orders = Vec::new();
+    for result in join_all(tasks).await {
+        match result.expect("task ran") {
+            Ok(order) => orders.push(order),
+            Err(e) if refusal_allowed(&e) => {}
+            Err(other) => panic!("refusal not allowed here: {other:?}"),
+        }
+    }
+    orders
+}
+
+/// Refusals for lack of stock.
+pub fn out_of_stock(e: &Error) -> bool {
+    matches!(e, Error::InsufficientStock { .. })
+}
+
 pub async fn review_uses_server_prices(backend: &Backend) {
     let mut config = EcomConfig::new(Secret::random());
     config.checkout.fee_ship_minor = 500;
@@ -200,14 +222,7 @@ async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {
                 .await
         })
     });
-    let mut orders = Vec::new();
-    for result in join_all(tasks).await {
-        match result.expect("task ran") {
-            Ok(order) => orders.push(order),
-            Err(Error::InsufficientStock { .. }) => {}
-            Err(other) => panic!("only out-of-stock refusals are allowed, got {other:?}"),
-        }
-    }
+    let orders = placed_orders(tasks, out_of_stock).await;
     assert_eq!(orders.len(), 100);
     let inv = backend.inventory.get(&product.id).await.unwrap().unwrap();
     assert_eq!(inv.stock, 0);
@@ -298,14 +313,7 @@ pub async fn multi_line_orders_are_all_or_nothing(backend: &Backend) {
                 .await
         })
     });
-    let mut orders = Vec::new();
-    for result in join_all(tasks).await {
-        match result.expect("task ran") {
-            Ok(order) => orders.push(order),
-            Err(Error::InsufficientStock { .. }) => {}
-            Err(other) => panic!("unexpected {other:?}"),
-        }
-    }
+    let orders = placed_orders(tasks, out_of_stock).await;
     assert!(!orders.is_empty());
     for order in &orders {
         assert_eq!(order.lines.len(), 3);
@@ -332,14 +340,7 @@ pub async fn discount_limits_hold_under_concurrent_checkouts(backend: &Backend) 
         let req = request(&shop, &[(&product, 1)], Some("RUSH10"));
         tokio::spawn(async move { ecom.checkout.place_order(&customer, place(req, None)).await })
     });
-    let mut orders = Vec::new();
-    for result in join_all(tasks).await {
-        match result.expect("task ran") {
-            Ok(order) => orders.push(order),
-            Err(Error::DiscountNotApplicable(_)) => {}
-            Err(other) => panic!("unexpected {other:?}"),
-        }
-    }
+    let orders = placed_orders(tasks, |e| matches!(e, Error::DiscountNotApplicable(_))).await;
     assert_eq!(orders.len(), 10);
     let buyers: HashSet<&CustomerId> = orders.iter().map(|o| &o.customer_id).collect();
     assert_eq!(buyers.len(), 10, "no customer twice");
