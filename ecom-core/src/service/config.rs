@@ -18,6 +18,38 @@ pub enum CheckoutStrategy {
     LockThenReserve,
 }
 
+impl CheckoutStrategy {
+    /// Every strategy with its configuration name.
+    pub const ALL: &'static [(&'static str, CheckoutStrategy)] = &[
+        ("atomic", CheckoutStrategy::Atomic),
+        ("lock_then_reserve", CheckoutStrategy::LockThenReserve),
+    ];
+
+    /// Parses a configuration name (`atomic`, `lock_then_reserve`).
+    pub fn parse(name: &str) -> crate::Result<Self> {
+        let wanted = name.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == wanted)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
+                crate::Error::validation(
+                    "checkout_strategy",
+                    format!("must be one of {}", names.join(", ")),
+                )
+            })
+    }
+
+    /// The configuration name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("atomic", |(n, _)| n)
+    }
+}
+
 /// Settings of the checkout saga.
 #[derive(Clone, Debug)]
 pub struct CheckoutSettings {
