@@ -6,6 +6,7 @@ use crate::cart::CartRepo;
 use crate::checkout::CheckoutRepo;
 use crate::clock::Clock;
 use crate::discount::DiscountRepo;
+use crate::gate::StockGate;
 use crate::inventory::InventoryRepo;
 use crate::key_store::KeyStoreRepo;
 use crate::lock::DistributedLock;
@@ -39,6 +40,8 @@ pub struct Backend {
     pub checkouts: Arc<dyn CheckoutRepo>,
     /// The lock used by lock-based checkout strategies.
     pub lock: Arc<dyn DistributedLock>,
+    /// The stock gate used by the gate checkout strategy (and kept in step by the others).
+    pub gate: Arc<dyn StockGate>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -47,6 +50,12 @@ impl Backend {
     /// This backend with `clock` as its time source.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// This backend with `gate` as its stock gate.
+    pub fn with_gate(mut self, gate: Arc<dyn StockGate>) -> Self {
+        self.gate = gate;
         self
     }
 

@@ -51,6 +51,7 @@ pub mod checkout;
 pub mod clock;
 pub mod discount;
 pub mod error;
+pub mod gate;
 pub mod id;
 pub mod inventory;
 pub mod key_store;

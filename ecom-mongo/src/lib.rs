@@ -93,16 +93,18 @@ pub use orders::MongoOrders;
 pub use products::MongoProducts;
 
 use ecom_core::clock::SystemClock;
-use ecom_core::memory::MemoryLock;
+use ecom_core::memory::{MemoryGate, MemoryLock};
 use ecom_core::{Backend, Result};
 use error::to_core;
 use mongodb::{Client, Database, IndexModel};
 use std::sync::Arc;
 
-/// Every repository port on `db`, with the in-process [`MemoryLock`] and the system clock.
+/// Every repository port on `db`, with the in-process [`MemoryLock`] and [`MemoryGate`] and the
+/// system clock.
 ///
-/// Swap the lock for a shared one (`Backend::with_lock`) when several processes serve the same
-/// database. Call [`ensure_indexes`] once before use (as [`connect`] does): the unique indexes
+/// Swap the lock and gate for shared ones (`Backend::with_lock`, `Backend::with_gate`) when
+/// several processes serve the same database (an in-process gate stays safe, since the store's
+/// conditional decrement is the final guard, but admits per process). Call [`ensure_indexes`] once before use (as [`connect`] does): the unique indexes
 /// are part of the contracts.
 pub fn backend(db: Database) -> Backend {
     Backend {
@@ -116,6 +118,7 @@ pub fn backend(db: Database) -> Backend {
         orders: Arc::new(MongoOrders::new(&db)),
         checkouts: Arc::new(MongoCheckouts::new(&db)),
         lock: Arc::new(MemoryLock::default()),
+        gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),
     }
 }

@@ -7,6 +7,7 @@ mod api_keys;
 mod carts;
 mod checkouts;
 mod discounts;
+mod gate;
 mod inventory;
 mod key_stores;
 mod lock;
@@ -18,6 +19,7 @@ pub use api_keys::MemoryApiKeys;
 pub use carts::MemoryCarts;
 pub use checkouts::MemoryCheckouts;
 pub use discounts::MemoryDiscounts;
+pub use gate::MemoryGate;
 pub use inventory::MemoryInventory;
 pub use key_stores::MemoryKeyStores;
 pub use lock::MemoryLock;
@@ -41,6 +43,7 @@ pub fn backend() -> Backend {
         orders: Arc::new(MemoryOrders::default()),
         checkouts: Arc::new(MemoryCheckouts::default()),
         lock: Arc::new(MemoryLock::default()),
+        gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),
     }
 }

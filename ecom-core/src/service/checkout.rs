@@ -17,6 +17,7 @@ use crate::checkout::{CheckoutFailure, CheckoutRecord, CheckoutState, Transition
 use crate::clock::Timestamp;
 use crate::discount::{Discount, LineValue, Redemption};
 use crate::error::{Error, Result};
+use crate::gate::{Admission, GateLine};
 use crate::id::{CheckoutId, CustomerId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderStatus};
@@ -31,6 +32,8 @@ use std::time::Duration;
 const MAX_SHOPS: usize = 20;
 /// Most distinct products in one checkout.
 const MAX_LINES: usize = 100;
+/// Admission attempts before giving up (a seed in between needs two).
+const GATE_ATTEMPTS: usize = 3;
 /// Records handled per recovery pass.
 const RECOVERY_BATCH: u32 = 100;
 
@@ -386,6 +389,9 @@ impl CheckoutService {
     /// Reserves every line and redeems every discount of the record.
     async fn hold(&self, record: &CheckoutRecord) -> Result<()> {
         let reservation = record.id.as_str();
+        if self.config.checkout.strategy == CheckoutStrategy::Gate {
+            self.admit(record).await?;
+        }
         for line in &record.order.lines {
             self.reserve(&line.product_id, line.quantity, reservation)
                 .await?;
@@ -404,10 +410,49 @@ impl CheckoutService {
         Ok(())
     }
 
+    /// Has the stock gate admit every line of the record, seeding products it does not know yet
+    /// from the store. A refusal is out of stock, answered without touching the store.
+    async fn admit(&self, record: &CheckoutRecord) -> Result<()> {
+        let lines: Vec<GateLine> = record
+            .order
+            .lines
+            .iter()
+            .map(|l| GateLine {
+                product_id: l.product_id.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let gate = &self.backend.gate;
+        for _ in 0..GATE_ATTEMPTS {
+            match gate.admit(record.id.as_str(), &lines).await? {
+                Admission::Admitted => return Ok(()),
+                Admission::Refused { product_id } => {
+                    return Err(Error::InsufficientStock {
+                        product_id: product_id.to_string(),
+                    })
+                }
+                Admission::Unseeded { product_ids } => {
+                    for product in &product_ids {
+                        let stock = self
+                            .backend
+                            .inventory
+                            .get(product)
+                            .await?
+                            .map_or(0, |i| i.stock);
+                        gate.seed(product, stock).await?;
+                    }
+                }
+            }
+        }
+        Err(Error::Busy(
+            "the stock gate keeps being reset; retry".into(),
+        ))
+    }
+
     async fn reserve(&self, product: &ProductId, quantity: u32, reservation: &str) -> Result<()> {
         let inventory = &self.backend.inventory;
         match self.config.checkout.strategy {
-            CheckoutStrategy::Atomic => {
+            CheckoutStrategy::Atomic | CheckoutStrategy::Gate => {
                 inventory
                     .reserve(product, quantity, reservation, self.backend.clock.now())
                     .await?;
@@ -482,9 +527,12 @@ impl CheckoutService {
     /// Returns every reservation and redemption the record may hold (idempotent).
     async fn release_all(&self, record: &CheckoutRecord) -> Result<()> {
         let id = record.id.as_str();
+        let mut products = Vec::with_capacity(record.order.lines.len());
         for line in &record.order.lines {
             self.backend.inventory.release(&line.product_id, id).await?;
+            products.push(line.product_id.clone());
         }
+        self.backend.gate.release(id, &products).await?;
         for applied in &record.order.discounts {
             self.backend
                 .discounts

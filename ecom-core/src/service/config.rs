@@ -16,6 +16,13 @@ pub enum CheckoutStrategy {
     /// owner-only release), and is still conditional. A lock that stays busy for the whole wait
     /// is [`Error::Busy`](crate::Error::Busy), never "out of stock".
     LockThenReserve,
+    /// The backend's [`StockGate`](crate::gate::StockGate) admits all lines of an order at once
+    /// (all or none) before the store's conditional decrements, which stay the final guard: a
+    /// gate refusal sheds the request without touching the store, and a gate that counts too
+    /// high only lets the store refuse. A gate that counts too low (it missed returned units) is
+    /// rebuilt on demand with
+    /// [`InventoryService::rebuild_gate`](crate::service::InventoryService::rebuild_gate).
+    Gate,
 }
 
 impl CheckoutStrategy {
@@ -23,9 +30,10 @@ impl CheckoutStrategy {
     pub const ALL: &'static [(&'static str, CheckoutStrategy)] = &[
         ("atomic", CheckoutStrategy::Atomic),
         ("lock_then_reserve", CheckoutStrategy::LockThenReserve),
+        ("gate", CheckoutStrategy::Gate),
     ];
 
-    /// Parses a configuration name (`atomic`, `lock_then_reserve`).
+    /// Parses a configuration name (`atomic`, `lock_then_reserve`, `gate`).
     pub fn parse(name: &str) -> crate::Result<Self> {
         let wanted = name.trim().to_ascii_lowercase().replace('-', "_");
         Self::ALL

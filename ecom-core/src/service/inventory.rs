@@ -30,7 +30,8 @@ impl InventoryService {
             .map(|l| validate::optional_text("location", l, 200))
             .transpose()?;
         self.owned(shop, product_id).await?;
-        self.backend
+        let inventory = self
+            .backend
             .inventory
             .add_stock(
                 product_id,
@@ -38,7 +39,25 @@ impl InventoryService {
                 location.as_deref(),
                 self.backend.clock.now(),
             )
-            .await
+            .await?;
+        self.backend.gate.add(product_id, quantity).await?;
+        Ok(inventory)
+    }
+
+    /// Rebuilds the stock gate's count of a product of `shop` from the store (after the gate
+    /// missed returned units, or after an outage of a shared gate). Units admitted but not yet
+    /// reserved at that moment are counted twice until their checkouts end, which errs on the
+    /// permissive side; the store still guards every sale. Returns the new count.
+    pub async fn rebuild_gate(&self, shop: &ShopId, product_id: &ProductId) -> Result<u64> {
+        let inventory = self.owned(shop, product_id).await?;
+        self.backend.gate.reset(product_id).await?;
+        self.backend.gate.seed(product_id, inventory.stock).await?;
+        Ok(self
+            .backend
+            .gate
+            .available(product_id)
+            .await?
+            .unwrap_or(inventory.stock))
     }
 
     /// The inventory of a product of `shop`.

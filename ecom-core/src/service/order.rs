@@ -172,14 +172,17 @@ pub(crate) async fn finish_returns(backend: &Backend, mut order: Order) -> Resul
             return Ok(order);
         }
         let reservation = order.checkout_id.to_string();
+        let mut returned = Vec::new();
         for line in &order.lines {
             if line.status == OrderStatus::Cancelled && !line.stock_returned {
                 backend
                     .inventory
                     .release(&line.product_id, &reservation)
                     .await?;
+                returned.push(line.product_id.clone());
             }
         }
+        backend.gate.release(&reservation, &returned).await?;
         let shop_done = |shop: &ShopId| {
             order
                 .lines

@@ -410,8 +410,8 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
     ));
 }
 
-async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
-    let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
+async fn crash_at_every_step(backend: &Backend, mode: FaultMode, strategy: CheckoutStrategy) {
+    let ecom = ecom_with(backend, strategy);
     let (shop, _) = shop(&ecom).await;
     // Count the steps of one clean checkout.
     let probe = published_product(&ecom, &shop, "1.00", 5).await;
@@ -467,7 +467,23 @@ async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
             let (a, b) = (a.id.clone(), b.id.clone());
             async move {
                 assert!(orders.len() <= 1, "step {fail_at}: never two orders");
-                assert_stock_matches_orders(backend, &[(a, 5), (b, 5)], &orders).await;
+                assert_stock_matches_orders(backend, &[(a.clone(), 5), (b.clone(), 5)], &orders)
+                    .await;
+                for product in [&a, &b] {
+                    let stock = backend
+                        .inventory
+                        .get(product)
+                        .await
+                        .unwrap()
+                        .map(|i| i.stock);
+                    if let Some(gate) = backend.gate.available(product).await.unwrap() {
+                        assert_eq!(
+                            Some(gate),
+                            stock,
+                            "step {fail_at}: the gate matches the store"
+                        );
+                    }
+                }
                 let discount = backend
                     .discounts
                     .find_active_by_code(&shop, &code)
@@ -509,13 +525,19 @@ async fn crash_at_every_step(backend: &Backend, mode: FaultMode) {
 /// Every write of the saga fails once with a transient error, in turn; after recovery and a
 /// retry the invariants hold.
 pub async fn crash_recovery_after_errors(backend: &Backend) {
-    crash_at_every_step(backend, FaultMode::Error).await;
+    crash_at_every_step(backend, FaultMode::Error, CheckoutStrategy::Atomic).await;
 }
 
 /// The saga's task dies (panics, its future dropped) at every write in turn; after recovery
 /// and a retry the invariants hold.
 pub async fn crash_recovery_after_panics(backend: &Backend) {
-    crash_at_every_step(backend, FaultMode::Panic).await;
+    crash_at_every_step(backend, FaultMode::Panic, CheckoutStrategy::Atomic).await;
+}
+
+/// The saga's task dies at every write in turn under the gate strategy; after recovery and a
+/// retry the store, the orders and the gate's counts agree.
+pub async fn crash_recovery_through_the_gate(backend: &Backend) {
+    crash_at_every_step(backend, FaultMode::Panic, CheckoutStrategy::Gate).await;
 }
 
 pub async fn checkout_record_ports(backend: &Backend) {

@@ -18,6 +18,7 @@ pub mod carts;
 pub mod checkout;
 pub mod discounts;
 pub mod fault;
+pub mod gate;
 pub mod inventory;
 pub mod lock;
 pub mod orders;
@@ -140,13 +141,18 @@ macro_rules! conformance_suite {
                 thousand_orders_lock_then_reserve, oversized_order_is_refused_cleanly,
                 multi_line_orders_are_all_or_nothing, discount_limits_hold_under_concurrent_checkouts,
                 idempotency_key_gives_one_order, crash_recovery_after_errors,
-                crash_recovery_after_panics
+                crash_recovery_after_panics, crash_recovery_through_the_gate
             },
             orders {
                 insert_get_list_replace, cancel_restocks_exactly_once, orders_are_private,
                 shops_update_only_their_lines
             },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
+            gate {
+                admits_all_or_nothing, concurrent_admissions_never_exceed_the_count,
+                thousand_orders_through_the_gate, a_gate_out_of_sync_never_oversells,
+                cancels_and_restocks_reach_the_gate
+            },
         );
     };
     (@cases $factory:ident; $($module:ident { $($case:ident),* $(,)? }),* $(,)?) => {

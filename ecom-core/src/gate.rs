@@ -1,0 +1,69 @@
+//! The `StockGate` port: an optional admission layer in front of the store for hot products.
+//!
+//! A gate keeps, per product, a count of units it may still admit. A checkout first asks the
+//! gate to admit all of its lines at once (all or none), and only admitted checkouts go on to
+//! the store's conditional decrement — which stays the final guard, so a gate that is out of
+//! sync can never cause an oversell: a gate that counts too high only lets the store refuse.
+//! One that counts too low (it missed units coming back) refuses sales the store could make
+//! until it is rebuilt on demand ([`StockGate::reset`], then seeded again from the store).
+//!
+//! Counts are seeded lazily from the store, grow when stock is added, and get units back when a
+//! checkout rolls back or an order line is cancelled. Admissions are keyed by checkout id, so
+//! admitting or releasing twice never moves units twice.
+
+use crate::error::Result;
+use crate::id::ProductId;
+use async_trait::async_trait;
+use std::fmt::Debug;
+
+/// One line a checkout wants admitted.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GateLine {
+    /// The product.
+    pub product_id: ProductId,
+    /// Units.
+    pub quantity: u32,
+}
+
+/// The gate's answer to an admission.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Admission {
+    /// Every line was admitted (or already had been, for this checkout).
+    Admitted,
+    /// Nothing was admitted: this product has fewer units left in the gate than asked for.
+    Refused {
+        /// The first product short.
+        product_id: ProductId,
+    },
+    /// Nothing was admitted: the gate has no count for these products yet; seed them from the
+    /// store with [`StockGate::seed`] and ask again.
+    Unseeded {
+        /// The products without a count.
+        product_ids: Vec<ProductId>,
+    },
+}
+
+/// An admission layer shared by every process that uses the same gate.
+#[async_trait]
+pub trait StockGate: Send + Sync + Debug + 'static {
+    /// Atomically admits every line for `checkout` or none. Idempotent: if `checkout` already
+    /// holds an admission, returns [`Admission::Admitted`] and changes nothing.
+    async fn admit(&self, checkout: &str, lines: &[GateLine]) -> Result<Admission>;
+
+    /// Returns the units `checkout` was admitted for `products` to their counts and forgets
+    /// them. Idempotent; products the checkout holds nothing of are ignored.
+    async fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()>;
+
+    /// Sets the product's count to `units` unless it already has one.
+    async fn seed(&self, product: &ProductId, units: u64) -> Result<()>;
+
+    /// Adds `units` to the product's count if it has one (stock received).
+    async fn add(&self, product: &ProductId, units: u32) -> Result<()>;
+
+    /// Forgets the product's count, so the next admission seeds it again from the store
+    /// (rebuild on demand).
+    async fn reset(&self, product: &ProductId) -> Result<()>;
+
+    /// The product's count, if it has one.
+    async fn available(&self, product: &ProductId) -> Result<Option<u64>>;
+}
