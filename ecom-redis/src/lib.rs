@@ -1,6 +1,13 @@
 //! # ecom-redis
 //!
-//! A [`DistributedLock`](ecom_core::lock::DistributedLock) on Redis, safe when several ecom
+//! ecom's Redis layer: [`RedisLock`] and [`RedisStockGate`].
+//!
+//! [`RedisStockGate`] is a [`StockGate`](ecom_core::gate::StockGate): one Lua script admits all
+//! lines of an order or none, in front of the store's conditional decrement (which stays the
+//! final guard). Use it with `CheckoutStrategy::Gate`; [`RedisLock`] with
+//! `CheckoutStrategy::LockThenReserve` (the seed's strategy, done right).
+//!
+//! [`RedisLock`] is a [`DistributedLock`](ecom_core::lock::DistributedLock) on Redis, safe when several ecom
 //! processes share one Redis: `SET key owner NX PX ttl` with a random owner token, a fencing
 //! token per key (`INCR`, strictly increasing) handed out in the same Lua script, release by
 //! compare-and-delete in Lua, bounded waits with jittered backoff, and errors — never hangs —
@@ -17,7 +24,10 @@
 //! let guard = lock.acquire("stock:42", Duration::from_secs(5), Duration::from_secs(2)).await?;
 //! // ... the protected work ...
 //! lock.release(&guard).await?;
-//! let backend = ecom_core::memory::backend().with_lock(Arc::new(lock));
+//! let gate = ecom_redis::RedisStockGate::connect("redis://127.0.0.1:6379", "shop-a:").await?;
+//! let backend = ecom_core::memory::backend()
+//!     .with_lock(Arc::new(lock))
+//!     .with_gate(Arc::new(gate));
 //! # let _ = backend;
 //! # Ok(())
 //! # }
@@ -25,7 +35,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod connection;
 mod error;
+mod gate;
 mod lock;
 
+pub use gate::RedisStockGate;
 pub use lock::RedisLock;

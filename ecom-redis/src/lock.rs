@@ -1,18 +1,16 @@
 //! [`RedisLock`]: the lock port on Redis.
 
-use crate::error::{from_redis, timed_out};
+use crate::connection::{bounded, connect};
 use async_trait::async_trait;
 use ecom_core::lock::{DistributedLock, LockGuard};
 use ecom_core::{Error, Result};
 use rand::Rng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::Script;
 use std::fmt;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Longest time one Redis call may take before it counts as an outage.
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// First pause between attempts to take a held lock.
 const FIRST_BACKOFF: Duration = Duration::from_millis(2);
 /// Longest pause between attempts.
@@ -40,20 +38,8 @@ impl RedisLock {
     /// Connects to `url` (e.g. `redis://127.0.0.1:6379`); every key gets `prefix` in front.
     /// [`Error::Unavailable`] if Redis cannot be reached.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(|e| Error::validation("redis url", e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CALL_TIMEOUT)
-            .set_response_timeout(CALL_TIMEOUT)
-            .set_number_of_retries(1);
-        let conn = tokio::time::timeout(
-            CALL_TIMEOUT * 2,
-            client.get_connection_manager_with_config(config),
-        )
-        .await
-        .map_err(|_| timed_out())?
-        .map_err(from_redis)?;
         Ok(RedisLock {
-            conn,
+            conn: connect(url).await?,
             prefix: prefix.to_owned(),
             acquire: Script::new(include_str!("../lua/lock_acquire.lua")),
             release: Script::new(include_str!("../lua/lock_release.lua")),
@@ -78,10 +64,7 @@ impl RedisLock {
             .key(self.fence_key(key))
             .arg(owner)
             .arg(ttl_ms);
-        tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async::<u64>(&mut conn))
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(from_redis)
+        bounded(invocation.invoke_async::<u64>(&mut conn)).await
     }
 }
 
@@ -114,11 +97,7 @@ impl DistributedLock for RedisLock {
         let mut conn = self.conn.clone();
         let mut invocation = self.release.prepare_invoke();
         invocation.key(self.lock_key(&guard.key)).arg(&guard.owner);
-        let released =
-            tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async::<i64>(&mut conn))
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(from_redis)?;
+        let released = bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
         Ok(released == 1)
     }
 }

@@ -1,5 +1,6 @@
-//! The whole conformance suite on the memory backend with the Redis lock in place of the
-//! in-process one: the lock cases and the lock-based checkout run through real Redis.
+//! The whole conformance suite on the memory backend with the Redis lock and stock gate in place
+//! of the in-process ones: the lock and gate cases and the lock- and gate-based checkouts run
+//! through real Redis.
 #![allow(clippy::expect_used)]
 
 mod common;
@@ -23,8 +24,13 @@ async fn backend() -> Fixture {
     let lock = ecom_redis::RedisLock::connect(&redis_url(), &prefix.0)
         .await
         .expect("Redis answers at ECOM_TEST_REDIS_URL (default redis://127.0.0.1:6379)");
+    let gate = ecom_redis::RedisStockGate::connect(&redis_url(), &prefix.0)
+        .await
+        .expect("Redis answers");
     Fixture {
-        backend: ecom_core::memory::backend().with_lock(Arc::new(lock)),
+        backend: ecom_core::memory::backend()
+            .with_lock(Arc::new(lock))
+            .with_gate(Arc::new(gate)),
         _prefix: prefix,
     }
 }

@@ -1,11 +1,12 @@
 //! Several OS processes (this test binary re-executed) place checkouts concurrently through one
-//! Redis (the lock) and one MongoDB (secantusd-rs) against stock 100, 1,000 attempts in all:
-//! exactly 100 orders, final stock 0, no lock key left behind.
+//! Redis (the lock, or the stock gate) and one MongoDB (secantusd-rs) against stock 100, 1,000
+//! attempts in all: exactly 100 orders, final stock 0, no lock key left behind.
 #![allow(clippy::expect_used)]
 
 mod common;
 
 use common::{redis_url, Prefix};
+use ecom_core::gate::StockGate;
 use ecom_core::id::{CustomerId, ProductId, ShopId};
 use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
 use ecom_core::testkit::checkout::{ecom_with, out_of_stock, place, placed_orders};
@@ -13,7 +14,6 @@ use ecom_core::testkit::{published_product, shop};
 use futures::future::join_all;
 use std::sync::Arc;
 
-const TEST: &str = "processes_sharing_redis_and_mongo_never_oversell";
 const PROCESSES: usize = 2;
 const ATTEMPTS_PER_PROCESS: usize = 500;
 
@@ -29,10 +29,12 @@ async fn worker() {
     let lock = ecom_redis::RedisLock::connect(&redis_url(), &var("ECOM_MP_PREFIX"))
         .await
         .expect("redis");
-    let ecom = ecom_with(
-        &backend.with_lock(Arc::new(lock)),
-        CheckoutStrategy::LockThenReserve,
-    );
+    let gate = ecom_redis::RedisStockGate::connect(&redis_url(), &var("ECOM_MP_PREFIX"))
+        .await
+        .expect("redis");
+    let strategy = CheckoutStrategy::parse(&var("ECOM_MP_STRATEGY")).expect("strategy");
+    let backend = backend.with_lock(Arc::new(lock)).with_gate(Arc::new(gate));
+    let ecom = ecom_with(&backend, strategy);
     let shop_id = ShopId::parse(&var("ECOM_MP_SHOP")).expect("shop id");
     let product_id = ProductId::parse(&var("ECOM_MP_PRODUCT")).expect("product id");
     let request = CheckoutRequest {
@@ -59,14 +61,35 @@ async fn worker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn processes_sharing_redis_and_mongo_never_oversell() {
+async fn processes_sharing_the_redis_lock_never_oversell() {
     if std::env::var("ECOM_MP_ROLE").as_deref() == Ok("worker") {
         return worker().await;
     }
+    parent(
+        "processes_sharing_the_redis_lock_never_oversell",
+        CheckoutStrategy::LockThenReserve,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_sharing_the_redis_gate_never_oversell() {
+    if std::env::var("ECOM_MP_ROLE").as_deref() == Ok("worker") {
+        return worker().await;
+    }
+    parent(
+        "processes_sharing_the_redis_gate_never_oversell",
+        CheckoutStrategy::Gate,
+    )
+    .await;
+}
+
+/// Starts the workers (this binary running test `test` in worker mode) and checks the outcome.
+async fn parent(test: &str, strategy: CheckoutStrategy) {
     let db = ecom_mongo::testkit::TestDatabase::new()
         .await
         .expect("a MongoDB");
-    let ecom = ecom_with(db.backend(), CheckoutStrategy::LockThenReserve);
+    let ecom = ecom_with(db.backend(), strategy);
     let (shop_id, _) = shop(&ecom).await;
     let product = published_product(&ecom, &shop_id, "2.00", 100).await;
     let prefix = Prefix::new();
@@ -75,8 +98,9 @@ async fn processes_sharing_redis_and_mongo_never_oversell() {
     let workers: Vec<_> = (0..PROCESSES)
         .map(|_| {
             tokio::process::Command::new(&exe)
-                .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
+                .args(["--exact", test, "--nocapture", "--test-threads", "1"])
                 .env("ECOM_MP_ROLE", "worker")
+                .env("ECOM_MP_STRATEGY", strategy.name())
                 .env("ECOM_MP_MONGO_URI", db.uri())
                 .env("ECOM_MP_DB", db.database().name())
                 .env("ECOM_MP_PREFIX", &prefix.0)
@@ -124,4 +148,14 @@ async fn processes_sharing_redis_and_mongo_never_oversell() {
         .await
         .expect("keys");
     assert!(locks.is_empty(), "lock keys left behind: {locks:?}");
+    if strategy == CheckoutStrategy::Gate {
+        let gate = ecom_redis::RedisStockGate::connect(&redis_url(), &prefix.0)
+            .await
+            .expect("redis");
+        assert_eq!(
+            gate.available(&product.id).await.expect("read"),
+            Some(0),
+            "the gate agrees with the store"
+        );
+    }
 }

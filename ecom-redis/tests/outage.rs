@@ -56,15 +56,29 @@ async fn order(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkouts_fail_cleanly_while_redis_is_down_and_recover() {
+async fn lock_strategy_fails_cleanly_while_redis_is_down_and_recovers() {
+    outage(CheckoutStrategy::LockThenReserve).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_strategy_fails_cleanly_while_redis_is_down_and_recovers() {
+    outage(CheckoutStrategy::Gate).await;
+}
+
+async fn outage(strategy: CheckoutStrategy) {
     let port = free_port();
     let mut redis = start_redis(port).await;
     let url = format!("redis://127.0.0.1:{port}");
     let lock = ecom_redis::RedisLock::connect(&url, "outage:")
         .await
         .expect("connects");
-    let backend = ecom_core::memory::backend().with_lock(Arc::new(lock.clone()));
-    let ecom = ecom_with(&backend, CheckoutStrategy::LockThenReserve);
+    let gate = ecom_redis::RedisStockGate::connect(&url, "outage:")
+        .await
+        .expect("connects");
+    let backend = ecom_core::memory::backend()
+        .with_lock(Arc::new(lock.clone()))
+        .with_gate(Arc::new(gate));
+    let ecom = ecom_with(&backend, strategy);
     let (shop, _) = shop(&ecom).await;
     let product = published_product(&ecom, &shop, "1.00", 10).await;
     let req = request(&shop, &[(&product, 1)], None);

@@ -532,7 +532,11 @@ impl CheckoutService {
             self.backend.inventory.release(&line.product_id, id).await?;
             products.push(line.product_id.clone());
         }
-        self.backend.gate.release(id, &products).await?;
+        // Only the gate strategy admits; sparing the others the call keeps a gate outage from
+        // blocking their rollbacks.
+        if self.config.checkout.strategy == CheckoutStrategy::Gate {
+            self.backend.gate.release(id, &products).await?;
+        }
         for applied in &record.order.discounts {
             self.backend
                 .discounts

@@ -40,7 +40,11 @@ impl InventoryService {
                 self.backend.clock.now(),
             )
             .await?;
-        self.backend.gate.add(product_id, quantity).await?;
+        if let Err(e) = self.backend.gate.add(product_id, quantity).await {
+            // The stock is in the store (failing now would invite a double add on retry); the gate
+            // only counts low until it is rebuilt.
+            tracing::warn!(%product_id, error = %e, "stock gate add failed");
+        }
         Ok(inventory)
     }
 

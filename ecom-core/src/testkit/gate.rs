@@ -67,7 +67,9 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
     assert_eq!(gate.available(&p2).await.unwrap(), Some(1));
     gate.release("c1", &[p1.clone(), p2.clone()]).await.unwrap();
     gate.release("c1", &[p1.clone(), p2.clone()]).await.unwrap();
-    gate.release("unknown", std::slice::from_ref(&p1)).await.unwrap();
+    gate.release("unknown", std::slice::from_ref(&p1))
+        .await
+        .unwrap();
     assert_eq!(gate.available(&p1).await.unwrap(), Some(5));
     assert_eq!(gate.available(&p2).await.unwrap(), Some(1));
     gate.add(&p1, 10).await.unwrap();

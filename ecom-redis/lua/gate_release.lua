@@ -1,0 +1,13 @@
+-- Give a checkout's admitted units of some products back; idempotent.
+-- KEYS[1] the checkout's admission hash; KEYS[2..n+1] the products' counts
+-- ARGV[1..n] the product ids, in KEYS order
+for i = 1, #ARGV do
+  local units = redis.call('HGET', KEYS[1], ARGV[i])
+  if units then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+      redis.call('INCRBY', KEYS[i + 1], units)
+    end
+  end
+end
+return 1

@@ -1,0 +1,151 @@
+//! [`RedisStockGate`]: the stock-gate port on Redis.
+
+use crate::connection::{bounded, connect};
+use async_trait::async_trait;
+use ecom_core::gate::{Admission, GateLine, StockGate};
+use ecom_core::id::ProductId;
+use ecom_core::{Error, Result};
+use redis::aio::ConnectionManager;
+use redis::Script;
+use std::fmt;
+
+/// How long an admission record is kept (so a cancel within this time returns its units to the
+/// gate; after it, [`InventoryService::rebuild_gate`] brings a lagging count back).
+///
+/// [`InventoryService::rebuild_gate`]: ecom_core::service::InventoryService::rebuild_gate
+const ADMISSION_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// A [`StockGate`] on Redis, shared by every process using the same Redis and prefix.
+///
+/// One Lua script admits all lines of an order or none. Every key of the gate carries the hash
+/// tag `{gate}`, so the scripts run unchanged on Redis Cluster (the gate then lives on one slot).
+/// The prefix must not contain `{` or `}`.
+#[derive(Clone)]
+pub struct RedisStockGate {
+    conn: ConnectionManager,
+    prefix: String,
+    admit: Script,
+    release: Script,
+    add: Script,
+}
+
+impl fmt::Debug for RedisStockGate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStockGate")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStockGate {
+    /// Connects to `url`; every key gets `prefix` in front.
+    /// [`Error::Unavailable`] if Redis cannot be reached.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
+        if prefix.contains(['{', '}']) {
+            return Err(Error::validation(
+                "redis prefix",
+                "must not contain '{' or '}'",
+            ));
+        }
+        Ok(RedisStockGate {
+            conn: connect(url).await?,
+            prefix: prefix.to_owned(),
+            admit: Script::new(include_str!("../lua/gate_admit.lua")),
+            release: Script::new(include_str!("../lua/gate_release.lua")),
+            add: Script::new(include_str!("../lua/gate_add.lua")),
+        })
+    }
+
+    /// The key holding a product's count.
+    pub fn count_key(&self, product: &ProductId) -> String {
+        format!("{}{{gate}}:count:{product}", self.prefix)
+    }
+
+    fn admission_key(&self, checkout: &str) -> String {
+        format!("{}{{gate}}:admission:{checkout}", self.prefix)
+    }
+}
+
+fn product(id: &str) -> Result<ProductId> {
+    ProductId::parse(id)
+        .map_err(|_| Error::backend(format!("gate returned a bad product id {id:?}")))
+}
+
+#[async_trait]
+impl StockGate for RedisStockGate {
+    async fn admit(&self, checkout: &str, lines: &[GateLine]) -> Result<Admission> {
+        let mut invocation = self.admit.prepare_invoke();
+        invocation.key(self.admission_key(checkout));
+        for line in lines {
+            invocation.key(self.count_key(&line.product_id));
+        }
+        invocation.arg(ADMISSION_TTL_SECS);
+        for line in lines {
+            invocation.arg(line.quantity);
+        }
+        for line in lines {
+            invocation.arg(line.product_id.as_str());
+        }
+        let mut conn = self.conn.clone();
+        let reply: Vec<String> = bounded(invocation.invoke_async(&mut conn)).await?;
+        match reply.split_first() {
+            Some((kind, _)) if kind == "admitted" => Ok(Admission::Admitted),
+            Some((kind, [id])) if kind == "refused" => Ok(Admission::Refused {
+                product_id: product(id)?,
+            }),
+            Some((kind, ids)) if kind == "unseeded" => Ok(Admission::Unseeded {
+                product_ids: ids.iter().map(|id| product(id)).collect::<Result<_>>()?,
+            }),
+            _ => Err(Error::backend(format!("unexpected gate reply {reply:?}"))),
+        }
+    }
+
+    async fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()> {
+        if products.is_empty() {
+            return Ok(());
+        }
+        let mut invocation = self.release.prepare_invoke();
+        invocation.key(self.admission_key(checkout));
+        for product in products {
+            invocation.key(self.count_key(product));
+        }
+        for product in products {
+            invocation.arg(product.as_str());
+        }
+        let mut conn = self.conn.clone();
+        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn seed(&self, product: &ProductId, units: u64) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("SET")
+            .arg(self.count_key(product))
+            .arg(units)
+            .arg("NX")
+            .to_owned();
+        bounded(cmd.query_async::<Option<String>>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn add(&self, product: &ProductId, units: u32) -> Result<()> {
+        let mut invocation = self.add.prepare_invoke();
+        invocation.key(self.count_key(product)).arg(units);
+        let mut conn = self.conn.clone();
+        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn reset(&self, product: &ProductId) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("DEL").arg(self.count_key(product)).to_owned();
+        bounded(cmd.query_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn available(&self, product: &ProductId) -> Result<Option<u64>> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("GET").arg(self.count_key(product)).to_owned();
+        bounded(cmd.query_async::<Option<u64>>(&mut conn)).await
+    }
+}
