@@ -66,4 +66,9 @@ pub trait StockGate: Send + Sync + Debug + 'static {
 
     /// The product's count, if it has one.
     async fn available(&self, product: &ProductId) -> Result<Option<u64>>;
+
+    /// Checks that the gate answers (for readiness probes). In-process gates always do.
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -31,4 +31,9 @@ pub trait DistributedLock: Send + Sync + Debug + 'static {
     /// Releases the lock if `guard` still owns it; returns false (changing nothing) if it
     /// expired or another owner holds it now.
     async fn release(&self, guard: &LockGuard) -> Result<bool>;
+
+    /// Checks that the lock service answers (for readiness probes). In-process locks always do.
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
 }

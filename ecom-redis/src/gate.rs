@@ -148,4 +148,9 @@ impl StockGate for RedisStockGate {
         let cmd = redis::cmd("GET").arg(self.count_key(product)).to_owned();
         bounded(cmd.query_async::<Option<u64>>(&mut conn)).await
     }
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        bounded(redis::cmd("PING").query_async::<String>(&mut conn)).await?;
+        Ok(())
+    }
 }

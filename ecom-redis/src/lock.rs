@@ -100,4 +100,9 @@ impl DistributedLock for RedisLock {
         let released = bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
         Ok(released == 1)
     }
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        bounded(redis::cmd("PING").query_async::<String>(&mut conn)).await?;
+        Ok(())
+    }
 }

@@ -102,6 +102,11 @@ async fn outage(strategy: CheckoutStrategy) {
             .await,
         Err(Error::Unavailable(_))
     ));
+    assert!(matches!(lock.ping().await, Err(Error::Unavailable(_))));
+    assert!(matches!(
+        backend.gate.ping().await,
+        Err(Error::Unavailable(_))
+    ));
     // Nothing was reserved by the failed attempts.
     assert_stock_matches_orders(&backend, &[(product.id.clone(), 10)], &orders).await;
 
@@ -117,6 +122,8 @@ async fn outage(strategy: CheckoutStrategy) {
         }
     };
     orders.push(recovered);
+    lock.ping().await.expect("the lock answers again");
+    backend.gate.ping().await.expect("the gate answers again");
     for _ in 0..3 {
         orders.push(order(&ecom, &req).await.expect("works again"));
     }
