@@ -23,30 +23,34 @@ fn checkout(c: &mut Criterion) {
     let mut group = c.benchmark_group("checkout");
     group.throughput(Throughput::Elements(BUYERS as u64));
     for (name, strategy) in CheckoutStrategy::ALL {
-        group.bench_with_input(BenchmarkId::new("strategy", name), strategy, |b, &strategy| {
-            b.to_async(&runtime).iter_custom(|iters| async move {
-                let ecom = ecom_with(&memory::backend(), strategy);
-                let (shop_id, _) = shop(&ecom).await;
-                let product = published_product(&ecom, &shop_id, "1.00", 1_000_000).await;
-                let req = request(&shop_id, &[(&product, 1)], None);
-                let start = std::time::Instant::now();
-                for _ in 0..iters {
-                    let tasks = (0..BUYERS).map(|_| {
-                        let ecom = ecom.clone();
-                        let input = place(req.clone(), None);
-                        tokio::spawn(async move {
-                            ecom.checkout
-                                .place_order(&CustomerId::generate(), input)
-                                .await
-                        })
-                    });
-                    for r in join_all(tasks).await {
-                        r.expect("task").expect("order placed");
+        group.bench_with_input(
+            BenchmarkId::new("strategy", name),
+            strategy,
+            |b, &strategy| {
+                b.to_async(&runtime).iter_custom(|iters| async move {
+                    let ecom = ecom_with(&memory::backend(), strategy);
+                    let (shop_id, _) = shop(&ecom).await;
+                    let product = published_product(&ecom, &shop_id, "1.00", 1_000_000).await;
+                    let req = request(&shop_id, &[(&product, 1)], None);
+                    let start = std::time::Instant::now();
+                    for _ in 0..iters {
+                        let tasks = (0..BUYERS).map(|_| {
+                            let ecom = ecom.clone();
+                            let input = place(req.clone(), None);
+                            tokio::spawn(async move {
+                                ecom.checkout
+                                    .place_order(&CustomerId::generate(), input)
+                                    .await
+                            })
+                        });
+                        for r in join_all(tasks).await {
+                            r.expect("task").expect("order placed");
+                        }
                     }
-                }
-                start.elapsed()
-            });
-        });
+                    start.elapsed()
+                });
+            },
+        );
     }
     group.finish();
 }

@@ -13,12 +13,16 @@
 //! | MongoDB | `ECOM_MONGO_URI` / `--mongo-uri` | `mongo_uri` | none: memory backend |
 //! | MongoDB database | `ECOM_MONGO_DB` / `--mongo-db` | `mongo_db` | `ecom` |
 //! | Redis | `ECOM_REDIS_URL` / `--redis-url` | `redis_url` | none: in-process lock |
+//! | Redis key prefix | `ECOM_REDIS_PREFIX` / `--redis-prefix` | `redis_prefix` | `ecom:` |
+//! | checkout strategy | `ECOM_CHECKOUT_STRATEGY` / `--checkout-strategy` | `checkout_strategy` | `atomic` (names: `CheckoutStrategy::ALL`) |
+//! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
 //! | CORS origins | `ECOM_CORS_ORIGINS` / `--cors-origins` (comma-separated) | `cors_origins` | none |
 
 use anyhow::{bail, Context};
-use ecom_core::money::Currency;
+use ecom_core::money::{Currency, MajorUnits, Money};
+use ecom_core::service::CheckoutStrategy;
 use ecom_core::{EcomConfig, Secret};
 use serde::Deserialize;
 use std::fmt;
@@ -30,6 +34,8 @@ use std::time::Duration;
 pub const DEFAULT_BIND: &str = "127.0.0.1:3055";
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// The default prefix of every Redis key the server writes.
+pub const DEFAULT_REDIS_PREFIX: &str = "ecom:";
 /// Shortest accepted `ECOM_SECRET`, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
 
@@ -76,6 +82,14 @@ pub struct Config {
     pub mongo_db: String,
     /// Redis URL for the lock and stock gate; none means the in-process lock.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key the server writes (servers sharing a Redis with the same
+    /// prefix share their locks).
+    pub redis_prefix: String,
+    /// How checkouts reserve stock.
+    pub checkout_strategy: CheckoutStrategy,
+    /// Shipping fee per order in major units of [`Config::currency`], as configured (parsed
+    /// exactly by [`Config::fee_ship`]); none means free shipping.
+    pub fee_ship: Option<MajorUnits>,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -92,6 +106,9 @@ impl Default for Config {
             mongo_uri: None,
             mongo_db: "ecom".to_owned(),
             redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            checkout_strategy: CheckoutStrategy::default(),
+            fee_ship: None,
             http: HttpConfig::default(),
         }
     }
@@ -117,6 +134,9 @@ impl fmt::Debug for Config {
             .field("mongo_uri", &hidden(&self.mongo_uri))
             .field("mongo_db", &self.mongo_db)
             .field("redis_url", &hidden(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("checkout_strategy", &self.checkout_strategy)
+            .field("fee_ship", &self.fee_ship)
             .field("http", &self.http)
             .finish()
     }
@@ -159,6 +179,16 @@ pub struct Settings {
     /// Redis URL [default: none, in-process lock].
     #[arg(long, env = "ECOM_REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
+    /// Prefix of the server's Redis keys [default: ecom:].
+    #[arg(long, env = "ECOM_REDIS_PREFIX", global = true)]
+    pub redis_prefix: Option<String>,
+    /// How checkouts reserve stock: one of the names of `CheckoutStrategy::ALL`, e.g. atomic or
+    /// lock_then_reserve [default: atomic].
+    #[arg(long, env = "ECOM_CHECKOUT_STRATEGY", global = true)]
+    pub checkout_strategy: Option<String>,
+    /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
+    #[arg(long, env = "ECOM_FEE_SHIP", global = true)]
+    pub fee_ship: Option<MajorUnits>,
     /// Largest request body in bytes [default: 1048576].
     #[arg(long, env = "ECOM_BODY_LIMIT", global = true)]
     pub body_limit: Option<usize>,
@@ -182,6 +212,9 @@ impl fmt::Debug for Settings {
             .field("mongo_uri", &hidden(&self.mongo_uri))
             .field("mongo_db", &self.mongo_db)
             .field("redis_url", &hidden(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("checkout_strategy", &self.checkout_strategy)
+            .field("fee_ship", &self.fee_ship)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("cors_origins", &self.cors_origins)
@@ -244,6 +277,19 @@ impl Config {
         if let Some(url) = layer.redis_url.filter(|u| !u.trim().is_empty()) {
             self.redis_url = Some(url);
         }
+        if let Some(prefix) = layer.redis_prefix {
+            self.redis_prefix = prefix;
+        }
+        if let Some(name) = layer.checkout_strategy {
+            self.checkout_strategy = CheckoutStrategy::parse(&name)
+                .map_err(|err| anyhow::anyhow!("ECOM_CHECKOUT_STRATEGY: {err}"))?;
+        }
+        if let Some(fee) = layer.fee_ship {
+            self.fee_ship = Some(fee);
+        }
+        // Checked against the currency as it stands after this layer, so a later layer that
+        // changes the currency re-checks the fee.
+        self.fee_ship()?;
         if let Some(limit) = layer.body_limit {
             if limit == 0 {
                 bail!("ECOM_BODY_LIMIT must be at least 1 byte");
@@ -273,6 +319,20 @@ impl Config {
         config.merge(overrides)
     }
 
+    /// The shipping fee per order, parsed exactly in the configured currency (more decimals
+    /// than the currency has, or a negative amount, is an error).
+    pub fn fee_ship(&self) -> anyhow::Result<Money> {
+        let Some(fee) = &self.fee_ship else {
+            return Ok(Money::zero(self.currency));
+        };
+        let money = Money::parse_major(fee, self.currency, "fee_ship")
+            .map_err(|err| anyhow::anyhow!("ECOM_FEE_SHIP: {err}"))?;
+        if money.minor < 0 {
+            bail!("ECOM_FEE_SHIP: must not be negative");
+        }
+        Ok(money)
+    }
+
     /// The services' configuration. A missing secret is random (only valid for the memory
     /// backend; [`crate::serve`] refuses that combination with a database).
     pub fn ecom_config(&self) -> anyhow::Result<EcomConfig> {
@@ -282,6 +342,8 @@ impl Config {
             .context("access token lifetime is too long")?;
         ecom.refresh_token_ttl = chrono::Duration::from_std(self.refresh_token_ttl)
             .context("refresh token lifetime is too long")?;
+        ecom.checkout.strategy = self.checkout_strategy;
+        ecom.checkout.fee_ship_minor = self.fee_ship()?.minor;
         Ok(ecom)
     }
 }
@@ -335,5 +397,53 @@ mod tests {
             assert!(format!("{err:#}").contains(needle), "{toml}: {err:#}");
         }
         assert!(Settings::from_toml("nonsense = 1").is_err());
+    }
+
+    #[test]
+    fn checkout_strategy_and_fee_ship_feed_the_services() {
+        assert_eq!(Config::default().fee_ship().unwrap().minor, 0);
+        assert_eq!(
+            Config::default().checkout_strategy,
+            CheckoutStrategy::default()
+        );
+        for (name, strategy) in CheckoutStrategy::ALL {
+            let layer = Settings::from_toml(&format!(
+                "checkout_strategy = {:?}\nfee_ship = 2.5",
+                name.to_uppercase()
+            ))
+            .unwrap();
+            let config = Config::default().merge(layer).unwrap();
+            assert_eq!(config.checkout_strategy, *strategy);
+            let ecom = config.ecom_config().unwrap();
+            assert_eq!(ecom.checkout.strategy, *strategy);
+            assert_eq!(ecom.checkout.fee_ship_minor, 250);
+        }
+        let flags = Settings {
+            fee_ship: Some("3.99".into()),
+            redis_prefix: Some("shop1:".into()),
+            ..Settings::default()
+        };
+        let config = Config::default().merge(flags).unwrap();
+        assert_eq!(config.ecom_config().unwrap().checkout.fee_ship_minor, 399);
+        assert_eq!(config.redis_prefix, "shop1:");
+        // A fee valid in USD becomes invalid when a later layer switches to a currency
+        // without decimals.
+        let jpy = Settings {
+            currency: Some("JPY".into()),
+            ..Settings::default()
+        };
+        let err = config.merge(jpy).unwrap_err();
+        assert!(format!("{err:#}").contains("ECOM_FEE_SHIP"), "{err:#}");
+        for (toml, needle) in [
+            ("checkout_strategy = \"bogus\"", "ECOM_CHECKOUT_STRATEGY"),
+            ("fee_ship = \"1.999\"", "ECOM_FEE_SHIP"),
+            ("fee_ship = -1", "must not be negative"),
+            ("fee_ship = \"1e3\"", "ECOM_FEE_SHIP"),
+        ] {
+            let err = Settings::from_toml(toml)
+                .and_then(|s| Config::default().merge(s))
+                .unwrap_err();
+            assert!(format!("{err:#}").contains(needle), "{toml}: {err:#}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 use crate::config::HttpConfig;
 use crate::envelope::ErrorBody;
 use crate::extract::{API_KEY, CLIENT_ID, REFRESH_TOKEN};
-use crate::metrics;
+use crate::metrics::{self, Metrics};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -46,7 +46,11 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// Wraps every route of `router` (and its fallbacks) in the stack.
-pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, http: &HttpConfig) -> Router<S> {
+pub fn apply<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    http: &HttpConfig,
+    metrics: &Metrics,
+) -> Router<S> {
     // `layer` wraps what is already there: the last call is the outermost layer.
     router
         .layer(DefaultBodyLimit::max(http.body_limit))
@@ -62,7 +66,10 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, http: &HttpCon
         .layer(CompressionLayer::new())
         .layer(cors(http))
         .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
         .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
             REQUEST_ID,
         )))

@@ -1,11 +1,12 @@
-//! Prometheus metrics: request counts and latency by route and status, rendered at `/metrics`.
+//! Prometheus metrics: request counts and latency by route and status, and the outcomes of
+//! checkouts (placed, rejected by reason, oversell-guard rejections), rendered at `/metrics`.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Name of the request counter.
@@ -13,17 +14,28 @@ pub const REQUESTS_TOTAL: &str = "http_requests_total";
 /// Name of the request latency histogram, in seconds.
 pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
 
+/// Name of the counter of orders placed through `POST /checkout/order`.
+pub const CHECKOUTS_PLACED: &str = "ecom_checkouts_placed_total";
+/// Name of the counter of checkouts that failed, labelled by `reason`: `out_of_stock`,
+/// `discount`, `busy`, `unavailable` or `other` (bad input, unknown products...).
+pub const CHECKOUTS_REJECTED: &str = "ecom_checkouts_rejected_total";
+/// Name of the counter of checkouts refused by the oversell guard (not enough stock for a line;
+/// nothing was reserved).
+pub const OVERSELL_GUARD_REJECTIONS: &str = "ecom_oversell_guard_rejections_total";
+
 /// Latency buckets, in seconds.
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// A handle on the process-wide Prometheus recorder. The `metrics` facade has one global
-/// recorder per process, so every router in a process shares it. If the embedding
-/// application installed a recorder of its own first, this one stays empty and the
-/// application's recorder receives the measurements.
+/// The registry of one server: its own Prometheus recorder, so two servers in one process (or
+/// an application with recorders of its own) never mix their counts. Nothing is installed
+/// globally.
 #[derive(Clone)]
-pub struct Metrics(PrometheusHandle);
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+}
 
 impl fmt::Debug for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,37 +43,45 @@ impl fmt::Debug for Metrics {
     }
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
-    /// The process-wide registry, installed on first use.
-    pub fn global() -> Self {
-        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-        let handle = HANDLE.get_or_init(|| {
-            let builder = PrometheusBuilder::new();
-            let builder = match builder.set_buckets(BUCKETS) {
-                Ok(with_buckets) => with_buckets,
-                Err(err) => {
-                    tracing::warn!(%err, "latency buckets refused; using summaries");
-                    PrometheusBuilder::new()
-                }
-            };
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder is already installed; /metrics stays empty");
+    /// A fresh registry with every checkout series registered at zero.
+    pub fn new() -> Self {
+        let builder = PrometheusBuilder::new();
+        let builder = match builder.set_buckets(BUCKETS) {
+            Ok(with_buckets) => with_buckets,
+            Err(err) => {
+                tracing::warn!(%err, "latency buckets refused; using summaries");
+                PrometheusBuilder::new()
             }
-            handle
-        });
-        Metrics(handle.clone())
+        };
+        let recorder = builder.build_recorder();
+        let metrics = Metrics {
+            handle: recorder.handle(),
+            recorder: Arc::new(recorder),
+        };
+        metrics.record(describe);
+        metrics
+    }
+
+    /// Runs `f`, sending what it records with the `metrics` macros to this registry.
+    fn record<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(self.recorder.as_ref(), f)
     }
 
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
-        self.0.render()
+        self.handle.render()
     }
 
     /// Drains old histogram samples; run periodically (the server does, every few seconds).
     pub fn upkeep(&self) {
-        self.0.run_upkeep();
+        self.handle.run_upkeep();
     }
 
     /// How often [`Metrics::upkeep`] should run.
@@ -70,7 +90,7 @@ impl Metrics {
 
 /// Middleware counting each request and timing it, labelled by method, matched route
 /// (`unmatched` for unknown routes, so clients cannot blow up the label space) and status.
-pub async fn track(request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -83,7 +103,67 @@ pub async fn track(request: Request, next: Next) -> Response {
         ("route", route),
         ("status", response.status().as_u16().to_string()),
     ];
-    metrics::counter!(REQUESTS_TOTAL, &labels).increment(1);
-    metrics::histogram!(REQUEST_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics.record(|| {
+        metrics::counter!(REQUESTS_TOTAL, &labels).increment(1);
+        metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed);
+    });
     response
+}
+
+fn describe() {
+    metrics::describe_counter!(REQUESTS_TOTAL, "HTTP requests by method, route and status");
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by method, route and status"
+    );
+    metrics::describe_counter!(CHECKOUTS_PLACED, "Orders placed");
+    metrics::describe_counter!(
+        CHECKOUTS_REJECTED,
+        "Checkouts that failed, by reason (out_of_stock, discount, busy, unavailable, other)"
+    );
+    metrics::describe_counter!(
+        OVERSELL_GUARD_REJECTIONS,
+        "Checkouts refused because a line lacked stock (nothing was reserved)"
+    );
+    // Registered at zero so dashboards see every series before the first checkout.
+    metrics::counter!(CHECKOUTS_PLACED).absolute(0);
+    metrics::counter!(OVERSELL_GUARD_REJECTIONS).absolute(0);
+    for reason in REJECTION_REASONS {
+        metrics::counter!(CHECKOUTS_REJECTED, "reason" => *reason).absolute(0);
+    }
+}
+
+/// Every `reason` label of [`CHECKOUTS_REJECTED`].
+pub const REJECTION_REASONS: &[&str] =
+    &["out_of_stock", "discount", "busy", "unavailable", "other"];
+
+/// The `reason` label of a failed checkout.
+pub fn rejection_reason(err: &ecom_core::Error) -> &'static str {
+    use ecom_core::Error;
+    match err {
+        Error::InsufficientStock { .. } => "out_of_stock",
+        Error::DiscountNotApplicable(_) => "discount",
+        Error::Busy(_) => "busy",
+        Error::Unavailable(_) => "unavailable",
+        _ => "other",
+    }
+}
+
+impl Metrics {
+    /// Counts the outcome of one `place_order` call: placed, or rejected by reason (out of
+    /// stock also counts as an oversell-guard rejection).
+    pub fn record_checkout(&self, outcome: Result<(), &ecom_core::Error>) {
+        self.record(|| match outcome {
+            Ok(()) => metrics::counter!(CHECKOUTS_PLACED).increment(1),
+            Err(err) => {
+                let reason = rejection_reason(err);
+                metrics::counter!(CHECKOUTS_REJECTED, "reason" => reason).increment(1);
+                if matches!(err, ecom_core::Error::InsufficientStock { .. }) {
+                    metrics::counter!(OVERSELL_GUARD_REJECTIONS).increment(1);
+                }
+            }
+        });
+    }
 }

@@ -27,10 +27,15 @@ pub async fn backend(config: &Config) -> anyhow::Result<Backend> {
     match &config.redis_url {
         None => Ok(backend),
         Some(url) => {
-            let lock = ecom_redis::RedisLock::connect(url, "ecom:")
+            let lock = ecom_redis::RedisLock::connect(url, &config.redis_prefix)
                 .await
                 .context("cannot use Redis (ECOM_REDIS_URL)")?;
-            Ok(backend.with_lock(std::sync::Arc::new(lock)))
+            let gate = ecom_redis::RedisStockGate::connect(url, &config.redis_prefix)
+                .await
+                .context("cannot use Redis (ECOM_REDIS_URL)")?;
+            Ok(backend
+                .with_lock(std::sync::Arc::new(lock))
+                .with_gate(std::sync::Arc::new(gate)))
         }
     }
 }

@@ -17,7 +17,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State with default HTTP settings and the process-wide metrics registry.
+    /// State with default HTTP settings and a metrics registry of its own.
     pub fn new(ecom: Ecom) -> Self {
         Self::with_http(ecom, HttpConfig::default())
     }
@@ -27,7 +27,7 @@ impl AppState {
         AppState {
             ecom,
             http: Arc::new(http),
-            metrics: Metrics::global(),
+            metrics: Metrics::new(),
         }
     }
 }

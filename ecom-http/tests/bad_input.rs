@@ -41,6 +41,14 @@ enum Cred {
     RefreshWithAccess,
     /// Refresh without x-rtoken-id.
     RefreshMissing,
+    /// The customer's client id without a token.
+    UserNoToken,
+    /// The customer's token with a flipped signature character.
+    UserTampered,
+    /// The customer's token with another customer's client id.
+    UserWrongClient,
+    /// Another customer.
+    OtherUser,
 }
 
 struct World {
@@ -48,7 +56,13 @@ struct World {
     shop: Account,
     other: Account,
     user: Account,
+    other_user: Account,
+    /// A draft of the shop.
     product: String,
+    /// A published product of the shop, with an order of the customer.
+    sellable: String,
+    /// The customer's order (one unit of `sellable`, with the shop's code `SUMMER10`).
+    order: String,
 }
 
 fn tamper(token: &str) -> String {
@@ -105,14 +119,32 @@ fn headers(world: &World, cred: Cred) -> Vec<(String, String)> {
             pair("x-rtoken-id", &world.user.access),
         ],
         Cred::RefreshMissing => vec![key(), pair("x-client-id", &world.user.id)],
+        Cred::UserNoToken => vec![key(), pair("x-client-id", &world.user.id)],
+        Cred::UserTampered => vec![
+            key(),
+            pair("x-client-id", &world.user.id),
+            pair("authorization", &tamper(&world.user.access)),
+        ],
+        Cred::UserWrongClient => vec![
+            key(),
+            pair("x-client-id", &world.other_user.id),
+            pair("authorization", &world.user.access),
+        ],
+        Cred::OtherUser => vec![
+            key(),
+            pair("x-client-id", &world.other_user.id),
+            pair("authorization", &world.other_user.access),
+        ],
     }
 }
 
-/// A route: method, path (`{p}` is the product), whether it needs a shop token, a valid body.
+/// A route: method, path (`{p}` is the draft, `{q}` the published product, `{o}` the order,
+/// `{s}` the shop), whether it needs a shop or a customer token, a valid body.
 struct Route {
     method: Method,
     path: &'static str,
     shop: bool,
+    user: bool,
     body: Option<Value>,
 }
 
@@ -121,6 +153,14 @@ fn routes() -> Vec<Route> {
         method,
         path,
         shop,
+        user: false,
+        body,
+    };
+    let u = |method: Method, path: &'static str, body: Option<Value>| Route {
+        method,
+        path,
+        shop: false,
+        user: true,
         body,
     };
     let account = json!({"name": "N", "email": "fresh@example.com", "password": "long enough pw"});
@@ -155,7 +195,81 @@ fn routes() -> Vec<Route> {
             Some(json!({"productId": "{p}", "stock": 1})),
         ),
         r(Method::GET, "/inventory/{p}", true, None),
+        r(Method::POST, "/discounts", true, Some(discount_body())),
+        r(Method::GET, "/discounts", true, None),
+        r(
+            Method::GET,
+            "/discounts/list_product_code?code=SUMMER10&shopId={s}",
+            false,
+            None,
+        ),
+        u(Method::POST, "/discounts/amount", Some(quote_body())),
+        r(Method::DELETE, "/discounts/SUMMER10", true, None),
+        u(
+            Method::POST,
+            "/discounts/cancel",
+            Some(json!({"codeId": "SUMMER10", "shopId": "{s}"})),
+        ),
+        u(Method::POST, "/carts", Some(cart_body())),
+        u(Method::POST, "/carts/update", Some(cart_update_body())),
+        u(Method::DELETE, "/carts", Some(json!({"productId": "{q}"}))),
+        u(Method::GET, "/carts", None),
+        u(Method::POST, "/checkout/review", Some(checkout_body())),
+        u(Method::POST, "/checkout/order", Some(order_body())),
+        u(Method::GET, "/orders", None),
+        u(Method::GET, "/orders/{o}", None),
+        u(Method::POST, "/orders/{o}/cancel", None),
+        r(
+            Method::PATCH,
+            "/orders/{o}/status",
+            true,
+            Some(json!({"orderProducts": [{"productIds": ["{q}"], "status": "confirmed"}]})),
+        ),
     ]
+}
+
+fn discount_body() -> Value {
+    json!({
+        "code": "NEW10", "name": "New", "description": "", "type": "percentage", "value": 10,
+        "start_date": "2020-01-01T00:00:00Z", "end_date": "2999-01-01T00:00:00Z",
+        "max_uses": 10, "max_uses_per_user": 1, "min_order_value": 0, "is_active": true,
+        "applies_to": "all", "product_ids": []
+    })
+}
+
+fn quote_body() -> Value {
+    json!({"codeId": "SUMMER10", "shopId": "{s}", "products": [{"productId": "{q}", "quantity": 1}]})
+}
+
+fn cart_body() -> Value {
+    json!({"product": {"productId": "{q}", "shopId": "{s}", "quantity": 1}})
+}
+
+fn cart_update_body() -> Value {
+    json!({"shop_order_ids": [{"shopId": "{s}", "item_products": [
+        {"productId": "{q}", "quantity": 2, "old_quantity": 1}
+    ]}]})
+}
+
+fn checkout_body() -> Value {
+    json!({"shop_order_ids": [{"shopId": "{s}",
+        "shop_discounts": [],
+        "item_products": [{"productId": "{q}", "quantity": 1, "price": 1}]}]})
+}
+
+fn order_body() -> Value {
+    let mut body = checkout_body();
+    body["user_address"] = json!({"street": "1 Main St"});
+    body["user_payment"] = json!({"method": "cod"});
+    body
+}
+
+/// `path` or body text with the world's ids in place of the placeholders.
+fn fill(world: &World, text: &str) -> String {
+    text.replace("{p}", &world.product)
+        .replace("{q}", &world.sellable)
+        .replace("{o}", &world.order)
+        .replace("{s}", &world.shop.id)
 }
 
 async fn send(
@@ -166,16 +280,14 @@ async fn send(
     cred: Cred,
     body: Option<Body>,
 ) -> support::Answer {
-    let path = format!("/v1/api{}", path.replace("{p}", &world.product));
+    let path = format!("/v1/api{}", fill(world, path));
     let headers = headers(world, cred);
     let refs: Vec<(&str, &str)> = headers
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let body = body.map(|b| match b {
-        Body::Json(v) => {
-            Body::Json(serde_json::from_str(&v.to_string().replace("{p}", &world.product)).unwrap())
-        }
+        Body::Json(v) => Body::Json(serde_json::from_str(&fill(world, &v.to_string())).unwrap()),
         raw => raw,
     });
     server.call(method, &path, &refs, body).await
@@ -195,7 +307,543 @@ async fn snapshot(server: &TestServer, world: &World) -> Value {
         "published": get("/products/published/all".into()).await,
         "public": get("/products/all".into()).await,
         "other_drafts": server.api(Method::GET, "/products/draft/all", &world.other.auth(), None).await.body,
+        "sellable": get(format!("/inventory/{}", world.sellable)).await,
+        "discounts": get("/discounts".into()).await,
+        "code_products": get(format!("/discounts/list_product_code?code=SUMMER10&shopId={}", world.shop.id)).await,
+        "cart": server.api(Method::GET, "/carts", &world.user.auth(), None).await.body,
+        "orders": server.api(Method::GET, "/orders", &world.user.auth(), None).await.body,
+        "other_orders": server.api(Method::GET, "/orders", &world.other_user.auth(), None).await.body,
+        "other_cart": server.api(Method::GET, "/carts", &world.other_user.auth(), None).await.body,
     })
+}
+
+type BodyCase = (Method, &'static str, Cred, Value, u16, String);
+
+/// `base` with `value` at the JSON pointer-like `path` (`/a/0/b`).
+fn set(base: &Value, path: &str, value: Value) -> Value {
+    let mut body = base.clone();
+    let (parent, key) = path.rsplit_once('/').unwrap();
+    match body.pointer_mut(parent).unwrap() {
+        Value::Array(items) => items[key.parse::<usize>().unwrap()] = value,
+        Value::Object(map) => {
+            map.insert(key.to_owned(), value);
+        }
+        other => panic!("cannot set {path} in {other}"),
+    }
+    body
+}
+
+/// Bad bodies of the discount, cart, checkout and order routes.
+fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
+    let op = || json!({"$gt": ""});
+    let mut add =
+        |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
+            cases.push((method, path, cred, body, status, needle.to_owned()));
+        };
+    let d = discount_body();
+    for (field, value, needle) in [
+        (
+            "/type",
+            json!("bogus"),
+            "invalid type: unknown variant `bogus`",
+        ),
+        ("/type", op(), "invalid type.$gt"),
+        ("/value", json!("10.001"), "invalid value"),
+        ("/value", json!(0), "invalid value"),
+        ("/value", json!(101), "invalid value"),
+        ("/value", json!(true), "invalid value"),
+        ("/code", op(), "invalid code.$gt"),
+        ("/code", json!("bad code!"), "invalid code"),
+        ("/code", json!(""), "invalid code"),
+        ("/name", json!(7), "invalid name"),
+        ("/max_uses", json!(0), "invalid max_uses"),
+        ("/max_uses", json!(-1), "invalid max_uses"),
+        ("/max_uses", json!(1e12), "invalid max_uses"),
+        ("/max_uses_per_user", json!(11), "invalid max_uses_per_user"),
+        ("/start_date", json!("yesterday"), "invalid start_date"),
+        (
+            "/end_date",
+            json!("2019-01-01T00:00:00Z"),
+            "invalid end_date",
+        ),
+        (
+            "/min_order_value",
+            json!("1.001"),
+            "invalid min_order_value",
+        ),
+        ("/min_order_value", json!(-1), "invalid min_order_value"),
+        ("/applies_to", json!("bogus"), "invalid applies_to"),
+        ("/is_active", json!("yes"), "invalid is_active"),
+        (
+            "/product_ids",
+            json!(["not-an-id"]),
+            "invalid product_ids[0]",
+        ),
+        ("/product_ids", json!([op()]), "invalid product_ids[0].$gt"),
+    ] {
+        add(
+            Method::POST,
+            "/discounts",
+            Cred::Shop,
+            set(&d, field, value),
+            400,
+            needle,
+        );
+    }
+    add(
+        Method::POST,
+        "/discounts",
+        Cred::Shop,
+        set(
+            &set(&d, "/applies_to", json!("specific_products")),
+            "/product_ids",
+            json!([FOREIGN_ID]),
+        ),
+        400,
+        "invalid product_ids",
+    );
+    add(
+        Method::POST,
+        "/discounts",
+        Cred::Shop,
+        set(&d, "/code", json!("SUMMER10")),
+        409,
+        "",
+    );
+    add(
+        Method::POST,
+        "/discounts",
+        Cred::Shop,
+        json!({"code": "X"}),
+        400,
+        "is required",
+    );
+
+    let q = quote_body();
+    for (field, value, status, needle) in [
+        ("/codeId", op(), 400, "invalid codeId.$gt"),
+        ("/codeId", json!("NOPE"), 404, "discount not found"),
+        ("/shopId", json!("xyz"), 400, "invalid shopId"),
+        ("/shopId", json!(FOREIGN_ID), 404, "discount not found"),
+        ("/products", json!([]), 400, "invalid products"),
+        ("/products", json!("all"), 400, "invalid products"),
+        ("/products/0/quantity", json!(0), 400, "invalid quantity"),
+        (
+            "/products/0/quantity",
+            json!(-2),
+            400,
+            "invalid products[0].quantity",
+        ),
+        (
+            "/products/0/quantity",
+            json!(2_000_000),
+            400,
+            "invalid quantity",
+        ),
+        (
+            "/products/0/productId",
+            op(),
+            400,
+            "invalid products[0].productId.$gt",
+        ),
+        (
+            "/products/0/productId",
+            json!(FOREIGN_ID),
+            404,
+            "product not found",
+        ),
+    ] {
+        add(
+            Method::POST,
+            "/discounts/amount",
+            Cred::Customer,
+            set(&q, field, value),
+            status,
+            needle,
+        );
+    }
+    let c = json!({"codeId": "SUMMER10", "shopId": "{s}"});
+    for (field, value, status, needle) in [
+        ("/codeId", op(), 400, "invalid codeId.$gt"),
+        ("/codeId", json!("NOPE"), 404, "discount not found"),
+        ("/shopId", json!("{q}x"), 400, "invalid shopId"),
+    ] {
+        add(
+            Method::POST,
+            "/discounts/cancel",
+            Cred::Customer,
+            set(&c, field, value),
+            status,
+            needle,
+        );
+    }
+
+    let cart = cart_body();
+    for (field, value, status, needle) in [
+        ("/product/quantity", json!(0), 400, "invalid quantity"),
+        (
+            "/product/quantity",
+            json!(-1),
+            400,
+            "invalid product.quantity",
+        ),
+        (
+            "/product/quantity",
+            json!(2_000_000),
+            400,
+            "invalid quantity",
+        ),
+        (
+            "/product/quantity",
+            json!(1e12),
+            400,
+            "invalid product.quantity",
+        ),
+        (
+            "/product/quantity",
+            json!("1"),
+            400,
+            "invalid product.quantity",
+        ),
+        (
+            "/product/productId",
+            json!("not-an-id"),
+            400,
+            "invalid product.productId",
+        ),
+        (
+            "/product/productId",
+            op(),
+            400,
+            "invalid product.productId.$gt",
+        ),
+        ("/product/productId", json!("{p}"), 404, "product not found"),
+        (
+            "/product/productId",
+            json!(FOREIGN_ID),
+            404,
+            "product not found",
+        ),
+        ("/product/shopId", op(), 400, "invalid product.shopId.$gt"),
+        ("/product/shopId", json!(FOREIGN_ID), 400, "invalid shopId"),
+        ("/product/price", op(), 400, "invalid product.price.$gt"),
+        ("/product", json!("{q}"), 400, "invalid product"),
+    ] {
+        add(
+            Method::POST,
+            "/carts",
+            Cred::Customer,
+            set(&cart, field, value),
+            status,
+            needle,
+        );
+    }
+    let update = cart_update_body();
+    for (field, value, status, needle) in [
+        ("/shop_order_ids", json!([]), 400, "invalid item_products"),
+        (
+            "/shop_order_ids/0/item_products/0/quantity",
+            json!(-1),
+            400,
+            "invalid shop_order_ids[0].item_products[0].quantity",
+        ),
+        (
+            "/shop_order_ids/0/item_products/0/quantity",
+            json!(2_000_000),
+            400,
+            "invalid quantity",
+        ),
+        (
+            "/shop_order_ids/0/item_products/0/old_quantity",
+            json!("x"),
+            400,
+            "invalid shop_order_ids[0].item_products[0].old_quantity",
+        ),
+        (
+            "/shop_order_ids/0/item_products/0/old_quantity",
+            json!(2_000_000),
+            400,
+            "invalid quantity",
+        ),
+        (
+            "/shop_order_ids/0/item_products/0/productId",
+            op(),
+            400,
+            "$gt",
+        ),
+        (
+            "/shop_order_ids/0/item_products/0/productId",
+            json!(FOREIGN_ID),
+            404,
+            "product not found",
+        ),
+        (
+            "/shop_order_ids/0/shopId",
+            json!(FOREIGN_ID),
+            400,
+            "invalid shopId",
+        ),
+    ] {
+        add(
+            Method::POST,
+            "/carts/update",
+            Cred::Customer,
+            set(&update, field, value),
+            status,
+            needle,
+        );
+    }
+    for (value, needle) in [
+        (json!("xyz"), "invalid productId"),
+        (op(), "invalid productId.$gt"),
+        (json!(12), "invalid productId"),
+    ] {
+        add(
+            Method::DELETE,
+            "/carts",
+            Cred::Customer,
+            json!({"productId": value}),
+            400,
+            needle,
+        );
+    }
+
+    for (path, base) in [
+        ("/checkout/review", checkout_body()),
+        ("/checkout/order", order_body()),
+    ] {
+        for (field, value, status, needle) in [
+            ("/shop_order_ids", json!([]), 400, "invalid shop_order_ids"),
+            (
+                "/shop_order_ids/0/item_products",
+                json!([]),
+                400,
+                "invalid item_products",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/quantity",
+                json!(0),
+                400,
+                "invalid quantity",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/quantity",
+                json!(-1),
+                400,
+                "invalid shop_order_ids[0].item_products[0].quantity",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/quantity",
+                json!(2_000_000),
+                400,
+                "invalid quantity",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/quantity",
+                json!(1e12),
+                400,
+                "invalid shop_order_ids[0].item_products[0].quantity",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/quantity",
+                json!("1"),
+                400,
+                "invalid shop_order_ids[0].item_products[0].quantity",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/productId",
+                op(),
+                400,
+                "$gt",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/productId",
+                json!("{p}"),
+                404,
+                "product not found",
+            ),
+            (
+                "/shop_order_ids/0/item_products/0/price",
+                op(),
+                400,
+                "price.$gt",
+            ),
+            (
+                "/shop_order_ids/0/shopId",
+                json!("xyz"),
+                400,
+                "invalid shop_order_ids[0].shopId",
+            ),
+            (
+                "/shop_order_ids/0/shopId",
+                json!(FOREIGN_ID),
+                400,
+                "invalid shopId",
+            ),
+            (
+                "/shop_order_ids/0/shop_discounts",
+                json!([{"shopId": "{s}", "codeId": op()}]),
+                400,
+                "codeId.$gt",
+            ),
+            (
+                "/shop_order_ids/0/shop_discounts",
+                json!([{"shopId": "{s}", "codeId": "NOPE"}]),
+                400,
+                "discount not applicable",
+            ),
+            (
+                "/shop_order_ids/0/shop_discounts",
+                json!([{"shopId": FOREIGN_ID, "codeId": "SUMMER10"}]),
+                400,
+                "invalid shop_discounts",
+            ),
+        ] {
+            add(
+                Method::POST,
+                path,
+                Cred::Customer,
+                set(&base, field, value),
+                status,
+                needle,
+            );
+        }
+        add(
+            Method::POST,
+            path,
+            Cred::Customer,
+            set(&base, "/shop_order_ids", json!("{q}")),
+            400,
+            "invalid shop_order_ids",
+        );
+        let mut with_cart = base.clone();
+        with_cart["cartId"] = json!("not-a-cart");
+        add(
+            Method::POST,
+            path,
+            Cred::Customer,
+            with_cart,
+            400,
+            "invalid cartId",
+        );
+    }
+    let order = order_body();
+    for (field, value, needle) in [
+        ("/user_address", json!("1 Main St"), "invalid user_address"),
+        (
+            "/user_address",
+            json!({"street": {"$gt": ""}}),
+            "invalid user_address.street.$gt",
+        ),
+        ("/user_payment", json!({"a.b": 1}), "invalid user_payment"),
+        ("/user_payment", json!(null), "invalid user_payment"),
+    ] {
+        add(
+            Method::POST,
+            "/checkout/order",
+            Cred::Customer,
+            set(&order, field, value),
+            400,
+            needle,
+        );
+    }
+    let mut no_payment = order.clone();
+    no_payment.as_object_mut().unwrap().remove("user_payment");
+    add(
+        Method::POST,
+        "/checkout/order",
+        Cred::Customer,
+        no_payment,
+        400,
+        "invalid user_payment: is required",
+    );
+    // More than the stock: 409 with nothing reserved (the snapshot checks the inventory).
+    add(
+        Method::POST,
+        "/checkout/order",
+        Cred::Customer,
+        set(
+            &order,
+            "/shop_order_ids/0/item_products/0/quantity",
+            json!(10),
+        ),
+        409,
+        "insufficient stock",
+    );
+
+    let status = json!({"orderProducts": [{"productIds": ["{q}"], "status": "confirmed"}]});
+    for (field, value, status_code, needle) in [
+        (
+            "/orderProducts/0/status",
+            json!("bogus"),
+            400,
+            "invalid orderProducts[0].status: unknown variant `bogus`",
+        ),
+        (
+            "/orderProducts/0/status",
+            op(),
+            400,
+            "invalid orderProducts[0].status.$gt",
+        ),
+        (
+            "/orderProducts/0/status",
+            json!("delivered"),
+            409,
+            "cannot go from",
+        ),
+        (
+            "/orderProducts/0/productIds",
+            json!(["xyz"]),
+            400,
+            "invalid orderProducts[0].productIds[0]",
+        ),
+        (
+            "/orderProducts/0/productIds",
+            json!([]),
+            400,
+            "invalid productIds",
+        ),
+        (
+            "/orderProducts/0/productIds",
+            json!(["{p}"]),
+            404,
+            "order product not found",
+        ),
+        (
+            "/orderProducts",
+            json!({"status": "confirmed"}),
+            400,
+            "invalid orderProducts",
+        ),
+    ] {
+        add(
+            Method::PATCH,
+            "/orders/{o}/status",
+            Cred::Shop,
+            set(&status, field, value),
+            status_code,
+            needle,
+        );
+    }
+    for (body, needle) in [
+        (json!({}), "invalid orderProducts: nothing to update"),
+        (json!({"note": op()}), "invalid note.$gt"),
+        (json!({"trackingNumber": 5}), "invalid trackingNumber"),
+        (json!({"trackingNumber": ""}), "invalid trackingNumber"),
+        (
+            json!({"order_status": "cancelled"}),
+            "invalid order_status: is not a known field",
+        ),
+    ] {
+        add(
+            Method::PATCH,
+            "/orders/{o}/status",
+            Cred::Shop,
+            body,
+            400,
+            needle,
+        );
+    }
 }
 
 #[tokio::test]
@@ -211,16 +859,59 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
     let shop = signup(&server, "shop", "owner@shop.example").await;
     let other = signup(&server, "shop", "other@shop.example").await;
     let user = signup(&server, "user", "buyer@example.com").await;
+    let other_user = signup(&server, "user", "other@example.com").await;
     let product = create_product(&server, &shop, tee("Plain Tee", json!(19.99))).await;
-    let world = World {
+    let sellable = create_product(&server, &shop, tee("Sold Tee", json!(10))).await;
+    server
+        .api(
+            Method::POST,
+            &format!("/products/publish/{sellable}"),
+            &shop.auth(),
+            None,
+        )
+        .await
+        .ok(200);
+    let mut code = discount_body();
+    code["code"] = json!("SUMMER10");
+    code["max_uses_per_user"] = json!(5);
+    server
+        .api(Method::POST, "/discounts", &shop.auth(), Some(code))
+        .await
+        .ok(201);
+    let mut world = World {
         wrong_permission_key,
         shop,
         other,
         user,
+        other_user,
         product,
+        sellable,
+        order: String::new(),
     };
+    let mut first_order = order_body();
+    first_order["shop_order_ids"][0]["shop_discounts"] =
+        json!([{"shopId": "{s}", "codeId": "SUMMER10"}]);
+    let first_order = serde_json::from_str(&fill(&world, &first_order.to_string())).unwrap();
+    let placed = server
+        .api(
+            Method::POST,
+            "/checkout/order",
+            &world.user.auth(),
+            Some(first_order),
+        )
+        .await;
+    world.order = placed.ok(201)["_id"].as_str().unwrap().to_owned();
+    let cart = serde_json::from_str(&fill(&world, &cart_body().to_string())).unwrap();
+    server
+        .api(Method::POST, "/carts", &world.user.auth(), Some(cart))
+        .await
+        .ok(200);
     let before = snapshot(&server, &world).await;
     assert_eq!(before["inventory"]["metadata"]["invent_stock"], 10);
+    assert_eq!(before["sellable"]["metadata"]["invent_stock"], 9);
+    assert_eq!(before["cart"]["metadata"]["cart_count_product"], 1);
+    assert_eq!(before["orders"]["metadata"].as_array().unwrap().len(), 1);
+    assert_eq!(before["discounts"]["metadata"][0]["discount_uses_count"], 1);
     let mut cases = 0;
 
     // 1. Credentials, on every route.
@@ -240,6 +931,24 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 (Cred::ShopWrongClient, 401, "invalid or expired token"),
                 (Cred::Customer, 401, "invalid or expired token"),
             ]);
+        }
+        if route.user {
+            expect.extend([
+                (Cred::Key, 401, "missing x-client-id"),
+                (Cred::UserNoToken, 401, "missing authorization"),
+                (Cred::UserTampered, 401, "invalid or expired token"),
+                (Cred::UserWrongClient, 401, "invalid or expired token"),
+                (Cred::Shop, 401, "invalid or expired token"),
+            ]);
+        }
+        if route.user && route.path.contains("{o}") {
+            expect.push((Cred::OtherUser, 404, "order not found"));
+        }
+        if route.path == "/discounts/cancel" {
+            expect.push((Cred::OtherUser, 404, "discount use not found"));
+        }
+        if route.shop && (route.path.contains("{o}") || route.path.contains("SUMMER10")) {
+            expect.push((Cred::OtherShop, 404, "not found"));
         }
         if route.path == "/user/logout" {
             expect.extend([
@@ -301,6 +1010,15 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         (Method::POST, "/products", Cred::Shop),
         (Method::PATCH, "/products/{p}", Cred::Shop),
         (Method::POST, "/inventory", Cred::Shop),
+        (Method::POST, "/discounts", Cred::Shop),
+        (Method::POST, "/discounts/amount", Cred::Customer),
+        (Method::POST, "/discounts/cancel", Cred::Customer),
+        (Method::POST, "/carts", Cred::Customer),
+        (Method::POST, "/carts/update", Cred::Customer),
+        (Method::DELETE, "/carts", Cred::Customer),
+        (Method::POST, "/checkout/review", Cred::Customer),
+        (Method::POST, "/checkout/order", Cred::Customer),
+        (Method::PATCH, "/orders/{o}/status", Cred::Shop),
     ];
     for (method, path, cred) in &body_routes {
         for (raw, status, needle) in [
@@ -331,7 +1049,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             cases += 1;
         }
         // A non-JSON content type.
-        let path_full = format!("/v1/api{}", path.replace("{p}", &world.product));
+        let path_full = format!("/v1/api{}", fill(&world, path));
         let h = headers(&world, *cred);
         let mut request = server
             .client
@@ -578,6 +1296,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         400,
         "invalid productId: is required".into(),
     ));
+    commerce_body_cases(&mut body_cases);
     for (method, path, cred, body, status, needle) in body_cases {
         let answer = send(
             &server,
@@ -768,6 +1487,132 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             400,
             "invalid limit",
         ),
+        (
+            Method::GET,
+            "/discounts?limit=0",
+            Cred::Shop,
+            400,
+            "invalid limit",
+        ),
+        (
+            Method::GET,
+            "/discounts?page=0",
+            Cred::Shop,
+            400,
+            "invalid page",
+        ),
+        (
+            Method::GET,
+            "/discounts?page[$gt]=1",
+            Cred::Shop,
+            400,
+            "invalid page[$gt]",
+        ),
+        (
+            Method::GET,
+            "/discounts/list_product_code?shopId={s}",
+            Cred::Key,
+            400,
+            "code",
+        ),
+        (
+            Method::GET,
+            "/discounts/list_product_code?code=SUMMER10",
+            Cred::Key,
+            400,
+            "shopId",
+        ),
+        (
+            Method::GET,
+            "/discounts/list_product_code?code=SUMMER10&shopId=xyz",
+            Cred::Key,
+            400,
+            "invalid shopId",
+        ),
+        (
+            Method::GET,
+            "/discounts/list_product_code?code=NOPE&shopId={s}",
+            Cred::Key,
+            404,
+            "discount not found",
+        ),
+        (
+            Method::GET,
+            "/discounts/list_product_code?code=SUMMER10&shopId={s}&limit=0",
+            Cred::Key,
+            400,
+            "invalid limit",
+        ),
+        (
+            Method::DELETE,
+            "/discounts/NOPE",
+            Cred::Shop,
+            404,
+            "discount not found",
+        ),
+        (
+            Method::DELETE,
+            "/discounts/%7B%22%24gt%22%3A%22%22%7D",
+            Cred::Shop,
+            404,
+            "discount not found",
+        ),
+        (
+            Method::GET,
+            "/orders?limit=0",
+            Cred::Customer,
+            400,
+            "invalid limit",
+        ),
+        (
+            Method::GET,
+            "/orders?page=-1",
+            Cred::Customer,
+            400,
+            "invalid page",
+        ),
+        (
+            Method::GET,
+            "/orders?status=bogus",
+            Cred::Customer,
+            400,
+            "invalid status",
+        ),
+        (
+            Method::GET,
+            "/orders/xyz",
+            Cred::Customer,
+            400,
+            "invalid orderId",
+        ),
+        (
+            Method::GET,
+            "/orders/%7B%22%24gt%22%3A%22%22%7D",
+            Cred::Customer,
+            400,
+            "invalid orderId",
+        ),
+        (
+            Method::GET,
+            "/orders/{q}",
+            Cred::Customer,
+            404,
+            "order not found",
+        ),
+        (
+            Method::POST,
+            "/orders/xyz/cancel",
+            Cred::Customer,
+            400,
+            "invalid orderId",
+        ),
+        (
+            Method::POST,
+            &format!("/orders/{FOREIGN_ID}/cancel"),
+            Cred::Customer,
+            404,
+            "order not found",
+        ),
     ] {
         let answer = send(&server, &world, method.clone(), path, cred, None).await;
         assert_eq!(
@@ -780,19 +1625,50 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         cases += 1;
     }
 
+    // An idempotency key that is too long or not printable ASCII.
+    for key in ["k".repeat(300), "clé".to_owned()] {
+        let mut headers = headers(&world, Cred::Customer);
+        headers.push(("idempotency-key".to_owned(), key));
+        let mut request = server
+            .client
+            .post(server.url("/v1/api/checkout/order"))
+            .json(
+                &serde_json::from_str::<Value>(&fill(&world, &order_body().to_string())).unwrap(),
+            );
+        for (a, b) in &headers {
+            request = request.header(a, b);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], 400);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("invalid idempotency-key"),
+            "{body}"
+        );
+        cases += 1;
+    }
+
     // 4. Expired tokens: past the 15-minute access lifetime, every shop route is 401.
     server
         .clock
         .as_ref()
         .unwrap()
         .advance(chrono::Duration::minutes(16));
-    for route in routes().into_iter().filter(|r| r.shop) {
+    for route in routes().into_iter().filter(|r| r.shop || r.user) {
         let answer = send(
             &server,
             &world,
             route.method.clone(),
             route.path,
-            Cred::Shop,
+            if route.shop {
+                Cred::Shop
+            } else {
+                Cred::Customer
+            },
             route.body.clone().map(Body::Json),
         )
         .await;
@@ -831,9 +1707,30 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             }
         }
     };
+    let fresh_user = |email: &'static str| {
+        let server = &server;
+        async move {
+            let login = server
+                .api(
+                    Method::POST,
+                    "/user/login",
+                    &[],
+                    Some(json!({"email": email, "password": "correct horse battery"})),
+                )
+                .await;
+            let meta = login.ok(200).clone();
+            Account {
+                id: meta["user"]["_id"].as_str().unwrap().to_owned(),
+                access: meta["tokens"]["accessToken"].as_str().unwrap().to_owned(),
+                refresh: meta["tokens"]["refreshToken"].as_str().unwrap().to_owned(),
+            }
+        }
+    };
     let world = World {
         shop: fresh("owner@shop.example").await,
         other: fresh("other@shop.example").await,
+        user: fresh_user("buyer@example.com").await,
+        other_user: fresh_user("other@example.com").await,
         ..world
     };
     let after = snapshot(&server, &world).await;

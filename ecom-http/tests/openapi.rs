@@ -28,6 +28,22 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/api/products/published/all"),
     ("post", "/v1/api/inventory"),
     ("get", "/v1/api/inventory/{productId}"),
+    ("post", "/v1/api/discounts"),
+    ("get", "/v1/api/discounts"),
+    ("get", "/v1/api/discounts/list_product_code"),
+    ("post", "/v1/api/discounts/amount"),
+    ("delete", "/v1/api/discounts/{code}"),
+    ("post", "/v1/api/discounts/cancel"),
+    ("post", "/v1/api/carts"),
+    ("post", "/v1/api/carts/update"),
+    ("delete", "/v1/api/carts"),
+    ("get", "/v1/api/carts"),
+    ("post", "/v1/api/checkout/review"),
+    ("post", "/v1/api/checkout/order"),
+    ("get", "/v1/api/orders"),
+    ("get", "/v1/api/orders/{orderId}"),
+    ("post", "/v1/api/orders/{orderId}/cancel"),
+    ("patch", "/v1/api/orders/{orderId}/status"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -99,10 +115,14 @@ async fn openapi_document_parses_and_covers_every_route() {
             }
             assert!(op.security.is_some(), "{method} {path} has no security");
         }
-        if *method == "post" || *method == "patch" {
+        if *method == "post"
+            || *method == "patch"
+            || (*method, *path) == ("delete", "/v1/api/carts")
+        {
             let needs_body = !path.ends_with("logout")
                 && !path.ends_with("handlerRefreshToken")
-                && !path.contains("publish");
+                && !path.contains("publish")
+                && *path != "/v1/api/orders/{orderId}/cancel";
             if needs_body {
                 let Some(openapiv3::ReferenceOr::Item(body)) = &op.request_body else {
                     panic!("{method} {path} has no request body");
@@ -127,7 +147,9 @@ async fn openapi_document_parses_and_covers_every_route() {
             );
             let concrete = path
                 .replace("{productId}", "0190f5a0c0de7000a000000000000001")
-                .replace("{keySearch}", "tee");
+                .replace("{keySearch}", "tee")
+                .replace("{orderId}", "0190f5a0c0de7000a000000000000001")
+                .replace("{code}", "SUMMER10");
             let answer = server
                 .call(method.to_uppercase().parse().unwrap(), &concrete, &[], None)
                 .await;
@@ -199,6 +221,19 @@ async fn every_response_carries_request_id_and_security_headers() {
         )
         .await;
     assert_eq!(answer.headers["x-request-id"], "abc-123");
+    // The checkout counters exist (at zero) before the first checkout.
+    let metrics = server.call(Method::GET, "/metrics", &[], None).await;
+    for series in [
+        "ecom_checkouts_placed_total",
+        "ecom_oversell_guard_rejections_total",
+        "ecom_checkouts_rejected_total{reason=\"out_of_stock\"}",
+        "ecom_checkouts_rejected_total{reason=\"discount\"}",
+        "ecom_checkouts_rejected_total{reason=\"busy\"}",
+        "ecom_checkouts_rejected_total{reason=\"unavailable\"}",
+        "ecom_checkouts_rejected_total{reason=\"other\"}",
+    ] {
+        assert!(metrics.text.contains(series), "{series}: {}", metrics.text);
+    }
     // Health and readiness.
     assert_eq!(answer.body["metadata"]["status"], "ok");
     let ready = server.call(Method::GET, "/readyz", &[], None).await;

@@ -1,11 +1,13 @@
-//! The flow so far, over a real socket: shop signup, products, inventory, customer sessions.
+//! The flows over a real socket: shop signup, products, inventory, customer sessions; then the
+//! whole commerce flow (cart, discounts, checkout, orders) on the memory backend and on
+//! MongoDB + Redis.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{config, create_product, signup, tee, TestServer};
+use support::{config, create_product, signup, tee, Account, Api, TestServer, KEY};
 
 const PRODUCT_FIELDS: &[&str] = &[
     "_id",
@@ -388,4 +390,677 @@ async fn walkthrough() {
         .err(401, "invalid or expired token");
 
     server.stop().await;
+}
+
+const ORDER_FIELDS: &[&str] = &[
+    "_id",
+    "order_userId",
+    "order_checkout",
+    "order_shipping",
+    "order_payment",
+    "order_products",
+    "order_trackingNumber",
+    "order_note",
+    "order_status",
+    "createdAt",
+    "updatedAt",
+];
+
+fn keys_of(v: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn sorted(list: &[&'static str]) -> Vec<&'static str> {
+    let mut list = list.to_vec();
+    list.sort_unstable();
+    list
+}
+
+/// The value of a Prometheus series (`name` or `name{labels}`), 0 when absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+async fn metrics_text(api: &Api) -> String {
+    api.call(Method::GET, "/metrics", &[], None).await.text
+}
+
+/// Current stock and reserved units of `product`, read by its shop.
+async fn stock(api: &Api, shop: &Account, product: &str) -> (u64, u64) {
+    let answer = api
+        .api(
+            Method::GET,
+            &format!("/inventory/{product}"),
+            &shop.auth(),
+            None,
+        )
+        .await;
+    let inv = answer.ok(200);
+    (
+        inv["invent_stock"].as_u64().unwrap(),
+        inv["invent_reserved"].as_u64().unwrap(),
+    )
+}
+
+/// The whole commerce flow against the server at `base` with API key `key`: shop, products,
+/// customers, cart, discounts, review, orders (with and without an idempotency key), order
+/// reads, status updates, cancel. Every server it runs on charges [`FEE_SHIP`].
+async fn commerce_flow(base: &str, key: &str) {
+    let api = Api::new(base, key);
+    let api = &api;
+    let metrics_before = metrics_text(api).await;
+    let now = chrono::Utc::now();
+
+    // A shop with two published products and a draft.
+    let shop = signup(api, "shop", "seller@flow.example").await;
+    let other_shop = signup(api, "shop", "rival@flow.example").await;
+    let tee_id = create_product(api, &shop, tee("Plain Tee", json!(19.99))).await;
+    let socks = create_product(api, &shop, tee("Cheap Socks", json!("4.50"))).await;
+    let draft = create_product(api, &shop, tee("Secret Tee", json!(9))).await;
+    for product in [&tee_id, &socks] {
+        api.api(
+            Method::POST,
+            &format!("/products/publish/{product}"),
+            &shop.auth(),
+            None,
+        )
+        .await
+        .ok(200);
+    }
+    assert!(tee_id < socks, "ids are time-ordered");
+
+    // Customers; a new customer has the empty cart.
+    let user = signup(api, "user", "buyer@flow.example").await;
+    let other_user = signup(api, "user", "other@flow.example").await;
+    let answer = api.api(Method::GET, "/carts", &user.auth(), None).await;
+    assert_eq!(
+        answer.ok(200),
+        &json!({"_id": null, "cart_state": "active", "cart_products": [], "cart_count_product": 0})
+    );
+
+    // Cart: add (client price ignored), add again (the line grows), update, delete.
+    let add = |product: &str, quantity: u32| json!({"product": {"productId": product, "shopId": shop.id, "quantity": quantity, "price": 0.01}});
+    let answer = api
+        .api(Method::POST, "/carts", &user.auth(), Some(add(&tee_id, 2)))
+        .await;
+    assert!(answer.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert!(!answer.headers["x-request-id"].is_empty());
+    let cart = answer.ok(200).clone();
+    assert!(is_id(&cart["_id"]));
+    let cart_id = cart["_id"].as_str().unwrap().to_owned();
+    assert_eq!(cart["cart_state"], "active");
+    assert_eq!(
+        cart["cart_products"],
+        json!([{"productId": tee_id, "shopId": shop.id, "quantity": 2, "price": 19.99, "name": "Plain Tee"}])
+    );
+    assert_eq!(cart["cart_count_product"], 1);
+    api.api(Method::POST, "/carts", &user.auth(), Some(add(&socks, 1)))
+        .await
+        .ok(200);
+    let answer = api
+        .api(Method::POST, "/carts", &user.auth(), Some(add(&tee_id, 1)))
+        .await;
+    let cart = answer.ok(200);
+    assert_eq!(cart["cart_count_product"], 2);
+    assert_eq!(cart["cart_products"][0]["quantity"], 3);
+    assert_eq!(cart["_id"], json!(cart_id));
+    api.api(Method::POST, "/carts", &user.auth(), Some(add(&draft, 1)))
+        .await
+        .err(404, "product not found");
+    let update = |product: &str, quantity: u32, old: u32| {
+        json!({"shop_order_ids": [{"shopId": shop.id, "item_products": [
+            {"productId": product, "quantity": quantity, "old_quantity": old, "price": 1}
+        ]}]})
+    };
+    let answer = api
+        .api(
+            Method::POST,
+            "/carts/update",
+            &user.auth(),
+            Some(update(&tee_id, 5, 3)),
+        )
+        .await;
+    assert_eq!(answer.ok(200)["cart_products"][0]["quantity"], 5);
+    let answer = api
+        .api(
+            Method::POST,
+            "/carts/update",
+            &user.auth(),
+            Some(update(&socks, 0, 1)),
+        )
+        .await;
+    let cart = answer.ok(200);
+    assert_eq!(cart["cart_count_product"], 1);
+    assert_eq!(cart["cart_products"][0]["productId"], json!(tee_id));
+    let answer = api
+        .api(
+            Method::DELETE,
+            "/carts",
+            &user.auth(),
+            Some(json!({"productId": tee_id})),
+        )
+        .await;
+    assert_eq!(
+        answer.ok(200),
+        &json!({"_id": cart_id, "cart_state": "active", "cart_products": [], "cart_count_product": 0})
+    );
+    api.api(Method::POST, "/carts", &user.auth(), Some(add(&tee_id, 2)))
+        .await
+        .ok(200);
+    api.api(Method::POST, "/carts", &user.auth(), Some(add(&socks, 1)))
+        .await
+        .ok(200);
+    let answer = api.api(Method::GET, "/carts", &user.auth(), None).await;
+    let cart = answer.ok(200);
+    assert_eq!(cart["cart_count_product"], 2);
+    assert_eq!(cart["cart_products"][1]["price"], json!(4.5));
+
+    // Discounts: a 10% code on everything, 5.00 off the socks only.
+    let start = (now - chrono::Duration::hours(1)).to_rfc3339();
+    let end = (now + chrono::Duration::days(1)).to_rfc3339();
+    let summer = json!({
+        "code": "SUMMER10", "name": "Summer", "description": "10% off", "type": "percentage",
+        "value": 10, "start_date": start, "end_date": end, "max_uses": 100,
+        "max_uses_per_user": 1, "min_order_value": 0, "is_active": true,
+        "applies_to": "all", "product_ids": []
+    });
+    let answer = api
+        .api(
+            Method::POST,
+            "/discounts",
+            &shop.auth(),
+            Some(summer.clone()),
+        )
+        .await;
+    let code = answer.ok(201).clone();
+    assert_eq!(answer.body["status"], 201);
+    assert!(is_id(&code["_id"]));
+    assert_eq!(code["discount_code"], "SUMMER10");
+    assert_eq!(code["discount_type"], "percentage");
+    assert_eq!(code["discount_value"], json!(10.0));
+    assert_eq!(code["discount_shopId"], json!(shop.id));
+    assert_eq!(code["discount_uses_count"], 0);
+    assert_eq!(code["discount_applies_to"], "all");
+    assert_eq!(code["discount_min_order_value"], json!(0.0));
+    let fixed = json!({
+        "code": "SOCKS5", "name": "Socks", "type": "fixed", "value": "5",
+        "start_date": start, "end_date": end, "max_uses": 10, "max_uses_per_user": 2,
+        "applies_to": "specific_products", "product_ids": [socks]
+    });
+    let answer = api
+        .api(Method::POST, "/discounts", &shop.auth(), Some(fixed))
+        .await;
+    let code = answer.ok(201);
+    assert_eq!(code["discount_value"], json!(5.0));
+    assert_eq!(code["discount_product_ids"], json!([socks]));
+    assert_eq!(code["discount_is_active"], true);
+    api.api(Method::POST, "/discounts", &shop.auth(), Some(summer))
+        .await
+        .err(409, "");
+    let answer = api
+        .api(
+            Method::GET,
+            "/discounts?limit=10&page=1",
+            &shop.auth(),
+            None,
+        )
+        .await;
+    let codes: Vec<&str> = answer
+        .ok(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["discount_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["SOCKS5", "SUMMER10"]);
+    let answer = api
+        .api(Method::GET, "/discounts", &other_shop.auth(), None)
+        .await;
+    assert_eq!(answer.ok(200), &json!([]));
+    let answer = api
+        .api(
+            Method::GET,
+            &format!(
+                "/discounts/list_product_code?code=SUMMER10&shopId={}&limit=10&page=1",
+                shop.id
+            ),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(ids(answer.ok(200)), vec![socks.as_str(), tee_id.as_str()]);
+    let answer = api
+        .api(
+            Method::GET,
+            &format!(
+                "/discounts/list_product_code?code=SOCKS5&shopId={}",
+                shop.id
+            ),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(ids(answer.ok(200)), vec![socks.as_str()]);
+    let answer = api
+        .api(
+            Method::POST,
+            "/discounts/amount",
+            &user.auth(),
+            Some(json!({"codeId": "SUMMER10", "shopId": shop.id,
+                "products": [{"productId": tee_id, "quantity": 2, "price": 0.01}]})),
+        )
+        .await;
+    assert_eq!(
+        answer.ok(200),
+        &json!({"totalOrder": 39.98, "discount": 4.0, "totalPrice": 35.98})
+    );
+    api.api(
+        Method::POST,
+        "/discounts/cancel",
+        &user.auth(),
+        Some(json!({"codeId": "SUMMER10", "shopId": shop.id})),
+    )
+    .await
+    .err(404, "discount use not found");
+
+    // Review: server prices, the code, the shipping fee.
+    let checkout = json!({"cartId": cart_id, "shop_order_ids": [{
+        "shopId": shop.id,
+        "shop_discounts": [{"shopId": shop.id, "codeId": "SUMMER10"}],
+        "item_products": [
+            {"productId": tee_id, "quantity": 2, "price": 0.01},
+            {"productId": socks, "quantity": 1}
+        ]
+    }]});
+    let answer = api
+        .api(
+            Method::POST,
+            "/checkout/review",
+            &user.auth(),
+            Some(checkout.clone()),
+        )
+        .await;
+    let review = answer.ok(200).clone();
+    assert_eq!(
+        review["checkout_order"],
+        json!({"totalPrice": 44.48, "feeShip": 2.5, "totalDiscount": 4.45, "totalCheckout": 42.53})
+    );
+    assert_eq!(
+        review["shop_order_ids"],
+        json!([{"shopId": shop.id,
+            "shop_discounts": [{"shopId": shop.id, "codeId": "SUMMER10"}],
+            "item_products": [{"productId": tee_id, "quantity": 2}, {"productId": socks, "quantity": 1}]}])
+    );
+    assert_eq!(
+        review["shop_order_ids_new"],
+        json!([{"shopId": shop.id,
+        "shop_discounts": [{"shopId": shop.id, "codeId": "SUMMER10", "discount": 4.45}],
+        "priceRaw": 44.48, "priceApplyDiscount": 40.03,
+        "item_products": [
+            {"productId": tee_id, "name": "Plain Tee", "quantity": 2, "price": 19.99},
+            {"productId": socks, "name": "Cheap Socks", "quantity": 1, "price": 4.5}
+        ]}])
+    );
+    assert_eq!(
+        stock(api, &shop, &tee_id).await,
+        (10, 0),
+        "review reserves nothing"
+    );
+
+    // Order without an idempotency key: 201, the order JSON, stock reserved, cart emptied,
+    // the code used.
+    let mut order_body = checkout.clone();
+    order_body["user_address"] = json!({"street": "1 Main St", "city": "Hanoi"});
+    order_body["user_payment"] = json!({"method": "cod"});
+    let answer = api
+        .api(
+            Method::POST,
+            "/checkout/order",
+            &user.auth(),
+            Some(order_body.clone()),
+        )
+        .await;
+    let order1 = answer.ok(201).clone();
+    assert_eq!(answer.body["status"], 201);
+    assert_eq!(keys_of(&order1), sorted(ORDER_FIELDS));
+    assert!(is_id(&order1["_id"]));
+    let order1_id = order1["_id"].as_str().unwrap().to_owned();
+    assert_eq!(order1["order_userId"], json!(user.id));
+    assert_eq!(order1["order_checkout"], review["checkout_order"]);
+    assert_eq!(order1["order_shipping"], order_body["user_address"]);
+    assert_eq!(order1["order_payment"], json!({"method": "cod"}));
+    assert_eq!(order1["order_status"], "pending");
+    assert_eq!(order1["order_trackingNumber"], Value::Null);
+    assert_eq!(
+        order1["order_products"],
+        json!([{"shopId": shop.id,
+        "shop_discounts": [{"shopId": shop.id, "codeId": "SUMMER10", "discount": 4.45}],
+        "item_products": [
+            {"productId": tee_id, "name": "Plain Tee", "quantity": 2, "price": 19.99, "status": "pending"},
+            {"productId": socks, "name": "Cheap Socks", "quantity": 1, "price": 4.5, "status": "pending"}
+        ]}])
+    );
+    assert_eq!(stock(api, &shop, &tee_id).await, (8, 2));
+    assert_eq!(stock(api, &shop, &socks).await, (9, 1));
+    let answer = api.api(Method::GET, "/carts", &user.auth(), None).await;
+    assert_eq!(answer.ok(200)["cart_count_product"], 0);
+    let answer = api.api(Method::GET, "/discounts", &shop.auth(), None).await;
+    let summer_now = answer
+        .ok(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["discount_code"] == "SUMMER10")
+        .unwrap()
+        .clone();
+    assert_eq!(summer_now["discount_uses_count"], 1);
+    assert_eq!(summer_now["discount_users_used"], json!([user.id]));
+    // The code is used up for this customer.
+    api.api(
+        Method::POST,
+        "/checkout/review",
+        &user.auth(),
+        Some(checkout),
+    )
+    .await
+    .err(400, "discount not applicable");
+
+    // Order with an idempotency key: a repeat returns the same order and moves nothing.
+    let socks_order = json!({"shop_order_ids": [{
+        "shopId": shop.id,
+        "shop_discounts": [{"shopId": shop.id, "codeId": "SOCKS5"}],
+        "item_products": [{"productId": socks, "quantity": 2}]
+    }], "user_address": {"street": "1 Main St"}, "user_payment": {"method": "card"}});
+    let keyed: Vec<(&str, &str)> = user
+        .auth()
+        .into_iter()
+        .chain([("idempotency-key", "order-key-1")])
+        .collect();
+    let answer = api
+        .api(
+            Method::POST,
+            "/checkout/order",
+            &keyed,
+            Some(socks_order.clone()),
+        )
+        .await;
+    let order2 = answer.ok(201).clone();
+    let order2_id = order2["_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        order2["order_checkout"],
+        json!({"totalPrice": 9.0, "feeShip": 2.5, "totalDiscount": 5.0, "totalCheckout": 6.5})
+    );
+    for _ in 0..2 {
+        let answer = api
+            .api(
+                Method::POST,
+                "/checkout/order",
+                &keyed,
+                Some(socks_order.clone()),
+            )
+            .await;
+        assert_eq!(answer.ok(201)["_id"], json!(order2_id));
+    }
+    assert_eq!(stock(api, &shop, &socks).await, (7, 3));
+    // Another customer's key space is separate.
+    let other_keyed: Vec<(&str, &str)> = other_user
+        .auth()
+        .into_iter()
+        .chain([("idempotency-key", "order-key-1")])
+        .collect();
+    let mut small = socks_order.clone();
+    small["shop_order_ids"][0]["shop_discounts"] = json!([]);
+    small["shop_order_ids"][0]["item_products"][0]["quantity"] = json!(1);
+    let answer = api
+        .api(Method::POST, "/checkout/order", &other_keyed, Some(small))
+        .await;
+    let other_order = answer.ok(201).clone();
+    assert_ne!(other_order["_id"], json!(order2_id));
+    assert_eq!(stock(api, &shop, &socks).await, (6, 4));
+
+    // Not enough stock for one line: 409 and nothing reserved, not even the other line.
+    let too_many = json!({"shop_order_ids": [{"shopId": shop.id, "item_products": [
+        {"productId": tee_id, "quantity": 1}, {"productId": socks, "quantity": 100}
+    ]}], "user_address": {}, "user_payment": {}});
+    api.api(
+        Method::POST,
+        "/checkout/order",
+        &user.auth(),
+        Some(too_many),
+    )
+    .await
+    .err(409, "insufficient stock");
+    assert_eq!(stock(api, &shop, &tee_id).await, (8, 2));
+    assert_eq!(stock(api, &shop, &socks).await, (6, 4));
+
+    // Orders: newest first, paged; another customer's order is 404.
+    let answer = api.api(Method::GET, "/orders", &user.auth(), None).await;
+    assert_eq!(
+        ids(answer.ok(200)),
+        vec![order2_id.as_str(), order1_id.as_str()]
+    );
+    let answer = api
+        .api(Method::GET, "/orders?limit=1&page=2", &user.auth(), None)
+        .await;
+    assert_eq!(ids(answer.ok(200)), vec![order1_id.as_str()]);
+    let answer = api
+        .api(
+            Method::GET,
+            &format!("/orders/{order1_id}"),
+            &user.auth(),
+            None,
+        )
+        .await;
+    assert_eq!(answer.ok(200), &order1);
+    api.api(
+        Method::GET,
+        &format!("/orders/{order1_id}"),
+        &other_user.auth(),
+        None,
+    )
+    .await
+    .err(404, "order not found");
+    api.api(
+        Method::POST,
+        &format!("/orders/{order1_id}/cancel"),
+        &other_user.auth(),
+        None,
+    )
+    .await
+    .err(404, "order not found");
+
+    // The shop moves its own lines; another shop cannot touch them.
+    let status = |products: &[&str], status: &str| json!({"orderProducts": [{"productIds": products, "status": status}]});
+    api.api(
+        Method::PATCH,
+        &format!("/orders/{order1_id}/status"),
+        &other_shop.auth(),
+        Some(status(&[&tee_id], "confirmed")),
+    )
+    .await
+    .err(404, "order not found");
+    let mut body = status(&[&tee_id], "confirmed");
+    body["note"] = json!("packed");
+    body["trackingNumber"] = json!("TRACK-1");
+    let answer = api
+        .api(
+            Method::PATCH,
+            &format!("/orders/{order1_id}/status"),
+            &shop.auth(),
+            Some(body),
+        )
+        .await;
+    let updated = answer.ok(200);
+    assert_eq!(updated["order_status"], "pending");
+    assert_eq!(updated["order_trackingNumber"], "TRACK-1");
+    assert_eq!(updated["order_note"], "packed");
+    let lines = &updated["order_products"][0]["item_products"];
+    assert_eq!(lines[0]["status"], "confirmed");
+    assert_eq!(lines[1]["status"], "pending");
+    let answer = api
+        .api(
+            Method::PATCH,
+            &format!("/orders/{order1_id}/status"),
+            &shop.auth(),
+            Some(status(&[&socks], "confirmed")),
+        )
+        .await;
+    assert_eq!(answer.ok(200)["order_status"], "confirmed");
+    api.api(
+        Method::PATCH,
+        &format!("/orders/{order1_id}/status"),
+        &shop.auth(),
+        Some(status(&[&socks], "delivered")),
+    )
+    .await
+    .err(409, "cannot go from");
+
+    // The customer cancels: stock and the code's use come back; a second cancel is 409.
+    let answer = api
+        .api(
+            Method::POST,
+            &format!("/orders/{order1_id}/cancel"),
+            &user.auth(),
+            None,
+        )
+        .await;
+    let cancelled = answer.ok(200);
+    assert_eq!(cancelled["order_status"], "cancelled");
+    assert_eq!(
+        cancelled["order_products"][0]["item_products"][1]["status"],
+        "cancelled"
+    );
+    assert_eq!(stock(api, &shop, &tee_id).await, (10, 0));
+    assert_eq!(stock(api, &shop, &socks).await, (7, 3));
+    api.api(
+        Method::POST,
+        &format!("/orders/{order1_id}/cancel"),
+        &user.auth(),
+        None,
+    )
+    .await
+    .err(409, "can no longer be cancelled");
+    let answer = api.api(Method::GET, "/discounts", &shop.auth(), None).await;
+    let uses: Vec<(String, u64)> = answer
+        .ok(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["discount_code"].as_str().unwrap().to_owned(),
+                c["discount_uses_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uses,
+        vec![("SOCKS5".to_owned(), 1), ("SUMMER10".to_owned(), 0)]
+    );
+
+    // A shipped order cannot be cancelled by the customer.
+    for step in ["confirmed", "shipped"] {
+        api.api(
+            Method::PATCH,
+            &format!("/orders/{order2_id}/status"),
+            &shop.auth(),
+            Some(status(&[&socks], step)),
+        )
+        .await
+        .ok(200);
+    }
+    api.api(
+        Method::POST,
+        &format!("/orders/{order2_id}/cancel"),
+        &user.auth(),
+        None,
+    )
+    .await
+    .err(409, "can no longer be cancelled");
+
+    // The customer gives a code use back; then the shop deletes a code.
+    let answer = api
+        .api(
+            Method::POST,
+            "/discounts/cancel",
+            &user.auth(),
+            Some(json!({"codeId": "SOCKS5", "shopId": shop.id})),
+        )
+        .await;
+    assert_eq!(
+        answer.ok(200),
+        &json!({"discount_code": "SOCKS5", "discount_shopId": shop.id, "discount_uses_by_user": 0})
+    );
+    api.api(
+        Method::DELETE,
+        "/discounts/SUMMER10",
+        &other_shop.auth(),
+        None,
+    )
+    .await
+    .err(404, "discount not found");
+    let answer = api
+        .api(Method::DELETE, "/discounts/SUMMER10", &shop.auth(), None)
+        .await;
+    assert_eq!(answer.ok(200), &json!({"discount_code": "SUMMER10"}));
+    api.api(Method::DELETE, "/discounts/SUMMER10", &shop.auth(), None)
+        .await
+        .err(404, "discount not found");
+    api.api(
+        Method::GET,
+        &format!(
+            "/discounts/list_product_code?code=SUMMER10&shopId={}",
+            shop.id
+        ),
+        &[],
+        None,
+    )
+    .await
+    .err(404, "discount not found");
+
+    // The checkout counters moved (other tests of this process may add to them too).
+    let metrics_after = metrics_text(api).await;
+    let grew = |series: &str| metric(&metrics_after, series) - metric(&metrics_before, series);
+    assert!(
+        grew("ecom_checkouts_placed_total") >= 5.0,
+        "{metrics_after}"
+    );
+    assert!(grew("ecom_checkouts_rejected_total{reason=\"out_of_stock\"}") >= 1.0);
+    assert!(grew("ecom_oversell_guard_rejections_total") >= 1.0);
+}
+
+#[tokio::test]
+async fn commerce_walkthrough_on_memory() {
+    let server = TestServer::start(config()).await;
+    commerce_flow(&server.base, KEY).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commerce_walkthrough_on_mongo_and_redis() {
+    let (config, fixtures) = support::mongo_redis_config("lock_then_reserve").await;
+    let server = TestServer::start(config).await;
+    let ready = server.call(Method::GET, "/readyz", &[], None).await;
+    assert_eq!(
+        ready.status, 200,
+        "MongoDB, the Redis lock and the Redis gate answer"
+    );
+    commerce_flow(&server.base, KEY).await;
+    server.stop().await;
+    // The checkouts took their stock locks in Redis under the test's own prefix; dropping the
+    // fixtures deletes those keys (and only those).
+    let prefix = fixtures.prefix.0.clone();
+    assert!(
+        !fixtures.prefix.keys().is_empty(),
+        "no Redis key under {prefix}"
+    );
+    drop(fixtures);
+    assert!(support::RedisPrefix(prefix).keys().is_empty());
 }

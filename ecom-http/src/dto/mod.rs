@@ -2,7 +2,11 @@
 //! OpenAPI schemas. Conversions from core types live beside each shape.
 
 pub mod account;
+pub mod cart;
+pub mod checkout;
+pub mod discount;
 pub mod inventory;
+pub mod order;
 pub mod product;
 
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -36,4 +40,26 @@ pub fn id_schema() -> RefOr<Schema> {
         .pattern(Some("^[0-9a-f]{32}$"))
         .description(Some("an id: 32 lowercase hex characters"))
         .into()
+}
+
+/// Query of numbered lists (`GET /discounts`, `GET /orders`): `limit` (1..=100, default 50) and
+/// `page` (from 1); any other parameter is a 400.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 50).
+    pub limit: Option<u32>,
+    /// Page number, from 1 (default 1).
+    pub page: Option<u64>,
+}
+
+impl PageQuery {
+    /// The page this query asks for.
+    pub fn page(&self) -> Result<ecom_core::page::Page, crate::error::AppError> {
+        Ok(ecom_core::page::Page::numbered(
+            self.page.unwrap_or(1),
+            self.limit.unwrap_or(ecom_core::page::DEFAULT_PAGE_LIMIT),
+        )?)
+    }
 }

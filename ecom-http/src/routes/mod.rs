@@ -5,8 +5,12 @@
 //! in `api()` (this module, private).
 
 pub mod access;
+pub mod cart;
+pub mod checkout;
+pub mod discount;
 pub mod inventory;
 pub mod ops;
+pub mod order;
 pub mod product;
 
 use crate::error::AppError;
@@ -27,7 +31,11 @@ fn api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(access::routes())
         .merge(product::routes())
-        .merge(inventory::routes());
+        .merge(inventory::routes())
+        .merge(discount::routes())
+        .merge(cart::routes())
+        .merge(checkout::routes())
+        .merge(order::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())
         .nest(API_BASE, v1)
@@ -54,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(ops::OpenApiJson(Arc::new(json))));
-    layers::apply(routes, &state.http).with_state(state)
+    layers::apply(routes, &state.http, &state.metrics).with_state(state)
 }
 
 async fn not_found(method: Method, uri: Uri) -> AppError {

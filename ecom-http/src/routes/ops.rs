@@ -43,26 +43,35 @@ pub async fn healthz() -> Reply<HealthDto> {
     Reply::ok("ok", HealthDto { status: "ok" })
 }
 
-/// Readiness: the backend answers a read.
+/// Readiness: the store answers a read, and the lock and stock gate answer a ping.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "The backend answers", body = Envelope<HealthDto>),
-        (status = 503, description = "The backend does not answer", body = ErrorBody),
+        (status = 200, description = "The backends answer", body = Envelope<HealthDto>),
+        (status = 503, description = "A backend does not answer", body = ErrorBody),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Reply<HealthDto>, AppError> {
-    // A lookup that finds nothing but makes the backend answer (no ping port exists yet).
-    state
-        .ecom
-        .backend()
+    let backend = state.ecom.backend();
+    // A lookup that finds nothing but makes the store answer.
+    let store = backend
         .api_keys
         .find_by_hash("readiness-probe")
         .await
-        .map_err(|err| {
-            tracing::warn!(error = ?err, "readiness probe failed");
-            AppError::http(StatusCode::SERVICE_UNAVAILABLE, "backend not ready")
-        })?;
+        .map(drop);
+    for (part, result) in [
+        ("store", store),
+        ("lock", backend.lock.ping().await),
+        ("stock gate", backend.gate.ping().await),
+    ] {
+        if let Err(err) = result {
+            tracing::warn!(error = ?err, part, "readiness probe failed");
+            return Err(AppError::http(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{part} not ready"),
+            ));
+        }
+    }
     Ok(Reply::ok("ready", HealthDto { status: "ready" }))
 }
 

@@ -20,10 +20,17 @@ use tokio::task::JoinHandle;
 /// The bootstrap API key every test server ensures.
 pub const KEY: &str = "test-bootstrap-key-0123456789";
 
-/// A running server.
-pub struct TestServer {
+/// A client of one server: its base URL, the API key to send, and a pooled reqwest client.
+#[derive(Clone)]
+pub struct Api {
     pub base: String,
+    pub key: String,
     pub client: reqwest::Client,
+}
+
+/// A running server; derefs to the [`Api`] client of it (with the bootstrap key).
+pub struct TestServer {
+    pub api: Api,
     /// The services behind the server (only for servers started with [`TestServer::with_clock`]).
     pub ecom: Option<Ecom>,
     pub clock: Option<Arc<ManualClock>>,
@@ -36,6 +43,7 @@ pub fn config() -> Config {
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         bootstrap_api_key: Some(KEY.to_owned()),
+        fee_ship: Some(FEE_SHIP.into()),
         ..Config::default()
     }
 }
@@ -124,8 +132,7 @@ impl TestServer {
         handle: JoinHandle<anyhow::Result<()>>,
     ) -> Self {
         let server = TestServer {
-            base,
-            client: reqwest::Client::new(),
+            api: Api::new(&base, KEY),
             ecom,
             clock,
             shutdown: Some(tx),
@@ -140,6 +147,38 @@ impl TestServer {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         panic!("server did not become healthy");
+    }
+
+    /// Stops the server gracefully and checks it ended without error.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let result = tokio::time::timeout(std::time::Duration::from_secs(10), handle)
+                .await
+                .expect("graceful shutdown took too long")
+                .unwrap();
+            assert!(result.is_ok(), "{result:?}");
+        }
+    }
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Api {
+    /// A client of the server at `base` sending API key `key`.
+    pub fn new(base: &str, key: &str) -> Self {
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+            client: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -186,7 +225,7 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Answer {
-        let mut all = vec![("x-api-key", KEY)];
+        let mut all = vec![("x-api-key", self.key.as_str())];
         all.extend_from_slice(headers);
         self.call(
             method,
@@ -195,20 +234,6 @@ impl TestServer {
             body.map(Body::Json),
         )
         .await
-    }
-
-    /// Stops the server gracefully and checks it ended without error.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            let result = tokio::time::timeout(std::time::Duration::from_secs(10), handle)
-                .await
-                .expect("graceful shutdown took too long")
-                .unwrap();
-            assert!(result.is_ok(), "{result:?}");
-        }
     }
 }
 
@@ -231,7 +256,7 @@ impl Account {
 }
 
 /// Signs up a shop (`kind` = `shop`) or a customer (`user`).
-pub async fn signup(server: &TestServer, kind: &str, email: &str) -> Account {
+pub async fn signup(server: &Api, kind: &str, email: &str) -> Account {
     let answer = server
         .api(
             Method::POST,
@@ -262,9 +287,98 @@ pub fn tee(name: &str, price: Value) -> Value {
 }
 
 /// Creates a product of `shop` and returns its id.
-pub async fn create_product(server: &TestServer, shop: &Account, body: Value) -> String {
+pub async fn create_product(server: &Api, shop: &Account, body: Value) -> String {
     let answer = server
         .api(Method::POST, "/products", &shop.auth(), Some(body))
         .await;
     answer.ok(201)["_id"].as_str().unwrap().to_owned()
+}
+
+/// The shipping fee every test server charges (`ECOM_FEE_SHIP`).
+pub const FEE_SHIP: &str = "2.50";
+
+/// The Redis of the tests: `ECOM_TEST_REDIS_URL`, else the local default.
+pub fn redis_url() -> String {
+    std::env::var("ECOM_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A unique Redis key prefix; its keys are deleted on drop (never anything else).
+pub struct RedisPrefix(pub String);
+
+impl RedisPrefix {
+    pub fn new() -> Self {
+        RedisPrefix(format!("ecomhttptest:{}:", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// How many keys exist under the prefix.
+    pub fn keys(&self) -> Vec<String> {
+        let Ok(client) = redis::Client::open(redis_url()) else {
+            return Vec::new();
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let Ok((next, batch)): redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", self.0))
+                .arg("COUNT")
+                .arg(1000)
+                .query(&mut conn)
+            else {
+                return keys;
+            };
+            keys.extend(batch);
+            if next == 0 {
+                return keys;
+            }
+            cursor = next;
+        }
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        let keys = self.keys();
+        if keys.is_empty() {
+            return;
+        }
+        if let Ok(client) = redis::Client::open(redis_url()) {
+            if let Ok(mut conn) = client.get_connection() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+            }
+        }
+    }
+}
+
+/// A MongoDB database of its own and a Redis prefix of its own; drop after the server stopped.
+pub struct MongoRedis {
+    pub db: ecom_mongo::testkit::TestDatabase,
+    pub prefix: RedisPrefix,
+}
+
+/// A test configuration on a fresh MongoDB database and Redis (unique prefix), with
+/// `strategy` and the test shipping fee.
+pub async fn mongo_redis_config(strategy: &str) -> (Config, MongoRedis) {
+    let db = ecom_mongo::testkit::TestDatabase::new()
+        .await
+        .expect("a MongoDB for tests (ECOM_TEST_MONGO_URI or secantusd-rs)");
+    let prefix = RedisPrefix::new();
+    let settings = ecom_http::Settings {
+        mongo_uri: Some(db.uri().to_owned()),
+        mongo_db: Some(db.database().name().to_owned()),
+        redis_url: Some(redis_url()),
+        redis_prefix: Some(prefix.0.clone()),
+        secret: Some("test-secret-0123456789abcdef".to_owned()),
+        checkout_strategy: Some(strategy.to_owned()),
+        ..ecom_http::Settings::default()
+    };
+    let config = config().merge(settings).unwrap();
+    (config, MongoRedis { db, prefix })
 }

@@ -1,0 +1,183 @@
+//! Carts: the add, update and remove bodies, and the cart JSON of API.md.
+
+use ecom_core::cart::{Cart, CartLine, CartState};
+use ecom_core::id::{ProductId, ShopId};
+use ecom_core::service::{CartItem, CartUpdate};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// The product of `POST /carts`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CartProductBody {
+    /// A published product.
+    #[serde(rename = "productId")]
+    #[schema(schema_with = super::id_schema)]
+    pub product_id: ProductId,
+    /// The shop that sells it.
+    #[serde(rename = "shopId")]
+    #[schema(schema_with = super::id_schema)]
+    pub shop_id: ShopId,
+    /// Units to add, 1 to 1000000 (the line's total may not exceed 1000000 either).
+    #[schema(example = 2)]
+    pub quantity: u32,
+    /// Ignored: the cart shows the stored price and checkout always uses it.
+    #[serde(default)]
+    #[schema(value_type = f64)]
+    pub price: Option<Value>,
+}
+
+/// Body of `POST /carts`: adds units of a product (or increases its line).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddToCartBody {
+    /// What to add.
+    pub product: CartProductBody,
+}
+
+impl From<AddToCartBody> for CartItem {
+    fn from(body: AddToCartBody) -> Self {
+        CartItem {
+            product_id: body.product.product_id,
+            shop_id: body.product.shop_id,
+            quantity: body.product.quantity,
+        }
+    }
+}
+
+/// One change of `POST /carts/update`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CartChangeBody {
+    /// The product (already in the cart unless `quantity` is 0).
+    #[serde(rename = "productId")]
+    #[schema(schema_with = super::id_schema)]
+    pub product_id: ProductId,
+    /// The wanted quantity, 0 to 1000000; 0 removes the line.
+    #[schema(example = 3)]
+    pub quantity: u32,
+    /// The quantity the client last saw; the line changes by `quantity - old_quantity`.
+    #[schema(example = 2)]
+    pub old_quantity: u32,
+    /// Ignored: prices come from the server.
+    #[serde(default)]
+    #[schema(value_type = f64)]
+    pub price: Option<Value>,
+}
+
+/// One shop's changes in `POST /carts/update`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CartShopChanges {
+    /// The shop that sells the products.
+    #[serde(rename = "shopId")]
+    #[schema(schema_with = super::id_schema)]
+    pub shop_id: ShopId,
+    /// The changes, applied in order.
+    pub item_products: Vec<CartChangeBody>,
+}
+
+/// Body of `POST /carts/update` (the seed's shape). Changes apply in order and stop at the
+/// first that fails; 1 to 100 changes in all.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateCartBody {
+    /// Changes grouped by shop.
+    pub shop_order_ids: Vec<CartShopChanges>,
+}
+
+impl UpdateCartBody {
+    /// The changes in the order they were sent.
+    pub fn changes(self) -> Vec<CartUpdate> {
+        self.shop_order_ids
+            .into_iter()
+            .flat_map(|shop| {
+                let shop_id = shop.shop_id;
+                shop.item_products.into_iter().map(move |item| CartUpdate {
+                    shop_id: shop_id.clone(),
+                    product_id: item.product_id,
+                    quantity: item.quantity,
+                    old_quantity: item.old_quantity,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Body of `DELETE /carts`: removes a product's line.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RemoveFromCartBody {
+    /// The product to remove (absent lines are ignored).
+    #[serde(rename = "productId")]
+    #[schema(schema_with = super::id_schema)]
+    pub product_id: ProductId,
+}
+
+/// One line of a cart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartProductDto {
+    /// The product.
+    #[serde(rename = "productId")]
+    pub product_id: String,
+    /// Its shop.
+    #[serde(rename = "shopId")]
+    pub shop_id: String,
+    /// Units.
+    pub quantity: u32,
+    /// Unit price in major units when the line was added (checkout re-reads it).
+    #[schema(value_type = f64, example = 19.99)]
+    pub price: Value,
+    /// Product name when the line was added.
+    pub name: String,
+}
+
+impl From<CartLine> for CartProductDto {
+    fn from(line: CartLine) -> Self {
+        CartProductDto {
+            product_id: line.product_id.to_string(),
+            shop_id: line.shop_id.to_string(),
+            quantity: line.quantity,
+            price: line.price.major_json(),
+            name: line.name,
+        }
+    }
+}
+
+/// The customer's active cart. A customer without a cart gets the empty cart:
+/// `{"_id": null, "cart_state": "active", "cart_products": [], "cart_count_product": 0}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartDto {
+    /// The cart id; `null` while the customer has no cart.
+    #[serde(rename = "_id")]
+    #[schema(value_type = String)]
+    pub id: Option<String>,
+    /// `active` (also for the empty cart), `completed`, `failed` or `pending`.
+    #[schema(example = "active")]
+    pub cart_state: String,
+    /// The lines, one per product.
+    pub cart_products: Vec<CartProductDto>,
+    /// How many distinct products the cart holds.
+    pub cart_count_product: usize,
+}
+
+fn state_name(state: CartState) -> String {
+    match serde_json::to_value(state) {
+        Ok(Value::String(name)) => name,
+        _ => "active".to_owned(),
+    }
+}
+
+impl From<Option<Cart>> for CartDto {
+    fn from(cart: Option<Cart>) -> Self {
+        match cart {
+            None => CartDto {
+                id: None,
+                cart_state: state_name(CartState::Active),
+                cart_products: Vec::new(),
+                cart_count_product: 0,
+            },
+            Some(cart) => CartDto {
+                id: Some(cart.id.to_string()),
+                cart_state: state_name(cart.state),
+                cart_count_product: cart.count_product(),
+                cart_products: cart.lines.into_iter().map(Into::into).collect(),
+            },
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Checkout: the review and order bodies (the seed's `shop_order_ids` shape) and the review
+//! JSON. Client prices are accepted and ignored; every amount is the server's, in major units.
+
+use super::discount::ItemBody;
+use ecom_core::id::{CartId, ShopId};
+use ecom_core::order::{AppliedDiscount, CheckoutTotals};
+use ecom_core::service::{
+    CheckoutRequest, CheckoutReview, ItemRequest, ShopDiscountRequest, ShopOrderRequest, ShopReview,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+/// A shop's code in a checkout.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ShopDiscountBody {
+    /// The shop whose code it is (the same as the enclosing `shopId`).
+    #[serde(rename = "shopId")]
+    #[schema(schema_with = super::id_schema)]
+    pub shop_id: ShopId,
+    /// The code (the text customers type).
+    #[serde(rename = "codeId")]
+    #[schema(example = "SUMMER10")]
+    pub code: String,
+}
+
+/// One shop's part of a checkout.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ShopOrderBody {
+    /// The shop.
+    #[serde(rename = "shopId")]
+    #[schema(schema_with = super::id_schema)]
+    pub shop_id: ShopId,
+    /// At most one code of this shop.
+    #[serde(default)]
+    pub shop_discounts: Vec<ShopDiscountBody>,
+    /// What to buy from it (at least one line).
+    pub item_products: Vec<ItemBody>,
+}
+
+impl From<ShopOrderBody> for ShopOrderRequest {
+    fn from(body: ShopOrderBody) -> Self {
+        ShopOrderRequest {
+            shop_id: body.shop_id,
+            shop_discounts: body
+                .shop_discounts
+                .into_iter()
+                .map(|d| ShopDiscountRequest {
+                    shop_id: d.shop_id,
+                    code: d.code,
+                })
+                .collect(),
+            item_products: body
+                .item_products
+                .into_iter()
+                .map(ItemRequest::from)
+                .collect(),
+        }
+    }
+}
+
+/// Body of `POST /checkout/review`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckoutBody {
+    /// The seed's cart id: accepted (it must have the form of an id) and not used, since the
+    /// lines come from `shop_order_ids`; the bought lines leave the customer's active cart.
+    #[serde(rename = "cartId", default)]
+    #[schema(schema_with = super::id_schema)]
+    pub cart_id: Option<CartId>,
+    /// 1 to 20 shops, each once.
+    pub shop_order_ids: Vec<ShopOrderBody>,
+}
+
+impl CheckoutBody {
+    /// The request for the checkout service.
+    pub fn request(self) -> CheckoutRequest {
+        CheckoutRequest {
+            shop_order_ids: self.shop_order_ids.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The optional `idempotency-key` header of `POST /checkout/order` (for the OpenAPI document;
+/// the handler reads the header itself).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// 1 to 255 printable ASCII characters; a repeat from the same customer returns the first
+    /// outcome (the same order, or the same error), even with a different body.
+    #[serde(rename = "idempotency-key")]
+    #[param(required = false)]
+    pub idempotency_key: String,
+}
+
+/// Body of `POST /checkout/order`: the review body plus where to ship and how to pay. Send an
+/// `idempotency-key` header to make retries safe.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OrderBody {
+    /// As in the review: accepted and not used.
+    #[serde(rename = "cartId", default)]
+    #[schema(schema_with = super::id_schema)]
+    pub cart_id: Option<CartId>,
+    /// 1 to 20 shops, each once.
+    pub shop_order_ids: Vec<ShopOrderBody>,
+    /// The shipping address, stored as given (no key may start with `$` or contain `.`).
+    #[schema(value_type = Object)]
+    pub user_address: Map<String, Value>,
+    /// Payment details, stored as given (same key rules).
+    #[schema(value_type = Object)]
+    pub user_payment: Map<String, Value>,
+}
+
+impl OrderBody {
+    /// The request for the checkout service, and the shipping and payment JSON.
+    pub fn into_parts(self) -> (CheckoutRequest, Value, Value) {
+        let request = CheckoutBody {
+            cart_id: self.cart_id,
+            shop_order_ids: self.shop_order_ids,
+        }
+        .request();
+        (
+            request,
+            Value::Object(self.user_address),
+            Value::Object(self.user_payment),
+        )
+    }
+}
+
+/// Totals of a checkout, in major units (the seed's `checkout_order`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsDto {
+    /// Sum of line prices.
+    #[serde(rename = "totalPrice")]
+    #[schema(value_type = f64)]
+    pub total_price: Value,
+    /// Shipping fee.
+    #[serde(rename = "feeShip")]
+    #[schema(value_type = f64)]
+    pub fee_ship: Value,
+    /// Sum of discounts.
+    #[serde(rename = "totalDiscount")]
+    #[schema(value_type = f64)]
+    pub total_discount: Value,
+    /// What the customer pays: `totalPrice + feeShip - totalDiscount`, never negative.
+    #[serde(rename = "totalCheckout")]
+    #[schema(value_type = f64)]
+    pub total_checkout: Value,
+}
+
+impl From<CheckoutTotals> for TotalsDto {
+    fn from(t: CheckoutTotals) -> Self {
+        TotalsDto {
+            total_price: t.total_price.major_json(),
+            fee_ship: t.fee_ship.major_json(),
+            total_discount: t.total_discount.major_json(),
+            total_checkout: t.total_checkout.major_json(),
+        }
+    }
+}
+
+/// A code applied to a shop's part.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedDiscountDto {
+    /// The shop whose code it is.
+    #[serde(rename = "shopId")]
+    pub shop_id: String,
+    /// The code.
+    #[serde(rename = "codeId")]
+    pub code: String,
+    /// Amount taken off, in major units.
+    #[schema(value_type = f64)]
+    pub discount: Value,
+}
+
+impl From<&AppliedDiscount> for AppliedDiscountDto {
+    fn from(d: &AppliedDiscount) -> Self {
+        AppliedDiscountDto {
+            shop_id: d.shop_id.to_string(),
+            code: d.code.clone(),
+            discount: d.amount.major_json(),
+        }
+    }
+}
+
+/// A line priced by the server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewedItemDto {
+    /// The product.
+    #[serde(rename = "productId")]
+    pub product_id: String,
+    /// Its name.
+    pub name: String,
+    /// Units (duplicates of a product merged).
+    pub quantity: u32,
+    /// Stored unit price, in major units.
+    #[schema(value_type = f64)]
+    pub price: Value,
+}
+
+/// One shop's part, priced (the seed's `shop_order_ids_new` entry).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShopReviewDto {
+    /// The shop.
+    #[serde(rename = "shopId")]
+    pub shop_id: String,
+    /// Its code, if one was sent (a code that does not apply is a 400 instead).
+    pub shop_discounts: Vec<AppliedDiscountDto>,
+    /// Sum of its lines.
+    #[serde(rename = "priceRaw")]
+    #[schema(value_type = f64)]
+    pub price_raw: Value,
+    /// `priceRaw` minus its code's discount.
+    #[serde(rename = "priceApplyDiscount")]
+    #[schema(value_type = f64)]
+    pub price_apply_discount: Value,
+    /// Its lines at server prices.
+    pub item_products: Vec<ReviewedItemDto>,
+}
+
+impl From<ShopReview> for ShopReviewDto {
+    fn from(shop: ShopReview) -> Self {
+        ShopReviewDto {
+            shop_id: shop.shop_id.to_string(),
+            shop_discounts: shop.discounts.iter().map(Into::into).collect(),
+            price_raw: shop.price_raw.major_json(),
+            price_apply_discount: shop.price_apply_discount.major_json(),
+            item_products: shop
+                .items
+                .into_iter()
+                .map(|item| ReviewedItemDto {
+                    product_id: item.product_id.to_string(),
+                    name: item.name,
+                    quantity: item.quantity,
+                    price: item.unit_price.major_json(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A shop's code as the request named it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestedDiscountDto {
+    /// The shop.
+    #[serde(rename = "shopId")]
+    pub shop_id: String,
+    /// The code.
+    #[serde(rename = "codeId")]
+    pub code: String,
+}
+
+/// A line as the request named it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestedItemDto {
+    /// The product.
+    #[serde(rename = "productId")]
+    pub product_id: String,
+    /// Units.
+    pub quantity: u32,
+}
+
+/// One shop's part as the request named it (client prices dropped).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestedShopOrderDto {
+    /// The shop.
+    #[serde(rename = "shopId")]
+    pub shop_id: String,
+    /// Its code.
+    pub shop_discounts: Vec<RequestedDiscountDto>,
+    /// Its lines.
+    pub item_products: Vec<RequestedItemDto>,
+}
+
+/// The answer of `POST /checkout/review`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewDto {
+    /// The request as the server read it.
+    pub shop_order_ids: Vec<RequestedShopOrderDto>,
+    /// Each shop's part priced by the server.
+    pub shop_order_ids_new: Vec<ShopReviewDto>,
+    /// Totals.
+    pub checkout_order: TotalsDto,
+}
+
+impl ReviewDto {
+    /// The review of `request`.
+    pub fn new(request: &CheckoutRequest, review: CheckoutReview) -> Self {
+        ReviewDto {
+            shop_order_ids: request
+                .shop_order_ids
+                .iter()
+                .map(|shop| RequestedShopOrderDto {
+                    shop_id: shop.shop_id.to_string(),
+                    shop_discounts: shop
+                        .shop_discounts
+                        .iter()
+                        .map(|d| RequestedDiscountDto {
+                            shop_id: d.shop_id.to_string(),
+                            code: d.code.clone(),
+                        })
+                        .collect(),
+                    item_products: shop
+                        .item_products
+                        .iter()
+                        .map(|i| RequestedItemDto {
+                            product_id: i.product_id.to_string(),
+                            quantity: i.quantity,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            shop_order_ids_new: review.shops.into_iter().map(Into::into).collect(),
+            checkout_order: review.totals.into(),
+        }
+    }
+}

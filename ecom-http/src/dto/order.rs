@@ -1,0 +1,211 @@
+//! Orders: the status-update body and the order JSON of API.md (`order_*` fields).
+
+use super::checkout::{AppliedDiscountDto, TotalsDto};
+use chrono::{DateTime, Utc};
+use ecom_core::id::ProductId;
+use ecom_core::order::{Order, OrderStatus};
+use ecom_core::service::{LineStatusChange, StatusUpdate};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// Status of an order line and, rolled up, of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatusDto {
+    /// Placed, not yet confirmed by the shop.
+    Pending,
+    /// Confirmed by the shop.
+    Confirmed,
+    /// Handed to the carrier.
+    Shipped,
+    /// Received by the customer.
+    Delivered,
+    /// Cancelled; its stock and code uses were returned.
+    Cancelled,
+}
+
+impl From<OrderStatus> for OrderStatusDto {
+    fn from(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::Pending => OrderStatusDto::Pending,
+            OrderStatus::Confirmed => OrderStatusDto::Confirmed,
+            OrderStatus::Shipped => OrderStatusDto::Shipped,
+            OrderStatus::Delivered => OrderStatusDto::Delivered,
+            OrderStatus::Cancelled => OrderStatusDto::Cancelled,
+        }
+    }
+}
+
+impl From<OrderStatusDto> for OrderStatus {
+    fn from(status: OrderStatusDto) -> Self {
+        match status {
+            OrderStatusDto::Pending => OrderStatus::Pending,
+            OrderStatusDto::Confirmed => OrderStatus::Confirmed,
+            OrderStatusDto::Shipped => OrderStatus::Shipped,
+            OrderStatusDto::Delivered => OrderStatus::Delivered,
+            OrderStatusDto::Cancelled => OrderStatus::Cancelled,
+        }
+    }
+}
+
+/// A status change for some of the calling shop's lines.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LineStatusBody {
+    /// The lines' products (at least one; each must be the shop's line of this order).
+    #[serde(rename = "productIds")]
+    #[schema(value_type = Vec<String>)]
+    pub product_ids: Vec<ProductId>,
+    /// The new status: pending -> confirmed -> shipped -> delivered, or pending/confirmed ->
+    /// cancelled (which returns the lines' stock).
+    pub status: OrderStatusDto,
+}
+
+/// Body of `PATCH /orders/{orderId}/status`. At least one of the fields must say something.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    /// Changes of the shop's own lines, applied in order.
+    #[serde(rename = "orderProducts", default)]
+    pub order_products: Vec<LineStatusBody>,
+    /// A note for the customer, up to 1000 characters.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub note: Option<String>,
+    /// The carrier's tracking number, 1 to 100 characters.
+    #[serde(rename = "trackingNumber", default)]
+    #[schema(value_type = String)]
+    pub tracking_number: Option<String>,
+}
+
+impl From<StatusBody> for StatusUpdate {
+    fn from(body: StatusBody) -> Self {
+        StatusUpdate {
+            lines: body
+                .order_products
+                .into_iter()
+                .map(|line| LineStatusChange {
+                    product_ids: line.product_ids,
+                    status: line.status.into(),
+                })
+                .collect(),
+            note: body.note,
+            tracking_number: body.tracking_number,
+        }
+    }
+}
+
+/// One line of an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLineDto {
+    /// The product.
+    #[serde(rename = "productId")]
+    pub product_id: String,
+    /// Its name at checkout.
+    pub name: String,
+    /// Units bought.
+    pub quantity: u32,
+    /// Unit price at checkout, in major units.
+    #[schema(value_type = f64)]
+    pub price: Value,
+    /// The line's own status.
+    pub status: OrderStatusDto,
+}
+
+/// One shop's part of an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderShopDto {
+    /// The shop.
+    #[serde(rename = "shopId")]
+    pub shop_id: String,
+    /// The shop's code applied to the order, if any.
+    pub shop_discounts: Vec<AppliedDiscountDto>,
+    /// The shop's lines.
+    pub item_products: Vec<OrderLineDto>,
+}
+
+/// An order as API.md lists it (plus `order_note`, the latest note of a shop).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDto {
+    /// The id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The buyer.
+    #[serde(rename = "order_userId")]
+    pub user_id: String,
+    /// Totals, in major units.
+    pub order_checkout: TotalsDto,
+    /// The shipping address as sent.
+    #[schema(value_type = Object)]
+    pub order_shipping: Value,
+    /// The payment details as sent.
+    #[schema(value_type = Object)]
+    pub order_payment: Value,
+    /// The lines, grouped by shop in the order the shops first appear.
+    pub order_products: Vec<OrderShopDto>,
+    /// The carrier's tracking number, once a shop set it.
+    #[serde(rename = "order_trackingNumber")]
+    #[schema(value_type = String)]
+    pub tracking_number: Option<String>,
+    /// The latest note of a shop, if any.
+    #[schema(value_type = String)]
+    pub order_note: Option<String>,
+    /// Rolled up from the lines.
+    pub order_status: OrderStatusDto,
+    /// When it was placed.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Order> for OrderDto {
+    fn from(order: Order) -> Self {
+        let mut shops: Vec<OrderShopDto> = Vec::new();
+        for line in &order.lines {
+            let shop_id = line.shop_id.to_string();
+            let index = match shops.iter().position(|s| s.shop_id == shop_id) {
+                Some(index) => index,
+                None => {
+                    shops.push(OrderShopDto {
+                        shop_discounts: order
+                            .discounts
+                            .iter()
+                            .filter(|d| d.shop_id == line.shop_id)
+                            .map(Into::into)
+                            .collect(),
+                        shop_id,
+                        item_products: Vec::new(),
+                    });
+                    shops.len() - 1
+                }
+            };
+            shops[index].item_products.push(OrderLineDto {
+                product_id: line.product_id.to_string(),
+                name: line.name.clone(),
+                quantity: line.quantity,
+                price: line.unit_price.major_json(),
+                status: line.status.into(),
+            });
+        }
+        OrderDto {
+            id: order.id.to_string(),
+            user_id: order.customer_id.to_string(),
+            order_checkout: order.totals.into(),
+            order_shipping: order.shipping,
+            order_payment: order.payment,
+            order_products: shops,
+            tracking_number: order.tracking_number,
+            order_note: order.note,
+            order_status: order.status.into(),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+}
+
+/// Orders as the API shows them.
+pub fn orders(list: Vec<Order>) -> Vec<OrderDto> {
+    list.into_iter().map(OrderDto::from).collect()
+}
