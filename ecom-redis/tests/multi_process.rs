@@ -9,7 +9,7 @@ use common::{redis_url, Prefix};
 use ecom_core::gate::StockGate;
 use ecom_core::id::{CustomerId, ProductId, ShopId};
 use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
-use ecom_core::testkit::checkout::{ecom_with, out_of_stock, place, placed_orders};
+use ecom_core::testkit::checkout::{ecom_with, out_of_stock, place, placed_orders, rush_checkouts};
 use ecom_core::testkit::{published_product, shop};
 use futures::future::join_all;
 use std::sync::Arc;
@@ -47,16 +47,11 @@ async fn worker() {
             }],
         }],
     };
-    let tasks = (0..ATTEMPTS_PER_PROCESS).map(|_| {
-        let ecom = ecom.clone();
-        let input = place(request.clone(), None);
-        tokio::spawn(async move {
-            ecom.checkout
-                .place_order(&CustomerId::generate(), input)
-                .await
-        })
-    });
-    let placed = placed_orders(tasks, out_of_stock).await.len();
+    let results = rush_checkouts(&ecom, ATTEMPTS_PER_PROCESS, |_| {
+        (CustomerId::generate(), place(request.clone(), None))
+    })
+    .await;
+    let placed = placed_orders(results, out_of_stock).len();
     println!("placed={placed}");
 }
 

@@ -1,11 +1,11 @@
 //! Cases for [`AccountRepo`](crate::account::AccountRepo).
 
 use super::email;
+use super::{assert_race, interleaved, rush};
 use crate::account::{Account, AccountKind, Role};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::id::AccountId;
-use futures::future::join_all;
 
 fn account(kind: AccountKind, email: &str, backend: &Backend) -> Account {
     let now = backend.clock.now();
@@ -63,16 +63,44 @@ pub async fn insert_get_find(backend: &Backend) {
 }
 
 pub async fn duplicate_email_conflicts_under_concurrency(backend: &Backend) {
+    let backend = &interleaved(backend);
     let email = email();
-    let attempts = (0..20).map(|_| {
+    let results = rush(20, |_| {
         let account = account(AccountKind::Customer, &email, backend);
+        let backend = backend.clone();
         async move { backend.accounts.insert(&account).await }
-    });
-    let results = join_all(attempts).await;
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(ok, 1, "exactly one insert wins");
-    assert!(results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, Error::Conflict(_))));
+    })
+    .await;
+    assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        "duplicate email",
+    );
+    // Through the service too: one signup wins, the others are told the email is taken.
+    let ecom = super::ecom(backend);
+    let email = super::email();
+    let results = rush(10, |_| {
+        let ecom = ecom.clone();
+        let email = email.clone();
+        async move {
+            ecom.auth
+                .signup(
+                    AccountKind::Shop,
+                    crate::service::SignupInput {
+                        name: "Racer".into(),
+                        email,
+                        password: super::PASSWORD.into(),
+                    },
+                )
+                .await
+        }
+    })
+    .await;
+    assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        "concurrent signup",
+    );
 }

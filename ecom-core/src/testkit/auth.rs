@@ -11,7 +11,6 @@ use crate::secret::Secret;
 use crate::service::{LoginInput, SignupInput};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use futures::future::join_all;
 use std::sync::Arc;
 
 fn login(email: &str, password: &str) -> LoginInput {
@@ -298,25 +297,49 @@ pub async fn refresh_rotates_and_reuse_revokes(backend: &Backend) {
 }
 
 pub async fn concurrent_refresh_with_one_token_revokes(backend: &Backend) {
-    let ecom = ecom(backend);
+    let ecom = ecom(&super::interleaved(backend));
     let session = signup(&ecom, AccountKind::Customer).await;
     let id = session.account.id.to_string();
     let token = session.tokens.refresh_token.clone();
-    let results =
-        join_all((0..10).map(|_| ecom.auth.refresh(AccountKind::Customer, &id, &token))).await;
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    assert!(ok <= 1, "at most one concurrent refresh may win, {ok} did");
-    assert!(results
-        .iter()
-        .any(|r| matches!(r, Err(Error::Forbidden(_)))));
-    // Whatever won, the account's sessions are gone now.
-    for r in results.iter().flatten() {
-        assert!(ecom
-            .auth
-            .authenticate(AccountKind::Customer, &id, &r.tokens.access_token)
-            .await
-            .is_err());
-    }
+    let results = super::rush(10, |_| {
+        let (ecom, id, token) = (ecom.clone(), id.clone(), token.clone());
+        async move { ecom.auth.refresh(AccountKind::Customer, &id, &token).await }
+    })
+    .await;
+    // Exactly one refresh rotates the token; every other one sees it used (reuse: 403, and
+    // the account's sessions are revoked) or finds the session already revoked (401).
+    super::assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Forbidden(_) | Error::Unauthorized(_)),
+        "concurrent refresh",
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(Error::Forbidden(_)))),
+        "reuse was detected"
+    );
+    // The winner's new tokens died with the revocation, and so did the original session.
+    let winner = results.iter().flatten().next().expect("one winner");
+    assert!(matches!(
+        ecom.auth
+            .authenticate(AccountKind::Customer, &id, &winner.tokens.access_token)
+            .await,
+        Err(Error::Unauthorized(_))
+    ));
+    assert!(matches!(
+        ecom.auth
+            .refresh(AccountKind::Customer, &id, &winner.tokens.refresh_token)
+            .await,
+        Err(Error::Unauthorized(_))
+    ));
+    assert!(matches!(
+        ecom.auth
+            .authenticate(AccountKind::Customer, &id, &session.tokens.access_token)
+            .await,
+        Err(Error::Unauthorized(_))
+    ));
 }
 
 pub async fn logout_ends_session(backend: &Backend) {
@@ -367,18 +390,22 @@ pub async fn key_store_ports(backend: &Backend) {
     );
     // Compare-and-set rotation: of many concurrent rotations from "a1", one wins.
     let later = now + chrono::Duration::days(2);
-    let wins = join_all((0..20).map(|i| {
-        let next = format!("a2-{i}");
-        let id = a.id.clone();
+    let racing = super::interleaved(backend);
+    let wins = super::rush(20, |i| {
+        let (racing, id) = (racing.clone(), a.id.clone());
         async move {
-            backend
+            racing
                 .key_stores
-                .rotate_refresh(&id, "a1", &next, later)
+                .rotate_refresh(&id, "a1", &format!("a2-{i}"), later)
                 .await
         }
-    }))
+    })
     .await;
     assert_eq!(wins.iter().filter(|w| matches!(w, Ok(true))).count(), 1);
+    assert!(
+        wins.iter().all(|w| w.is_ok()),
+        "losing a rotation is Ok(false), not an error: {wins:?}"
+    );
     let rotated = backend.key_stores.get(&a.id).await.unwrap().unwrap();
     assert_eq!(rotated.used_refresh_jtis, vec!["a1".to_owned()]);
     assert!(rotated.refresh_jti.starts_with("a2-"));

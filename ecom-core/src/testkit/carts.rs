@@ -5,7 +5,6 @@ use crate::cart::{CartLine, CartState};
 use crate::error::Error;
 use crate::id::{CustomerId, ProductId, ShopId};
 use crate::money::{Currency, Money};
-use futures::future::join_all;
 
 fn line(product: &ProductId, quantity: u32) -> CartLine {
     CartLine {
@@ -24,8 +23,13 @@ pub async fn add_adjust_remove(backend: &Backend) {
     assert!(backend.carts.get_active(&customer).await.unwrap().is_none());
     // Concurrent adds create one cart and merge quantities.
     let one = line(&p1, 1);
-    let adds = join_all((0..10).map(|_| backend.carts.add_line(&customer, &one, 100, now))).await;
-    assert!(adds.iter().all(|r| r.is_ok()));
+    let racing = super::interleaved(backend);
+    let adds = super::rush(10, |_| {
+        let (racing, customer, one) = (racing.clone(), customer.clone(), one.clone());
+        async move { racing.carts.add_line(&customer, &one, 100, now).await }
+    })
+    .await;
+    assert!(adds.iter().all(|r| r.is_ok()), "{adds:?}");
     let cart = backend
         .carts
         .add_line(&customer, &line(&p2, 3), 100, now)

@@ -1,7 +1,6 @@
 //! Cases for the checkout saga and [`CheckoutRepo`](crate::checkout::CheckoutRepo): the
 //! concurrency invariants, idempotency, and crash recovery.
 
-use super::fault::{faulty, FaultMode, Faults};
 use super::{published_product, shop};
 use crate::backend::Backend;
 use crate::checkout::{CheckoutFailure, CheckoutRecord, CheckoutState, Transition};
@@ -15,7 +14,6 @@ use crate::service::{
     CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, ItemRequest, NewDiscount, PlaceOrder,
     ShopDiscountRequest, ShopOrderRequest,
 };
-use futures::future::join_all;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -86,12 +84,22 @@ pub async fn assert_stock_matches_orders(
     products: &[(ProductId, u64)],
     orders: &[Order],
 ) {
+    assert_stock_matches(backend, products, orders, "").await;
+}
+
+/// [`assert_stock_matches_orders`], saying `what` was checked when it fails.
+pub async fn assert_stock_matches(
+    backend: &Backend,
+    products: &[(ProductId, u64)],
+    orders: &[Order],
+    what: &str,
+) {
     for (product, received) in products {
         let inv = backend.inventory.get(product).await.unwrap().unwrap();
         assert_eq!(
             inv.stock + inv.reserved(),
             *received,
-            "stock + sold == received for {product}"
+            "{what}: stock + sold == received for {product}"
         );
         let held: HashMap<String, u32> = inv
             .reservations
@@ -109,26 +117,42 @@ pub async fn assert_stock_matches_orders(
             .collect();
         assert_eq!(
             held, expected,
-            "reservations of {product} are exactly the orders' lines"
+            "{what}: reservations of {product} are exactly the orders' lines"
         );
     }
 }
 
-/// Awaits spawned checkouts and returns the orders placed. A refusal is allowed only if
-/// `refusal_allowed` accepts it; anything else fails the case.
-pub async fn placed_orders(
-    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<crate::Result<Order>>>,
+/// The orders among `results`. A refusal is allowed only if `refusal_allowed` accepts it;
+/// anything else fails the case, naming the error.
+pub fn placed_orders(
+    results: Vec<crate::Result<Order>>,
     refusal_allowed: fn(&Error) -> bool,
 ) -> Vec<Order> {
     let mut orders = Vec::new();
-    for result in join_all(tasks).await {
-        match result.expect("task ran") {
+    for result in results {
+        match result {
             Ok(order) => orders.push(order),
             Err(e) if refusal_allowed(&e) => {}
             Err(other) => panic!("refusal not allowed here: {other:?}"),
         }
     }
     orders
+}
+
+/// `n` checkouts of `request` by fresh customers (or `customer(i)`), all released at once on
+/// an interleaving view of `ecom`'s backend; their outcomes in order.
+pub async fn rush_checkouts(
+    ecom: &Ecom,
+    n: usize,
+    input: impl Fn(usize) -> (CustomerId, PlaceOrder),
+) -> Vec<crate::Result<Order>> {
+    let racing = Ecom::new(super::interleaved(ecom.backend()), ecom.config().clone());
+    super::rush(n, |i| {
+        let racing = racing.clone();
+        let (customer, input) = input(i);
+        async move { racing.checkout.place_order(&customer, input).await }
+    })
+    .await
 }
 
 /// Refusals for lack of stock.
@@ -213,16 +237,13 @@ async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {
     let ecom = ecom_with(backend, strategy);
     let (shop, _) = shop(&ecom).await;
     let product = published_product(&ecom, &shop, "3.00", 100).await;
-    let tasks = (0..1000).map(|_| {
-        let ecom = ecom.clone();
+    let results = rush_checkouts(&ecom, 1000, |_| {
         let req = request(&shop, &[(&product, 1)], None);
-        tokio::spawn(async move {
-            ecom.checkout
-                .place_order(&CustomerId::generate(), place(req, None))
-                .await
-        })
-    });
-    let orders = placed_orders(tasks, out_of_stock).await;
+        (CustomerId::generate(), place(req, None))
+    })
+    .await;
+    super::assert_race(&results, 100, out_of_stock, "1,000 orders of stock 100");
+    let orders = placed_orders(results, out_of_stock);
     assert_eq!(orders.len(), 100);
     let inv = backend.inventory.get(&product.id).await.unwrap().unwrap();
     assert_eq!(inv.stock, 0);
@@ -285,18 +306,62 @@ pub async fn oversized_order_is_refused_cleanly(backend: &Backend) {
     }
 }
 
-/// 200 concurrent 3-line orders over products with stocks 30, 20 and 10: no order is partially
-/// reserved, and for each product stock + sold == received.
+/// Products of `shop` with the given stocks, returned sorted by id (the order in which a
+/// checkout reserves them).
+async fn products_by_id(ecom: &Ecom, shop: &ShopId, stocks: &[u32]) -> Vec<Product> {
+    let mut products = Vec::new();
+    for _ in stocks {
+        products.push(published_product(ecom, shop, "1.00", 1).await);
+    }
+    products.sort_by(|a, b| a.id.cmp(&b.id));
+    for (product, stock) in products.iter().zip(stocks) {
+        if *stock > 1 {
+            ecom.inventory
+                .add_stock(shop, &product.id, *stock - 1, None)
+                .await
+                .unwrap();
+        }
+    }
+    products
+}
+
+/// 200 concurrent 3-line orders. First the last line (by reservation order) is the bottleneck
+/// (the others have room for every order), so most orders hold their first two lines before
+/// being refused: exactly 10 orders, every refusal names the bottleneck, and nothing stays held. Then mixed quantities over stocks 30,
+/// 20 and 10: whatever wins, no order is partially held and stock + sold == received.
 pub async fn multi_line_orders_are_all_or_nothing(backend: &Backend) {
     let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
     let (shop, _) = shop(&ecom).await;
+    let p = products_by_id(&ecom, &shop, &[200, 400, 10]).await;
+    let results = rush_checkouts(&ecom, 200, |_| {
+        let req = request(&shop, &[(&p[0], 1), (&p[1], 2), (&p[2], 1)], None);
+        (CustomerId::generate(), place(req, None))
+    })
+    .await;
+    let bottleneck = p[2].id.to_string();
+    super::assert_race(
+        &results,
+        10,
+        |e| matches!(e, Error::InsufficientStock { product_id } if *product_id == bottleneck),
+        "3-line orders with a 10-unit last line",
+    );
+    let orders = placed_orders(results, out_of_stock);
+    let received = [
+        (p[0].id.clone(), 200),
+        (p[1].id.clone(), 400),
+        (p[2].id.clone(), 10),
+    ];
+    assert_stock_matches_orders(backend, &received, &orders).await;
+    let stocks: Vec<u64> = futures::future::join_all(
+        p.iter()
+            .map(|p| async { backend.inventory.get(&p.id).await.unwrap().unwrap().stock }),
+    )
+    .await;
+    assert_eq!(stocks, [190, 380, 0]);
+
     let stocks = [30_u32, 20, 10];
-    let mut products = Vec::new();
-    for stock in stocks {
-        products.push(published_product(&ecom, &shop, "1.00", stock).await);
-    }
-    let tasks = (0..200).map(|i| {
-        let ecom = ecom.clone();
+    let products = products_by_id(&ecom, &shop, &stocks).await;
+    let results = rush_checkouts(&ecom, 200, |i| {
         let qty = |k: usize| u32::try_from((i + k) % 3 + 1).unwrap();
         let req = request(
             &shop,
@@ -307,14 +372,11 @@ pub async fn multi_line_orders_are_all_or_nothing(backend: &Backend) {
             ],
             None,
         );
-        tokio::spawn(async move {
-            ecom.checkout
-                .place_order(&CustomerId::generate(), place(req, None))
-                .await
-        })
-    });
-    let orders = placed_orders(tasks, out_of_stock).await;
-    assert!(!orders.is_empty());
+        (CustomerId::generate(), place(req, None))
+    })
+    .await;
+    let orders = placed_orders(results, out_of_stock);
+    assert!(!orders.is_empty(), "the first order to run always fits");
     for order in &orders {
         assert_eq!(order.lines.len(), 3);
     }
@@ -334,13 +396,14 @@ pub async fn discount_limits_hold_under_concurrent_checkouts(backend: &Backend) 
     let product = published_product(&ecom, &shop, "20.00", 1000).await;
     create_code(&ecom, &shop, "RUSH10", 10, 1).await;
     let customers: Vec<CustomerId> = (0..50).map(|_| CustomerId::generate()).collect();
-    let tasks = (0..200).map(|i| {
-        let ecom = ecom.clone();
-        let customer = customers[i % 50].clone();
+    let results = rush_checkouts(&ecom, 200, |i| {
         let req = request(&shop, &[(&product, 1)], Some("RUSH10"));
-        tokio::spawn(async move { ecom.checkout.place_order(&customer, place(req, None)).await })
-    });
-    let orders = placed_orders(tasks, |e| matches!(e, Error::DiscountNotApplicable(_))).await;
+        (customers[i % 50].clone(), place(req, None))
+    })
+    .await;
+    let refused = |e: &Error| matches!(e, Error::DiscountNotApplicable(_));
+    super::assert_race(&results, 10, refused, "checkouts with a 10-use code");
+    let orders = placed_orders(results, refused);
     assert_eq!(orders.len(), 10);
     let buyers: HashSet<&CustomerId> = orders.iter().map(|o| &o.customer_id).collect();
     assert_eq!(buyers.len(), 10, "no customer twice");
@@ -367,20 +430,14 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
     let product = published_product(&ecom, &shop, "5.00", 50).await;
     let customer = CustomerId::generate();
     let key = format!("key-{}", uuid::Uuid::new_v4().simple());
-    let tasks = (0..20).map(|_| {
-        let ecom = ecom.clone();
-        let customer = customer.clone();
+    let results = rush_checkouts(&ecom, 20, |_| {
         let input = place(request(&shop, &[(&product, 2)], None), Some(&key));
-        tokio::spawn(async move { ecom.checkout.place_order(&customer, input).await })
-    });
+        (customer.clone(), input)
+    })
+    .await;
     let mut ids = HashSet::new();
-    for result in join_all(tasks).await {
-        ids.insert(
-            result
-                .expect("task ran")
-                .expect("every repeat gets the order")
-                .id,
-        );
+    for result in results {
+        ids.insert(result.expect("every repeat gets the order").id);
     }
     assert_eq!(ids.len(), 1);
     let orders = backend
@@ -410,136 +467,6 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
     ));
 }
 
-async fn crash_at_every_step(backend: &Backend, mode: FaultMode, strategy: CheckoutStrategy) {
-    let ecom = ecom_with(backend, strategy);
-    let (shop, _) = shop(&ecom).await;
-    // Count the steps of one clean checkout.
-    let probe = published_product(&ecom, &shop, "1.00", 5).await;
-    let counter = Faults::new(usize::MAX, mode);
-    let counted = Ecom::new(faulty(backend, counter.clone()), ecom.config().clone());
-    counted
-        .checkout
-        .place_order(
-            &CustomerId::generate(),
-            place(request(&shop, &[(&probe, 1)], None), None),
-        )
-        .await
-        .unwrap();
-    let steps = counter.steps() + 2; // the two-line order with a code below has two more writes
-    assert!(
-        steps >= 8,
-        "a checkout has at least 8 writes, counted {steps}"
-    );
-
-    for fail_at in 0..steps {
-        let a = published_product(&ecom, &shop, "4.00", 5).await;
-        let b = published_product(&ecom, &shop, "6.00", 5).await;
-        let code = format!(
-            "CRASH{fail_at}{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..6]
-        );
-        create_code(&ecom, &shop, &code, 5, 5).await;
-        let customer = CustomerId::generate();
-        let key = format!("crash-{fail_at}");
-        let faults = Faults::new(fail_at, mode);
-        let broken = Ecom::new(faulty(backend, faults.clone()), ecom.config().clone());
-        let input = place(request(&shop, &[(&a, 2), (&b, 1)], Some(&code)), Some(&key));
-        let attempt = {
-            let customer = customer.clone();
-            let input = input.clone();
-            tokio::spawn(async move { broken.checkout.place_order(&customer, input).await })
-        };
-        let outcome = attempt.await;
-        faults.disarm();
-        // Long after the deadline, recovery runs (twice: it must be idempotent).
-        let later = backend.clock.now() + chrono::Duration::hours(1);
-        ecom.checkout.recover_stale_checkouts(later).await.unwrap();
-        let again = ecom.checkout.recover_stale_checkouts(later).await.unwrap();
-        assert_eq!(
-            (again.rolled_back, again.completed),
-            (0, 0),
-            "step {fail_at}: recovery is idempotent"
-        );
-
-        let check = |orders: Vec<Order>| {
-            let code = code.clone();
-            let shop = shop.clone();
-            let (a, b) = (a.id.clone(), b.id.clone());
-            async move {
-                assert!(orders.len() <= 1, "step {fail_at}: never two orders");
-                assert_stock_matches_orders(backend, &[(a.clone(), 5), (b.clone(), 5)], &orders)
-                    .await;
-                for product in [&a, &b] {
-                    let stock = backend
-                        .inventory
-                        .get(product)
-                        .await
-                        .unwrap()
-                        .map(|i| i.stock);
-                    if let Some(gate) = backend.gate.available(product).await.unwrap() {
-                        assert_eq!(
-                            Some(gate),
-                            stock,
-                            "step {fail_at}: the gate matches the store"
-                        );
-                    }
-                }
-                let discount = backend
-                    .discounts
-                    .find_active_by_code(&shop, &code)
-                    .await
-                    .unwrap()
-                    .unwrap();
-                assert_eq!(
-                    discount.uses_count() as usize,
-                    orders.len(),
-                    "step {fail_at}: code uses match orders"
-                );
-            }
-        };
-        let orders = backend
-            .orders
-            .list_by_customer(&customer, Page::default())
-            .await
-            .unwrap();
-        if let Ok(Ok(order)) = &outcome {
-            assert_eq!(orders.first().map(|o| &o.id), Some(&order.id));
-        }
-        check(orders).await;
-        // The client retries with the same key and ends up with exactly one order.
-        let retried = ecom.checkout.place_order(&customer, input).await;
-        let order = retried.unwrap_or_else(|e| panic!("step {fail_at}: retry failed: {e:?}"));
-        let orders = backend
-            .orders
-            .list_by_customer(&customer, Page::default())
-            .await
-            .unwrap();
-        assert_eq!(
-            orders.iter().map(|o| &o.id).collect::<Vec<_>>(),
-            [&order.id]
-        );
-        check(orders).await;
-    }
-}
-
-/// Every write of the saga fails once with a transient error, in turn; after recovery and a
-/// retry the invariants hold.
-pub async fn crash_recovery_after_errors(backend: &Backend) {
-    crash_at_every_step(backend, FaultMode::Error, CheckoutStrategy::Atomic).await;
-}
-
-/// The saga's task dies (panics, its future dropped) at every write in turn; after recovery
-/// and a retry the invariants hold.
-pub async fn crash_recovery_after_panics(backend: &Backend) {
-    crash_at_every_step(backend, FaultMode::Panic, CheckoutStrategy::Atomic).await;
-}
-
-/// The saga's task dies at every write in turn under the gate strategy; after recovery and a
-/// retry the store, the orders and the gate's counts agree.
-pub async fn crash_recovery_through_the_gate(backend: &Backend) {
-    crash_at_every_step(backend, FaultMode::Panic, CheckoutStrategy::Gate).await;
-}
-
 pub async fn checkout_record_ports(backend: &Backend) {
     let customer = CustomerId::generate();
     let now = backend.clock.now();
@@ -560,12 +487,18 @@ pub async fn checkout_record_ports(backend: &Backend) {
     backend.checkouts.insert(&stale).await.unwrap();
     backend.checkouts.insert(&fresh).await.unwrap();
     // One record per (customer, key), even under concurrency.
-    let dups = join_all((0..10).map(|_| {
-        let r = record("k3", now);
-        async move { backend.checkouts.insert(&r).await }
-    }))
+    let racing = super::interleaved(backend);
+    let dups = super::rush(10, |_| {
+        let (racing, r) = (racing.clone(), record("k3", now));
+        async move { racing.checkouts.insert(&r).await }
+    })
     .await;
-    assert_eq!(dups.iter().filter(|r| r.is_ok()).count(), 1);
+    super::assert_race(
+        &dups,
+        1,
+        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        "one record per key",
+    );
     assert!(matches!(
         backend.checkouts.insert(&record("k1", now)).await,
         Err(Error::Conflict(_))
@@ -604,13 +537,14 @@ pub async fn checkout_record_ports(backend: &Backend) {
         failure: None,
         now,
     };
-    let wins = join_all((0..10).map(|_| {
+    let wins = super::rush(10, |_| {
         let c = change(CheckoutState::Started, CheckoutState::RollingBack);
-        let id = stale.id.clone();
-        async move { backend.checkouts.transition(&id, &c).await }
-    }))
+        let (racing, id) = (racing.clone(), stale.id.clone());
+        async move { racing.checkouts.transition(&id, &c).await }
+    })
     .await;
     assert_eq!(wins.iter().filter(|w| matches!(w, Ok(true))).count(), 1);
+    assert!(wins.iter().all(|w| w.is_ok()), "{wins:?}");
     let mut failed = change(CheckoutState::RollingBack, CheckoutState::Failed);
     failed.failure = Some(CheckoutFailure::InsufficientStock {
         product_id: "p".into(),

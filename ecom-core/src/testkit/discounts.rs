@@ -6,7 +6,6 @@ use crate::error::Error;
 use crate::id::{CustomerId, DiscountId, ShopId};
 use crate::money::{Currency, Money};
 use crate::page::Page;
-use futures::future::join_all;
 
 /// A 10% discount of `shop` with `code`.
 pub fn discount(
@@ -106,22 +105,20 @@ pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
     let d = discount(backend, &shop, "RUSH", 10, 1);
     backend.discounts.insert(&d).await.unwrap();
     let customers: Vec<CustomerId> = (0..50).map(|_| CustomerId::generate()).collect();
-    let tasks = (0..200).map(|i| {
-        let backend = backend.clone();
+    let racing = super::interleaved(backend);
+    let results = super::rush(200, |i| {
+        let racing = racing.clone();
         let id = d.id.clone();
-        let r = redemption(&backend, &format!("checkout-{i}"), &customers[i % 50]);
-        tokio::spawn(async move { backend.discounts.redeem(&id, &r).await })
-    });
-    let results = join_all(tasks).await;
-    let mut ok = 0;
-    for r in results {
-        match r.expect("task ran") {
-            Ok(_) => ok += 1,
-            Err(Error::DiscountNotApplicable(_)) => {}
-            Err(other) => panic!("unexpected {other:?}"),
-        }
-    }
-    assert_eq!(ok, 10);
+        let r = redemption(&racing, &format!("checkout-{i}"), &customers[i % 50]);
+        async move { racing.discounts.redeem(&id, &r).await }
+    })
+    .await;
+    super::assert_race(
+        &results,
+        10,
+        |e| matches!(e, Error::DiscountNotApplicable(_)),
+        "redemptions of a 10-use code",
+    );
     let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
     assert_eq!(stored.uses_count(), 10);
     for c in &customers {
@@ -158,8 +155,14 @@ pub async fn unredeem(backend: &Backend) {
             .await,
         Err(Error::DiscountNotApplicable(_))
     ));
-    let undone = join_all((0..10).map(|_| backend.discounts.unredeem(&d.id, "c1"))).await;
+    let racing = super::interleaved(backend);
+    let undone = super::rush(10, |_| {
+        let (racing, id) = (racing.clone(), d.id.clone());
+        async move { racing.discounts.unredeem(&id, "c1").await }
+    })
+    .await;
     assert_eq!(undone.iter().filter(|r| matches!(r, Ok(true))).count(), 1);
+    assert!(undone.iter().all(|r| r.is_ok()), "{undone:?}");
     backend
         .discounts
         .redeem(&d.id, &redemption(backend, "c2", &bob))

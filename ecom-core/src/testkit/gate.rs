@@ -2,13 +2,14 @@
 
 use super::checkout::{
     assert_stock_matches_orders, ecom_with, out_of_stock, place, placed_orders, request,
+    rush_checkouts,
 };
+use super::{assert_race, interleaved, rush};
 use super::{published_product, shop};
 use crate::backend::Backend;
 use crate::gate::{Admission, GateLine};
 use crate::id::{CustomerId, ProductId};
 use crate::service::CheckoutStrategy;
-use futures::future::join_all;
 
 fn line(product: &ProductId, quantity: u32) -> GateLine {
     GateLine {
@@ -88,21 +89,27 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
 pub async fn concurrent_admissions_never_exceed_the_count(backend: &Backend) {
     let product = ProductId::generate();
     backend.gate.seed(&product, 100).await.unwrap();
-    let tasks = (0..500).map(|i| {
-        let backend = backend.clone();
-        let product = product.clone();
-        tokio::spawn(async move {
-            backend
+    let racing = interleaved(backend);
+    let results = rush(500, |i| {
+        let (racing, product) = (racing.clone(), product.clone());
+        async move {
+            racing
                 .gate
                 .admit(&format!("c{i}"), &[line(&product, 1)])
                 .await
-        })
-    });
-    let admitted = join_all(tasks)
-        .await
-        .into_iter()
-        .filter(|r| matches!(r, Ok(Ok(Admission::Admitted))))
+        }
+    })
+    .await;
+    let admitted = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Admission::Admitted)))
         .count();
+    for r in &results {
+        assert!(
+            matches!(r, Ok(Admission::Admitted) | Ok(Admission::Refused { .. })),
+            "an admission either passes or is refused: {r:?}"
+        );
+    }
     assert_eq!(admitted, 100);
     assert_eq!(backend.gate.available(&product).await.unwrap(), Some(0));
 }
@@ -112,17 +119,13 @@ pub async fn thousand_orders_through_the_gate(backend: &Backend) {
     let ecom = ecom_with(backend, CheckoutStrategy::Gate);
     let (shop, _) = shop(&ecom).await;
     let product = published_product(&ecom, &shop, "3.00", 100).await;
-    let tasks = (0..1000).map(|_| {
-        let ecom = ecom.clone();
+    let results = rush_checkouts(&ecom, 1000, |_| {
         let req = request(&shop, &[(&product, 1)], None);
-        tokio::spawn(async move {
-            ecom.checkout
-                .place_order(&CustomerId::generate(), place(req, None))
-                .await
-        })
-    });
-    let orders = placed_orders(tasks, out_of_stock).await;
-    assert_eq!(orders.len(), 100);
+        (CustomerId::generate(), place(req, None))
+    })
+    .await;
+    assert_race(&results, 100, out_of_stock, "1,000 orders through the gate");
+    let orders = placed_orders(results, out_of_stock);
     assert_stock_matches_orders(backend, &[(product.id.clone(), 100)], &orders).await;
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(0));
 }
@@ -134,17 +137,18 @@ pub async fn a_gate_out_of_sync_never_oversells(backend: &Backend) {
     let (shop, _) = shop(&ecom).await;
     let high = published_product(&ecom, &shop, "1.00", 10).await;
     backend.gate.seed(&high.id, 1000).await.unwrap();
-    let tasks = (0..100).map(|_| {
-        let ecom = ecom.clone();
+    let results = rush_checkouts(&ecom, 100, |_| {
         let req = request(&shop, &[(&high, 1)], None);
-        tokio::spawn(async move {
-            ecom.checkout
-                .place_order(&CustomerId::generate(), place(req, None))
-                .await
-        })
-    });
-    let orders = placed_orders(tasks, out_of_stock).await;
-    assert_eq!(orders.len(), 10, "never more than the store holds");
+        (CustomerId::generate(), place(req, None))
+    })
+    .await;
+    assert_race(
+        &results,
+        10,
+        out_of_stock,
+        "a gate counting 1,000 over stock 10",
+    );
+    let orders = placed_orders(results, out_of_stock);
     assert_stock_matches_orders(backend, &[(high.id.clone(), 10)], &orders).await;
     assert_eq!(
         backend.gate.available(&high.id).await.unwrap(),

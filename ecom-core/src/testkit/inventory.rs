@@ -6,7 +6,6 @@ use crate::backend::Backend;
 use crate::error::Error;
 use crate::id::{ProductId, ShopId};
 use crate::inventory::Inventory;
-use futures::future::join_all;
 
 async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
     let now = backend.clock.now();
@@ -117,26 +116,23 @@ pub async fn reserve_and_release_are_idempotent(backend: &Backend) {
 /// 500 concurrent reservations of 1 unit against a stock of 100.
 pub async fn concurrent_reserves_never_oversell(backend: &Backend) {
     let id = fresh_inventory(backend, 100).await;
-    let tasks = (0..500).map(|i| {
-        let backend = backend.clone();
-        let id = id.clone();
-        tokio::spawn(async move {
-            backend
+    let racing = super::interleaved(backend);
+    let results = super::rush(500, |i| {
+        let (racing, id) = (racing.clone(), id.clone());
+        async move {
+            racing
                 .inventory
-                .reserve(&id, 1, &format!("buyer-{i}"), backend.clock.now())
+                .reserve(&id, 1, &format!("buyer-{i}"), racing.clock.now())
                 .await
-        })
-    });
-    let results = join_all(tasks).await;
-    let mut ok = 0;
-    for result in results {
-        match result.expect("task ran") {
-            Ok(_) => ok += 1,
-            Err(Error::InsufficientStock { .. }) => {}
-            Err(other) => panic!("unexpected error {other:?}"),
         }
-    }
-    assert_eq!(ok, 100);
+    })
+    .await;
+    super::assert_race(
+        &results,
+        100,
+        |e| matches!(e, Error::InsufficientStock { .. }),
+        "500 reserves of stock 100",
+    );
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
     assert_eq!(inv.stock, 0);
     assert_eq!(inv.reservations.len(), 100);
@@ -150,9 +146,22 @@ pub async fn concurrent_releases_restock_once(backend: &Backend) {
         .reserve(&id, 5, "order-1", backend.clock.now())
         .await
         .unwrap();
-    let results = join_all((0..20).map(|_| backend.inventory.release(&id, "order-1"))).await;
-    let released: u32 = results.into_iter().map(|r| r.unwrap().unwrap_or(0)).sum();
-    assert_eq!(released, 5);
+    let racing = super::interleaved(backend);
+    let results = super::rush(20, |_| {
+        let (racing, id) = (racing.clone(), id.clone());
+        async move { racing.inventory.release(&id, "order-1").await }
+    })
+    .await;
+    let released: Vec<u32> = results
+        .into_iter()
+        .map(|r| r.unwrap().unwrap_or(0))
+        .collect();
+    assert_eq!(
+        released.iter().filter(|q| **q > 0).count(),
+        1,
+        "one release wins"
+    );
+    assert_eq!(released.iter().sum::<u32>(), 5);
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
     assert_eq!((inv.stock, inv.reserved()), (5, 0));
 }

@@ -108,7 +108,6 @@ use crate::service::{CheckoutRequest, ItemRequest};
 use crate::service::{
     CheckoutStrategy, LineStatusChange, ShopDiscountRequest, ShopOrderRequest, StatusUpdate,
 };
-use futures::future::join_all;
 
 /// Concurrent cancels: one wins, stock and the discount use return exactly once.
 pub async fn cancel_restocks_exactly_once(backend: &Backend) {
@@ -131,13 +130,18 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
         std::slice::from_ref(&order),
     )
     .await;
-    let results = join_all((0..10).map(|_| ecom.orders.cancel(&customer, &order.id))).await;
-    let cancelled: Vec<&Order> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-    assert_eq!(cancelled.len(), 1, "exactly one cancel wins");
-    assert!(results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, Error::Conflict(_))));
+    let racing = ecom_with(&super::interleaved(backend), CheckoutStrategy::Atomic);
+    let results = super::rush(10, |_| {
+        let (racing, customer, id) = (racing.clone(), customer.clone(), order.id.clone());
+        async move { racing.orders.cancel(&customer, &id).await }
+    })
+    .await;
+    super::assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        "concurrent cancels",
+    );
     let stored = backend.orders.get(&order.id).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Cancelled);
     assert!(!stored.returns_pending);

@@ -1,0 +1,516 @@
+//! Fault cases that prove themselves: the writes of a clean run are recorded by a
+//! [`Probe`], then each one is failed in turn (an error, a dropped future, or a lost reply), the
+//! probe confirms the fault hit that very write, recovery runs (its report is checked), and the
+//! whole state — orders, stock and reservations, gate counts, code uses, cart, checkout records —
+//! must agree. Scenarios: a checkout, a checkout that rolls back, recovery itself, a cancel.
+
+use super::checkout::{assert_stock_matches, ecom_with, place, request};
+use super::probe::{Call, Fault, FaultMode, Probe, Target};
+use super::{published_product, shop};
+use crate::backend::Backend;
+use crate::checkout::CheckoutState;
+use crate::error::Error;
+use crate::id::{CustomerId, ProductId, ShopId};
+use crate::order::{Order, OrderStatus};
+use crate::page::Page;
+use crate::product::Product;
+use crate::service::{CartItem, CheckoutStrategy, Ecom, PlaceOrder, RecoveryReport};
+use std::collections::BTreeMap;
+
+/// Units every fixture product starts with.
+const STOCK: u64 = 5;
+
+/// One customer buying two products with a code, from a cart that also holds a third.
+struct Fixture {
+    shop: ShopId,
+    a: Product,
+    b: Product,
+    extra: Product,
+    code: String,
+    /// Units of `b` the order asks for.
+    b_quantity: u32,
+    customer: CustomerId,
+    key: String,
+}
+
+impl Fixture {
+    /// A fresh fixture; with `short`, the order asks for more of `b` than there is, so the
+    /// checkout holds `a`, is refused at `b` and rolls back.
+    async fn new(ecom: &Ecom, shop: &ShopId, short: bool) -> Self {
+        let stock = u32::try_from(STOCK).unwrap();
+        let a = published_product(ecom, shop, "4.00", stock).await;
+        let b = published_product(ecom, shop, "6.00", stock).await;
+        let extra = published_product(ecom, shop, "1.00", stock).await;
+        let code = format!("F{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).to_uppercase();
+        super::checkout::create_code(ecom, shop, &code, 5, 5).await;
+        let customer = CustomerId::generate();
+        for (product, quantity) in [(&a, 2), (&b, 1), (&extra, 1)] {
+            let item = CartItem {
+                product_id: product.id.clone(),
+                shop_id: shop.clone(),
+                quantity,
+            };
+            ecom.carts.add(&customer, item).await.unwrap();
+        }
+        Fixture {
+            shop: shop.clone(),
+            a,
+            b,
+            extra,
+            code,
+            b_quantity: if short { stock + 1 } else { 1 },
+            customer,
+            key: format!("fixture-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    fn input(&self) -> PlaceOrder {
+        let items = [(&self.a, 2), (&self.b, self.b_quantity)];
+        place(
+            request(&self.shop, &items, Some(&self.code)),
+            Some(&self.key),
+        )
+    }
+
+    /// Places the fixture's order through `ecom` on its own task (so a panic only kills it).
+    async fn place_on_task(&self, ecom: &Ecom) -> Result<crate::Result<Order>, String> {
+        let (ecom, customer, input) = (ecom.clone(), self.customer.clone(), self.input());
+        tokio::spawn(async move { ecom.checkout.place_order(&customer, input).await })
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn orders(&self, backend: &Backend) -> Vec<Order> {
+        backend
+            .orders
+            .list_by_customer(&self.customer, Page::default())
+            .await
+            .unwrap()
+    }
+
+    /// Everything the fixture touched agrees with its orders: at most one order; stock and
+    /// reservations match the live (not cancelled) orders; the gate, where it counts, matches
+    /// the store; code uses match; the cart lost the bought lines iff an order was placed; the
+    /// checkout record is final.
+    async fn check(&self, backend: &Backend, what: &str) -> Vec<Order> {
+        let orders = self.orders(backend).await;
+        assert!(orders.len() <= 1, "{what}: never two orders for one key");
+        let live: Vec<Order> = orders
+            .iter()
+            .filter(|o| o.status != OrderStatus::Cancelled)
+            .cloned()
+            .collect();
+        let received = [(self.a.id.clone(), STOCK), (self.b.id.clone(), STOCK)];
+        assert_stock_matches(backend, &received, &live, what).await;
+        for product in [&self.a.id, &self.b.id] {
+            let stock = backend
+                .inventory
+                .get(product)
+                .await
+                .unwrap()
+                .map(|i| i.stock);
+            if let Some(counted) = backend.gate.available(product).await.unwrap() {
+                assert_eq!(Some(counted), stock, "{what}: the gate matches the store");
+            }
+        }
+        let code = backend
+            .discounts
+            .find_active_by_code(&self.shop, &self.code)
+            .await
+            .unwrap()
+            .unwrap();
+        let live_with_code = live.iter().filter(|o| !o.discounts.is_empty()).count();
+        assert_eq!(
+            code.uses_count() as usize,
+            live_with_code,
+            "{what}: code uses match the orders"
+        );
+        let cart: BTreeMap<ProductId, u32> = backend
+            .carts
+            .get_active(&self.customer)
+            .await
+            .unwrap()
+            .map(|c| {
+                c.lines
+                    .into_iter()
+                    .map(|l| (l.product_id, l.quantity))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut expected = BTreeMap::from([(self.extra.id.clone(), 1)]);
+        if orders.is_empty() {
+            expected.insert(self.a.id.clone(), 2);
+            expected.insert(self.b.id.clone(), 1);
+        }
+        assert_eq!(
+            cart, expected,
+            "{what}: the cart lost exactly the bought lines"
+        );
+        if let Some(record) = backend
+            .checkouts
+            .find_by_key(&self.customer, &self.key)
+            .await
+            .unwrap()
+        {
+            assert!(
+                record.state.is_terminal(),
+                "{what}: record left {:?}",
+                record.state
+            );
+            assert_eq!(
+                record.state == CheckoutState::Completed,
+                !orders.is_empty(),
+                "{what}: the record is Completed iff the order exists"
+            );
+        }
+        orders
+    }
+}
+
+/// The writes a probe saw since it was last cleared.
+fn writes(probe: &Probe) -> Vec<Call> {
+    probe.calls().into_iter().filter(|c| c.write).collect()
+}
+
+fn names(calls: &[Call]) -> Vec<&'static str> {
+    calls.iter().map(|c| c.name).collect()
+}
+
+/// Runs recovery two hours later (past the lease of anything a faulted pass an hour later
+/// left behind) and checks its report against what was left: records not yet
+/// final are rolled back (or, from `Committing`, completed), cancelled orders owing returns
+/// are finished; a second pass finds nothing.
+async fn recover(ecom: &Ecom, what: &str) -> RecoveryReport {
+    let backend = ecom.backend();
+    let later = backend.clock.now() + chrono::Duration::hours(2);
+    let stale = backend.checkouts.list_stale(later, 1000).await.unwrap();
+    let committing = stale
+        .iter()
+        .filter(|r| r.state == CheckoutState::Committing)
+        .count();
+    let owing = backend
+        .orders
+        .list_returns_pending(1000)
+        .await
+        .unwrap()
+        .len();
+    let expected = RecoveryReport {
+        rolled_back: u32::try_from(stale.len() - committing).unwrap(),
+        completed: u32::try_from(committing).unwrap(),
+        returns_finished: u32::try_from(owing).unwrap(),
+    };
+    let report = ecom.checkout.recover_stale_checkouts(later).await.unwrap();
+    assert_eq!(report, expected, "{what}: the recovery report");
+    let again = ecom.checkout.recover_stale_checkouts(later).await.unwrap();
+    assert_eq!(
+        again,
+        RecoveryReport::default(),
+        "{what}: recovery is idempotent"
+    );
+    report
+}
+
+/// The probe and a service view through it.
+fn probed(ecom: &Ecom) -> (Probe, Ecom) {
+    let probe = Probe::new();
+    let view = Ecom::new(probe.wrap(ecom.backend()), ecom.config().clone());
+    (probe, view)
+}
+
+fn assert_fired(probe: &Probe, step: &Call, what: &str) {
+    assert_eq!(
+        probe.disarm().as_ref(),
+        Some(step),
+        "{what}: the fault hit the intended write"
+    );
+}
+
+fn assert_outcome(mode: FaultMode, outcome: &Result<crate::Result<Order>, String>, what: &str) {
+    match (mode, outcome) {
+        (FaultMode::Panic, Err(died)) => assert!(died.contains("panic"), "{what}: {died}"),
+        (FaultMode::Panic, Ok(r)) => panic!("{what}: the task should have died, got {r:?}"),
+        (_, Err(died)) => panic!("{what}: the task died: {died}"),
+        (_, Ok(_)) => {}
+    }
+}
+
+/// A clean checkout's writes, each failed in turn; after recovery and a retry with the same
+/// key there is exactly one order and everything matches it.
+async fn checkout_faults(backend: &Backend, strategy: CheckoutStrategy, mode: FaultMode) {
+    let ecom = ecom_with(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let clean = Fixture::new(&ecom, &shop, false).await;
+    probe.clear();
+    clean.place_on_task(&view).await.unwrap().unwrap();
+    let steps = writes(&probe);
+    clean.check(backend, "clean checkout").await;
+    for needed in [
+        "checkouts.insert",
+        "inventory.reserve",
+        "discounts.redeem",
+        "checkouts.transition",
+        "orders.insert",
+        "carts.remove_lines",
+    ] {
+        assert!(
+            steps.iter().any(|c| c.name == needed),
+            "a checkout writes {needed}: {:?}",
+            names(&steps)
+        );
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let what = format!("{strategy:?}/{mode:?}, checkout write {i} ({})", step.name);
+        let fx = Fixture::new(&ecom, &shop, false).await;
+        probe.arm(Fault::at(Target::Write(i), mode));
+        let outcome = fx.place_on_task(&view).await;
+        assert_fired(&probe, step, &what);
+        assert_outcome(mode, &outcome, &what);
+        recover(&ecom, &what).await;
+        let before = fx.check(backend, &what).await;
+        if let Ok(Ok(order)) = &outcome {
+            assert_eq!(before.first().map(|o| &o.id), Some(&order.id), "{what}");
+        }
+        let order = ecom
+            .checkout
+            .place_order(&fx.customer, fx.input())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the retry failed: {e:?}"));
+        let after = fx.check(backend, &format!("{what}, retried")).await;
+        assert_eq!(
+            after.iter().map(|o| &o.id).collect::<Vec<_>>(),
+            [&order.id],
+            "{what}: exactly one order after the retry"
+        );
+    }
+}
+
+/// A checkout refused for lack of stock of its second line, after holding the first; each write
+/// of that path (the rollback's too) failed in turn. Nothing may stay held, and no order appears.
+async fn rollback_faults(backend: &Backend, strategy: CheckoutStrategy, mode: FaultMode) {
+    let ecom = ecom_with(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let clean = Fixture::new(&ecom, &shop, true).await;
+    probe.clear();
+    let refused = clean.place_on_task(&view).await.unwrap();
+    assert!(
+        matches!(refused, Err(Error::InsufficientStock { .. })),
+        "{refused:?}"
+    );
+    let steps = writes(&probe);
+    clean.check(backend, "clean rollback").await;
+    for needed in [
+        "inventory.release",
+        "discounts.unredeem",
+        "checkouts.transition",
+    ] {
+        assert!(
+            steps.iter().any(|c| c.name == needed),
+            "a rollback writes {needed}: {:?}",
+            names(&steps)
+        );
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let what = format!("{strategy:?}/{mode:?}, rollback write {i} ({})", step.name);
+        let fx = Fixture::new(&ecom, &shop, true).await;
+        probe.arm(Fault::at(Target::Write(i), mode));
+        let outcome = fx.place_on_task(&view).await;
+        assert_fired(&probe, step, &what);
+        assert_outcome(mode, &outcome, &what);
+        recover(&ecom, &what).await;
+        assert!(
+            fx.check(backend, &what).await.is_empty(),
+            "{what}: no order"
+        );
+        let retried = ecom.checkout.place_order(&fx.customer, fx.input()).await;
+        assert!(
+            matches!(retried, Err(Error::InsufficientStock { .. })),
+            "{what}: the retry is refused the same way: {retried:?}"
+        );
+        assert!(
+            fx.check(backend, &what).await.is_empty(),
+            "{what}: no order"
+        );
+    }
+}
+
+/// Recovery itself failing: a checkout is abandoned (its task dies at `abandon_at`), then
+/// each write of a clean recovery of such a checkout is failed in turn; a later clean pass
+/// must finish the job.
+async fn recovery_faults(
+    backend: &Backend,
+    strategy: CheckoutStrategy,
+    mode: FaultMode,
+    abandon_at: &'static str,
+) {
+    let ecom = ecom_with(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let later = || backend.clock.now() + chrono::Duration::hours(1);
+    let abandon = |fx: Fixture| {
+        let (probe, view) = (probe.clone(), view.clone());
+        async move {
+            probe.arm(Fault::at(Target::Named(abandon_at, 0), FaultMode::Panic));
+            let outcome = fx.place_on_task(&view).await;
+            assert!(outcome.is_err(), "the checkout died at {abandon_at}");
+            assert!(probe.disarm().is_some());
+            fx
+        }
+    };
+    let clean = abandon(Fixture::new(&ecom, &shop, false).await).await;
+    probe.clear();
+    let report = view
+        .checkout
+        .recover_stale_checkouts(later())
+        .await
+        .unwrap();
+    assert_eq!(report.rolled_back + report.completed, 1, "{report:?}");
+    let steps = writes(&probe);
+    assert!(
+        !steps.is_empty(),
+        "recovery of a checkout abandoned at {abandon_at} writes"
+    );
+    clean
+        .check(
+            backend,
+            &format!("clean recovery, writes {:?}", names(&steps)),
+        )
+        .await;
+    for (i, step) in steps.iter().enumerate() {
+        let what = format!(
+            "{strategy:?}/{mode:?}, abandoned at {abandon_at}, recovery write {i} ({})",
+            step.name
+        );
+        let fx = abandon(Fixture::new(&ecom, &shop, false).await).await;
+        probe.arm(Fault::at(Target::Write(i), mode));
+        let at = later();
+        let run = {
+            let view = view.clone();
+            tokio::spawn(async move { view.checkout.recover_stale_checkouts(at).await })
+        };
+        let outcome = run.await;
+        assert_fired(&probe, step, &what);
+        match mode {
+            FaultMode::Panic => assert!(outcome.is_err(), "{what}: recovery should have died"),
+            _ => assert!(
+                matches!(outcome, Ok(Err(Error::Unavailable(_)))),
+                "{what}: recovery reports the failure: {outcome:?}"
+            ),
+        }
+        recover(&ecom, &what).await;
+        fx.check(backend, &what).await;
+        ecom.checkout
+            .place_order(&fx.customer, fx.input())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the retry failed: {e:?}"));
+        assert_eq!(fx.check(backend, &what).await.len(), 1, "{what}: one order");
+    }
+}
+
+/// A cancel whose writes fail in turn: recovery (or a repeated cancel) finishes it, and stock
+/// and the code use come back exactly once.
+async fn cancel_faults(backend: &Backend, strategy: CheckoutStrategy, mode: FaultMode) {
+    let ecom = ecom_with(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let placed = |fx: Fixture| {
+        let ecom = ecom.clone();
+        async move {
+            let order = ecom
+                .checkout
+                .place_order(&fx.customer, fx.input())
+                .await
+                .unwrap();
+            (fx, order)
+        }
+    };
+    let (clean, order) = placed(Fixture::new(&ecom, &shop, false).await).await;
+    probe.clear();
+    view.orders
+        .cancel(&clean.customer, &order.id)
+        .await
+        .unwrap();
+    let steps = writes(&probe);
+    assert_eq!(
+        clean.check(backend, "clean cancel").await[0].status,
+        OrderStatus::Cancelled
+    );
+    for needed in ["orders.replace", "inventory.release", "discounts.unredeem"] {
+        assert!(
+            steps.iter().any(|c| c.name == needed),
+            "a cancel writes {needed}: {:?}",
+            names(&steps)
+        );
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let what = format!("{strategy:?}/{mode:?}, cancel write {i} ({})", step.name);
+        let (fx, order) = placed(Fixture::new(&ecom, &shop, false).await).await;
+        probe.arm(Fault::at(Target::Write(i), mode));
+        let outcome = {
+            let (view, customer, id) = (view.clone(), fx.customer.clone(), order.id.clone());
+            tokio::spawn(async move { view.orders.cancel(&customer, &id).await }).await
+        };
+        assert_fired(&probe, step, &what);
+        match mode {
+            FaultMode::Panic => assert!(outcome.is_err(), "{what}: the cancel should have died"),
+            // The store has the units back; a gate that missed them is not worth failing the
+            // cancel for: it counts low (never high) until rebuilt.
+            _ if step.name.starts_with("gate.") => {
+                assert!(matches!(outcome, Ok(Ok(_))), "{what}: {outcome:?}");
+                for product in [&fx.a, &fx.b] {
+                    let store = backend.inventory.get(&product.id).await.unwrap().unwrap();
+                    if let Some(counted) = backend.gate.available(&product.id).await.unwrap() {
+                        assert!(counted <= store.stock, "{what}: the gate never counts high");
+                        ecom.inventory
+                            .rebuild_gate(&fx.shop, &product.id)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+            _ => assert!(
+                matches!(outcome, Ok(Err(Error::Unavailable(_)))),
+                "{what}: the cancel reports the failure: {outcome:?}"
+            ),
+        }
+        recover(&ecom, &what).await;
+        let now = fx.check(backend, &what).await;
+        if now[0].status != OrderStatus::Cancelled {
+            ecom.orders
+                .cancel(&fx.customer, &order.id)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: cancelling again failed: {e:?}"));
+        }
+        let after = fx.check(backend, &format!("{what}, finished")).await;
+        assert_eq!(after[0].status, OrderStatus::Cancelled, "{what}");
+        assert!(after[0].lines.iter().all(|l| l.stock_returned), "{what}");
+        assert!(after[0].discounts.iter().all(|d| d.returned), "{what}");
+    }
+}
+
+async fn every_fault(backend: &Backend, strategy: CheckoutStrategy) {
+    for mode in [FaultMode::Error, FaultMode::Panic] {
+        checkout_faults(backend, strategy, mode).await;
+        rollback_faults(backend, strategy, mode).await;
+        recovery_faults(backend, strategy, mode, "checkouts.transition").await;
+        recovery_faults(backend, strategy, mode, "orders.insert").await;
+        cancel_faults(backend, strategy, mode).await;
+    }
+}
+
+/// Every write of a checkout, of a rollback, of recovery and of a cancel, failed in turn
+/// (error and dropped future), conditional writes only.
+pub async fn faults_atomic(backend: &Backend) {
+    every_fault(backend, CheckoutStrategy::Atomic).await;
+}
+
+/// The same under the stock lock (its acquire and release are writes too).
+pub async fn faults_lock_then_reserve(backend: &Backend) {
+    every_fault(backend, CheckoutStrategy::LockThenReserve).await;
+}
+
+/// The same through the stock gate (admissions, seeds and releases are writes too).
+pub async fn faults_gate(backend: &Backend) {
+    every_fault(backend, CheckoutStrategy::Gate).await;
+}
