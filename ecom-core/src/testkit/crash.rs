@@ -167,6 +167,14 @@ impl Fixture {
     }
 }
 
+/// Services with `strategy` whose stock locks expire quickly: a task that dies holding one
+/// (a dropped future) holds it up only for a moment.
+fn short_lived_locks(backend: &Backend, strategy: CheckoutStrategy) -> Ecom {
+    let mut config = ecom_with(backend, strategy).config().clone();
+    config.checkout.lock_ttl = std::time::Duration::from_millis(200);
+    Ecom::new(backend.clone(), config)
+}
+
 /// The writes a probe saw since it was last cleared.
 fn writes(probe: &Probe) -> Vec<Call> {
     probe.calls().into_iter().filter(|c| c.write).collect()
@@ -237,7 +245,7 @@ fn assert_outcome(mode: FaultMode, outcome: &Result<crate::Result<Order>, String
 /// A clean checkout's writes, each failed in turn; after recovery and a retry with the same
 /// key there is exactly one order and everything matches it.
 async fn checkout_faults(backend: &Backend, strategy: CheckoutStrategy, mode: FaultMode) {
-    let ecom = ecom_with(backend, strategy);
+    let ecom = short_lived_locks(backend, strategy);
     let (shop, _) = shop(&ecom).await;
     let (probe, view) = probed(&ecom);
     let clean = Fixture::new(&ecom, &shop, false).await;
@@ -288,7 +296,7 @@ async fn checkout_faults(backend: &Backend, strategy: CheckoutStrategy, mode: Fa
 /// A checkout refused for lack of stock of its second line, after holding the first; each write
 /// of that path (the rollback's too) failed in turn. Nothing may stay held, and no order appears.
 async fn rollback_faults(backend: &Backend, strategy: CheckoutStrategy, mode: FaultMode) {
-    let ecom = ecom_with(backend, strategy);
+    let ecom = short_lived_locks(backend, strategy);
     let (shop, _) = shop(&ecom).await;
     let (probe, view) = probed(&ecom);
     let clean = Fixture::new(&ecom, &shop, true).await;
@@ -344,7 +352,7 @@ async fn recovery_faults(
     mode: FaultMode,
     abandon_at: &'static str,
 ) {
-    let ecom = ecom_with(backend, strategy);
+    let ecom = short_lived_locks(backend, strategy);
     let (shop, _) = shop(&ecom).await;
     let (probe, view) = probed(&ecom);
     let later = || backend.clock.now() + chrono::Duration::hours(1);
@@ -411,7 +419,7 @@ async fn recovery_faults(
 /// A cancel whose writes fail in turn: recovery (or a repeated cancel) finishes it, and stock
 /// and the code use come back exactly once.
 async fn cancel_faults(backend: &Backend, strategy: CheckoutStrategy, mode: FaultMode) {
-    let ecom = ecom_with(backend, strategy);
+    let ecom = short_lived_locks(backend, strategy);
     let (shop, _) = shop(&ecom).await;
     let (probe, view) = probed(&ecom);
     let placed = |fx: Fixture| {
@@ -490,7 +498,7 @@ async fn cancel_faults(backend: &Backend, strategy: CheckoutStrategy, mode: Faul
 }
 
 async fn every_fault(backend: &Backend, strategy: CheckoutStrategy) {
-    for mode in [FaultMode::Error, FaultMode::Panic] {
+    for mode in [FaultMode::Error, FaultMode::Panic, FaultMode::ErrorAfter] {
         checkout_faults(backend, strategy, mode).await;
         rollback_faults(backend, strategy, mode).await;
         recovery_faults(backend, strategy, mode, "checkouts.transition").await;
