@@ -22,6 +22,7 @@ async fn inventories(backend: &Backend, count: usize) -> Vec<ProductId> {
             shop_id: ShopId::generate(),
             location: String::new(),
             stock: u64::MAX / 2,
+            sold: 0,
             reservations: Vec::new(),
             created_at: now,
             updated_at: now,
@@ -53,11 +54,13 @@ fn reserve(c: &mut Criterion) {
                             let backend = backend.clone();
                             let id = ids[i % ids.len()].clone();
                             tokio::spawn(async move {
-                                let now = backend.clock.now();
-                                backend
-                                    .inventory
-                                    .reserve(&id, 1, &format!("{round}-{i}"), now)
-                                    .await
+                                let hold = ecom::core::inventory::Reservation {
+                                    id: format!("{round}-{i}"),
+                                    order_id: ecom::core::id::OrderId::generate(),
+                                    quantity: 1,
+                                    created_at: backend.clock.now(),
+                                };
+                                backend.inventory.reserve(&id, &[hold]).await
                             })
                         });
                         for r in join_all(tasks).await {

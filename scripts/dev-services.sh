@@ -3,7 +3,8 @@
 # Idempotent; safe to run again on a Debian/Ubuntu machine (uses apt-get, needs root or sudo).
 #   - cmake and secantusd-rs (a MongoDB-wire-compatible test server, crate secantus-mdb; GPL-2.0,
 #     used by the test kit only, never linked into ecom)
-#   - redis-server answering on 127.0.0.1:6379
+#   - redis-server installed (each test binary starts a private one on a free port, unless
+#     ECOM_TEST_REDIS_URL names a Redis to use)
 set -euo pipefail
 
 SECANTUS_VERSION="0.5.3-beta.196"
@@ -36,16 +37,9 @@ if ! command -v secantusd-rs >/dev/null 2>&1 ||
 fi
 log "secantusd-rs: $(command -v secantusd-rs)"
 
-# Redis on 127.0.0.1:6379
-redis_up() { command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
-if ! redis_up; then
-  if ! command -v redis-server >/dev/null 2>&1; then
-    log "installing redis-server"
-    apt_install redis-server
-  fi
-  log "starting redis-server on 127.0.0.1:6379"
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
-  for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
-  redis_up || { log "redis did not answer on 127.0.0.1:6379"; exit 1; }
+# redis-server (the tests start their own; nothing needs to run)
+if ! command -v redis-server >/dev/null 2>&1; then
+  log "installing redis-server"
+  apt_install redis-server
 fi
-log "redis: up on 127.0.0.1:6379"
+log "redis-server: $(command -v redis-server)"

@@ -3,7 +3,6 @@
 use crate::account::AccountRepo;
 use crate::api_key::ApiKeyRepo;
 use crate::cart::CartRepo;
-use crate::checkout::CheckoutRepo;
 use crate::clock::Clock;
 use crate::discount::DiscountRepo;
 use crate::gate::StockGate;
@@ -36,8 +35,6 @@ pub struct Backend {
     pub discounts: Arc<dyn DiscountRepo>,
     /// Orders.
     pub orders: Arc<dyn OrderRepo>,
-    /// Checkout records (idempotency and recovery).
-    pub checkouts: Arc<dyn CheckoutRepo>,
     /// The lock used by lock-based checkout strategies.
     pub lock: Arc<dyn DistributedLock>,
     /// The stock gate used by the gate checkout strategy (and kept in step by the others).

@@ -2,7 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::id::{CustomerId, DiscountId, ProductId, ShopId};
+use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use async_trait::async_trait;
@@ -29,14 +29,17 @@ pub enum AppliesTo {
     SpecificProducts(Vec<ProductId>),
 }
 
-/// One use of a discount, made by a checkout.
+/// An open use of a discount: held by a checkout in flight, or by a return in flight.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Redemption {
-    /// Who makes it unique: the checkout id. Redeeming the same id twice is one use.
+    /// Unique among the code's open uses: the order's id for a checkout's use, the return
+    /// claim's token for a return's.
     pub id: String,
+    /// The order the use belongs to (the per-customer count is kept by order).
+    pub order_id: OrderId,
     /// The customer.
     pub customer_id: CustomerId,
-    /// When.
+    /// When it was opened; open past the checkout lease, it is recovery's to settle or release.
     pub at: Timestamp,
 }
 
@@ -69,8 +72,11 @@ pub struct Discount {
     pub is_active: bool,
     /// Which products count.
     pub applies_to: AppliesTo,
-    /// Uses so far; never more than `max_uses`.
-    pub redemptions: Vec<Redemption>,
+    /// Uses taken: by placed orders and by the open uses below; never more than `max_uses`.
+    pub uses: u32,
+    /// Open uses only (checkouts and returns in flight), so the record stays small whatever
+    /// the number of uses.
+    pub open: Vec<Redemption>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -78,19 +84,9 @@ pub struct Discount {
 }
 
 impl Discount {
-    /// Uses so far.
+    /// Uses so far (placed orders and checkouts in flight).
     pub fn uses_count(&self) -> u32 {
-        u32::try_from(self.redemptions.len()).unwrap_or(u32::MAX)
-    }
-
-    /// Uses so far by `customer`.
-    pub fn uses_by(&self, customer: &CustomerId) -> u32 {
-        let n = self
-            .redemptions
-            .iter()
-            .filter(|r| &r.customer_id == customer)
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
+        self.uses
     }
 }
 
@@ -106,9 +102,10 @@ pub struct LineValue {
 }
 
 impl Discount {
-    /// Whether `customer` may use the code at `now`: active, inside `[starts_at, ends_at)`,
-    /// uses left in total and for the customer. [`Error::DiscountNotApplicable`] says why not.
-    pub fn check_usable(&self, customer: &CustomerId, now: Timestamp) -> Result<()> {
+    /// Whether a customer who has used the code `used_by_customer` times may use it at `now`:
+    /// active, inside `[starts_at, ends_at)`, uses left in total and for the customer.
+    /// [`Error::DiscountNotApplicable`] says why not.
+    pub fn check_usable(&self, used_by_customer: u32, now: Timestamp) -> Result<()> {
         let refuse = |why: &str| {
             Err(Error::DiscountNotApplicable(format!(
                 "{}: {why}",
@@ -127,7 +124,7 @@ impl Discount {
         if self.uses_count() >= self.max_uses {
             return refuse("the code is used up");
         }
-        if self.uses_by(customer) >= self.max_uses_per_user {
+        if used_by_customer >= self.max_uses_per_user {
             return refuse("you have used this code the maximum number of times");
         }
         Ok(())
@@ -148,18 +145,18 @@ impl Discount {
             })
     }
 
-    /// The amount this code takes off `lines` for `customer` at `now`. It is never negative
-    /// and never more than the applicable subtotal: a fixed amount is capped at the subtotal; a
-    /// percentage rounds half-up to the minor unit (see [`Money::percent`]).
-    /// [`Error::DiscountNotApplicable`] when unusable, when no line counts, or when the
-    /// applicable subtotal is below `min_order_value`.
+    /// The amount this code takes off `lines` at `now` for a customer who has used it
+    /// `used_by_customer` times. It is never negative and never more than the applicable
+    /// subtotal: a fixed amount is capped at the subtotal; a percentage rounds half-up to the
+    /// minor unit (see [`Money::percent`]). [`Error::DiscountNotApplicable`] when unusable, when
+    /// no line counts, or when the applicable subtotal is below `min_order_value`.
     pub fn amount(
         &self,
         lines: &[LineValue],
-        customer: &CustomerId,
+        used_by_customer: u32,
         now: Timestamp,
     ) -> Result<Money> {
-        self.check_usable(customer, now)?;
+        self.check_usable(used_by_customer, now)?;
         let subtotal = self.applicable_subtotal(lines)?;
         if subtotal.minor <= 0 {
             return Err(Error::DiscountNotApplicable(format!(
@@ -184,7 +181,10 @@ impl Discount {
     }
 }
 
-/// Storage of discounts. Redemption is a conditional write: limits hold under concurrency.
+/// Storage of discounts. Uses move like stock (see [`crate::inventory`]): a checkout opens a
+/// use (`redeem`), which is then settled (its order was placed) or released (it was not); a
+/// return reopens a settled use and releases it. Every method taking a use is idempotent per
+/// use id; the limits hold under any concurrency.
 #[async_trait]
 pub trait DiscountRepo: Send + Sync + Debug + 'static {
     /// Inserts a discount; [`Error::Conflict`] if the shop already has an
@@ -203,14 +203,37 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
     /// Deletes the shop's active discount with `code`; false if there was none.
     async fn delete(&self, shop_id: &ShopId, code: &str) -> Result<bool>;
 
-    /// Atomically records `redemption` if the discount is active, has fewer than `max_uses`
-    /// uses and the customer fewer than `max_uses_per_user`; otherwise
-    /// [`Error::DiscountNotApplicable`] and nothing changes.
-    /// Idempotent by `redemption.id`. [`Error::NotFound`] if missing.
-    async fn redeem(&self, id: &DiscountId, redemption: &Redemption) -> Result<Discount>;
+    /// Uses of the code held by `customer` (by placed orders and checkouts in flight).
+    async fn uses_by(&self, id: &DiscountId, customer: &CustomerId) -> Result<u32>;
 
-    /// Atomically removes the redemption `redemption_id`; false if there was none (idempotent).
-    async fn unredeem(&self, id: &DiscountId, redemption_id: &str) -> Result<bool>;
+    /// The ids of the orders whose uses `customer` holds (placed or in flight).
+    async fn orders_using(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>>;
+
+    /// Atomically opens `use_` if the discount is active, has fewer than `max_uses` uses and
+    /// the customer fewer than `max_uses_per_user` (counting by `use_.order_id`); otherwise
+    /// [`Error::DiscountNotApplicable`] and nothing changes. Idempotent: if `use_.id` is
+    /// already open, `Ok` and nothing changes. [`Error::NotFound`] if missing.
+    async fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
+
+    /// Closes the open use `use_` and gives it back (to the total and to the customer's
+    /// count). Returns false if it was not open (idempotent).
+    async fn release(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
+
+    /// Closes the open use `use_`, keeping it taken (its order was placed). Returns false if
+    /// it was not open (idempotent).
+    async fn settle(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
+
+    /// Reopens a taken use as `use_` (a return in flight): the total does not change until it
+    /// is released. Idempotent: if `use_.id` is already open, nothing changes.
+    /// [`Error::NotFound`] if missing.
+    async fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
+
+    /// Up to `limit` open uses (with their discount) opened before `before`, oldest first.
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(DiscountId, Redemption)>>;
 }
 
 #[cfg(test)]
@@ -236,7 +259,8 @@ mod tests {
             min_order_value: Money::new(min, Currency::USD),
             is_active: true,
             applies_to,
-            redemptions: Vec::new(),
+            uses: 0,
+            open: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -272,7 +296,7 @@ mod tests {
             let subtotal: i64 = lines.iter()
                 .filter(|l| l.shop_id == shop && (!specific || counted.contains(&l.product_id)))
                 .map(|l| l.value.minor).sum();
-            match d.amount(&lines, &CustomerId::generate(), Utc::now()) {
+            match d.amount(&lines, 0, Utc::now()) {
                 Ok(amount) => {
                     prop_assert!(amount.minor >= 0);
                     prop_assert!(amount.minor <= subtotal);
@@ -293,7 +317,6 @@ mod tests {
     #[test]
     fn limits_and_windows_refuse() {
         let shop = ShopId::generate();
-        let customer = CustomerId::generate();
         let lines = [LineValue {
             product_id: ProductId::generate(),
             shop_id: shop.clone(),
@@ -301,31 +324,20 @@ mod tests {
         }];
         let mut d = discount(DiscountValue::Percentage(1000), 0, AppliesTo::All, &shop);
         assert_eq!(
-            d.amount(&lines, &customer, Utc::now())
-                .map(|m| m.minor)
-                .ok(),
+            d.amount(&lines, 0, Utc::now()).map(|m| m.minor).ok(),
             Some(100)
         );
-        d.redemptions.push(Redemption {
-            id: "c".into(),
-            customer_id: customer.clone(),
-            at: Utc::now(),
-        });
+        assert!(d.amount(&lines, 1, Utc::now()).is_err(), "per-user limit");
+        d.uses = d.max_uses;
+        assert!(d.amount(&lines, 0, Utc::now()).is_err(), "used up");
+        d.uses = 0;
+        assert!(d.amount(&lines, 0, d.ends_at).is_err(), "expired");
         assert!(
-            d.amount(&lines, &customer, Utc::now()).is_err(),
-            "per-user limit"
-        );
-        assert!(d
-            .amount(&lines, &CustomerId::generate(), Utc::now())
-            .is_ok());
-        assert!(
-            d.amount(&lines, &CustomerId::generate(), d.ends_at)
+            d.amount(&lines, 0, d.starts_at - Duration::seconds(1))
                 .is_err(),
-            "expired"
+            "not yet"
         );
         d.is_active = false;
-        assert!(d
-            .amount(&lines, &CustomerId::generate(), Utc::now())
-            .is_err());
+        assert!(d.amount(&lines, 0, Utc::now()).is_err());
     }
 }

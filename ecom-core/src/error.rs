@@ -85,4 +85,28 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Busy(_) | Self::Unavailable(_))
     }
+
+    /// An error of the same kind and message, for telling one outcome to several waiters
+    /// (a backend error's source becomes its text).
+    pub fn replicate(&self) -> Self {
+        match self {
+            Self::Validation { field, message } => Self::Validation {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::NotFound { entity } => Self::NotFound { entity },
+            Self::Conflict(m) => Self::Conflict(m.clone()),
+            Self::InsufficientStock { product_id } => Self::InsufficientStock {
+                product_id: product_id.clone(),
+            },
+            Self::Unauthorized(m) => Self::Unauthorized(m.clone()),
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::PermissionDenied => Self::PermissionDenied,
+            Self::InvalidProductType(m) => Self::InvalidProductType(m.clone()),
+            Self::DiscountNotApplicable(m) => Self::DiscountNotApplicable(m.clone()),
+            Self::Busy(m) => Self::Busy(m.clone()),
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::Backend(source) => Self::Backend(source.to_string().into()),
+        }
+    }
 }

@@ -8,9 +8,11 @@
 //! until it is rebuilt on demand ([`StockGate::reset`], then seeded again from the store).
 //!
 //! Counts are seeded lazily from the store, grow when stock is added, and get units back when a
-//! checkout rolls back or an order line is cancelled. Admissions are keyed by checkout id, so
-//! admitting or releasing twice never moves units twice.
+//! checkout rolls back or an order line is cancelled. Admissions are keyed by checkout (the id
+//! of the order it would place), so admitting or releasing twice never moves units twice; an
+//! admission is forgotten once its order is placed.
 
+use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::id::ProductId;
 use async_trait::async_trait;
@@ -46,13 +48,28 @@ pub enum Admission {
 /// An admission layer shared by every process that uses the same gate.
 #[async_trait]
 pub trait StockGate: Send + Sync + Debug + 'static {
-    /// Atomically admits every line for `checkout` or none. Idempotent: if `checkout` already
-    /// holds an admission, returns [`Admission::Admitted`] and changes nothing.
-    async fn admit(&self, checkout: &str, lines: &[GateLine]) -> Result<Admission>;
+    /// Atomically admits every line for `checkout` or none, noting the admission's time `at`.
+    /// Idempotent: if `checkout` already holds an admission, returns [`Admission::Admitted`]
+    /// and changes nothing.
+    async fn admit(&self, checkout: &str, lines: &[GateLine], at: Timestamp) -> Result<Admission>;
 
     /// Returns the units `checkout` was admitted for `products` to their counts and forgets
-    /// them. Idempotent; products the checkout holds nothing of are ignored.
+    /// them (the checkout did not place its order, or some of its lines were cancelled).
+    /// Idempotent; products the checkout holds nothing of are ignored.
     async fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()>;
+
+    /// Forgets `checkout`'s admission, keeping its units taken (its order was placed).
+    /// Idempotent.
+    async fn commit(&self, checkout: &str) -> Result<()>;
+
+    /// Up to `limit` admissions made before `before` and still held (neither released nor
+    /// committed), oldest first, with the products each holds: what a checkout that died
+    /// between its admission and its end left behind, for recovery.
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<ProductId>)>>;
 
     /// Sets the product's count to `units` unless it already has one.
     async fn seed(&self, product: &ProductId, units: u64) -> Result<()>;

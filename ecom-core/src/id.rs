@@ -119,11 +119,6 @@ typed_id!(
     OrderId,
     "orderId"
 );
-typed_id!(
-    /// Id of a checkout (the saga's idempotency and recovery record).
-    CheckoutId,
-    "checkoutId"
-);
 
 /// Account ids and the role-specific ids share one id space.
 macro_rules! account_conversions {

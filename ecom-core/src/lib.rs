@@ -47,7 +47,6 @@ pub mod account;
 pub mod api_key;
 pub mod backend;
 pub mod cart;
-pub mod checkout;
 pub mod clock;
 pub mod discount;
 pub mod error;

@@ -2,7 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::id::{CheckoutId, CustomerId, DiscountId, OrderId, ProductId, ShopId};
+use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use async_trait::async_trait;
@@ -105,8 +105,9 @@ pub struct OrderLine {
     pub unit_price: Money,
     /// The line's own status; the order's status rolls up from these.
     pub status: OrderStatus,
-    /// For a cancelled line: whether its units went back to stock.
-    pub stock_returned: bool,
+    /// For a cancelled line whose units went back to stock: the token of the return claim
+    /// that did it.
+    pub returned: Option<String>,
 }
 
 /// A discount applied to an order.
@@ -120,8 +121,20 @@ pub struct AppliedDiscount {
     pub code: String,
     /// Amount taken off.
     pub amount: Money,
-    /// Whether the use went back to the code (once every line of its shop is cancelled).
-    pub returned: bool,
+    /// Once every line of its shop is cancelled and the use went back to the code: the token
+    /// of the return claim that did it.
+    pub returned: Option<String>,
+}
+
+/// A claim on an order's returns in flight: whoever holds the current token gives cancelled
+/// lines' stock and codes' uses back. A newer claim (a later cancel, or recovery taking over a
+/// claim past its deadline) supersedes it; the older claimant then undoes what it opened.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ReturnClaim {
+    /// Unique per claim; the id of the holds it opens.
+    pub token: String,
+    /// Past this instant recovery may take the claim over.
+    pub deadline: Timestamp,
 }
 
 /// A placed order.
@@ -131,8 +144,8 @@ pub struct Order {
     pub id: OrderId,
     /// The buyer.
     pub customer_id: CustomerId,
-    /// The checkout that created it (reservation and redemption id).
-    pub checkout_id: CheckoutId,
+    /// The checkout's `Idempotency-Key` (or a generated one); unique per customer.
+    pub idempotency_key: String,
     /// Totals.
     pub totals: CheckoutTotals,
     /// Shipping address as the client sent it.
@@ -149,8 +162,9 @@ pub struct Order {
     pub note: Option<String>,
     /// Rolled-up status.
     pub status: OrderStatus,
-    /// True while cancelled lines still owe stock or discount uses back; recovery finishes them.
-    pub returns_pending: bool,
+    /// Set while cancelled lines owe stock or discount uses back; recovery finishes a claim
+    /// past its deadline.
+    pub returning: Option<ReturnClaim>,
     /// Incremented by every update; replaces are conditional on it.
     pub version: u64,
     /// When it was placed.
@@ -160,14 +174,31 @@ pub struct Order {
 }
 
 /// Storage of orders.
+///
+/// Inserting an order is a checkout's commit point, so the id and the customer's key are
+/// unique, and an id can be *voided* first: recovery voids the order id of a checkout it
+/// gave up on, after which that order can never be inserted (a slow process still running
+/// the checkout finds out at its insert, and gives its holds back).
 #[async_trait]
 pub trait OrderRepo: Send + Sync + Debug + 'static {
-    /// Inserts an order; [`Error::Conflict`] if the id exists, which makes
-    /// inserting a checkout's order twice impossible.
+    /// Inserts an order; [`Error::Conflict`] if its id exists or was voided, or the customer
+    /// already has an order with its idempotency key (atomically: of concurrent inserts, one
+    /// wins).
     async fn insert(&self, order: &Order) -> Result<()>;
 
     /// The order with `id`, if any.
     async fn get(&self, id: &OrderId) -> Result<Option<Order>>;
+
+    /// The customer's order with `idempotency_key`, if any.
+    async fn find_by_key(
+        &self,
+        customer_id: &CustomerId,
+        idempotency_key: &str,
+    ) -> Result<Option<Order>>;
+
+    /// Atomically: if no order with `id` exists, makes sure none ever will and returns
+    /// `None`; otherwise returns the order. Idempotent.
+    async fn void(&self, id: &OrderId) -> Result<Option<Order>>;
 
     /// The customer's orders, newest first, paged.
     async fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>>;
@@ -177,8 +208,8 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
     /// [`Error::Conflict`] if the version moved.
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
 
-    /// Up to `limit` orders with `returns_pending` set, oldest first.
-    async fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>>;
+    /// Up to `limit` orders with a return claim whose deadline is before `now`, oldest first.
+    async fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
 }
 
 #[cfg(test)]

@@ -92,12 +92,21 @@ pub async fn serve_ecom(
         }
     });
     let recovery = tokio::spawn(recover_checkouts(state.ecom.clone()));
+    let ecom = state.ecom.clone();
     tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
     recovery.abort();
+    // Placed orders settle their holds in the background; let them finish (recovery would,
+    // after the lease, if this process stopped first).
+    if tokio::time::timeout(SETTLE_ON_SHUTDOWN, ecom.checkout.flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopping with holds of placed orders unsettled; recovery will settle them");
+    }
     served.context("server failed")?;
     tracing::info!("ecom-server stopped");
     Ok(())
@@ -105,6 +114,9 @@ pub async fn serve_ecom(
 
 /// How often abandoned checkouts are rolled back or forward.
 pub const RECOVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a stopping server waits for placed orders to settle their holds.
+const SETTLE_ON_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs `recover_stale_checkouts` every [`RECOVERY_EVERY`], for checkouts a crashed process
 /// (this one or another on the same database) left half-way.

@@ -429,7 +429,7 @@ async fn metrics_text(api: &Api) -> String {
     api.call(Method::GET, "/metrics", &[], None).await.text
 }
 
-/// Current stock and reserved units of `product`, read by its shop.
+/// Current stock, and units sold or held, of `product`, read by its shop.
 async fn stock(api: &Api, shop: &Account, product: &str) -> (u64, u64) {
     let answer = api
         .api(
@@ -442,7 +442,7 @@ async fn stock(api: &Api, shop: &Account, product: &str) -> (u64, u64) {
     let inv = answer.ok(200);
     (
         inv["invent_stock"].as_u64().unwrap(),
-        inv["invent_reserved"].as_u64().unwrap(),
+        inv["invent_sold"].as_u64().unwrap() + inv["invent_reserved"].as_u64().unwrap(),
     )
 }
 
@@ -761,7 +761,6 @@ async fn commerce_flow(base: &str, key: &str) {
         .unwrap()
         .clone();
     assert_eq!(summer_now["discount_uses_count"], 1);
-    assert_eq!(summer_now["discount_users_used"], json!([user.id]));
     // The code is used up for this customer.
     api.api(
         Method::POST,
@@ -985,19 +984,16 @@ async fn commerce_flow(base: &str, key: &str) {
     .await
     .err(409, "can no longer be cancelled");
 
-    // The customer gives a code use back; then the shop deletes a code.
-    let answer = api
-        .api(
-            Method::POST,
-            "/discounts/cancel",
-            &user.auth(),
-            Some(json!({"codeId": "SOCKS5", "shopId": shop.id})),
-        )
-        .await;
-    assert_eq!(
-        answer.ok(200),
-        &json!({"discount_code": "SOCKS5", "discount_shopId": shop.id, "discount_uses_by_user": 0})
-    );
+    // A code use held by a placed order comes back only with the order's cancellation; then
+    // the shop deletes a code.
+    api.api(
+        Method::POST,
+        "/discounts/cancel",
+        &user.auth(),
+        Some(json!({"codeId": "SOCKS5", "shopId": shop.id})),
+    )
+    .await
+    .err(409, "belongs to a placed order");
     api.api(
         Method::DELETE,
         "/discounts/SUMMER10",
@@ -1056,11 +1052,22 @@ async fn commerce_walkthrough_on_mongo_and_redis() {
     server.stop().await;
     // The checkouts took their stock locks in Redis under the test's own prefix; dropping the
     // fixtures deletes those keys (and only those).
-    let prefix = fixtures.prefix.0.clone();
-    assert!(
-        !fixtures.prefix.keys().is_empty(),
-        "no Redis key under {prefix}"
-    );
+    let prefix = fixtures.prefix.as_str().to_owned();
+    let url = tokio::task::spawn_blocking(support::redis_url)
+        .await
+        .unwrap();
+    let keys = tokio::task::block_in_place(|| fixtures.prefix.keys("*")).expect("Redis answers");
+    assert!(!keys.is_empty(), "no Redis key under {prefix}");
     drop(fixtures);
-    assert!(support::RedisPrefix(prefix).keys().is_empty());
+    let left = tokio::task::block_in_place(|| {
+        let probe = support::RedisPrefix::new(&url);
+        let mut conn = redis::Client::open(url.as_str())?.get_connection()?;
+        let left: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query(&mut conn)?;
+        drop(probe);
+        Ok::<_, redis::RedisError>(left)
+    })
+    .expect("Redis answers");
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -88,8 +88,8 @@ impl MongoAccounts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoAccounts {
-            shops: db.collection(SHOPS),
-            customers: db.collection(CUSTOMERS),
+            shops: crate::collection(db, SHOPS),
+            customers: crate::collection(db, CUSTOMERS),
         }
     }
 

@@ -52,7 +52,7 @@ impl MongoApiKeys {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoApiKeys {
-            keys: db.collection(API_KEYS),
+            keys: crate::collection(db, API_KEYS),
         }
     }
 }

@@ -126,7 +126,7 @@ impl MongoCarts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoCarts {
-            carts: db.collection(CARTS),
+            carts: crate::collection(db, CARTS),
         }
     }
 

@@ -1,11 +1,16 @@
-//! [`DiscountRepo`] on the `Discounts` collection.
+//! [`DiscountRepo`] on the `Discounts` and `DiscountUses` collections.
 //!
 //! Codes are unique per shop among active discounts through a partial unique index on
-//! `(shopId, code)` where `isActive: true`. Redemptions are an embedded array plus two guard
-//! counters kept in the same document and changed in the same update: `usesCount` and
-//! `userUses.<customerId>` (ids are 32 hex characters, safe as field names). A redemption is
-//! one `findOneAndUpdate` whose filter says "active, below both limits, not yet redeemed by
-//! this id", so the limits hold under any concurrency.
+//! `(shopId, code)` where `isActive: true`. A code's document counts its uses (`uses`, and
+//! `left` = `maxUses - uses`, the guard of a redemption) and holds its *open* uses only
+//! (`open`: checkouts and returns in flight), so it stays small whatever the number of uses.
+//! Each customer's uses of a code are a document of their own in `DiscountUses`
+//! (`_id: "<code id>:<customer id>"`), listing the orders that hold them; its guard is "fewer
+//! than `maxUsesPerUser` orders listed", tested as `orders.<max - 1>` not existing.
+//!
+//! A redemption writes the code's document first (its open use is the record recovery finds)
+//! and the customer's second; giving a use back writes the customer's document first and the
+//! code's second. A crash between the two leaves an open use, which recovery finishes.
 
 use crate::error::{conflict_as, out_of_range, to_core};
 use crate::timestamp;
@@ -13,43 +18,73 @@ use async_trait::async_trait;
 use bson::{doc, Document};
 use ecom_core::clock::Timestamp;
 use ecom_core::discount::{AppliesTo, Discount, DiscountRepo, DiscountValue, Redemption};
-use ecom_core::id::{CustomerId, DiscountId, ShopId};
+use ecom_core::id::{CustomerId, DiscountId, OrderId, ShopId};
 use ecom_core::page::Page;
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
-use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Collection of discounts.
 pub(crate) const DISCOUNTS: &str = "Discounts";
 
-/// How often a redemption is retried after the limits changed under it.
-const MAX_ATTEMPTS: usize = 64;
-
 /// Indexes of `Discounts`: unique code per shop among active discounts (which also serves the
-/// lookups by code and the shop's list).
+/// lookups by code and the shop's list); open uses by their opening time (recovery's scan).
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "shopId": 1, "code": 1 })
-        .options(
-            IndexOptions::builder()
-                .name("shop_active_code_unique".to_owned())
-                .unique(true)
-                .partial_filter_expression(doc! { "isActive": true })
-                .build(),
-        )
-        .build()]
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "shopId": 1, "code": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("shop_active_code_unique".to_owned())
+                    .unique(true)
+                    .partial_filter_expression(doc! { "isActive": true })
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "open.at": 1 })
+            .options(IndexOptions::builder().name("open_uses".to_owned()).build())
+            .build(),
+    ]
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// How often a redemption asks again while the code's last uses are open.
+const USED_UP_ATTEMPTS: u64 = 8;
+
+/// Collection of each customer's uses of a code (no index beyond `_id`, the (code, customer)
+/// pair).
+pub(crate) const DISCOUNT_USES: &str = "DiscountUses";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RedemptionDoc {
+struct UseDoc {
     id: String,
+    order_id: OrderId,
     customer_id: CustomerId,
     #[serde(with = "timestamp")]
     at: Timestamp,
+}
+
+impl UseDoc {
+    fn from_use(r: &Redemption) -> Self {
+        UseDoc {
+            id: r.id.clone(),
+            order_id: r.order_id.clone(),
+            customer_id: r.customer_id.clone(),
+            at: r.at,
+        }
+    }
+
+    fn into_use(self) -> Redemption {
+        Redemption {
+            id: self.id,
+            order_id: self.order_id,
+            customer_id: self.customer_id,
+            at: self.at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,11 +107,12 @@ struct DiscountDoc {
     min_order_value: Money,
     is_active: bool,
     applies_to: AppliesTo,
-    redemptions: Vec<RedemptionDoc>,
-    /// Guard counter: `redemptions.len()`.
-    uses_count: i64,
-    /// Guard counters: redemptions per customer id.
-    user_uses: BTreeMap<String, i64>,
+    /// Uses taken (placed orders and open uses).
+    uses: i64,
+    /// Guard counter: `max_uses - uses`.
+    left: i64,
+    /// Open uses only.
+    open: Vec<UseDoc>,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
     #[serde(with = "timestamp")]
@@ -85,12 +121,6 @@ struct DiscountDoc {
 
 impl DiscountDoc {
     fn from_discount(d: &Discount) -> Self {
-        let mut user_uses = BTreeMap::new();
-        for r in &d.redemptions {
-            *user_uses
-                .entry(r.customer_id.as_str().to_owned())
-                .or_insert(0) += 1;
-        }
         DiscountDoc {
             id: d.id.clone(),
             shop_id: d.shop_id.clone(),
@@ -105,17 +135,9 @@ impl DiscountDoc {
             min_order_value: d.min_order_value,
             is_active: d.is_active,
             applies_to: d.applies_to.clone(),
-            redemptions: d
-                .redemptions
-                .iter()
-                .map(|r| RedemptionDoc {
-                    id: r.id.clone(),
-                    customer_id: r.customer_id.clone(),
-                    at: r.at,
-                })
-                .collect(),
-            uses_count: i64::try_from(d.redemptions.len()).unwrap_or(i64::MAX),
-            user_uses,
+            uses: i64::from(d.uses),
+            left: i64::from(d.max_uses) - i64::from(d.uses),
+            open: d.open.iter().map(UseDoc::from_use).collect(),
             created_at: d.created_at,
             updated_at: d.updated_at,
         }
@@ -137,45 +159,70 @@ impl DiscountDoc {
             min_order_value: self.min_order_value,
             is_active: self.is_active,
             applies_to: self.applies_to,
-            redemptions: self
-                .redemptions
-                .into_iter()
-                .map(|r| Redemption {
-                    id: r.id,
-                    customer_id: r.customer_id,
-                    at: r.at,
-                })
-                .collect(),
+            uses: u32::try_from(self.uses).map_err(|_| out_of_range("uses"))?,
+            open: self.open.into_iter().map(UseDoc::into_use).collect(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
-
-    fn uses_by(&self, customer: &CustomerId) -> i64 {
-        self.user_uses.get(customer.as_str()).copied().unwrap_or(0)
-    }
 }
 
-fn user_uses_field(customer: &CustomerId) -> String {
-    format!("userUses.{}", customer.as_str())
+/// One customer's uses of one code.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomerUsesDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    orders: Vec<OrderId>,
 }
 
-/// MongoDB [`DiscountRepo`] on the `Discounts` collection.
+fn customer_uses_id(discount: &DiscountId, customer: &CustomerId) -> String {
+    format!("{discount}:{customer}")
+}
+
+/// MongoDB [`DiscountRepo`] on the `Discounts` and `DiscountUses` collections.
 #[derive(Debug, Clone)]
 pub struct MongoDiscounts {
     discounts: Collection<DiscountDoc>,
+    uses: Collection<CustomerUsesDoc>,
 }
 
 impl MongoDiscounts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoDiscounts {
-            discounts: db.collection(DISCOUNTS),
+            discounts: crate::collection(db, DISCOUNTS),
+            uses: crate::collection(db, DISCOUNT_USES),
         }
     }
 
     async fn find(&self, filter: Document) -> Result<Option<DiscountDoc>> {
         self.discounts.find_one(filter).await.map_err(to_core)
+    }
+
+    async fn customer_uses(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>> {
+        Ok(self
+            .uses
+            .find_one(doc! { "_id": customer_uses_id(id, customer) })
+            .await
+            .map_err(to_core)?
+            .map(|d| d.orders)
+            .unwrap_or_default())
+    }
+
+    /// Closes the open use `id`, changing the counts by `inc`; true if it was open.
+    async fn close(&self, discount: &DiscountId, id: &str, inc: Document) -> Result<bool> {
+        let mut update = doc! { "$pull": { "open": { "id": id } } };
+        if !inc.is_empty() {
+            update.insert("$inc", inc);
+        }
+        let closed = self
+            .discounts
+            .update_one(doc! { "_id": discount.as_str(), "open.id": id }, update)
+            .await
+            .map_err(to_core)?;
+        Ok(closed.modified_count == 1)
     }
 }
 
@@ -210,6 +257,9 @@ impl DiscountRepo for MongoDiscounts {
     }
 
     async fn list_active(&self, shop_id: &ShopId, page: Page) -> Result<Vec<Discount>> {
+        if page.limit == 0 {
+            return Ok(Vec::new());
+        }
         let docs: Vec<DiscountDoc> = self
             .discounts
             .find(doc! { "shopId": shop_id.as_str(), "isActive": true })
@@ -233,98 +283,165 @@ impl DiscountRepo for MongoDiscounts {
         Ok(deleted.deleted_count == 1)
     }
 
-    async fn redeem(&self, id: &DiscountId, redemption: &Redemption) -> Result<Discount> {
-        let entry = bson::to_bson(&RedemptionDoc {
-            id: redemption.id.clone(),
-            customer_id: redemption.customer_id.clone(),
-            at: redemption.at,
-        })
-        .map_err(to_core)?;
-        let per_user = user_uses_field(&redemption.customer_id);
-        for _ in 0..MAX_ATTEMPTS {
+    async fn uses_by(&self, id: &DiscountId, customer: &CustomerId) -> Result<u32> {
+        let n = self.customer_uses(id, customer).await?.len();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn orders_using(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>> {
+        self.customer_uses(id, customer).await
+    }
+
+    async fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()> {
+        let entry = bson::to_bson(&UseDoc::from_use(use_)).map_err(to_core)?;
+        // 1. The code: active, a use left, this use not open yet. Returns the per-user limit.
+        // A code whose last uses are open (checkouts in flight, some of which may give theirs
+        // back at once, e.g. refused at step 2) is asked again a few times before refusing.
+        let mut attempt = 0;
+        let per_user = loop {
+            let taken = self
+                .discounts
+                .clone_with_type::<Document>()
+                .find_one_and_update(
+                    doc! {
+                        "_id": id.as_str(),
+                        "isActive": true,
+                        "left": { "$gt": 0_i64 },
+                        "open.id": { "$ne": use_.id.as_str() },
+                    },
+                    doc! { "$inc": { "left": -1_i64, "uses": 1_i64 }, "$push": { "open": entry.clone() } },
+                )
+                .projection(doc! { "maxUsesPerUser": 1 })
+                .await
+                .map_err(to_core)?;
+            if let Some(doc) = taken {
+                break doc
+                    .get_i64("maxUsesPerUser")
+                    .map_err(|_| out_of_range("maxUsesPerUser"))?;
+            }
             let current = self
                 .find(doc! { "_id": id.as_str() })
                 .await?
                 .ok_or_else(|| Error::not_found("discount"))?;
-            if current.redemptions.iter().any(|r| r.id == redemption.id) {
-                return current.into_discount();
+            if current.open.iter().any(|u| u.id == use_.id) {
+                return Ok(());
             }
             if !current.is_active {
                 return Err(Error::DiscountNotApplicable(
                     "the code is not active".into(),
                 ));
             }
-            if current.uses_count >= current.max_uses {
+            attempt += 1;
+            if current.open.is_empty() || attempt >= USED_UP_ATTEMPTS {
                 return Err(Error::DiscountNotApplicable("the code is used up".into()));
             }
-            if current.uses_by(&redemption.customer_id) >= current.max_uses_per_user {
-                return Err(Error::DiscountNotApplicable(
+            tokio::time::sleep(std::time::Duration::from_millis(2 * attempt)).await;
+        };
+        // 2. The customer: fewer than `per_user` orders listed, this one not yet.
+        let below_limit = format!("orders.{}", per_user.saturating_sub(1).max(0));
+        let mut filter = doc! {
+            "_id": customer_uses_id(id, &use_.customer_id),
+            "orders": { "$ne": use_.order_id.as_str() },
+        };
+        filter.insert(below_limit, doc! { "$exists": false });
+        let counted = self
+            .uses
+            .update_one(
+                filter,
+                doc! { "$push": { "orders": use_.order_id.as_str() } },
+            )
+            .upsert(true)
+            .await
+            .map_err(to_core);
+        match counted {
+            Ok(_) => Ok(()),
+            Err(Error::Conflict(_)) => {
+                let held = self.customer_uses(id, &use_.customer_id).await?;
+                if held.contains(&use_.order_id) {
+                    return Ok(());
+                }
+                self.close(id, &use_.id, doc! { "left": 1_i64, "uses": -1_i64 })
+                    .await?;
+                Err(Error::DiscountNotApplicable(
                     "you have used this code the maximum number of times".into(),
-                ));
+                ))
             }
-            // The limits read above are part of the guard, so a concurrent change of them makes
-            // this write miss and the loop re-decides on fresh state.
-            let mut filter = doc! {
-                "_id": id.as_str(),
-                "isActive": true,
-                "maxUses": current.max_uses,
-                "maxUsesPerUser": current.max_uses_per_user,
-                "usesCount": { "$lt": current.max_uses },
-                "redemptions.id": { "$ne": redemption.id.as_str() },
-            };
-            filter.insert(
-                per_user.as_str(),
-                doc! { "$not": { "$gte": current.max_uses_per_user } },
-            );
-            let mut inc = doc! { "usesCount": 1_i64 };
-            inc.insert(per_user.as_str(), 1_i64);
-            let redeemed = self
-                .discounts
-                .find_one_and_update(
-                    filter,
-                    doc! { "$inc": inc, "$push": { "redemptions": entry.clone() } },
-                )
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(to_core)?;
-            if let Some(doc) = redeemed {
-                return doc.into_discount();
-            }
+            Err(e) => Err(e),
         }
-        Err(Error::Busy(
-            "the discount is being redeemed concurrently".into(),
-        ))
     }
 
-    async fn unredeem(&self, id: &DiscountId, redemption_id: &str) -> Result<bool> {
-        loop {
-            let Some(current) = self.find(doc! { "_id": id.as_str() }).await? else {
-                return Ok(false);
-            };
-            let Some(held) = current.redemptions.iter().find(|r| r.id == redemption_id) else {
-                return Ok(false);
-            };
-            let customer = held.customer_id.clone();
-            let mut inc = doc! { "usesCount": -1_i64 };
-            inc.insert(user_uses_field(&customer), -1_i64);
-            let removed = self
-                .discounts
-                .update_one(
-                    doc! {
-                        "_id": id.as_str(),
-                        "redemptions": { "$elemMatch": {
-                            "id": redemption_id,
-                            "customerId": customer.as_str(),
-                        } },
-                    },
-                    doc! { "$inc": inc, "$pull": { "redemptions": { "id": redemption_id } } },
-                )
-                .await
-                .map_err(to_core)?;
-            if removed.modified_count == 1 {
-                return Ok(true);
-            }
-            // Lost a race: the redemption is gone (next read says false) or was re-made.
+    async fn release(&self, id: &DiscountId, use_: &Redemption) -> Result<bool> {
+        let open = self
+            .find(doc! { "_id": id.as_str(), "open.id": use_.id.as_str() })
+            .await?
+            .is_some();
+        if !open {
+            return Ok(false);
         }
+        self.uses
+            .update_one(
+                doc! { "_id": customer_uses_id(id, &use_.customer_id) },
+                doc! { "$pull": { "orders": use_.order_id.as_str() } },
+            )
+            .await
+            .map_err(to_core)?;
+        self.close(id, &use_.id, doc! { "left": 1_i64, "uses": -1_i64 })
+            .await
+    }
+
+    async fn settle(&self, id: &DiscountId, use_: &Redemption) -> Result<bool> {
+        self.close(id, &use_.id, Document::new()).await
+    }
+
+    async fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()> {
+        let entry = bson::to_bson(&UseDoc::from_use(use_)).map_err(to_core)?;
+        let reopened = self
+            .discounts
+            .update_one(
+                doc! { "_id": id.as_str(), "open.id": { "$ne": use_.id.as_str() } },
+                doc! { "$push": { "open": entry } },
+            )
+            .await
+            .map_err(to_core)?;
+        if reopened.matched_count == 1 {
+            return Ok(());
+        }
+        match self.find(doc! { "_id": id.as_str() }).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::not_found("discount")),
+        }
+    }
+
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(DiscountId, Redemption)>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let before_text = timestamp::to_bson(&before).map_err(to_core)?;
+        let docs: Vec<DiscountDoc> = self
+            .discounts
+            .find(doc! { "open.at": { "$lt": before_text } })
+            .limit(i64::from(limit))
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        let mut stale: Vec<(DiscountId, Redemption)> = docs
+            .into_iter()
+            .flat_map(|d| {
+                let id = d.id;
+                d.open
+                    .into_iter()
+                    .filter(|u| u.at < before)
+                    .map(move |u| (id.clone(), u.into_use()))
+            })
+            .collect();
+        stale.sort_by(|a, b| (a.1.at, &a.1.id).cmp(&(b.1.at, &b.1.id)));
+        stale.truncate(limit as usize);
+        Ok(stale)
     }
 }

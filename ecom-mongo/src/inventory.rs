@@ -1,37 +1,70 @@
 //! [`InventoryRepo`] on the `Inventories` collection: one document per product (`_id` is the
-//! product id), stock as an integer and the reservations as an embedded array. Every stock
-//! change is one `findOneAndUpdate`/`updateOne` whose filter carries the guard.
+//! product id) with `stock`, `sold` and the *open* holds only (`holds`), so a document stays
+//! small whatever the sales. Every move of units is one `updateOne` whose filter carries the
+//! guard: enough units, and the hold open (or not yet open) with that id and quantity.
 
 use crate::error::{out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
-use bson::doc;
+use bson::{doc, Bson, Document};
 use ecom_core::clock::Timestamp;
-use ecom_core::id::{ProductId, ShopId};
+use ecom_core::id::{OrderId, ProductId, ShopId};
 use ecom_core::inventory::{Inventory, InventoryRepo, Reservation};
 use ecom_core::{Error, Result};
-use mongodb::options::{IndexOptions, ReturnDocument};
+use futures::TryStreamExt;
+use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
 /// Collection of inventories.
 pub(crate) const INVENTORIES: &str = "Inventories";
 
-/// Indexes of `Inventories`: by shop.
+/// Indexes of `Inventories`: by shop; by the opening time of open holds (recovery's scan).
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "shopId": 1 })
-        .options(IndexOptions::builder().name("shop".to_owned()).build())
-        .build()]
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "shopId": 1 })
+            .options(IndexOptions::builder().name("shop".to_owned()).build())
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "holds.at": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("open_holds".to_owned())
+                    .build(),
+            )
+            .build(),
+    ]
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReservationDoc {
+struct HoldDoc {
     id: String,
+    order_id: OrderId,
     quantity: i64,
     #[serde(with = "timestamp")]
-    created_at: Timestamp,
+    at: Timestamp,
+}
+
+impl HoldDoc {
+    fn from_hold(h: &Reservation) -> Self {
+        HoldDoc {
+            id: h.id.clone(),
+            order_id: h.order_id.clone(),
+            quantity: i64::from(h.quantity),
+            at: h.created_at,
+        }
+    }
+
+    fn into_hold(self) -> Result<Reservation> {
+        Ok(Reservation {
+            id: self.id,
+            order_id: self.order_id,
+            quantity: u32::try_from(self.quantity).map_err(|_| out_of_range("hold quantity"))?,
+            created_at: self.at,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,7 +75,8 @@ struct InventoryDoc {
     shop_id: ShopId,
     location: String,
     stock: i64,
-    reservations: Vec<ReservationDoc>,
+    sold: i64,
+    holds: Vec<HoldDoc>,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
     #[serde(with = "timestamp")]
@@ -51,49 +85,46 @@ struct InventoryDoc {
 
 impl InventoryDoc {
     fn from_inventory(i: &Inventory) -> Result<Self> {
+        let too_large = |field: &str| Error::validation(field, "is too large");
         Ok(InventoryDoc {
             product_id: i.product_id.clone(),
             shop_id: i.shop_id.clone(),
             location: i.location.clone(),
-            stock: i64::try_from(i.stock)
-                .map_err(|_| Error::validation("stock", "is too large"))?,
-            reservations: i
-                .reservations
-                .iter()
-                .map(|r| ReservationDoc {
-                    id: r.id.clone(),
-                    quantity: i64::from(r.quantity),
-                    created_at: r.created_at,
-                })
-                .collect(),
+            stock: i64::try_from(i.stock).map_err(|_| too_large("stock"))?,
+            sold: i64::try_from(i.sold).map_err(|_| too_large("sold"))?,
+            holds: i.reservations.iter().map(HoldDoc::from_hold).collect(),
             created_at: i.created_at,
             updated_at: i.updated_at,
         })
     }
 
     fn into_inventory(self) -> Result<Inventory> {
-        let reservations = self
-            .reservations
+        let mut reservations = self
+            .holds
             .into_iter()
-            .map(|r| {
-                Ok(Reservation {
-                    id: r.id,
-                    quantity: u32::try_from(r.quantity)
-                        .map_err(|_| out_of_range("reservation quantity"))?,
-                    created_at: r.created_at,
-                })
-            })
+            .map(HoldDoc::into_hold)
             .collect::<Result<Vec<_>>>()?;
+        reservations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(Inventory {
             product_id: self.product_id,
             shop_id: self.shop_id,
             location: self.location,
             stock: u64::try_from(self.stock).map_err(|_| out_of_range("stock"))?,
+            sold: u64::try_from(self.sold).map_err(|_| out_of_range("sold"))?,
             reservations,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
+}
+
+/// The filter clause "hold `h` is open with exactly this quantity".
+fn open_exactly(h: &Reservation) -> Document {
+    doc! { "$elemMatch": { "id": h.id.as_str(), "quantity": i64::from(h.quantity) } }
+}
+
+fn units(holds: &[Reservation]) -> i64 {
+    holds.iter().map(|h| i64::from(h.quantity)).sum()
 }
 
 /// MongoDB [`InventoryRepo`] on the `Inventories` collection.
@@ -106,7 +137,7 @@ impl MongoInventory {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoInventory {
-            inventories: db.collection(INVENTORIES),
+            inventories: crate::collection(db, INVENTORIES),
         }
     }
 
@@ -116,6 +147,60 @@ impl MongoInventory {
             .await
             .map_err(to_core)
     }
+
+    /// Closes open holds, adding their units to `counter` (`stock` or `sold`); returns the
+    /// units moved. All at once when every hold is open, else one by one.
+    async fn close(
+        &self,
+        product_id: &ProductId,
+        holds: &[Reservation],
+        counter: &str,
+    ) -> Result<u64> {
+        if holds.is_empty() {
+            return Ok(0);
+        }
+        if holds.len() > 1 {
+            let all: Vec<Document> = holds.iter().map(open_exactly).collect();
+            let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
+            let mut inc = Document::new();
+            inc.insert(counter, units(holds));
+            let moved = self
+                .inventories
+                .update_one(
+                    doc! { "_id": product_id.as_str(), "holds": { "$all": all } },
+                    doc! { "$inc": inc, "$pull": { "holds": { "id": { "$in": ids } } } },
+                )
+                .await
+                .map_err(to_core)?;
+            if moved.modified_count == 1 {
+                return u64::try_from(units(holds)).map_err(|_| out_of_range("units"));
+            }
+        }
+        let mut moved_units = 0;
+        for hold in holds {
+            let mut inc = Document::new();
+            inc.insert(counter, i64::from(hold.quantity));
+            let moved = self
+                .inventories
+                .update_one(
+                    doc! { "_id": product_id.as_str(), "holds": open_exactly(hold) },
+                    doc! { "$inc": inc, "$pull": { "holds": { "id": hold.id.as_str() } } },
+                )
+                .await
+                .map_err(to_core)?;
+            if moved.modified_count == 1 {
+                moved_units += u64::from(hold.quantity);
+            }
+        }
+        Ok(moved_units)
+    }
+}
+
+fn hold_docs(holds: &[Reservation]) -> Result<Vec<Bson>> {
+    holds
+        .iter()
+        .map(|h| bson::to_bson(&HoldDoc::from_hold(h)).map_err(to_core))
+        .collect()
 }
 
 #[async_trait]
@@ -135,6 +220,15 @@ impl InventoryRepo for MongoInventory {
             .transpose()
     }
 
+    async fn delete(&self, product_id: &ProductId) -> Result<bool> {
+        let deleted = self
+            .inventories
+            .delete_one(doc! { "_id": product_id.as_str() })
+            .await
+            .map_err(to_core)?;
+        Ok(deleted.deleted_count == 1)
+    }
+
     async fn add_stock(
         &self,
         product_id: &ProductId,
@@ -151,93 +245,121 @@ impl InventoryRepo for MongoInventory {
                 doc! { "_id": product_id.as_str() },
                 doc! { "$inc": { "stock": i64::from(quantity) }, "$set": set },
             )
-            .return_document(ReturnDocument::After)
+            .return_document(mongodb::options::ReturnDocument::After)
             .await
             .map_err(to_core)?
             .ok_or_else(|| Error::not_found("inventory"))?
             .into_inventory()
     }
 
-    async fn reserve(
-        &self,
-        product_id: &ProductId,
-        quantity: u32,
-        reservation_id: &str,
-        now: Timestamp,
-    ) -> Result<Inventory> {
-        let quantity = i64::from(quantity);
-        let reservation = bson::to_bson(&ReservationDoc {
-            id: reservation_id.to_owned(),
-            quantity,
-            created_at: now,
-        })
-        .map_err(to_core)?;
-        // One atomic step: enough stock and no reservation with this id yet.
+    async fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()> {
+        if holds.is_empty() {
+            return Ok(());
+        }
+        let sum = units(holds);
+        let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
+        let latest = holds.iter().map(|h| h.created_at).max().unwrap_or_default();
+        // One atomic step: enough stock and none of these holds open yet.
         let reserved = self
             .inventories
-            .find_one_and_update(
+            .update_one(
                 doc! {
                     "_id": product_id.as_str(),
-                    "stock": { "$gte": quantity },
-                    "reservations.id": { "$ne": reservation_id },
+                    "stock": { "$gte": sum },
+                    "holds.id": { "$nin": ids },
                 },
                 doc! {
-                    "$inc": { "stock": -quantity },
-                    "$push": { "reservations": reservation },
-                    "$set": { "updatedAt": timestamp::to_bson(&now).map_err(to_core)? },
+                    "$inc": { "stock": -sum },
+                    "$push": { "holds": { "$each": hold_docs(holds)? } },
+                    "$set": { "updatedAt": timestamp::to_bson(&latest).map_err(to_core)? },
                 },
             )
-            .return_document(ReturnDocument::After)
             .await
             .map_err(to_core)?;
-        if let Some(doc) = reserved {
-            return doc.into_inventory();
+        if reserved.matched_count == 1 {
+            return Ok(());
         }
-        // The guard failed: say why, from the state after the failed write.
-        let current = self
-            .find(product_id)
-            .await?
-            .ok_or_else(|| Error::not_found("inventory"))?;
-        if current.reservations.iter().any(|r| r.id == reservation_id) {
-            return current.into_inventory();
+        let exists = self
+            .inventories
+            .count_documents(doc! { "_id": product_id.as_str() })
+            .await
+            .map_err(to_core)?;
+        if exists == 0 {
+            return Err(Error::not_found("inventory"));
         }
         Err(Error::InsufficientStock {
             product_id: product_id.to_string(),
         })
     }
 
-    async fn release(&self, product_id: &ProductId, reservation_id: &str) -> Result<Option<u32>> {
-        loop {
-            let Some(current) = self.find(product_id).await? else {
-                return Ok(None);
-            };
-            let Some(held) = current.reservations.iter().find(|r| r.id == reservation_id) else {
-                return Ok(None);
-            };
-            let quantity = held.quantity;
-            // Only the caller whose filter still sees this exact reservation puts its units back;
-            // concurrent releases of the same id find nothing and report `None`.
-            let released = self
-                .inventories
-                .update_one(
-                    doc! {
-                        "_id": product_id.as_str(),
-                        "reservations": { "$elemMatch": { "id": reservation_id, "quantity": quantity } },
-                    },
-                    doc! {
-                        "$inc": { "stock": quantity },
-                        "$pull": { "reservations": { "id": reservation_id } },
-                    },
-                )
-                .await
-                .map_err(to_core)?;
-            if released.modified_count == 1 {
-                return u32::try_from(quantity)
-                    .map(Some)
-                    .map_err(|_| out_of_range("reservation quantity"));
-            }
-            // Lost a race: the reservation went away (next read says None) or was re-made with
-            // another quantity (next attempt uses it).
+    async fn release(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64> {
+        self.close(product_id, holds, "stock").await
+    }
+
+    async fn settle(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64> {
+        self.close(product_id, holds, "sold").await
+    }
+
+    async fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()> {
+        let quantity = i64::from(hold.quantity);
+        let reopened = self
+            .inventories
+            .update_one(
+                doc! {
+                    "_id": product_id.as_str(),
+                    "sold": { "$gte": quantity },
+                    "holds.id": { "$ne": hold.id.as_str() },
+                },
+                doc! {
+                    "$inc": { "sold": -quantity },
+                    "$push": { "holds": bson::to_bson(&HoldDoc::from_hold(hold)).map_err(to_core)? },
+                },
+            )
+            .await
+            .map_err(to_core)?;
+        if reopened.matched_count == 1 {
+            return Ok(());
         }
+        let current = self
+            .find(product_id)
+            .await?
+            .ok_or_else(|| Error::not_found("inventory"))?;
+        if current.holds.iter().any(|h| h.id == hold.id) {
+            return Ok(());
+        }
+        Err(Error::Conflict(format!(
+            "product {product_id} has fewer units sold than the return"
+        )))
+    }
+
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(ProductId, Reservation)>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let before_text = timestamp::to_bson(&before).map_err(to_core)?;
+        let docs: Vec<InventoryDoc> = self
+            .inventories
+            .find(doc! { "holds.at": { "$lt": before_text } })
+            .limit(i64::from(limit))
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        let mut stale = Vec::new();
+        for doc in docs {
+            for hold in doc.holds {
+                if hold.at < before {
+                    stale.push((doc.product_id.clone(), hold.into_hold()?));
+                }
+            }
+        }
+        stale.sort_by(|a, b| (a.1.created_at, &a.1.id).cmp(&(b.1.created_at, &b.1.id)));
+        stale.truncate(limit as usize);
+        Ok(stale)
     }
 }

@@ -85,7 +85,7 @@ impl MongoKeyStores {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoKeyStores {
-            keys: db.collection(KEYS),
+            keys: crate::collection(db, KEYS),
         }
     }
 }

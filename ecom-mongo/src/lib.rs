@@ -36,11 +36,11 @@
 //! | `Keys`        | login session    | session id   | indexed by `accountId` |
 //! | `apiKeys`     | API key          | key id       | unique `keyHash` (HMAC, never the clear key) |
 //! | `Products`    | product          | product id   | listing indexes, multikey `searchTerms` |
-//! | `Inventories` | product's stock  | product id   | `stock` + embedded `reservations` |
+//! | `Inventories` | product's stock  | product id   | `stock`, `sold`, open `holds` only; by `holds.at` |
 //! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
-//! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true` |
-//! | `Orders`      | order            | order id     | by `(customerId, createdAt)`; partial on `returnsPending` |
-//! | `Checkouts`   | checkout record  | checkout id  | unique `(customerId, idempotencyKey)`; `(state, deadline)` |
+//! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true`; `uses`, `left`, open uses only; by `open.at` |
+//! | `DiscountUses`| (code, customer) | `code:customer` | the orders holding the customer's uses (at most `max_uses_per_user`) |
+//! | `Orders`      | order, or a voided order id | order id | by `(customerId, createdAt)`; unique `(customerId, idempotencyKey)`; by `returning.deadline` |
 //!
 //! Ids are the 32-hex-character strings core generates. Money is
 //! `{ minor: <i64 minor units>, currency: "USD" }`. Timestamps are fixed-width RFC 3339 text
@@ -49,10 +49,12 @@
 //!
 //! ## Consistency
 //!
-//! Every conditional write (stock reservation, discount redemption, refresh-token rotation,
-//! compare-and-set replaces, cart changes, checkout transitions) is one single-document `findOneAndUpdate` or
-//! `updateOne` whose filter carries the guard, so the ports' contracts hold on a standalone
-//! server as on a replica set; no multi-document transaction is used.
+//! Every conditional write (stock holds, code uses, refresh-token rotation, compare-and-set
+//! replaces, cart changes, order inserts and voids) is one single-document write whose filter
+//! (or unique index) carries the guard, so the ports' contracts hold on a standalone server as
+//! on a replica set; no multi-document transaction is used. A code use touches two documents
+//! (the code's count, then the customer's uses), in an order that lets recovery finish either
+//! half (see `discounts`). Writes are journaled unless the database sets its own write concern.
 //!
 //! ## Errors
 //!
@@ -70,7 +72,6 @@
 mod accounts;
 mod api_keys;
 mod carts;
-mod checkouts;
 mod discounts;
 mod error;
 mod inventory;
@@ -85,7 +86,6 @@ pub mod testkit;
 pub use accounts::MongoAccounts;
 pub use api_keys::MongoApiKeys;
 pub use carts::MongoCarts;
-pub use checkouts::MongoCheckouts;
 pub use discounts::MongoDiscounts;
 pub use inventory::MongoInventory;
 pub use key_stores::MongoKeyStores;
@@ -96,7 +96,8 @@ use ecom_core::clock::SystemClock;
 use ecom_core::memory::{MemoryGate, MemoryLock};
 use ecom_core::{Backend, Result};
 use error::to_core;
-use mongodb::{Client, Database, IndexModel};
+use mongodb::options::{CollectionOptions, WriteConcern};
+use mongodb::{Client, Collection, Database, IndexModel};
 use std::sync::Arc;
 
 /// Every repository port on `db`, with the in-process [`MemoryLock`] and [`MemoryGate`] and the
@@ -116,11 +117,26 @@ pub fn backend(db: Database) -> Backend {
         carts: Arc::new(MongoCarts::new(&db)),
         discounts: Arc::new(MongoDiscounts::new(&db)),
         orders: Arc::new(MongoOrders::new(&db)),
-        checkouts: Arc::new(MongoCheckouts::new(&db)),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),
     }
+}
+
+/// A collection of `db` with the write concern every ecom write uses: the database's own if it
+/// has one (from the connection string, e.g. `w=majority`), otherwise journaled (`j: true`), so
+/// an acknowledged write survives a crash of the server.
+pub(crate) fn collection<T: Send + Sync>(db: &Database, name: &str) -> Collection<T> {
+    let write_concern = db
+        .write_concern()
+        .cloned()
+        .unwrap_or_else(|| WriteConcern::builder().journal(true).build());
+    db.collection_with_options(
+        name,
+        CollectionOptions::builder()
+            .write_concern(write_concern)
+            .build(),
+    )
 }
 
 /// Connects to `uri`, creates the indexes in database `db_name`, and returns its [`backend`].
@@ -140,7 +156,7 @@ pub async fn connect(uri: &str, db_name: &str) -> Result<Backend> {
 /// active discount per (shop, code), one active cart per customer, one checkout per
 /// (customer, idempotency key).
 pub async fn ensure_indexes(db: &Database) -> Result<()> {
-    let sets: [(&str, Vec<IndexModel>); 10] = [
+    let sets: [(&str, Vec<IndexModel>); 9] = [
         (accounts::SHOPS, accounts::indexes()),
         (accounts::CUSTOMERS, accounts::indexes()),
         (key_stores::KEYS, key_stores::indexes()),
@@ -150,7 +166,6 @@ pub async fn ensure_indexes(db: &Database) -> Result<()> {
         (carts::CARTS, carts::indexes()),
         (discounts::DISCOUNTS, discounts::indexes()),
         (orders::ORDERS, orders::indexes()),
-        (checkouts::CHECKOUTS, checkouts::indexes()),
     ];
     for (collection, indexes) in sets {
         db.collection::<bson::Document>(collection)

@@ -1,12 +1,19 @@
 //! [`OrderRepo`] on the `Orders` collection.
+//!
+//! Inserting an order is a checkout's commit point: `_id` is unique, and a unique index on
+//! `(customerId, idempotencyKey)` makes "one order per key" a database rule. Voiding an order id
+//! inserts a tombstone `{ _id, void: true }` in its place: a later insert of that id fails on
+//! `_id`, and tombstones have no `customerId`, so no query for orders ever sees them.
 
 use crate::error::{conflict_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
-use bson::doc;
+use bson::{doc, Document};
 use ecom_core::clock::Timestamp;
-use ecom_core::id::{CheckoutId, CustomerId, OrderId};
-use ecom_core::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderRepo, OrderStatus};
+use ecom_core::id::{CustomerId, OrderId};
+use ecom_core::order::{
+    AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderRepo, OrderStatus, ReturnClaim,
+};
 use ecom_core::page::Page;
 use ecom_core::{Error, Result};
 use futures::TryStreamExt;
@@ -18,8 +25,9 @@ use serde_json::Value;
 /// Collection of orders.
 pub(crate) const ORDERS: &str = "Orders";
 
-/// Indexes of `Orders`: a customer's orders, newest first; orders that still owe stock or
-/// discount uses back (a partial index: only those are in it).
+/// Indexes of `Orders`: a customer's orders, newest first; one order per (customer, key) (only
+/// real orders are in it, tombstones have no customer); orders with a return claim, by its
+/// deadline (only those are in it).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
@@ -31,15 +39,32 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
             )
             .build(),
         IndexModel::builder()
-            .keys(doc! { "updatedAt": 1 })
+            .keys(doc! { "customerId": 1, "idempotencyKey": 1 })
             .options(
                 IndexOptions::builder()
-                    .name("returns_pending".to_owned())
-                    .partial_filter_expression(doc! { "returnsPending": true })
+                    .name("customer_key_unique".to_owned())
+                    .unique(true)
+                    .partial_filter_expression(doc! { "customerId": { "$exists": true } })
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "returning.deadline": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("returning".to_owned())
+                    .partial_filter_expression(doc! { "returning": { "$exists": true } })
                     .build(),
             )
             .build(),
     ]
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ClaimDoc {
+    token: String,
+    #[serde(with = "timestamp")]
+    deadline: Timestamp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -48,7 +73,7 @@ pub(crate) struct OrderDoc {
     #[serde(rename = "_id")]
     id: OrderId,
     customer_id: CustomerId,
-    checkout_id: CheckoutId,
+    idempotency_key: String,
     totals: CheckoutTotals,
     shipping: Value,
     payment: Value,
@@ -57,7 +82,8 @@ pub(crate) struct OrderDoc {
     tracking_number: Option<String>,
     note: Option<String>,
     status: OrderStatus,
-    returns_pending: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    returning: Option<ClaimDoc>,
     version: i64,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
@@ -70,7 +96,7 @@ impl OrderDoc {
         Ok(OrderDoc {
             id: o.id.clone(),
             customer_id: o.customer_id.clone(),
-            checkout_id: o.checkout_id.clone(),
+            idempotency_key: o.idempotency_key.clone(),
             totals: o.totals,
             shipping: o.shipping.clone(),
             payment: o.payment.clone(),
@@ -79,7 +105,10 @@ impl OrderDoc {
             tracking_number: o.tracking_number.clone(),
             note: o.note.clone(),
             status: o.status,
-            returns_pending: o.returns_pending,
+            returning: o.returning.as_ref().map(|c| ClaimDoc {
+                token: c.token.clone(),
+                deadline: c.deadline,
+            }),
             version: i64::try_from(o.version)
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: o.created_at,
@@ -91,7 +120,7 @@ impl OrderDoc {
         Ok(Order {
             id: self.id,
             customer_id: self.customer_id,
-            checkout_id: self.checkout_id,
+            idempotency_key: self.idempotency_key,
             totals: self.totals,
             shipping: self.shipping,
             payment: self.payment,
@@ -100,7 +129,10 @@ impl OrderDoc {
             tracking_number: self.tracking_number,
             note: self.note,
             status: self.status,
-            returns_pending: self.returns_pending,
+            returning: self.returning.map(|c| ReturnClaim {
+                token: c.token,
+                deadline: c.deadline,
+            }),
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -108,18 +140,50 @@ impl OrderDoc {
     }
 }
 
+/// The filter of a real order (not a tombstone) with `_id` `id`.
+fn real(id: &OrderId) -> Document {
+    doc! { "_id": id.as_str(), "customerId": { "$exists": true } }
+}
+
 /// MongoDB [`OrderRepo`] on the `Orders` collection.
 #[derive(Debug, Clone)]
 pub struct MongoOrders {
     orders: Collection<OrderDoc>,
+    raw: Collection<Document>,
 }
 
 impl MongoOrders {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoOrders {
-            orders: db.collection(ORDERS),
+            orders: crate::collection(db, ORDERS),
+            raw: crate::collection(db, ORDERS),
         }
+    }
+
+    async fn list(
+        &self,
+        filter: Document,
+        sort: Document,
+        skip: u64,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        if limit == 0 {
+            // MongoDB reads a limit of 0 as "no limit".
+            return Ok(Vec::new());
+        }
+        let docs: Vec<OrderDoc> = self
+            .orders
+            .find(filter)
+            .sort(sort)
+            .skip(skip)
+            .limit(i64::from(limit))
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        docs.into_iter().map(OrderDoc::into_order).collect()
     }
 }
 
@@ -130,43 +194,63 @@ impl OrderRepo for MongoOrders {
             .insert_one(OrderDoc::from_order(order)?)
             .await
             .map_err(to_core)
-            .map_err(|e| conflict_as(e, "order exists"))?;
+            .map_err(|e| conflict_as(e, "the order id or its idempotency key is taken"))?;
         Ok(())
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
         self.orders
-            .find_one(doc! { "_id": id.as_str() })
+            .find_one(real(id))
             .await
             .map_err(to_core)?
             .map(OrderDoc::into_order)
             .transpose()
     }
 
-    async fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>> {
-        let docs: Vec<OrderDoc> = self
-            .orders
-            .find(doc! { "customerId": customer_id.as_str() })
-            .sort(doc! { "createdAt": -1, "_id": -1 })
-            .skip(page.skip)
-            .limit(i64::from(page.limit))
+    async fn find_by_key(
+        &self,
+        customer_id: &CustomerId,
+        idempotency_key: &str,
+    ) -> Result<Option<Order>> {
+        self.orders
+            .find_one(doc! {
+                "customerId": customer_id.as_str(),
+                "idempotencyKey": idempotency_key,
+            })
             .await
             .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
-        docs.into_iter().map(OrderDoc::into_order).collect()
+            .map(OrderDoc::into_order)
+            .transpose()
+    }
+
+    async fn void(&self, id: &OrderId) -> Result<Option<Order>> {
+        let tombstone = doc! { "_id": id.as_str(), "void": true };
+        match self.raw.insert_one(tombstone).await.map_err(to_core) {
+            Ok(_) => Ok(None),
+            // The id is taken: by the order itself, or by an earlier void.
+            Err(Error::Conflict(_)) => self.get(id).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>> {
+        self.list(
+            doc! { "customerId": customer_id.as_str() },
+            doc! { "createdAt": -1, "_id": -1 },
+            page.skip,
+            page.limit,
+        )
+        .await
     }
 
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<()> {
         let conflict = || Error::Conflict("order was changed concurrently".into());
         let expected = i64::try_from(expected_version).map_err(|_| conflict())?;
+        let mut filter = real(&order.id);
+        filter.insert("version", expected);
         let replaced = self
             .orders
-            .replace_one(
-                doc! { "_id": order.id.as_str(), "version": expected },
-                OrderDoc::from_order(order)?,
-            )
+            .replace_one(filter, OrderDoc::from_order(order)?)
             .await
             .map_err(to_core)?;
         if replaced.matched_count == 1 {
@@ -174,7 +258,7 @@ impl OrderRepo for MongoOrders {
         }
         let exists = self
             .orders
-            .count_documents(doc! { "_id": order.id.as_str() })
+            .count_documents(real(&order.id))
             .await
             .map_err(to_core)?;
         if exists == 0 {
@@ -184,21 +268,14 @@ impl OrderRepo for MongoOrders {
         }
     }
 
-    async fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>> {
-        if limit == 0 {
-            // MongoDB reads a limit of 0 as "no limit".
-            return Ok(Vec::new());
-        }
-        let docs: Vec<OrderDoc> = self
-            .orders
-            .find(doc! { "returnsPending": true })
-            .sort(doc! { "updatedAt": 1, "_id": 1 })
-            .limit(i64::from(limit))
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
-        docs.into_iter().map(OrderDoc::into_order).collect()
+    async fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let now = timestamp::to_bson(&now).map_err(to_core)?;
+        self.list(
+            doc! { "returning.deadline": { "$lt": now } },
+            doc! { "returning.deadline": 1, "_id": 1 },
+            0,
+            limit,
+        )
+        .await
     }
 }

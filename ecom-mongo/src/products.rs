@@ -153,7 +153,7 @@ impl MongoProducts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoProducts {
-            products: db.collection(PRODUCTS),
+            products: crate::collection(db, PRODUCTS),
         }
     }
 }

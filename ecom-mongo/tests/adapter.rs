@@ -4,7 +4,7 @@
 
 use bson::{doc, Bson, Document};
 use ecom_core::cart::CartLine;
-use ecom_core::id::{CustomerId, ProductId, ShopId};
+use ecom_core::id::{CustomerId, OrderId, ProductId, ShopId};
 use ecom_core::testkit::discounts::discount;
 use ecom_core::{Currency, Error, Money};
 use ecom_mongo::testkit::TestDatabase;
@@ -113,7 +113,8 @@ async fn documents_use_string_ids_integer_money_and_exact_times() {
     let min = raw.get_document("minOrderValue").unwrap();
     assert_eq!(min.get("minor"), Some(&Bson::Int64(0)));
     assert_eq!(min.get("currency"), Some(&Bson::String("USD".into())));
-    assert_eq!(raw.get("usesCount"), Some(&Bson::Int64(0)));
+    assert_eq!(raw.get("uses"), Some(&Bson::Int64(0)));
+    assert_eq!(raw.get("left"), Some(&Bson::Int64(3)));
     // Nanoseconds survive (BSON dates would keep only milliseconds).
     let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
     assert_eq!(stored.created_at, d.created_at);
@@ -121,31 +122,38 @@ async fn documents_use_string_ids_integer_money_and_exact_times() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redemption_keeps_the_guard_counters_in_step() {
+async fn code_documents_stay_small_and_counters_stay_in_step() {
     let t = fixture().await;
     let backend = t.backend();
-    let d = discount(backend, &ShopId::generate(), "COUNT", 5, 2);
+    let d = discount(backend, &ShopId::generate(), "COUNT", 1000, 2);
     backend.discounts.insert(&d).await.unwrap();
     let alice = CustomerId::generate();
-    for id in ["a", "b"] {
-        let r = ecom_core::discount::Redemption {
-            id: id.into(),
-            customer_id: alice.clone(),
+    let redemption = |customer: &CustomerId| {
+        let order_id = OrderId::generate();
+        ecom_core::discount::Redemption {
+            id: order_id.to_string(),
+            order_id,
+            customer_id: customer.clone(),
             at: backend.clock.now(),
-        };
-        backend.discounts.redeem(&d.id, &r).await.unwrap();
-    }
-    let third = ecom_core::discount::Redemption {
-        id: "c".into(),
-        customer_id: alice.clone(),
-        at: backend.clock.now(),
+        }
     };
+    let (a, b, c) = (redemption(&alice), redemption(&alice), redemption(&alice));
+    backend.discounts.redeem(&d.id, &a).await.unwrap();
+    backend.discounts.redeem(&d.id, &b).await.unwrap();
     assert!(matches!(
-        backend.discounts.redeem(&d.id, &third).await,
+        backend.discounts.redeem(&d.id, &c).await,
         Err(Error::DiscountNotApplicable(_))
     ));
-    assert!(backend.discounts.unredeem(&d.id, "a").await.unwrap());
-    backend.discounts.redeem(&d.id, &third).await.unwrap();
+    assert!(backend.discounts.release(&d.id, &a).await.unwrap());
+    backend.discounts.redeem(&d.id, &c).await.unwrap();
+    // Settled uses leave the code's document; 200 more customers do not grow it.
+    backend.discounts.settle(&d.id, &b).await.unwrap();
+    backend.discounts.settle(&d.id, &c).await.unwrap();
+    for _ in 0..200 {
+        let u = redemption(&CustomerId::generate());
+        backend.discounts.redeem(&d.id, &u).await.unwrap();
+        backend.discounts.settle(&d.id, &u).await.unwrap();
+    }
     let raw = t
         .database()
         .collection::<Document>("Discounts")
@@ -153,9 +161,27 @@ async fn redemption_keeps_the_guard_counters_in_step() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(raw.get("usesCount"), Some(&Bson::Int64(2)));
-    let per_user = raw.get_document("userUses").unwrap();
-    assert_eq!(per_user.get(alice.as_str()), Some(&Bson::Int64(2)));
+    assert_eq!(raw.get("uses"), Some(&Bson::Int64(202)));
+    assert_eq!(raw.get("left"), Some(&Bson::Int64(798)));
+    assert_eq!(raw.get_array("open").unwrap().len(), 0);
+    assert!(
+        bson::to_vec(&raw).unwrap().len() < 2048,
+        "the code's document stays small"
+    );
+    let mine = t
+        .database()
+        .collection::<Document>("DiscountUses")
+        .find_one(doc! { "_id": format!("{}:{}", d.id, alice) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        mine.get_array("orders").unwrap(),
+        &vec![
+            Bson::String(b.order_id.to_string()),
+            Bson::String(c.order_id.to_string())
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

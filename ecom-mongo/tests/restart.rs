@@ -5,7 +5,6 @@
 
 use ecom_core::account::AccountKind;
 use ecom_core::api_key::Permission;
-use ecom_core::discount::Redemption;
 use ecom_core::id::SessionId;
 use ecom_core::key_store::KeyStore;
 use ecom_core::testkit::{self, discounts::discount, orders::order};
@@ -54,19 +53,16 @@ async fn data_survives_a_server_restart() {
     let (customer, _) = testkit::customer(&ecom).await;
     let product = testkit::published_product(&ecom, &shop, "12.34", 7).await;
     let now = backend.clock.now();
+    let held = ecom_core::testkit::inventory::hold(&backend, 2);
     backend
         .inventory
-        .reserve(&product.id, 2, "held-over-restart", now)
+        .reserve(&product.id, std::slice::from_ref(&held))
         .await
         .unwrap();
     let key = ecom.api_keys.create(vec![Permission::P0000]).await.unwrap();
     let code = discount(&backend, &shop, "RESTART", 5, 1);
     backend.discounts.insert(&code).await.unwrap();
-    let redemption = Redemption {
-        id: "checkout-before-restart".into(),
-        customer_id: customer.clone(),
-        at: now,
-    };
+    let redemption = ecom_core::testkit::discounts::redemption(&backend, &customer);
     backend
         .discounts
         .redeem(&code.id, &redemption)
@@ -133,7 +129,15 @@ async fn data_survives_a_server_restart() {
     assert_eq!(after, before);
     let inventory = after.4.unwrap();
     assert_eq!((inventory.stock, inventory.reserved()), (5, 2));
-    assert_eq!(after.5.unwrap().uses_by(&customer), 1);
+    assert_eq!(after.5.unwrap().open, vec![redemption.clone()]);
+    assert_eq!(
+        backend
+            .discounts
+            .uses_by(&code.id, &customer)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         backend.carts.get_active(&customer).await.unwrap(),
         Some(cart)

@@ -2,6 +2,7 @@
 
 use crate::connection::{bounded, connect};
 use async_trait::async_trait;
+use ecom_core::clock::Timestamp;
 use ecom_core::gate::{Admission, GateLine, StockGate};
 use ecom_core::id::ProductId;
 use ecom_core::{Error, Result};
@@ -9,11 +10,10 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 use std::fmt;
 
-/// How long an admission record is kept (so a cancel within this time returns its units to the
-/// gate; after it, [`InventoryService::rebuild_gate`] brings a lagging count back).
-///
-/// [`InventoryService::rebuild_gate`]: ecom_core::service::InventoryService::rebuild_gate
-const ADMISSION_TTL_SECS: u64 = 30 * 24 * 3600;
+/// How long an admission record is kept at most. An admission ends (released, or committed when
+/// its order is placed) within the checkout lease, or is found by recovery through the index of
+/// held admissions; the TTL only bounds what a lost index entry could leave behind.
+const ADMISSION_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// A [`StockGate`] on Redis, shared by every process using the same Redis and prefix.
 ///
@@ -26,6 +26,7 @@ pub struct RedisStockGate {
     prefix: String,
     admit: Script,
     release: Script,
+    commit: Script,
     add: Script,
 }
 
@@ -52,6 +53,7 @@ impl RedisStockGate {
             prefix: prefix.to_owned(),
             admit: Script::new(include_str!("../lua/gate_admit.lua")),
             release: Script::new(include_str!("../lua/gate_release.lua")),
+            commit: Script::new(include_str!("../lua/gate_commit.lua")),
             add: Script::new(include_str!("../lua/gate_add.lua")),
         })
     }
@@ -64,6 +66,11 @@ impl RedisStockGate {
     fn admission_key(&self, checkout: &str) -> String {
         format!("{}{{gate}}:admission:{checkout}", self.prefix)
     }
+
+    /// The sorted set of held admissions, scored by admission time (ms).
+    fn held_key(&self) -> String {
+        format!("{}{{gate}}:held", self.prefix)
+    }
 }
 
 fn product(id: &str) -> Result<ProductId> {
@@ -73,13 +80,16 @@ fn product(id: &str) -> Result<ProductId> {
 
 #[async_trait]
 impl StockGate for RedisStockGate {
-    async fn admit(&self, checkout: &str, lines: &[GateLine]) -> Result<Admission> {
+    async fn admit(&self, checkout: &str, lines: &[GateLine], at: Timestamp) -> Result<Admission> {
         let mut invocation = self.admit.prepare_invoke();
         invocation.key(self.admission_key(checkout));
+        invocation.key(self.held_key());
         for line in lines {
             invocation.key(self.count_key(&line.product_id));
         }
         invocation.arg(ADMISSION_TTL_SECS);
+        invocation.arg(at.timestamp_millis());
+        invocation.arg(checkout);
         for line in lines {
             invocation.arg(line.quantity);
         }
@@ -101,20 +111,58 @@ impl StockGate for RedisStockGate {
     }
 
     async fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()> {
-        if products.is_empty() {
-            return Ok(());
-        }
         let mut invocation = self.release.prepare_invoke();
         invocation.key(self.admission_key(checkout));
+        invocation.key(self.held_key());
         for product in products {
             invocation.key(self.count_key(product));
         }
+        invocation.arg(checkout);
         for product in products {
             invocation.arg(product.as_str());
         }
         let mut conn = self.conn.clone();
         bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
         Ok(())
+    }
+
+    async fn commit(&self, checkout: &str) -> Result<()> {
+        let mut invocation = self.commit.prepare_invoke();
+        invocation
+            .key(self.admission_key(checkout))
+            .key(self.held_key())
+            .arg(checkout);
+        let mut conn = self.conn.clone();
+        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<ProductId>)>> {
+        let mut conn = self.conn.clone();
+        let range = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.held_key())
+            .arg("-inf")
+            .arg(format!("({}", before.timestamp_millis()))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .to_owned();
+        let ids: Vec<String> = bounded(range.query_async(&mut conn)).await?;
+        let mut stale = Vec::with_capacity(ids.len());
+        for id in ids {
+            let keys = redis::cmd("HKEYS").arg(self.admission_key(&id)).to_owned();
+            let products: Vec<String> = bounded(keys.query_async(&mut conn)).await?;
+            let products = products
+                .iter()
+                .map(|p| product(p))
+                .collect::<Result<Vec<_>>>()?;
+            stale.push((id, products));
+        }
+        Ok(stale)
     }
 
     async fn seed(&self, product: &ProductId, units: u64) -> Result<()> {

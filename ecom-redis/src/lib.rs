@@ -32,6 +32,11 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Tests
+//!
+//! The feature `testkit` adds `ecom_redis::testkit`: a private Redis per test binary (or
+//! `ECOM_TEST_REDIS_URL`), servers to stop and kill, and per-test key prefixes. Test code only.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -39,6 +44,8 @@ mod connection;
 mod error;
 mod gate;
 mod lock;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use gate::RedisStockGate;
 pub use lock::RedisLock;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{redis_url, Prefix};
+use common::{prefix, redis_url, Prefix};
 use std::sync::Arc;
 
 struct Fixture {
@@ -20,11 +20,14 @@ impl AsRef<ecom_core::Backend> for Fixture {
 }
 
 async fn backend() -> Fixture {
-    let prefix = Prefix::new();
-    let lock = ecom_redis::RedisLock::connect(&redis_url(), &prefix.0)
+    let url = tokio::task::spawn_blocking(redis_url)
         .await
-        .expect("Redis answers at ECOM_TEST_REDIS_URL (default redis://127.0.0.1:6379)");
-    let gate = ecom_redis::RedisStockGate::connect(&redis_url(), &prefix.0)
+        .expect("a Redis");
+    let prefix = prefix();
+    let lock = ecom_redis::RedisLock::connect(&url, prefix.as_str())
+        .await
+        .expect("Redis answers");
+    let gate = ecom_redis::RedisStockGate::connect(&url, prefix.as_str())
         .await
         .expect("Redis answers");
     Fixture {

@@ -1,57 +1,103 @@
-//! Several OS processes (this test binary re-executed) place checkouts concurrently through one
-//! Redis (the lock, or the stock gate) and one MongoDB (secantusd-rs) against stock 100, 1,000
-//! attempts in all: exactly 100 orders, final stock 0, no lock key left behind.
-#![allow(clippy::expect_used)]
+//! Several OS processes (this test binary re-executed) place checkouts at the same moment
+//! (released together by a barrier) through one Redis (the lock, or the stock gate) and one
+//! MongoDB (secantusd-rs): 1,000 attempts by distinct buyers against stock 100, and repeats of
+//! the same idempotency keys sent to both processes (for a second product with room for all).
+//! Counted from the store: exactly 100 orders of the first product, every process placed some,
+//! one order per repeated key (and every answer for it names it), stock 0, no hold left open,
+//! no lock key left, the gate at 0.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
-use common::{redis_url, Prefix};
-use ecom_core::gate::StockGate;
+use bson::doc;
+use common::{prefix, redis_url};
 use ecom_core::id::{CustomerId, ProductId, ShopId};
 use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
-use ecom_core::testkit::checkout::{ecom_with, out_of_stock, place, placed_orders, rush_checkouts};
+use ecom_core::testkit::checkout::{ecom_with, place, rush_checkouts};
 use ecom_core::testkit::{published_product, shop};
-use futures::future::join_all;
+use ecom_core::Error;
+use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
 
 const PROCESSES: usize = 2;
 const ATTEMPTS_PER_PROCESS: usize = 500;
+/// (customer, key) pairs every process sends.
+const SHARED_KEYS: usize = 20;
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set for worker processes"))
 }
 
-/// A worker: places its share of checkouts and prints how many succeeded.
+/// A worker: connects, says `ready`, waits for `go` on stdin, places its checkouts, and prints
+/// what it got for the shared keys (`shared <customer> <key> <order id or error kind>`) and how
+/// many orders it placed (`placed=N`).
 async fn worker() {
+    let url = var("ECOM_TEST_REDIS_URL");
     let backend = ecom_mongo::connect(&var("ECOM_MP_MONGO_URI"), &var("ECOM_MP_DB"))
         .await
         .expect("mongo");
-    let lock = ecom_redis::RedisLock::connect(&redis_url(), &var("ECOM_MP_PREFIX"))
+    let lock = ecom_redis::RedisLock::connect(&url, &var("ECOM_MP_PREFIX"))
         .await
         .expect("redis");
-    let gate = ecom_redis::RedisStockGate::connect(&redis_url(), &var("ECOM_MP_PREFIX"))
+    let gate = ecom_redis::RedisStockGate::connect(&url, &var("ECOM_MP_PREFIX"))
         .await
         .expect("redis");
     let strategy = CheckoutStrategy::parse(&var("ECOM_MP_STRATEGY")).expect("strategy");
     let backend = backend.with_lock(Arc::new(lock)).with_gate(Arc::new(gate));
     let ecom = ecom_with(&backend, strategy);
-    let shop_id = ShopId::parse(&var("ECOM_MP_SHOP")).expect("shop id");
-    let product_id = ProductId::parse(&var("ECOM_MP_PRODUCT")).expect("product id");
-    let request = CheckoutRequest {
+    let buying = |product: &str| CheckoutRequest {
         shop_order_ids: vec![ShopOrderRequest {
-            shop_id,
+            shop_id: ShopId::parse(&var("ECOM_MP_SHOP")).expect("shop id"),
             shop_discounts: vec![],
             item_products: vec![ItemRequest {
-                product_id,
+                product_id: ProductId::parse(&var(product)).expect("product id"),
                 quantity: 1,
             }],
         }],
     };
-    let results = rush_checkouts(&ecom, ATTEMPTS_PER_PROCESS, |_| {
-        (CustomerId::generate(), place(request.clone(), None))
-    })
+    let (hot, repeated) = (buying("ECOM_MP_PRODUCT"), buying("ECOM_MP_REPEATED"));
+    let shared: Vec<(CustomerId, String)> = var("ECOM_MP_SHARED")
+        .split(',')
+        .map(|pair| {
+            let (customer, key) = pair.split_once(':').expect("customer:key");
+            (
+                CustomerId::parse(customer).expect("customer id"),
+                key.to_owned(),
+            )
+        })
+        .collect();
+    // On a line of its own: the test harness may have written part of one.
+    println!("\nready");
+    let mut go = String::new();
+    BufReader::new(tokio::io::stdin())
+        .read_line(&mut go)
+        .await
+        .expect("the parent says go");
+    let results = rush_checkouts(
+        &ecom,
+        ATTEMPTS_PER_PROCESS + shared.len(),
+        |i| match shared.get(i) {
+            Some((customer, key)) => (customer.clone(), place(repeated.clone(), Some(key))),
+            None => (CustomerId::generate(), place(hot.clone(), None)),
+        },
+    )
     .await;
-    let placed = placed_orders(results, out_of_stock).len();
+    ecom.checkout.flush().await;
+    let mut placed = 0;
+    for (i, result) in results.iter().enumerate() {
+        if let Some((customer, key)) = shared.get(i) {
+            let order = result.as_ref().expect("a repeated key gets its order");
+            println!("shared {customer} {key} {}", order.id);
+            continue;
+        }
+        match result {
+            Ok(_) => placed += 1,
+            Err(Error::InsufficientStock { .. }) => {}
+            Err(other) => panic!("unexpected refusal: {other:?}"),
+        }
+    }
     println!("placed={placed}");
 }
 
@@ -79,48 +125,104 @@ async fn processes_sharing_the_redis_gate_never_oversell() {
     .await;
 }
 
-/// Starts the workers (this binary running test `test` in worker mode) and checks the outcome.
+/// Starts the workers (this binary running test `test` in worker mode), releases them together,
+/// and checks the outcome in the store.
 async fn parent(test: &str, strategy: CheckoutStrategy) {
     let db = ecom_mongo::testkit::TestDatabase::new()
         .await
         .expect("a MongoDB");
+    let url = tokio::task::spawn_blocking(redis_url).await.unwrap();
     let ecom = ecom_with(db.backend(), strategy);
     let (shop_id, _) = shop(&ecom).await;
     let product = published_product(&ecom, &shop_id, "2.00", 100).await;
-    let prefix = Prefix::new();
+    let repeated = published_product(&ecom, &shop_id, "3.00", 1000).await;
+    let prefix = prefix();
+    let shared: Vec<(CustomerId, String)> = (0..SHARED_KEYS)
+        .map(|i| (CustomerId::generate(), format!("shared-key-{i}")))
+        .collect();
+    let shared_env = shared
+        .iter()
+        .map(|(c, k)| format!("{c}:{k}"))
+        .collect::<Vec<_>>()
+        .join(",");
 
     let exe = std::env::current_exe().expect("test binary");
-    let workers: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            tokio::process::Command::new(&exe)
-                .args(["--exact", test, "--nocapture", "--test-threads", "1"])
-                .env("ECOM_MP_ROLE", "worker")
-                .env("ECOM_MP_STRATEGY", strategy.name())
-                .env("ECOM_MP_MONGO_URI", db.uri())
-                .env("ECOM_MP_DB", db.database().name())
-                .env("ECOM_MP_PREFIX", &prefix.0)
-                .env("ECOM_MP_SHOP", shop_id.to_string())
-                .env("ECOM_MP_PRODUCT", product.id.to_string())
-                .kill_on_drop(true)
-                .output()
-        })
-        .collect();
-    let mut placed = 0;
-    for output in join_all(workers).await {
-        let output = output.expect("worker ran");
-        let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut workers = Vec::new();
+    for _ in 0..PROCESSES {
+        let mut child = Command::new(&exe)
+            .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+            .env("ECOM_MP_ROLE", "worker")
+            .env("ECOM_MP_STRATEGY", strategy.name())
+            .env("ECOM_MP_MONGO_URI", db.uri())
+            .env("ECOM_MP_DB", db.database().name())
+            .env("ECOM_MP_PREFIX", prefix.as_str())
+            .env("ECOM_MP_SHOP", shop_id.to_string())
+            .env("ECOM_MP_PRODUCT", product.id.to_string())
+            .env("ECOM_MP_REPEATED", repeated.id.to_string())
+            .env("ECOM_MP_SHARED", &shared_env)
+            .env("ECOM_TEST_REDIS_URL", &url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("worker starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("a worker exited before it was ready"));
+            if line.trim_end().ends_with("ready") {
+                break;
+            }
+        }
+        workers.push((child, lines));
+    }
+    // The barrier: every worker is connected and waiting; release them together.
+    for (child, _) in &mut workers {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"go\n")
+            .await
+            .unwrap();
+    }
+    let mut answers: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (child, mut lines) in workers {
+        let mut placed = None;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(n) = line.strip_prefix("placed=") {
+                placed = n.trim().parse::<usize>().ok();
+            } else if let Some(rest) = line.strip_prefix("shared ") {
+                let parts: Vec<&str> = rest.split_whitespace().collect();
+                answers
+                    .entry((parts[0].to_owned(), parts[1].to_owned()))
+                    .or_default()
+                    .push(parts[2].to_owned());
+            }
+        }
+        let output = child.wait_with_output().await.unwrap();
         assert!(
             output.status.success(),
-            "worker failed: {stdout}\n{}",
+            "worker failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let count: usize = stdout
-            .lines()
-            .find_map(|l| l.split_once("placed=").map(|(_, rest)| rest))
-            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-            .expect("worker reports its count");
-        placed += count;
+        let placed = placed.expect("the worker reports its count");
+        assert!(placed >= 1, "every process placed at least one order");
     }
+
+    // Counted from the store.
+    let orders = db.database().collection::<bson::Document>("Orders");
+    let placed = orders
+        .count_documents(doc! {
+            "customerId": { "$exists": true },
+            "lines.product_id": product.id.as_str(),
+        })
+        .await
+        .unwrap();
     assert_eq!(placed, 100, "exactly 100 orders over {PROCESSES} processes");
     let inventory = db
         .backend()
@@ -129,28 +231,62 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(inventory.stock, 0);
-    assert_eq!(inventory.reservations.len(), 100);
-
-    let client = redis::Client::open(redis_url()).expect("redis url");
-    let mut conn = client
-        .get_multiplexed_async_connection()
+    assert_eq!((inventory.stock, inventory.sold), (0, 100));
+    assert!(inventory.reservations.is_empty(), "no hold left open");
+    for (customer, key) in &shared {
+        let stored = db
+            .backend()
+            .orders
+            .find_by_key(customer, key)
+            .await
+            .unwrap()
+            .expect("the repeated key placed its order");
+        let said = &answers[&(customer.to_string(), key.clone())];
+        assert_eq!(
+            said.len(),
+            PROCESSES,
+            "every process answered the shared key"
+        );
+        assert!(
+            said.iter().all(|a| *a == stored.id.to_string()),
+            "every answer for {key} is its one order: {said:?}"
+        );
+        let theirs = db
+            .backend()
+            .orders
+            .list_by_customer(customer, ecom_core::page::Page::default())
+            .await
+            .unwrap();
+        assert_eq!(theirs.len(), 1, "one order for the key");
+    }
+    let repeated = db
+        .backend()
+        .inventory
+        .get(&repeated.id)
         .await
-        .expect("redis");
-    let locks: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}lock:*", prefix.0))
-        .query_async(&mut conn)
-        .await
-        .expect("keys");
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (repeated.stock, repeated.sold, repeated.reservations.len()),
+        (1000 - SHARED_KEYS as u64, SHARED_KEYS as u64, 0),
+        "repeats held nothing in the end"
+    );
+    let locks = tokio::task::block_in_place(|| prefix.keys("lock:*")).expect("Redis answers");
     assert!(locks.is_empty(), "lock keys left behind: {locks:?}");
     if strategy == CheckoutStrategy::Gate {
-        let gate = ecom_redis::RedisStockGate::connect(&redis_url(), &prefix.0)
+        let gate = ecom_redis::RedisStockGate::connect(&url, prefix.as_str())
             .await
             .expect("redis");
+        use ecom_core::gate::StockGate;
         assert_eq!(
             gate.available(&product.id).await.expect("read"),
             Some(0),
             "the gate agrees with the store"
+        );
+        let later = db.backend().clock.now() + chrono::Duration::hours(1);
+        assert!(
+            gate.list_stale(later, 10).await.unwrap().is_empty(),
+            "no admission held"
         );
     }
 }

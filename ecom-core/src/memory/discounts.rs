@@ -1,16 +1,24 @@
 use super::locked;
+use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
-use crate::id::{DiscountId, ShopId};
+use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
 use crate::page::Page;
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-/// In-process [`DiscountRepo`].
+/// In-process [`DiscountRepo`]. Each customer's uses of a code are kept beside the code, by
+/// order id, as the MongoDB adapter keeps them in a document of their own.
 #[derive(Debug, Default)]
 pub struct MemoryDiscounts {
-    discounts: Mutex<HashMap<DiscountId, Discount>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    discounts: HashMap<DiscountId, Discount>,
+    by_customer: HashMap<(DiscountId, CustomerId), BTreeSet<OrderId>>,
 }
 
 fn active_code<'a>(
@@ -23,34 +31,44 @@ fn active_code<'a>(
         .find(|d| d.is_active && &d.shop_id == shop_id && d.code == code)
 }
 
+/// Removes the open use `id` of `discount`; true if it was open.
+fn close(discount: &mut Discount, id: &str) -> bool {
+    let before = discount.open.len();
+    discount.open.retain(|r| r.id != id);
+    discount.open.len() != before
+}
+
 #[async_trait]
 impl DiscountRepo for MemoryDiscounts {
     async fn insert(&self, discount: &Discount) -> Result<()> {
-        let mut discounts = locked(&self.discounts);
+        let mut inner = locked(&self.inner);
         let duplicate = discount.is_active
-            && active_code(&mut discounts, &discount.shop_id, &discount.code).is_some();
-        if duplicate || discounts.contains_key(&discount.id) {
+            && active_code(&mut inner.discounts, &discount.shop_id, &discount.code).is_some();
+        if duplicate || inner.discounts.contains_key(&discount.id) {
             return Err(Error::Conflict(format!(
                 "discount code {} already exists",
                 discount.code
             )));
         }
-        discounts.insert(discount.id.clone(), discount.clone());
+        inner
+            .discounts
+            .insert(discount.id.clone(), discount.clone());
         Ok(())
     }
 
     async fn get(&self, id: &DiscountId) -> Result<Option<Discount>> {
-        Ok(locked(&self.discounts).get(id).cloned())
+        Ok(locked(&self.inner).discounts.get(id).cloned())
     }
 
     async fn find_active_by_code(&self, shop_id: &ShopId, code: &str) -> Result<Option<Discount>> {
-        let mut discounts = locked(&self.discounts);
-        Ok(active_code(&mut discounts, shop_id, code).map(|d| d.clone()))
+        let mut inner = locked(&self.inner);
+        Ok(active_code(&mut inner.discounts, shop_id, code).map(|d| d.clone()))
     }
 
     async fn list_active(&self, shop_id: &ShopId, page: Page) -> Result<Vec<Discount>> {
-        let discounts = locked(&self.discounts);
-        let mut own: Vec<&Discount> = discounts
+        let inner = locked(&self.inner);
+        let mut own: Vec<&Discount> = inner
+            .discounts
             .values()
             .filter(|d| d.is_active && &d.shop_id == shop_id)
             .collect();
@@ -59,43 +77,120 @@ impl DiscountRepo for MemoryDiscounts {
     }
 
     async fn delete(&self, shop_id: &ShopId, code: &str) -> Result<bool> {
-        let mut discounts = locked(&self.discounts);
-        let id = active_code(&mut discounts, shop_id, code).map(|d| d.id.clone());
-        Ok(id.is_some_and(|id| discounts.remove(&id).is_some()))
+        let mut inner = locked(&self.inner);
+        let id = active_code(&mut inner.discounts, shop_id, code).map(|d| d.id.clone());
+        Ok(id.is_some_and(|id| inner.discounts.remove(&id).is_some()))
     }
 
-    async fn redeem(&self, id: &DiscountId, redemption: &Redemption) -> Result<Discount> {
-        let mut discounts = locked(&self.discounts);
+    async fn uses_by(&self, id: &DiscountId, customer: &CustomerId) -> Result<u32> {
+        let inner = locked(&self.inner);
+        let n = inner
+            .by_customer
+            .get(&(id.clone(), customer.clone()))
+            .map_or(0, BTreeSet::len);
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn orders_using(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>> {
+        let inner = locked(&self.inner);
+        Ok(inner
+            .by_customer
+            .get(&(id.clone(), customer.clone()))
+            .map(|orders| orders.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()> {
+        let mut inner = locked(&self.inner);
+        let Inner {
+            discounts,
+            by_customer,
+        } = &mut *inner;
         let discount = discounts
             .get_mut(id)
             .ok_or_else(|| Error::not_found("discount"))?;
-        if discount.redemptions.iter().any(|r| r.id == redemption.id) {
-            return Ok(discount.clone());
+        if discount.open.iter().any(|r| r.id == use_.id) {
+            return Ok(());
         }
         if !discount.is_active {
             return Err(Error::DiscountNotApplicable(
                 "the code is not active".into(),
             ));
         }
-        if discount.uses_count() >= discount.max_uses {
+        if discount.uses >= discount.max_uses {
             return Err(Error::DiscountNotApplicable("the code is used up".into()));
         }
-        if discount.uses_by(&redemption.customer_id) >= discount.max_uses_per_user {
+        let mine = by_customer
+            .entry((id.clone(), use_.customer_id.clone()))
+            .or_default();
+        if !mine.contains(&use_.order_id) && mine.len() >= discount.max_uses_per_user as usize {
             return Err(Error::DiscountNotApplicable(
                 "you have used this code the maximum number of times".into(),
             ));
         }
-        discount.redemptions.push(redemption.clone());
-        Ok(discount.clone())
+        mine.insert(use_.order_id.clone());
+        discount.uses += 1;
+        discount.open.push(use_.clone());
+        Ok(())
     }
 
-    async fn unredeem(&self, id: &DiscountId, redemption_id: &str) -> Result<bool> {
-        let mut discounts = locked(&self.discounts);
+    async fn release(&self, id: &DiscountId, use_: &Redemption) -> Result<bool> {
+        let mut inner = locked(&self.inner);
+        let Inner {
+            discounts,
+            by_customer,
+        } = &mut *inner;
         let Some(discount) = discounts.get_mut(id) else {
             return Ok(false);
         };
-        let before = discount.redemptions.len();
-        discount.redemptions.retain(|r| r.id != redemption_id);
-        Ok(discount.redemptions.len() != before)
+        if !close(discount, &use_.id) {
+            return Ok(false);
+        }
+        discount.uses = discount.uses.saturating_sub(1);
+        if let Some(mine) = by_customer.get_mut(&(id.clone(), use_.customer_id.clone())) {
+            mine.remove(&use_.order_id);
+        }
+        Ok(true)
+    }
+
+    async fn settle(&self, id: &DiscountId, use_: &Redemption) -> Result<bool> {
+        let mut inner = locked(&self.inner);
+        Ok(inner
+            .discounts
+            .get_mut(id)
+            .is_some_and(|discount| close(discount, &use_.id)))
+    }
+
+    async fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()> {
+        let mut inner = locked(&self.inner);
+        let discount = inner
+            .discounts
+            .get_mut(id)
+            .ok_or_else(|| Error::not_found("discount"))?;
+        if !discount.open.iter().any(|r| r.id == use_.id) {
+            discount.open.push(use_.clone());
+        }
+        Ok(())
+    }
+
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(DiscountId, Redemption)>> {
+        let inner = locked(&self.inner);
+        let mut stale: Vec<(DiscountId, Redemption)> = inner
+            .discounts
+            .values()
+            .flat_map(|d| {
+                d.open
+                    .iter()
+                    .filter(|r| r.at < before)
+                    .map(|r| (d.id.clone(), r.clone()))
+            })
+            .collect();
+        stale.sort_by(|a, b| (a.1.at, &a.1.id).cmp(&(b.1.at, &b.1.id)));
+        stale.truncate(limit as usize);
+        Ok(stale)
     }
 }

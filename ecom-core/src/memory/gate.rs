@@ -1,4 +1,5 @@
 use super::locked;
+use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::gate::{Admission, GateLine, StockGate};
 use crate::id::ProductId;
@@ -15,12 +16,19 @@ pub struct MemoryGate {
 #[derive(Debug, Default)]
 struct Inner {
     counts: HashMap<ProductId, u64>,
-    admissions: HashMap<String, HashMap<ProductId, u32>>,
+    admissions: HashMap<String, Admitted>,
+}
+
+/// One checkout's admission.
+#[derive(Debug)]
+struct Admitted {
+    at: Timestamp,
+    units: HashMap<ProductId, u32>,
 }
 
 #[async_trait]
 impl StockGate for MemoryGate {
-    async fn admit(&self, checkout: &str, lines: &[GateLine]) -> Result<Admission> {
+    async fn admit(&self, checkout: &str, lines: &[GateLine], at: Timestamp) -> Result<Admission> {
         let mut inner = locked(&self.inner);
         if inner.admissions.contains_key(checkout) {
             return Ok(Admission::Admitted);
@@ -50,7 +58,9 @@ impl StockGate for MemoryGate {
             }
             *held.entry(line.product_id.clone()).or_insert(0) += line.quantity;
         }
-        inner.admissions.insert(checkout.to_owned(), held);
+        inner
+            .admissions
+            .insert(checkout.to_owned(), Admitted { at, units: held });
         Ok(Admission::Admitted)
     }
 
@@ -61,16 +71,40 @@ impl StockGate for MemoryGate {
             return Ok(());
         };
         for product in products {
-            if let Some(units) = held.remove(product) {
+            if let Some(units) = held.units.remove(product) {
                 if let Some(count) = counts.get_mut(product) {
                     *count += u64::from(units);
                 }
             }
         }
-        if held.is_empty() {
+        if held.units.is_empty() {
             admissions.remove(checkout);
         }
         Ok(())
+    }
+
+    async fn commit(&self, checkout: &str) -> Result<()> {
+        locked(&self.inner).admissions.remove(checkout);
+        Ok(())
+    }
+
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<ProductId>)>> {
+        let inner = locked(&self.inner);
+        let mut stale: Vec<(&String, &Admitted)> = inner
+            .admissions
+            .iter()
+            .filter(|(_, a)| a.at < before)
+            .collect();
+        stale.sort_by_key(|(id, a)| (a.at, *id));
+        Ok(stale
+            .into_iter()
+            .take(limit as usize)
+            .map(|(id, a)| (id.clone(), a.units.keys().cloned().collect()))
+            .collect())
     }
 
     async fn seed(&self, product: &ProductId, units: u64) -> Result<()> {

@@ -1,25 +1,70 @@
 use super::locked;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::id::ProductId;
+use crate::id::{ProductId, ShopId};
 use crate::inventory::{Inventory, InventoryRepo, Reservation};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// In-process [`InventoryRepo`]: one mutex per product, so different products never contend.
+/// In-process [`InventoryRepo`]: one mutex per product, so different products never contend;
+/// open holds in a map, so a hold costs the same however many are open.
 #[derive(Debug, Default)]
 pub struct MemoryInventory {
-    rows: RwLock<HashMap<ProductId, Arc<Mutex<Inventory>>>>,
+    rows: RwLock<HashMap<ProductId, Arc<Mutex<Row>>>>,
+}
+
+#[derive(Debug)]
+struct Row {
+    shop_id: ShopId,
+    location: String,
+    stock: u64,
+    sold: u64,
+    open: HashMap<String, Reservation>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl Row {
+    fn snapshot(&self, product_id: &ProductId) -> Inventory {
+        let mut reservations: Vec<Reservation> = self.open.values().cloned().collect();
+        reservations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Inventory {
+            product_id: product_id.clone(),
+            shop_id: self.shop_id.clone(),
+            location: self.location.clone(),
+            stock: self.stock,
+            sold: self.sold,
+            reservations,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// Closes each hold open with that id and quantity; returns the units closed.
+    fn close(&mut self, holds: &[Reservation]) -> u64 {
+        let mut units = 0;
+        for hold in holds {
+            if self
+                .open
+                .get(&hold.id)
+                .is_some_and(|open| open.quantity == hold.quantity)
+            {
+                self.open.remove(&hold.id);
+                units += u64::from(hold.quantity);
+            }
+        }
+        units
+    }
 }
 
 impl MemoryInventory {
-    fn row(&self, product_id: &ProductId) -> Option<Arc<Mutex<Inventory>>> {
+    fn row(&self, product_id: &ProductId) -> Option<Arc<Mutex<Row>>> {
         let rows = self.rows.read().unwrap_or_else(|p| p.into_inner());
         rows.get(product_id).cloned()
     }
 
-    fn existing_row(&self, product_id: &ProductId) -> Result<Arc<Mutex<Inventory>>> {
+    fn existing_row(&self, product_id: &ProductId) -> Result<Arc<Mutex<Row>>> {
         self.row(product_id)
             .ok_or_else(|| Error::not_found("inventory"))
     }
@@ -32,15 +77,32 @@ impl InventoryRepo for MemoryInventory {
         if rows.contains_key(&inventory.product_id) {
             return Err(Error::Conflict("inventory exists".into()));
         }
-        rows.insert(
-            inventory.product_id.clone(),
-            Arc::new(Mutex::new(inventory.clone())),
-        );
+        let row = Row {
+            shop_id: inventory.shop_id.clone(),
+            location: inventory.location.clone(),
+            stock: inventory.stock,
+            sold: inventory.sold,
+            open: inventory
+                .reservations
+                .iter()
+                .map(|r| (r.id.clone(), r.clone()))
+                .collect(),
+            created_at: inventory.created_at,
+            updated_at: inventory.updated_at,
+        };
+        rows.insert(inventory.product_id.clone(), Arc::new(Mutex::new(row)));
         Ok(())
     }
 
     async fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>> {
-        Ok(self.row(product_id).map(|row| locked(&row).clone()))
+        Ok(self
+            .row(product_id)
+            .map(|row| locked(&row).snapshot(product_id)))
+    }
+
+    async fn delete(&self, product_id: &ProductId) -> Result<bool> {
+        let mut rows = self.rows.write().unwrap_or_else(|p| p.into_inner());
+        Ok(rows.remove(product_id).is_some())
     }
 
     async fn add_stock(
@@ -51,52 +113,90 @@ impl InventoryRepo for MemoryInventory {
         now: Timestamp,
     ) -> Result<Inventory> {
         let row = self.existing_row(product_id)?;
-        let mut inv = locked(&row);
-        inv.stock += u64::from(quantity);
+        let mut row = locked(&row);
+        row.stock += u64::from(quantity);
         if let Some(location) = location {
-            inv.location = location.to_owned();
+            location.clone_into(&mut row.location);
         }
-        inv.updated_at = now;
-        Ok(inv.clone())
+        row.updated_at = now;
+        Ok(row.snapshot(product_id))
     }
 
-    async fn reserve(
-        &self,
-        product_id: &ProductId,
-        quantity: u32,
-        reservation_id: &str,
-        now: Timestamp,
-    ) -> Result<Inventory> {
+    async fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()> {
         let row = self.existing_row(product_id)?;
-        let mut inv = locked(&row);
-        if inv.reservations.iter().any(|r| r.id == reservation_id) {
-            return Ok(inv.clone());
-        }
-        if inv.stock < u64::from(quantity) {
+        let mut row = locked(&row);
+        let sum: u64 = holds.iter().map(|h| u64::from(h.quantity)).sum();
+        if row.stock < sum || holds.iter().any(|h| row.open.contains_key(&h.id)) {
             return Err(Error::InsufficientStock {
                 product_id: product_id.to_string(),
             });
         }
-        inv.stock -= u64::from(quantity);
-        inv.reservations.push(Reservation {
-            id: reservation_id.to_owned(),
-            quantity,
-            created_at: now,
-        });
-        inv.updated_at = now;
-        Ok(inv.clone())
+        row.stock -= sum;
+        for hold in holds {
+            row.open.insert(hold.id.clone(), hold.clone());
+            row.updated_at = row.updated_at.max(hold.created_at);
+        }
+        Ok(())
     }
 
-    async fn release(&self, product_id: &ProductId, reservation_id: &str) -> Result<Option<u32>> {
+    async fn release(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64> {
         let Some(row) = self.row(product_id) else {
-            return Ok(None);
+            return Ok(0);
         };
-        let mut inv = locked(&row);
-        let Some(pos) = inv.reservations.iter().position(|r| r.id == reservation_id) else {
-            return Ok(None);
+        let mut row = locked(&row);
+        let units = row.close(holds);
+        row.stock += units;
+        Ok(units)
+    }
+
+    async fn settle(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64> {
+        let Some(row) = self.row(product_id) else {
+            return Ok(0);
         };
-        let released = inv.reservations.swap_remove(pos);
-        inv.stock += u64::from(released.quantity);
-        Ok(Some(released.quantity))
+        let mut row = locked(&row);
+        let units = row.close(holds);
+        row.sold += units;
+        Ok(units)
+    }
+
+    async fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()> {
+        let row = self.existing_row(product_id)?;
+        let mut row = locked(&row);
+        if row.open.contains_key(&hold.id) {
+            return Ok(());
+        }
+        let units = u64::from(hold.quantity);
+        if row.sold < units {
+            return Err(Error::Conflict(format!(
+                "product {product_id} has fewer units sold than the return"
+            )));
+        }
+        row.sold -= units;
+        row.open.insert(hold.id.clone(), hold.clone());
+        Ok(())
+    }
+
+    async fn list_stale(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(ProductId, Reservation)>> {
+        let rows: Vec<(ProductId, Arc<Mutex<Row>>)> = {
+            let rows = self.rows.read().unwrap_or_else(|p| p.into_inner());
+            rows.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        let mut stale = Vec::new();
+        for (product, row) in rows {
+            let row = locked(&row);
+            stale.extend(
+                row.open
+                    .values()
+                    .filter(|h| h.created_at < before)
+                    .map(|h| (product.clone(), h.clone())),
+            );
+        }
+        stale.sort_by(|a, b| (a.1.created_at, &a.1.id).cmp(&(b.1.created_at, &b.1.id)));
+        stale.truncate(limit as usize);
+        Ok(stale)
     }
 }

@@ -5,7 +5,6 @@
 mod accounts;
 mod api_keys;
 mod carts;
-mod checkouts;
 mod discounts;
 mod gate;
 mod inventory;
@@ -17,7 +16,6 @@ mod products;
 pub use accounts::MemoryAccounts;
 pub use api_keys::MemoryApiKeys;
 pub use carts::MemoryCarts;
-pub use checkouts::MemoryCheckouts;
 pub use discounts::MemoryDiscounts;
 pub use gate::MemoryGate;
 pub use inventory::MemoryInventory;
@@ -41,7 +39,6 @@ pub fn backend() -> Backend {
         carts: Arc::new(MemoryCarts::default()),
         discounts: Arc::new(MemoryDiscounts::default()),
         orders: Arc::new(MemoryOrders::default()),
-        checkouts: Arc::new(MemoryCheckouts::default()),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),

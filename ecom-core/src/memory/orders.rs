@@ -1,38 +1,86 @@
 use super::locked;
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId};
 use crate::order::{Order, OrderRepo};
 use crate::page::Page;
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-/// In-process [`OrderRepo`].
+/// In-process [`OrderRepo`], indexed by customer and by idempotency key.
 #[derive(Debug, Default)]
 pub struct MemoryOrders {
-    orders: Mutex<HashMap<OrderId, Order>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    orders: HashMap<OrderId, Order>,
+    by_customer: HashMap<CustomerId, Vec<OrderId>>,
+    by_key: HashMap<(CustomerId, String), OrderId>,
+    voided: HashSet<OrderId>,
+    /// Orders with a return claim.
+    returning: HashSet<OrderId>,
 }
 
 #[async_trait]
 impl OrderRepo for MemoryOrders {
     async fn insert(&self, order: &Order) -> Result<()> {
-        let mut orders = locked(&self.orders);
-        if orders.contains_key(&order.id) {
-            return Err(Error::Conflict("order exists".into()));
+        let mut inner = locked(&self.inner);
+        let key = (order.customer_id.clone(), order.idempotency_key.clone());
+        if inner.orders.contains_key(&order.id) || inner.voided.contains(&order.id) {
+            return Err(Error::Conflict("the order id is taken".into()));
         }
-        orders.insert(order.id.clone(), order.clone());
+        if inner.by_key.contains_key(&key) {
+            return Err(Error::Conflict(
+                "an order with this idempotency key exists".into(),
+            ));
+        }
+        inner.by_key.insert(key, order.id.clone());
+        inner
+            .by_customer
+            .entry(order.customer_id.clone())
+            .or_default()
+            .push(order.id.clone());
+        inner.orders.insert(order.id.clone(), order.clone());
         Ok(())
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
-        Ok(locked(&self.orders).get(id).cloned())
+        Ok(locked(&self.inner).orders.get(id).cloned())
+    }
+
+    async fn find_by_key(
+        &self,
+        customer_id: &CustomerId,
+        idempotency_key: &str,
+    ) -> Result<Option<Order>> {
+        let inner = locked(&self.inner);
+        Ok(inner
+            .by_key
+            .get(&(customer_id.clone(), idempotency_key.to_owned()))
+            .and_then(|id| inner.orders.get(id))
+            .cloned())
+    }
+
+    async fn void(&self, id: &OrderId) -> Result<Option<Order>> {
+        let mut inner = locked(&self.inner);
+        if let Some(order) = inner.orders.get(id) {
+            return Ok(Some(order.clone()));
+        }
+        inner.voided.insert(id.clone());
+        Ok(None)
     }
 
     async fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>> {
-        let orders = locked(&self.orders);
-        let mut own: Vec<&Order> = orders
-            .values()
-            .filter(|o| &o.customer_id == customer_id)
+        let inner = locked(&self.inner);
+        let mut own: Vec<&Order> = inner
+            .by_customer
+            .get(customer_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.orders.get(id))
             .collect();
         own.sort_by(|a, b| {
             b.created_at
@@ -43,21 +91,32 @@ impl OrderRepo for MemoryOrders {
     }
 
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<()> {
-        let mut orders = locked(&self.orders);
-        let stored = orders
+        let mut inner = locked(&self.inner);
+        let stored = inner
+            .orders
             .get_mut(&order.id)
             .ok_or_else(|| Error::not_found("order"))?;
         if stored.version != expected_version {
             return Err(Error::Conflict("order was changed concurrently".into()));
         }
         *stored = order.clone();
+        if order.returning.is_some() {
+            inner.returning.insert(order.id.clone());
+        } else {
+            inner.returning.remove(&order.id);
+        }
         Ok(())
     }
 
-    async fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>> {
-        let orders = locked(&self.orders);
-        let mut pending: Vec<&Order> = orders.values().filter(|o| o.returns_pending).collect();
-        pending.sort_by_key(|o| o.updated_at);
-        Ok(pending.into_iter().take(limit as usize).cloned().collect())
+    async fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let inner = locked(&self.inner);
+        let mut due: Vec<&Order> = inner
+            .returning
+            .iter()
+            .filter_map(|id| inner.orders.get(id))
+            .filter(|o| o.returning.as_ref().is_some_and(|c| c.deadline < now))
+            .collect();
+        due.sort_by_key(|o| o.returning.as_ref().map(|c| c.deadline));
+        Ok(due.into_iter().take(limit as usize).cloned().collect())
     }
 }

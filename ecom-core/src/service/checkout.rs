@@ -1,41 +1,43 @@
-//! Checkout: review (server-side prices and discounts) and the place-order saga with its
-//! recovery. See [`crate::checkout`] for the record's states.
+//! Checkout: review (server-side prices and discounts) and placing orders, with recovery.
 //!
-//! The saga: 1. a repeat of an idempotency key answers with the first outcome; 2. the order is
-//! reviewed again from stored products and codes; 3. a [`CheckoutRecord`] holding the complete
-//! order is inserted (unique per customer and key); 4. every line is reserved, in product-id
-//! order, all or nothing; 5. discounts are redeemed; 6. `Started -> Committing` (one
-//! compare-and-set decides against a concurrent recovery); 7. the order is inserted, the bought
-//! lines leave the cart, `Committing -> Completed`. Any failure before 6 returns everything held
-//! (reservations and redemptions are keyed by the checkout id, so returning is idempotent).
+//! Placing an order: 1. the order is reviewed again from stored products and codes (client
+//! prices are ignored); 2. with the gate strategy, the stock gate admits every line; 3. every
+//! line is reserved in product-id order and every code use opened, all keyed by the new
+//! order's id (one id per attempt, never reused); 4. **the order insert is the commit point**:
+//! unique per order id and per (customer, idempotency key); 5. the bought lines leave the cart;
+//! 6. in the background, batched per product, the holds settle into sold stock and taken uses.
+//!
+//! Before the commit point a failure gives every hold back. At it, an insert whose outcome is
+//! unknown (a lost reply) is settled by reading the order, then by *voiding* its id: once
+//! voided, the order can never be inserted, so its holds can be given back safely. Recovery
+//! does the same for holds left open past the lease by a process that died: the order exists
+//! (settle, finish the cart) or its id is voided (give back). A slow process that reaches its
+//! insert after that finds the id voided and gives its holds back too.
+//!
+//! A repeat of an idempotency key whose order exists gets that order; repeats running at the
+//! same time in one process wait for the first and take its order; a repeat of a key whose
+//! attempt was refused is a new attempt.
 
-use super::config::{CheckoutStrategy, EcomConfig};
+use super::config::EcomConfig;
 use super::discount::ItemRequest;
-use super::order::finish_returns;
+use super::holds::Holds;
 use crate::backend::Backend;
-use crate::checkout::{CheckoutFailure, CheckoutRecord, CheckoutState, Transition};
 use crate::clock::Timestamp;
-use crate::discount::{Discount, LineValue, Redemption};
+use crate::discount::{Discount, LineValue};
 use crate::error::{Error, Result};
-use crate::gate::{Admission, GateLine};
-use crate::id::{CheckoutId, CustomerId, OrderId, ProductId, ShopId};
+use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderStatus};
 use crate::validate::{self, MAX_QUANTITY};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Most shops in one checkout.
 const MAX_SHOPS: usize = 20;
 /// Most distinct products in one checkout.
 const MAX_LINES: usize = 100;
-/// Admission attempts before giving up (a seed in between needs two).
-const GATE_ATTEMPTS: usize = 3;
-/// Records handled per recovery pass.
-const RECOVERY_BATCH: u32 = 100;
 
 /// A shop's code in a checkout request (the seed's `shop_discounts` entry; `codeId` is the code).
 #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
@@ -124,24 +126,32 @@ pub struct CheckoutReview {
 /// What a recovery pass did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct RecoveryReport {
-    /// Abandoned checkouts whose stock and discount uses went back.
+    /// Abandoned checkouts (no order was placed) whose stock and code uses went back.
     pub rolled_back: u32,
-    /// Abandoned checkouts whose order was completed.
+    /// Checkouts whose order was placed but whose holds were still open: settled (and their
+    /// bought lines removed from the cart).
     pub completed: u32,
-    /// Cancelled orders whose stock and discount uses went back.
+    /// Orders whose returns (stock and code uses of cancelled lines) were finished.
     pub returns_finished: u32,
 }
 
 /// The checkout use cases.
 #[derive(Clone, Debug)]
 pub struct CheckoutService {
-    backend: Backend,
-    config: Arc<EcomConfig>,
+    pub(super) backend: Backend,
+    pub(super) config: Arc<EcomConfig>,
+    pub(super) holds: Holds,
+    in_flight: Arc<InFlight>,
 }
 
 impl CheckoutService {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
-        CheckoutService { backend, config }
+        CheckoutService {
+            holds: Holds::new(backend.clone(), config.clone()),
+            backend,
+            config,
+            in_flight: Arc::default(),
+        }
     }
 
     /// Prices a request from stored products and the shops' codes. Nothing is written.
@@ -190,6 +200,11 @@ impl CheckoutService {
             let mut discounts = Vec::new();
             if let Some(code) = shop_order.shop_discounts.first() {
                 let discount = self.discount(&shop_order.shop_id, code).await?;
+                let used = self
+                    .backend
+                    .discounts
+                    .uses_by(&discount.id, customer)
+                    .await?;
                 let lines: Vec<LineValue> = items
                     .iter()
                     .map(|i| LineValue {
@@ -198,13 +213,13 @@ impl CheckoutService {
                         value: i.value,
                     })
                     .collect();
-                let amount = discount.amount(&lines, customer, now)?;
+                let amount = discount.amount(&lines, used, now)?;
                 discounts.push(AppliedDiscount {
                     shop_id: shop_order.shop_id.clone(),
                     discount_id: discount.id,
                     code: discount.code,
                     amount,
-                    returned: false,
+                    returned: None,
                 });
             }
             let shop_discount = discounts
@@ -235,21 +250,59 @@ impl CheckoutService {
         })
     }
 
-    /// Places an order: the saga described in the module docs. Out of stock for any line is
-    /// [`Error::InsufficientStock`] with nothing held; a busy stock lock is [`Error::Busy`].
+    /// Places an order: the steps described in the module docs. Out of stock for any line is
+    /// [`Error::InsufficientStock`] with nothing held; a busy stock lock is [`Error::Busy`]; a
+    /// checkout given up by recovery, or whose outcome could not be learned, is
+    /// [`Error::Unavailable`] (retry with the same key).
+    ///
+    /// The checkout runs on a task of its own: once started it runs to its end even if the
+    /// caller stops waiting (a client that went away can learn the outcome by repeating its
+    /// key).
     pub async fn place_order(&self, customer: &CustomerId, input: PlaceOrder) -> Result<Order> {
+        let explicit = input.idempotency_key.is_some();
         let key = match &input.idempotency_key {
             Some(key) => validate::idempotency_key(key)?,
-            None => CheckoutId::generate().to_string(),
+            None => OrderId::generate().to_string(),
         };
         validate::plain_json("user_address", &input.shipping)?;
         validate::plain_json("user_payment", &input.payment)?;
-        if let Some(existing) = self.backend.checkouts.find_by_key(customer, &key).await? {
-            return self.outcome_of(existing).await;
+        let service = self.clone();
+        let customer = customer.clone();
+        let task = tokio::spawn(async move {
+            let turn = service.in_flight.turn(&customer, &key).await;
+            if turn.waited {
+                if let Some(order) = service.backend.orders.find_by_key(&customer, &key).await? {
+                    return Ok(order);
+                }
+            }
+            let outcome = service.attempt(&customer, &key, input).await;
+            match outcome {
+                Err(e) if explicit => {
+                    match service.backend.orders.find_by_key(&customer, &key).await {
+                        Ok(Some(order)) => Ok(order),
+                        _ => Err(e),
+                    }
+                }
+                outcome => outcome,
+            }
+        });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::Unavailable("the checkout was stopped; retry".into())),
         }
+    }
+
+    /// Waits until every order placed so far through this service has settled its holds
+    /// (they settle in the background). For tests and graceful shutdown.
+    pub async fn flush(&self) {
+        self.holds.flush().await;
+    }
+
+    /// One attempt at placing an order: its own order id, its own holds.
+    async fn attempt(&self, customer: &CustomerId, key: &str, input: PlaceOrder) -> Result<Order> {
         let review = self.review(customer, &input.request).await?;
         let now = self.backend.clock.now();
-        let checkout_id = CheckoutId::generate();
         let mut lines: Vec<OrderLine> = review
             .shops
             .iter()
@@ -261,372 +314,104 @@ impl CheckoutService {
                     quantity: item.quantity,
                     unit_price: item.unit_price,
                     status: OrderStatus::Pending,
-                    stock_returned: false,
+                    returned: None,
                 })
             })
             .collect();
         // Reserving in one global order keeps lock-based strategies free of deadlocks.
         lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-        let record = CheckoutRecord {
-            id: checkout_id.clone(),
+        let order = Order {
+            id: OrderId::generate(),
             customer_id: customer.clone(),
-            idempotency_key: key.clone(),
-            state: CheckoutState::Started,
-            order: Order {
-                id: OrderId::generate(),
-                customer_id: customer.clone(),
-                checkout_id,
-                totals: review.totals,
-                shipping: input.shipping,
-                payment: input.payment,
-                lines,
-                discounts: review.shops.into_iter().flat_map(|s| s.discounts).collect(),
-                tracking_number: None,
-                note: None,
-                status: OrderStatus::Pending,
-                returns_pending: false,
-                version: 0,
-                created_at: now,
-                updated_at: now,
-            },
-            failure: None,
-            deadline: now + self.config.checkout.lease,
+            idempotency_key: key.to_owned(),
+            totals: review.totals,
+            shipping: input.shipping,
+            payment: input.payment,
+            lines,
+            discounts: review.shops.into_iter().flat_map(|s| s.discounts).collect(),
+            tracking_number: None,
+            note: None,
+            status: OrderStatus::Pending,
+            returning: None,
+            version: 0,
             created_at: now,
             updated_at: now,
         };
-        match self.backend.checkouts.insert(&record).await {
-            Ok(()) => self.run(record).await,
+        if let Err(e) = self.holds.hold(&order, now).await {
+            self.holds.give_back(&order, now).await;
+            return Err(e);
+        }
+        match self.commit(&order).await? {
+            Commit::Placed => {
+                self.finish(&order, now).await;
+                Ok(order)
+            }
+            Commit::Taken(first) => {
+                self.holds.give_back(&order, now).await;
+                Ok(*first)
+            }
+            Commit::Voided => {
+                self.holds.give_back(&order, now).await;
+                Err(Error::Unavailable(
+                    "the checkout took too long and was given up; retry".into(),
+                ))
+            }
+        }
+    }
+
+    /// The commit point: inserts the order, and settles an unknown outcome by reading it back
+    /// and, if it is not there, voiding its id.
+    async fn commit(&self, order: &Order) -> Result<Commit> {
+        let orders = &self.backend.orders;
+        match orders.insert(order).await {
+            Ok(()) => Ok(Commit::Placed),
             Err(Error::Conflict(_)) => {
-                let existing = self
-                    .backend
-                    .checkouts
-                    .find_by_key(customer, &key)
+                match orders
+                    .find_by_key(&order.customer_id, &order.idempotency_key)
                     .await?
-                    .ok_or_else(|| Error::Conflict("checkout vanished; retry".into()))?;
-                self.outcome_of(existing).await
+                {
+                    Some(stored) if stored.id == order.id => Ok(Commit::Placed),
+                    Some(first) => Ok(Commit::Taken(Box::new(first))),
+                    // The key is free, so the id was voided (or a retry found our own
+                    // insert, which then shows up by id).
+                    None => match orders.void(&order.id).await? {
+                        Some(_) => Ok(Commit::Placed),
+                        None => Ok(Commit::Voided),
+                    },
+                }
             }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Finishes what crashed or stalled processes left half-way: checkouts past their deadline
-    /// are rolled back (stock and discount uses return) or, if they reached `Committing`,
-    /// completed; cancelled orders that still owe stock or uses pay them back. Idempotent; safe
-    /// to run from several processes at once.
-    pub async fn recover_stale_checkouts(&self, now: Timestamp) -> Result<RecoveryReport> {
-        let mut report = RecoveryReport::default();
-        for record in self
-            .backend
-            .checkouts
-            .list_stale(now, RECOVERY_BATCH)
-            .await?
-        {
-            match record.state {
-                CheckoutState::Started | CheckoutState::RollingBack => {
-                    let failure = CheckoutFailure::Retryable {
-                        message: "checkout was interrupted; try again".into(),
-                    };
-                    if self.roll_back(&record, record.state, failure, now).await? {
-                        report.rolled_back += 1;
+            Err(unknown) => {
+                tracing::warn!(order_id = %order.id, error = %unknown, "order insert outcome unknown; reading it back");
+                let settled = async {
+                    match orders.get(&order.id).await? {
+                        Some(_) => Ok(Commit::Placed),
+                        None => match orders.void(&order.id).await? {
+                            Some(_) => Ok(Commit::Placed),
+                            None => Ok(Commit::Voided),
+                        },
                     }
-                }
-                CheckoutState::Committing => {
-                    self.commit(&record, now).await?;
-                    report.completed += 1;
-                }
-                CheckoutState::Completed | CheckoutState::Failed => {}
+                };
+                // If even that fails, the holds stay open: recovery settles the question.
+                settled.await.map_err(|_: Error| unknown)
             }
         }
-        for order in self
+    }
+
+    /// After the commit point: the bought lines leave the cart, then the holds settle in the
+    /// background. If the cart cannot be changed now, the holds stay open and recovery finishes
+    /// both after the lease; the order is placed either way.
+    async fn finish(&self, order: &Order, now: Timestamp) {
+        let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+        match self
             .backend
-            .orders
-            .list_returns_pending(RECOVERY_BATCH)
-            .await?
-        {
-            finish_returns(&self.backend, order).await?;
-            report.returns_finished += 1;
-        }
-        Ok(report)
-    }
-
-    /// Runs a `Started` record owned by this call to its end.
-    async fn run(&self, record: CheckoutRecord) -> Result<Order> {
-        if let Err(err) = self.hold(&record).await {
-            let now = self.backend.clock.now();
-            self.roll_back(
-                &record,
-                CheckoutState::Started,
-                CheckoutFailure::from_error(&err),
-                now,
-            )
-            .await?;
-            return Err(err);
-        }
-        let now = self.backend.clock.now();
-        let committing = Transition {
-            from: CheckoutState::Started,
-            to: CheckoutState::Committing,
-            deadline: now + self.config.checkout.lease,
-            failure: None,
-            now,
-        };
-        if !self
-            .backend
-            .checkouts
-            .transition(&record.id, &committing)
-            .await?
-        {
-            // Recovery declared this checkout abandoned and is rolling it back; make sure nothing
-            // this call reserved after its sweep stays held.
-            self.release_all(&record).await?;
-            return Err(Error::Unavailable(
-                "checkout took too long and was rolled back; try again".into(),
-            ));
-        }
-        self.commit(&record, now).await
-    }
-
-    /// Reserves every line and redeems every discount of the record.
-    async fn hold(&self, record: &CheckoutRecord) -> Result<()> {
-        let reservation = record.id.as_str();
-        if self.config.checkout.strategy == CheckoutStrategy::Gate {
-            self.admit(record).await?;
-        }
-        for line in &record.order.lines {
-            self.reserve(&line.product_id, line.quantity, reservation)
-                .await?;
-        }
-        for applied in &record.order.discounts {
-            let redemption = Redemption {
-                id: reservation.to_owned(),
-                customer_id: record.customer_id.clone(),
-                at: self.backend.clock.now(),
-            };
-            self.backend
-                .discounts
-                .redeem(&applied.discount_id, &redemption)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Has the stock gate admit every line of the record, seeding products it does not know yet
-    /// from the store. A refusal is out of stock, answered without touching the store.
-    async fn admit(&self, record: &CheckoutRecord) -> Result<()> {
-        let lines: Vec<GateLine> = record
-            .order
-            .lines
-            .iter()
-            .map(|l| GateLine {
-                product_id: l.product_id.clone(),
-                quantity: l.quantity,
-            })
-            .collect();
-        let gate = &self.backend.gate;
-        for _ in 0..GATE_ATTEMPTS {
-            match gate.admit(record.id.as_str(), &lines).await? {
-                Admission::Admitted => return Ok(()),
-                Admission::Refused { product_id } => {
-                    return Err(Error::InsufficientStock {
-                        product_id: product_id.to_string(),
-                    })
-                }
-                Admission::Unseeded { product_ids } => {
-                    for product in &product_ids {
-                        let stock = self
-                            .backend
-                            .inventory
-                            .get(product)
-                            .await?
-                            .map_or(0, |i| i.stock);
-                        gate.seed(product, stock).await?;
-                    }
-                }
-            }
-        }
-        Err(Error::Busy(
-            "the stock gate keeps being reset; retry".into(),
-        ))
-    }
-
-    async fn reserve(&self, product: &ProductId, quantity: u32, reservation: &str) -> Result<()> {
-        let inventory = &self.backend.inventory;
-        match self.config.checkout.strategy {
-            CheckoutStrategy::Atomic | CheckoutStrategy::Gate => {
-                inventory
-                    .reserve(product, quantity, reservation, self.backend.clock.now())
-                    .await?;
-            }
-            CheckoutStrategy::LockThenReserve => {
-                // Fail fast without queueing for the lock when the stock is clearly short.
-                let stock = inventory.get(product).await?.map_or(0, |i| i.stock);
-                if stock < u64::from(quantity) {
-                    return Err(Error::InsufficientStock {
-                        product_id: product.to_string(),
-                    });
-                }
-                let settings = &self.config.checkout;
-                let key = format!("stock:{product}");
-                let guard = self
-                    .backend
-                    .lock
-                    .acquire(&key, settings.lock_ttl, settings.lock_wait)
-                    .await?;
-                let reserved = inventory
-                    .reserve(product, quantity, reservation, self.backend.clock.now())
-                    .await;
-                if let Err(e) = self.backend.lock.release(&guard).await {
-                    tracing::warn!(%key, error = %e, "stock lock release failed; it expires by TTL");
-                }
-                reserved?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves the record `from -> RollingBack`, returns what it holds and marks it `Failed`.
-    /// Returns false if another party had already moved the record on.
-    async fn roll_back(
-        &self,
-        record: &CheckoutRecord,
-        from: CheckoutState,
-        failure: CheckoutFailure,
-        now: Timestamp,
-    ) -> Result<bool> {
-        let deadline = now + self.config.checkout.lease;
-        if from != CheckoutState::RollingBack {
-            let start = Transition {
-                from,
-                to: CheckoutState::RollingBack,
-                deadline,
-                failure: None,
-                now,
-            };
-            if !self
-                .backend
-                .checkouts
-                .transition(&record.id, &start)
-                .await?
-            {
-                // Someone else decided its fate; still return whatever this call holds.
-                self.release_all(record).await?;
-                return Ok(false);
-            }
-        }
-        self.release_all(record).await?;
-        let done = Transition {
-            from: CheckoutState::RollingBack,
-            to: CheckoutState::Failed,
-            deadline,
-            failure: Some(failure),
-            now,
-        };
-        self.backend.checkouts.transition(&record.id, &done).await
-    }
-
-    /// Returns every reservation and redemption the record may hold (idempotent).
-    async fn release_all(&self, record: &CheckoutRecord) -> Result<()> {
-        let id = record.id.as_str();
-        let mut products = Vec::with_capacity(record.order.lines.len());
-        for line in &record.order.lines {
-            self.backend.inventory.release(&line.product_id, id).await?;
-            products.push(line.product_id.clone());
-        }
-        // Only the gate strategy admits; sparing the others the call keeps a gate outage from
-        // blocking their rollbacks.
-        if self.config.checkout.strategy == CheckoutStrategy::Gate {
-            self.backend.gate.release(id, &products).await?;
-        }
-        for applied in &record.order.discounts {
-            self.backend
-                .discounts
-                .unredeem(&applied.discount_id, id)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Inserts the order (a second insert of the same order is fine), empties the bought lines
-    /// from the cart and marks the record `Completed`.
-    async fn commit(&self, record: &CheckoutRecord, now: Timestamp) -> Result<Order> {
-        match self.backend.orders.insert(&record.order).await {
-            Ok(()) | Err(Error::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-        let bought: Vec<ProductId> = record
-            .order
-            .lines
-            .iter()
-            .map(|l| l.product_id.clone())
-            .collect();
-        self.backend
             .carts
-            .remove_lines(&record.customer_id, &bought, now)
-            .await?;
-        let done = Transition {
-            from: CheckoutState::Committing,
-            to: CheckoutState::Completed,
-            deadline: now,
-            failure: None,
-            now,
-        };
-        self.backend.checkouts.transition(&record.id, &done).await?;
-        Ok(record.order.clone())
-    }
-
-    /// The outcome of a checkout started by an earlier request with the same key: waits while
-    /// it runs, restarts it if it failed for a transient reason.
-    async fn outcome_of(&self, mut record: CheckoutRecord) -> Result<Order> {
-        let mut pause = Duration::from_millis(5);
-        loop {
-            match (&record.state, &record.failure) {
-                (CheckoutState::Completed, _) => {
-                    return Ok(self
-                        .backend
-                        .orders
-                        .get(&record.order.id)
-                        .await?
-                        .unwrap_or(record.order));
-                }
-                (CheckoutState::Failed, Some(failure)) if failure.is_retryable() => {
-                    let now = self.backend.clock.now();
-                    let restart = Transition {
-                        from: CheckoutState::Failed,
-                        to: CheckoutState::Started,
-                        deadline: now + self.config.checkout.lease,
-                        failure: None,
-                        now,
-                    };
-                    if self
-                        .backend
-                        .checkouts
-                        .transition(&record.id, &restart)
-                        .await?
-                    {
-                        return Box::pin(self.run(record)).await;
-                    }
-                }
-                (CheckoutState::Failed, failure) => {
-                    return Err(failure.as_ref().map_or_else(
-                        || Error::Conflict("checkout failed".into()),
-                        CheckoutFailure::to_error,
-                    ));
-                }
-                _ if record.deadline + self.config.checkout.lease < self.backend.clock.now() => {
-                    return Err(Error::Busy(
-                        "the checkout with this key is still running".into(),
-                    ));
-                }
-                _ => {}
+            .remove_lines(&order.customer_id, &bought, now)
+            .await
+        {
+            Ok(_) => self.holds.settle_in_background(order.clone(), now),
+            Err(e) => {
+                tracing::warn!(order_id = %order.id, error = %e, "removing bought lines from the cart failed; recovery will");
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(100));
-            record = self
-                .backend
-                .checkouts
-                .get(&record.id)
-                .await?
-                .ok_or_else(|| Error::not_found("checkout"))?;
         }
     }
 
@@ -642,6 +427,74 @@ impl CheckoutService {
             .find_active_by_code(shop, code.code.trim())
             .await?
             .ok_or_else(|| Error::DiscountNotApplicable(format!("{}: no such code", code.code)))
+    }
+}
+
+/// Where a checkout's commit point left it.
+enum Commit {
+    /// Its order is placed.
+    Placed,
+    /// Another attempt with the same key placed this order first.
+    Taken(Box<Order>),
+    /// Its order id is voided: it can never be placed.
+    Voided,
+}
+
+/// One checkout per (customer, key) at a time in this process: a repeat waits for the first.
+#[derive(Debug, Default)]
+struct InFlight {
+    keys: std::sync::Mutex<HashMap<(CustomerId, String), KeyLock>>,
+}
+
+/// Serializes the checkouts of one (customer, key) in this process.
+type KeyLock = Arc<tokio::sync::Mutex<()>>;
+
+/// A checkout's turn at its key; frees the key's entry when the last one ends.
+struct Turn {
+    in_flight: Arc<InFlight>,
+    key: (CustomerId, String),
+    gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Whether another checkout with the key ran first.
+    waited: bool,
+}
+
+impl InFlight {
+    async fn turn(self: &Arc<Self>, customer: &CustomerId, key: &str) -> Turn {
+        let key = (customer.clone(), key.to_owned());
+        let lock = self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let (gate, waited) = match lock.clone().try_lock_owned() {
+            Ok(gate) => (gate, false),
+            Err(_) => (lock.lock_owned().await, true),
+        };
+        Turn {
+            in_flight: self.clone(),
+            key,
+            gate: Some(gate),
+            waited,
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.gate.take());
+        let mut keys = self
+            .in_flight
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if keys
+            .get(&self.key)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            keys.remove(&self.key);
+        }
     }
 }
 

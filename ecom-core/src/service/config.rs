@@ -63,9 +63,14 @@ impl CheckoutStrategy {
 pub struct CheckoutSettings {
     /// How stock is reserved.
     pub strategy: CheckoutStrategy,
+    /// Whether concurrent reservations (and settlements) of one product in this process
+    /// coalesce into one store write per batch (default true). Under the lock strategy every
+    /// reservation is its own write anyway.
+    pub group_commit: bool,
     /// Shipping fee per order, in minor units of the configured currency (default 0).
     pub fee_ship_minor: i64,
-    /// How long a checkout may take before recovery treats it as abandoned (default 30 s).
+    /// How long a checkout may hold stock and code uses before recovery settles or gives them
+    /// back, and how long a return claim lasts before recovery takes it over (default 30 s).
     pub lease: Duration,
     /// TTL of a stock lock (default 5 s).
     pub lock_ttl: StdDuration,
@@ -77,6 +82,7 @@ impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
             strategy: CheckoutStrategy::Atomic,
+            group_commit: true,
             fee_ship_minor: 0,
             lease: Duration::seconds(30),
             lock_ttl: StdDuration::from_secs(5),

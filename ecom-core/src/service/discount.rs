@@ -3,7 +3,7 @@
 use super::config::EcomConfig;
 use crate::backend::Backend;
 use crate::clock::Timestamp;
-use crate::discount::{AppliesTo, Discount, DiscountValue, LineValue};
+use crate::discount::{AppliesTo, Discount, DiscountValue, LineValue, Redemption};
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, ProductId, ShopId};
 use crate::money::{parse_percent, MajorUnits, Money};
@@ -200,7 +200,8 @@ impl DiscountService {
             min_order_value,
             is_active: input.is_active,
             applies_to,
-            redemptions: Vec::new(),
+            uses: 0,
+            open: Vec::new(),
             created_at: now,
             updated_at: now,
         };
@@ -274,7 +275,12 @@ impl DiscountService {
                 value,
             });
         }
-        let off = discount.amount(&lines, customer, self.backend.clock.now())?;
+        let used = self
+            .backend
+            .discounts
+            .uses_by(&discount.id, customer)
+            .await?;
+        let off = discount.amount(&lines, used, self.backend.clock.now())?;
         Ok(DiscountQuote {
             total_order: total,
             discount: off,
@@ -291,8 +297,15 @@ impl DiscountService {
         }
     }
 
-    /// Gives the customer's most recent use of the shop's `code` back.
-    /// [`Error::NotFound`] if the customer has not used it.
+    /// How many uses of the code `customer` holds (placed orders and checkouts in flight).
+    pub async fn uses_by(&self, customer: &CustomerId, discount: &DiscountId) -> Result<u32> {
+        self.backend.discounts.uses_by(discount, customer).await
+    }
+
+    /// Gives back the customer's use of the shop's `code` that belongs to no placed order (a
+    /// checkout that never finished: its order id is voided first, so it can never be placed).
+    /// A use held by a placed order returns only when that order is cancelled:
+    /// [`Error::Conflict`]. [`Error::NotFound`] if the customer holds no use.
     pub async fn cancel_use(
         &self,
         customer: &CustomerId,
@@ -300,21 +313,30 @@ impl DiscountService {
         code: &str,
     ) -> Result<Discount> {
         let discount = self.active(shop, code).await?;
-        let latest = discount
-            .redemptions
-            .iter()
-            .rev()
-            .find(|r| &r.customer_id == customer)
-            .ok_or_else(|| Error::not_found("discount use"))?;
-        self.backend
-            .discounts
-            .unredeem(&discount.id, &latest.id)
-            .await?;
-        self.backend
-            .discounts
-            .get(&discount.id)
-            .await?
-            .ok_or_else(|| Error::not_found("discount"))
+        let discounts = &self.backend.discounts;
+        let holders = discounts.orders_using(&discount.id, customer).await?;
+        if holders.is_empty() {
+            return Err(Error::not_found("discount use"));
+        }
+        for order_id in holders {
+            if self.backend.orders.void(&order_id).await?.is_some() {
+                continue;
+            }
+            let use_ = Redemption {
+                id: order_id.to_string(),
+                order_id,
+                customer_id: customer.clone(),
+                at: self.backend.clock.now(),
+            };
+            discounts.release(&discount.id, &use_).await?;
+            return discounts
+                .get(&discount.id)
+                .await?
+                .ok_or_else(|| Error::not_found("discount"));
+        }
+        Err(Error::Conflict(
+            "this use belongs to a placed order; it comes back when the order is cancelled".into(),
+        ))
     }
 
     async fn active(&self, shop: &ShopId, code: &str) -> Result<Discount> {

@@ -1,4 +1,4 @@
-//! Stock: add, look at, reserve and release.
+//! Stock: add, look at, and keep the stock gate in step.
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -67,38 +67,6 @@ impl InventoryService {
     /// The inventory of a product of `shop`.
     pub async fn get(&self, shop: &ShopId, product_id: &ProductId) -> Result<Inventory> {
         self.owned(shop, product_id).await
-    }
-
-    /// Atomically reserves `quantity` units for `reservation_id` (see
-    /// [`InventoryRepo::reserve`](crate::inventory::InventoryRepo::reserve)).
-    pub async fn reserve(
-        &self,
-        product_id: &ProductId,
-        quantity: u32,
-        reservation_id: &str,
-    ) -> Result<Inventory> {
-        let quantity = validate::quantity("quantity", quantity)?;
-        self.backend
-            .inventory
-            .reserve(
-                product_id,
-                quantity,
-                reservation_id,
-                self.backend.clock.now(),
-            )
-            .await
-    }
-
-    /// Releases reservation `reservation_id`; returns the units put back (idempotent).
-    pub async fn release(
-        &self,
-        product_id: &ProductId,
-        reservation_id: &str,
-    ) -> Result<Option<u32>> {
-        self.backend
-            .inventory
-            .release(product_id, reservation_id)
-            .await
     }
 
     async fn owned(&self, shop: &ShopId, product_id: &ProductId) -> Result<Inventory> {

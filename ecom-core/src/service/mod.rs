@@ -7,10 +7,13 @@ mod cart;
 mod checkout;
 mod config;
 mod discount;
+mod group_commit;
+mod holds;
 mod inventory;
 mod order;
 mod password;
 mod product;
+mod recovery;
 
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
@@ -65,7 +68,7 @@ impl Ecom {
             carts: CartService::new(backend.clone()),
             discounts: DiscountService::new(backend.clone(), config.clone()),
             checkout: CheckoutService::new(backend.clone(), config.clone()),
-            orders: OrderService::new(backend.clone()),
+            orders: OrderService::new(backend.clone(), config.checkout.lease),
             backend,
             config,
         }

@@ -1,11 +1,16 @@
 //! Orders: the customer's list, cancel, and the shops' status updates.
 
+use super::holds::{code_use, line_hold};
 use crate::backend::Backend;
+use crate::clock::Timestamp;
+use crate::discount::Redemption;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ProductId, ShopId};
-use crate::order::{Order, OrderStatus};
+use crate::inventory::Reservation;
+use crate::order::{Order, OrderStatus, ReturnClaim};
 use crate::page::Page;
 use crate::validate;
+use chrono::Duration;
 
 /// How often a conditional order update is retried after losing to a concurrent one.
 const UPDATE_ATTEMPTS: usize = 5;
@@ -34,11 +39,12 @@ pub struct StatusUpdate {
 #[derive(Clone, Debug)]
 pub struct OrderService {
     backend: Backend,
+    lease: Duration,
 }
 
 impl OrderService {
-    pub(crate) fn new(backend: Backend) -> Self {
-        OrderService { backend }
+    pub(crate) fn new(backend: Backend, lease: Duration) -> Self {
+        OrderService { backend, lease }
     }
 
     /// The customer's orders, newest first.
@@ -77,9 +83,9 @@ impl OrderService {
             line.status = OrderStatus::Cancelled;
         }
         next.status = OrderStatus::Cancelled;
-        next.returns_pending = true;
+        next.returning = Some(claim(self.backend.clock.now(), self.lease));
         self.save(&mut next, order.version).await?;
-        finish_returns(&self.backend, next).await
+        finish_returns(&self.backend, next, self.lease).await
     }
 
     /// A shop changes the status of its own lines (valid transitions only; see
@@ -132,7 +138,7 @@ impl OrderService {
                     if change.status == OrderStatus::Cancelled
                         && line.status != OrderStatus::Cancelled
                     {
-                        next.returns_pending = true;
+                        next.returning = Some(claim(self.backend.clock.now(), self.lease));
                     }
                     line.status = change.status;
                 }
@@ -145,7 +151,9 @@ impl OrderService {
             }
             next.status = OrderStatus::roll_up(next.lines.iter().map(|l| l.status));
             match self.save(&mut next, order.version).await {
-                Ok(()) if next.returns_pending => return finish_returns(&self.backend, next).await,
+                Ok(()) if next.returning.is_some() => {
+                    return finish_returns(&self.backend, next, self.lease).await
+                }
                 Ok(()) => return Ok(next),
                 Err(Error::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -163,72 +171,205 @@ impl OrderService {
     }
 }
 
-/// Returns the stock of the order's cancelled lines and the discount uses of shops whose lines
-/// are all cancelled, then clears `returns_pending`. Idempotent (returns are keyed by the
-/// checkout id), so a crash half-way is finished by the next call or by recovery.
-pub(crate) async fn finish_returns(backend: &Backend, mut order: Order) -> Result<Order> {
-    for _ in 0..UPDATE_ATTEMPTS {
-        if !order.returns_pending {
-            return Ok(order);
-        }
-        let reservation = order.checkout_id.to_string();
-        let mut returned = Vec::new();
-        for line in &order.lines {
-            if line.status == OrderStatus::Cancelled && !line.stock_returned {
-                backend
-                    .inventory
-                    .release(&line.product_id, &reservation)
-                    .await?;
-                returned.push(line.product_id.clone());
-            }
-        }
-        if let Err(e) = backend.gate.release(&reservation, &returned).await {
-            // The store has the units back; a gate that missed them only counts low until it is
-            // rebuilt (InventoryService::rebuild_gate). Not worth failing the cancel for.
-            tracing::warn!(order_id = %order.id, error = %e, "stock gate release failed");
-        }
-        let shop_done = |shop: &ShopId| {
-            order
-                .lines
-                .iter()
-                .filter(|l| &l.shop_id == shop)
-                .all(|l| l.status == OrderStatus::Cancelled)
+/// Settles back to `sold` (and to the codes' taken uses) whatever the return claim `token`
+/// opened for `order`'s owed lines and codes: the claim lost, so its holds must not be given back.
+async fn settle_back(backend: &Backend, order: &Order, token: &str, now: Timestamp) -> Result<()> {
+    let (lines, discounts) = owed(order);
+    for i in lines {
+        let line = &order.lines[i];
+        let hold = Reservation {
+            id: token.to_owned(),
+            order_id: order.id.clone(),
+            quantity: line.quantity,
+            created_at: now,
         };
-        let mut returned_discounts = Vec::new();
-        for (i, applied) in order.discounts.iter().enumerate() {
-            if !applied.returned && shop_done(&applied.shop_id) {
-                backend
-                    .discounts
-                    .unredeem(&applied.discount_id, &reservation)
-                    .await?;
-                returned_discounts.push(i);
-            }
-        }
+        backend
+            .inventory
+            .settle(&line.product_id, std::slice::from_ref(&hold))
+            .await?;
+    }
+    for i in discounts {
+        let use_ = Redemption {
+            id: token.to_owned(),
+            ..code_use(order, now)
+        };
+        backend
+            .discounts
+            .settle(&order.discounts[i].discount_id, &use_)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new return claim, due `lease` after `now`.
+fn claim(now: Timestamp, lease: Duration) -> ReturnClaim {
+    ReturnClaim {
+        token: OrderId::generate().to_string(),
+        deadline: now + lease,
+    }
+}
+
+/// What an order owes back: its cancelled lines not yet returned, and the codes of shops whose
+/// lines are all cancelled, not yet returned.
+fn owed(order: &Order) -> (Vec<usize>, Vec<usize>) {
+    let lines = order
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.status == OrderStatus::Cancelled && l.returned.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let shop_done = |shop: &ShopId| {
+        order
+            .lines
+            .iter()
+            .filter(|l| &l.shop_id == shop)
+            .all(|l| l.status == OrderStatus::Cancelled)
+    };
+    let discounts = order
+        .discounts
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.returned.is_none() && shop_done(&d.shop_id))
+        .map(|(i, _)| i)
+        .collect();
+    (lines, discounts)
+}
+
+/// Gives back the stock of `order`'s cancelled lines and the code uses of shops whose lines are
+/// all cancelled, under the order's current return claim (taking over a claim past its
+/// deadline with a fresh one). Exactly once whoever runs it and however often:
+///
+/// 1. for each owed line, the checkout's own hold is settled (if it was still open) and the
+///    units reopen from `sold` as a hold named by the claim's token; the same for code uses;
+/// 2. one conditional write records the token on those lines and codes and clears the claim —
+///    the commit point of the return;
+/// 3. the token's holds are given back (stock, code use, stock gate).
+///
+/// A claimant that loses step 2 to a newer claim settles its own token's holds back to `sold`;
+/// recovery does that for a claimant that died. A failure before step 2 leaves the claim for
+/// recovery to take over after its deadline; after it, the open holds are recovery's to give
+/// back.
+pub(crate) async fn finish_returns(
+    backend: &Backend,
+    mut order: Order,
+    lease: Duration,
+) -> Result<Order> {
+    let now = backend.clock.now();
+    if order.returning.as_ref().is_some_and(|c| c.deadline <= now) {
+        // Take over a claim whose claimant stalled or died.
         let mut next = order.clone();
-        for line in &mut next.lines {
-            if line.status == OrderStatus::Cancelled {
-                line.stock_returned = true;
-            }
-        }
-        for i in returned_discounts {
-            next.discounts[i].returned = true;
-        }
-        next.returns_pending = false;
+        next.returning = Some(claim(now, lease));
         next.version = order.version + 1;
-        next.updated_at = backend.clock.now();
+        next.updated_at = now;
         match backend.orders.replace(&next, order.version).await {
-            Ok(()) => return Ok(next),
+            Ok(()) => {
+                if let Some(stale) = &order.returning {
+                    settle_back(backend, &order, &stale.token, now).await?;
+                }
+                order = next;
+            }
+            // Another claimant moved first; it finishes the returns.
             Err(Error::Conflict(_)) => {
-                order = backend
+                return backend
                     .orders
                     .get(&order.id)
                     .await?
-                    .ok_or_else(|| Error::not_found("order"))?;
+                    .ok_or_else(|| Error::not_found("order"))
             }
             Err(e) => return Err(e),
         }
     }
-    Err(Error::Conflict(
-        "order is being changed by others; retry".into(),
-    ))
+    let Some(claim) = order.returning.clone() else {
+        return Ok(order);
+    };
+    let (lines, discounts) = owed(&order);
+    let returns: Vec<(ProductId, Reservation)> = lines
+        .iter()
+        .map(|&i| {
+            let line = &order.lines[i];
+            let hold = Reservation {
+                id: claim.token.clone(),
+                order_id: order.id.clone(),
+                quantity: line.quantity,
+                created_at: now,
+            };
+            (line.product_id.clone(), hold)
+        })
+        .collect();
+    let uses: Vec<(crate::id::DiscountId, Redemption)> = discounts
+        .iter()
+        .map(|&i| {
+            let use_ = Redemption {
+                id: claim.token.clone(),
+                ..code_use(&order, now)
+            };
+            (order.discounts[i].discount_id.clone(), use_)
+        })
+        .collect();
+    // 1. Reopen what is owed under the claim's token.
+    for (&i, (product, hold)) in lines.iter().zip(&returns) {
+        let own = line_hold(&order, &order.lines[i], now);
+        backend
+            .inventory
+            .settle(product, std::slice::from_ref(&own))
+            .await?;
+        backend.inventory.unsettle(product, hold).await?;
+    }
+    for (discount, use_) in &uses {
+        backend
+            .discounts
+            .settle(discount, &code_use(&order, now))
+            .await?;
+        backend.discounts.unsettle(discount, use_).await?;
+    }
+    // 2. Record the return: the commit point.
+    let mut current = order;
+    let done = loop {
+        let mut next = current.clone();
+        for &i in &lines {
+            next.lines[i].returned = Some(claim.token.clone());
+        }
+        for &i in &discounts {
+            next.discounts[i].returned = Some(claim.token.clone());
+        }
+        next.returning = None;
+        next.version = current.version + 1;
+        next.updated_at = backend.clock.now();
+        match backend.orders.replace(&next, current.version).await {
+            Ok(()) => break next,
+            Err(Error::Conflict(_)) => {
+                let fresh = backend
+                    .orders
+                    .get(&current.id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("order"))?;
+                if fresh.returning.as_ref() != Some(&claim) {
+                    // Superseded (or finished by another claimant): undo what this claim opened.
+                    settle_back(backend, &current, &claim.token, now).await?;
+                    return Ok(fresh);
+                }
+                current = fresh;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    // 3. Give back.
+    for (product, hold) in &returns {
+        let units = backend
+            .inventory
+            .release(product, std::slice::from_ref(hold))
+            .await?;
+        if units > 0 {
+            let units = u32::try_from(units).unwrap_or(u32::MAX);
+            if let Err(e) = backend.gate.add(product, units).await {
+                // The store has the units back; a gate that missed them only counts low.
+                tracing::warn!(order_id = %done.id, error = %e, "stock gate add failed");
+            }
+        }
+    }
+    for (discount, use_) in &uses {
+        backend.discounts.release(discount, use_).await?;
+    }
+    Ok(done)
 }

@@ -128,12 +128,20 @@ impl ProductService {
                 shop_id: shop.clone(),
                 location: String::new(),
                 stock: u64::from(quantity),
+                sold: 0,
                 reservations: Vec::new(),
                 created_at: now,
                 updated_at: now,
             })
             .await?;
-        self.backend.products.insert(&product).await?;
+        if let Err(e) = self.backend.products.insert(&product).await {
+            // Leave nothing behind: the inventory goes again (best effort: a crash right here
+            // leaves an unreachable inventory, never a product that cannot be bought).
+            if let Err(undo) = self.backend.inventory.delete(&product.id).await {
+                tracing::warn!(product_id = %product.id, error = %undo, "an orphan inventory was left");
+            }
+            return Err(e);
+        }
         Ok(product)
     }
 

@@ -1,11 +1,10 @@
-//! Cases for the checkout saga and [`CheckoutRepo`](crate::checkout::CheckoutRepo): the
-//! concurrency invariants, idempotency, and crash recovery.
+//! Cases for placing orders: the concurrency invariants, idempotency, and the checks every
+//! checkout case shares (the crash cases are in [`super::crash`]).
 
 use super::{published_product, shop};
 use crate::backend::Backend;
-use crate::checkout::{CheckoutFailure, CheckoutRecord, CheckoutState, Transition};
 use crate::error::Error;
-use crate::id::{CheckoutId, CustomerId, ProductId, ShopId};
+use crate::id::{CustomerId, ProductId, ShopId};
 use crate::order::Order;
 use crate::page::Page;
 use crate::product::Product;
@@ -77,8 +76,10 @@ pub async fn create_code(ecom: &Ecom, shop: &ShopId, code: &str, max_uses: u32, 
         .expect("code created");
 }
 
-/// Checks, for each `(product, received)`, that `stock + reserved == received` and that the
-/// product's reservations are exactly the lines of `orders`.
+/// Checks, for each `(product, received)`, that `stock + sold + reserved == received`, that
+/// the units sold (or still held open by the orders' own checkouts, whose holds settle in the
+/// background) are exactly the lines of the live (not cancelled) `orders`, and that no other
+/// hold is open.
 pub async fn assert_stock_matches_orders(
     backend: &Backend,
     products: &[(ProductId, u64)],
@@ -94,30 +95,37 @@ pub async fn assert_stock_matches(
     orders: &[Order],
     what: &str,
 ) {
+    let live: HashMap<String, &Order> = orders
+        .iter()
+        .filter(|o| o.status != crate::order::OrderStatus::Cancelled)
+        .map(|o| (o.id.to_string(), o))
+        .collect();
     for (product, received) in products {
         let inv = backend.inventory.get(product).await.unwrap().unwrap();
         assert_eq!(
-            inv.stock + inv.reserved(),
+            inv.received(),
             *received,
-            "{what}: stock + sold == received for {product}"
+            "{what}: stock + sold + held == received for {product}"
         );
-        let held: HashMap<String, u32> = inv
+        let ordered: u64 = live
+            .values()
+            .flat_map(|o| o.lines.iter())
+            .filter(|l| &l.product_id == product)
+            .map(|l| u64::from(l.quantity))
+            .sum();
+        let (by_orders, others): (Vec<_>, Vec<_>) = inv
             .reservations
             .iter()
-            .map(|r| (r.id.clone(), r.quantity))
-            .collect();
-        let expected: HashMap<String, u32> = orders
-            .iter()
-            .flat_map(|o| {
-                o.lines
-                    .iter()
-                    .filter(|l| &l.product_id == product)
-                    .map(move |l| (o.checkout_id.to_string(), l.quantity))
-            })
-            .collect();
+            .partition(|r| r.id == r.order_id.as_str() && live.contains_key(&r.id));
+        let held: u64 = by_orders.iter().map(|r| u64::from(r.quantity)).sum();
         assert_eq!(
-            held, expected,
-            "{what}: reservations of {product} are exactly the orders' lines"
+            inv.sold + held,
+            ordered,
+            "{what}: units sold of {product} are exactly the orders' lines"
+        );
+        assert!(
+            others.is_empty(),
+            "{what}: holds of {product} open without a placed order: {others:?}"
         );
     }
 }
@@ -147,12 +155,14 @@ pub async fn rush_checkouts(
     input: impl Fn(usize) -> (CustomerId, PlaceOrder),
 ) -> Vec<crate::Result<Order>> {
     let racing = Ecom::new(super::interleaved(ecom.backend()), ecom.config().clone());
-    super::rush(n, |i| {
+    let results = super::rush(n, |i| {
         let racing = racing.clone();
         let (customer, input) = input(i);
         async move { racing.checkout.place_order(&customer, input).await }
     })
-    .await
+    .await;
+    racing.checkout.flush().await;
+    results
 }
 
 /// Refusals for lack of stock.
@@ -417,9 +427,24 @@ pub async fn discount_limits_hold_under_concurrent_checkouts(backend: &Backend) 
         .unwrap()
         .unwrap();
     assert_eq!(code.uses_count(), 10);
-    let redeemed: HashSet<String> = code.redemptions.iter().map(|r| r.id.clone()).collect();
-    let ordered: HashSet<String> = orders.iter().map(|o| o.checkout_id.to_string()).collect();
-    assert_eq!(redeemed, ordered, "every redemption belongs to an order");
+    for customer in &customers {
+        let using: HashSet<crate::id::OrderId> = backend
+            .discounts
+            .orders_using(&code.id, customer)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let theirs: HashSet<crate::id::OrderId> = orders
+            .iter()
+            .filter(|o| &o.customer_id == customer)
+            .map(|o| o.id.clone())
+            .collect();
+        assert_eq!(
+            using, theirs,
+            "every use belongs to an order of its customer"
+        );
+    }
     assert_stock_matches_orders(backend, &[(product.id.clone(), 1000)], &orders).await;
 }
 
@@ -465,109 +490,4 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
             .await,
         Err(Error::Validation { .. })
     ));
-}
-
-pub async fn checkout_record_ports(backend: &Backend) {
-    let customer = CustomerId::generate();
-    let now = backend.clock.now();
-    let order = super::orders::order(backend, &customer, 0);
-    let record = |key: &str, deadline| CheckoutRecord {
-        id: CheckoutId::generate(),
-        customer_id: customer.clone(),
-        idempotency_key: key.into(),
-        state: CheckoutState::Started,
-        order: order.clone(),
-        failure: None,
-        deadline,
-        created_at: now,
-        updated_at: now,
-    };
-    let stale = record("k1", now - chrono::Duration::seconds(5));
-    let fresh = record("k2", now + chrono::Duration::seconds(60));
-    backend.checkouts.insert(&stale).await.unwrap();
-    backend.checkouts.insert(&fresh).await.unwrap();
-    // One record per (customer, key), even under concurrency.
-    let racing = super::interleaved(backend);
-    let dups = super::rush(10, |_| {
-        let (racing, r) = (racing.clone(), record("k3", now));
-        async move { racing.checkouts.insert(&r).await }
-    })
-    .await;
-    super::assert_race(
-        &dups,
-        1,
-        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
-        "one record per key",
-    );
-    assert!(matches!(
-        backend.checkouts.insert(&record("k1", now)).await,
-        Err(Error::Conflict(_))
-    ));
-    // Another customer may use the same key.
-    let mut other = record("k1", now);
-    other.customer_id = CustomerId::generate();
-    backend.checkouts.insert(&other).await.unwrap();
-    assert_eq!(
-        backend.checkouts.get(&stale.id).await.unwrap(),
-        Some(stale.clone())
-    );
-    assert_eq!(
-        backend
-            .checkouts
-            .find_by_key(&customer, "k2")
-            .await
-            .unwrap()
-            .map(|r| r.id),
-        Some(fresh.id.clone())
-    );
-    assert!(backend
-        .checkouts
-        .find_by_key(&customer, "zz")
-        .await
-        .unwrap()
-        .is_none());
-    let listed = backend.checkouts.list_stale(now, 100).await.unwrap();
-    let ids: HashSet<CheckoutId> = listed.iter().map(|r| r.id.clone()).collect();
-    assert!(ids.contains(&stale.id) && !ids.contains(&fresh.id));
-    // Compare-and-set transitions: of concurrent ones from the same state, one wins.
-    let change = |from, to| Transition {
-        from,
-        to,
-        deadline: now + chrono::Duration::seconds(30),
-        failure: None,
-        now,
-    };
-    let wins = super::rush(10, |_| {
-        let c = change(CheckoutState::Started, CheckoutState::RollingBack);
-        let (racing, id) = (racing.clone(), stale.id.clone());
-        async move { racing.checkouts.transition(&id, &c).await }
-    })
-    .await;
-    assert_eq!(wins.iter().filter(|w| matches!(w, Ok(true))).count(), 1);
-    assert!(wins.iter().all(|w| w.is_ok()), "{wins:?}");
-    let mut failed = change(CheckoutState::RollingBack, CheckoutState::Failed);
-    failed.failure = Some(CheckoutFailure::InsufficientStock {
-        product_id: "p".into(),
-    });
-    assert!(backend
-        .checkouts
-        .transition(&stale.id, &failed)
-        .await
-        .unwrap());
-    let stored = backend.checkouts.get(&stale.id).await.unwrap().unwrap();
-    assert_eq!(stored.state, CheckoutState::Failed);
-    assert_eq!(stored.failure, failed.failure);
-    assert!(!backend
-        .checkouts
-        .transition(
-            &CheckoutId::generate(),
-            &change(CheckoutState::Started, CheckoutState::Failed)
-        )
-        .await
-        .unwrap());
-    let listed = backend.checkouts.list_stale(now, 100).await.unwrap();
-    assert!(
-        listed.iter().all(|r| r.id != stale.id),
-        "terminal records are never stale"
-    );
 }

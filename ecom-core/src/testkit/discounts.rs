@@ -3,7 +3,7 @@
 use crate::backend::Backend;
 use crate::discount::{AppliesTo, Discount, DiscountValue, Redemption};
 use crate::error::Error;
-use crate::id::{CustomerId, DiscountId, ShopId};
+use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
 use crate::money::{Currency, Money};
 use crate::page::Page;
 
@@ -30,15 +30,19 @@ pub fn discount(
         min_order_value: Money::zero(Currency::USD),
         is_active: true,
         applies_to: AppliesTo::All,
-        redemptions: Vec::new(),
+        uses: 0,
+        open: Vec::new(),
         created_at: now,
         updated_at: now,
     }
 }
 
-fn redemption(backend: &Backend, id: &str, customer: &CustomerId) -> Redemption {
+/// A checkout's use of a code by `customer` (its id is its order's).
+pub fn redemption(backend: &Backend, customer: &CustomerId) -> Redemption {
+    let order_id = OrderId::generate();
     Redemption {
-        id: id.into(),
+        id: order_id.to_string(),
+        order_id,
         customer_id: customer.clone(),
         at: backend.clock.now(),
     }
@@ -105,11 +109,12 @@ pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
     let d = discount(backend, &shop, "RUSH", 10, 1);
     backend.discounts.insert(&d).await.unwrap();
     let customers: Vec<CustomerId> = (0..50).map(|_| CustomerId::generate()).collect();
+    let uses: Vec<Redemption> = (0..200)
+        .map(|i| redemption(backend, &customers[i % 50]))
+        .collect();
     let racing = super::interleaved(backend);
     let results = super::rush(200, |i| {
-        let racing = racing.clone();
-        let id = d.id.clone();
-        let r = redemption(&racing, &format!("checkout-{i}"), &customers[i % 50]);
+        let (racing, id, r) = (racing.clone(), d.id.clone(), uses[i].clone());
         async move { racing.discounts.redeem(&id, &r).await }
     })
     .await;
@@ -121,13 +126,23 @@ pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
     );
     let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
     assert_eq!(stored.uses_count(), 10);
+    assert_eq!(stored.open.len(), 10);
     for c in &customers {
-        assert!(stored.uses_by(c) <= 1);
+        assert!(backend.discounts.uses_by(&d.id, c).await.unwrap() <= 1);
     }
-    // Idempotent by redemption id.
-    let again = stored.redemptions[0].clone();
-    let after = backend.discounts.redeem(&d.id, &again).await.unwrap();
-    assert_eq!(after.uses_count(), 10);
+    // Idempotent by use id.
+    let again = stored.open[0].clone();
+    backend.discounts.redeem(&d.id, &again).await.unwrap();
+    assert_eq!(
+        backend
+            .discounts
+            .get(&d.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .uses_count(),
+        10
+    );
     assert!(matches!(
         backend
             .discounts
@@ -137,45 +152,80 @@ pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
     ));
 }
 
-pub async fn unredeem(backend: &Backend) {
+/// Uses move like stock: open -> settled (kept) or released (given back); a settled use
+/// reopens as a return and is then released. Each move happens once, whoever calls.
+pub async fn uses_open_settle_and_return(backend: &Backend) {
     let shop = ShopId::generate();
     let d = discount(backend, &shop, "ONCE", 1, 1);
     backend.discounts.insert(&d).await.unwrap();
-    let alice = CustomerId::generate();
-    let bob = CustomerId::generate();
-    backend
-        .discounts
-        .redeem(&d.id, &redemption(backend, "c1", &alice))
-        .await
-        .unwrap();
+    let (alice, bob) = (CustomerId::generate(), CustomerId::generate());
+    let first = redemption(backend, &alice);
+    backend.discounts.redeem(&d.id, &first).await.unwrap();
     assert!(matches!(
         backend
             .discounts
-            .redeem(&d.id, &redemption(backend, "c2", &bob))
+            .redeem(&d.id, &redemption(backend, &bob))
             .await,
         Err(Error::DiscountNotApplicable(_))
     ));
+    // Released by many at once: once.
     let racing = super::interleaved(backend);
     let undone = super::rush(10, |_| {
-        let (racing, id) = (racing.clone(), d.id.clone());
-        async move { racing.discounts.unredeem(&id, "c1").await }
+        let (racing, id, first) = (racing.clone(), d.id.clone(), first.clone());
+        async move { racing.discounts.release(&id, &first).await }
     })
     .await;
     assert_eq!(undone.iter().filter(|r| matches!(r, Ok(true))).count(), 1);
     assert!(undone.iter().all(|r| r.is_ok()), "{undone:?}");
-    backend
+    assert_eq!(backend.discounts.uses_by(&d.id, &alice).await.unwrap(), 0);
+    // Bob's use, settled: kept, closed, counted for him.
+    let bobs = redemption(backend, &bob);
+    backend.discounts.redeem(&d.id, &bobs).await.unwrap();
+    assert!(backend.discounts.settle(&d.id, &bobs).await.unwrap());
+    assert!(!backend.discounts.settle(&d.id, &bobs).await.unwrap());
+    assert!(
+        !backend.discounts.release(&d.id, &bobs).await.unwrap(),
+        "a settled use is not open"
+    );
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!((stored.uses_count(), stored.open.len()), (1, 0));
+    assert_eq!(backend.discounts.uses_by(&d.id, &bob).await.unwrap(), 1);
+    assert_eq!(
+        backend.discounts.orders_using(&d.id, &bob).await.unwrap(),
+        vec![bobs.order_id.clone()]
+    );
+    // A return: reopen under a token (twice is once), then release: the use is free again.
+    let ret = Redemption {
+        id: "return-token".into(),
+        ..bobs.clone()
+    };
+    backend.discounts.unsettle(&d.id, &ret).await.unwrap();
+    backend.discounts.unsettle(&d.id, &ret).await.unwrap();
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!((stored.uses_count(), stored.open.len()), (1, 1));
+    assert!(backend.discounts.release(&d.id, &ret).await.unwrap());
+    assert!(!backend.discounts.release(&d.id, &ret).await.unwrap());
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!((stored.uses_count(), stored.open.len()), (0, 0));
+    assert_eq!(backend.discounts.uses_by(&d.id, &bob).await.unwrap(), 0);
+    // Stale open uses are listed.
+    let late = redemption(backend, &alice);
+    backend.discounts.redeem(&d.id, &late).await.unwrap();
+    let later = backend.clock.now() + chrono::Duration::minutes(1);
+    let stale = backend.discounts.list_stale(later, 100).await.unwrap();
+    assert!(stale.iter().any(|(id, u)| id == &d.id && u.id == late.id));
+    assert!(backend
         .discounts
-        .redeem(&d.id, &redemption(backend, "c2", &bob))
+        .list_stale(late.at - chrono::Duration::minutes(1), 100)
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .all(|(_, u)| u.id != late.id));
     assert!(!backend
         .discounts
-        .unredeem(&DiscountId::generate(), "c2")
+        .release(&DiscountId::generate(), &late)
         .await
         .unwrap());
-    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
-    assert_eq!(stored.uses_count(), 1);
-    assert_eq!(stored.uses_by(&bob), 1);
 }
 
 use super::{ecom, published_product, shop};
@@ -309,12 +359,8 @@ pub async fn discount_service_flow(backend: &Backend) {
             .await,
         Err(Error::NotFound { .. })
     ));
-    // A use, given back.
-    let used = Redemption {
-        id: "checkout-x".into(),
-        customer_id: customer.clone(),
-        at: now,
-    };
+    // A use that belongs to no placed order (a checkout that never finished) is given back.
+    let used = redemption(backend, &customer);
     backend.discounts.redeem(&created.id, &used).await.unwrap();
     let after = ecom
         .discounts
@@ -322,6 +368,10 @@ pub async fn discount_service_flow(backend: &Backend) {
         .await
         .unwrap();
     assert_eq!(after.uses_count(), 0);
+    assert!(
+        backend.orders.get(&used.order_id).await.unwrap().is_none(),
+        "its order can never be placed now"
+    );
     assert!(matches!(
         ecom.discounts.cancel_use(&customer, &shop, "FIVE").await,
         Err(Error::NotFound { .. })

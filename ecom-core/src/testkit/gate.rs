@@ -20,6 +20,7 @@ fn line(product: &ProductId, quantity: u32) -> GateLine {
 
 pub async fn admits_all_or_nothing(backend: &Backend) {
     let gate = &backend.gate;
+    let now = backend.clock.now();
     let (p1, p2, p3) = (
         ProductId::generate(),
         ProductId::generate(),
@@ -27,7 +28,7 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
     );
     assert_eq!(gate.available(&p1).await.unwrap(), None);
     assert_eq!(
-        gate.admit("c0", &[line(&p1, 1), line(&p3, 1)])
+        gate.admit("c0", &[line(&p1, 1), line(&p3, 1)], now)
             .await
             .unwrap(),
         Admission::Unseeded {
@@ -43,15 +44,38 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
         "seeding keeps the first count"
     );
     let both = [line(&p1, 2), line(&p2, 1)];
-    assert_eq!(gate.admit("c1", &both).await.unwrap(), Admission::Admitted);
-    assert_eq!(gate.admit("c1", &both).await.unwrap(), Admission::Admitted);
+    assert_eq!(
+        gate.admit("c1", &both, now).await.unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        gate.admit("c1", &both, now).await.unwrap(),
+        Admission::Admitted
+    );
     assert_eq!(
         gate.available(&p1).await.unwrap(),
         Some(3),
         "admitting twice takes once"
     );
+    let later = now + chrono::Duration::seconds(1);
+    let stale = gate.list_stale(later, 1000).await.unwrap();
+    let c1 = stale
+        .iter()
+        .find(|(id, _)| id == "c1")
+        .expect("c1 is listed");
+    let mut held = c1.1.clone();
+    held.sort();
+    let mut both_ids = vec![p1.clone(), p2.clone()];
+    both_ids.sort();
+    assert_eq!(held, both_ids);
+    assert!(gate
+        .list_stale(now - chrono::Duration::seconds(1), 1000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|(id, _)| id != "c1"));
     assert_eq!(
-        gate.admit("c2", &[line(&p1, 1), line(&p2, 1)])
+        gate.admit("c2", &[line(&p1, 1), line(&p2, 1)], now)
             .await
             .unwrap(),
         Admission::Refused {
@@ -81,6 +105,21 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
         None,
         "adding does not seed"
     );
+    // A committed admission keeps its units and is forgotten: releasing it returns nothing.
+    assert_eq!(
+        gate.admit("c3", &[line(&p1, 4)], now).await.unwrap(),
+        Admission::Admitted
+    );
+    gate.commit("c3").await.unwrap();
+    gate.commit("c3").await.unwrap();
+    gate.release("c3", std::slice::from_ref(&p1)).await.unwrap();
+    assert_eq!(gate.available(&p1).await.unwrap(), Some(11));
+    assert!(gate
+        .list_stale(now + chrono::Duration::seconds(1), 1000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|(id, _)| id != "c3"));
     gate.reset(&p1).await.unwrap();
     assert_eq!(gate.available(&p1).await.unwrap(), None);
 }
@@ -89,13 +128,14 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
 pub async fn concurrent_admissions_never_exceed_the_count(backend: &Backend) {
     let product = ProductId::generate();
     backend.gate.seed(&product, 100).await.unwrap();
+    let now = backend.clock.now();
     let racing = interleaved(backend);
     let results = rush(500, |i| {
         let (racing, product) = (racing.clone(), product.clone());
         async move {
             racing
                 .gate
-                .admit(&format!("c{i}"), &[line(&product, 1)])
+                .admit(&format!("c{i}"), &[line(&product, 1)], now)
                 .await
         }
     })

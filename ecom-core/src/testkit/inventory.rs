@@ -4,8 +4,19 @@
 use super::{ecom, published_product, shop};
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::id::{ProductId, ShopId};
-use crate::inventory::Inventory;
+use crate::id::{OrderId, ProductId, ShopId};
+use crate::inventory::{Inventory, Reservation};
+
+/// A checkout's hold of `quantity` units (its id is its order's).
+pub fn hold(backend: &Backend, quantity: u32) -> Reservation {
+    let order_id = OrderId::generate();
+    Reservation {
+        id: order_id.to_string(),
+        order_id,
+        quantity,
+        created_at: backend.clock.now(),
+    }
+}
 
 async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
     let now = backend.clock.now();
@@ -14,6 +25,7 @@ async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
         shop_id: ShopId::generate(),
         location: "Hanoi".into(),
         stock,
+        sold: 0,
         reservations: Vec::new(),
         created_at: now,
         updated_at: now,
@@ -77,54 +89,175 @@ pub async fn add_stock_and_owner_checks(backend: &Backend) {
         .is_none());
 }
 
-pub async fn reserve_and_release_are_idempotent(backend: &Backend) {
+/// Every move of units: reserve (all or nothing, never over the stock, never an open id
+/// twice), release, settle, unsettle; each hold moves once; stale holds are listed.
+pub async fn holds_move_once(backend: &Backend) {
     let id = fresh_inventory(backend, 10).await;
-    let now = backend.clock.now();
-    let after = backend.inventory.reserve(&id, 4, "r1", now).await.unwrap();
-    assert_eq!((after.stock, after.reserved()), (6, 4));
-    // Same reservation id again: no second decrement.
-    let again = backend.inventory.reserve(&id, 4, "r1", now).await.unwrap();
-    assert_eq!((again.stock, again.reserved()), (6, 4));
-    // More than the stock: refused, nothing changes.
-    assert!(matches!(
-        backend.inventory.reserve(&id, 7, "r2", now).await,
-        Err(Error::InsufficientStock { .. })
-    ));
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
-    assert_eq!((inv.stock, inv.reservations.len()), (6, 1));
+    let (a, b, c) = (hold(backend, 4), hold(backend, 3), hold(backend, 5));
+    backend
+        .inventory
+        .reserve(&id, &[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    let counts = |i: &Inventory| (i.stock, i.reserved(), i.sold);
+    let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
+    assert_eq!(counts(&inv2), (3, 7, 0));
+    // An id already open, or more than the stock: refused, nothing changes (all or nothing).
+    for refused in [
+        vec![a.clone()],
+        vec![c.clone()],
+        vec![hold(backend, 1), c.clone()],
+    ] {
+        assert!(matches!(
+            backend.inventory.reserve(&id, &refused).await,
+            Err(Error::InsufficientStock { .. })
+        ));
+    }
+    let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
+    assert_eq!(counts(&inv2), (3, 7, 0));
+    assert_eq!(inv2.reservations.len(), 2);
     assert!(matches!(
         backend
             .inventory
-            .reserve(&ProductId::generate(), 1, "r3", now)
+            .reserve(&ProductId::generate(), &[hold(backend, 1)])
             .await,
         Err(Error::NotFound { .. })
     ));
-    assert_eq!(backend.inventory.release(&id, "r1").await.unwrap(), Some(4));
-    assert_eq!(backend.inventory.release(&id, "r1").await.unwrap(), None);
+    // Settle a, release b: each once; a hold with a wrong quantity does not match.
+    let wrong = Reservation {
+        quantity: 9,
+        ..a.clone()
+    };
+    assert_eq!(backend.inventory.settle(&id, &[wrong]).await.unwrap(), 0);
     assert_eq!(
         backend
             .inventory
-            .release(&ProductId::generate(), "r1")
+            .settle(&id, std::slice::from_ref(&a))
             .await
             .unwrap(),
-        None
+        4
     );
-    let inv = backend.inventory.get(&id).await.unwrap().unwrap();
-    assert_eq!((inv.stock, inv.reserved()), (10, 0));
+    assert_eq!(
+        backend
+            .inventory
+            .settle(&id, std::slice::from_ref(&a))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        backend
+            .inventory
+            .release(&id, std::slice::from_ref(&a))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        backend
+            .inventory
+            .release(&id, std::slice::from_ref(&b))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        backend
+            .inventory
+            .release(&id, std::slice::from_ref(&b))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        backend
+            .inventory
+            .release(&ProductId::generate(), std::slice::from_ref(&b))
+            .await
+            .unwrap(),
+        0
+    );
+    let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
+    assert_eq!(counts(&inv2), (6, 0, 4));
+    // A return: sold -> open under a token (twice is once), then released to stock.
+    let ret = Reservation {
+        id: "return-token".into(),
+        ..a.clone()
+    };
+    backend.inventory.unsettle(&id, &ret).await.unwrap();
+    backend.inventory.unsettle(&id, &ret).await.unwrap();
+    let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
+    assert_eq!(counts(&inv2), (6, 4, 0));
+    let too_many = Reservation {
+        id: "another".into(),
+        quantity: 1,
+        ..a.clone()
+    };
+    assert!(matches!(
+        backend.inventory.unsettle(&id, &too_many).await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(
+        backend
+            .inventory
+            .release(&id, std::slice::from_ref(&ret))
+            .await
+            .unwrap(),
+        4
+    );
+    let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
+    assert_eq!(counts(&inv2), (10, 0, 0));
+    // Several holds settle in one call; only those still open move.
+    let (d, e) = (hold(backend, 2), hold(backend, 2));
+    backend
+        .inventory
+        .reserve(&id, &[d.clone(), e.clone()])
+        .await
+        .unwrap();
+    backend
+        .inventory
+        .release(&id, std::slice::from_ref(&e))
+        .await
+        .unwrap();
+    assert_eq!(
+        backend
+            .inventory
+            .settle(&id, &[d.clone(), e.clone()])
+            .await
+            .unwrap(),
+        2
+    );
+    let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
+    assert_eq!(counts(&inv2), (8, 0, 2));
+    assert_eq!(inv2.received(), inv.received());
+    // Stale holds are listed, fresh ones are not.
+    let f = hold(backend, 1);
+    backend
+        .inventory
+        .reserve(&id, std::slice::from_ref(&f))
+        .await
+        .unwrap();
+    let later = f.created_at + chrono::Duration::seconds(1);
+    let stale = backend.inventory.list_stale(later, 1000).await.unwrap();
+    assert!(stale.iter().any(|(p, h)| p == &id && h == &f));
+    let earlier = f.created_at - chrono::Duration::seconds(1);
+    let stale = backend.inventory.list_stale(earlier, 1000).await.unwrap();
+    assert!(stale.iter().all(|(_, h)| h.id != f.id));
+    // Deleting a record.
+    assert!(backend.inventory.delete(&id).await.unwrap());
+    assert!(!backend.inventory.delete(&id).await.unwrap());
+    assert!(backend.inventory.get(&id).await.unwrap().is_none());
 }
 
 /// 500 concurrent reservations of 1 unit against a stock of 100.
 pub async fn concurrent_reserves_never_oversell(backend: &Backend) {
     let id = fresh_inventory(backend, 100).await;
+    let holds: Vec<Reservation> = (0..500).map(|_| hold(backend, 1)).collect();
     let racing = super::interleaved(backend);
     let results = super::rush(500, |i| {
-        let (racing, id) = (racing.clone(), id.clone());
-        async move {
-            racing
-                .inventory
-                .reserve(&id, 1, &format!("buyer-{i}"), racing.clock.now())
-                .await
-        }
+        let (racing, id, h) = (racing.clone(), id.clone(), holds[i].clone());
+        async move { racing.inventory.reserve(&id, &[h]).await }
     })
     .await;
     super::assert_race(
@@ -136,32 +269,34 @@ pub async fn concurrent_reserves_never_oversell(backend: &Backend) {
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
     assert_eq!(inv.stock, 0);
     assert_eq!(inv.reservations.len(), 100);
-    assert_eq!(inv.stock + inv.reserved(), 100);
+    assert_eq!(inv.received(), 100);
 }
 
-pub async fn concurrent_releases_restock_once(backend: &Backend) {
-    let id = fresh_inventory(backend, 5).await;
-    backend
-        .inventory
-        .reserve(&id, 5, "order-1", backend.clock.now())
-        .await
-        .unwrap();
+/// Concurrent releases and settles of the same holds: each hold moves exactly once, to one
+/// side.
+pub async fn concurrent_releases_and_settles_move_once(backend: &Backend) {
+    let id = fresh_inventory(backend, 50).await;
+    let holds: Vec<Reservation> = (0..10).map(|_| hold(backend, 5)).collect();
+    backend.inventory.reserve(&id, &holds).await.unwrap();
     let racing = super::interleaved(backend);
-    let results = super::rush(20, |_| {
-        let (racing, id) = (racing.clone(), id.clone());
-        async move { racing.inventory.release(&id, "order-1").await }
+    let results = super::rush(40, |i| {
+        let (racing, id, h) = (racing.clone(), id.clone(), holds[i % 10].clone());
+        async move {
+            if i % 2 == 0 {
+                racing.inventory.release(&id, &[h]).await
+            } else {
+                racing.inventory.settle(&id, &[h]).await
+            }
+        }
     })
     .await;
-    let released: Vec<u32> = results
-        .into_iter()
-        .map(|r| r.unwrap().unwrap_or(0))
-        .collect();
+    let moved: Vec<u64> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(
-        released.iter().filter(|q| **q > 0).count(),
-        1,
-        "one release wins"
+        moved.iter().filter(|q| **q > 0).count(),
+        10,
+        "each hold moves once"
     );
-    assert_eq!(released.iter().sum::<u32>(), 5);
+    assert_eq!(moved.iter().sum::<u64>(), 50);
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
-    assert_eq!((inv.stock, inv.reserved()), (5, 0));
+    assert_eq!((inv.reserved(), inv.received()), (0, 50));
 }

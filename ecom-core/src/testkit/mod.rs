@@ -197,23 +197,25 @@ macro_rules! conformance_suite {
                 publish_controls_visibility, shops_touch_only_their_own, keyword_search
             },
             inventory {
-                add_stock_and_owner_checks, reserve_and_release_are_idempotent,
-                concurrent_reserves_never_oversell, concurrent_releases_restock_once
+                add_stock_and_owner_checks, holds_move_once,
+                concurrent_reserves_never_oversell, concurrent_releases_and_settles_move_once
             },
             carts { add_adjust_remove, cart_service_flow, checkout_empties_bought_lines },
             discounts {
-                insert_find_list_delete, redeem_limits_hold_under_concurrency, unredeem,
+                insert_find_list_delete, redeem_limits_hold_under_concurrency,
+                uses_open_settle_and_return,
                 discount_service_flow
             },
             checkout {
-                checkout_record_ports, review_uses_server_prices, thousand_orders_atomic,
+                review_uses_server_prices, thousand_orders_atomic,
                 thousand_orders_lock_then_reserve, oversized_order_is_refused_cleanly,
                 multi_line_orders_are_all_or_nothing, discount_limits_hold_under_concurrent_checkouts,
                 idempotency_key_gives_one_order
             },
             crash { faults_atomic, faults_lock_then_reserve, faults_gate },
             orders {
-                insert_get_list_replace, cancel_restocks_exactly_once, orders_are_private,
+                insert_get_list_replace, keys_and_voids, cancel_restocks_exactly_once,
+                orders_are_private,
                 shops_update_only_their_lines
             },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },

@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::id::{CheckoutId, CustomerId, OrderId, ProductId, ShopId};
+use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::money::{Currency, Money};
 use crate::order::{CheckoutTotals, Order, OrderLine, OrderStatus};
 use crate::page::Page;
@@ -15,7 +15,7 @@ pub fn order(backend: &Backend, customer: &CustomerId, seconds: i64) -> Order {
     Order {
         id: OrderId::generate(),
         customer_id: customer.clone(),
-        checkout_id: CheckoutId::generate(),
+        idempotency_key: format!("key-{}", uuid::Uuid::new_v4().simple()),
         totals: CheckoutTotals {
             total_price: usd(1000),
             fee_ship: usd(0),
@@ -31,13 +31,13 @@ pub fn order(backend: &Backend, customer: &CustomerId, seconds: i64) -> Order {
             quantity: 2,
             unit_price: usd(500),
             status: OrderStatus::Pending,
-            stock_returned: false,
+            returned: None,
         }],
         discounts: Vec::new(),
         tracking_number: None,
         note: None,
         status: OrderStatus::Pending,
-        returns_pending: false,
+        returning: None,
         version: 0,
         created_at: now,
         updated_at: now,
@@ -102,6 +102,108 @@ pub async fn insert_get_list_replace(backend: &Backend) {
     ));
 }
 
+/// The commit point's rules: one order per id and per (customer, key); a voided id can never
+/// be inserted; of an insert and a void racing, exactly one wins.
+pub async fn keys_and_voids(backend: &Backend) {
+    let customer = CustomerId::generate();
+    let first = order(backend, &customer, 0);
+    backend.orders.insert(&first).await.unwrap();
+    let mut same_key = order(backend, &customer, 1);
+    same_key.idempotency_key = first.idempotency_key.clone();
+    assert!(matches!(
+        backend.orders.insert(&same_key).await,
+        Err(Error::Conflict(m)) if !m.is_empty()
+    ));
+    // Another customer may use the same key.
+    let mut other = order(backend, &CustomerId::generate(), 1);
+    other.idempotency_key = first.idempotency_key.clone();
+    backend.orders.insert(&other).await.unwrap();
+    assert_eq!(
+        backend
+            .orders
+            .find_by_key(&customer, &first.idempotency_key)
+            .await
+            .unwrap()
+            .map(|o| o.id),
+        Some(first.id.clone())
+    );
+    assert!(backend
+        .orders
+        .find_by_key(&customer, "no-such-key")
+        .await
+        .unwrap()
+        .is_none());
+    // Voiding an existing order returns it and changes nothing.
+    assert_eq!(
+        backend.orders.void(&first.id).await.unwrap().map(|o| o.id),
+        Some(first.id.clone())
+    );
+    assert!(backend.orders.get(&first.id).await.unwrap().is_some());
+    // A voided id: never inserted, never listed, voiding again is fine.
+    let voided = order(backend, &customer, 2);
+    assert!(backend.orders.void(&voided.id).await.unwrap().is_none());
+    assert!(backend.orders.void(&voided.id).await.unwrap().is_none());
+    assert!(matches!(
+        backend.orders.insert(&voided).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(backend.orders.get(&voided.id).await.unwrap().is_none());
+    assert!(backend
+        .orders
+        .find_by_key(&customer, &voided.idempotency_key)
+        .await
+        .unwrap()
+        .is_none());
+    let listed = backend
+        .orders
+        .list_by_customer(&customer, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|o| &o.id).collect::<Vec<_>>(),
+        [&first.id]
+    );
+    // Concurrent inserts with one key: one wins.
+    let racing = super::interleaved(backend);
+    let key = format!("race-{}", uuid::Uuid::new_v4().simple());
+    let results = super::rush(10, |i| {
+        let racing = racing.clone();
+        let mut o = order(&racing, &customer, 10 + i64::try_from(i).unwrap());
+        o.idempotency_key = key.clone();
+        async move { racing.orders.insert(&o).await }
+    })
+    .await;
+    super::assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        "inserts with one key",
+    );
+    // An insert racing voids of its id: exactly one side wins.
+    for _ in 0..20 {
+        let contested = order(backend, &customer, 30);
+        let (inserted, voided) = {
+            let (a, b) = (racing.clone(), racing.clone());
+            let (o1, o2) = (contested.clone(), contested.clone());
+            tokio::join!(
+                tokio::spawn(async move { a.orders.insert(&o1).await }),
+                tokio::spawn(async move { b.orders.void(&o2.id).await })
+            )
+        };
+        let inserted = inserted.unwrap();
+        let voided = voided.unwrap().unwrap();
+        assert_eq!(
+            inserted.is_ok(),
+            voided.is_some(),
+            "the void sees the order iff the insert won: {inserted:?}"
+        );
+        assert_eq!(
+            backend.orders.get(&contested.id).await.unwrap().is_some(),
+            inserted.is_ok()
+        );
+    }
+}
+
 use super::checkout::{assert_stock_matches_orders, create_code, ecom_with, place, request};
 use super::{published_product, shop};
 use crate::service::{CheckoutRequest, ItemRequest};
@@ -144,9 +246,9 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
     );
     let stored = backend.orders.get(&order.id).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Cancelled);
-    assert!(!stored.returns_pending);
-    assert!(stored.lines.iter().all(|l| l.stock_returned));
-    assert!(stored.discounts.iter().all(|d| d.returned));
+    assert!(stored.returning.is_none());
+    assert!(stored.lines.iter().all(|l| l.returned.is_some()));
+    assert!(stored.discounts.iter().all(|d| d.returned.is_some()));
     assert_stock_matches_orders(backend, &[(product.id.clone(), 10)], &[]).await;
     let code = backend
         .discounts
@@ -326,14 +428,14 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
         .await
         .unwrap();
     assert_eq!(o.status, OrderStatus::Shipped);
-    assert!(!o.returns_pending);
+    assert!(o.returning.is_none());
     assert_eq!(
         backend
             .inventory
             .get(&b.id)
             .await
             .unwrap()
-            .map(|i| (i.stock, i.reserved())),
+            .map(|i| (i.stock, i.sold + i.reserved())),
         Some((5, 0))
     );
     assert_eq!(
@@ -342,7 +444,7 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
             .get(&a.id)
             .await
             .unwrap()
-            .map(|i| (i.stock, i.reserved())),
+            .map(|i| (i.stock, i.sold + i.reserved())),
         Some((4, 1))
     );
     let code = backend

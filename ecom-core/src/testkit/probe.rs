@@ -19,15 +19,14 @@ use crate::account::{Account, AccountKind, AccountRepo};
 use crate::api_key::{ApiKey, ApiKeyRepo};
 use crate::backend::Backend;
 use crate::cart::{Cart, CartLine, CartRepo};
-use crate::checkout::{CheckoutRecord, CheckoutRepo, Transition};
 use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
 use crate::gate::{Admission, GateLine, StockGate};
 use crate::id::{
-    AccountId, ApiKeyId, CheckoutId, CustomerId, DiscountId, OrderId, ProductId, SessionId, ShopId,
+    AccountId, ApiKeyId, CustomerId, DiscountId, OrderId, ProductId, SessionId, ShopId,
 };
-use crate::inventory::{Inventory, InventoryRepo};
+use crate::inventory::{Inventory, InventoryRepo, Reservation};
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use crate::lock::{DistributedLock, LockGuard};
 use crate::order::{Order, OrderRepo};
@@ -133,7 +132,6 @@ impl Probe {
         out.carts = Arc::new(Probed(backend.carts.clone(), self.clone()));
         out.discounts = Arc::new(Probed(backend.discounts.clone(), self.clone()));
         out.orders = Arc::new(Probed(backend.orders.clone(), self.clone()));
-        out.checkouts = Arc::new(Probed(backend.checkouts.clone(), self.clone()));
         out.lock = Arc::new(Probed(backend.lock.clone(), self.clone()));
         out.gate = Arc::new(Probed(backend.gate.clone(), self.clone()));
         out
@@ -310,9 +308,13 @@ probed!(ProductRepo, "products", {
 probed!(InventoryRepo, "inventory", {
     write fn insert(&self, inventory: &Inventory) -> Result<()>;
     read fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>>;
+    write fn delete(&self, product_id: &ProductId) -> Result<bool>;
     write fn add_stock(&self, product_id: &ProductId, quantity: u32, location: Option<&str>, now: Timestamp) -> Result<Inventory>;
-    write fn reserve(&self, product_id: &ProductId, quantity: u32, reservation_id: &str, now: Timestamp) -> Result<Inventory>;
-    write fn release(&self, product_id: &ProductId, reservation_id: &str) -> Result<Option<u32>>;
+    write fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;
+    write fn release(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64>;
+    write fn settle(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64>;
+    write fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()>;
+    read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(ProductId, Reservation)>>;
 });
 
 probed!(CartRepo, "carts", {
@@ -328,24 +330,23 @@ probed!(DiscountRepo, "discounts", {
     read fn find_active_by_code(&self, shop_id: &ShopId, code: &str) -> Result<Option<Discount>>;
     read fn list_active(&self, shop_id: &ShopId, page: Page) -> Result<Vec<Discount>>;
     write fn delete(&self, shop_id: &ShopId, code: &str) -> Result<bool>;
-    write fn redeem(&self, id: &DiscountId, redemption: &Redemption) -> Result<Discount>;
-    write fn unredeem(&self, id: &DiscountId, redemption_id: &str) -> Result<bool>;
+    read fn uses_by(&self, id: &DiscountId, customer: &CustomerId) -> Result<u32>;
+    read fn orders_using(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>>;
+    write fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
+    write fn release(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
+    write fn settle(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
+    write fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
+    read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(DiscountId, Redemption)>>;
 });
 
 probed!(OrderRepo, "orders", {
     write fn insert(&self, order: &Order) -> Result<()>;
     read fn get(&self, id: &OrderId) -> Result<Option<Order>>;
+    read fn find_by_key(&self, customer_id: &CustomerId, idempotency_key: &str) -> Result<Option<Order>>;
+    write fn void(&self, id: &OrderId) -> Result<Option<Order>>;
     read fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>>;
     write fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
-    read fn list_returns_pending(&self, limit: u32) -> Result<Vec<Order>>;
-});
-
-probed!(CheckoutRepo, "checkouts", {
-    write fn insert(&self, record: &CheckoutRecord) -> Result<()>;
-    read fn get(&self, id: &CheckoutId) -> Result<Option<CheckoutRecord>>;
-    read fn find_by_key(&self, customer_id: &CustomerId, idempotency_key: &str) -> Result<Option<CheckoutRecord>>;
-    write fn transition(&self, id: &CheckoutId, change: &Transition) -> Result<bool>;
-    read fn list_stale(&self, now: Timestamp, limit: u32) -> Result<Vec<CheckoutRecord>>;
+    read fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
 });
 
 probed!(DistributedLock, "lock", {
@@ -355,8 +356,10 @@ probed!(DistributedLock, "lock", {
 });
 
 probed!(StockGate, "gate", {
-    write fn admit(&self, checkout: &str, lines: &[GateLine]) -> Result<Admission>;
+    write fn admit(&self, checkout: &str, lines: &[GateLine], at: Timestamp) -> Result<Admission>;
+    read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(String, Vec<ProductId>)>>;
     write fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()>;
+    write fn commit(&self, checkout: &str) -> Result<()>;
     write fn seed(&self, product: &ProductId, units: u64) -> Result<()>;
     write fn add(&self, product: &ProductId, units: u32) -> Result<()>;
     write fn reset(&self, product: &ProductId) -> Result<()>;

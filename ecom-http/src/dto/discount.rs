@@ -236,10 +236,8 @@ pub struct DiscountDto {
     pub discount_end_date: DateTime<Utc>,
     /// Total uses allowed.
     pub discount_max_uses: u32,
-    /// Uses so far.
+    /// Uses so far (placed orders and checkouts in flight).
     pub discount_uses_count: u32,
-    /// The customer of each use so far.
-    pub discount_users_used: Vec<String>,
     /// Uses allowed per customer.
     pub discount_max_uses_per_user: u32,
     /// Minimum value of the counted lines, in major units.
@@ -287,11 +285,6 @@ impl From<Discount> for DiscountDto {
         DiscountDto {
             id: d.id.to_string(),
             discount_uses_count: d.uses_count(),
-            discount_users_used: d
-                .redemptions
-                .iter()
-                .map(|r| r.customer_id.to_string())
-                .collect(),
             discount_code: d.code,
             discount_name: d.name,
             discount_description: d.description,

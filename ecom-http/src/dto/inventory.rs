@@ -24,8 +24,11 @@ pub struct AddStockBody {
 /// Units held for one checkout or order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReservationDto {
-    /// The holder (a checkout id).
+    /// The holder: the order id of a checkout in flight, or a return's claim token.
     pub id: String,
+    /// The order it belongs to.
+    #[serde(rename = "orderId")]
+    pub order_id: String,
     /// Units held.
     pub quantity: u32,
     /// When it was made.
@@ -37,6 +40,7 @@ impl From<Reservation> for ReservationDto {
     fn from(r: Reservation) -> Self {
         ReservationDto {
             id: r.id,
+            order_id: r.order_id.to_string(),
             quantity: r.quantity,
             created_at: r.created_at,
         }
@@ -56,9 +60,11 @@ pub struct InventoryDto {
     pub invent_stock: u64,
     /// Where the stock is.
     pub invent_location: String,
-    /// Units held by open reservations.
+    /// Units held by open reservations (checkouts and returns in flight).
     pub invent_reserved: u64,
-    /// The open reservations.
+    /// Units in placed orders (not returned).
+    pub invent_sold: u64,
+    /// The open reservations only: a placed order's units count in `invent_sold`.
     pub invent_reservations: Vec<ReservationDto>,
     /// Creation time.
     #[serde(rename = "createdAt")]
@@ -75,6 +81,7 @@ impl From<Inventory> for InventoryDto {
             shop_id: inv.shop_id.to_string(),
             invent_stock: inv.stock,
             invent_reserved: inv.reserved(),
+            invent_sold: inv.sold,
             invent_location: inv.location,
             invent_reservations: inv.reservations.into_iter().map(Into::into).collect(),
             created_at: inv.created_at,

@@ -139,7 +139,9 @@ pub async fn delete_discount(
     ))
 }
 
-/// Gives the calling customer's latest use of a code back (404 if they have not used it).
+/// Gives back the calling customer's use of a code that belongs to no placed order (409 when
+/// their uses belong to placed orders: those return when the order is cancelled; 404 when they
+/// hold none).
 #[utoipa::path(
     post, path = "/discounts/cancel", tag = "discounts",
     request_body = CancelUseBody,
@@ -156,10 +158,15 @@ pub async fn cancel_discount_use(
         .discounts
         .cancel_use(&user.customer_id, &body.shop_id, &body.code)
         .await?;
+    let uses = state
+        .ecom
+        .discounts
+        .uses_by(&user.customer_id, &discount.id)
+        .await?;
     Ok(Reply::ok(
         "Cancel discount use success!",
         CancelledUseDto {
-            discount_uses_by_user: discount.uses_by(&user.customer_id),
+            discount_uses_by_user: uses,
             discount_code: discount.code,
             shop_id: discount.shop_id.to_string(),
         },

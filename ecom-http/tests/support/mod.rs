@@ -297,65 +297,13 @@ pub async fn create_product(server: &Api, shop: &Account, body: Value) -> String
 /// The shipping fee every test server charges (`ECOM_FEE_SHIP`).
 pub const FEE_SHIP: &str = "2.50";
 
-/// The Redis of the tests: `ECOM_TEST_REDIS_URL`, else the local default.
+/// The Redis of the tests: `ECOM_TEST_REDIS_URL`, else a private one for this test binary.
 pub fn redis_url() -> String {
-    std::env::var("ECOM_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
+    ecom_redis::testkit::redis_url().expect("a Redis for tests")
 }
 
 /// A unique Redis key prefix; its keys are deleted on drop (never anything else).
-pub struct RedisPrefix(pub String);
-
-impl RedisPrefix {
-    pub fn new() -> Self {
-        RedisPrefix(format!("ecomhttptest:{}:", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// How many keys exist under the prefix.
-    pub fn keys(&self) -> Vec<String> {
-        let Ok(client) = redis::Client::open(redis_url()) else {
-            return Vec::new();
-        };
-        let Ok(mut conn) = client.get_connection() else {
-            return Vec::new();
-        };
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let Ok((next, batch)): redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{}*", self.0))
-                .arg("COUNT")
-                .arg(1000)
-                .query(&mut conn)
-            else {
-                return keys;
-            };
-            keys.extend(batch);
-            if next == 0 {
-                return keys;
-            }
-            cursor = next;
-        }
-    }
-}
-
-impl Drop for RedisPrefix {
-    fn drop(&mut self) {
-        let keys = self.keys();
-        if keys.is_empty() {
-            return;
-        }
-        if let Ok(client) = redis::Client::open(redis_url()) {
-            if let Ok(mut conn) = client.get_connection() {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
-            }
-        }
-    }
-}
+pub type RedisPrefix = ecom_redis::testkit::Prefix;
 
 /// A MongoDB database of its own and a Redis prefix of its own; drop after the server stopped.
 pub struct MongoRedis {
@@ -369,12 +317,15 @@ pub async fn mongo_redis_config(strategy: &str) -> (Config, MongoRedis) {
     let db = ecom_mongo::testkit::TestDatabase::new()
         .await
         .expect("a MongoDB for tests (ECOM_TEST_MONGO_URI or secantusd-rs)");
-    let prefix = RedisPrefix::new();
+    let url = tokio::task::spawn_blocking(redis_url)
+        .await
+        .expect("joined");
+    let prefix = RedisPrefix::new(&url);
     let settings = ecom_http::Settings {
         mongo_uri: Some(db.uri().to_owned()),
         mongo_db: Some(db.database().name().to_owned()),
-        redis_url: Some(redis_url()),
-        redis_prefix: Some(prefix.0.clone()),
+        redis_url: Some(url),
+        redis_prefix: Some(prefix.as_str().to_owned()),
         secret: Some("test-secret-0123456789abcdef".to_owned()),
         checkout_strategy: Some(strategy.to_owned()),
         ..ecom_http::Settings::default()

@@ -1,0 +1,375 @@
+//! The stock and code-use side of a checkout: holding an order's lines and codes before it is
+//! placed, giving them back when it is not, and settling them once it is.
+//!
+//! Every hold of a checkout carries the id of the order it would place, so holding, giving back
+//! and settling are idempotent, and recovery can always tell whose hold it is.
+
+use super::config::{CheckoutStrategy, EcomConfig};
+use super::group_commit::{GroupCommit, Runner};
+use crate::backend::Backend;
+use crate::clock::Timestamp;
+use crate::discount::Redemption;
+use crate::error::{Error, Result};
+use crate::gate::{Admission, GateLine};
+use crate::id::ProductId;
+use crate::inventory::{InventoryRepo, Reservation};
+use crate::order::{AppliedDiscount, Order, OrderLine};
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Admission attempts before giving up (a seed in between needs two).
+const GATE_ATTEMPTS: usize = 3;
+
+/// The hold of an order's line (its id is the order's).
+pub(crate) fn line_hold(order: &Order, line: &OrderLine, at: Timestamp) -> Reservation {
+    Reservation {
+        id: order.id.to_string(),
+        order_id: order.id.clone(),
+        quantity: line.quantity,
+        created_at: at,
+    }
+}
+
+/// The use of a code by an order (its id is the order's).
+pub(crate) fn code_use(order: &Order, at: Timestamp) -> Redemption {
+    Redemption {
+        id: order.id.to_string(),
+        order_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        at,
+    }
+}
+
+/// Holds, gives back and settles the stock and code uses of checkouts.
+#[derive(Clone, Debug)]
+pub(crate) struct Holds {
+    backend: Backend,
+    config: Arc<EcomConfig>,
+    reserves: Arc<GroupCommit<ProductId, Reservation, Result<()>>>,
+    settles: Arc<GroupCommit<ProductId, Reservation, Result<()>>>,
+    background: Arc<Background>,
+}
+
+impl Holds {
+    pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
+        let inventory = backend.inventory.clone();
+        let reserve: Runner<ProductId, Reservation, Result<()>> =
+            Arc::new(move |product, holds| {
+                let inventory = inventory.clone();
+                Box::pin(async move { reserve_batch(&*inventory, &product, holds).await })
+            });
+        let inventory = backend.inventory.clone();
+        let settle: Runner<ProductId, Reservation, Result<()>> = Arc::new(move |product, holds| {
+            let inventory = inventory.clone();
+            Box::pin(async move {
+                let settled = inventory.settle(&product, &holds).await;
+                holds
+                    .iter()
+                    .map(|_| settled.as_ref().map(drop).map_err(Error::replicate))
+                    .collect()
+            })
+        });
+        Holds {
+            backend,
+            config,
+            reserves: GroupCommit::new(reserve),
+            settles: GroupCommit::new(settle),
+            background: Arc::new(Background::default()),
+        }
+    }
+
+    fn strategy(&self) -> CheckoutStrategy {
+        self.config.checkout.strategy
+    }
+
+    /// Holds every line and code of `order`, all or nothing from the caller's view: on an
+    /// error, some holds may be open; [`Holds::give_back`] closes them.
+    pub(crate) async fn hold(&self, order: &Order, at: Timestamp) -> Result<()> {
+        if self.strategy() == CheckoutStrategy::Gate {
+            self.admit(order, at).await?;
+        }
+        for line in &order.lines {
+            self.reserve(&line.product_id, line_hold(order, line, at))
+                .await?;
+        }
+        for applied in &order.discounts {
+            self.backend
+                .discounts
+                .redeem(&applied.discount_id, &code_use(order, at))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Has the stock gate admit every line of `order`, seeding products it does not know yet
+    /// from the store. A refusal is out of stock, answered without touching the store.
+    async fn admit(&self, order: &Order, at: Timestamp) -> Result<()> {
+        let lines: Vec<GateLine> = order
+            .lines
+            .iter()
+            .map(|l| GateLine {
+                product_id: l.product_id.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let gate = &self.backend.gate;
+        for _ in 0..GATE_ATTEMPTS {
+            match gate.admit(order.id.as_str(), &lines, at).await? {
+                Admission::Admitted => return Ok(()),
+                Admission::Refused { product_id } => {
+                    return Err(Error::InsufficientStock {
+                        product_id: product_id.to_string(),
+                    })
+                }
+                Admission::Unseeded { product_ids } => {
+                    for product in &product_ids {
+                        let stock = self
+                            .backend
+                            .inventory
+                            .get(product)
+                            .await?
+                            .map_or(0, |i| i.stock);
+                        gate.seed(product, stock).await?;
+                    }
+                }
+            }
+        }
+        Err(Error::Busy(
+            "the stock gate keeps being reset; retry".into(),
+        ))
+    }
+
+    async fn reserve(&self, product: &ProductId, hold: Reservation) -> Result<()> {
+        let inventory = &self.backend.inventory;
+        match self.strategy() {
+            CheckoutStrategy::LockThenReserve => {
+                // Fail fast without queueing for the lock when the stock is clearly short.
+                let stock = inventory.get(product).await?.map_or(0, |i| i.stock);
+                if stock < u64::from(hold.quantity) {
+                    return Err(Error::InsufficientStock {
+                        product_id: product.to_string(),
+                    });
+                }
+                let settings = &self.config.checkout;
+                let key = format!("stock:{product}");
+                let guard = self
+                    .backend
+                    .lock
+                    .acquire(&key, settings.lock_ttl, settings.lock_wait)
+                    .await?;
+                let reserved = inventory
+                    .reserve(product, std::slice::from_ref(&hold))
+                    .await;
+                if let Err(e) = self.backend.lock.release(&guard).await {
+                    tracing::warn!(%key, error = %e, "stock lock release failed; it expires by TTL");
+                }
+                reserved
+            }
+            _ if self.config.checkout.group_commit => {
+                self.reserves.submit(product.clone(), hold).await
+            }
+            _ => {
+                inventory
+                    .reserve(product, std::slice::from_ref(&hold))
+                    .await
+            }
+        }
+    }
+
+    /// Gives back whatever `order`'s checkout may hold (it will never be placed). Idempotent.
+    /// Returns false if something could not be given back now; what stays open is recovery's.
+    pub(crate) async fn give_back(&self, order: &Order, at: Timestamp) -> bool {
+        let mut complete = true;
+        let mut log = |what: &str, result: Result<()>| {
+            if let Err(e) = result {
+                complete = false;
+                tracing::warn!(order_id = %order.id, error = %e, "giving back {what} failed; recovery will");
+            }
+        };
+        for line in &order.lines {
+            let hold = line_hold(order, line, at);
+            let released = self
+                .backend
+                .inventory
+                .release(&line.product_id, std::slice::from_ref(&hold))
+                .await;
+            log("stock", released.map(drop));
+        }
+        for applied in &order.discounts {
+            let released = self
+                .backend
+                .discounts
+                .release(&applied.discount_id, &code_use(order, at))
+                .await;
+            log("a code use", released.map(drop));
+        }
+        if self.strategy() == CheckoutStrategy::Gate {
+            let products: Vec<ProductId> =
+                order.lines.iter().map(|l| l.product_id.clone()).collect();
+            let released = self
+                .backend
+                .gate
+                .release(order.id.as_str(), &products)
+                .await;
+            log("the gate admission", released);
+        }
+        complete
+    }
+
+    /// Settles `order`'s holds into sold stock and taken uses, in the background (batched per
+    /// product), and forgets its gate admission. Failures are logged; recovery settles what
+    /// stays open.
+    pub(crate) fn settle_in_background(&self, order: Order, at: Timestamp) {
+        let holds = self.clone();
+        self.background.spawn(async move {
+            if let Err(e) = holds.settle(&order, at).await {
+                tracing::warn!(order_id = %order.id, error = %e, "settling a placed order failed; recovery will");
+            }
+        });
+    }
+
+    /// Settles `order`'s holds now (idempotent).
+    pub(crate) async fn settle(&self, order: &Order, at: Timestamp) -> Result<()> {
+        for line in &order.lines {
+            let hold = line_hold(order, line, at);
+            if self.config.checkout.group_commit {
+                self.settles.submit(line.product_id.clone(), hold).await?;
+            } else {
+                self.backend
+                    .inventory
+                    .settle(&line.product_id, std::slice::from_ref(&hold))
+                    .await?;
+            }
+        }
+        for AppliedDiscount { discount_id, .. } in &order.discounts {
+            self.backend
+                .discounts
+                .settle(discount_id, &code_use(order, at))
+                .await?;
+        }
+        if self.strategy() == CheckoutStrategy::Gate {
+            if let Err(e) = self.backend.gate.commit(order.id.as_str()).await {
+                tracing::warn!(order_id = %order.id, error = %e, "forgetting a gate admission failed; it expires");
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every background settle started so far has ended.
+    pub(crate) async fn flush(&self) {
+        self.background.idle().await;
+    }
+}
+
+/// Reserves a batch of holds of one product: all at once when the stock covers them;
+/// otherwise the holds that fit the stock as read, in arrival order, and refusals for the
+/// rest; single writes if that fails too (the stock moved under us).
+async fn reserve_batch(
+    inventory: &dyn InventoryRepo,
+    product: &ProductId,
+    holds: Vec<Reservation>,
+) -> Vec<Result<()>> {
+    let short = || Error::InsufficientStock {
+        product_id: product.to_string(),
+    };
+    match inventory.reserve(product, &holds).await {
+        Ok(()) => return holds.iter().map(|_| Ok(())).collect(),
+        Err(Error::InsufficientStock { .. }) => {}
+        Err(e) => return holds.iter().map(|_| Err(e.replicate())).collect(),
+    }
+    let current = match inventory.get(product).await {
+        Ok(Some(current)) => current,
+        Ok(None) => {
+            return holds
+                .iter()
+                .map(|_| Err(Error::not_found("inventory")))
+                .collect()
+        }
+        Err(e) => return holds.iter().map(|_| Err(e.replicate())).collect(),
+    };
+    let open: HashSet<&str> = current.reservations.iter().map(|r| r.id.as_str()).collect();
+    let mut left = current.stock;
+    let mut outs: Vec<Option<Result<()>>> = Vec::with_capacity(holds.len());
+    let mut fit = Vec::new();
+    for hold in &holds {
+        if open.contains(hold.id.as_str()) {
+            outs.push(Some(Ok(())));
+        } else if u64::from(hold.quantity) <= left {
+            left -= u64::from(hold.quantity);
+            fit.push(hold.clone());
+            outs.push(None);
+        } else {
+            outs.push(Some(Err(short())));
+        }
+    }
+    let together = if fit.is_empty() {
+        Ok(())
+    } else {
+        inventory.reserve(product, &fit).await
+    };
+    let mut singles = Vec::new();
+    for (hold, out) in holds.iter().zip(outs.iter_mut()) {
+        if out.is_none() {
+            *out = match &together {
+                Ok(()) => Some(Ok(())),
+                Err(Error::InsufficientStock { .. }) => {
+                    singles.push(hold);
+                    None
+                }
+                Err(e) => Some(Err(e.replicate())),
+            };
+        }
+    }
+    let mut single_outs = Vec::with_capacity(singles.len());
+    for hold in singles {
+        single_outs.push(inventory.reserve(product, std::slice::from_ref(hold)).await);
+    }
+    let mut single_outs = single_outs.into_iter();
+    outs.into_iter()
+        .map(|out| out.unwrap_or_else(|| single_outs.next().unwrap_or_else(|| Err(short()))))
+        .collect()
+}
+
+/// Background tasks, counted so that they can be waited for.
+#[derive(Debug, Default)]
+struct Background {
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+impl Background {
+    fn spawn(self: &Arc<Self>, work: impl Future<Output = ()> + Send + 'static) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let me = self.clone();
+        tokio::spawn(async move {
+            let _done = Done(me);
+            work.await;
+        });
+    }
+
+    async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Counts a background task out, even if it panicked.
+struct Done(Arc<Background>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
