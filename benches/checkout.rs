@@ -1,5 +1,6 @@
-//! Checkout throughput on the memory backend, the three strategies side by side in one run:
-//! 100 concurrent buyers of one hot product per iteration (stock never runs out).
+//! Complete checkouts in process on the memory backend, 64 tasks on one hot product, the
+//! strategies side by side in one run (and atomic without group commit, to show what it buys).
+//! Each task places its orders one after another; stock never runs out.
 //!
 //! Run with `cargo bench --bench checkout`.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -7,13 +8,34 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ecom::core::id::CustomerId;
-use ecom::core::service::CheckoutStrategy;
+use ecom::core::service::{CheckoutStrategy, Ecom};
 use ecom::core::testkit::checkout::{ecom_with, place, request};
 use ecom::core::testkit::{published_product, shop};
 use ecom::memory;
 use futures::future::join_all;
 
-const BUYERS: usize = 100;
+const TASKS: usize = 64;
+const ORDERS_PER_TASK: usize = 20;
+
+fn variants() -> Vec<(&'static str, CheckoutStrategy, bool)> {
+    vec![
+        ("atomic", CheckoutStrategy::Atomic, true),
+        (
+            "atomic_without_group_commit",
+            CheckoutStrategy::Atomic,
+            false,
+        ),
+        ("gate", CheckoutStrategy::Gate, true),
+        ("lock_then_reserve", CheckoutStrategy::LockThenReserve, true),
+    ]
+}
+
+fn services(strategy: CheckoutStrategy, group_commit: bool) -> Ecom {
+    let ecom = ecom_with(&memory::backend(), strategy);
+    let mut config = ecom.config().clone();
+    config.group_commit = group_commit;
+    Ecom::new(ecom.backend().clone(), config)
+}
 
 fn checkout(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -21,36 +43,37 @@ fn checkout(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let mut group = c.benchmark_group("checkout");
-    group.throughput(Throughput::Elements(BUYERS as u64));
-    for (name, strategy) in CheckoutStrategy::ALL {
-        group.bench_with_input(
-            BenchmarkId::new("strategy", name),
-            strategy,
-            |b, &strategy| {
-                b.to_async(&runtime).iter_custom(|iters| async move {
-                    let ecom = ecom_with(&memory::backend(), strategy);
-                    let (shop_id, _) = shop(&ecom).await;
-                    let product = published_product(&ecom, &shop_id, "1.00", 1_000_000).await;
-                    let req = request(&shop_id, &[(&product, 1)], None);
+    group.throughput(Throughput::Elements((TASKS * ORDERS_PER_TASK) as u64));
+    for (name, strategy, group_commit) in variants() {
+        group.bench_function(BenchmarkId::new("hot_product", name), |b| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let ecom = services(strategy, group_commit);
+                let (shop_id, _) = shop(&ecom).await;
+                let product = published_product(&ecom, &shop_id, "1.00", 1_000_000).await;
+                let req = request(&shop_id, &[(&product, 1)], None);
+                let mut elapsed = std::time::Duration::ZERO;
+                for _ in 0..iters {
                     let start = std::time::Instant::now();
-                    for _ in 0..iters {
-                        let tasks = (0..BUYERS).map(|_| {
-                            let ecom = ecom.clone();
-                            let input = place(req.clone(), None);
-                            tokio::spawn(async move {
+                    let tasks = (0..TASKS).map(|_| {
+                        let (ecom, req) = (ecom.clone(), req.clone());
+                        tokio::spawn(async move {
+                            for _ in 0..ORDERS_PER_TASK {
                                 ecom.checkout
-                                    .place_order(&CustomerId::generate(), input)
+                                    .place_order(&CustomerId::generate(), place(req.clone(), None))
                                     .await
-                            })
-                        });
-                        for r in join_all(tasks).await {
-                            r.expect("task").expect("order placed");
-                        }
+                                    .expect("order placed");
+                            }
+                        })
+                    });
+                    for task in join_all(tasks).await {
+                        task.expect("task");
                     }
-                    start.elapsed()
-                });
-            },
-        );
+                    elapsed += start.elapsed();
+                    ecom.checkout.flush().await;
+                }
+                elapsed
+            });
+        });
     }
     group.finish();
 }

@@ -76,6 +76,16 @@ pub trait ApiKeyRepo: Send + Sync + Debug + 'static {
     /// The key whose hash is `key_hash`, if any.
     async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
 
+    /// The keys with these hashes that exist (a batch of lookups). The default finds them one
+    /// by one.
+    async fn find_many_by_hash(&self, key_hashes: &[String]) -> Result<Vec<ApiKey>> {
+        let mut found = Vec::with_capacity(key_hashes.len());
+        for hash in key_hashes {
+            found.extend(self.find_by_hash(hash).await?);
+        }
+        Ok(found)
+    }
+
     /// Enables or disables a key; false if there is no such key.
     async fn set_active(&self, id: &ApiKeyId, active: bool) -> Result<bool>;
 }

@@ -100,4 +100,18 @@ pub trait CartRepo: Send + Sync + Debug + 'static {
         product_ids: &[ProductId],
         now: Timestamp,
     ) -> Result<Option<Cart>>;
+
+    /// Removes `product_ids` from the active cart of each of `customers` (the bought lines of
+    /// several orders of the same products, at once). The default does it cart by cart.
+    async fn remove_lines_many(
+        &self,
+        customers: &[CustomerId],
+        product_ids: &[ProductId],
+        now: Timestamp,
+    ) -> Result<()> {
+        for customer in customers {
+            self.remove_lines(customer, product_ids, now).await?;
+        }
+        Ok(())
+    }
 }

@@ -42,6 +42,16 @@ pub trait KeyStoreRepo: Send + Sync + Debug + 'static {
     /// The session with `id`, if any.
     async fn get(&self, id: &SessionId) -> Result<Option<KeyStore>>;
 
+    /// The sessions with these ids that exist (a batch of lookups). The default gets them one
+    /// by one.
+    async fn get_many(&self, ids: &[SessionId]) -> Result<Vec<KeyStore>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.get(id).await?);
+        }
+        Ok(found)
+    }
+
     /// Atomically rotates the refresh chain: only if the stored `refresh_jti` equals `current`,
     /// moves it to `used_refresh_jtis`, sets `refresh_jti = next` and `expires_at`, and returns
     /// true. Returns false (changing nothing) if `current` is not the stored one or the session

@@ -186,6 +186,17 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
     /// wins).
     async fn insert(&self, order: &Order) -> Result<()>;
 
+    /// Inserts several orders at once (group commit), each with the rules of [`Self::insert`]:
+    /// one result per order, in order. `Err` when the outcome of the whole call is unknown
+    /// (any of them may or may not be in). The default inserts them one by one.
+    async fn insert_many(&self, orders: &[&Order]) -> Result<Vec<Result<()>>> {
+        let mut results = Vec::with_capacity(orders.len());
+        for order in orders {
+            results.push(self.insert(order).await);
+        }
+        Ok(results)
+    }
+
     /// The order with `id`, if any.
     async fn get(&self, id: &OrderId) -> Result<Option<Order>>;
 

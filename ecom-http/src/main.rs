@@ -7,6 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: many small allocations from many threads (requests, orders) without glibc
+/// malloc's per-thread arena growth; measured in BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// ecom's REST server. Settings: defaults < TOML file (--config) < ECOM_* env < flags.
 #[derive(Debug, Parser)]
 #[command(name = "ecom-server", version, about)]

@@ -91,7 +91,7 @@ pub async fn serve_ecom(
             metrics.upkeep();
         }
     });
-    let recovery = tokio::spawn(recover_checkouts(state.ecom.clone()));
+    let recovery = tokio::spawn(recover_checkouts(Ecom::clone(&state.ecom)));
     let ecom = state.ecom.clone();
     tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
     let served = axum::serve(listener, router(state))

@@ -9,7 +9,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// ecom's services.
-    pub ecom: Ecom,
+    pub ecom: Arc<Ecom>,
     /// Limits, timeout and CORS of the router.
     pub http: Arc<HttpConfig>,
     /// The Prometheus registry `/metrics` renders.
@@ -25,7 +25,7 @@ impl AppState {
     /// State with the given HTTP settings.
     pub fn with_http(ecom: Ecom, http: HttpConfig) -> Self {
         AppState {
-            ecom,
+            ecom: Arc::new(ecom),
             http: Arc::new(http),
             metrics: Metrics::new(),
         }

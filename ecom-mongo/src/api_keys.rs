@@ -8,6 +8,7 @@ use ecom_core::api_key::{ApiKey, ApiKeyRepo, Permission};
 use ecom_core::clock::Timestamp;
 use ecom_core::id::ApiKeyId;
 use ecom_core::Result;
+use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,27 @@ impl ApiKeyRepo for MongoApiKeys {
             .map_err(to_core)
             .map_err(|e| conflict_as(e, "api key exists"))?;
         Ok(())
+    }
+
+    async fn find_many_by_hash(&self, key_hashes: &[String]) -> Result<Vec<ApiKey>> {
+        let found: Vec<_> = self
+            .keys
+            .find(doc! { "keyHash": { "$in": key_hashes } })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        Ok(found
+            .into_iter()
+            .map(|d| ApiKey {
+                id: d.id,
+                key_hash: d.key_hash,
+                permissions: d.permissions,
+                active: d.status,
+                created_at: d.created_at,
+            })
+            .collect())
     }
 
     async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {

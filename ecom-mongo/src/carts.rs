@@ -306,4 +306,25 @@ impl CartRepo for MongoCarts {
         .map(CartDoc::into_cart)
         .transpose()
     }
+
+    async fn remove_lines_many(
+        &self,
+        customers: &[CustomerId],
+        product_ids: &[ProductId],
+        now: Timestamp,
+    ) -> Result<()> {
+        let customers: Vec<&str> = customers.iter().map(CustomerId::as_str).collect();
+        let ids: Vec<&str> = product_ids.iter().map(ProductId::as_str).collect();
+        self.carts
+            .update_many(
+                doc! { "customerId": { "$in": customers }, "state": "active" },
+                doc! {
+                    "$pull": { "lines": { "productId": { "$in": ids } } },
+                    "$set": { "updatedAt": timestamp::to_bson(&now).map_err(to_core)? },
+                },
+            )
+            .await
+            .map_err(to_core)?;
+        Ok(())
+    }
 }

@@ -9,6 +9,7 @@ use ecom_core::clock::Timestamp;
 use ecom_core::id::{AccountId, SessionId};
 use ecom_core::key_store::{KeyStore, KeyStoreRepo};
 use ecom_core::{Result, Secret};
+use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,19 @@ impl KeyStoreRepo for MongoKeyStores {
             .await
             .map_err(to_core)?;
         Ok(found.map(KeyStore::from))
+    }
+
+    async fn get_many(&self, ids: &[SessionId]) -> Result<Vec<KeyStore>> {
+        let ids: Vec<&str> = ids.iter().map(SessionId::as_str).collect();
+        let found: Vec<_> = self
+            .keys
+            .find(doc! { "_id": { "$in": ids } })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        Ok(found.into_iter().map(KeyStore::from).collect())
     }
 
     async fn rotate_refresh(

@@ -17,10 +17,14 @@ use ecom_core::order::{
 use ecom_core::page::Page;
 use ecom_core::{Error, Result};
 use futures::TryStreamExt;
+use mongodb::error::ErrorKind;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// MongoDB's duplicate-key error code.
+const DUPLICATE_KEY: i32 = 11000;
 
 /// Collection of orders.
 pub(crate) const ORDERS: &str = "Orders";
@@ -196,6 +200,37 @@ impl OrderRepo for MongoOrders {
             .map_err(to_core)
             .map_err(|e| conflict_as(e, "the order id or its idempotency key is taken"))?;
         Ok(())
+    }
+
+    async fn insert_many(&self, orders: &[&Order]) -> Result<Vec<Result<()>>> {
+        let docs = orders
+            .iter()
+            .map(|o| OrderDoc::from_order(o))
+            .collect::<Result<Vec<_>>>()?;
+        match self.orders.insert_many(docs).ordered(false).await {
+            Ok(_) => Ok(orders.iter().map(|_| Ok(())).collect()),
+            Err(e) => match e.kind.as_ref() {
+                ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+                    let mut results: Vec<Result<()>> = orders.iter().map(|_| Ok(())).collect();
+                    for failed in failure.write_errors.iter().flatten() {
+                        if let Some(slot) = results.get_mut(failed.index) {
+                            *slot = Err(if failed.code == DUPLICATE_KEY {
+                                Error::Conflict(
+                                    "the order id or its idempotency key is taken".into(),
+                                )
+                            } else {
+                                Error::backend(format!(
+                                    "order insert failed with code {}",
+                                    failed.code
+                                ))
+                            });
+                        }
+                    }
+                    Ok(results)
+                }
+                _ => Err(to_core(e)),
+            },
+        }
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>> {

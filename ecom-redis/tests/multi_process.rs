@@ -13,7 +13,7 @@ use bson::doc;
 use common::{prefix, redis_url};
 use ecom_core::id::{CustomerId, ProductId, ShopId};
 use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
-use ecom_core::testkit::checkout::{ecom_with, place, rush_checkouts};
+use ecom_core::testkit::checkout::{ecom_with, place};
 use ecom_core::testkit::{published_product, shop};
 use ecom_core::Error;
 use std::collections::HashMap;
@@ -68,22 +68,39 @@ async fn worker() {
             )
         })
         .collect();
-    // On a line of its own: the test harness may have written part of one.
-    println!("\nready");
-    let mut go = String::new();
-    BufReader::new(tokio::io::stdin())
-        .read_line(&mut go)
-        .await
-        .expect("the parent says go");
-    let results = rush_checkouts(
-        &ecom,
-        ATTEMPTS_PER_PROCESS + shared.len(),
-        |i| match shared.get(i) {
+    // Every checkout task is spawned and parked before this process says it is ready, so
+    // that on `go` the processes start at the same instant.
+    let go = Arc::new(tokio::sync::Notify::new());
+    let racing = ecom_core::Ecom::new(
+        ecom_core::testkit::interleaved(ecom.backend()),
+        ecom.config().clone(),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..ATTEMPTS_PER_PROCESS + shared.len() {
+        let (customer, input) = match shared.get(i) {
             Some((customer, key)) => (customer.clone(), place(repeated.clone(), Some(key))),
             None => (CustomerId::generate(), place(hot.clone(), None)),
-        },
-    )
-    .await;
+        };
+        let (racing, go) = (racing.clone(), go.clone());
+        let parked = go.notified_owned();
+        tasks.push(tokio::spawn(async move {
+            parked.await;
+            racing.checkout.place_order(&customer, input).await
+        }));
+    }
+    // On a line of its own: the test harness may have written part of one.
+    println!("\nready");
+    let mut line = String::new();
+    BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await
+        .expect("the parent says go");
+    go.notify_waiters();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.expect("no checkout task dies"));
+    }
+    racing.checkout.flush().await;
     ecom.checkout.flush().await;
     let mut placed = 0;
     for (i, result) in results.iter().enumerate() {

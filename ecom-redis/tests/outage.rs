@@ -109,7 +109,13 @@ async fn outage(strategy: CheckoutStrategy) {
     // asking Redis, so not every worker need meet the outage.)
     assert!(failed > 0, "checkouts in flight met the outage");
     ecom.checkout.flush().await;
-    let left = backend.inventory.get(&product.id).await.unwrap().unwrap().stock;
+    let left = backend
+        .inventory
+        .get(&product.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .stock;
     for _ in 0..3 {
         match place_one(ecom.clone()).await {
             Err(Error::Unavailable(_)) => {}

@@ -1,5 +1,6 @@
 //! API keys: minted at random, stored only as HMAC-SHA256 under the server secret.
 
+use super::batched::{Fetch, Lookups};
 use super::config::EcomConfig;
 use crate::api_key::{ApiKey, Permission};
 use crate::backend::Backend;
@@ -24,6 +25,8 @@ pub struct NewApiKey {
 pub struct ApiKeyService {
     backend: Backend,
     config: Arc<EcomConfig>,
+    /// Key lookups, batched when group commit is on.
+    lookups: Option<Arc<Lookups<String, ApiKey>>>,
 }
 
 /// The message clients get for a missing, unknown or disabled key.
@@ -31,7 +34,19 @@ const FORBIDDEN: &str = "Forbidden Error";
 
 impl ApiKeyService {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
-        ApiKeyService { backend, config }
+        let lookups = config.group_commit.then(|| {
+            let keys = backend.api_keys.clone();
+            let fetch: Fetch<String, ApiKey> = Arc::new(move |hashes| {
+                let keys = keys.clone();
+                Box::pin(async move { keys.find_many_by_hash(&hashes).await })
+            });
+            Arc::new(Lookups::new(fetch, |k: &ApiKey| k.key_hash.clone()))
+        });
+        ApiKeyService {
+            backend,
+            config,
+            lookups,
+        }
     }
 
     /// The stored form of a clear key: lowercase hex HMAC-SHA256 under the server secret.
@@ -81,13 +96,12 @@ impl ApiKeyService {
         if key.is_empty() || key.len() > 256 {
             return Err(forbidden());
         }
-        let record = self
-            .backend
-            .api_keys
-            .find_by_hash(&self.hash(key))
-            .await?
-            .filter(|k| k.active)
-            .ok_or_else(forbidden)?;
+        let hash = self.hash(key);
+        let found = match &self.lookups {
+            Some(lookups) => lookups.get(hash).await?,
+            None => self.backend.api_keys.find_by_hash(&hash).await?,
+        };
+        let record = found.filter(|k| k.active).ok_or_else(forbidden)?;
         if record.permissions.contains(&needed) {
             Ok(record)
         } else {

@@ -6,6 +6,7 @@
 //! (anything but HS256, including `none`, is refused) and `exp` is checked against the
 //! [`Clock`](crate::clock::Clock) port.
 
+use super::batched::{Fetch, Lookups};
 use super::config::EcomConfig;
 use super::password;
 use crate::account::{Account, AccountKind, Role};
@@ -98,6 +99,8 @@ pub struct AuthService {
     config: Arc<EcomConfig>,
     /// A hash verified against when the email is unknown, so both failures take the same time.
     decoy_hash: Arc<OnceCell<String>>,
+    /// Session lookups, batched when group commit is on.
+    sessions: Option<Arc<Lookups<SessionId, KeyStore>>>,
 }
 
 fn unauthorized() -> Error {
@@ -106,10 +109,19 @@ fn unauthorized() -> Error {
 
 impl AuthService {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
+        let sessions = config.group_commit.then(|| {
+            let stores = backend.key_stores.clone();
+            let fetch: Fetch<SessionId, KeyStore> = Arc::new(move |ids| {
+                let stores = stores.clone();
+                Box::pin(async move { stores.get_many(&ids).await })
+            });
+            Arc::new(Lookups::new(fetch, |s: &KeyStore| s.id.clone()))
+        });
         AuthService {
             backend,
             config,
             decoy_hash: Arc::new(OnceCell::new()),
+            sessions,
         }
     }
 
@@ -309,12 +321,11 @@ impl AuthService {
             .as_deref()
             .and_then(|kid| SessionId::parse(kid).ok())
             .ok_or_else(unauthorized)?;
-        let store = self
-            .backend
-            .key_stores
-            .get(&session_id)
-            .await?
-            .ok_or_else(unauthorized)?;
+        let found = match &self.sessions {
+            Some(sessions) => sessions.get(session_id).await?,
+            None => self.backend.key_stores.get(&session_id).await?,
+        };
+        let store = found.ok_or_else(unauthorized)?;
         if store.expires_at <= self.backend.clock.now() {
             return Err(unauthorized());
         }

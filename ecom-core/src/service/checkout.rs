@@ -18,6 +18,7 @@
 //! same time in one process wait for the first and take its order; a repeat of a key whose
 //! attempt was refused is a new attempt.
 
+use super::batched::Batched;
 use super::config::EcomConfig;
 use super::discount::ItemRequest;
 use super::holds::Holds;
@@ -135,22 +136,32 @@ pub struct RecoveryReport {
     pub returns_finished: u32,
 }
 
-/// The checkout use cases.
+/// The checkout use cases. Cheap to clone (one shared state).
 #[derive(Clone, Debug)]
 pub struct CheckoutService {
+    pub(super) inner: Arc<Shared>,
+}
+
+/// What every clone of a [`CheckoutService`] shares.
+#[derive(Debug)]
+pub(super) struct Shared {
     pub(super) backend: Backend,
     pub(super) config: Arc<EcomConfig>,
     pub(super) holds: Holds,
+    batched: Batched,
     in_flight: Arc<InFlight>,
 }
 
 impl CheckoutService {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
         CheckoutService {
-            holds: Holds::new(backend.clone(), config.clone()),
-            backend,
-            config,
-            in_flight: Arc::default(),
+            inner: Arc::new(Shared {
+                holds: Holds::new(backend.clone(), config.clone()),
+                batched: Batched::new(backend.clone(), config.group_commit),
+                backend,
+                config,
+                in_flight: Arc::default(),
+            }),
         }
     }
 
@@ -162,9 +173,9 @@ impl CheckoutService {
     ) -> Result<CheckoutReview> {
         let wanted = wanted_lines(request)?;
         let ids: Vec<ProductId> = wanted.keys().cloned().collect();
-        let products = self.backend.products.get_many(&ids).await?;
-        let now = self.backend.clock.now();
-        let currency = self.config.currency;
+        let products = self.inner.batched.products(ids).await?;
+        let now = self.inner.backend.clock.now();
+        let currency = self.inner.config.currency;
         let mut shops = Vec::with_capacity(request.shop_order_ids.len());
         let mut total_price = Money::zero(currency);
         let mut total_discount = Money::zero(currency);
@@ -201,6 +212,7 @@ impl CheckoutService {
             if let Some(code) = shop_order.shop_discounts.first() {
                 let discount = self.discount(&shop_order.shop_id, code).await?;
                 let used = self
+                    .inner
                     .backend
                     .discounts
                     .uses_by(&discount.id, customer)
@@ -235,7 +247,7 @@ impl CheckoutService {
                 price_apply_discount: price_raw.checked_sub(shop_discount)?,
             });
         }
-        let fee_ship = Money::new(self.config.checkout.fee_ship_minor, currency);
+        let fee_ship = Money::new(self.inner.config.checkout.fee_ship_minor, currency);
         let total_checkout = total_price
             .checked_add(fee_ship)?
             .checked_sub(total_discount)?;
@@ -269,16 +281,28 @@ impl CheckoutService {
         let service = self.clone();
         let customer = customer.clone();
         let task = tokio::spawn(async move {
-            let turn = service.in_flight.turn(&customer, &key).await;
+            let turn = service.inner.in_flight.turn(&customer, &key).await;
             if turn.waited {
-                if let Some(order) = service.backend.orders.find_by_key(&customer, &key).await? {
+                if let Some(order) = service
+                    .inner
+                    .backend
+                    .orders
+                    .find_by_key(&customer, &key)
+                    .await?
+                {
                     return Ok(order);
                 }
             }
             let outcome = service.attempt(&customer, &key, input).await;
             match outcome {
                 Err(e) if explicit => {
-                    match service.backend.orders.find_by_key(&customer, &key).await {
+                    match service
+                        .inner
+                        .backend
+                        .orders
+                        .find_by_key(&customer, &key)
+                        .await
+                    {
                         Ok(Some(order)) => Ok(order),
                         _ => Err(e),
                     }
@@ -296,13 +320,13 @@ impl CheckoutService {
     /// Waits until every order placed so far through this service has settled its holds
     /// (they settle in the background). For tests and graceful shutdown.
     pub async fn flush(&self) {
-        self.holds.flush().await;
+        self.inner.holds.flush().await;
     }
 
     /// One attempt at placing an order: its own order id, its own holds.
     async fn attempt(&self, customer: &CustomerId, key: &str, input: PlaceOrder) -> Result<Order> {
         let review = self.review(customer, &input.request).await?;
-        let now = self.backend.clock.now();
+        let now = self.inner.backend.clock.now();
         let mut lines: Vec<OrderLine> = review
             .shops
             .iter()
@@ -320,7 +344,7 @@ impl CheckoutService {
             .collect();
         // Reserving in one global order keeps lock-based strategies free of deadlocks.
         lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-        let order = Order {
+        let order = Arc::new(Order {
             id: OrderId::generate(),
             customer_id: customer.clone(),
             idempotency_key: key.to_owned(),
@@ -336,22 +360,22 @@ impl CheckoutService {
             version: 0,
             created_at: now,
             updated_at: now,
-        };
-        if let Err(e) = self.holds.hold(&order, now).await {
-            self.holds.give_back(&order, now).await;
+        });
+        if let Err(e) = self.inner.holds.hold(&order, now).await {
+            self.inner.holds.give_back(&order, now).await;
             return Err(e);
         }
         match self.commit(&order).await? {
             Commit::Placed => {
                 self.finish(&order, now).await;
-                Ok(order)
+                Ok(Arc::unwrap_or_clone(order))
             }
             Commit::Taken(first) => {
-                self.holds.give_back(&order, now).await;
+                self.inner.holds.give_back(&order, now).await;
                 Ok(*first)
             }
             Commit::Voided => {
-                self.holds.give_back(&order, now).await;
+                self.inner.holds.give_back(&order, now).await;
                 Err(Error::Unavailable(
                     "the checkout took too long and was given up; retry".into(),
                 ))
@@ -361,9 +385,9 @@ impl CheckoutService {
 
     /// The commit point: inserts the order, and settles an unknown outcome by reading it back
     /// and, if it is not there, voiding its id.
-    async fn commit(&self, order: &Order) -> Result<Commit> {
-        let orders = &self.backend.orders;
-        match orders.insert(order).await {
+    async fn commit(&self, order: &Arc<Order>) -> Result<Commit> {
+        let orders = &self.inner.backend.orders;
+        match self.inner.batched.insert(order.clone()).await {
             Ok(()) => Ok(Commit::Placed),
             Err(Error::Conflict(_)) => {
                 match orders
@@ -400,15 +424,15 @@ impl CheckoutService {
     /// After the commit point: the bought lines leave the cart, then the holds settle in the
     /// background. If the cart cannot be changed now, the holds stay open and recovery finishes
     /// both after the lease; the order is placed either way.
-    async fn finish(&self, order: &Order, now: Timestamp) {
+    async fn finish(&self, order: &Arc<Order>, now: Timestamp) {
         let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id.clone()).collect();
         match self
-            .backend
-            .carts
-            .remove_lines(&order.customer_id, &bought, now)
+            .inner
+            .batched
+            .remove_bought(&order.customer_id, bought, now)
             .await
         {
-            Ok(_) => self.holds.settle_in_background(order.clone(), now),
+            Ok(()) => self.inner.holds.settle_in_background(order.clone(), now),
             Err(e) => {
                 tracing::warn!(order_id = %order.id, error = %e, "removing bought lines from the cart failed; recovery will");
             }
@@ -422,7 +446,8 @@ impl CheckoutService {
                 "a code must belong to its shop",
             ));
         }
-        self.backend
+        self.inner
+            .backend
             .discounts
             .find_active_by_code(shop, code.code.trim())
             .await?

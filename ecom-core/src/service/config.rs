@@ -63,10 +63,6 @@ impl CheckoutStrategy {
 pub struct CheckoutSettings {
     /// How stock is reserved.
     pub strategy: CheckoutStrategy,
-    /// Whether concurrent reservations (and settlements) of one product in this process
-    /// coalesce into one store write per batch (default true). Under the lock strategy every
-    /// reservation is its own write anyway.
-    pub group_commit: bool,
     /// Shipping fee per order, in minor units of the configured currency (default 0).
     pub fee_ship_minor: i64,
     /// How long a checkout may hold stock and code uses before recovery settles or gives them
@@ -82,7 +78,6 @@ impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
             strategy: CheckoutStrategy::Atomic,
-            group_commit: true,
             fee_ship_minor: 0,
             lease: Duration::seconds(30),
             lock_ttl: StdDuration::from_secs(5),
@@ -106,6 +101,12 @@ pub struct EcomConfig {
     pub kinds: ProductKindRegistry,
     /// The checkout saga's settings.
     pub checkout: CheckoutSettings,
+    /// Whether concurrent store calls of one kind in this process coalesce into batches (group
+    /// commit): reservations and settlements per product, order inserts, cart cleanups, and the
+    /// reads of products, sessions and API keys (default true). A batch of one is the plain
+    /// call, so nothing waits when there is no contention; every caller keeps its own outcome.
+    /// Under the lock strategy every reservation is its own write anyway.
+    pub group_commit: bool,
 }
 
 impl EcomConfig {
@@ -118,6 +119,7 @@ impl EcomConfig {
             api_key_secret,
             kinds: ProductKindRegistry::with_builtins(),
             checkout: CheckoutSettings::default(),
+            group_commit: true,
         }
     }
 }

@@ -43,9 +43,14 @@ pub(crate) fn code_use(order: &Order, at: Timestamp) -> Redemption {
     }
 }
 
-/// Holds, gives back and settles the stock and code uses of checkouts.
+/// Holds, gives back and settles the stock and code uses of checkouts. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Holds {
+    inner: Arc<HoldsInner>,
+}
+
+#[derive(Debug)]
+struct HoldsInner {
     backend: Backend,
     config: Arc<EcomConfig>,
     reserves: Arc<GroupCommit<ProductId, Reservation, Result<()>>>,
@@ -73,16 +78,18 @@ impl Holds {
             })
         });
         Holds {
-            backend,
-            config,
-            reserves: GroupCommit::new(reserve),
-            settles: GroupCommit::new(settle),
-            background: Arc::new(Background::default()),
+            inner: Arc::new(HoldsInner {
+                backend,
+                config,
+                reserves: GroupCommit::new(reserve),
+                settles: GroupCommit::new(settle),
+                background: Arc::new(Background::default()),
+            }),
         }
     }
 
     fn strategy(&self) -> CheckoutStrategy {
-        self.config.checkout.strategy
+        self.inner.config.checkout.strategy
     }
 
     /// Holds every line and code of `order`, all or nothing from the caller's view: on an
@@ -96,7 +103,8 @@ impl Holds {
                 .await?;
         }
         for applied in &order.discounts {
-            self.backend
+            self.inner
+                .backend
                 .discounts
                 .redeem(&applied.discount_id, &code_use(order, at))
                 .await?;
@@ -115,7 +123,7 @@ impl Holds {
                 quantity: l.quantity,
             })
             .collect();
-        let gate = &self.backend.gate;
+        let gate = &self.inner.backend.gate;
         for _ in 0..GATE_ATTEMPTS {
             match gate.admit(order.id.as_str(), &lines, at).await? {
                 Admission::Admitted => return Ok(()),
@@ -127,6 +135,7 @@ impl Holds {
                 Admission::Unseeded { product_ids } => {
                     for product in &product_ids {
                         let stock = self
+                            .inner
                             .backend
                             .inventory
                             .get(product)
@@ -143,7 +152,7 @@ impl Holds {
     }
 
     async fn reserve(&self, product: &ProductId, hold: Reservation) -> Result<()> {
-        let inventory = &self.backend.inventory;
+        let inventory = &self.inner.backend.inventory;
         match self.strategy() {
             CheckoutStrategy::LockThenReserve => {
                 // Fail fast without queueing for the lock when the stock is clearly short.
@@ -153,9 +162,10 @@ impl Holds {
                         product_id: product.to_string(),
                     });
                 }
-                let settings = &self.config.checkout;
+                let settings = &self.inner.config.checkout;
                 let key = format!("stock:{product}");
                 let guard = self
+                    .inner
                     .backend
                     .lock
                     .acquire(&key, settings.lock_ttl, settings.lock_wait)
@@ -163,13 +173,13 @@ impl Holds {
                 let reserved = inventory
                     .reserve(product, std::slice::from_ref(&hold))
                     .await;
-                if let Err(e) = self.backend.lock.release(&guard).await {
+                if let Err(e) = self.inner.backend.lock.release(&guard).await {
                     tracing::warn!(%key, error = %e, "stock lock release failed; it expires by TTL");
                 }
                 reserved
             }
-            _ if self.config.checkout.group_commit => {
-                self.reserves.submit(product.clone(), hold).await
+            _ if self.inner.config.group_commit => {
+                self.inner.reserves.submit(product.clone(), hold).await
             }
             _ => {
                 inventory
@@ -192,6 +202,7 @@ impl Holds {
         for line in &order.lines {
             let hold = line_hold(order, line, at);
             let released = self
+                .inner
                 .backend
                 .inventory
                 .release(&line.product_id, std::slice::from_ref(&hold))
@@ -200,6 +211,7 @@ impl Holds {
         }
         for applied in &order.discounts {
             let released = self
+                .inner
                 .backend
                 .discounts
                 .release(&applied.discount_id, &code_use(order, at))
@@ -210,6 +222,7 @@ impl Holds {
             let products: Vec<ProductId> =
                 order.lines.iter().map(|l| l.product_id.clone()).collect();
             let released = self
+                .inner
                 .backend
                 .gate
                 .release(order.id.as_str(), &products)
@@ -222,9 +235,9 @@ impl Holds {
     /// Settles `order`'s holds into sold stock and taken uses, in the background (batched per
     /// product), and forgets its gate admission. Failures are logged; recovery settles what
     /// stays open.
-    pub(crate) fn settle_in_background(&self, order: Order, at: Timestamp) {
+    pub(crate) fn settle_in_background(&self, order: Arc<Order>, at: Timestamp) {
         let holds = self.clone();
-        self.background.spawn(async move {
+        self.inner.background.spawn(async move {
             if let Err(e) = holds.settle(&order, at).await {
                 tracing::warn!(order_id = %order.id, error = %e, "settling a placed order failed; recovery will");
             }
@@ -235,23 +248,28 @@ impl Holds {
     pub(crate) async fn settle(&self, order: &Order, at: Timestamp) -> Result<()> {
         for line in &order.lines {
             let hold = line_hold(order, line, at);
-            if self.config.checkout.group_commit {
-                self.settles.submit(line.product_id.clone(), hold).await?;
+            if self.inner.config.group_commit {
+                self.inner
+                    .settles
+                    .submit(line.product_id.clone(), hold)
+                    .await?;
             } else {
-                self.backend
+                self.inner
+                    .backend
                     .inventory
                     .settle(&line.product_id, std::slice::from_ref(&hold))
                     .await?;
             }
         }
         for AppliedDiscount { discount_id, .. } in &order.discounts {
-            self.backend
+            self.inner
+                .backend
                 .discounts
                 .settle(discount_id, &code_use(order, at))
                 .await?;
         }
         if self.strategy() == CheckoutStrategy::Gate {
-            if let Err(e) = self.backend.gate.commit(order.id.as_str()).await {
+            if let Err(e) = self.inner.backend.gate.commit(order.id.as_str()).await {
                 tracing::warn!(order_id = %order.id, error = %e, "forgetting a gate admission failed; it expires");
             }
         }
@@ -260,7 +278,7 @@ impl Holds {
 
     /// Waits until every background settle started so far has ended.
     pub(crate) async fn flush(&self) {
-        self.background.idle().await;
+        self.inner.background.idle().await;
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod api_key;
 mod auth;
+mod batched;
 mod cart;
 mod checkout;
 mod config;

@@ -60,19 +60,22 @@ impl CheckoutService {
         let mut report = RecoveryReport::default();
         let mut tally = Tally::default();
         for order in self
+            .inner
             .backend
             .orders
             .list_returning(now, RECOVERY_BATCH)
             .await?
         {
-            match finish_returns(&self.backend, order, self.config.checkout.lease).await {
+            match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
+            {
                 Ok(_) => report.returns_finished += 1,
                 Err(e) => tally.failed(e),
             }
         }
-        let cutoff = now - self.config.checkout.lease;
+        let cutoff = now - self.inner.config.checkout.lease;
         let mut fates: HashMap<OrderId, Fate> = HashMap::new();
         for (product, hold) in self
+            .inner
             .backend
             .inventory
             .list_stale(cutoff, RECOVERY_BATCH)
@@ -86,6 +89,7 @@ impl CheckoutService {
             }
         }
         for (discount, use_) in self
+            .inner
             .backend
             .discounts
             .list_stale(cutoff, RECOVERY_BATCH)
@@ -98,8 +102,13 @@ impl CheckoutService {
                 tally.failed(e);
             }
         }
-        if self.config.checkout.strategy == CheckoutStrategy::Gate {
-            for (checkout, products) in self.backend.gate.list_stale(cutoff, RECOVERY_BATCH).await?
+        if self.inner.config.checkout.strategy == CheckoutStrategy::Gate {
+            for (checkout, products) in self
+                .inner
+                .backend
+                .gate
+                .list_stale(cutoff, RECOVERY_BATCH)
+                .await?
             {
                 if let Err(e) = self
                     .recover_admission(&checkout, &products, &mut fates, &mut tally)
@@ -133,7 +142,7 @@ impl CheckoutService {
         fates: &'a mut HashMap<OrderId, Fate>,
     ) -> Result<&'a Fate> {
         if !fates.contains_key(id) {
-            let orders = &self.backend.orders;
+            let orders = &self.inner.backend.orders;
             let found = match orders.get(id).await? {
                 Some(order) => Some(order),
                 None => orders.void(id).await?,
@@ -154,7 +163,7 @@ impl CheckoutService {
         fates: &mut HashMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
-        let inventory = &self.backend.inventory;
+        let inventory = &self.inner.backend.inventory;
         let hold_slice = std::slice::from_ref(hold);
         match self.fate(&hold.order_id, fates).await? {
             Fate::Abandoned => {
@@ -189,7 +198,7 @@ impl CheckoutService {
         fates: &mut HashMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
-        let discounts = &self.backend.discounts;
+        let discounts = &self.inner.backend.discounts;
         match self.fate(&use_.order_id, fates).await? {
             Fate::Abandoned => {
                 discounts.release(discount, use_).await?;
@@ -222,7 +231,7 @@ impl CheckoutService {
         fates: &mut HashMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
-        let gate = &self.backend.gate;
+        let gate = &self.inner.backend.gate;
         let Ok(order_id) = OrderId::parse(checkout) else {
             tracing::warn!(checkout, "a gate admission of no checkout; giving it back");
             return gate.release(checkout, products).await;
@@ -242,18 +251,20 @@ impl CheckoutService {
     /// (and the gate admission is forgotten) — so a failure leaves holds open for the next pass.
     async fn finish_placed(&self, order: &Order, now: Timestamp) -> Result<()> {
         let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id.clone()).collect();
-        self.backend
+        self.inner
+            .backend
             .carts
             .remove_lines(&order.customer_id, &bought, now)
             .await?;
-        self.holds.settle(order, line_time(order)).await
+        self.inner.holds.settle(order, line_time(order)).await
     }
 
     async fn release_admission(&self, order: &OrderId, product: &ProductId) {
-        if self.config.checkout.strategy != CheckoutStrategy::Gate {
+        if self.inner.config.checkout.strategy != CheckoutStrategy::Gate {
             return;
         }
         if let Err(e) = self
+            .inner
             .backend
             .gate
             .release(order.as_str(), std::slice::from_ref(product))
@@ -268,7 +279,7 @@ impl CheckoutService {
             return;
         }
         let units = u32::try_from(units).unwrap_or(u32::MAX);
-        if let Err(e) = self.backend.gate.add(product, units).await {
+        if let Err(e) = self.inner.backend.gate.add(product, units).await {
             tracing::warn!(%product, error = %e, "stock gate add failed; the gate counts low until it heals");
         }
     }

@@ -491,3 +491,98 @@ pub async fn idempotency_key_gives_one_order(backend: &Backend) {
         Err(Error::Validation { .. })
     ));
 }
+
+/// The calls one order makes on the hot path (one shop, one line, no code, a customer with no
+/// cart), per strategy, as a probe counts them: at most 4 store round trips (the lock strategy
+/// reads the stock first to refuse without queueing: 5); the gate and the lock are Redis round
+/// trips. Settling the holds afterwards is one more write, in the background, shared by every
+/// order of the product in the same batch.
+pub async fn round_trips_per_order(backend: &Backend) {
+    let store = |calls: &[super::probe::Call]| -> Vec<&'static str> {
+        calls
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| !n.starts_with("gate.") && !n.starts_with("lock."))
+            .collect()
+    };
+    for (strategy, expected) in [
+        (
+            CheckoutStrategy::Atomic,
+            vec![
+                "products.get_many",
+                "inventory.reserve",
+                "orders.insert",
+                "carts.remove_lines",
+            ],
+        ),
+        (
+            CheckoutStrategy::Gate,
+            vec![
+                "products.get_many",
+                "inventory.reserve",
+                "orders.insert",
+                "carts.remove_lines",
+            ],
+        ),
+        (
+            CheckoutStrategy::LockThenReserve,
+            vec![
+                "products.get_many",
+                "inventory.get",
+                "inventory.reserve",
+                "orders.insert",
+                "carts.remove_lines",
+            ],
+        ),
+    ] {
+        let ecom = ecom_with(backend, strategy);
+        let (shop, _) = shop(&ecom).await;
+        let product = published_product(&ecom, &shop, "2.00", 100).await;
+        let probe = super::probe::Probe::new();
+        let probed = Ecom::new(probe.wrap(backend), ecom.config().clone());
+        let order = |key: &str| place(request(&shop, &[(&product, 1)], None), Some(key));
+        // A first order seeds what is seeded lazily (the gate's count).
+        probed
+            .checkout
+            .place_order(&CustomerId::generate(), order("warm-up"))
+            .await
+            .unwrap();
+        probed.checkout.flush().await;
+        probe.clear();
+        probed
+            .checkout
+            .place_order(&CustomerId::generate(), order("counted"))
+            .await
+            .unwrap();
+        probed.checkout.flush().await;
+        // The settlement runs in the background, maybe before place_order returned: split it off.
+        let background = |name: &str| name == "inventory.settle" || name == "gate.commit";
+        let (settled, hot): (Vec<_>, Vec<_>) =
+            probe.calls().into_iter().partition(|c| background(c.name));
+        assert_eq!(
+            store(&hot),
+            expected,
+            "{strategy:?}: store calls of one order"
+        );
+        let redis: Vec<&str> = hot
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| n.starts_with("gate.") || n.starts_with("lock."))
+            .collect();
+        let expected_redis: &[&str] = match strategy {
+            CheckoutStrategy::Gate => &["gate.admit"],
+            CheckoutStrategy::LockThenReserve => &["lock.acquire", "lock.release"],
+            _ => &[],
+        };
+        assert_eq!(redis, expected_redis, "{strategy:?}: gate and lock calls");
+        let expected_after: &[&str] = match strategy {
+            CheckoutStrategy::Gate => &["inventory.settle", "gate.commit"],
+            _ => &["inventory.settle"],
+        };
+        assert_eq!(
+            settled.iter().map(|c| c.name).collect::<Vec<_>>(),
+            expected_after,
+            "{strategy:?}: settling afterwards"
+        );
+    }
+}

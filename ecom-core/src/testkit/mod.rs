@@ -210,7 +210,7 @@ macro_rules! conformance_suite {
                 review_uses_server_prices, thousand_orders_atomic,
                 thousand_orders_lock_then_reserve, oversized_order_is_refused_cleanly,
                 multi_line_orders_are_all_or_nothing, discount_limits_hold_under_concurrent_checkouts,
-                idempotency_key_gives_one_order
+                idempotency_key_gives_one_order, round_trips_per_order
             },
             crash { faults_atomic, faults_lock_then_reserve, faults_gate },
             orders {

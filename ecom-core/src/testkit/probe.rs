@@ -286,6 +286,7 @@ probed!(AccountRepo, "accounts", {
 probed!(KeyStoreRepo, "key_stores", {
     write fn insert(&self, store: &KeyStore) -> Result<()>;
     read fn get(&self, id: &SessionId) -> Result<Option<KeyStore>>;
+    read fn get_many(&self, ids: &[SessionId]) -> Result<Vec<KeyStore>>;
     write fn rotate_refresh(&self, id: &SessionId, current: &str, next: &str, expires_at: Timestamp) -> Result<bool>;
     write fn delete(&self, id: &SessionId) -> Result<bool>;
     write fn delete_for_account(&self, account_id: &AccountId) -> Result<u64>;
@@ -294,6 +295,7 @@ probed!(KeyStoreRepo, "key_stores", {
 probed!(ApiKeyRepo, "api_keys", {
     write fn insert(&self, key: &ApiKey) -> Result<()>;
     read fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    read fn find_many_by_hash(&self, key_hashes: &[String]) -> Result<Vec<ApiKey>>;
     write fn set_active(&self, id: &ApiKeyId, active: bool) -> Result<bool>;
 });
 
@@ -322,6 +324,7 @@ probed!(CartRepo, "carts", {
     write fn add_line(&self, customer_id: &CustomerId, line: &CartLine, max_quantity: u32, now: Timestamp) -> Result<Cart>;
     write fn adjust_line(&self, customer_id: &CustomerId, product_id: &ProductId, delta: i64, max_quantity: u32, now: Timestamp) -> Result<Cart>;
     write fn remove_lines(&self, customer_id: &CustomerId, product_ids: &[ProductId], now: Timestamp) -> Result<Option<Cart>>;
+    write fn remove_lines_many(&self, customers: &[CustomerId], product_ids: &[ProductId], now: Timestamp) -> Result<()>;
 });
 
 probed!(DiscountRepo, "discounts", {
@@ -341,6 +344,7 @@ probed!(DiscountRepo, "discounts", {
 
 probed!(OrderRepo, "orders", {
     write fn insert(&self, order: &Order) -> Result<()>;
+    write fn insert_many(&self, orders: &[&Order]) -> Result<Vec<Result<()>>>;
     read fn get(&self, id: &OrderId) -> Result<Option<Order>>;
     read fn find_by_key(&self, customer_id: &CustomerId, idempotency_key: &str) -> Result<Option<Order>>;
     write fn void(&self, id: &OrderId) -> Result<Option<Order>>;

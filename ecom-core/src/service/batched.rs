@@ -1,0 +1,188 @@
+//! The calls many concurrent checkouts make alike, coalesced into batches (group commit; see
+//! [`super::group_commit`]): reading products, inserting orders, removing bought lines from
+//! carts. A batch of one is the plain call; under load a hot product costs one store round
+//! trip per batch for each of them, not one per order. Each caller still gets its own outcome:
+//! an order's insert succeeds or conflicts on its own, and a read is issued after the caller
+//! asked (it never reuses a read already in flight), so it is as fresh as an unbatched one.
+
+use super::group_commit::{BoxFuture, GroupCommit, Runner};
+use crate::backend::Backend;
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::id::{CustomerId, ProductId};
+use crate::order::Order;
+use crate::product::Product;
+use std::sync::Arc;
+
+/// Bought lines to remove from carts, batched by the products bought.
+type CartCleanups = GroupCommit<Vec<ProductId>, (CustomerId, Timestamp), Result<()>>;
+
+/// The coalesced calls of one checkout service.
+#[derive(Debug)]
+pub(crate) struct Batched {
+    backend: Backend,
+    enabled: bool,
+    reads: Arc<GroupCommit<(), Vec<ProductId>, Result<Vec<Product>>>>,
+    inserts: Arc<GroupCommit<(), Arc<Order>, Result<()>>>,
+    carts: Arc<CartCleanups>,
+}
+
+impl Batched {
+    /// Batches over `backend` (or plain calls, when `enabled` is false).
+    pub(crate) fn new(backend: Backend, enabled: bool) -> Self {
+        let products = backend.products.clone();
+        let reads: Runner<(), Vec<ProductId>, Result<Vec<Product>>> = Arc::new(move |(), asks| {
+            let products = products.clone();
+            Box::pin(async move {
+                let mut ids: Vec<ProductId> = asks.iter().flatten().cloned().collect();
+                ids.sort();
+                ids.dedup();
+                match products.get_many(&ids).await {
+                    Ok(found) => asks
+                        .iter()
+                        .map(|asked| {
+                            Ok(found
+                                .iter()
+                                .filter(|p| asked.contains(&p.id))
+                                .cloned()
+                                .collect())
+                        })
+                        .collect(),
+                    Err(e) => asks.iter().map(|_| Err(e.replicate())).collect(),
+                }
+            })
+        });
+        let orders = backend.orders.clone();
+        let inserts: Runner<(), Arc<Order>, Result<()>> = Arc::new(move |(), batch| {
+            let orders = orders.clone();
+            Box::pin(async move {
+                if let [one] = batch.as_slice() {
+                    return vec![orders.insert(one).await];
+                }
+                let refs: Vec<&Order> = batch.iter().map(Arc::as_ref).collect();
+                match orders.insert_many(&refs).await {
+                    Ok(results) if results.len() == batch.len() => results,
+                    Ok(_) => batch
+                        .iter()
+                        .map(|_| Err(Error::backend("insert_many answered the wrong count")))
+                        .collect(),
+                    Err(e) => batch.iter().map(|_| Err(e.replicate())).collect(),
+                }
+            })
+        });
+        let carts_repo = backend.carts.clone();
+        let carts: Runner<Vec<ProductId>, (CustomerId, Timestamp), Result<()>> =
+            Arc::new(move |products, batch| {
+                let carts = carts_repo.clone();
+                Box::pin(async move {
+                    let now = batch.iter().map(|(_, at)| *at).max().unwrap_or_default();
+                    let done = match batch.as_slice() {
+                        [(customer, _)] => {
+                            carts.remove_lines(customer, &products, now).await.map(drop)
+                        }
+                        _ => {
+                            let customers: Vec<CustomerId> =
+                                batch.iter().map(|(c, _)| c.clone()).collect();
+                            carts.remove_lines_many(&customers, &products, now).await
+                        }
+                    };
+                    batch
+                        .iter()
+                        .map(|_| done.as_ref().copied().map_err(Error::replicate))
+                        .collect()
+                })
+            });
+        Batched {
+            backend,
+            enabled,
+            reads: GroupCommit::new(reads),
+            inserts: GroupCommit::new(inserts),
+            carts: GroupCommit::new(carts),
+        }
+    }
+
+    /// The products with these ids (missing ones are left out).
+    pub(crate) async fn products(&self, ids: Vec<ProductId>) -> Result<Vec<Product>> {
+        if self.enabled {
+            self.reads.submit((), ids).await
+        } else {
+            self.backend.products.get_many(&ids).await
+        }
+    }
+
+    /// Inserts `order` (see [`crate::order::OrderRepo::insert`]).
+    pub(crate) async fn insert(&self, order: Arc<Order>) -> Result<()> {
+        if self.enabled {
+            self.inserts.submit((), order).await
+        } else {
+            self.backend.orders.insert(&order).await
+        }
+    }
+
+    /// Removes `products` from the customer's active cart.
+    pub(crate) async fn remove_bought(
+        &self,
+        customer: &CustomerId,
+        mut products: Vec<ProductId>,
+        now: Timestamp,
+    ) -> Result<()> {
+        products.sort();
+        if self.enabled {
+            self.carts.submit(products, (customer.clone(), now)).await
+        } else {
+            self.backend
+                .carts
+                .remove_lines(customer, &products, now)
+                .await
+                .map(drop)
+        }
+    }
+}
+
+/// Fetches the values stored under some keys (those missing are left out).
+pub(crate) type Fetch<K, V> = Arc<dyn Fn(Vec<K>) -> BoxFuture<Result<Vec<V>>> + Send + Sync>;
+
+/// Concurrent lookups of single keys (a session by id, an API key by hash), coalesced into
+/// one lookup of many keys per batch.
+pub(crate) struct Lookups<K, V> {
+    commit: Arc<GroupCommit<(), K, Result<Option<V>>>>,
+}
+
+impl<K, V> std::fmt::Debug for Lookups<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lookups").finish_non_exhaustive()
+    }
+}
+
+impl<K, V> Lookups<K, V>
+where
+    K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Lookups through `fetch`, matching the values found to keys with `key_of`.
+    pub(crate) fn new(fetch: Fetch<K, V>, key_of: fn(&V) -> K) -> Self {
+        let run: Runner<(), K, Result<Option<V>>> = Arc::new(move |(), keys| {
+            let fetch = fetch.clone();
+            Box::pin(async move {
+                let mut unique = keys.clone();
+                unique.dedup();
+                match fetch(unique).await {
+                    Ok(found) => {
+                        let by_key: std::collections::HashMap<K, V> =
+                            found.into_iter().map(|v| (key_of(&v), v)).collect();
+                        keys.iter().map(|k| Ok(by_key.get(k).cloned())).collect()
+                    }
+                    Err(e) => keys.iter().map(|_| Err(e.replicate())).collect(),
+                }
+            })
+        });
+        Lookups {
+            commit: GroupCommit::new(run),
+        }
+    }
+
+    /// The value stored under `key`, if any.
+    pub(crate) async fn get(&self, key: K) -> Result<Option<V>> {
+        self.commit.submit((), key).await
+    }
+}

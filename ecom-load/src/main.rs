@@ -1,0 +1,387 @@
+//! `ecom-load`: drives flash-sale checkouts against an `ecom-server` on 127.0.0.1 and reports
+//! what it saw.
+//!
+//! It prepares a shop, products with ample stock and customers through the API, then keeps
+//! `--connections` checkouts in flight (one line, quantity 1, a fresh `Idempotency-Key` each)
+//! for `--windows` back-to-back windows of `--window-secs` seconds. Per window it prints orders
+//! per second, p50/p90/p99 latency (an HDR histogram), answers other than 201 by status, and the
+//! server's resident memory (`--server-pid`). At the end it checks, per product, that
+//! `stock + sold + held == received` and that the units sold or held are the units of the 201s.
+//!
+//! ```text
+//! ecom-load --url http://127.0.0.1:3055 --api-key "$KEY" --connections 64 --products 1
+//! ```
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Flash-sale load against an ecom-server.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "ecom-load", version)]
+struct Args {
+    /// The server's base URL (127.0.0.1 only).
+    #[arg(long, default_value = "http://127.0.0.1:3055")]
+    url: String,
+    /// An API key with permission 0000.
+    #[arg(long, env = "ECOM_LOAD_API_KEY")]
+    api_key: String,
+    /// Checkouts in flight at once.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Measurement windows, back to back.
+    #[arg(long, default_value_t = 3)]
+    windows: usize,
+    /// Seconds per window.
+    #[arg(long, default_value_t = 10)]
+    window_secs: u64,
+    /// Products the checkouts spread over (1: one hot product).
+    #[arg(long, default_value_t = 1)]
+    products: usize,
+    /// Units of stock each product starts with.
+    #[arg(long, default_value_t = 3_000_000)]
+    stock: u64,
+    /// Customers placing the orders (signed up first; each signup hashes a password).
+    #[arg(long, default_value_t = 64)]
+    customers: usize,
+    /// The server's process id, to report its resident memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// A label for the summary line.
+    #[arg(long, default_value = "run")]
+    label: String,
+}
+
+/// Largest stock a single request may add (the API's quantity bound).
+const MAX_ADD: u64 = 1_000_000;
+
+#[derive(Clone)]
+struct Account {
+    id: String,
+    token: String,
+}
+
+struct Api {
+    client: Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Option<&Account>,
+        body: Option<Value>,
+        extra: &[(&str, String)],
+    ) -> Result<(StatusCode, Value)> {
+        let mut request = self
+            .client
+            .request(method, format!("{}/v1/api{path}", self.base))
+            .header("x-api-key", &self.key);
+        if let Some(account) = who {
+            request = request
+                .header("x-client-id", &account.id)
+                .header("authorization", &account.token);
+        }
+        for (name, value) in extra {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Option<&Account>,
+        body: Option<Value>,
+        status: u16,
+    ) -> Result<Value> {
+        let (got, answer) = self.call(method, path, who, body, &[]).await?;
+        if got.as_u16() != status {
+            bail!("{path}: expected {status}, got {got}: {answer}");
+        }
+        Ok(answer["metadata"].clone())
+    }
+
+    async fn signup(&self, kind: &str) -> Result<Account> {
+        let email = format!("load-{}@load.example", uuid::Uuid::new_v4().simple());
+        let body = json!({"name": "Load", "email": email, "password": "correct horse battery"});
+        let meta = self
+            .expect(
+                reqwest::Method::POST,
+                &format!("/{kind}/signup"),
+                None,
+                Some(body),
+                201,
+            )
+            .await?;
+        Ok(Account {
+            id: meta[kind]["_id"]
+                .as_str()
+                .context("signup answers an id")?
+                .to_owned(),
+            token: meta["tokens"]["accessToken"]
+                .as_str()
+                .context("signup answers tokens")?
+                .to_owned(),
+        })
+    }
+}
+
+/// What one window saw.
+struct Window {
+    latency: Histogram<u64>,
+    statuses: BTreeMap<u16, u64>,
+}
+
+impl Window {
+    fn new() -> Result<Self> {
+        Ok(Window {
+            latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+            statuses: BTreeMap::new(),
+        })
+    }
+
+    fn merge(&mut self, other: &Window) -> Result<()> {
+        self.latency.add(&other.latency)?;
+        for (status, n) in &other.statuses {
+            *self.statuses.entry(*status).or_default() += n;
+        }
+        Ok(())
+    }
+
+    fn placed(&self) -> u64 {
+        self.statuses.get(&201).copied().unwrap_or(0)
+    }
+}
+
+fn rss_mib(pid: Option<u32>) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let host = reqwest::Url::parse(&args.url)?;
+    if !matches!(host.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) {
+        bail!("ecom-load only sends traffic to 127.0.0.1");
+    }
+    let api = std::sync::Arc::new(Api {
+        client: Client::builder()
+            .pool_max_idle_per_host(args.connections)
+            .tcp_nodelay(true)
+            .timeout(Duration::from_secs(60))
+            .build()?,
+        base: args.url.trim_end_matches('/').to_owned(),
+        key: args.api_key.clone(),
+    });
+
+    // Prepare: a shop, its products with ample stock, and the customers.
+    let shop = api.signup("shop").await?;
+    let mut products = Vec::with_capacity(args.products);
+    for i in 0..args.products {
+        let first = args.stock.clamp(1, MAX_ADD);
+        let body = json!({
+            "product_name": format!("Load tee {i}"), "product_thumb": "tee.png",
+            "product_price": "9.99", "product_quantity": first, "product_type": "Clothing",
+            "product_attributes": {"brand": "Load", "size": "M"}
+        });
+        let meta = api
+            .expect(
+                reqwest::Method::POST,
+                "/products",
+                Some(&shop),
+                Some(body),
+                201,
+            )
+            .await?;
+        let id = meta["_id"].as_str().context("product id")?.to_owned();
+        let mut added = first;
+        while added < args.stock {
+            let more = (args.stock - added).min(MAX_ADD);
+            api.expect(
+                reqwest::Method::POST,
+                "/inventory",
+                Some(&shop),
+                Some(json!({"productId": id, "stock": more})),
+                200,
+            )
+            .await?;
+            added += more;
+        }
+        api.expect(
+            reqwest::Method::POST,
+            &format!("/products/publish/{id}"),
+            Some(&shop),
+            None,
+            200,
+        )
+        .await?;
+        products.push(id);
+    }
+    let mut customers = Vec::with_capacity(args.customers);
+    for _ in 0..args.customers.max(1) {
+        customers.push(api.signup("user").await?);
+    }
+    eprintln!(
+        "{}: {} products, {} customers; {} connections, {} x {} s",
+        args.label,
+        products.len(),
+        customers.len(),
+        args.connections,
+        args.windows,
+        args.window_secs
+    );
+
+    // Drive: every task keeps one checkout in flight until the last window ends.
+    let start = Instant::now();
+    let window = Duration::from_secs(args.window_secs);
+    let end = start + window * u32::try_from(args.windows)?;
+    let mut tasks = Vec::with_capacity(args.connections);
+    for t in 0..args.connections {
+        let api = api.clone();
+        let customer = customers[t % customers.len()].clone();
+        let product = products[t % products.len()].clone();
+        let shop_id = shop.id.clone();
+        let windows = args.windows;
+        tasks.push(tokio::spawn(async move {
+            let mut seen: Vec<Window> =
+                (0..windows).map(|_| Window::new()).collect::<Result<_>>()?;
+            let mut per_product: u64 = 0;
+            let body = json!({
+                "shop_order_ids": [{"shopId": shop_id, "shop_discounts": [],
+                    "item_products": [{"productId": product, "quantity": 1}]}],
+                "user_address": {"street": "1 Load St"}, "user_payment": {"method": "cod"}
+            });
+            while Instant::now() < end {
+                let sent = Instant::now();
+                let key = uuid::Uuid::new_v4().simple().to_string();
+                let status = match api
+                    .call(
+                        reqwest::Method::POST,
+                        "/checkout/order",
+                        Some(&customer),
+                        Some(body.clone()),
+                        &[("idempotency-key", key)],
+                    )
+                    .await
+                {
+                    Ok((status, _)) => status.as_u16(),
+                    Err(_) => 0,
+                };
+                let done = Instant::now();
+                let index = usize::try_from((done - start).as_secs() / window.as_secs())?;
+                if let Some(w) = seen.get_mut(index) {
+                    let micros = u64::try_from((done - sent).as_micros()).unwrap_or(u64::MAX);
+                    w.latency.record(micros.max(1))?;
+                    *w.statuses.entry(status).or_default() += 1;
+                }
+                if status == 201 {
+                    per_product += 1;
+                }
+            }
+            anyhow::Ok((product, per_product, seen))
+        }));
+    }
+    let mut windows: Vec<Window> = (0..args.windows)
+        .map(|_| Window::new())
+        .collect::<Result<_>>()?;
+    let mut ordered: BTreeMap<String, u64> = BTreeMap::new();
+    for task in tasks {
+        let (product, placed, seen) = task.await??;
+        *ordered.entry(product).or_default() += placed;
+        for (total, w) in windows.iter_mut().zip(&seen) {
+            total.merge(w)?;
+        }
+    }
+    let rss = rss_mib(args.server_pid);
+
+    // Report.
+    let mut rows = Vec::new();
+    for (i, w) in windows.iter().enumerate() {
+        let rate = w.placed() as f64 / window.as_secs_f64();
+        let others: BTreeMap<u16, u64> = w
+            .statuses
+            .iter()
+            .filter(|(s, _)| **s != 201)
+            .map(|(s, n)| (*s, *n))
+            .collect();
+        let q = |p: f64| w.latency.value_at_quantile(p) as f64 / 1000.0;
+        println!(
+            "{} window {}: {:.0} orders/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, other answers {:?}",
+            args.label,
+            i + 1,
+            rate,
+            q(0.50),
+            q(0.90),
+            q(0.99),
+            others
+        );
+        rows.push(json!({
+            "orders_per_s": rate, "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99),
+            "other": others,
+        }));
+    }
+    if let Some(rss) = rss {
+        println!("{} server resident memory: {rss:.0} MiB", args.label);
+    }
+
+    // Verify the stock against the answers.
+    let mut consistent = true;
+    for product in &products {
+        let meta = api
+            .expect(
+                reqwest::Method::GET,
+                &format!("/inventory/{product}"),
+                Some(&shop),
+                None,
+                200,
+            )
+            .await?;
+        let field = |name: &str| meta[name].as_u64().unwrap_or(0);
+        let (stock, sold, held) = (
+            field("invent_stock"),
+            field("invent_sold"),
+            field("invent_reserved"),
+        );
+        let placed = ordered.get(product).copied().unwrap_or(0);
+        let ok = stock + sold + held == args.stock && sold + held == placed;
+        consistent &= ok;
+        println!(
+            "{} stock check {product}: stock {stock} + sold {sold} + held {held} = {} (received {}); 201s {placed}: {}",
+            args.label,
+            stock + sold + held,
+            args.stock,
+            if ok { "ok" } else { "MISMATCH" }
+        );
+    }
+    println!(
+        "summary {}",
+        json!({"label": args.label, "windows": rows, "rss_mib": rss, "consistent": consistent})
+    );
+    if !consistent {
+        bail!("stock and orders disagree");
+    }
+    Ok(())
+}
