@@ -8,6 +8,10 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 #![allow(clippy::expect_used)] // a failed setup aborts the bench
 
+/// The allocator `ecom-server` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ecom::core::id::{CustomerId, ShopId};
 use ecom::core::product::Product;

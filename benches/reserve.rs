@@ -5,6 +5,10 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 #![allow(clippy::expect_used)] // a failed setup aborts the bench
 
+/// The allocator `ecom-server` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ecom::core::id::{OrderId, ProductId, ShopId};
 use ecom::core::inventory::{Inventory, Reservation};

@@ -101,15 +101,14 @@ pub trait CartRepo: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<Option<Cart>>;
 
-    /// Removes `product_ids` from the active cart of each of `customers` (the bought lines of
-    /// several orders of the same products, at once). The default does it cart by cart.
+    /// Removes, for each `(customer, products)`, those products from the customer's active cart
+    /// (the bought lines of several orders at once). The default does it cart by cart.
     async fn remove_lines_many(
         &self,
-        customers: &[CustomerId],
-        product_ids: &[ProductId],
+        removals: &[(CustomerId, Vec<ProductId>)],
         now: Timestamp,
     ) -> Result<()> {
-        for customer in customers {
+        for (customer, product_ids) in removals {
             self.remove_lines(customer, product_ids, now).await?;
         }
         Ok(())

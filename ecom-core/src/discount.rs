@@ -223,6 +223,16 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
     /// it was not open (idempotent).
     async fn settle(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
 
+    /// [`Self::settle`] for several uses of the code at once (group commit); returns how many
+    /// were open. The default settles them one by one.
+    async fn settle_many(&self, id: &DiscountId, uses: &[Redemption]) -> Result<u32> {
+        let mut settled = 0;
+        for use_ in uses {
+            settled += u32::from(self.settle(id, use_).await?);
+        }
+        Ok(settled)
+    }
+
     /// Reopens a taken use as `use_` (a return in flight): the total does not change until it
     /// is released. Idempotent: if `use_.id` is already open, nothing changes.
     /// [`Error::NotFound`] if missing.

@@ -109,6 +109,20 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no record.
     async fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;
 
+    /// [`Self::reserve`] for several products at once (group commit): each product's holds
+    /// all or nothing, one result per product, in order. `Err` when the outcome of the whole
+    /// call is unknown. The default reserves product by product.
+    async fn reserve_many(
+        &self,
+        batch: &[(ProductId, Vec<Reservation>)],
+    ) -> Result<Vec<Result<()>>> {
+        let mut results = Vec::with_capacity(batch.len());
+        for (product, holds) in batch {
+            results.push(self.reserve(product, holds).await);
+        }
+        Ok(results)
+    }
+
     /// Closes each of `holds` that is open with that id and quantity, returning its units to
     /// `stock`; returns the units moved. Each hold moves at most once, whoever calls.
     async fn release(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64>;
@@ -116,6 +130,15 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     /// Closes each of `holds` that is open with that id and quantity, moving its units to
     /// `sold`; returns the units moved. Each hold moves at most once, whoever calls.
     async fn settle(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64>;
+
+    /// [`Self::settle`] for several products at once (group commit). The default settles
+    /// product by product.
+    async fn settle_many(&self, batch: &[(ProductId, Vec<Reservation>)]) -> Result<()> {
+        for (product, holds) in batch {
+            self.settle(product, holds).await?;
+        }
+        Ok(())
+    }
 
     /// Atomically: if `hold`'s id is not open and `sold` covers it, moves its units from `sold`
     /// into the open hold (a return in flight). Idempotent: if the id is already open, `Ok`

@@ -5,6 +5,7 @@
 use crate::error::{out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use bson::{doc, Document};
 use ecom_core::cart::{Cart, CartLine, CartRepo, CartState};
 use ecom_core::clock::Timestamp;
@@ -309,22 +310,54 @@ impl CartRepo for MongoCarts {
 
     async fn remove_lines_many(
         &self,
-        customers: &[CustomerId],
-        product_ids: &[ProductId],
+        removals: &[(CustomerId, Vec<ProductId>)],
         now: Timestamp,
     ) -> Result<()> {
-        let customers: Vec<&str> = customers.iter().map(CustomerId::as_str).collect();
-        let ids: Vec<&str> = product_ids.iter().map(ProductId::as_str).collect();
-        self.carts
-            .update_many(
-                doc! { "customerId": { "$in": customers }, "state": "active" },
-                doc! {
-                    "$pull": { "lines": { "productId": { "$in": ids } } },
-                    "$set": { "updatedAt": timestamp::to_bson(&now).map_err(to_core)? },
-                },
-            )
+        // Most buyers of a flash sale have no cart holding what they bought: one query finds
+        // the carts that do, and only those are written.
+        let customers: Vec<&str> = removals.iter().map(|(c, _)| c.as_str()).collect();
+        let mut products: Vec<&str> = removals
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(ProductId::as_str))
+            .collect();
+        products.sort_unstable();
+        products.dedup();
+        let holding: Vec<Document> = self
+            .carts
+            .clone_with_type::<Document>()
+            .find(doc! {
+                "customerId": { "$in": customers },
+                "state": "active",
+                "lines.productId": { "$in": products },
+            })
+            .projection(doc! { "customerId": 1 })
+            .await
+            .map_err(to_core)?
+            .try_collect()
             .await
             .map_err(to_core)?;
+        let holding: Vec<&str> = holding
+            .iter()
+            .filter_map(|d| d.get_str("customerId").ok())
+            .collect();
+        let now = timestamp::to_bson(&now).map_err(to_core)?;
+        let statements: Vec<Document> = removals
+            .iter()
+            .filter(|(customer, _)| holding.contains(&customer.as_str()))
+            .map(|(customer, products)| {
+                let ids: Vec<&str> = products.iter().map(ProductId::as_str).collect();
+                doc! {
+                    "q": active(customer),
+                    "u": {
+                        "$pull": { "lines": { "productId": { "$in": ids } } },
+                        "$set": { "updatedAt": now.clone() },
+                    },
+                }
+            })
+            .collect();
+        if !statements.is_empty() {
+            crate::update_each(&self.carts, statements).await?;
+        }
         Ok(())
     }
 }

@@ -393,6 +393,31 @@ impl DiscountRepo for MongoDiscounts {
         self.close(id, &use_.id, Document::new()).await
     }
 
+    async fn settle_many(&self, id: &DiscountId, uses: &[Redemption]) -> Result<u32> {
+        // Settling keeps the counts: one `$pull` of every id, whichever are still open.
+        let ids: Vec<&str> = uses.iter().map(|u| u.id.as_str()).collect();
+        let before = self
+            .discounts
+            .clone_with_type::<Document>()
+            .find_one_and_update(
+                doc! { "_id": id.as_str(), "open.id": { "$in": &ids } },
+                doc! { "$pull": { "open": { "id": { "$in": &ids } } } },
+            )
+            .projection(doc! { "open.id": 1 })
+            .await
+            .map_err(to_core)?;
+        let was_open = before
+            .as_ref()
+            .and_then(|d| d.get_array("open").ok())
+            .map_or(0, |open| {
+                open.iter()
+                    .filter_map(|u| u.as_document()?.get_str("id").ok())
+                    .filter(|u| ids.contains(u))
+                    .count()
+            });
+        Ok(u32::try_from(was_open).unwrap_or(u32::MAX))
+    }
+
     async fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()> {
         let entry = bson::to_bson(&UseDoc::from_use(use_)).map_err(to_core)?;
         let reopened = self

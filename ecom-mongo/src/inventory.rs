@@ -160,16 +160,10 @@ impl MongoInventory {
             return Ok(0);
         }
         if holds.len() > 1 {
-            let all: Vec<Document> = holds.iter().map(open_exactly).collect();
-            let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
-            let mut inc = Document::new();
-            inc.insert(counter, units(holds));
+            let (filter, update) = close_statement(product_id, holds, counter);
             let moved = self
                 .inventories
-                .update_one(
-                    doc! { "_id": product_id.as_str(), "holds": { "$all": all } },
-                    doc! { "$inc": inc, "$pull": { "holds": { "id": { "$in": ids } } } },
-                )
+                .update_one(filter, update)
                 .await
                 .map_err(to_core)?;
             if moved.modified_count == 1 {
@@ -194,6 +188,43 @@ impl MongoInventory {
         }
         Ok(moved_units)
     }
+}
+
+/// The conditional write of [`InventoryRepo::reserve`]: enough stock and none of these holds
+/// open yet; take the units and open the holds.
+fn reserve_statement(product_id: &ProductId, holds: &[Reservation]) -> Result<(Document, Document)> {
+    let sum = units(holds);
+    let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
+    let latest = holds
+        .iter()
+        .map(|h| h.created_at)
+        .max()
+        .unwrap_or_default();
+    Ok((
+        doc! {
+            "_id": product_id.as_str(),
+            "stock": { "$gte": sum },
+            "holds.id": { "$nin": ids },
+        },
+        doc! {
+            "$inc": { "stock": -sum },
+            "$push": { "holds": { "$each": hold_docs(holds)? } },
+            "$set": { "updatedAt": timestamp::to_bson(&latest).map_err(to_core)? },
+        },
+    ))
+}
+
+/// The write closing all of `holds` at once (each open with its quantity), adding their units
+/// to `counter`.
+fn close_statement(product_id: &ProductId, holds: &[Reservation], counter: &str) -> (Document, Document) {
+    let all: Vec<Document> = holds.iter().map(open_exactly).collect();
+    let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
+    let mut inc = Document::new();
+    inc.insert(counter, units(holds));
+    (
+        doc! { "_id": product_id.as_str(), "holds": { "$all": all } },
+        doc! { "$inc": inc, "$pull": { "holds": { "id": { "$in": ids } } } },
+    )
 }
 
 fn hold_docs(holds: &[Reservation]) -> Result<Vec<Bson>> {
@@ -256,24 +287,10 @@ impl InventoryRepo for MongoInventory {
         if holds.is_empty() {
             return Ok(());
         }
-        let sum = units(holds);
-        let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
-        let latest = holds.iter().map(|h| h.created_at).max().unwrap_or_default();
-        // One atomic step: enough stock and none of these holds open yet.
+        let (filter, update) = reserve_statement(product_id, holds)?;
         let reserved = self
             .inventories
-            .update_one(
-                doc! {
-                    "_id": product_id.as_str(),
-                    "stock": { "$gte": sum },
-                    "holds.id": { "$nin": ids },
-                },
-                doc! {
-                    "$inc": { "stock": -sum },
-                    "$push": { "holds": { "$each": hold_docs(holds)? } },
-                    "$set": { "updatedAt": timestamp::to_bson(&latest).map_err(to_core)? },
-                },
-            )
+            .update_one(filter, update)
             .await
             .map_err(to_core)?;
         if reserved.matched_count == 1 {
@@ -290,6 +307,65 @@ impl InventoryRepo for MongoInventory {
         Err(Error::InsufficientStock {
             product_id: product_id.to_string(),
         })
+    }
+
+    async fn reserve_many(
+        &self,
+        batch: &[(ProductId, Vec<Reservation>)],
+    ) -> Result<Vec<Result<()>>> {
+        let statements = batch
+            .iter()
+            .map(|(product, holds)| {
+                let (filter, update) = reserve_statement(product, holds)?;
+                Ok(doc! { "q": filter, "u": update })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let matched = crate::update_each(&self.inventories, statements).await?;
+        if matched == batch.len() as u64 {
+            return Ok(batch.iter().map(|_| Ok(())).collect());
+        }
+        // Some did not fit: read back which holds are open now.
+        let ids: Vec<&str> = batch.iter().map(|(p, _)| p.as_str()).collect();
+        let docs: Vec<InventoryDoc> = self
+            .inventories
+            .find(doc! { "_id": { "$in": ids } })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        Ok(batch
+            .iter()
+            .map(|(product, holds)| {
+                match docs.iter().find(|d| &d.product_id == product) {
+                    None => Err(Error::not_found("inventory")),
+                    Some(doc) if holds.iter().all(|h| doc.holds.iter().any(|o| o.id == h.id)) => {
+                        Ok(())
+                    }
+                    Some(_) => Err(Error::InsufficientStock {
+                        product_id: product.to_string(),
+                    }),
+                }
+            })
+            .collect())
+    }
+
+    async fn settle_many(&self, batch: &[(ProductId, Vec<Reservation>)]) -> Result<()> {
+        let statements: Vec<Document> = batch
+            .iter()
+            .map(|(product, holds)| {
+                let (filter, update) = close_statement(product, holds, "sold");
+                doc! { "q": filter, "u": update }
+            })
+            .collect();
+        let matched = crate::update_each(&self.inventories, statements).await?;
+        if matched < batch.len() as u64 {
+            // Some holds were no longer open: settle what is left hold by hold.
+            for (product, holds) in batch {
+                self.close(product, holds, "sold").await?;
+            }
+        }
+        Ok(())
     }
 
     async fn release(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64> {

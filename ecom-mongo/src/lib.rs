@@ -139,6 +139,46 @@ pub(crate) fn collection<T: Send + Sync>(db: &Database, name: &str) -> Collectio
     )
 }
 
+/// Runs several updates of one collection in one round trip: the `update` command with one
+/// statement (`{ q, u }`) per update, unordered, under the collection's write concern. Returns
+/// how many statements matched a document, in all (the command does not say which).
+pub(crate) async fn update_each<T: Send + Sync>(
+    collection: &Collection<T>,
+    statements: Vec<bson::Document>,
+) -> Result<u64> {
+    let mut command = bson::doc! {
+        "update": collection.name(),
+        "updates": statements,
+        "ordered": false,
+    };
+    if let Some(write_concern) = collection.write_concern() {
+        command.insert(
+            "writeConcern",
+            bson::to_document(write_concern).map_err(|e| ecom_core::Error::backend(e))?,
+        );
+    }
+    let reply = collection
+        .client()
+        .database(&collection.namespace().db)
+        .run_command(command)
+        .await
+        .map_err(to_core)?;
+    if let Ok(errors) = reply.get_array("writeErrors") {
+        if !errors.is_empty() {
+            return Err(ecom_core::Error::backend(format!(
+                "{} of the updates failed",
+                errors.len()
+            )));
+        }
+    }
+    let matched = match reply.get("n") {
+        Some(bson::Bson::Int32(n)) => i64::from(*n),
+        Some(bson::Bson::Int64(n)) => *n,
+        _ => 0,
+    };
+    Ok(u64::try_from(matched).unwrap_or(0))
+}
+
 /// Connects to `uri`, creates the indexes in database `db_name`, and returns its [`backend`].
 ///
 /// [`ecom_core::Error::Unavailable`] if the server cannot be reached.

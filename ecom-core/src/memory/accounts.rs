@@ -3,7 +3,7 @@ use crate::account::{Account, AccountKind, AccountRepo};
 use crate::error::{Error, Result};
 use crate::id::AccountId;
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`AccountRepo`].
@@ -14,8 +14,8 @@ pub struct MemoryAccounts {
 
 #[derive(Debug, Default)]
 struct Inner {
-    by_id: HashMap<AccountId, Account>,
-    by_email: HashMap<(AccountKind, String), AccountId>,
+    by_id: Map<AccountId, Account>,
+    by_email: Map<(AccountKind, String), AccountId>,
 }
 
 #[async_trait]

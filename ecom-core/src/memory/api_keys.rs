@@ -3,13 +3,13 @@ use crate::api_key::{ApiKey, ApiKeyRepo};
 use crate::error::{Error, Result};
 use crate::id::ApiKeyId;
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`ApiKeyRepo`], indexed by key hash.
 #[derive(Debug, Default)]
 pub struct MemoryApiKeys {
-    by_hash: Mutex<HashMap<String, ApiKey>>,
+    by_hash: Mutex<Map<String, ApiKey>>,
 }
 
 #[async_trait]

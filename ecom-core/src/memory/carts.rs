@@ -4,13 +4,13 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CartId, CustomerId, ProductId};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`CartRepo`]: the active cart of each customer.
 #[derive(Debug, Default)]
 pub struct MemoryCarts {
-    active: Mutex<HashMap<CustomerId, Cart>>,
+    active: Mutex<Map<CustomerId, Cart>>,
 }
 
 fn quantity_error(max: u32) -> Error {

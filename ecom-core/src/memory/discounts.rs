@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
 use crate::page::Page;
 use async_trait::async_trait;
-use std::collections::{BTreeSet, HashMap};
+use super::Map;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 /// In-process [`DiscountRepo`]. Each customer's uses of a code are kept beside the code, by
@@ -17,12 +18,12 @@ pub struct MemoryDiscounts {
 
 #[derive(Debug, Default)]
 struct Inner {
-    discounts: HashMap<DiscountId, Discount>,
-    by_customer: HashMap<(DiscountId, CustomerId), BTreeSet<OrderId>>,
+    discounts: Map<DiscountId, Discount>,
+    by_customer: Map<(DiscountId, CustomerId), BTreeSet<OrderId>>,
 }
 
 fn active_code<'a>(
-    discounts: &'a mut HashMap<DiscountId, Discount>,
+    discounts: &'a mut Map<DiscountId, Discount>,
     shop_id: &ShopId,
     code: &str,
 ) -> Option<&'a mut Discount> {

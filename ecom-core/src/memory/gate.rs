@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::gate::{Admission, GateLine, StockGate};
 use crate::id::ProductId;
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`StockGate`]: admission within one process.
@@ -15,15 +15,15 @@ pub struct MemoryGate {
 
 #[derive(Debug, Default)]
 struct Inner {
-    counts: HashMap<ProductId, u64>,
-    admissions: HashMap<String, Admitted>,
+    counts: Map<ProductId, u64>,
+    admissions: Map<String, Admitted>,
 }
 
 /// One checkout's admission.
 #[derive(Debug)]
 struct Admitted {
     at: Timestamp,
-    units: HashMap<ProductId, u32>,
+    units: Map<ProductId, u32>,
 }
 
 #[async_trait]
@@ -51,7 +51,7 @@ impl StockGate for MemoryGate {
                 product_id: short.product_id.clone(),
             });
         }
-        let mut held = HashMap::new();
+        let mut held = Map::default();
         for line in lines {
             if let Some(count) = inner.counts.get_mut(&line.product_id) {
                 *count -= u64::from(line.quantity);

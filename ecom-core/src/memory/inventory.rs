@@ -4,14 +4,14 @@ use crate::error::{Error, Result};
 use crate::id::{ProductId, ShopId};
 use crate::inventory::{Inventory, InventoryRepo, Reservation};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// In-process [`InventoryRepo`]: one mutex per product, so different products never contend;
 /// open holds in a map, so a hold costs the same however many are open.
 #[derive(Debug, Default)]
 pub struct MemoryInventory {
-    rows: RwLock<HashMap<ProductId, Arc<Mutex<Row>>>>,
+    rows: RwLock<Map<ProductId, Arc<Mutex<Row>>>>,
 }
 
 #[derive(Debug)]
@@ -20,7 +20,7 @@ struct Row {
     location: String,
     stock: u64,
     sold: u64,
-    open: HashMap<String, Reservation>,
+    open: Map<String, Reservation>,
     created_at: Timestamp,
     updated_at: Timestamp,
 }

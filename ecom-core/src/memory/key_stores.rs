@@ -4,13 +4,13 @@ use crate::error::{Error, Result};
 use crate::id::{AccountId, SessionId};
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`KeyStoreRepo`].
 #[derive(Debug, Default)]
 pub struct MemoryKeyStores {
-    sessions: Mutex<HashMap<SessionId, KeyStore>>,
+    sessions: Mutex<Map<SessionId, KeyStore>>,
 }
 
 #[async_trait]

@@ -2,7 +2,7 @@ use super::locked;
 use crate::error::{Error, Result};
 use crate::lock::{DistributedLock, LockGuard};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -12,7 +12,7 @@ use tokio::time::Instant;
 /// are woken on release or when the holder's TTL runs out.
 #[derive(Debug, Default)]
 pub struct MemoryLock {
-    keys: Mutex<HashMap<String, KeyState>>,
+    keys: Mutex<Map<String, KeyState>>,
 }
 
 #[derive(Debug, Default)]

@@ -45,6 +45,11 @@ pub fn backend() -> Backend {
     }
 }
 
+/// The maps of the memory backend: a fast hasher with a random seed per map.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The sets of the memory backend (see [`Map`]).
+type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent
 /// before anything in it can panic.
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -5,7 +5,7 @@ use crate::id::{CustomerId, OrderId};
 use crate::order::{Order, OrderRepo};
 use crate::page::Page;
 use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
+use super::{Map, Set};
 use std::sync::Mutex;
 
 /// In-process [`OrderRepo`], indexed by customer and by idempotency key.
@@ -16,12 +16,12 @@ pub struct MemoryOrders {
 
 #[derive(Debug, Default)]
 struct Inner {
-    orders: HashMap<OrderId, Order>,
-    by_customer: HashMap<CustomerId, Vec<OrderId>>,
-    by_key: HashMap<(CustomerId, String), OrderId>,
-    voided: HashSet<OrderId>,
+    orders: Map<OrderId, Order>,
+    by_customer: Map<CustomerId, Vec<OrderId>>,
+    by_key: Map<(CustomerId, String), OrderId>,
+    voided: Set<OrderId>,
     /// Orders with a return claim.
-    returning: HashSet<OrderId>,
+    returning: Set<OrderId>,
 }
 
 #[async_trait]

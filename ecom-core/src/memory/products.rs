@@ -4,13 +4,13 @@ use crate::id::ProductId;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductRepo, ProductSort};
 use async_trait::async_trait;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`ProductRepo`]. Lists scan all products; fine for development sizes.
 #[derive(Debug, Default)]
 pub struct MemoryProducts {
-    products: Mutex<HashMap<ProductId, Product>>,
+    products: Mutex<Map<ProductId, Product>>,
 }
 
 fn selects(filter: &ProductFilter, p: &Product) -> bool {

@@ -14,8 +14,8 @@ use crate::order::Order;
 use crate::product::Product;
 use std::sync::Arc;
 
-/// Bought lines to remove from carts, batched by the products bought.
-type CartCleanups = GroupCommit<Vec<ProductId>, (CustomerId, Timestamp), Result<()>>;
+/// Bought lines to remove from carts, batched.
+type CartCleanups = GroupCommit<(), (CustomerId, Vec<ProductId>, Timestamp), Result<()>>;
 
 /// The coalesced calls of one checkout service.
 #[derive(Debug)]
@@ -71,19 +71,22 @@ impl Batched {
             })
         });
         let carts_repo = backend.carts.clone();
-        let carts: Runner<Vec<ProductId>, (CustomerId, Timestamp), Result<()>> =
-            Arc::new(move |products, batch| {
+        let carts: Runner<(), (CustomerId, Vec<ProductId>, Timestamp), Result<()>> =
+            Arc::new(move |(), batch| {
                 let carts = carts_repo.clone();
                 Box::pin(async move {
-                    let now = batch.iter().map(|(_, at)| *at).max().unwrap_or_default();
+                    let now = batch.iter().map(|(_, _, at)| *at).max().unwrap_or_default();
                     let done = match batch.as_slice() {
-                        [(customer, _)] => {
-                            carts.remove_lines(customer, &products, now).await.map(drop)
-                        }
+                        [(customer, products, _)] => carts
+                            .remove_lines(customer, products, now)
+                            .await
+                            .map(drop),
                         _ => {
-                            let customers: Vec<CustomerId> =
-                                batch.iter().map(|(c, _)| c.clone()).collect();
-                            carts.remove_lines_many(&customers, &products, now).await
+                            let removals: Vec<(CustomerId, Vec<ProductId>)> = batch
+                                .iter()
+                                .map(|(c, p, _)| (c.clone(), p.clone()))
+                                .collect();
+                            carts.remove_lines_many(&removals, now).await
                         }
                     };
                     batch
@@ -128,7 +131,7 @@ impl Batched {
     ) -> Result<()> {
         products.sort();
         if self.enabled {
-            self.carts.submit(products, (customer.clone(), now)).await
+            self.carts.submit((), (customer.clone(), products, now)).await
         } else {
             self.backend
                 .carts

@@ -281,8 +281,13 @@ impl CheckoutService {
         let service = self.clone();
         let customer = customer.clone();
         let task = tokio::spawn(async move {
-            let turn = service.inner.in_flight.turn(&customer, &key).await;
-            if turn.waited {
+            // Repeats of a client's key in this process wait for the first; a generated key
+            // is never repeated.
+            let turn = match explicit {
+                true => Some(service.inner.in_flight.turn(&customer, &key).await),
+                false => None,
+            };
+            if turn.as_ref().is_some_and(|t| t.waited) {
                 if let Some(order) = service
                     .inner
                     .backend
@@ -432,7 +437,7 @@ impl CheckoutService {
             .remove_bought(&order.customer_id, bought, now)
             .await
         {
-            Ok(()) => self.inner.holds.settle_in_background(order.clone(), now),
+            Ok(()) => self.inner.holds.settle_in_background(order, now),
             Err(e) => {
                 tracing::warn!(order_id = %order.id, error = %e, "removing bought lines from the cart failed; recovery will");
             }

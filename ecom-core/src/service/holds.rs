@@ -6,6 +6,7 @@
 
 use super::config::{CheckoutStrategy, EcomConfig};
 use super::group_commit::{GroupCommit, Runner};
+use super::settler::{Placed, Settler};
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::Redemption;
@@ -15,10 +16,7 @@ use crate::id::ProductId;
 use crate::inventory::{InventoryRepo, Reservation};
 use crate::order::{AppliedDiscount, Order, OrderLine};
 use std::collections::HashSet;
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// Admission attempts before giving up (a seed in between needs two).
 const GATE_ATTEMPTS: usize = 3;
@@ -53,37 +51,25 @@ pub(crate) struct Holds {
 struct HoldsInner {
     backend: Backend,
     config: Arc<EcomConfig>,
-    reserves: Arc<GroupCommit<ProductId, Reservation, Result<()>>>,
-    settles: Arc<GroupCommit<ProductId, Reservation, Result<()>>>,
-    background: Arc<Background>,
+    reserves: Arc<GroupCommit<(), (ProductId, Reservation), Result<()>>>,
+    settler: Settler,
 }
 
 impl Holds {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
         let inventory = backend.inventory.clone();
-        let reserve: Runner<ProductId, Reservation, Result<()>> =
-            Arc::new(move |product, holds| {
+        let reserve: Runner<(), (ProductId, Reservation), Result<()>> =
+            Arc::new(move |(), holds| {
                 let inventory = inventory.clone();
-                Box::pin(async move { reserve_batch(&*inventory, &product, holds).await })
+                Box::pin(async move { reserve_across(&*inventory, holds).await })
             });
-        let inventory = backend.inventory.clone();
-        let settle: Runner<ProductId, Reservation, Result<()>> = Arc::new(move |product, holds| {
-            let inventory = inventory.clone();
-            Box::pin(async move {
-                let settled = inventory.settle(&product, &holds).await;
-                holds
-                    .iter()
-                    .map(|_| settled.as_ref().map(drop).map_err(Error::replicate))
-                    .collect()
-            })
-        });
+        let gate = config.checkout.strategy == CheckoutStrategy::Gate;
         Holds {
             inner: Arc::new(HoldsInner {
+                settler: Settler::new(backend.clone(), gate),
                 backend,
                 config,
                 reserves: GroupCommit::new(reserve),
-                settles: GroupCommit::new(settle),
-                background: Arc::new(Background::default()),
             }),
         }
     }
@@ -179,7 +165,7 @@ impl Holds {
                 reserved
             }
             _ if self.inner.config.group_commit => {
-                self.inner.reserves.submit(product.clone(), hold).await
+                self.inner.reserves.submit((), (product.clone(), hold)).await
             }
             _ => {
                 inventory
@@ -235,31 +221,19 @@ impl Holds {
     /// Settles `order`'s holds into sold stock and taken uses, in the background (batched per
     /// product), and forgets its gate admission. Failures are logged; recovery settles what
     /// stays open.
-    pub(crate) fn settle_in_background(&self, order: Arc<Order>, at: Timestamp) {
-        let holds = self.clone();
-        self.inner.background.spawn(async move {
-            if let Err(e) = holds.settle(&order, at).await {
-                tracing::warn!(order_id = %order.id, error = %e, "settling a placed order failed; recovery will");
-            }
-        });
+    pub(crate) fn settle_in_background(&self, order: &Order, at: Timestamp) {
+        self.inner.settler.push(Placed::of(order, at));
     }
 
     /// Settles `order`'s holds now (idempotent).
     pub(crate) async fn settle(&self, order: &Order, at: Timestamp) -> Result<()> {
         for line in &order.lines {
             let hold = line_hold(order, line, at);
-            if self.inner.config.group_commit {
-                self.inner
-                    .settles
-                    .submit(line.product_id.clone(), hold)
-                    .await?;
-            } else {
-                self.inner
-                    .backend
-                    .inventory
-                    .settle(&line.product_id, std::slice::from_ref(&hold))
-                    .await?;
-            }
+            self.inner
+                .backend
+                .inventory
+                .settle(&line.product_id, std::slice::from_ref(&hold))
+                .await?;
         }
         for AppliedDiscount { discount_id, .. } in &order.discounts {
             self.inner
@@ -278,8 +252,71 @@ impl Holds {
 
     /// Waits until every background settle started so far has ended.
     pub(crate) async fn flush(&self) {
-        self.inner.background.idle().await;
+        self.inner.settler.flush().await;
     }
+}
+
+/// Reserves a batch of holds across products: per product all at once in one call for the
+/// whole batch; a product whose holds do not all fit goes on alone (see [`reserve_batch`]).
+async fn reserve_across(
+    inventory: &dyn InventoryRepo,
+    batch: Vec<(ProductId, Reservation)>,
+) -> Vec<Result<()>> {
+    // Group by product, remembering where each hold's answer goes.
+    let mut groups: Vec<(ProductId, Vec<Reservation>, Vec<usize>)> = Vec::new();
+    for (i, (product, hold)) in batch.into_iter().enumerate() {
+        match groups.iter_mut().find(|(p, _, _)| *p == product) {
+            Some((_, holds, slots)) => {
+                holds.push(hold);
+                slots.push(i);
+            }
+            None => groups.push((product, vec![hold], vec![i])),
+        }
+    }
+    let n = groups.iter().map(|(_, _, slots)| slots.len()).sum();
+    let mut outs: Vec<Option<Result<()>>> = (0..n).map(|_| None).collect();
+    let mut place = |slots: &[usize], results: Vec<Result<()>>| {
+        for (slot, result) in slots.iter().zip(results) {
+            outs[*slot] = Some(result);
+        }
+    };
+    if let [(product, holds, slots)] = groups.as_slice() {
+        let results = reserve_batch(inventory, product, holds.clone()).await;
+        place(slots, results);
+    } else {
+        let calls: Vec<(ProductId, Vec<Reservation>)> = groups
+            .iter()
+            .map(|(p, holds, _)| (p.clone(), holds.clone()))
+            .collect();
+        match inventory.reserve_many(&calls).await {
+            Ok(results) if results.len() == groups.len() => {
+                for ((product, holds, slots), result) in groups.into_iter().zip(results) {
+                    match result {
+                        Ok(()) => place(&slots, slots.iter().map(|_| Ok(())).collect()),
+                        Err(Error::InsufficientStock { .. }) => {
+                            let alone = reserve_batch(inventory, &product, holds).await;
+                            place(&slots, alone);
+                        }
+                        Err(e) => place(&slots, slots.iter().map(|_| Err(e.replicate())).collect()),
+                    }
+                }
+            }
+            Ok(_) => {
+                let wrong = Error::backend("reserve_many answered the wrong count");
+                for (_, _, slots) in &groups {
+                    place(slots, slots.iter().map(|_| Err(wrong.replicate())).collect());
+                }
+            }
+            Err(e) => {
+                for (_, _, slots) in &groups {
+                    place(slots, slots.iter().map(|_| Err(e.replicate())).collect());
+                }
+            }
+        }
+    }
+    outs.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Error::backend("a hold got no answer"))))
+        .collect()
 }
 
 /// Reserves a batch of holds of one product: all at once when the stock covers them;
@@ -351,43 +388,3 @@ async fn reserve_batch(
         .collect()
 }
 
-/// Background tasks, counted so that they can be waited for.
-#[derive(Debug, Default)]
-struct Background {
-    running: AtomicUsize,
-    idle: Notify,
-}
-
-impl Background {
-    fn spawn(self: &Arc<Self>, work: impl Future<Output = ()> + Send + 'static) {
-        self.running.fetch_add(1, Ordering::SeqCst);
-        let me = self.clone();
-        tokio::spawn(async move {
-            let _done = Done(me);
-            work.await;
-        });
-    }
-
-    async fn idle(&self) {
-        loop {
-            let notified = self.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.running.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// Counts a background task out, even if it panicked.
-struct Done(Arc<Background>);
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}

@@ -15,6 +15,7 @@ mod order;
 mod password;
 mod product;
 mod recovery;
+mod settler;
 
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};

@@ -95,10 +95,48 @@ pub async fn add_adjust_remove(backend: &Backend) {
     assert_eq!(stored.lines, cart.lines);
     assert!(backend
         .carts
-        .remove_lines(&CustomerId::generate(), &[p2], now)
+        .remove_lines(&CustomerId::generate(), std::slice::from_ref(&p2), now)
         .await
         .unwrap()
         .is_none());
+    // Several customers' bought lines at once: each loses only its own products.
+    let (ann, bob) = (CustomerId::generate(), CustomerId::generate());
+    for (who, product) in [(&ann, &p1), (&ann, &p2), (&bob, &p1), (&bob, &p2)] {
+        backend
+            .carts
+            .add_line(who, &line(product, 1), 100, now)
+            .await
+            .unwrap();
+    }
+    backend
+        .carts
+        .remove_lines_many(
+            &[
+                (ann.clone(), vec![p1.clone()]),
+                (bob.clone(), vec![p2.clone()]),
+                (CustomerId::generate(), vec![p1.clone()]),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let left = |who: &CustomerId| {
+        let (backend, who) = (backend.clone(), who.clone());
+        async move {
+            backend
+                .carts
+                .get_active(&who)
+                .await
+                .unwrap()
+                .unwrap()
+                .lines
+                .into_iter()
+                .map(|l| l.product_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(left(&ann).await, vec![p2.clone()]);
+    assert_eq!(left(&bob).await, vec![p1.clone()]);
 }
 
 use super::{ecom, published_product, shop};

@@ -254,7 +254,7 @@ async fn gate_missed_units(ecom: &Ecom, fx: &Fixture, what: &str) {
 fn in_background(step: &Call) -> bool {
     matches!(
         step.name,
-        "inventory.settle" | "discounts.settle" | "gate.commit"
+        "inventory.settle" | "inventory.settle_many" | "discounts.settle" | "gate.commit"
     )
 }
 
@@ -311,7 +311,7 @@ async fn checkout_faults(backend: &Backend, strategy: CheckoutStrategy, mode: Fa
         "discounts.redeem",
         "orders.insert",
         "carts.remove_lines",
-        "inventory.settle",
+        "inventory.settle_many",
         "discounts.settle",
     ] {
         assert!(

@@ -300,3 +300,67 @@ pub async fn concurrent_releases_and_settles_move_once(backend: &Backend) {
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
     assert_eq!((inv.reserved(), inv.received()), (0, 50));
 }
+
+/// The batched moves (one call for several products) keep each product's rules: all or
+/// nothing per product, one answer per product, settling only what is open.
+pub async fn batched_moves_across_products(backend: &Backend) {
+    let (a, b, c) = (
+        fresh_inventory(backend, 10).await,
+        fresh_inventory(backend, 1).await,
+        fresh_inventory(backend, 5).await,
+    );
+    let (ha, hb, hc) = (hold(backend, 4), hold(backend, 2), hold(backend, 5));
+    let ha2 = hold(backend, 3);
+    let results = backend
+        .inventory
+        .reserve_many(&[
+            (a.clone(), vec![ha.clone(), ha2.clone()]),
+            (b.clone(), vec![hb.clone()]),
+            (c.clone(), vec![hc.clone()]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[1], Err(Error::InsufficientStock { .. })),
+        "{results:?}"
+    );
+    let stock = |id: &ProductId| {
+        let backend = backend.clone();
+        let id = id.clone();
+        async move {
+            let i = backend.inventory.get(&id).await.unwrap().unwrap();
+            (i.stock, i.reserved(), i.sold)
+        }
+    };
+    assert_eq!(stock(&a).await, (3, 7, 0));
+    assert_eq!(stock(&b).await, (1, 0, 0), "nothing of b was taken");
+    assert_eq!(stock(&c).await, (0, 5, 0));
+    // Settle across products, with one hold already released: only open holds move.
+    backend
+        .inventory
+        .release(&a, std::slice::from_ref(&ha2))
+        .await
+        .unwrap();
+    backend
+        .inventory
+        .settle_many(&[(a.clone(), vec![ha.clone(), ha2.clone()]), (c.clone(), vec![hc.clone()])])
+        .await
+        .unwrap();
+    assert_eq!(stock(&a).await, (6, 0, 4));
+    assert_eq!(stock(&c).await, (0, 0, 5));
+    backend
+        .inventory
+        .settle_many(&[(a.clone(), vec![ha]), (c.clone(), vec![hc])])
+        .await
+        .unwrap();
+    assert_eq!(stock(&a).await, (6, 0, 4), "settling twice is once");
+    let missing = backend
+        .inventory
+        .reserve_many(&[(ProductId::generate(), vec![hold(backend, 1)]), (b.clone(), vec![hold(backend, 1)])])
+        .await
+        .unwrap();
+    assert!(matches!(missing[0], Err(Error::NotFound { .. })), "{missing:?}");
+    assert!(missing[1].is_ok(), "{missing:?}");
+}

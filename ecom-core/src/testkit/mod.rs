@@ -197,7 +197,7 @@ macro_rules! conformance_suite {
                 publish_controls_visibility, shops_touch_only_their_own, keyword_search
             },
             inventory {
-                add_stock_and_owner_checks, holds_move_once,
+                add_stock_and_owner_checks, holds_move_once, batched_moves_across_products,
                 concurrent_reserves_never_oversell, concurrent_releases_and_settles_move_once
             },
             carts { add_adjust_remove, cart_service_flow, checkout_empties_bought_lines },

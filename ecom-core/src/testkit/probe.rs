@@ -313,8 +313,10 @@ probed!(InventoryRepo, "inventory", {
     write fn delete(&self, product_id: &ProductId) -> Result<bool>;
     write fn add_stock(&self, product_id: &ProductId, quantity: u32, location: Option<&str>, now: Timestamp) -> Result<Inventory>;
     write fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;
+    write fn reserve_many(&self, batch: &[(ProductId, Vec<Reservation>)]) -> Result<Vec<Result<()>>>;
     write fn release(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64>;
     write fn settle(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<u64>;
+    write fn settle_many(&self, batch: &[(ProductId, Vec<Reservation>)]) -> Result<()>;
     write fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()>;
     read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(ProductId, Reservation)>>;
 });
@@ -324,7 +326,7 @@ probed!(CartRepo, "carts", {
     write fn add_line(&self, customer_id: &CustomerId, line: &CartLine, max_quantity: u32, now: Timestamp) -> Result<Cart>;
     write fn adjust_line(&self, customer_id: &CustomerId, product_id: &ProductId, delta: i64, max_quantity: u32, now: Timestamp) -> Result<Cart>;
     write fn remove_lines(&self, customer_id: &CustomerId, product_ids: &[ProductId], now: Timestamp) -> Result<Option<Cart>>;
-    write fn remove_lines_many(&self, customers: &[CustomerId], product_ids: &[ProductId], now: Timestamp) -> Result<()>;
+    write fn remove_lines_many(&self, removals: &[(CustomerId, Vec<ProductId>)], now: Timestamp) -> Result<()>;
 });
 
 probed!(DiscountRepo, "discounts", {
@@ -338,6 +340,7 @@ probed!(DiscountRepo, "discounts", {
     write fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
     write fn release(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
     write fn settle(&self, id: &DiscountId, use_: &Redemption) -> Result<bool>;
+    write fn settle_many(&self, id: &DiscountId, uses: &[Redemption]) -> Result<u32>;
     write fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
     read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(DiscountId, Redemption)>>;
 });

@@ -1,0 +1,200 @@
+//! Settling placed orders in the background. One task per checkout service drains a queue of
+//! placed orders and settles their holds in batches: one store write per product per batch
+//! (group commit), however many orders the batch holds. A failure (or a crash of this process)
+//! leaves holds open, which recovery settles after the lease.
+
+use crate::backend::Backend;
+use crate::clock::Timestamp;
+use crate::discount::Redemption;
+use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
+use crate::inventory::Reservation;
+use crate::order::Order;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, Notify};
+
+/// Most orders settled in one batch.
+const MAX_BATCH: usize = 1024;
+
+/// What a placed order's checkout holds (its holds and uses carry the order's id).
+#[derive(Debug)]
+pub(crate) struct Placed {
+    id: OrderId,
+    customer: CustomerId,
+    lines: Vec<(ProductId, u32)>,
+    discounts: Vec<DiscountId>,
+    at: Timestamp,
+}
+
+impl Placed {
+    /// The holds of `order`, opened at `at`.
+    pub(crate) fn of(order: &Order, at: Timestamp) -> Self {
+        Placed {
+            id: order.id.clone(),
+            customer: order.customer_id.clone(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| (l.product_id.clone(), l.quantity))
+                .collect(),
+            discounts: order.discounts.iter().map(|d| d.discount_id.clone()).collect(),
+            at,
+        }
+    }
+}
+
+/// Settles placed orders' holds in the background.
+#[derive(Debug)]
+pub(crate) struct Settler {
+    backend: Backend,
+    /// Whether checkouts hold gate admissions (forgotten once settled).
+    gate: bool,
+    queue: Mutex<Option<mpsc::UnboundedSender<Placed>>>,
+    counter: Arc<Counter>,
+}
+
+/// Orders queued but not yet settled, and a wake-up for whoever waits for none.
+#[derive(Debug, Default)]
+struct Counter {
+    pending: AtomicUsize,
+    idle: Notify,
+}
+
+impl Counter {
+    fn done(&self, n: usize) {
+        if self.pending.fetch_sub(n, Ordering::SeqCst) == n {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
+impl Settler {
+    /// A settler over `backend`; `gate` when checkouts hold gate admissions.
+    pub(crate) fn new(backend: Backend, gate: bool) -> Self {
+        Settler {
+            backend,
+            gate,
+            queue: Mutex::new(None),
+            counter: Arc::default(),
+        }
+    }
+
+    /// Queues a placed order's holds to be settled.
+    pub(crate) fn push(&self, item: Placed) {
+        self.counter.pending.fetch_add(1, Ordering::SeqCst);
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let item = match queue.as_ref() {
+            Some(tx) => match tx.send(item) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(item)) => item,
+            },
+            None => item,
+        };
+        // No task yet, or it ended with its runtime: start one.
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(item);
+        *queue = Some(tx);
+        tokio::spawn(run(
+            self.backend.clone(),
+            self.gate,
+            rx,
+            self.counter.clone(),
+        ));
+    }
+
+    /// Waits until every order queued so far is settled (or failed to).
+    pub(crate) async fn flush(&self) {
+        loop {
+            let idle = self.counter.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.counter.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+async fn run(
+    backend: Backend,
+    gate: bool,
+    mut rx: mpsc::UnboundedReceiver<Placed>,
+    counter: Arc<Counter>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let n = batch.len();
+        // A batch of its own task: a panic in it is logged, not the end of the settler.
+        if let Err(e) = tokio::spawn(settle_batch(backend.clone(), gate, batch)).await {
+            tracing::error!(error = %e, "settling a batch of placed orders died; recovery will");
+        }
+        counter.done(n);
+    }
+}
+
+/// Settles the holds of `batch`: per product, one call for all its holds.
+async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
+    let mut by_product: HashMap<&ProductId, Vec<Reservation>> = HashMap::new();
+    for placed in &batch {
+        for (product, quantity) in &placed.lines {
+            by_product.entry(product).or_default().push(Reservation {
+                id: placed.id.to_string(),
+                order_id: placed.id.clone(),
+                quantity: *quantity,
+                created_at: placed.at,
+            });
+        }
+    }
+    let settled = match by_product.len() {
+        0 => Ok(()),
+        1 => {
+            let (product, holds) = by_product.into_iter().next().unwrap_or_else(|| unreachable!());
+            backend.inventory.settle(product, &holds).await.map(drop)
+        }
+        _ => {
+            let batch: Vec<(ProductId, Vec<Reservation>)> = by_product
+                .into_iter()
+                .map(|(p, holds)| (p.clone(), holds))
+                .collect();
+            backend.inventory.settle_many(&batch).await
+        }
+    };
+    if let Err(e) = settled {
+        tracing::warn!(error = %e, "settling placed orders' stock failed; recovery will");
+    }
+    let mut by_code: HashMap<&DiscountId, Vec<Redemption>> = HashMap::new();
+    for placed in &batch {
+        for discount in &placed.discounts {
+            by_code.entry(discount).or_default().push(Redemption {
+                id: placed.id.to_string(),
+                order_id: placed.id.clone(),
+                customer_id: placed.customer.clone(),
+                at: placed.at,
+            });
+        }
+    }
+    for (discount, uses) in by_code {
+        let settled = match uses.as_slice() {
+            [one] => backend.discounts.settle(discount, one).await.map(drop),
+            _ => backend.discounts.settle_many(discount, &uses).await.map(drop),
+        };
+        if let Err(e) = settled {
+            tracing::warn!(%discount, error = %e, "settling code uses failed; recovery will");
+        }
+    }
+    for placed in &batch {
+        if gate {
+            if let Err(e) = backend.gate.commit(placed.id.as_str()).await {
+                tracing::warn!(order_id = %placed.id, error = %e, "forgetting a gate admission failed; it expires");
+            }
+        }
+    }
+}
