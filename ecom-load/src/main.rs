@@ -9,7 +9,8 @@
 //! `stock + sold + held == received` and that the units sold or held are the units of the 201s.
 //!
 //! ```text
-//! ecom-load --url http://127.0.0.1:3055 --api-key "$KEY" --connections 64 --products 1
+//! ecom-load checkout --url http://127.0.0.1:3055 --api-key "$KEY" --connections 64 --products 1
+//! ecom-load ceiling --mongo-uri mongodb://127.0.0.1:27017 --redis-url redis://127.0.0.1:6379
 //! ```
 
 use anyhow::{bail, Context, Result};
@@ -20,9 +21,36 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// Flash-sale load against an ecom-server.
-#[derive(Parser, Debug, Clone)]
+/// Flash-sale load against an ecom-server, or the ceiling of the stores under it.
+#[derive(Parser, Debug)]
 #[command(name = "ecom-load", version)]
+enum Cli {
+    /// Checkouts against a running ecom-server.
+    Checkout(Args),
+    /// What the stores alone can do: conditional stock decrements of one document on MongoDB
+    /// (`findOneAndUpdate` with `stock >= 1`) and Lua decrements on Redis, concurrently.
+    Ceiling(Ceiling),
+}
+
+/// Options of `ceiling`.
+#[derive(clap::Args, Debug, Clone)]
+struct Ceiling {
+    /// A MongoDB to measure (a database `ecom_load_ceiling` is used and dropped).
+    #[arg(long)]
+    mongo_uri: Option<String>,
+    /// A Redis to measure (one key `ecom-load:ceiling`, deleted after).
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Operations in flight at once.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds per store.
+    #[arg(long, default_value_t = 10)]
+    secs: u64,
+}
+
+/// Options of `checkout`.
+#[derive(clap::Args, Debug, Clone)]
 struct Args {
     /// The server's base URL (127.0.0.1 only).
     #[arg(long, default_value = "http://127.0.0.1:3055")]
@@ -182,7 +210,101 @@ fn rss_mib(pid: Option<u32>) -> Option<f64> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    match Cli::parse() {
+        Cli::Checkout(args) => checkout(args).await,
+        Cli::Ceiling(ceiling) => store_ceiling(ceiling).await,
+    }
+}
+
+/// Runs `op` from `connections` tasks for `secs` seconds; operations per second.
+async fn saturate<F, Fut>(connections: usize, secs: u64, op: F) -> Result<f64>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0_u64;
+            while Instant::now() < end {
+                op().await?;
+                n += 1;
+            }
+            anyhow::Ok(n)
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await??;
+    }
+    Ok(total as f64 / secs as f64)
+}
+
+async fn store_ceiling(args: Ceiling) -> Result<()> {
+    let mut rows = serde_json::Map::new();
+    if let Some(uri) = &args.mongo_uri {
+        let client = mongodb::Client::with_uri_str(uri).await?;
+        let db = client.database("ecom_load_ceiling");
+        db.drop().await?;
+        let stock = db.collection::<bson::Document>("stock");
+        stock
+            .insert_one(bson::doc! { "_id": "hot", "stock": 1_000_000_000_i64 })
+            .await?;
+        let rate = saturate(args.connections, args.secs, move || {
+            let stock = stock.clone();
+            async move {
+                stock
+                    .find_one_and_update(
+                        bson::doc! { "_id": "hot", "stock": { "$gte": 1_i64 } },
+                        bson::doc! { "$inc": { "stock": -1_i64 } },
+                    )
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        db.drop().await?;
+        println!("ceiling mongodb: {rate:.0} conditional decrements/s");
+        rows.insert("mongo_decrements_per_s".into(), json!(rate));
+    }
+    if let Some(url) = &args.redis_url {
+        let client = redis::Client::open(url.as_str())?;
+        let conn = redis::aio::ConnectionManager::new(client).await?;
+        let script = redis::Script::new(
+            "local s = tonumber(redis.call('GET', KEYS[1]) or '0') \
+             if s >= 1 then return redis.call('DECRBY', KEYS[1], 1) end return -1",
+        );
+        let mut setup = conn.clone();
+        redis::cmd("SET")
+            .arg("ecom-load:ceiling")
+            .arg(1_000_000_000_u64)
+            .query_async::<()>(&mut setup)
+            .await?;
+        let rate = saturate(args.connections, args.secs, move || {
+            let (mut conn, script) = (conn.clone(), script.clone());
+            async move {
+                script
+                    .key("ecom-load:ceiling")
+                    .invoke_async::<i64>(&mut conn)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        redis::cmd("DEL")
+            .arg("ecom-load:ceiling")
+            .query_async::<()>(&mut setup)
+            .await?;
+        println!("ceiling redis: {rate:.0} Lua decrements/s");
+        rows.insert("redis_decrements_per_s".into(), json!(rate));
+    }
+    println!("summary {}", json!({"label": "ceiling", "ceiling": rows}));
+    Ok(())
+}
+
+async fn checkout(args: Args) -> Result<()> {
     let host = reqwest::Url::parse(&args.url)?;
     if !matches!(host.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) {
         bail!("ecom-load only sends traffic to 127.0.0.1");

@@ -5,12 +5,12 @@
 use crate::error::{out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use bson::{doc, Document};
 use ecom_core::cart::{Cart, CartLine, CartRepo, CartState};
 use ecom_core::clock::Timestamp;
 use ecom_core::id::{CartId, CustomerId, ProductId, ShopId};
 use ecom_core::{Error, Money, Result};
+use futures::TryStreamExt;
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};

@@ -192,14 +192,13 @@ impl MongoInventory {
 
 /// The conditional write of [`InventoryRepo::reserve`]: enough stock and none of these holds
 /// open yet; take the units and open the holds.
-fn reserve_statement(product_id: &ProductId, holds: &[Reservation]) -> Result<(Document, Document)> {
+fn reserve_statement(
+    product_id: &ProductId,
+    holds: &[Reservation],
+) -> Result<(Document, Document)> {
     let sum = units(holds);
     let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
-    let latest = holds
-        .iter()
-        .map(|h| h.created_at)
-        .max()
-        .unwrap_or_default();
+    let latest = holds.iter().map(|h| h.created_at).max().unwrap_or_default();
     Ok((
         doc! {
             "_id": product_id.as_str(),
@@ -216,7 +215,11 @@ fn reserve_statement(product_id: &ProductId, holds: &[Reservation]) -> Result<(D
 
 /// The write closing all of `holds` at once (each open with its quantity), adding their units
 /// to `counter`.
-fn close_statement(product_id: &ProductId, holds: &[Reservation], counter: &str) -> (Document, Document) {
+fn close_statement(
+    product_id: &ProductId,
+    holds: &[Reservation],
+    counter: &str,
+) -> (Document, Document) {
     let all: Vec<Document> = holds.iter().map(open_exactly).collect();
     let ids: Vec<&str> = holds.iter().map(|h| h.id.as_str()).collect();
     let mut inc = Document::new();
@@ -336,8 +339,8 @@ impl InventoryRepo for MongoInventory {
             .map_err(to_core)?;
         Ok(batch
             .iter()
-            .map(|(product, holds)| {
-                match docs.iter().find(|d| &d.product_id == product) {
+            .map(
+                |(product, holds)| match docs.iter().find(|d| &d.product_id == product) {
                     None => Err(Error::not_found("inventory")),
                     Some(doc) if holds.iter().all(|h| doc.holds.iter().any(|o| o.id == h.id)) => {
                         Ok(())
@@ -345,8 +348,8 @@ impl InventoryRepo for MongoInventory {
                     Some(_) => Err(Error::InsufficientStock {
                         product_id: product.to_string(),
                     }),
-                }
-            })
+                },
+            )
             .collect())
     }
 

@@ -154,7 +154,7 @@ pub(crate) async fn update_each<T: Send + Sync>(
     if let Some(write_concern) = collection.write_concern() {
         command.insert(
             "writeConcern",
-            bson::to_document(write_concern).map_err(|e| ecom_core::Error::backend(e))?,
+            bson::to_document(write_concern).map_err(ecom_core::Error::backend)?,
         );
     }
     let reply = collection

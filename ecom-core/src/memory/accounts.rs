@@ -1,9 +1,9 @@
 use super::locked;
+use super::Map;
 use crate::account::{Account, AccountKind, AccountRepo};
 use crate::error::{Error, Result};
 use crate::id::AccountId;
 use async_trait::async_trait;
-use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`AccountRepo`].

@@ -1,9 +1,9 @@
 use super::locked;
+use super::Map;
 use crate::api_key::{ApiKey, ApiKeyRepo};
 use crate::error::{Error, Result};
 use crate::id::ApiKeyId;
 use async_trait::async_trait;
-use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`ApiKeyRepo`], indexed by key hash.

@@ -1,10 +1,10 @@
 use super::locked;
+use super::Map;
 use crate::cart::{Cart, CartLine, CartRepo, CartState};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CartId, CustomerId, ProductId};
 use async_trait::async_trait;
-use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`CartRepo`]: the active cart of each customer.

@@ -1,11 +1,11 @@
 use super::locked;
+use super::Map;
 use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
 use crate::page::Page;
 use async_trait::async_trait;
-use super::Map;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 

@@ -1,10 +1,10 @@
 use super::locked;
+use super::Map;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::gate::{Admission, GateLine, StockGate};
 use crate::id::ProductId;
 use async_trait::async_trait;
-use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`StockGate`]: admission within one process.

@@ -1,10 +1,10 @@
 use super::locked;
+use super::Map;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{ProductId, ShopId};
 use crate::inventory::{Inventory, InventoryRepo, Reservation};
 use async_trait::async_trait;
-use super::Map;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// In-process [`InventoryRepo`]: one mutex per product, so different products never contend;

@@ -1,10 +1,10 @@
 use super::locked;
+use super::Map;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, SessionId};
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use async_trait::async_trait;
-use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`KeyStoreRepo`].

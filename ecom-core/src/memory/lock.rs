@@ -1,8 +1,8 @@
 use super::locked;
+use super::Map;
 use crate::error::{Error, Result};
 use crate::lock::{DistributedLock, LockGuard};
 use async_trait::async_trait;
-use super::Map;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;

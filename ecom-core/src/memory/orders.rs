@@ -1,11 +1,11 @@
 use super::locked;
+use super::{Map, Set};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId};
 use crate::order::{Order, OrderRepo};
 use crate::page::Page;
 use async_trait::async_trait;
-use super::{Map, Set};
 use std::sync::Mutex;
 
 /// In-process [`OrderRepo`], indexed by customer and by idempotency key.

@@ -1,10 +1,10 @@
 use super::locked;
+use super::Map;
 use crate::error::{Error, Result};
 use crate::id::ProductId;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductRepo, ProductSort};
 use async_trait::async_trait;
 use std::cmp::Ordering;
-use super::Map;
 use std::sync::Mutex;
 
 /// In-process [`ProductRepo`]. Lists scan all products; fine for development sizes.

@@ -77,10 +77,9 @@ impl Batched {
                 Box::pin(async move {
                     let now = batch.iter().map(|(_, _, at)| *at).max().unwrap_or_default();
                     let done = match batch.as_slice() {
-                        [(customer, products, _)] => carts
-                            .remove_lines(customer, products, now)
-                            .await
-                            .map(drop),
+                        [(customer, products, _)] => {
+                            carts.remove_lines(customer, products, now).await.map(drop)
+                        }
                         _ => {
                             let removals: Vec<(CustomerId, Vec<ProductId>)> = batch
                                 .iter()
@@ -131,7 +130,9 @@ impl Batched {
     ) -> Result<()> {
         products.sort();
         if self.enabled {
-            self.carts.submit((), (customer.clone(), products, now)).await
+            self.carts
+                .submit((), (customer.clone(), products, now))
+                .await
         } else {
             self.backend
                 .carts

@@ -165,7 +165,10 @@ impl Holds {
                 reserved
             }
             _ if self.inner.config.group_commit => {
-                self.inner.reserves.submit((), (product.clone(), hold)).await
+                self.inner
+                    .reserves
+                    .submit((), (product.clone(), hold))
+                    .await
             }
             _ => {
                 inventory
@@ -304,7 +307,10 @@ async fn reserve_across(
             Ok(_) => {
                 let wrong = Error::backend("reserve_many answered the wrong count");
                 for (_, _, slots) in &groups {
-                    place(slots, slots.iter().map(|_| Err(wrong.replicate())).collect());
+                    place(
+                        slots,
+                        slots.iter().map(|_| Err(wrong.replicate())).collect(),
+                    );
                 }
             }
             Err(e) => {
@@ -387,4 +393,3 @@ async fn reserve_batch(
         .map(|out| out.unwrap_or_else(|| single_outs.next().unwrap_or_else(|| Err(short()))))
         .collect()
 }
-

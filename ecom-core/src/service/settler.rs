@@ -38,7 +38,11 @@ impl Placed {
                 .iter()
                 .map(|l| (l.product_id.clone(), l.quantity))
                 .collect(),
-            discounts: order.discounts.iter().map(|d| d.discount_id.clone()).collect(),
+            discounts: order
+                .discounts
+                .iter()
+                .map(|d| d.discount_id.clone())
+                .collect(),
             at,
         }
     }
@@ -156,7 +160,10 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
     let settled = match by_product.len() {
         0 => Ok(()),
         1 => {
-            let (product, holds) = by_product.into_iter().next().unwrap_or_else(|| unreachable!());
+            let (product, holds) = by_product
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| unreachable!());
             backend.inventory.settle(product, &holds).await.map(drop)
         }
         _ => {
@@ -184,7 +191,11 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
     for (discount, uses) in by_code {
         let settled = match uses.as_slice() {
             [one] => backend.discounts.settle(discount, one).await.map(drop),
-            _ => backend.discounts.settle_many(discount, &uses).await.map(drop),
+            _ => backend
+                .discounts
+                .settle_many(discount, &uses)
+                .await
+                .map(drop),
         };
         if let Err(e) = settled {
             tracing::warn!(%discount, error = %e, "settling code uses failed; recovery will");

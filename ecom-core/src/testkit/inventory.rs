@@ -345,7 +345,10 @@ pub async fn batched_moves_across_products(backend: &Backend) {
         .unwrap();
     backend
         .inventory
-        .settle_many(&[(a.clone(), vec![ha.clone(), ha2.clone()]), (c.clone(), vec![hc.clone()])])
+        .settle_many(&[
+            (a.clone(), vec![ha.clone(), ha2.clone()]),
+            (c.clone(), vec![hc.clone()]),
+        ])
         .await
         .unwrap();
     assert_eq!(stock(&a).await, (6, 0, 4));
@@ -358,9 +361,15 @@ pub async fn batched_moves_across_products(backend: &Backend) {
     assert_eq!(stock(&a).await, (6, 0, 4), "settling twice is once");
     let missing = backend
         .inventory
-        .reserve_many(&[(ProductId::generate(), vec![hold(backend, 1)]), (b.clone(), vec![hold(backend, 1)])])
+        .reserve_many(&[
+            (ProductId::generate(), vec![hold(backend, 1)]),
+            (b.clone(), vec![hold(backend, 1)]),
+        ])
         .await
         .unwrap();
-    assert!(matches!(missing[0], Err(Error::NotFound { .. })), "{missing:?}");
+    assert!(
+        matches!(missing[0], Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
     assert!(missing[1].is_ok(), "{missing:?}");
 }
