@@ -36,6 +36,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:3055";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The default prefix of every Redis key the server writes.
 pub const DEFAULT_REDIS_PREFIX: &str = "ecom:";
+/// Longest accepted lifetime or timeout, in seconds (10 years): dates computed from it stay
+/// far inside what timestamps can hold.
+const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
 /// Shortest accepted `ECOM_SECRET`, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
 
@@ -48,6 +52,9 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Origins allowed by CORS; `*` allows any; empty allows no cross-origin use.
     pub cors_origins: Vec<String>,
+    /// How often the server looks for checkouts a crashed or stalled process left half-way
+    /// (holds older than the lease); default [`crate::server::RECOVERY_EVERY`].
+    pub recovery_every: Duration,
 }
 
 impl Default for HttpConfig {
@@ -56,6 +63,7 @@ impl Default for HttpConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            recovery_every: crate::server::RECOVERY_EVERY,
         }
     }
 }
@@ -240,6 +248,9 @@ fn seconds(name: &str, value: u64) -> anyhow::Result<Duration> {
     if value == 0 {
         bail!("{name} must be at least 1 second");
     }
+    if value > MAX_SECONDS {
+        bail!("{name} must be at most {MAX_SECONDS} seconds (10 years)");
+    }
     Ok(Duration::from_secs(value))
 }
 
@@ -389,6 +400,9 @@ mod tests {
             ("currency = \"XXX\"", "unknown currency"),
             ("secret = \"short\"", "at least 16 bytes"),
             ("access_token_ttl = 0", "at least 1 second"),
+            ("refresh_token_ttl = 18446744073709551615", "at most"),
+            ("access_token_ttl = 9223372036854775807", "at most"),
+            ("request_timeout = 315360001", "at most"),
             ("body_limit = 0", "at least 1 byte"),
         ] {
             let err = Settings::from_toml(toml)

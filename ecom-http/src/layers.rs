@@ -1,6 +1,6 @@
 //! The middleware stack around every route: request ids, tracing, metrics, security headers,
-//! CORS, compression, error envelopes for responses produced by middleware, timeout and body
-//! limit.
+//! CORS, compression, error envelopes for responses produced by middleware, panics caught as
+//! 500, timeout and body limit.
 
 use crate::config::HttpConfig;
 use crate::envelope::ErrorBody;
@@ -12,6 +12,7 @@ use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -59,6 +60,7 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
             StatusCode::SERVICE_UNAVAILABLE,
             http.request_timeout,
         ))
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(
             http.body_limit,
             envelope_errors,
@@ -138,6 +140,18 @@ async fn security_headers(request: Request, next: Next) -> Response {
             .or_insert_with(|| HeaderValue::from_static(value));
     }
     response
+}
+
+/// A handler that panicked (a bug) answers 500 in the error envelope, and the connection
+/// stays usable; the panic itself is logged.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    (
+        status,
+        axum::Json(ErrorBody::new(status, "internal server error")),
+    )
+        .into_response()
 }
 
 /// Puts error responses made by middleware or by axum itself (413 from the body limit, 503

@@ -91,7 +91,10 @@ pub async fn serve_ecom(
             metrics.upkeep();
         }
     });
-    let recovery = tokio::spawn(recover_checkouts(Ecom::clone(&state.ecom)));
+    let recovery = tokio::spawn(recover_checkouts(
+        Ecom::clone(&state.ecom),
+        config.http.recovery_every,
+    ));
     let ecom = state.ecom.clone();
     tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
     let served = axum::serve(listener, router(state))
@@ -112,16 +115,17 @@ pub async fn serve_ecom(
     Ok(())
 }
 
-/// How often abandoned checkouts are rolled back or forward.
+/// How often abandoned checkouts are rolled back or forward, by default
+/// ([`HttpConfig::recovery_every`](crate::HttpConfig::recovery_every)).
 pub const RECOVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long a stopping server waits for placed orders to settle their holds.
 const SETTLE_ON_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Runs `recover_stale_checkouts` every [`RECOVERY_EVERY`], for checkouts a crashed process
-/// (this one or another on the same database) left half-way.
-async fn recover_checkouts(ecom: Ecom) {
-    let mut every = tokio::time::interval(RECOVERY_EVERY);
+/// Runs `recover_stale_checkouts` every `period`, for checkouts a crashed process (this one or
+/// another on the same database) left half-way.
+async fn recover_checkouts(ecom: Ecom, period: std::time::Duration) {
+    let mut every = tokio::time::interval(period);
     loop {
         every.tick().await;
         let now = ecom.backend().clock.now();

@@ -293,6 +293,32 @@ async fn send(
     server.call(method, &path, &refs, body).await
 }
 
+/// Asserts that the case just sent changed nothing: the probe saw no store write at all, or
+/// only writes to stores the snapshot reads (a conditional write that matched nothing, e.g. a
+/// delete of another shop's code) and the snapshot is as before. Returns 1 (one case checked).
+async fn unchanged(server: &TestServer, world: &World, before: &Value, case: usize) -> usize {
+    let probe = server.probe.as_ref().unwrap();
+    let writes: Vec<_> = probe.calls().into_iter().filter(|c| c.write).collect();
+    probe.clear();
+    if writes.is_empty() {
+        return 1;
+    }
+    let unseen = ["accounts.", "key_stores.", "api_keys.", "lock.", "gate."];
+    assert!(
+        !writes
+            .iter()
+            .any(|c| unseen.iter().any(|p| c.name.starts_with(p))),
+        "bad-input case #{case} wrote {writes:?}"
+    );
+    let now = snapshot(server, world).await;
+    probe.clear();
+    assert_eq!(
+        &now, before,
+        "bad-input case #{case} changed the store ({writes:?})"
+    );
+    1
+}
+
 /// Everything the routes could change, read as the owner.
 async fn snapshot(server: &TestServer, world: &World) -> Value {
     let shop = world.shop.auth();
@@ -906,7 +932,20 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         .api(Method::POST, "/carts", &world.user.auth(), Some(cart))
         .await
         .ok(200);
+    // The first order's holds settle in the background; wait for that, then watch the store.
+    let probe = server.probe.clone().unwrap();
+    for _ in 0..500 {
+        if probe
+            .calls()
+            .iter()
+            .any(|c| c.name.starts_with("discounts.settle"))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let before = snapshot(&server, &world).await;
+    probe.clear();
     assert_eq!(before["inventory"]["metadata"]["invent_stock"], 10);
     assert_eq!(before["sellable"]["metadata"]["invent_stock"], 9);
     assert_eq!(before["cart"]["metadata"]["cart_count_product"], 1);
@@ -996,7 +1035,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 answer.text
             );
             answer.err(status, needle);
-            cases += 1;
+            cases += unchanged(&server, &world, &before, cases).await;
         }
     }
 
@@ -1046,7 +1085,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 answer.text
             );
             answer.err(status, needle);
-            cases += 1;
+            cases += unchanged(&server, &world, &before, cases).await;
         }
         // A non-JSON content type.
         let path_full = format!("/v1/api{}", fill(&world, path));
@@ -1061,7 +1100,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 415, "{method} {path}");
-        cases += 1;
+        cases += unchanged(&server, &world, &before, cases).await;
     }
 
     let op = || json!({"$gt": ""});
@@ -1314,7 +1353,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             answer.text
         );
         answer.err(status, &needle);
-        cases += 1;
+        cases += unchanged(&server, &world, &before, cases).await;
     }
 
     // 3. Paths and queries.
@@ -1622,7 +1661,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             answer.text
         );
         answer.err(status, needle);
-        cases += 1;
+        cases += unchanged(&server, &world, &before, cases).await;
     }
 
     // An idempotency key that is too long or not printable ASCII.
@@ -1649,7 +1688,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 .contains("invalid idempotency-key"),
             "{body}"
         );
-        cases += 1;
+        cases += unchanged(&server, &world, &before, cases).await;
     }
 
     // 4. Expired tokens: past the 15-minute access lifetime, every shop route is 401.
@@ -1673,7 +1712,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         )
         .await;
         answer.err(401, "invalid or expired token");
-        cases += 1;
+        cases += unchanged(&server, &world, &before, cases).await;
     }
     send(
         &server,

@@ -2,9 +2,37 @@
 //! stops cleanly on SIGTERM; `apikey create` and configuration errors are clear.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use ecom_core::api_key::Permission;
+use ecom_core::{Ecom, EcomConfig, Secret};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
+
+/// A server process started by a test: killed (and reaped) when dropped, so a failing
+/// assertion never leaves it running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl Running {
+    /// Spawns `command` with stdout piped; returns it and its stdout lines.
+    fn spawn(mut command: Command) -> (Self, Lines<BufReader<ChildStdout>>) {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        (Running(child), BufReader::new(stdout).lines())
+    }
+}
 
 fn server() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ecom-server"));
@@ -19,13 +47,10 @@ fn server() -> Command {
 
 #[tokio::test]
 async fn starts_without_configuration_and_stops_on_sigterm() {
-    let mut child = server()
-        .env("ECOM_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut command = server();
+    command.env("ECOM_BIND", "127.0.0.1:0");
+    let (mut running, mut lines) = Running::spawn(command);
+    let child = &mut running.0;
     let key_line = lines.next().unwrap().unwrap();
     let key = key_line
         .strip_prefix("api key: ")
@@ -71,6 +96,68 @@ async fn starts_without_configuration_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(exit.success(), "{exit:?}");
+}
+
+/// `apikey create` on MongoDB stores a key with both permissions; a server on the same
+/// database accepts it; once the key is disabled the server refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apikey_create_on_mongo_serves_and_disables() {
+    let db = ecom_mongo::testkit::TestDatabase::new()
+        .await
+        .expect("a MongoDB for tests (ECOM_TEST_MONGO_URI or secantusd-rs)");
+    let secret = "binary-test-secret-0123456789";
+    let env = [
+        ("ECOM_MONGO_URI", db.uri().to_owned()),
+        ("ECOM_MONGO_DB", db.database().name().to_owned()),
+        ("ECOM_SECRET", secret.to_owned()),
+    ];
+    let mut create = server();
+    create.args(["apikey", "create", "--permissions", "0000,1111"]);
+    create.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let output = create.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("ecom_") && key.len() == 69, "{key}");
+    // The stored key holds exactly the two permissions.
+    let ecom = Ecom::new(
+        db.backend().clone(),
+        EcomConfig::new(Secret::new(secret.as_bytes())),
+    );
+    let stored = ecom.api_keys.check(&key, Permission::P1111).await.unwrap();
+    assert_eq!(
+        stored.permissions,
+        vec![Permission::P0000, Permission::P1111]
+    );
+
+    let mut command = server();
+    command.env("ECOM_BIND", "127.0.0.1:0");
+    command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let (_running, mut lines) = Running::spawn(command);
+    let listen_line = lines.next().unwrap().unwrap();
+    let base = listen_line
+        .strip_prefix("listening on ")
+        .expect(&listen_line)
+        .to_owned();
+    let client = reqwest::Client::new();
+    let list = |key: String| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}/v1/api/products/all"))
+                .header("x-api-key", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(list(key.clone()).await, 200);
+    ecom.api_keys.disable(&stored.id).await.unwrap();
+    assert_eq!(list(key.clone()).await, 403);
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {

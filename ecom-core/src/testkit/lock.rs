@@ -45,11 +45,14 @@ pub async fn mutual_exclusion(backend: &Backend) {
     assert_eq!(entered.load(Ordering::SeqCst), 100);
 }
 
+/// A held lock is busy and only its owner releases it; a lock never released frees itself
+/// after its TTL. Nothing here depends on how fast the machine is: every lock that must still
+/// be held has a TTL of a minute, and the expiry is waited for (up to 10 s), not timed.
 pub async fn expiry_and_owner_only_release(backend: &Backend) {
     let key = key("expiry");
     let lock = &backend.lock;
     let first = lock
-        .acquire(&key, Duration::from_millis(300), Duration::ZERO)
+        .acquire(&key, Duration::from_secs(60), Duration::ZERO)
         .await
         .unwrap();
     // Busy while held: a short wait gives the retryable Busy error.
@@ -62,14 +65,25 @@ pub async fn expiry_and_owner_only_release(backend: &Backend) {
     let mut forged = first.clone();
     forged.owner = "someone-else".into();
     assert!(!lock.release(&forged).await.unwrap());
-    // After the TTL it is free again, even though never released.
-    let second = lock
-        .acquire(&key, Duration::from_secs(5), Duration::from_secs(5))
+    assert!(matches!(
+        lock.acquire(&key, Duration::from_secs(5), Duration::ZERO)
+            .await,
+        Err(Error::Busy(_))
+    ));
+    assert!(lock.release(&first).await.unwrap());
+    // A holder that never releases: after its TTL the lock is free again.
+    let stale = lock
+        .acquire(&key, Duration::from_millis(100), Duration::ZERO)
         .await
         .unwrap();
-    assert!(second.fence > first.fence);
+    assert!(stale.fence > first.fence);
+    let second = lock
+        .acquire(&key, Duration::from_secs(60), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(second.fence > stale.fence);
     // The expired holder cannot release the new holder's lock.
-    assert!(!lock.release(&first).await.unwrap());
+    assert!(!lock.release(&stale).await.unwrap());
     assert!(matches!(
         lock.acquire(&key, Duration::from_secs(5), Duration::from_millis(20))
             .await,

@@ -8,6 +8,7 @@
 )]
 
 use ecom_core::clock::ManualClock;
+use ecom_core::testkit::probe::Probe;
 use ecom_core::{memory, Ecom};
 use ecom_http::Config;
 use reqwest::header::HeaderMap;
@@ -34,6 +35,8 @@ pub struct TestServer {
     /// The services behind the server (only for servers started with [`TestServer::with_clock`]).
     pub ecom: Option<Ecom>,
     pub clock: Option<Arc<ManualClock>>,
+    /// Sees every store call of servers started with [`TestServer::with_clock`].
+    pub probe: Option<Probe>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -102,14 +105,20 @@ impl TestServer {
         let handle = tokio::spawn(ecom_http::serve(config, listener, async move {
             let _ = rx.await;
         }));
-        Self::ready(base, None, None, tx, handle).await
+        Self::ready(base, None, None, None, tx, handle).await
     }
 
-    /// A server over the memory backend on a manual clock, via `serve_ecom`.
+    /// A server over the memory backend on a manual clock, via `serve_ecom`, with a probe
+    /// recording every store call.
     pub async fn with_clock() -> Self {
-        let config = config();
+        Self::with_clock_and(config()).await
+    }
+
+    /// [`TestServer::with_clock`] with the HTTP settings of `config`.
+    pub async fn with_clock_and(config: Config) -> Self {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let backend = memory::backend().with_clock(clock.clone());
+        let probe = Probe::new();
+        let backend = probe.wrap(&memory::backend().with_clock(clock.clone()));
         let ecom = Ecom::new(backend, config.ecom_config().unwrap());
         let listener = tokio::net::TcpListener::bind(config.bind).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -121,13 +130,14 @@ impl TestServer {
             })
             .await
         });
-        Self::ready(base, Some(ecom), Some(clock), tx, handle).await
+        Self::ready(base, Some(ecom), Some(clock), Some(probe), tx, handle).await
     }
 
     async fn ready(
         base: String,
         ecom: Option<Ecom>,
         clock: Option<Arc<ManualClock>>,
+        probe: Option<Probe>,
         tx: oneshot::Sender<()>,
         handle: JoinHandle<anyhow::Result<()>>,
     ) -> Self {
@@ -135,6 +145,7 @@ impl TestServer {
             api: Api::new(&base, KEY),
             ecom,
             clock,
+            probe,
             shutdown: Some(tx),
             handle: Some(handle),
         };
