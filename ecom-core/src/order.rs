@@ -137,6 +137,17 @@ pub struct ReturnClaim {
     pub deadline: Timestamp,
 }
 
+/// What one shop keeps about its part of an order.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ShopFulfilment {
+    /// The shop.
+    pub shop_id: ShopId,
+    /// Its carrier's tracking number.
+    pub tracking_number: Option<String>,
+    /// Its latest note.
+    pub note: Option<String>,
+}
+
 /// A placed order.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Order {
@@ -156,10 +167,9 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// Discounts applied.
     pub discounts: Vec<AppliedDiscount>,
-    /// Carrier tracking number.
-    pub tracking_number: Option<String>,
-    /// Latest note from a shop.
-    pub note: Option<String>,
+    /// Per shop that set one: its tracking number and note (a shop sees and writes only its
+    /// own).
+    pub fulfilment: Vec<ShopFulfilment>,
     /// Rolled-up status.
     pub status: OrderStatus,
     /// Set while cancelled lines owe stock or discount uses back; recovery finishes a claim
@@ -171,6 +181,47 @@ pub struct Order {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+impl Order {
+    /// What `shop` keeps about its part of this order, if it set anything.
+    pub fn fulfilment_of(&self, shop: &ShopId) -> Option<&ShopFulfilment> {
+        self.fulfilment.iter().find(|f| &f.shop_id == shop)
+    }
+
+    /// The lines of `shop`.
+    pub fn lines_of<'a>(&'a self, shop: &'a ShopId) -> impl Iterator<Item = &'a OrderLine> + 'a {
+        self.lines.iter().filter(move |l| &l.shop_id == shop)
+    }
+
+    /// The part of `shop`: its lines' prices, its discount, no shipping fee (the fee is the
+    /// order's), and what that leaves (never negative).
+    pub fn subtotal_of(&self, shop: &ShopId) -> Result<CheckoutTotals> {
+        let zero = Money::zero(self.totals.total_price.currency);
+        let mut total_price = zero;
+        for line in self.lines_of(shop) {
+            total_price =
+                total_price.checked_add(line.unit_price.checked_mul(u64::from(line.quantity))?)?;
+        }
+        let mut total_discount = zero;
+        for discount in self.discounts_of(shop) {
+            total_discount = total_discount.checked_add(discount.amount)?;
+        }
+        Ok(CheckoutTotals {
+            total_price,
+            fee_ship: zero,
+            total_discount,
+            total_checkout: total_price.checked_sub(total_discount.min(total_price))?,
+        })
+    }
+
+    /// The discounts of `shop`.
+    pub fn discounts_of<'a>(
+        &'a self,
+        shop: &'a ShopId,
+    ) -> impl Iterator<Item = &'a AppliedDiscount> + 'a {
+        self.discounts.iter().filter(move |d| &d.shop_id == shop)
+    }
 }
 
 /// Storage of orders.

@@ -79,9 +79,10 @@ pub fn password(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Free-form client JSON (an address, payment details) that is safe to store: no object key
-/// starting with `$` or containing `.` or NUL (they would be operators or paths in a document
-/// store), at most 8 levels deep.
+/// Free-form client JSON (an address, payment details, attributes, variations) that every
+/// backend can store the same way: no object key starting with `$` or containing `.` or NUL
+/// (they would be operators or paths in a document store), integers within 64-bit signed range
+/// (a document store has no unsigned 64-bit integers), at most 8 levels deep.
 pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
     fn walk(field: &str, value: &serde_json::Value, depth: usize) -> Result<()> {
         if depth > 8 {
@@ -93,7 +94,7 @@ pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
                     if key.starts_with('$') || key.contains('.') || key.contains('\0') {
                         return Err(Error::validation(
                             field,
-                            format!("key {key:?} may not start with '$' or contain '.'"),
+                            format!("key {key:?} may not start with '$' or contain '.' or NUL"),
                         ));
                     }
                     walk(field, inner, depth + 1)?;
@@ -103,10 +104,26 @@ pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
             serde_json::Value::Array(items) => items
                 .iter()
                 .try_for_each(|inner| walk(field, inner, depth + 1)),
+            serde_json::Value::Number(n) if n.is_u64() && n.as_i64().is_none() => {
+                Err(Error::validation(
+                    field,
+                    format!("number {n} is out of range (at most 2^63 - 1)"),
+                ))
+            }
             _ => Ok(()),
         }
     }
     walk(field, value, 0)
+}
+
+/// A date every backend stores the same way: years 1 to 9999.
+pub fn date(field: &str, value: crate::clock::Timestamp) -> Result<crate::clock::Timestamp> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&value.year()) {
+        Ok(value)
+    } else {
+        Err(Error::validation(field, "must be in the years 1 to 9999"))
+    }
 }
 
 /// An idempotency key: 1 to 255 printable ASCII characters.

@@ -400,7 +400,7 @@ mod tests {
             ("currency = \"XXX\"", "unknown currency"),
             ("secret = \"short\"", "at least 16 bytes"),
             ("access_token_ttl = 0", "at least 1 second"),
-            ("refresh_token_ttl = 18446744073709551615", "at most"),
+            ("refresh_token_ttl = 315360001", "at most"),
             ("access_token_ttl = 9223372036854775807", "at most"),
             ("request_timeout = 315360001", "at most"),
             ("body_limit = 0", "at least 1 byte"),

@@ -400,7 +400,6 @@ const ORDER_FIELDS: &[&str] = &[
     "order_payment",
     "order_products",
     "order_trackingNumber",
-    "order_note",
     "order_status",
     "createdAt",
     "updatedAt",
@@ -745,7 +744,7 @@ async fn commerce_flow(base: &str, key: &str) {
         "item_products": [
             {"productId": tee_id, "name": "Plain Tee", "quantity": 2, "price": 19.99, "status": "pending"},
             {"productId": socks, "name": "Cheap Socks", "quantity": 1, "price": 4.5, "status": "pending"}
-        ]}])
+        ], "trackingNumber": null, "note": null}])
     );
     assert_eq!(stock(api, &shop, &tee_id).await, (8, 2));
     assert_eq!(stock(api, &shop, &socks).await, (9, 1));
@@ -896,10 +895,39 @@ async fn commerce_flow(base: &str, key: &str) {
             Some(body),
         )
         .await;
+    // The answer is the shop's view: its part, its subtotal, the payment method only.
     let updated = answer.ok(200);
+    assert_eq!(
+        keys_of(updated),
+        sorted(&[
+            "_id",
+            "order_userId",
+            "order_subtotal",
+            "order_shipping",
+            "order_payment",
+            "order_products",
+            "order_status",
+            "createdAt",
+            "updatedAt",
+        ])
+    );
     assert_eq!(updated["order_status"], "pending");
-    assert_eq!(updated["order_trackingNumber"], "TRACK-1");
-    assert_eq!(updated["order_note"], "packed");
+    assert_eq!(updated["order_payment"], json!({"method": "cod"}));
+    assert_eq!(
+        updated["order_subtotal"],
+        json!({"totalPrice": 44.48, "feeShip": 0.0, "totalDiscount": 4.45, "totalCheckout": 40.03})
+    );
+    assert_eq!(updated["order_products"][0]["trackingNumber"], "TRACK-1");
+    assert_eq!(updated["order_products"][0]["note"], "packed");
+    let seen = api
+        .api(
+            Method::GET,
+            &format!("/orders/{order1_id}"),
+            &user.auth(),
+            None,
+        )
+        .await;
+    assert_eq!(seen.ok(200)["order_trackingNumber"], "TRACK-1");
     let lines = &updated["order_products"][0]["item_products"];
     assert_eq!(lines[0]["status"], "confirmed");
     assert_eq!(lines[1]["status"], "pending");

@@ -13,6 +13,7 @@ use ecom_core::clock::Timestamp;
 use ecom_core::id::{CustomerId, OrderId};
 use ecom_core::order::{
     AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderRepo, OrderStatus, ReturnClaim,
+    ShopFulfilment,
 };
 use ecom_core::page::Page;
 use ecom_core::{Error, Result};
@@ -83,8 +84,8 @@ pub(crate) struct OrderDoc {
     payment: Value,
     lines: Vec<OrderLine>,
     discounts: Vec<AppliedDiscount>,
-    tracking_number: Option<String>,
-    note: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fulfilment: Vec<ShopFulfilment>,
     status: OrderStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     returning: Option<ClaimDoc>,
@@ -106,8 +107,7 @@ impl OrderDoc {
             payment: o.payment.clone(),
             lines: o.lines.clone(),
             discounts: o.discounts.clone(),
-            tracking_number: o.tracking_number.clone(),
-            note: o.note.clone(),
+            fulfilment: o.fulfilment.clone(),
             status: o.status,
             returning: o.returning.as_ref().map(|c| ClaimDoc {
                 token: c.token.clone(),
@@ -130,8 +130,7 @@ impl OrderDoc {
             payment: self.payment,
             lines: self.lines,
             discounts: self.discounts,
-            tracking_number: self.tracking_number,
-            note: self.note,
+            fulfilment: self.fulfilment,
             status: self.status,
             returning: self.returning.map(|c| ReturnClaim {
                 token: c.token,

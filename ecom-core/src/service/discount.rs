@@ -139,6 +139,8 @@ impl DiscountService {
             }
         };
         let now = self.backend.clock.now();
+        validate::date("start_date", input.start_date)?;
+        validate::date("end_date", input.end_date)?;
         if input.start_date >= input.end_date {
             return Err(Error::validation("end_date", "must be after start_date"));
         }

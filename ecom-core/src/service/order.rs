@@ -7,7 +7,7 @@ use crate::discount::Redemption;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::inventory::Reservation;
-use crate::order::{Order, OrderStatus, ReturnClaim};
+use crate::order::{Order, OrderStatus, ReturnClaim, ShopFulfilment};
 use crate::page::Page;
 use crate::validate;
 use chrono::Duration;
@@ -143,11 +143,25 @@ impl OrderService {
                     line.status = change.status;
                 }
             }
-            if let Some(note) = &note {
-                next.note = Some(note.clone());
-            }
-            if let Some(tracking) = &tracking {
-                next.tracking_number = Some(tracking.clone());
+            if note.is_some() || tracking.is_some() {
+                let index = match next.fulfilment.iter().position(|f| &f.shop_id == shop) {
+                    Some(index) => index,
+                    None => {
+                        next.fulfilment.push(ShopFulfilment {
+                            shop_id: shop.clone(),
+                            tracking_number: None,
+                            note: None,
+                        });
+                        next.fulfilment.len() - 1
+                    }
+                };
+                let own = &mut next.fulfilment[index];
+                if let Some(note) = &note {
+                    own.note = Some(note.clone());
+                }
+                if let Some(tracking) = &tracking {
+                    own.tracking_number = Some(tracking.clone());
+                }
             }
             next.status = OrderStatus::roll_up(next.lines.iter().map(|l| l.status));
             match self.save(&mut next, order.version).await {

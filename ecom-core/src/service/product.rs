@@ -95,7 +95,7 @@ impl ProductService {
         )?;
         let price = self.price(&input.product_price)?;
         let quantity = validate::quantity("product_quantity", input.product_quantity)?;
-        let attributes = kind.normalize(input.product_attributes)?;
+        let attributes = attributes(kind.as_ref(), input.product_attributes)?;
         let variations = variations(input.product_variations)?;
         let now = self.backend.clock.now();
         let id = ProductId::generate();
@@ -176,7 +176,7 @@ impl ProductService {
                     merged.insert(key, value);
                 }
             }
-            next.attributes = kind.normalize(merged)?;
+            next.attributes = attributes(kind.as_ref(), merged)?;
         }
         if let Some(variations_in) = patch.product_variations {
             next.variations = variations(variations_in)?;
@@ -311,6 +311,16 @@ impl ProductService {
     }
 }
 
+/// Attributes as the kind normalizes them, checked to be storable the same way everywhere.
+fn attributes(kind: &dyn ProductKind, input: Map<String, Value>) -> Result<Map<String, Value>> {
+    let normalized = kind.normalize(input)?;
+    for (key, value) in &normalized {
+        let one = Value::Object(Map::from_iter([(key.clone(), value.clone())]));
+        validate::plain_json("product_attributes", &one)?;
+    }
+    Ok(normalized)
+}
+
 fn variations(input: Vec<Value>) -> Result<Vec<Value>> {
     if input.len() > MAX_VARIATIONS {
         return Err(Error::validation(
@@ -318,6 +328,9 @@ fn variations(input: Vec<Value>) -> Result<Vec<Value>> {
             format!("at most {MAX_VARIATIONS}"),
         ));
     }
+    input
+        .iter()
+        .try_for_each(|v| validate::plain_json("product_variations", v))?;
     Ok(input)
 }
 

@@ -34,8 +34,7 @@ pub fn order(backend: &Backend, customer: &CustomerId, seconds: i64) -> Order {
             returned: None,
         }],
         discounts: Vec::new(),
-        tracking_number: None,
-        note: None,
+        fulfilment: Vec::new(),
         status: OrderStatus::Pending,
         returning: None,
         version: 0,
@@ -420,7 +419,27 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
         .await
         .unwrap();
     assert_eq!(o.status, OrderStatus::Confirmed);
-    assert_eq!(o.tracking_number.as_deref(), Some("TRACK-1"));
+    let a_part = o.fulfilment_of(&shop_a).unwrap();
+    assert_eq!(a_part.tracking_number.as_deref(), Some("TRACK-1"));
+    assert_eq!(a_part.note.as_deref(), Some("on its way"));
+    assert!(o.fulfilment_of(&shop_b).is_none());
+    // B's tracking number and note are its own: A's stay as they were.
+    let mut b_note = change(&[&b.id], OrderStatus::Confirmed);
+    b_note.tracking_number = Some("B-TRACK".into());
+    b_note.note = Some("B packs tomorrow".into());
+    let o = ecom
+        .orders
+        .update_status(&shop_b, &order.id, b_note)
+        .await
+        .unwrap();
+    let stored = backend.orders.get(&order.id).await.unwrap().unwrap();
+    assert_eq!(stored, o);
+    let a_part = o.fulfilment_of(&shop_a).unwrap();
+    assert_eq!(a_part.tracking_number.as_deref(), Some("TRACK-1"));
+    assert_eq!(a_part.note.as_deref(), Some("on its way"));
+    let b_part = o.fulfilment_of(&shop_b).unwrap();
+    assert_eq!(b_part.tracking_number.as_deref(), Some("B-TRACK"));
+    assert_eq!(b_part.note.as_deref(), Some("B packs tomorrow"));
     // B cancels its line: its stock and its code use come back; A's line is untouched.
     let o = ecom
         .orders

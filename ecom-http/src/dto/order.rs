@@ -2,7 +2,7 @@
 
 use super::checkout::{AppliedDiscountDto, TotalsDto};
 use chrono::{DateTime, Utc};
-use ecom_core::id::ProductId;
+use ecom_core::id::{ProductId, ShopId};
 use ecom_core::order::{Order, OrderStatus};
 use ecom_core::service::{LineStatusChange, StatusUpdate};
 use serde::{Deserialize, Serialize};
@@ -122,9 +122,43 @@ pub struct OrderShopDto {
     pub shop_discounts: Vec<AppliedDiscountDto>,
     /// The shop's lines.
     pub item_products: Vec<OrderLineDto>,
+    /// The shop's carrier tracking number, once it set one.
+    #[serde(rename = "trackingNumber")]
+    #[schema(value_type = String)]
+    pub tracking_number: Option<String>,
+    /// The shop's latest note, if any.
+    #[schema(value_type = String)]
+    pub note: Option<String>,
 }
 
-/// An order as API.md lists it (plus `order_note`, the latest note of a shop).
+impl OrderShopDto {
+    /// The part of `shop` in `order`; `None` if it has no line there.
+    fn of(order: &Order, shop: &ShopId) -> Option<Self> {
+        let lines: Vec<OrderLineDto> = order
+            .lines_of(shop)
+            .map(|line| OrderLineDto {
+                product_id: line.product_id.to_string(),
+                name: line.name.clone(),
+                quantity: line.quantity,
+                price: line.unit_price.major_json(),
+                status: line.status.into(),
+            })
+            .collect();
+        if lines.is_empty() {
+            return None;
+        }
+        let own = order.fulfilment_of(shop);
+        Some(OrderShopDto {
+            shop_id: shop.to_string(),
+            shop_discounts: order.discounts_of(shop).map(Into::into).collect(),
+            item_products: lines,
+            tracking_number: own.and_then(|f| f.tracking_number.clone()),
+            note: own.and_then(|f| f.note.clone()),
+        })
+    }
+}
+
+/// An order as API.md lists it, as its customer sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
     /// The id.
@@ -141,15 +175,14 @@ pub struct OrderDto {
     /// The payment details as sent.
     #[schema(value_type = Object)]
     pub order_payment: Value,
-    /// The lines, grouped by shop in the order the shops first appear.
+    /// The lines, grouped by shop in the order the shops first appear; each shop's entry
+    /// carries its own tracking number and note.
     pub order_products: Vec<OrderShopDto>,
-    /// The carrier's tracking number, once a shop set it.
+    /// The tracking number of an order from one shop, once the shop set it (`null` for an
+    /// order from several shops: each entry of `order_products` has its own).
     #[serde(rename = "order_trackingNumber")]
     #[schema(value_type = String)]
     pub tracking_number: Option<String>,
-    /// The latest note of a shop, if any.
-    #[schema(value_type = String)]
-    pub order_note: Option<String>,
     /// Rolled up from the lines.
     pub order_status: OrderStatusDto,
     /// When it was placed.
@@ -162,46 +195,89 @@ pub struct OrderDto {
 
 impl From<Order> for OrderDto {
     fn from(order: Order) -> Self {
-        let mut shops: Vec<OrderShopDto> = Vec::new();
+        let mut shops: Vec<&ShopId> = Vec::new();
         for line in &order.lines {
-            let shop_id = line.shop_id.to_string();
-            let index = match shops.iter().position(|s| s.shop_id == shop_id) {
-                Some(index) => index,
-                None => {
-                    shops.push(OrderShopDto {
-                        shop_discounts: order
-                            .discounts
-                            .iter()
-                            .filter(|d| d.shop_id == line.shop_id)
-                            .map(Into::into)
-                            .collect(),
-                        shop_id,
-                        item_products: Vec::new(),
-                    });
-                    shops.len() - 1
-                }
-            };
-            shops[index].item_products.push(OrderLineDto {
-                product_id: line.product_id.to_string(),
-                name: line.name.clone(),
-                quantity: line.quantity,
-                price: line.unit_price.major_json(),
-                status: line.status.into(),
-            });
+            if !shops.contains(&&line.shop_id) {
+                shops.push(&line.shop_id);
+            }
         }
+        let parts: Vec<OrderShopDto> = shops
+            .iter()
+            .filter_map(|shop| OrderShopDto::of(&order, shop))
+            .collect();
+        let tracking_number = match parts.as_slice() {
+            [only] => only.tracking_number.clone(),
+            _ => None,
+        };
         OrderDto {
             id: order.id.to_string(),
             user_id: order.customer_id.to_string(),
             order_checkout: order.totals.into(),
+            order_products: parts,
             order_shipping: order.shipping,
             order_payment: order.payment,
-            order_products: shops,
-            tracking_number: order.tracking_number,
-            order_note: order.note,
+            tracking_number,
             order_status: order.status.into(),
             created_at: order.created_at,
             updated_at: order.updated_at,
         }
+    }
+}
+
+/// How a shop sees its payment: the method only, never the details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShopPaymentDto {
+    /// The method the customer chose (`cod` when none was named).
+    pub method: String,
+}
+
+/// An order as one of its shops sees it: only the shop's own lines, discount, subtotal,
+/// tracking number and note, the shipping address and the payment method; never another
+/// shop's part, never payment details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShopOrderDto {
+    /// The id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The buyer.
+    #[serde(rename = "order_userId")]
+    pub user_id: String,
+    /// The shop's part, in major units: its lines, its discount, no shipping fee.
+    pub order_subtotal: TotalsDto,
+    /// Where to ship.
+    #[schema(value_type = Object)]
+    pub order_shipping: Value,
+    /// The payment method.
+    pub order_payment: ShopPaymentDto,
+    /// The shop's own entry only.
+    pub order_products: Vec<OrderShopDto>,
+    /// Rolled up from the shop's lines.
+    pub order_status: OrderStatusDto,
+    /// When it was placed.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ShopOrderDto {
+    /// `order` as `shop` sees it.
+    pub fn view(order: &Order, shop: &ShopId) -> Result<Self, ecom_core::Error> {
+        let part =
+            OrderShopDto::of(order, shop).ok_or_else(|| ecom_core::Error::not_found("order"))?;
+        let method = order.payment["method"].as_str().unwrap_or("cod").to_owned();
+        Ok(ShopOrderDto {
+            id: order.id.to_string(),
+            user_id: order.customer_id.to_string(),
+            order_subtotal: order.subtotal_of(shop)?.into(),
+            order_shipping: order.shipping.clone(),
+            order_payment: ShopPaymentDto { method },
+            order_products: vec![part],
+            order_status: OrderStatus::roll_up(order.lines_of(shop).map(|l| l.status)).into(),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        })
     }
 }
 

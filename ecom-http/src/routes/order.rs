@@ -1,6 +1,6 @@
 //! Orders: a customer lists, reads and cancels their own; a shop moves its own lines along.
 
-use crate::dto::order::{orders, OrderDto, StatusBody};
+use crate::dto::order::{orders, OrderDto, ShopOrderDto, StatusBody};
 use crate::dto::PageQuery;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
@@ -84,7 +84,7 @@ pub async fn cancel_order(
     params(("orderId" = String, Path, description = "The order id")),
     request_body = StatusBody,
     responses(
-        (status = 200, description = "The updated order", body = Envelope<OrderDto>),
+        (status = 200, description = "The updated order, as the shop sees it", body = Envelope<ShopOrderDto>),
         (status = 409, description = "A line cannot make that transition", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
@@ -94,11 +94,12 @@ pub async fn update_order_status(
     State(state): State<AppState>,
     PathId(id): PathId<OrderId>,
     Json(body): Json<StatusBody>,
-) -> Result<Reply<OrderDto>, AppError> {
+) -> Result<Reply<ShopOrderDto>, AppError> {
     let order = state
         .ecom
         .orders
         .update_status(&shop.shop_id, &id, body.into())
         .await?;
-    Ok(Reply::ok("Update order status success!", order.into()))
+    let view = ShopOrderDto::view(&order, &shop.shop_id)?;
+    Ok(Reply::ok("Update order status success!", view))
 }
