@@ -4,6 +4,8 @@
 #   bash scripts/bench.sh            # HTTP matrix + store ceiling + criterion benches
 #   BENCH_SECS=5 bash scripts/bench.sh   # shorter windows
 #   BENCH_CRITERION=0 bash scripts/bench.sh  # HTTP matrix and ceiling only
+#   BENCH_ONLY=mongo_atomic_100 BENCH_PROFILE=1 BENCH_SECS=30 bash scripts/bench.sh
+#       # one row, with CPU per process (top) and a perf profile of the store and of the server
 #
 # It makes sure secantusd-rs and redis-server are installed (scripts/dev-services.sh), starts a
 # private secantusd-rs and a private Redis on free ports (data in a temporary directory, removed
@@ -19,6 +21,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 SECS="${BENCH_SECS:-10}"
 CONNS="${BENCH_CONNECTIONS:-64}"
 CRITERION="${BENCH_CRITERION:-1}"
+ONLY="${BENCH_ONLY:-}"
+PROFILE="${BENCH_PROFILE:-0}"
 KEY="bench-bootstrap-key-0123456789"
 SECRET="bench-secret-0123456789abcdef"
 
@@ -67,10 +71,26 @@ REDIS="redis://127.0.0.1:${REDIS_PORT}"
 RESULTS="$WORK/results"
 : >"$RESULTS"
 
+# While a row runs: CPU per process, then where the store and the server spend it (perf).
+profile() { # profile SERVER_PID
+  sleep 10
+  local load_pid
+  load_pid="$(pgrep -f 'ecom-load checkout' | head -1)"
+  echo "## CPU per process (top, 5 s): secantusd-rs, ecom-server, ecom-load"
+  top -b -n 2 -d 5 -p "${PIDS[0]},$1,$load_pid" | awk '/^ *PID/ {n++} n == 2 && NF > 0'
+  for who in "secantusd-rs:${PIDS[0]}" "ecom-server:$1"; do
+    echo "## perf: ${who%%:*} (cpu-clock, 6 s), top symbols"
+    perf record -q -e cpu-clock -g -o "$WORK/perf.data" -p "${who##*:}" -- sleep 6 >/dev/null 2>&1
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+      | grep -E '^ +[0-9.]+%' | head -20
+  done
+}
+
 # row LABEL WINDOWS PRODUCTS CONNECTIONS ENV...
 row() {
   local label="$1" windows="$2" products="$3" conns="$4"
   shift 4
+  if [ -n "$ONLY" ] && [ "$label" != "$ONLY" ]; then return 0; fi
   local port
   port="$(free_port)"
   env "$@" ECOM_BIND="127.0.0.1:$port" ECOM_SECRET="$SECRET" ECOM_BOOTSTRAP_API_KEY="$KEY" \
@@ -79,10 +99,19 @@ row() {
   local pid=$!
   PIDS+=("$pid")
   wait_for "$WORK/$label.server" "listening on"
+  local profiler=""
+  if [ "$PROFILE" = "1" ]; then
+    profile "$pid" >"$WORK/$label.profile" 2>&1 &
+    profiler=$!
+  fi
   "$LOAD" checkout --url "http://127.0.0.1:$port" --api-key "$KEY" --label "$label" \
     --windows "$windows" --window-secs "$SECS" --products "$products" --connections "$conns" \
     --server-pid "$pid" | tee -a "$WORK/$label.load"
   grep '^summary ' "$WORK/$label.load" | sed 's/^summary //' >>"$RESULTS"
+  if [ -n "$profiler" ]; then
+    wait "$profiler" || true
+    cat "$WORK/$label.profile"
+  fi
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 }
@@ -97,6 +126,7 @@ row mongo_atomic_100 1 100 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_CHECKOUT_STRATE
 row mongo_redis_gate_100 1 100 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_REDIS_URL="$REDIS" ECOM_CHECKOUT_STRATEGY=gate
 row mongo_atomic_1conn 1 1 1 ECOM_MONGO_URI="$MONGO" ECOM_CHECKOUT_STRATEGY=atomic
 
+if [ -n "$ONLY" ]; then exit 0; fi
 "$LOAD" ceiling --mongo-uri "$MONGO" --redis-url "$REDIS" --connections "$CONNS" --secs "$SECS" \
   | tee "$WORK/ceiling.load"
 grep '^summary ' "$WORK/ceiling.load" | sed 's/^summary //' >>"$RESULTS"

@@ -210,7 +210,8 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
     async fn orders_using(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>>;
 
     /// Atomically opens `use_` if the discount is active, has fewer than `max_uses` uses and
-    /// the customer fewer than `max_uses_per_user` (counting by `use_.order_id`); otherwise
+    /// the customer fewer than `max_uses_per_user` (counting by `use_.order_id`), and `use_.at`
+    /// within the code's window (`starts_at <= at < ends_at`); otherwise
     /// [`Error::DiscountNotApplicable`] and nothing changes. Idempotent: if `use_.id` is
     /// already open, `Ok` and nothing changes. [`Error::NotFound`] if missing.
     async fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;

@@ -338,3 +338,110 @@ async fn the_server_recovery_loop_gives_back_what_a_dead_checkout_held() {
     assert_eq!(orders.ok(200).as_array().unwrap().len(), 1);
     server.stop().await;
 }
+
+/// Clients that go away mid-checkout (their requests time out after a few milliseconds) do
+/// not take their checkouts down: every attempt runs to its end on its own, so right after,
+/// with no recovery pass, nothing stays held and the units sold are the units in orders.
+async fn disconnects_leave_nothing_half_done(api: &Api) {
+    let shop = signup(api, "shop", "gone@shop.example").await;
+    let tee = product(api, &shop, "Gone Tee", json!(3), 100_000).await;
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(signup(api, "user", &format!("gone{i}@buyer.example")).await);
+    }
+    let body = json!({
+        "shop_order_ids": [{"shopId": shop.id, "item_products": [
+            {"productId": tee, "quantity": 1}]}],
+        "user_address": {"street": "1 Main St"}, "user_payment": {"method": "cod"}
+    });
+    let cut = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..400)
+        .map(|i| {
+            let user = users[i % users.len()].clone();
+            let (api, body, cut) = (api.clone(), body.clone(), cut.clone());
+            tokio::spawn(async move {
+                // A fresh client per request, with a deadline of 1 to 8 ms: most are cut off
+                // somewhere inside the checkout.
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_millis(1 + (i % 8) as u64))
+                    .build()
+                    .unwrap();
+                let sent = client
+                    .post(api.url("/v1/api/checkout/order"))
+                    .header("x-api-key", &api.key)
+                    .header("x-client-id", &user.id)
+                    .header("authorization", &user.access)
+                    .header("idempotency-key", format!("gone-{i}"))
+                    .json(&body)
+                    .send()
+                    .await;
+                if sent.is_err() {
+                    cut.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(
+        cut.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "no request was cut off"
+    );
+    // Attempts still running finish within moments; no recovery runs (the lease is 30 s).
+    let mut last = (0, 0, 0);
+    for _ in 0..200 {
+        let answer = api
+            .api(
+                Method::GET,
+                &format!("/inventory/{tee}"),
+                &shop.auth(),
+                None,
+            )
+            .await;
+        let meta = answer.ok(200);
+        let field = |name: &str| meta[name].as_u64().unwrap();
+        last = (
+            field("invent_stock"),
+            field("invent_sold"),
+            field("invent_reserved"),
+        );
+        if last.2 == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (stock, sold, held) = last;
+    assert_eq!(held, 0, "holds left half-done: {last:?}");
+    let mut in_orders = 0;
+    for user in &users {
+        let answer = api
+            .api(Method::GET, "/orders?limit=100", &user.auth(), None)
+            .await;
+        for order in answer.ok(200).as_array().unwrap() {
+            for part in order["order_products"].as_array().unwrap() {
+                for line in part["item_products"].as_array().unwrap() {
+                    in_orders += line["quantity"].as_u64().unwrap();
+                }
+            }
+        }
+    }
+    assert_eq!(sold, in_orders, "units sold are the units in orders");
+    assert_eq!(stock + in_orders, 100_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn disconnects_on_memory() {
+    let server = TestServer::start(support::config()).await;
+    disconnects_leave_nothing_half_done(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn disconnects_on_mongo_and_redis() {
+    let (config, fixtures) = support::mongo_redis_config("gate").await;
+    let server = TestServer::start(config).await;
+    disconnects_leave_nothing_half_done(&server).await;
+    server.stop().await;
+    drop(fixtures);
+}

@@ -294,6 +294,7 @@ impl DiscountRepo for MongoDiscounts {
 
     async fn redeem(&self, id: &DiscountId, use_: &Redemption) -> Result<()> {
         let entry = bson::to_bson(&UseDoc::from_use(use_)).map_err(to_core)?;
+        let at = timestamp::to_bson(&use_.at).map_err(to_core)?;
         // 1. The code: active, a use left, this use not open yet. Returns the per-user limit.
         // A code whose last uses are open (checkouts in flight, some of which may give theirs
         // back at once, e.g. refused at step 2) is asked again a few times before refusing.
@@ -306,6 +307,8 @@ impl DiscountRepo for MongoDiscounts {
                     doc! {
                         "_id": id.as_str(),
                         "isActive": true,
+                        "startsAt": { "$lte": at.clone() },
+                        "endsAt": { "$gt": at.clone() },
                         "left": { "$gt": 0_i64 },
                         "open.id": { "$ne": use_.id.as_str() },
                     },
@@ -329,6 +332,11 @@ impl DiscountRepo for MongoDiscounts {
             if !current.is_active {
                 return Err(Error::DiscountNotApplicable(
                     "the code is not active".into(),
+                ));
+            }
+            if !(current.starts_at <= use_.at && use_.at < current.ends_at) {
+                return Err(Error::DiscountNotApplicable(
+                    "the code is not valid at this time".into(),
                 ));
             }
             attempt += 1;

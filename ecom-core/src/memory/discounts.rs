@@ -118,6 +118,11 @@ impl DiscountRepo for MemoryDiscounts {
                 "the code is not active".into(),
             ));
         }
+        if !(discount.starts_at <= use_.at && use_.at < discount.ends_at) {
+            return Err(Error::DiscountNotApplicable(
+                "the code is not valid at this time".into(),
+            ));
+        }
         if discount.uses >= discount.max_uses {
             return Err(Error::DiscountNotApplicable("the code is used up".into()));
         }

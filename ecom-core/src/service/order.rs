@@ -119,6 +119,10 @@ impl OrderService {
                 .filter(|o| o.lines.iter().any(|l| &l.shop_id == shop))
                 .ok_or_else(|| Error::not_found("order"))?;
             let mut next = order.clone();
+            // Whether this update opened a claim of its own: only then does it finish the
+            // returns. A claim it merely carries over (another cancel in flight) stays its
+            // claimant's, so two callers never give back under one token at once.
+            let mut claimed = false;
             for change in &update.lines {
                 if change.product_ids.is_empty() {
                     return Err(Error::validation("productIds", "must not be empty"));
@@ -139,6 +143,7 @@ impl OrderService {
                         && line.status != OrderStatus::Cancelled
                     {
                         next.returning = Some(claim(self.backend.clock.now(), self.lease));
+                        claimed = true;
                     }
                     line.status = change.status;
                 }
@@ -165,9 +170,7 @@ impl OrderService {
             }
             next.status = OrderStatus::roll_up(next.lines.iter().map(|l| l.status));
             match self.save(&mut next, order.version).await {
-                Ok(()) if next.returning.is_some() => {
-                    return finish_returns(&self.backend, next, self.lease).await
-                }
+                Ok(()) if claimed => return finish_returns(&self.backend, next, self.lease).await,
                 Ok(()) => return Ok(next),
                 Err(Error::Conflict(_)) => continue,
                 Err(e) => return Err(e),

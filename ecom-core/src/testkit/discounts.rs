@@ -154,6 +154,44 @@ pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
 
 /// Uses move like stock: open -> settled (kept) or released (given back); a settled use
 /// reopens as a return and is then released. Each move happens once, whoever calls.
+/// A use opens only at an instant inside the code's window: a checkout that reviewed the code
+/// just before it ended cannot redeem it after.
+pub async fn redeem_only_inside_the_window(backend: &Backend) {
+    let shop = ShopId::generate();
+    let d = discount(backend, &shop, "WINDOW", 10, 10);
+    backend.discounts.insert(&d).await.unwrap();
+    let customer = CustomerId::generate();
+    let at = |when| {
+        let mut use_ = redemption(backend, &customer);
+        use_.at = when;
+        use_
+    };
+    for outside in [
+        d.ends_at,
+        d.ends_at + chrono::Duration::seconds(1),
+        d.starts_at - chrono::Duration::nanoseconds(1000),
+    ] {
+        assert!(
+            matches!(
+                backend.discounts.redeem(&d.id, &at(outside)).await,
+                Err(Error::DiscountNotApplicable(m)) if m.contains("not valid at this time")
+            ),
+            "redeemed at {outside}"
+        );
+    }
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!((stored.uses_count(), stored.open.len()), (0, 0));
+    assert_eq!(
+        backend.discounts.uses_by(&d.id, &customer).await.unwrap(),
+        0
+    );
+    for inside in [d.starts_at, d.ends_at - chrono::Duration::seconds(1)] {
+        backend.discounts.redeem(&d.id, &at(inside)).await.unwrap();
+    }
+    let stored = backend.discounts.get(&d.id).await.unwrap().unwrap();
+    assert_eq!(stored.uses_count(), 2);
+}
+
 pub async fn uses_open_settle_and_return(backend: &Backend) {
     let shop = ShopId::generate();
     let d = discount(backend, &shop, "ONCE", 1, 1);

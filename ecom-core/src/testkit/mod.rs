@@ -203,7 +203,7 @@ macro_rules! conformance_suite {
             carts { add_adjust_remove, cart_service_flow, checkout_empties_bought_lines },
             discounts {
                 insert_find_list_delete, redeem_limits_hold_under_concurrency,
-                uses_open_settle_and_return,
+                uses_open_settle_and_return, redeem_only_inside_the_window,
                 discount_service_flow
             },
             checkout {
