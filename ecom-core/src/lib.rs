@@ -72,5 +72,5 @@ pub use backend::Backend;
 pub use error::{Error, Result};
 pub use kind::{ProductKind, ProductKindRegistry};
 pub use money::{Currency, Money};
-pub use secret::Secret;
+pub use secret::{Password, Secret};
 pub use service::{Ecom, EcomConfig};

@@ -48,3 +48,54 @@ impl<'de> Deserialize<'de> for Secret {
             .map_err(serde::de::Error::custom)
     }
 }
+
+/// A clear-text password on its way to being hashed or checked: `Debug` prints
+/// `Password(***)`, so request types that hold one can be logged. Deserializes from a string.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    /// The clear text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The clear text, moved out.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl From<String> for Password {
+    fn from(text: String) -> Self {
+        Password(text)
+    }
+}
+
+impl From<&str> for Password {
+    fn from(text: &str) -> Self {
+        Password(text.to_owned())
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets_and_passwords() {
+        let shown = format!(
+            "{:?} {:?}",
+            Secret::new(b"key-bytes".to_vec()),
+            Password::from("correct horse battery")
+        );
+        assert_eq!(shown, "Secret(***) Password(***)");
+    }
+}

@@ -15,7 +15,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, SessionId};
 use crate::key_store::KeyStore;
-use crate::secret::Secret;
+use crate::secret::{Password, Secret};
 use crate::validate;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -29,8 +29,8 @@ pub struct SignupInput {
     pub name: String,
     /// Email address.
     pub email: String,
-    /// Password, 8..=128 characters.
-    pub password: String,
+    /// Password, 8..=128 characters (hidden from `Debug`).
+    pub password: Password,
 }
 
 /// Login input.
@@ -38,8 +38,8 @@ pub struct SignupInput {
 pub struct LoginInput {
     /// Email address.
     pub email: String,
-    /// Password.
-    pub password: String,
+    /// Password (hidden from `Debug`).
+    pub password: Password,
 }
 
 /// An access and a refresh token.
@@ -129,7 +129,7 @@ impl AuthService {
     pub async fn signup(&self, kind: AccountKind, input: SignupInput) -> Result<Session> {
         let name = validate::text("name", &input.name, 100)?;
         let email = validate::email("email", &input.email)?;
-        validate::password("password", &input.password)?;
+        validate::password("password", input.password.expose())?;
         if self
             .backend
             .accounts
@@ -145,7 +145,7 @@ impl AuthService {
             kind,
             name,
             email,
-            password_hash: password::hash(input.password).await?,
+            password_hash: password::hash(input.password.into_inner()).await?,
             roles: match kind {
                 AccountKind::Shop => vec![Role::Shop],
                 AccountKind::Customer => Vec::new(),
@@ -168,7 +168,7 @@ impl AuthService {
             Some(a) => a.password_hash.clone(),
             None => self.decoy_hash().await?,
         };
-        let matches = password::verify(input.password, phc).await?;
+        let matches = password::verify(input.password.into_inner(), phc).await?;
         let account = match account {
             Some(a) if matches && a.active => a,
             _ => return Err(wrong()),

@@ -160,7 +160,16 @@ where
     I: Send + 'static,
     O: Send + 'static,
 {
+    /// A caller whose future was dropped mid-write (its client went away) still hands what
+    /// queued behind it to a driver, so the others' writes go on; only a panic in the write
+    /// takes the queued callers down with it.
     fn drop(&mut self) {
+        if self.key.is_none() {
+            return;
+        }
+        if !std::thread::panicking() && tokio::runtime::Handle::try_current().is_ok() {
+            self.hand_off();
+        }
         if let Some(key) = self.key.take() {
             self.commit.queues().remove(&key);
         }
@@ -171,6 +180,37 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The caller writing a batch goes away (its future is dropped mid-write): the callers
+    /// queued behind it still get their outputs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_leader_does_not_take_the_queue_down() {
+        let commit: Arc<GroupCommit<u8, u32, u32>> = GroupCommit::new(Arc::new(|_, items| {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                items.into_iter().map(|i| i + 1).collect()
+            })
+        }));
+        let leader = {
+            let commit = commit.clone();
+            tokio::spawn(async move { commit.submit(1, 0).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let followers: Vec<_> = (1..20_u32)
+            .map(|i| {
+                let commit = commit.clone();
+                tokio::spawn(async move { (i, commit.submit(1, i).await) })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        leader.abort();
+        assert!(leader.await.unwrap_err().is_cancelled());
+        for follower in followers {
+            let (i, out) = follower.await.expect("a follower survives its leader");
+            assert_eq!(out, i + 1);
+        }
+        assert!(commit.queues().is_empty(), "every key is freed");
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_items_share_batches_and_each_gets_its_output() {

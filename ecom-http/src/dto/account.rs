@@ -2,6 +2,7 @@
 
 use ecom_core::account::Account;
 use ecom_core::service::{LoginInput, Session, SignupInput, TokenPair};
+use ecom_core::Password;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,8 +16,8 @@ pub struct SignupBody {
     #[schema(example = "owner@tee.example")]
     pub email: String,
     /// Password, 8 to 128 characters.
-    #[schema(example = "correct horse battery")]
-    pub password: String,
+    #[schema(value_type = String, example = "correct horse battery")]
+    pub password: Password,
 }
 
 impl From<SignupBody> for SignupInput {
@@ -36,8 +37,8 @@ pub struct LoginBody {
     #[schema(example = "owner@tee.example")]
     pub email: String,
     /// Password.
-    #[schema(example = "correct horse battery")]
-    pub password: String,
+    #[schema(value_type = String, example = "correct horse battery")]
+    pub password: Password,
 }
 
 impl From<LoginBody> for LoginInput {
