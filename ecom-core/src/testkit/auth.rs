@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::id::{AccountId, SessionId};
 use crate::key_store::KeyStore;
 use crate::secret::Secret;
+use crate::service::Ecom;
 use crate::service::{LoginInput, SignupInput};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -296,9 +297,19 @@ pub async fn refresh_rotates_and_reuse_revokes(backend: &Backend) {
         .unwrap();
 }
 
+/// Many refreshes with one token at once: exactly one rotates it. Several rounds, each with
+/// its own jitter seed, so the racers' reads and compare-and-sets interleave differently.
 pub async fn concurrent_refresh_with_one_token_revokes(backend: &Backend) {
-    let ecom = ecom(&super::interleaved(backend));
-    let session = signup(&ecom, AccountKind::Customer).await;
+    for round in 0..12 {
+        let racing = super::probe::Probe::new()
+            .with_jitter(super::seed().wrapping_add(round), 3)
+            .wrap(backend);
+        refresh_race(&ecom(&racing)).await;
+    }
+}
+
+async fn refresh_race(ecom: &Ecom) {
+    let session = signup(ecom, AccountKind::Customer).await;
     let id = session.account.id.to_string();
     let token = session.tokens.refresh_token.clone();
     let results = super::rush(10, |_| {
