@@ -94,7 +94,7 @@ row() {
   local port
   port="$(free_port)"
   env "$@" ECOM_BIND="127.0.0.1:$port" ECOM_SECRET="$SECRET" ECOM_BOOTSTRAP_API_KEY="$KEY" \
-    ECOM_MONGO_DB="bench_${label//[^a-z0-9]/_}" ECOM_REDIS_PREFIX="bench:${label}:" RUST_LOG=warn \
+    ECOM_AUTH_RATE_LIMIT=0 ECOM_MONGO_DB="bench_${label//[^a-z0-9]/_}" ECOM_REDIS_PREFIX="bench:${label}:" RUST_LOG=warn \
     "$SERVER" >"$WORK/$label.server" 2>&1 </dev/null &
   local pid=$!
   PIDS+=("$pid")

@@ -18,6 +18,7 @@
 //! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
+//! | signup/login/refresh attempts per minute, per client address and per email or account (0: off) | `ECOM_AUTH_RATE_LIMIT` / `--auth-rate-limit` | `auth_rate_limit` | `30` |
 //! | CORS origins | `ECOM_CORS_ORIGINS` / `--cors-origins` (comma-separated) | `cors_origins` | none |
 
 use anyhow::{bail, Context};
@@ -52,6 +53,9 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Origins allowed by CORS; `*` allows any; empty allows no cross-origin use.
     pub cors_origins: Vec<String>,
+    /// Signup, login and refresh attempts allowed per minute per client address and per email
+    /// or account (429 beyond); 0 turns the limits off (e.g. for load tests).
+    pub auth_rate_limit: u32,
     /// How often the server looks for checkouts a crashed or stalled process left half-way
     /// (holds older than the lease); default [`crate::server::RECOVERY_EVERY`].
     pub recovery_every: Duration,
@@ -62,6 +66,7 @@ impl Default for HttpConfig {
         HttpConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
+            auth_rate_limit: 30,
             cors_origins: Vec::new(),
             recovery_every: crate::server::RECOVERY_EVERY,
         }
@@ -203,6 +208,10 @@ pub struct Settings {
     /// Request timeout in seconds [default: 30].
     #[arg(long, env = "ECOM_REQUEST_TIMEOUT", global = true)]
     pub request_timeout: Option<u64>,
+    /// Signup, login and refresh attempts per minute per client address and per email or
+    /// account; 0 turns the limits off [default: 30].
+    #[arg(long, env = "ECOM_AUTH_RATE_LIMIT", global = true)]
+    pub auth_rate_limit: Option<u32>,
     /// CORS origins, comma-separated; `*` for any [default: none].
     #[arg(long, env = "ECOM_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Option<Vec<String>>,
@@ -225,6 +234,7 @@ impl fmt::Debug for Settings {
             .field("fee_ship", &self.fee_ship)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("auth_rate_limit", &self.auth_rate_limit)
             .field("cors_origins", &self.cors_origins)
             .finish()
     }
@@ -309,6 +319,9 @@ impl Config {
         }
         if let Some(timeout) = layer.request_timeout {
             self.http.request_timeout = seconds("ECOM_REQUEST_TIMEOUT", timeout)?;
+        }
+        if let Some(limit) = layer.auth_rate_limit {
+            self.http.auth_rate_limit = limit;
         }
         if let Some(origins) = layer.cors_origins {
             self.http.cors_origins = origins

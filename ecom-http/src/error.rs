@@ -11,6 +11,11 @@ use ecom_core::Error;
 pub enum AppError {
     /// An error from the services.
     Core(Error),
+    /// Too many attempts (rate limited): 429 with `Retry-After`.
+    TooMany {
+        /// How long until the next attempt is allowed.
+        retry_after: std::time::Duration,
+    },
     /// An error found by the HTTP layer itself.
     Http {
         /// The status to answer with.
@@ -38,6 +43,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Http { status, .. } => *status,
+            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Core(err) => status_of(err),
         }
     }
@@ -67,8 +73,14 @@ fn status_of(err: &Error) -> StatusCode {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let mut retry_after = None;
         let message = match self {
             AppError::Http { message, .. } => message,
+            AppError::TooMany { retry_after: wait } => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                retry_after = Some(secs.max(1));
+                format!("too many attempts; retry in {} s", secs.max(1))
+            }
             AppError::Core(err) => match &err {
                 Error::Busy(_) | Error::Unavailable(_) => {
                     tracing::warn!(error = %err, "request failed with a retryable backend error");
@@ -90,6 +102,11 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

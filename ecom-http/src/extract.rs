@@ -7,7 +7,7 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use ecom_core::account::AccountKind;
@@ -17,6 +17,7 @@ use ecom_core::service::Principal;
 use ecom_core::Error;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 /// Header carrying the API key.
@@ -326,6 +327,24 @@ impl FromRequestParts<AppState> for Viewer {
             Err(Error::Unauthorized(_)) => Ok(Viewer(None)),
             Err(other) => Err(other.into()),
         }
+    }
+}
+
+/// The client's address: the TCP peer's, when the server runs with connect info (as
+/// [`serve`](crate::serve) does); `None` otherwise (e.g. a router driven in-process).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
     }
 }
 

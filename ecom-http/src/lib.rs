@@ -47,6 +47,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

@@ -84,11 +84,13 @@ pub async fn serve_ecom(
     }
     let state = AppState::with_http(ecom, config.http.clone());
     let metrics = state.metrics.clone();
+    let limits = state.limits.clone();
     let upkeep = tokio::spawn(async move {
         let mut every = tokio::time::interval(crate::metrics::Metrics::UPKEEP_EVERY);
         loop {
             every.tick().await;
             metrics.upkeep();
+            limits.forget_idle();
         }
     });
     let recovery = tokio::spawn(recover_checkouts(
@@ -97,9 +99,12 @@ pub async fn serve_ecom(
     ));
     let ecom = state.ecom.clone();
     tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     upkeep.abort();
     recovery.abort();
     // Placed orders settle their holds in the background; let them finish (recovery would,

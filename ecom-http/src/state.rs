@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler can reach.
 
 use crate::config::HttpConfig;
+use crate::limits::AuthLimits;
 use crate::metrics::Metrics;
 use ecom_core::Ecom;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub http: Arc<HttpConfig>,
     /// The Prometheus registry `/metrics` renders.
     pub metrics: Metrics,
+    /// Rate limits of signup, login and refresh.
+    pub limits: Arc<AuthLimits>,
 }
 
 impl AppState {
@@ -26,6 +29,7 @@ impl AppState {
     pub fn with_http(ecom: Ecom, http: HttpConfig) -> Self {
         AppState {
             ecom: Arc::new(ecom),
+            limits: Arc::new(AuthLimits::new(http.auth_rate_limit)),
             http: Arc::new(http),
             metrics: Metrics::new(),
         }

@@ -7,7 +7,7 @@ use crate::dto::account::{
 };
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
-use crate::extract::{ClientKey, CustomerAuth, Json, RefreshRequest, ShopAuth};
+use crate::extract::{ClientAddr, ClientKey, CustomerAuth, Json, RefreshRequest, ShopAuth};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::account::AccountKind;
@@ -31,12 +31,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn signup(
     state: &AppState,
     kind: AccountKind,
+    addr: ClientAddr,
     body: SignupBody,
 ) -> Result<Session, AppError> {
+    state.limits.check(addr.0, &body.email)?;
     Ok(state.ecom.auth.signup(kind, body.into()).await?)
 }
 
-async fn login(state: &AppState, kind: AccountKind, body: LoginBody) -> Result<Session, AppError> {
+async fn login(
+    state: &AppState,
+    kind: AccountKind,
+    addr: ClientAddr,
+    body: LoginBody,
+) -> Result<Session, AppError> {
+    state.limits.check(addr.0, &body.email)?;
     Ok(state.ecom.auth.login(kind, body.into()).await?)
 }
 
@@ -54,8 +62,10 @@ async fn logout(state: &AppState, principal: &Principal) -> Result<Reply<LoggedO
 async fn refresh(
     state: &AppState,
     kind: AccountKind,
+    addr: ClientAddr,
     request: RefreshRequest,
 ) -> Result<Reply<RefreshedDto>, AppError> {
+    state.limits.check(addr.0, &request.client_id)?;
     let session = state
         .ecom
         .auth
@@ -71,15 +81,17 @@ async fn refresh(
     responses(
         (status = 201, description = "Shop registered and logged in", body = Envelope<ShopSessionDto>),
         (status = 409, description = "Email already registered", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn shop_signup(
     _key: ClientKey,
     State(state): State<AppState>,
+    addr: ClientAddr,
     Json(body): Json<SignupBody>,
 ) -> Result<Reply<ShopSessionDto>, AppError> {
-    let session = signup(&state, AccountKind::Shop, body).await?;
+    let session = signup(&state, AccountKind::Shop, addr, body).await?;
     Ok(Reply::created("Registered OK!", session.into()))
 }
 
@@ -90,15 +102,17 @@ pub async fn shop_signup(
     responses(
         (status = 200, description = "Logged in", body = Envelope<ShopSessionDto>),
         (status = 401, description = "Wrong email or password", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn shop_login(
     _key: ClientKey,
     State(state): State<AppState>,
+    addr: ClientAddr,
     Json(body): Json<LoginBody>,
 ) -> Result<Reply<ShopSessionDto>, AppError> {
-    let session = login(&state, AccountKind::Shop, body).await?;
+    let session = login(&state, AccountKind::Shop, addr, body).await?;
     Ok(Reply::ok("Login success!", session.into()))
 }
 
@@ -122,14 +136,16 @@ pub async fn shop_logout(
     responses(
         (status = 200, description = "New tokens", body = Envelope<RefreshedDto>),
         (status = 403, description = "Refresh token reused; all sessions revoked", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = [], "client_id" = [], "refresh_token" = []))
 )]
 pub async fn shop_refresh(
     State(state): State<AppState>,
+    addr: ClientAddr,
     request: RefreshRequest,
 ) -> Result<Reply<RefreshedDto>, AppError> {
-    refresh(&state, AccountKind::Shop, request).await
+    refresh(&state, AccountKind::Shop, addr, request).await
 }
 
 /// Registers a customer and logs them in.
@@ -139,15 +155,17 @@ pub async fn shop_refresh(
     responses(
         (status = 201, description = "Customer registered and logged in", body = Envelope<UserSessionDto>),
         (status = 409, description = "Email already registered", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn user_signup(
     _key: ClientKey,
     State(state): State<AppState>,
+    addr: ClientAddr,
     Json(body): Json<SignupBody>,
 ) -> Result<Reply<UserSessionDto>, AppError> {
-    let session = signup(&state, AccountKind::Customer, body).await?;
+    let session = signup(&state, AccountKind::Customer, addr, body).await?;
     Ok(Reply::created("Registered OK!", session.into()))
 }
 
@@ -158,15 +176,17 @@ pub async fn user_signup(
     responses(
         (status = 200, description = "Logged in", body = Envelope<UserSessionDto>),
         (status = 401, description = "Wrong email or password", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn user_login(
     _key: ClientKey,
     State(state): State<AppState>,
+    addr: ClientAddr,
     Json(body): Json<LoginBody>,
 ) -> Result<Reply<UserSessionDto>, AppError> {
-    let session = login(&state, AccountKind::Customer, body).await?;
+    let session = login(&state, AccountKind::Customer, addr, body).await?;
     Ok(Reply::ok("Login success!", session.into()))
 }
 
@@ -189,12 +209,14 @@ pub async fn user_logout(
     responses(
         (status = 200, description = "New tokens", body = Envelope<RefreshedDto>),
         (status = 403, description = "Refresh token reused; all sessions revoked", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = [], "client_id" = [], "refresh_token" = []))
 )]
 pub async fn user_refresh(
     State(state): State<AppState>,
+    addr: ClientAddr,
     request: RefreshRequest,
 ) -> Result<Reply<RefreshedDto>, AppError> {
-    refresh(&state, AccountKind::Customer, request).await
+    refresh(&state, AccountKind::Customer, addr, request).await
 }

@@ -41,14 +41,17 @@ pub struct TestServer {
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// A test configuration: bootstrap key, port 0.
+/// A test configuration: bootstrap key, port 0, no rate limits on the account routes (every
+/// test client comes from 127.0.0.1; `tests/limits.rs` tests the limits).
 pub fn config() -> Config {
-    Config {
+    let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         bootstrap_api_key: Some(KEY.to_owned()),
         fee_ship: Some(FEE_SHIP.into()),
         ..Config::default()
-    }
+    };
+    config.http.auth_rate_limit = 0;
+    config
 }
 
 /// An answer: status, headers and the JSON body (`Null` if the body is not JSON).
