@@ -22,6 +22,9 @@ pub const CHECKOUTS_REJECTED: &str = "ecom_checkouts_rejected_total";
 /// Name of the counter of checkouts refused by the oversell guard (not enough stock for a line;
 /// nothing was reserved).
 pub const OVERSELL_GUARD_REJECTIONS: &str = "ecom_oversell_guard_rejections_total";
+/// Name of the counter of recoveries (of a stale hold, code use, gate admission or return)
+/// that failed; each is retried with backoff.
+pub const RECOVERY_FAILURES: &str = "ecom_recovery_failures_total";
 
 /// Latency buckets, in seconds.
 const BUCKETS: &[f64] = &[
@@ -84,6 +87,11 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
+    /// Sets the count of failed recoveries to `total` (kept by the checkout service).
+    pub fn record_recovery_failures(&self, total: u64) {
+        self.record(|| metrics::counter!(RECOVERY_FAILURES).absolute(total));
+    }
+
     /// How often [`Metrics::upkeep`] should run.
     pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 }
@@ -127,8 +135,13 @@ fn describe() {
         OVERSELL_GUARD_REJECTIONS,
         "Checkouts refused because a line lacked stock (nothing was reserved)"
     );
+    metrics::describe_counter!(
+        RECOVERY_FAILURES,
+        "Recoveries of stale holds, uses, admissions or returns that failed (retried with backoff)"
+    );
     // Registered at zero so dashboards see every series before the first checkout.
     metrics::counter!(CHECKOUTS_PLACED).absolute(0);
+    metrics::counter!(RECOVERY_FAILURES).absolute(0);
     metrics::counter!(OVERSELL_GUARD_REJECTIONS).absolute(0);
     for reason in REJECTION_REASONS {
         metrics::counter!(CHECKOUTS_REJECTED, "reason" => *reason).absolute(0);

@@ -95,6 +95,7 @@ pub async fn serve_ecom(
     });
     let recovery = tokio::spawn(recover_checkouts(
         Ecom::clone(&state.ecom),
+        state.metrics.clone(),
         config.http.recovery_every,
     ));
     let ecom = state.ecom.clone();
@@ -129,7 +130,11 @@ const SETTLE_ON_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1
 
 /// Runs `recover_stale_checkouts` every `period`, for checkouts a crashed process (this one or
 /// another on the same database) left half-way.
-async fn recover_checkouts(ecom: Ecom, period: std::time::Duration) {
+async fn recover_checkouts(
+    ecom: Ecom,
+    metrics: crate::metrics::Metrics,
+    period: std::time::Duration,
+) {
     let mut every = tokio::time::interval(period);
     loop {
         every.tick().await;
@@ -141,6 +146,7 @@ async fn recover_checkouts(ecom: Ecom, period: std::time::Duration) {
             Ok(_) => {}
             Err(err) => tracing::warn!(error = ?err, "checkout recovery failed"),
         }
+        metrics.record_recovery_failures(ecom.checkout.recovery_failures());
     }
 }
 

@@ -231,6 +231,7 @@ async fn every_response_carries_request_id_and_security_headers() {
         "ecom_checkouts_rejected_total{reason=\"busy\"}",
         "ecom_checkouts_rejected_total{reason=\"unavailable\"}",
         "ecom_checkouts_rejected_total{reason=\"other\"}",
+        "ecom_recovery_failures_total 0",
     ] {
         assert!(metrics.text.contains(series), "{series}: {}", metrics.text);
     }

@@ -251,24 +251,20 @@ async fn pagination_edges(api: &Api) {
         .err(400, "page");
 }
 
+async fn races_and_edges(api: Api) {
+    pagination_edges(&api).await;
+    concurrent_cancels(&api).await;
+    concurrent_refresh(&api).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn races_and_edges_on_memory() {
-    let server = TestServer::start(support::config()).await;
-    pagination_edges(&server).await;
-    concurrent_cancels(&server).await;
-    concurrent_refresh(&server).await;
-    server.stop().await;
+    support::on_memory(races_and_edges).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn races_and_edges_on_mongo_and_redis() {
-    let (config, fixtures) = support::mongo_redis_config("gate").await;
-    let server = TestServer::start(config).await;
-    pagination_edges(&server).await;
-    concurrent_cancels(&server).await;
-    concurrent_refresh(&server).await;
-    server.stop().await;
-    drop(fixtures);
+    support::on_mongo_redis("gate", races_and_edges).await;
 }
 
 /// A checkout whose process dies at its commit point (the order insert panics) leaves its
@@ -432,16 +428,13 @@ async fn disconnects_leave_nothing_half_done(api: &Api) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn disconnects_on_memory() {
-    let server = TestServer::start(support::config()).await;
-    disconnects_leave_nothing_half_done(&server).await;
-    server.stop().await;
+    support::on_memory(|api| async move { disconnects_leave_nothing_half_done(&api).await }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn disconnects_on_mongo_and_redis() {
-    let (config, fixtures) = support::mongo_redis_config("gate").await;
-    let server = TestServer::start(config).await;
-    disconnects_leave_nothing_half_done(&server).await;
-    server.stop().await;
-    drop(fixtures);
+    support::on_mongo_redis("gate", |api| async move {
+        disconnects_leave_nothing_half_done(&api).await;
+    })
+    .await;
 }

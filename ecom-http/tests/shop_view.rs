@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Api, TestServer};
+use support::{create_product, signup, tee, Account, Api};
 
 async fn published(api: &Api, shop: &Account, name: &str, price: Value) -> String {
     let id = create_product(api, shop, tee(name, price)).await;
@@ -22,7 +22,8 @@ async fn published(api: &Api, shop: &Account, name: &str, price: Value) -> Strin
     id
 }
 
-async fn each_shop_sees_its_own_part(api: &Api) {
+async fn each_shop_sees_its_own_part(api: Api) {
+    let api = &api;
     let shop_a = signup(api, "shop", "a@view.example").await;
     let shop_b = signup(api, "shop", "b@view.example").await;
     let user = signup(api, "user", "buyer@view.example").await;
@@ -128,16 +129,10 @@ async fn each_shop_sees_its_own_part(api: &Api) {
 
 #[tokio::test]
 async fn each_shop_sees_its_own_part_on_memory() {
-    let server = TestServer::start(support::config()).await;
-    each_shop_sees_its_own_part(&server).await;
-    server.stop().await;
+    support::on_memory(each_shop_sees_its_own_part).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_shop_sees_its_own_part_on_mongo() {
-    let (config, fixtures) = support::mongo_redis_config("atomic").await;
-    let server = TestServer::start(config).await;
-    each_shop_sees_its_own_part(&server).await;
-    server.stop().await;
-    drop(fixtures);
+    support::on_mongo_redis("atomic", each_shop_sees_its_own_part).await;
 }

@@ -7,14 +7,15 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Api, TestServer};
+use support::{create_product, signup, tee, Api};
 
 /// `{"a": {"a": ... value}}`, `depth` objects deep.
 fn nested(depth: usize, value: Value) -> Value {
     (0..depth).fold(value, |inner, _| json!({ "a": inner }))
 }
 
-async fn refused_everywhere(api: &Api) {
+async fn refused_everywhere(api: Api) {
+    let api = &api;
     let shop = signup(api, "shop", "storable@shop.example").await;
     let user = signup(api, "user", "storable@buyer.example").await;
     let huge = serde_json::from_str::<Value>("18446744073709551615").unwrap();
@@ -127,16 +128,10 @@ async fn refused_everywhere(api: &Api) {
 
 #[tokio::test]
 async fn unstorable_input_is_refused_on_memory() {
-    let server = TestServer::start(support::config()).await;
-    refused_everywhere(&server).await;
-    server.stop().await;
+    support::on_memory(refused_everywhere).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unstorable_input_is_refused_on_mongo() {
-    let (config, fixtures) = support::mongo_redis_config("atomic").await;
-    let server = TestServer::start(config).await;
-    refused_everywhere(&server).await;
-    server.stop().await;
-    drop(fixtures);
+    support::on_mongo_redis("atomic", refused_everywhere).await;
 }

@@ -150,6 +150,7 @@ pub(super) struct Shared {
     pub(super) holds: Holds,
     batched: Batched,
     in_flight: Arc<InFlight>,
+    pub(super) retries: super::recovery::Retries,
 }
 
 impl CheckoutService {
@@ -161,6 +162,7 @@ impl CheckoutService {
                 backend,
                 config,
                 in_flight: Arc::default(),
+                retries: super::recovery::Retries::default(),
             }),
         }
     }

@@ -27,6 +27,43 @@ use std::collections::{HashMap, HashSet};
 /// Holds (and claims) handled per recovery pass and kind.
 const RECOVERY_BATCH: u32 = 500;
 
+/// Longest wait before an order whose recovery keeps failing is tried again.
+const MAX_BACKOFF_SECS: i64 = 600;
+
+/// Orders whose recovery failed, with when to try each again (exponential backoff: 2, 4, 8 s
+/// ... up to 10 minutes), and how many recoveries failed in all. One bad record therefore
+/// neither stops a pass nor takes every pass's time, and it is still retried.
+#[derive(Debug, Default)]
+pub(super) struct Retries {
+    backoff: std::sync::Mutex<HashMap<OrderId, (u32, Timestamp)>>,
+    failures: std::sync::atomic::AtomicU64,
+}
+
+impl Retries {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, (u32, Timestamp)>> {
+        self.backoff.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `order` is waiting out its backoff at `now`.
+    fn deferred(&self, order: &OrderId, now: Timestamp) -> bool {
+        self.map().get(order).is_some_and(|(_, at)| *at > now)
+    }
+
+    fn failed(&self, order: &OrderId, now: Timestamp) {
+        self.failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.map();
+        let entry = map.entry(order.clone()).or_insert((0, now));
+        entry.0 = entry.0.saturating_add(1);
+        let wait = 2_i64.saturating_pow(entry.0.min(20)).min(MAX_BACKOFF_SECS);
+        entry.1 = now + chrono::Duration::seconds(wait);
+    }
+
+    fn recovered(&self, order: &OrderId) {
+        self.map().remove(order);
+    }
+}
+
 /// What became of the order a stale hold names.
 enum Fate {
     /// It was never placed (and now never will be).
@@ -40,6 +77,8 @@ enum Fate {
 struct Tally {
     rolled_back: HashSet<OrderId>,
     completed: HashSet<OrderId>,
+    /// Orders something of which failed to recover in this pass.
+    failing: HashSet<OrderId>,
     first_error: Option<Error>,
 }
 
@@ -51,6 +90,16 @@ impl Tally {
 }
 
 impl CheckoutService {
+    /// How many recoveries of a hold, use, admission or return failed since this service
+    /// started (each is retried with backoff; the server exports it as
+    /// `ecom_recovery_failures_total`).
+    pub fn recovery_failures(&self) -> u64 {
+        self.inner
+            .retries
+            .failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Finishes what crashed or stalled processes left half-way (see the module docs of
     /// `recovery`): holds open for longer than the checkout lease are settled or given back, and
     /// return claims past their deadline are taken over and finished. Idempotent; safe to run
@@ -66,10 +115,21 @@ impl CheckoutService {
             .list_returning(now, RECOVERY_BATCH)
             .await?
         {
+            let retries = &self.inner.retries;
+            let id = order.id.clone();
+            if retries.deferred(&id, now) {
+                continue;
+            }
             match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
             {
-                Ok(_) => report.returns_finished += 1,
-                Err(e) => tally.failed(e),
+                Ok(_) => {
+                    retries.recovered(&id);
+                    report.returns_finished += 1;
+                }
+                Err(e) => {
+                    retries.failed(&id, now);
+                    tally.failed(e);
+                }
             }
         }
         let cutoff = now - self.inner.config.checkout.lease;
@@ -81,12 +141,13 @@ impl CheckoutService {
             .list_stale(cutoff, RECOVERY_BATCH)
             .await?
         {
-            if let Err(e) = self
-                .recover_hold(&product, &hold, &mut fates, &mut tally)
-                .await
-            {
-                tally.failed(e);
+            if self.inner.retries.deferred(&hold.order_id, now) {
+                continue;
             }
+            let outcome = self
+                .recover_hold(&product, &hold, &mut fates, &mut tally)
+                .await;
+            self.tried(&hold.order_id, outcome, now, &mut tally);
         }
         for (discount, use_) in self
             .inner
@@ -95,12 +156,13 @@ impl CheckoutService {
             .list_stale(cutoff, RECOVERY_BATCH)
             .await?
         {
-            if let Err(e) = self
-                .recover_use(&discount, &use_, &mut fates, &mut tally)
-                .await
-            {
-                tally.failed(e);
+            if self.inner.retries.deferred(&use_.order_id, now) {
+                continue;
             }
+            let outcome = self
+                .recover_use(&discount, &use_, &mut fates, &mut tally)
+                .await;
+            self.tried(&use_.order_id, outcome, now, &mut tally);
         }
         if self.inner.config.checkout.strategy == CheckoutStrategy::Gate {
             for (checkout, products) in self
@@ -110,20 +172,31 @@ impl CheckoutService {
                 .list_stale(cutoff, RECOVERY_BATCH)
                 .await?
             {
-                if let Err(e) = self
-                    .recover_admission(&checkout, &products, &mut fates, &mut tally)
-                    .await
+                let order = OrderId::parse(&checkout).ok();
+                if order
+                    .as_ref()
+                    .is_some_and(|o| self.inner.retries.deferred(o, now))
                 {
-                    tally.failed(e);
+                    continue;
+                }
+                let outcome = self
+                    .recover_admission(&checkout, &products, &mut fates, &mut tally)
+                    .await;
+                match order {
+                    Some(order) => self.tried(&order, outcome, now, &mut tally),
+                    None => {
+                        if let Err(e) = outcome {
+                            tally.failed(e);
+                        }
+                    }
                 }
             }
         }
         for (id, fate) in &fates {
             if let Fate::Exists(order) = fate {
                 if tally.completed.contains(id) {
-                    if let Err(e) = self.finish_placed(order, now).await {
-                        tally.failed(e);
-                    }
+                    let outcome = self.finish_placed(order, now).await;
+                    self.tried(id, outcome, now, &mut tally);
                 }
             }
         }
@@ -132,6 +205,20 @@ impl CheckoutService {
         match tally.first_error {
             Some(e) => Err(e),
             None => Ok(report),
+        }
+    }
+
+    /// Notes the outcome of recovering something of `order`: a failure is counted, backs the
+    /// order off and is reported after the pass; a success clears its backoff.
+    fn tried(&self, order: &OrderId, outcome: Result<()>, now: Timestamp, tally: &mut Tally) {
+        match outcome {
+            Ok(()) if !tally.failing.contains(order) => self.inner.retries.recovered(order),
+            Ok(()) => {}
+            Err(e) => {
+                self.inner.retries.failed(order, now);
+                tally.failing.insert(order.clone());
+                tally.failed(e);
+            }
         }
     }
 

@@ -17,6 +17,7 @@ use crate::page::Page;
 use crate::product::Product;
 use crate::service::{CartItem, CheckoutStrategy, Ecom, PlaceOrder, RecoveryReport};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Units every fixture product starts with.
 const STOCK: u64 = 5;
@@ -582,6 +583,143 @@ async fn every_fault(backend: &Backend, strategy: CheckoutStrategy) {
 
 /// Every write of a checkout, of a rollback, of recovery and of a cancel, failed in turn
 /// (error and dropped future), conditional writes only.
+/// A stale checkout whose recovery fails neither stops the pass nor is tried again at once: the
+/// other checkout is recovered in the same pass, the failure is counted, the failing order waits
+/// out its backoff (nothing is tried for it), then is recovered.
+pub async fn recovery_backs_off_a_failing_order(backend: &Backend) {
+    let ecom = short_lived_locks(backend, CheckoutStrategy::Atomic);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let mut fixtures = Vec::new();
+    for _ in 0..2 {
+        let fx = Fixture::new(&ecom, &shop, false).await;
+        probe.arm(Fault::at(
+            Target::Named("orders.insert", 0),
+            FaultMode::Panic,
+        ));
+        assert!(fx.place_on_task(&view).await.is_err(), "the checkout died");
+        assert!(probe.disarm().is_some());
+        fixtures.push(fx);
+    }
+    view.checkout.flush().await;
+    let held = |fx: &Fixture| {
+        let id = fx.a.id.clone();
+        async move {
+            backend
+                .inventory
+                .get(&id)
+                .await
+                .unwrap()
+                .map_or(0, |i| i.reserved())
+        }
+    };
+    let later = backend.clock.now() + chrono::Duration::hours(1);
+    probe.arm(Fault::at(Target::Named("orders.void", 0), FaultMode::Error));
+    let first = view.checkout.recover_stale_checkouts(later).await;
+    assert_eq!(probe.disarm().map(|c| c.name), Some("orders.void"));
+    assert!(matches!(first, Err(Error::Unavailable(_))), "{first:?}");
+    assert_eq!(view.checkout.recovery_failures(), 1);
+    let mut failing = Vec::new();
+    for fx in &fixtures {
+        if held(fx).await > 0 {
+            failing.push(fx);
+        }
+    }
+    assert_eq!(
+        failing.len(),
+        1,
+        "the other checkout was recovered in the same pass"
+    );
+    // The same instant: the failing order is backed off; nothing is tried for it.
+    probe.clear();
+    let second = view.checkout.recover_stale_checkouts(later).await.unwrap();
+    assert_eq!(second, RecoveryReport::default());
+    assert!(
+        !probe.calls().iter().any(|c| c.write),
+        "a backed-off order is left alone: {:?}",
+        probe.calls()
+    );
+    assert!(held(failing[0]).await > 0);
+    // Past its backoff it is recovered, and everything agrees with the (no) orders.
+    let third = view
+        .checkout
+        .recover_stale_checkouts(later + chrono::Duration::seconds(3))
+        .await
+        .unwrap();
+    assert_eq!(third.rolled_back, 1, "{third:?}");
+    for fx in &fixtures {
+        assert!(fx.check(backend, "after the backoff").await.is_empty());
+    }
+    assert_eq!(view.checkout.recovery_failures(), 1);
+}
+
+/// A checkout that stalls past its lease just before its commit point (its holds taken, the
+/// order not yet inserted) is given up by recovery; the client's retry with the same key
+/// places the order; then the slow run wakes up and tries to commit. It must not: its id was
+/// voided, so it gives back what it holds (already given back: nothing moves twice), and in
+/// the end there is one order, and stock, code uses and cart agree with it.
+pub async fn a_slow_run_cannot_commit_after_recovery(backend: &Backend) {
+    for &(_, strategy) in CheckoutStrategy::ALL {
+        for retry in [true, false] {
+            slow_run(backend, strategy, retry).await;
+        }
+    }
+}
+
+/// One slow run given up by recovery, with or without the client's retry before it wakes.
+async fn slow_run(backend: &Backend, strategy: CheckoutStrategy, retry: bool) {
+    let ecom = short_lived_locks(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let fx = Fixture::new(&ecom, &shop, false).await;
+    let (reached, resume) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    probe.pause_at("orders.insert", reached.clone(), resume.clone());
+    let slow = {
+        let (view, customer, input) = (view.clone(), fx.customer.clone(), fx.input());
+        tokio::spawn(async move { view.checkout.place_order(&customer, input).await })
+    };
+    reached.notified().await;
+    let what = format!("{strategy:?}: slow run, retry {retry}");
+    let later = backend.clock.now() + chrono::Duration::hours(1);
+    let report = ecom.checkout.recover_stale_checkouts(later).await.unwrap();
+    assert_eq!(
+        report.rolled_back, 1,
+        "{what}: recovery gave the slow run up"
+    );
+    let retried = if retry {
+        Some(
+            ecom.checkout
+                .place_order(&fx.customer, fx.input())
+                .await
+                .unwrap_or_else(|e| panic!("{what}: the retry failed: {e:?}")),
+        )
+    } else {
+        None
+    };
+    resume.notify_one();
+    let late = slow.await.unwrap();
+    match (&late, &retried) {
+        (Ok(order), Some(retried)) => {
+            assert_eq!(
+                order.id, retried.id,
+                "{what}: the slow run placed a second order"
+            );
+        }
+        (Ok(order), None) => panic!("{what}: the slow run committed after recovery: {order:?}"),
+        (Err(_), _) => {}
+    }
+    ecom.checkout.flush().await;
+    view.checkout.flush().await;
+    let orders = fx.check(backend, &what).await;
+    assert_eq!(orders.len(), usize::from(retry), "{what}: orders");
+    if let Some(retried) = retried {
+        assert_eq!(orders[0].id, retried.id);
+    }
+}
+
 pub async fn faults_atomic(backend: &Backend) {
     every_fault(backend, CheckoutStrategy::Atomic).await;
 }

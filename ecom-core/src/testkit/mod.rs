@@ -212,7 +212,10 @@ macro_rules! conformance_suite {
                 multi_line_orders_are_all_or_nothing, discount_limits_hold_under_concurrent_checkouts,
                 idempotency_key_gives_one_order, round_trips_per_order
             },
-            crash { faults_atomic, faults_lock_then_reserve, faults_gate },
+            crash {
+                faults_atomic, faults_lock_then_reserve, faults_gate,
+                recovery_backs_off_a_failing_order, a_slow_run_cannot_commit_after_recovery
+            },
             orders {
                 insert_get_list_replace, keys_and_voids, cancel_restocks_exactly_once,
                 orders_are_private,

@@ -95,6 +95,16 @@ struct State {
     named_since_armed: usize,
     fired: Option<Call>,
     rng: Option<(StdRng, u32)>,
+    /// One pause: the next call with this name waits for `resume` (after telling `reached`).
+    pause: Option<Pause>,
+}
+
+/// A call held back until the test lets it go (see [`Probe::pause_at`]).
+#[derive(Debug, Clone)]
+struct Pause {
+    name: &'static str,
+    reached: Arc<tokio::sync::Notify>,
+    resume: Arc<tokio::sync::Notify>,
 }
 
 /// Sees every call of the ports it wraps. Cheap to clone (shared state).
@@ -163,6 +173,21 @@ impl Probe {
         self.lock().calls.clone()
     }
 
+    /// Holds back the next call named `name` (before it reaches the port) until `resume` is
+    /// notified, notifying `reached` when it gets there: a slow process, on any backend.
+    pub fn pause_at(
+        &self,
+        name: &'static str,
+        reached: Arc<tokio::sync::Notify>,
+        resume: Arc<tokio::sync::Notify>,
+    ) {
+        self.lock().pause = Some(Pause {
+            name,
+            reached,
+            resume,
+        });
+    }
+
     /// Forgets the calls seen so far.
     pub fn clear(&self) {
         self.lock().calls.clear();
@@ -229,6 +254,17 @@ impl Probe {
         call: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
         self.jitter(false).await;
+        let pause = {
+            let mut state = self.lock();
+            match &state.pause {
+                Some(p) if p.name == name => state.pause.take(),
+                _ => None,
+            }
+        };
+        if let Some(pause) = pause {
+            pause.reached.notify_one();
+            pause.resume.notified().await;
+        }
         let decision = self.decide(name, write);
         let out = match decision {
             Decision::Pass => call.await,

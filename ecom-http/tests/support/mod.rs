@@ -327,6 +327,31 @@ pub struct MongoRedis {
 
 /// A test configuration on a fresh MongoDB database and Redis (unique prefix), with
 /// `strategy` and the test shipping fee.
+/// Runs `flow` against a fresh server on the memory backend, then stops the server.
+pub async fn on_memory<F, Fut>(flow: F)
+where
+    F: FnOnce(Api) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let server = TestServer::start(config()).await;
+    flow(server.api.clone()).await;
+    server.stop().await;
+}
+
+/// Runs `flow` against a fresh server on MongoDB + Redis with checkout `strategy`, then stops
+/// the server and drops its database and Redis keys.
+pub async fn on_mongo_redis<F, Fut>(strategy: &str, flow: F)
+where
+    F: FnOnce(Api) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (config, fixtures) = mongo_redis_config(strategy).await;
+    let server = TestServer::start(config).await;
+    flow(server.api.clone()).await;
+    server.stop().await;
+    drop(fixtures);
+}
+
 pub async fn mongo_redis_config(strategy: &str) -> (Config, MongoRedis) {
     let db = ecom_mongo::testkit::TestDatabase::new()
         .await
