@@ -1,7 +1,9 @@
-//! `ecom-server`: runs the REST API (`serve`, the default) or manages API keys.
+//! `ecom-server`: runs the REST API (`serve`, the default), manages API keys, or rebuilds the
+//! Redis stock gate's count of a product.
 
 use clap::{Parser, Subcommand};
 use ecom_core::api_key::Permission;
+use ecom_core::id::ProductId;
 use ecom_http::{build_ecom, serve, shutdown_signal, Config, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,22 @@ enum Command {
     Apikey {
         #[command(subcommand)]
         action: ApikeyAction,
+    },
+    /// Operate the Redis stock gate shared by the server processes.
+    Gate {
+        #[command(subcommand)]
+        action: GateAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GateAction {
+    /// Rebuild a product's gate count from the store (after the gate missed returned units,
+    /// e.g. during a Redis outage) and print it.
+    Rebuild {
+        /// The product id.
+        #[arg(long)]
+        product: String,
     },
 }
 
@@ -91,6 +109,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ecom = build_ecom(&config).await?;
             let key = ecom.api_keys.create(permissions).await?;
             println!("{}", key.key);
+            Ok(())
+        }
+        Command::Gate {
+            action: GateAction::Rebuild { product },
+        } => {
+            let product = ProductId::parse(&product)
+                .map_err(|_| anyhow::anyhow!("--product: not a product id: {product:?}"))?;
+            if config.mongo_uri.is_none() || config.redis_url.is_none() {
+                anyhow::bail!(
+                    "gate rebuild needs the servers' store and gate (set ECOM_MONGO_URI, \
+                     ECOM_SECRET and ECOM_REDIS_URL, and ECOM_REDIS_PREFIX if they use one)"
+                );
+            }
+            let ecom = build_ecom(&config).await?;
+            let count = ecom.inventory.rebuild_gate_of(&product).await?;
+            println!("gate count of {product}: {count}");
             Ok(())
         }
     }

@@ -160,6 +160,73 @@ async fn apikey_create_on_mongo_serves_and_disables() {
     assert_eq!(list(key.clone()).await, 403);
 }
 
+/// `gate rebuild --product ID` rebuilds a product's count in the servers' Redis gate from the
+/// store: a gate counting 0 over a stock of 7 counts 7 after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_rebuild_restores_a_product_count_from_the_store() {
+    let db = ecom_mongo::testkit::TestDatabase::new()
+        .await
+        .expect("a MongoDB for tests (ECOM_TEST_MONGO_URI or secantusd-rs)");
+    let url = tokio::task::spawn_blocking(ecom_redis::testkit::redis_url)
+        .await
+        .unwrap()
+        .expect("a Redis for tests");
+    let prefix = ecom_redis::testkit::Prefix::new(&url);
+    let gate = ecom_redis::RedisStockGate::connect(&url, prefix.as_str())
+        .await
+        .unwrap();
+    let backend = db.backend().clone().with_gate(std::sync::Arc::new(gate));
+    let secret = "binary-test-secret-0123456789";
+    let ecom = Ecom::new(
+        backend.clone(),
+        EcomConfig::new(Secret::new(secret.as_bytes())),
+    );
+    let shop = ecom_core::id::ShopId::generate();
+    let product = ecom
+        .products
+        .create(
+            &shop,
+            serde_json::from_value(serde_json::json!({
+                "product_name": "Gate Tee", "product_thumb": "t.png", "product_price": 5,
+                "product_quantity": 7, "product_type": "Clothing",
+                "product_attributes": {"brand": "Acme", "size": "M"}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    backend.gate.seed(&product.id, 0).await.unwrap();
+    assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(0));
+    let mut rebuild = server();
+    rebuild.args(["gate", "rebuild", "--product", product.id.as_str()]);
+    rebuild.envs([
+        ("ECOM_MONGO_URI", db.uri()),
+        ("ECOM_MONGO_DB", db.database().name()),
+        ("ECOM_SECRET", secret),
+        ("ECOM_REDIS_URL", url.as_str()),
+        ("ECOM_REDIS_PREFIX", prefix.as_str()),
+    ]);
+    let output = rebuild.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("gate count of {}: 7", product.id)
+    );
+    assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(7));
+    // Without the servers' gate, or for a product that is not there: a clear error.
+    let (ok, err) = run(&["gate", "rebuild", "--product", product.id.as_str()], &[]);
+    assert!(
+        !ok && err.contains("needs the servers' store and gate"),
+        "{err}"
+    );
+    let (ok, err) = run(&["gate", "rebuild", "--product", "nope"], &[]);
+    assert!(!ok && err.contains("not a product id"), "{err}");
+}
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let mut command = server();
     command.args(args);

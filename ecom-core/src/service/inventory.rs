@@ -53,7 +53,19 @@ impl InventoryService {
     /// reserved at that moment are counted twice until their checkouts end, which errs on the
     /// permissive side; the store still guards every sale. Returns the new count.
     pub async fn rebuild_gate(&self, shop: &ShopId, product_id: &ProductId) -> Result<u64> {
-        let inventory = self.owned(shop, product_id).await?;
+        self.owned(shop, product_id).await?;
+        self.rebuild_gate_of(product_id).await
+    }
+
+    /// [`Self::rebuild_gate`] for an operator: any product, no shop check (`ecom-server gate
+    /// rebuild --product ID`). [`Error::NotFound`] if the product has no inventory.
+    pub async fn rebuild_gate_of(&self, product_id: &ProductId) -> Result<u64> {
+        let inventory = self
+            .backend
+            .inventory
+            .get(product_id)
+            .await?
+            .ok_or_else(|| Error::not_found("product"))?;
         self.backend.gate.reset(product_id).await?;
         self.backend.gate.seed(product_id, inventory.stock).await?;
         Ok(self
