@@ -19,10 +19,10 @@ pub struct KeyStore {
     pub account_id: AccountId,
     /// Shop or customer.
     pub kind: AccountKind,
-    /// Signs access tokens.
-    pub access_secret: Secret,
-    /// Signs refresh tokens.
-    pub refresh_secret: Secret,
+    /// Random per session; the session's signing keys are derived from it and the server
+    /// secret (HMAC-SHA256 of the secret over a purpose and this salt), so the stored record
+    /// alone cannot sign a token.
+    pub salt: Secret,
     /// `jti` of the one refresh token that may be used next.
     pub refresh_jti: String,
     /// `jti`s already used; presenting one again is reuse.

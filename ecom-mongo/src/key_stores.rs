@@ -33,9 +33,11 @@ struct KeyStoreDoc {
     account_id: AccountId,
     kind: AccountKind,
     /// Lowercase hex.
-    access_secret: Secret,
+    /// Absent in sessions stored before keys were derived: such a session's tokens no longer
+    /// verify (their holders log in again).
+    #[serde(default = "no_salt")]
+    salt: Secret,
     /// Lowercase hex.
-    refresh_secret: Secret,
     refresh_jti: String,
     used_refresh_jtis: Vec<String>,
     #[serde(with = "timestamp")]
@@ -50,8 +52,7 @@ impl From<&KeyStore> for KeyStoreDoc {
             id: k.id.clone(),
             account_id: k.account_id.clone(),
             kind: k.kind,
-            access_secret: k.access_secret.clone(),
-            refresh_secret: k.refresh_secret.clone(),
+            salt: k.salt.clone(),
             refresh_jti: k.refresh_jti.clone(),
             used_refresh_jtis: k.used_refresh_jtis.clone(),
             created_at: k.created_at,
@@ -66,8 +67,7 @@ impl From<KeyStoreDoc> for KeyStore {
             id: d.id,
             account_id: d.account_id,
             kind: d.kind,
-            access_secret: d.access_secret,
-            refresh_secret: d.refresh_secret,
+            salt: d.salt,
             refresh_jti: d.refresh_jti,
             used_refresh_jtis: d.used_refresh_jtis,
             created_at: d.created_at,
@@ -162,4 +162,9 @@ impl KeyStoreRepo for MongoKeyStores {
             .map_err(to_core)?;
         Ok(deleted.deleted_count)
     }
+}
+
+/// The salt of a session stored without one: empty, so no token verifies against it.
+fn no_salt() -> Secret {
+    Secret::new(Vec::new())
 }

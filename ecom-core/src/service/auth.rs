@@ -261,8 +261,7 @@ impl AuthService {
             id: SessionId::generate(),
             account_id: account.id.clone(),
             kind: account.kind,
-            access_secret: Secret::random(),
-            refresh_secret: Secret::random(),
+            salt: Secret::random(),
             refresh_jti: uuid::Uuid::new_v4().simple().to_string(),
             used_refresh_jtis: Vec::new(),
             created_at: now,
@@ -279,7 +278,8 @@ impl AuthService {
         refresh_jti: &str,
         now: Timestamp,
     ) -> Result<TokenPair> {
-        let sign = |typ, jti: String, ttl: chrono::Duration, secret: &Secret| {
+        let sign = |typ, jti: String, ttl: chrono::Duration| {
+            let secret = self.signing_key(store, typ)?;
             let claims = Claims {
                 sub: account.id.to_string(),
                 kind: account.kind,
@@ -291,7 +291,7 @@ impl AuthService {
             };
             let mut header = Header::new(Algorithm::HS256);
             header.kid = Some(store.id.to_string());
-            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.expose()))
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret))
                 .map_err(Error::backend)
         };
         Ok(TokenPair {
@@ -299,15 +299,28 @@ impl AuthService {
                 TokenType::Access,
                 uuid::Uuid::new_v4().simple().to_string(),
                 self.config.access_token_ttl,
-                &store.access_secret,
             )?,
             refresh_token: sign(
                 TokenType::Refresh,
                 refresh_jti.to_owned(),
                 self.config.refresh_token_ttl,
-                &store.refresh_secret,
             )?,
         })
+    }
+
+    /// The key that signs `store`'s tokens of type `typ`: HMAC-SHA256 under the server secret
+    /// of the purpose and the session's salt. Changing the server secret ends every session.
+    fn signing_key(&self, store: &KeyStore, typ: TokenType) -> Result<Vec<u8>> {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.config.api_key_secret.expose())
+                .map_err(Error::backend)?;
+        mac.update(match typ {
+            TokenType::Access => b"ecom session access key\0",
+            TokenType::Refresh => b"ecom session refresh key\0",
+        });
+        mac.update(store.salt.expose());
+        Ok(mac.finalize().into_bytes().to_vec())
     }
 
     /// The live session named by the token's `kid` header.
@@ -340,21 +353,15 @@ impl AuthService {
         kind: AccountKind,
         client_id: &str,
     ) -> Result<Claims> {
-        let secret = match typ {
-            TokenType::Access => &store.access_secret,
-            TokenType::Refresh => &store.refresh_secret,
-        };
+        let secret = self.signing_key(store, typ)?;
         let mut validation = Validation::new(Algorithm::HS256);
         // `exp` is checked below against the Clock port, not the system time.
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let claims = jsonwebtoken::decode::<Claims>(
-            token,
-            &DecodingKey::from_secret(secret.expose()),
-            &validation,
-        )
-        .map_err(|_| unauthorized())?
-        .claims;
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&secret), &validation)
+                .map_err(|_| unauthorized())?
+                .claims;
         let valid = claims.typ == typ
             && claims.kind == kind
             && store.kind == kind

@@ -166,6 +166,58 @@ fn b64(value: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
 }
 
+/// A session's stored record cannot sign its tokens: its keys derive from the server secret
+/// and the record's salt. A token re-signed with anything the record holds is refused, and a
+/// server with another secret refuses every token of this one.
+pub async fn session_keys_need_the_server_secret(backend: &Backend) {
+    use hmac::{Hmac, Mac};
+    let ecom = ecom(backend);
+    let session = signup(&ecom, AccountKind::Customer).await;
+    let id = session.account.id.to_string();
+    let token = &session.tokens.access_token;
+    ecom.auth
+        .authenticate(AccountKind::Customer, &id, token)
+        .await
+        .unwrap();
+    let (signed, _) = token.rsplit_once('.').unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(signed.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let kid = SessionId::parse(header["kid"].as_str().unwrap()).unwrap();
+    let stored = backend.key_stores.get(&kid).await.unwrap().unwrap();
+    let stored_json = serde_json::to_string(&stored.salt).unwrap();
+    let resign = |key: &[u8]| {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+        mac.update(signed.as_bytes());
+        format!(
+            "{signed}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    };
+    for key in [stored.salt.expose(), stored_json.as_bytes()] {
+        assert!(matches!(
+            ecom.auth
+                .authenticate(AccountKind::Customer, &id, &resign(key))
+                .await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+    let other = crate::service::Ecom::new(
+        backend.clone(),
+        crate::service::EcomConfig::new(Secret::new(b"another-server-secret-0123".to_vec())),
+    );
+    assert!(matches!(
+        other
+            .auth
+            .authenticate(AccountKind::Customer, &id, token)
+            .await,
+        Err(Error::Unauthorized(_))
+    ));
+}
+
 pub async fn tampered_expired_and_alg_none_tokens_are_refused(backend: &Backend) {
     let clock = Arc::new(ManualClock::new(backend.clock.now()));
     let backend = backend.clone().with_clock(clock.clone());
@@ -384,8 +436,7 @@ pub async fn key_store_ports(backend: &Backend) {
         id: SessionId::generate(),
         account_id: account_id.clone(),
         kind: AccountKind::Customer,
-        access_secret: Secret::random(),
-        refresh_secret: Secret::random(),
+        salt: Secret::random(),
         refresh_jti: jti.into(),
         used_refresh_jtis: Vec::new(),
         created_at: now,
