@@ -69,4 +69,8 @@ pub trait KeyStoreRepo: Send + Sync + Debug + 'static {
 
     /// Deletes every session of an account; returns how many.
     async fn delete_for_account(&self, account_id: &AccountId) -> Result<u64>;
+
+    /// Deletes the sessions that expired at or before `now` (they are refused anyway; this
+    /// keeps the store from growing with them); returns how many.
+    async fn delete_expired(&self, now: Timestamp) -> Result<u64>;
 }

@@ -147,6 +147,9 @@ async fn recover_checkouts(
             Err(err) => tracing::warn!(error = ?err, "checkout recovery failed"),
         }
         metrics.record_recovery_failures(ecom.checkout.recovery_failures());
+        if let Err(err) = ecom.auth.sweep_expired_sessions(now).await {
+            tracing::warn!(error = ?err, "sweeping expired sessions failed");
+        }
     }
 }
 

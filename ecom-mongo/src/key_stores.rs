@@ -17,12 +17,19 @@ use serde::{Deserialize, Serialize};
 /// Collection of key stores.
 pub(crate) const KEYS: &str = "Keys";
 
-/// Indexes of `Keys`: sessions by account, for "log out everywhere".
+/// Indexes of `Keys`: sessions by account, for "log out everywhere"; by expiry, for the
+/// sweep of expired sessions.
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "accountId": 1 })
-        .options(IndexOptions::builder().name("account".to_owned()).build())
-        .build()]
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "accountId": 1 })
+            .options(IndexOptions::builder().name("account".to_owned()).build())
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "expiresAt": 1 })
+            .options(IndexOptions::builder().name("expiry".to_owned()).build())
+            .build(),
+    ]
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -158,6 +165,16 @@ impl KeyStoreRepo for MongoKeyStores {
         let deleted = self
             .keys
             .delete_many(doc! { "accountId": account_id.as_str() })
+            .await
+            .map_err(to_core)?;
+        Ok(deleted.deleted_count)
+    }
+
+    async fn delete_expired(&self, now: Timestamp) -> Result<u64> {
+        let now = timestamp::to_bson(&now).map_err(to_core)?;
+        let deleted = self
+            .keys
+            .delete_many(doc! { "expiresAt": { "$lte": now } })
             .await
             .map_err(to_core)?;
         Ok(deleted.deleted_count)

@@ -57,4 +57,11 @@ impl KeyStoreRepo for MemoryKeyStores {
         sessions.retain(|_, s| &s.account_id != account_id);
         Ok((before - sessions.len()) as u64)
     }
+
+    async fn delete_expired(&self, now: Timestamp) -> Result<u64> {
+        let mut sessions = locked(&self.sessions);
+        let before = sessions.len();
+        sessions.retain(|_, s| s.expires_at > now);
+        Ok((before - sessions.len()) as u64)
+    }
 }

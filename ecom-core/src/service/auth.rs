@@ -246,6 +246,12 @@ impl AuthService {
         Ok(Session { account, tokens })
     }
 
+    /// Removes sessions that expired at or before `now` from the store (they are already
+    /// refused); returns how many. The server runs it with its recovery pass.
+    pub async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        self.backend.key_stores.delete_expired(now).await
+    }
+
     async fn revoke_for_reuse(&self, account_id: &AccountId) -> Error {
         match self.backend.key_stores.delete_for_account(account_id).await {
             Ok(revoked) => {

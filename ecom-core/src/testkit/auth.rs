@@ -429,6 +429,34 @@ pub async fn logout_ends_session(backend: &Backend) {
     ));
 }
 
+/// Expired sessions are swept from the store (already refused, now also gone); live ones stay.
+pub async fn expired_sessions_are_swept(backend: &Backend) {
+    let ecom = ecom(backend);
+    let now = backend.clock.now();
+    let account_id = AccountId::generate();
+    let store = |expires_at| KeyStore {
+        id: SessionId::generate(),
+        account_id: account_id.clone(),
+        kind: AccountKind::Customer,
+        salt: Secret::random(),
+        refresh_jti: "r1".into(),
+        used_refresh_jtis: Vec::new(),
+        created_at: now - chrono::Duration::days(8),
+        expires_at,
+    };
+    let dead = store(now - chrono::Duration::seconds(1));
+    let edge = store(now);
+    let live = store(now + chrono::Duration::seconds(1));
+    for s in [&dead, &edge, &live] {
+        backend.key_stores.insert(s).await.unwrap();
+    }
+    assert_eq!(ecom.auth.sweep_expired_sessions(now).await.unwrap(), 2);
+    assert!(backend.key_stores.get(&dead.id).await.unwrap().is_none());
+    assert!(backend.key_stores.get(&edge.id).await.unwrap().is_none());
+    assert!(backend.key_stores.get(&live.id).await.unwrap().is_some());
+    assert_eq!(ecom.auth.sweep_expired_sessions(now).await.unwrap(), 0);
+}
+
 pub async fn key_store_ports(backend: &Backend) {
     let now = backend.clock.now();
     let account_id = AccountId::generate();

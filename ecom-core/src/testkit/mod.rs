@@ -189,7 +189,7 @@ macro_rules! conformance_suite {
                 signup_login_authenticate, wrong_password_is_refused, bad_signup_input_writes_nothing,
                 tampered_expired_and_alg_none_tokens_are_refused, refresh_rotates_and_reuse_revokes,
                 concurrent_refresh_with_one_token_revokes, logout_ends_session,
-                session_keys_need_the_server_secret,
+                session_keys_need_the_server_secret, expired_sessions_are_swept,
                 key_store_ports
             },
             products {

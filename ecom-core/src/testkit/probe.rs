@@ -326,6 +326,7 @@ probed!(KeyStoreRepo, "key_stores", {
     write fn rotate_refresh(&self, id: &SessionId, current: &str, next: &str, expires_at: Timestamp) -> Result<bool>;
     write fn delete(&self, id: &SessionId) -> Result<bool>;
     write fn delete_for_account(&self, account_id: &AccountId) -> Result<u64>;
+    write fn delete_expired(&self, now: Timestamp) -> Result<u64>;
 });
 
 probed!(ApiKeyRepo, "api_keys", {
