@@ -385,8 +385,8 @@ async fn disconnects_leave_nothing_half_done(api: &Api) {
         "no request was cut off"
     );
     // Attempts still running finish within moments; no recovery runs (the lease is 30 s).
-    let mut last = (0, 0, 0);
-    for _ in 0..200 {
+    // Settled means: nothing held, and the stock and the orders did not move while counted.
+    let inventory = || async {
         let answer = api
             .api(
                 Method::GET,
@@ -397,31 +397,41 @@ async fn disconnects_leave_nothing_half_done(api: &Api) {
             .await;
         let meta = answer.ok(200);
         let field = |name: &str| meta[name].as_u64().unwrap();
-        last = (
+        (
             field("invent_stock"),
             field("invent_sold"),
             field("invent_reserved"),
-        );
-        if last.2 == 0 {
+        )
+    };
+    let units_in_orders = || async {
+        let mut units = 0;
+        for user in &users {
+            let answer = api
+                .api(Method::GET, "/orders?limit=100", &user.auth(), None)
+                .await;
+            for order in answer.ok(200).as_array().unwrap() {
+                for part in order["order_products"].as_array().unwrap() {
+                    for line in part["item_products"].as_array().unwrap() {
+                        units += line["quantity"].as_u64().unwrap();
+                    }
+                }
+            }
+        }
+        units
+    };
+    let mut last = None;
+    for _ in 0..200 {
+        let before = inventory().await;
+        let in_orders = units_in_orders().await;
+        let after = inventory().await;
+        last = Some((before, in_orders, after));
+        if before == after && before.2 == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    let (stock, sold, held) = last;
-    assert_eq!(held, 0, "holds left half-done: {last:?}");
-    let mut in_orders = 0;
-    for user in &users {
-        let answer = api
-            .api(Method::GET, "/orders?limit=100", &user.auth(), None)
-            .await;
-        for order in answer.ok(200).as_array().unwrap() {
-            for part in order["order_products"].as_array().unwrap() {
-                for line in part["item_products"].as_array().unwrap() {
-                    in_orders += line["quantity"].as_u64().unwrap();
-                }
-            }
-        }
-    }
+    let ((stock, sold, held), in_orders, after) = last.unwrap();
+    assert_eq!(held, 0, "holds left half-done: {after:?}");
     assert_eq!(sold, in_orders, "units sold are the units in orders");
     assert_eq!(stock + in_orders, 100_000);
 }
