@@ -23,6 +23,10 @@ use tokio::process::Command;
 
 const PROCESSES: usize = 2;
 const ATTEMPTS_PER_PROCESS: usize = 500;
+/// Checkouts of the hot product in flight at once per process, each lane placing its share one
+/// after another: the sell-out then spans many round trips, so every process takes part in it
+/// (500 tasks released at once let the first process to reach the gate take every admission).
+const LANES: usize = 16;
 /// (customer, key) pairs every process sends.
 const SHARED_KEYS: usize = 20;
 
@@ -75,17 +79,33 @@ async fn worker() {
         ecom_core::testkit::interleaved(ecom.backend()),
         ecom.config().clone(),
     );
-    let mut tasks = Vec::new();
-    for i in 0..ATTEMPTS_PER_PROCESS + shared.len() {
-        let (customer, input) = match shared.get(i) {
-            Some((customer, key)) => (customer.clone(), place(repeated.clone(), Some(key))),
-            None => (CustomerId::generate(), place(hot.clone(), None)),
-        };
+    let mut repeats = Vec::new();
+    for (customer, key) in &shared {
         let (racing, go) = (racing.clone(), go.clone());
+        let (customer, input) = (customer.clone(), place(repeated.clone(), Some(key)));
         let parked = go.notified_owned();
-        tasks.push(tokio::spawn(async move {
+        repeats.push(tokio::spawn(async move {
             parked.await;
             racing.checkout.place_order(&customer, input).await
+        }));
+    }
+    let mut lanes = Vec::new();
+    for _ in 0..LANES {
+        let (racing, go, hot) = (racing.clone(), go.clone(), hot.clone());
+        let parked = go.notified_owned();
+        lanes.push(tokio::spawn(async move {
+            parked.await;
+            let mut results = Vec::new();
+            for _ in 0..ATTEMPTS_PER_PROCESS / LANES {
+                let input = place(hot.clone(), None);
+                results.push(
+                    racing
+                        .checkout
+                        .place_order(&CustomerId::generate(), input)
+                        .await,
+                );
+            }
+            results
         }));
     }
     // On a line of its own: the test harness may have written part of one.
@@ -96,19 +116,22 @@ async fn worker() {
         .await
         .expect("the parent says go");
     go.notify_waiters();
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        results.push(task.await.expect("no checkout task dies"));
+    let mut repeated_results = Vec::with_capacity(repeats.len());
+    for task in repeats {
+        repeated_results.push(task.await.expect("no checkout task dies"));
+    }
+    let mut results = Vec::new();
+    for lane in lanes {
+        results.extend(lane.await.expect("no checkout lane dies"));
     }
     racing.checkout.flush().await;
     ecom.checkout.flush().await;
+    for ((customer, key), result) in shared.iter().zip(&repeated_results) {
+        let order = result.as_ref().expect("a repeated key gets its order");
+        println!("shared {customer} {key} {}", order.id);
+    }
     let mut placed = 0;
-    for (i, result) in results.iter().enumerate() {
-        if let Some((customer, key)) = shared.get(i) {
-            let order = result.as_ref().expect("a repeated key gets its order");
-            println!("shared {customer} {key} {}", order.id);
-            continue;
-        }
+    for result in &results {
         match result {
             Ok(_) => placed += 1,
             Err(Error::InsufficientStock { .. }) => {}
