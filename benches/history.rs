@@ -16,12 +16,10 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ecom::core::id::{CustomerId, ShopId};
 use ecom::core::product::Product;
 use ecom::core::service::{CheckoutStrategy, Ecom};
-use ecom::core::testkit::checkout::{create_code, ecom_with, place, request};
+use ecom::core::testkit::checkout::{create_code, ecom_with, place, place_many, request};
 use ecom::core::testkit::{published_product, shop};
 use ecom::{memory, Backend};
 use ecom_mongo::testkit::TestDatabase;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 const TASKS: usize = 64;
 
@@ -37,24 +35,7 @@ async fn with_history(ecom: &Ecom, shop_id: &ShopId, code: &str, sales: usize) -
     let product = published_product(ecom, shop_id, "1.00", 1_000_000).await;
     create_code(ecom, shop_id, code, 10_000_000, 1).await;
     let req = request(shop_id, &[(&product, 1)], Some(code));
-    let next = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let (ecom, req, next) = (ecom.clone(), req.clone(), next.clone());
-            tokio::spawn(async move {
-                while next.fetch_add(1, Ordering::SeqCst) < sales {
-                    ecom.checkout
-                        .place_order(&CustomerId::generate(), place(req.clone(), None))
-                        .await
-                        .expect("order placed");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("task");
-    }
-    ecom.checkout.flush().await;
+    place_many(ecom, &req, sales, TASKS).await;
     product
 }
 

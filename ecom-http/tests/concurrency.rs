@@ -96,18 +96,9 @@ async fn sell_exactly_the_stock(strategy: &str) {
 
     // Stock 0, 100 units sold (or, for a moment, still held by the placed orders), and
     // exactly 100 orders exist.
-    let answer = server
-        .api(
-            Method::GET,
-            &format!("/inventory/{product}"),
-            &shop.auth(),
-            None,
-        )
-        .await;
-    let inventory = answer.ok(200);
-    assert_eq!(inventory["invent_stock"], 0);
-    let sold =
-        inventory["invent_sold"].as_u64().unwrap() + inventory["invent_reserved"].as_u64().unwrap();
+    let (stock, sold, held) = support::inventory(&server, &shop, &product).await;
+    assert_eq!(stock, 0);
+    let sold = sold + held;
     assert_eq!(sold, STOCK);
     let mut orders = 0;
     for customer in &customers {

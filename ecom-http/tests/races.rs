@@ -42,22 +42,10 @@ async fn order(api: &Api, shop: &Account, user: &Account, product: &str, quantit
     answer.ok(201)["_id"].as_str().unwrap().to_owned()
 }
 
-/// (stock, sold + held) of `product`.
+/// Current stock, and units sold or held, of `product`, read by its shop.
 async fn stock(api: &Api, shop: &Account, product: &str) -> (u64, u64) {
-    let answer = api
-        .api(
-            Method::GET,
-            &format!("/inventory/{product}"),
-            &shop.auth(),
-            None,
-        )
-        .await;
-    let meta = answer.ok(200);
-    let field = |name: &str| meta[name].as_u64().unwrap();
-    (
-        field("invent_stock"),
-        field("invent_sold") + field("invent_reserved"),
-    )
+    let (stock, sold, held) = support::inventory(api, shop, product).await;
+    (stock, sold + held)
 }
 
 /// Exactly one answer is `won`; every other is 409 with a message.
@@ -386,23 +374,6 @@ async fn disconnects_leave_nothing_half_done(api: &Api) {
     );
     // Attempts still running finish within moments; no recovery runs (the lease is 30 s).
     // Settled means: nothing held, and the stock and the orders did not move while counted.
-    let inventory = || async {
-        let answer = api
-            .api(
-                Method::GET,
-                &format!("/inventory/{tee}"),
-                &shop.auth(),
-                None,
-            )
-            .await;
-        let meta = answer.ok(200);
-        let field = |name: &str| meta[name].as_u64().unwrap();
-        (
-            field("invent_stock"),
-            field("invent_sold"),
-            field("invent_reserved"),
-        )
-    };
     let units_in_orders = || async {
         let mut units = 0;
         for user in &users {
@@ -421,9 +392,9 @@ async fn disconnects_leave_nothing_half_done(api: &Api) {
     };
     let mut last = None;
     for _ in 0..200 {
-        let before = inventory().await;
+        let before = support::inventory(api, &shop, &tee).await;
         let in_orders = units_in_orders().await;
-        let after = inventory().await;
+        let after = support::inventory(api, &shop, &tee).await;
         last = Some((before, in_orders, after));
         if before == after && before.2 == 0 {
             break;

@@ -430,19 +430,8 @@ async fn metrics_text(api: &Api) -> String {
 
 /// Current stock, and units sold or held, of `product`, read by its shop.
 async fn stock(api: &Api, shop: &Account, product: &str) -> (u64, u64) {
-    let answer = api
-        .api(
-            Method::GET,
-            &format!("/inventory/{product}"),
-            &shop.auth(),
-            None,
-        )
-        .await;
-    let inv = answer.ok(200);
-    (
-        inv["invent_stock"].as_u64().unwrap(),
-        inv["invent_sold"].as_u64().unwrap() + inv["invent_reserved"].as_u64().unwrap(),
-    )
+    let (stock, sold, held) = support::inventory(api, shop, product).await;
+    (stock, sold + held)
 }
 
 /// The whole commerce flow against the server at `base` with API key `key`: shop, products,

@@ -4,13 +4,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use bson::{doc, Document};
-use ecom_core::id::CustomerId;
 use ecom_core::service::CheckoutStrategy;
-use ecom_core::testkit::checkout::{create_code, ecom_with, place, request};
+use ecom_core::testkit::checkout::{create_code, ecom_with, place_many, request};
 use ecom_core::testkit::{published_product, shop};
 use ecom_mongo::testkit::TestDatabase;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 const ORDERS: usize = 10_000;
 const TASKS: usize = 64;
@@ -24,24 +21,7 @@ async fn ten_thousand_orders_leave_small_records() {
     let product = published_product(&ecom, &shop_id, "1.00", 1_000_000).await;
     create_code(&ecom, &shop_id, "MANY", 1_000_000, 1).await;
     let req = request(&shop_id, &[(&product, 1)], Some("MANY"));
-    let next = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let (ecom, req, next) = (ecom.clone(), req.clone(), next.clone());
-            tokio::spawn(async move {
-                while next.fetch_add(1, Ordering::SeqCst) < ORDERS {
-                    ecom.checkout
-                        .place_order(&CustomerId::generate(), place(req.clone(), None))
-                        .await
-                        .expect("order placed");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("task ran");
-    }
-    ecom.checkout.flush().await;
+    place_many(&ecom, &req, ORDERS, TASKS).await;
 
     let size = |collection: &str, id: String| {
         let db = db.database().clone();

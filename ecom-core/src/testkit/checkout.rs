@@ -59,6 +59,29 @@ pub fn place(request: CheckoutRequest, key: Option<&str>) -> PlaceOrder {
 }
 
 /// A 10%-off code of `shop`.
+/// Places `count` copies of `request` (each by a new customer, no key) from `tasks` tasks at
+/// once, then waits for their holds to settle. Panics if one is refused.
+pub async fn place_many(ecom: &Ecom, request: &CheckoutRequest, count: usize, tasks: usize) {
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let running: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (ecom, request, next) = (ecom.clone(), request.clone(), next.clone());
+            tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < count {
+                    ecom.checkout
+                        .place_order(&CustomerId::generate(), place(request.clone(), None))
+                        .await
+                        .expect("order placed");
+                }
+            })
+        })
+        .collect();
+    for task in running {
+        task.await.expect("task ran");
+    }
+    ecom.checkout.flush().await;
+}
+
 pub async fn create_code(ecom: &Ecom, shop: &ShopId, code: &str, max_uses: u32, per_user: u32) {
     let now = ecom.backend().clock.now();
     let input: NewDiscount = serde_json::from_value(json!({

@@ -300,6 +300,25 @@ pub fn tee(name: &str, price: Value) -> Value {
     })
 }
 
+/// (stock, sold, held) of `product`, read by its shop.
+pub async fn inventory(api: &Api, shop: &Account, product: &str) -> (u64, u64, u64) {
+    let answer = api
+        .api(
+            Method::GET,
+            &format!("/inventory/{product}"),
+            &shop.auth(),
+            None,
+        )
+        .await;
+    let meta = answer.ok(200);
+    let field = |name: &str| meta[name].as_u64().unwrap();
+    (
+        field("invent_stock"),
+        field("invent_sold"),
+        field("invent_reserved"),
+    )
+}
+
 /// Creates a product of `shop` and returns its id.
 pub async fn create_product(server: &Api, shop: &Account, body: Value) -> String {
     let answer = server
