@@ -45,12 +45,12 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum GateAction {
-    /// Rebuild a product's gate count from the store (after the gate missed returned units,
-    /// e.g. during a Redis outage) and print it.
+    /// Rebuild a product's gate count from the store and print it; without `--product`,
+    /// reconcile every product the gate counts (what the servers also do periodically).
     Rebuild {
         /// The product id.
         #[arg(long)]
-        product: String,
+        product: Option<String>,
     },
 }
 
@@ -114,8 +114,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gate {
             action: GateAction::Rebuild { product },
         } => {
-            let product = ProductId::parse(&product)
-                .map_err(|_| anyhow::anyhow!("--product: not a product id: {product:?}"))?;
+            let product = product
+                .map(|p| {
+                    ProductId::parse(&p)
+                        .map_err(|_| anyhow::anyhow!("--product: not a product id: {p:?}"))
+                })
+                .transpose()?;
             if config.mongo_uri.is_none() || config.redis_url.is_none() {
                 anyhow::bail!(
                     "gate rebuild needs the servers' store and gate (set ECOM_MONGO_URI, \
@@ -123,8 +127,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             let ecom = build_ecom(&config).await?;
-            let count = ecom.inventory.rebuild_gate_of(&product).await?;
-            println!("gate count of {product}: {count}");
+            match product {
+                Some(product) => {
+                    let count = ecom.inventory.rebuild_gate_of(&product).await?;
+                    println!("gate count of {product}: {count}");
+                }
+                None => {
+                    let report = ecom.inventory.reconcile_gate().await?;
+                    println!(
+                        "gate reconciled: {} products checked, {} corrected, {} busy",
+                        report.checked, report.corrected, report.busy
+                    );
+                }
+            }
             Ok(())
         }
     }

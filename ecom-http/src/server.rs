@@ -147,6 +147,13 @@ async fn recover_checkouts(
             Err(err) => tracing::warn!(error = ?err, "checkout recovery failed"),
         }
         metrics.record_recovery_failures(ecom.checkout.recovery_failures());
+        match ecom.inventory.reconcile_gate().await {
+            Ok(report) if report.corrected > 0 || report.busy > 0 => {
+                tracing::info!(?report, "reconciled the stock gate with the store");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = ?err, "reconciling the stock gate failed"),
+        }
         if let Err(err) = ecom.auth.sweep_expired_sessions(now).await {
             tracing::warn!(error = ?err, "sweeping expired sessions failed");
         }

@@ -217,6 +217,29 @@ async fn gate_rebuild_restores_a_product_count_from_the_store() {
         format!("gate count of {}: 7", product.id)
     );
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(7));
+    // Without --product: every counted product is reconciled.
+    backend.gate.reset(&product.id).await.unwrap();
+    backend.gate.seed(&product.id, 2).await.unwrap();
+    let mut reconcile = server();
+    reconcile.args(["gate", "rebuild"]);
+    reconcile.envs([
+        ("ECOM_MONGO_URI", db.uri()),
+        ("ECOM_MONGO_DB", db.database().name()),
+        ("ECOM_SECRET", secret),
+        ("ECOM_REDIS_URL", url.as_str()),
+        ("ECOM_REDIS_PREFIX", prefix.as_str()),
+    ]);
+    let output = reconcile.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "gate reconciled: 1 products checked, 1 corrected, 0 busy"
+    );
+    assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(7));
     // Without the servers' gate, or for a product that is not there: a clear error.
     let (ok, err) = run(&["gate", "rebuild", "--product", product.id.as_str()], &[]);
     assert!(

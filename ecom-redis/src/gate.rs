@@ -3,17 +3,12 @@
 use crate::connection::{bounded, connect};
 use async_trait::async_trait;
 use ecom_core::clock::Timestamp;
-use ecom_core::gate::{Admission, GateLine, StockGate};
+use ecom_core::gate::{Admission, GateLine, StockGate, Tally};
 use ecom_core::id::ProductId;
 use ecom_core::{Error, Result};
 use redis::aio::ConnectionManager;
 use redis::Script;
 use std::fmt;
-
-/// How long an admission record is kept at most. An admission ends (released, or committed when
-/// its order is placed) within the checkout lease, or is found by recovery through the index of
-/// held admissions; the TTL only bounds what a lost index entry could leave behind.
-const ADMISSION_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// A [`StockGate`] on Redis, shared by every process using the same Redis and prefix.
 ///
@@ -28,6 +23,7 @@ pub struct RedisStockGate {
     release: Script,
     commit: Script,
     add: Script,
+    heal: Script,
 }
 
 impl fmt::Debug for RedisStockGate {
@@ -55,12 +51,26 @@ impl RedisStockGate {
             release: Script::new(include_str!("../lua/gate_release.lua")),
             commit: Script::new(include_str!("../lua/gate_commit.lua")),
             add: Script::new(include_str!("../lua/gate_add.lua")),
+            heal: Script::new(include_str!("../lua/gate_heal.lua")),
         })
     }
 
     /// The key holding a product's count.
     pub fn count_key(&self, product: &ProductId) -> String {
         format!("{}{{gate}}:count:{product}", self.prefix)
+    }
+
+    fn open_key(&self, product: &ProductId) -> String {
+        format!("{}{{gate}}:open:{product}", self.prefix)
+    }
+
+    fn epoch_key(&self, product: &ProductId) -> String {
+        format!("{}{{gate}}:epoch:{product}", self.prefix)
+    }
+
+    /// The sorted set of counted products (all scores 0, so ordered by id).
+    fn counted_key(&self) -> String {
+        format!("{}{{gate}}:counted", self.prefix)
     }
 
     fn admission_key(&self, checkout: &str) -> String {
@@ -87,7 +97,9 @@ impl StockGate for RedisStockGate {
         for line in lines {
             invocation.key(self.count_key(&line.product_id));
         }
-        invocation.arg(ADMISSION_TTL_SECS);
+        for line in lines {
+            invocation.key(self.open_key(&line.product_id));
+        }
         invocation.arg(at.timestamp_millis());
         invocation.arg(checkout);
         for line in lines {
@@ -117,6 +129,9 @@ impl StockGate for RedisStockGate {
         for product in products {
             invocation.key(self.count_key(product));
         }
+        for product in products {
+            invocation.key(self.open_key(product));
+        }
         invocation.arg(checkout);
         for product in products {
             invocation.arg(product.as_str());
@@ -126,12 +141,21 @@ impl StockGate for RedisStockGate {
         Ok(())
     }
 
-    async fn commit(&self, checkout: &str) -> Result<()> {
+    async fn commit(&self, checkout: &str, products: &[ProductId]) -> Result<()> {
         let mut invocation = self.commit.prepare_invoke();
         invocation
             .key(self.admission_key(checkout))
             .key(self.held_key())
             .arg(checkout);
+        for product in products {
+            invocation.key(self.open_key(product));
+        }
+        for product in products {
+            invocation.key(self.epoch_key(product));
+        }
+        for product in products {
+            invocation.arg(product.as_str());
+        }
         let mut conn = self.conn.clone();
         bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
         Ok(())
@@ -167,28 +191,97 @@ impl StockGate for RedisStockGate {
 
     async fn seed(&self, product: &ProductId, units: u64) -> Result<()> {
         let mut conn = self.conn.clone();
-        let cmd = redis::cmd("SET")
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
             .arg(self.count_key(product))
             .arg(units)
             .arg("NX")
-            .to_owned();
-        bounded(cmd.query_async::<Option<String>>(&mut conn)).await?;
-        Ok(())
+            .ignore()
+            .cmd("ZADD")
+            .arg(self.counted_key())
+            .arg(0)
+            .arg(product.as_str())
+            .ignore();
+        bounded(pipe.query_async::<()>(&mut conn)).await
     }
 
     async fn add(&self, product: &ProductId, units: u32) -> Result<()> {
         let mut invocation = self.add.prepare_invoke();
-        invocation.key(self.count_key(product)).arg(units);
+        invocation
+            .key(self.count_key(product))
+            .key(self.epoch_key(product))
+            .arg(units);
         let mut conn = self.conn.clone();
         bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
         Ok(())
     }
 
+    async fn tally(&self, product: &ProductId) -> Result<Tally> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("MGET")
+            .arg(self.count_key(product))
+            .arg(self.open_key(product))
+            .arg(self.epoch_key(product))
+            .to_owned();
+        let (count, open, epoch): (Option<u64>, Option<u64>, Option<u64>) =
+            bounded(cmd.query_async(&mut conn)).await?;
+        Ok(Tally {
+            count,
+            open: open.unwrap_or(0),
+            epoch: epoch.unwrap_or(0),
+        })
+    }
+
+    async fn heal(
+        &self,
+        product: &ProductId,
+        stock: u64,
+        epoch: u64,
+        exact_when_idle: bool,
+    ) -> Result<Option<u64>> {
+        let mut invocation = self.heal.prepare_invoke();
+        invocation
+            .key(self.count_key(product))
+            .key(self.open_key(product))
+            .key(self.epoch_key(product))
+            .key(self.counted_key())
+            .arg(stock)
+            .arg(epoch)
+            .arg(if exact_when_idle { "1" } else { "0" })
+            .arg(product.as_str());
+        let mut conn = self.conn.clone();
+        let healed: i64 = bounded(invocation.invoke_async(&mut conn)).await?;
+        Ok(u64::try_from(healed).ok())
+    }
+
+    async fn counted(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<ProductId>> {
+        let mut conn = self.conn.clone();
+        let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let cmd = redis::cmd("ZRANGEBYLEX")
+            .arg(self.counted_key())
+            .arg(start)
+            .arg("+")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .to_owned();
+        let ids: Vec<String> = bounded(cmd.query_async(&mut conn)).await?;
+        ids.iter().map(|id| product(id)).collect()
+    }
+
     async fn reset(&self, product: &ProductId) -> Result<()> {
         let mut conn = self.conn.clone();
-        let cmd = redis::cmd("DEL").arg(self.count_key(product)).to_owned();
-        bounded(cmd.query_async::<i64>(&mut conn)).await?;
-        Ok(())
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("DEL")
+            .arg(self.count_key(product))
+            .ignore()
+            .cmd("ZREM")
+            .arg(self.counted_key())
+            .arg(product.as_str())
+            .ignore();
+        bounded(pipe.query_async::<()>(&mut conn)).await
     }
 
     async fn available(&self, product: &ProductId) -> Result<Option<u64>> {

@@ -2,7 +2,7 @@ use super::locked;
 use super::Map;
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::gate::{Admission, GateLine, StockGate};
+use crate::gate::{Admission, GateLine, StockGate, Tally};
 use crate::id::ProductId;
 use async_trait::async_trait;
 use std::sync::Mutex;
@@ -17,6 +17,9 @@ pub struct MemoryGate {
 struct Inner {
     counts: Map<ProductId, u64>,
     admissions: Map<String, Admitted>,
+    /// Units in open admissions, per product.
+    open: Map<ProductId, u64>,
+    epochs: Map<ProductId, u64>,
 }
 
 /// One checkout's admission.
@@ -56,6 +59,7 @@ impl StockGate for MemoryGate {
             if let Some(count) = inner.counts.get_mut(&line.product_id) {
                 *count -= u64::from(line.quantity);
             }
+            *inner.open.entry(line.product_id.clone()).or_insert(0) += u64::from(line.quantity);
             *held.entry(line.product_id.clone()).or_insert(0) += line.quantity;
         }
         inner
@@ -66,7 +70,12 @@ impl StockGate for MemoryGate {
 
     async fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()> {
         let mut inner = locked(&self.inner);
-        let Inner { counts, admissions } = &mut *inner;
+        let Inner {
+            counts,
+            admissions,
+            open,
+            ..
+        } = &mut *inner;
         let Some(held) = admissions.get_mut(checkout) else {
             return Ok(());
         };
@@ -75,6 +84,7 @@ impl StockGate for MemoryGate {
                 if let Some(count) = counts.get_mut(product) {
                     *count += u64::from(units);
                 }
+                close(open, product, units);
             }
         }
         if held.units.is_empty() {
@@ -83,8 +93,20 @@ impl StockGate for MemoryGate {
         Ok(())
     }
 
-    async fn commit(&self, checkout: &str) -> Result<()> {
-        locked(&self.inner).admissions.remove(checkout);
+    async fn commit(&self, checkout: &str, _products: &[ProductId]) -> Result<()> {
+        let mut inner = locked(&self.inner);
+        let Inner {
+            admissions,
+            open,
+            epochs,
+            ..
+        } = &mut *inner;
+        if let Some(held) = admissions.remove(checkout) {
+            for (product, units) in held.units {
+                close(open, &product, units);
+                *epochs.entry(product).or_insert(0) += 1;
+            }
+        }
         Ok(())
     }
 
@@ -116,10 +138,54 @@ impl StockGate for MemoryGate {
     }
 
     async fn add(&self, product: &ProductId, units: u32) -> Result<()> {
-        if let Some(count) = locked(&self.inner).counts.get_mut(product) {
+        let mut inner = locked(&self.inner);
+        *inner.epochs.entry(product.clone()).or_insert(0) += 1;
+        if let Some(count) = inner.counts.get_mut(product) {
             *count += u64::from(units);
         }
         Ok(())
+    }
+
+    async fn tally(&self, product: &ProductId) -> Result<Tally> {
+        let inner = locked(&self.inner);
+        Ok(Tally {
+            count: inner.counts.get(product).copied(),
+            open: inner.open.get(product).copied().unwrap_or(0),
+            epoch: inner.epochs.get(product).copied().unwrap_or(0),
+        })
+    }
+
+    async fn heal(
+        &self,
+        product: &ProductId,
+        stock: u64,
+        epoch: u64,
+        exact_when_idle: bool,
+    ) -> Result<Option<u64>> {
+        let mut inner = locked(&self.inner);
+        if inner.epochs.get(product).copied().unwrap_or(0) != epoch {
+            return Ok(None);
+        }
+        let open = inner.open.get(product).copied().unwrap_or(0);
+        let floor = stock.saturating_sub(open);
+        let healed = match inner.counts.get(product) {
+            None => floor,
+            Some(_) if exact_when_idle && open == 0 => stock,
+            Some(&count) => count.max(floor),
+        };
+        inner.counts.insert(product.clone(), healed);
+        Ok(Some(healed))
+    }
+
+    async fn counted(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<ProductId>> {
+        let inner = locked(&self.inner);
+        let mut ids: Vec<&ProductId> = inner
+            .counts
+            .keys()
+            .filter(|id| after.is_none_or(|a| *id > a))
+            .collect();
+        ids.sort();
+        Ok(ids.into_iter().take(limit as usize).cloned().collect())
     }
 
     async fn reset(&self, product: &ProductId) -> Result<()> {
@@ -129,5 +195,15 @@ impl StockGate for MemoryGate {
 
     async fn available(&self, product: &ProductId) -> Result<Option<u64>> {
         Ok(locked(&self.inner).counts.get(product).copied())
+    }
+}
+
+/// Takes `units` of `product` out of the open admissions.
+fn close(open: &mut Map<ProductId, u64>, product: &ProductId, units: u32) {
+    if let Some(held) = open.get_mut(product) {
+        *held = held.saturating_sub(u64::from(units));
+        if *held == 0 {
+            open.remove(product);
+        }
     }
 }

@@ -72,6 +72,9 @@ pub struct CheckoutSettings {
     pub lock_ttl: StdDuration,
     /// Longest wait for a stock lock (default 10 s).
     pub lock_wait: StdDuration,
+    /// With the gate strategy, how often at most this process checks the store when the gate
+    /// refuses a product, to heal a gate that counts too low (default 1 s per product).
+    pub gate_heal_every: StdDuration,
 }
 
 impl Default for CheckoutSettings {
@@ -82,6 +85,7 @@ impl Default for CheckoutSettings {
             lease: Duration::seconds(30),
             lock_ttl: StdDuration::from_secs(5),
             lock_wait: StdDuration::from_secs(10),
+            gate_heal_every: StdDuration::from_secs(1),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! and settling are idempotent, and recovery can always tell whose hold it is.
 
 use super::config::{CheckoutStrategy, EcomConfig};
+use super::gate_heal;
 use super::group_commit::{GroupCommit, Runner};
 use super::settler::{Placed, Settler};
 use crate::backend::Backend;
@@ -15,11 +16,14 @@ use crate::gate::{Admission, GateLine};
 use crate::id::ProductId;
 use crate::inventory::{InventoryRepo, Reservation};
 use crate::order::{AppliedDiscount, Order, OrderLine};
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
-/// Admission attempts before giving up (a seed in between needs two).
+/// Admission attempts before giving up (a seed or a heal in between needs two).
 const GATE_ATTEMPTS: usize = 3;
+
+/// Products whose last heal check this process remembers before forgetting expired ones.
+const HEAL_CHECKS_KEPT: usize = 4096;
 
 /// The hold of an order's line (its id is the order's).
 pub(crate) fn line_hold(order: &Order, line: &OrderLine, at: Timestamp) -> Reservation {
@@ -53,6 +57,8 @@ struct HoldsInner {
     config: Arc<EcomConfig>,
     reserves: Arc<GroupCommit<(), (ProductId, Reservation), Result<()>>>,
     settler: Settler,
+    /// When this process last checked each refused product's gate count against the store.
+    heal_checks: Mutex<HashMap<ProductId, Timestamp>>,
 }
 
 impl Holds {
@@ -70,6 +76,7 @@ impl Holds {
                 backend,
                 config,
                 reserves: GroupCommit::new(reserve),
+                heal_checks: Mutex::default(),
             }),
         }
     }
@@ -99,7 +106,10 @@ impl Holds {
     }
 
     /// Has the stock gate admit every line of `order`, seeding products it does not know yet
-    /// from the store. A refusal is out of stock, answered without touching the store.
+    /// from the store. A refusal is out of stock, answered without touching the store, unless
+    /// this process has not checked the refused product against the store for
+    /// [`gate_heal_every`](super::CheckoutSettings::gate_heal_every): then the gate is healed
+    /// from the store first, and asked again if that raised its count.
     async fn admit(&self, order: &Order, at: Timestamp) -> Result<()> {
         let lines: Vec<GateLine> = order
             .lines
@@ -109,25 +119,26 @@ impl Holds {
                 quantity: l.quantity,
             })
             .collect();
-        let gate = &self.inner.backend.gate;
+        let backend = &self.inner.backend;
+        let mut checked = false;
         for _ in 0..GATE_ATTEMPTS {
-            match gate.admit(order.id.as_str(), &lines, at).await? {
+            match backend.gate.admit(order.id.as_str(), &lines, at).await? {
                 Admission::Admitted => return Ok(()),
                 Admission::Refused { product_id } => {
+                    if !checked && self.may_heal(&product_id, at) {
+                        checked = true;
+                        let healed = gate_heal::heal(backend, &product_id, false).await?;
+                        if healed.is_some_and(gate_heal::Healed::raised) {
+                            continue;
+                        }
+                    }
                     return Err(Error::InsufficientStock {
                         product_id: product_id.to_string(),
-                    })
+                    });
                 }
                 Admission::Unseeded { product_ids } => {
                     for product in &product_ids {
-                        let stock = self
-                            .inner
-                            .backend
-                            .inventory
-                            .get(product)
-                            .await?
-                            .map_or(0, |i| i.stock);
-                        gate.seed(product, stock).await?;
+                        gate_heal::heal(backend, product, false).await?;
                     }
                 }
             }
@@ -135,6 +146,28 @@ impl Holds {
         Err(Error::Busy(
             "the stock gate keeps being reset; retry".into(),
         ))
+    }
+
+    /// Whether this process may check `product`'s gate count against the store now (at most
+    /// once per `gate_heal_every`); notes the check if so.
+    fn may_heal(&self, product: &ProductId, now: Timestamp) -> bool {
+        let every = chrono::Duration::from_std(self.inner.config.checkout.gate_heal_every)
+            .unwrap_or(chrono::Duration::MAX);
+        let mut checked = self
+            .inner
+            .heal_checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if checked.len() >= HEAL_CHECKS_KEPT {
+            checked.retain(|_, at| now.signed_duration_since(*at) < every);
+        }
+        match checked.get(product) {
+            Some(last) if now.signed_duration_since(*last) < every => false,
+            _ => {
+                checked.insert(product.clone(), now);
+                true
+            }
+        }
     }
 
     async fn reserve(&self, product: &ProductId, hold: Reservation) -> Result<()> {
@@ -246,8 +279,16 @@ impl Holds {
                 .await?;
         }
         if self.strategy() == CheckoutStrategy::Gate {
-            if let Err(e) = self.inner.backend.gate.commit(order.id.as_str()).await {
-                tracing::warn!(order_id = %order.id, error = %e, "forgetting a gate admission failed; it expires");
+            let products: Vec<ProductId> =
+                order.lines.iter().map(|l| l.product_id.clone()).collect();
+            if let Err(e) = self
+                .inner
+                .backend
+                .gate
+                .commit(order.id.as_str(), &products)
+                .await
+            {
+                tracing::warn!(order_id = %order.id, error = %e, "forgetting a gate admission failed; recovery will");
             }
         }
         Ok(())

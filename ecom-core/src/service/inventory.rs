@@ -6,6 +6,22 @@ use crate::id::{ProductId, ShopId};
 use crate::inventory::Inventory;
 use crate::validate;
 
+use super::gate_heal;
+
+/// Products read per page by [`InventoryService::reconcile_gate`].
+const RECONCILE_PAGE: u32 = 200;
+
+/// What [`InventoryService::reconcile_gate`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct GateReconcile {
+    /// Products checked.
+    pub checked: u64,
+    /// Products whose count changed.
+    pub corrected: u64,
+    /// Products skipped because their stock kept moving (checked again next time).
+    pub busy: u64,
+}
+
 /// The inventory use cases.
 #[derive(Clone, Debug)]
 pub struct InventoryService {
@@ -48,32 +64,55 @@ impl InventoryService {
         Ok(inventory)
     }
 
-    /// Rebuilds the stock gate's count of a product of `shop` from the store (after the gate
-    /// missed returned units, or after an outage of a shared gate). Units admitted but not yet
-    /// reserved at that moment are counted twice until their checkouts end, which errs on the
-    /// permissive side; the store still guards every sale. Returns the new count.
+    /// Rebuilds the stock gate's count of a product of `shop` from the store: the store's
+    /// stock less the units of open admissions (see [`crate::gate`]). Returns the new count.
     pub async fn rebuild_gate(&self, shop: &ShopId, product_id: &ProductId) -> Result<u64> {
         self.owned(shop, product_id).await?;
         self.rebuild_gate_of(product_id).await
     }
 
     /// [`Self::rebuild_gate`] for an operator: any product, no shop check (`ecom-server gate
-    /// rebuild --product ID`). [`Error::NotFound`] if the product has no inventory.
+    /// rebuild --product ID`). [`Error::NotFound`] if the product has no inventory;
+    /// [`Error::Busy`] if stock kept moving under the rebuild.
     pub async fn rebuild_gate_of(&self, product_id: &ProductId) -> Result<u64> {
-        let inventory = self
-            .backend
+        self.backend
             .inventory
             .get(product_id)
             .await?
             .ok_or_else(|| Error::not_found("product"))?;
         self.backend.gate.reset(product_id).await?;
-        self.backend.gate.seed(product_id, inventory.stock).await?;
-        Ok(self
-            .backend
-            .gate
-            .available(product_id)
+        gate_heal::heal(&self.backend, product_id, true)
             .await?
-            .unwrap_or(inventory.stock))
+            .map(|healed| healed.after)
+            .ok_or_else(|| Error::Busy("stock kept moving during the rebuild; retry".into()))
+    }
+
+    /// Checks every product the stock gate counts against the store: a count below the
+    /// store's stock less open admissions is raised, and a product without open admissions
+    /// gets exactly the store's stock (what corrects a gate that counts high). The server runs
+    /// it periodically, and `ecom-server gate rebuild` without `--product` on demand.
+    pub async fn reconcile_gate(&self) -> Result<GateReconcile> {
+        let mut report = GateReconcile::default();
+        let mut after: Option<ProductId> = None;
+        loop {
+            let page = self
+                .backend
+                .gate
+                .counted(after.as_ref(), RECONCILE_PAGE)
+                .await?;
+            for product in &page {
+                report.checked += 1;
+                match gate_heal::heal(&self.backend, product, true).await? {
+                    Some(healed) if healed.before != Some(healed.after) => report.corrected += 1,
+                    Some(_) => {}
+                    None => report.busy += 1,
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == RECONCILE_PAGE as usize => after = Some(last.clone()),
+                _ => return Ok(report),
+            }
+        }
     }
 
     /// The inventory of a product of `shop`.

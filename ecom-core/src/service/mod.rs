@@ -8,6 +8,7 @@ mod cart;
 mod checkout;
 mod config;
 mod discount;
+mod gate_heal;
 mod group_commit;
 mod holds;
 mod inventory;
@@ -28,7 +29,7 @@ pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
 pub use discount::{
     AppliesToKind, DiscountQuote, DiscountService, DiscountType, ItemRequest, NewDiscount,
 };
-pub use inventory::InventoryService;
+pub use inventory::{GateReconcile, InventoryService};
 pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use product::{NewProduct, ProductPatch, ProductService};
 

@@ -328,7 +328,7 @@ impl CheckoutService {
                 gate.release(checkout, products).await?;
                 tally.rolled_back.insert(order_id);
             }
-            Fate::Exists(_) => gate.commit(checkout).await?,
+            Fate::Exists(_) => gate.commit(checkout, products).await?,
         }
         Ok(())
     }

@@ -203,8 +203,9 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
     }
     for placed in &batch {
         if gate {
-            if let Err(e) = backend.gate.commit(placed.id.as_str()).await {
-                tracing::warn!(order_id = %placed.id, error = %e, "forgetting a gate admission failed; it expires");
+            let products: Vec<ProductId> = placed.lines.iter().map(|(p, _)| p.clone()).collect();
+            if let Err(e) = backend.gate.commit(placed.id.as_str(), &products).await {
+                tracing::warn!(order_id = %placed.id, error = %e, "forgetting a gate admission failed; recovery will");
             }
         }
     }

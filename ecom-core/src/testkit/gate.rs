@@ -110,8 +110,25 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
         gate.admit("c3", &[line(&p1, 4)], now).await.unwrap(),
         Admission::Admitted
     );
-    gate.commit("c3").await.unwrap();
-    gate.commit("c3").await.unwrap();
+    let before = gate.tally(&p1).await.unwrap();
+    assert_eq!(
+        (before.count, before.open),
+        (Some(11), 4),
+        "admitted units are open"
+    );
+    gate.commit("c3", std::slice::from_ref(&p1)).await.unwrap();
+    gate.commit("c3", std::slice::from_ref(&p1)).await.unwrap();
+    let after = gate.tally(&p1).await.unwrap();
+    assert_eq!(
+        (after.count, after.open),
+        (Some(11), 0),
+        "committed units leave"
+    );
+    assert_eq!(
+        after.epoch,
+        before.epoch + 1,
+        "a commit moves the epoch once"
+    );
     gate.release("c3", std::slice::from_ref(&p1)).await.unwrap();
     assert_eq!(gate.available(&p1).await.unwrap(), Some(11));
     assert!(gate
@@ -122,6 +139,60 @@ pub async fn admits_all_or_nothing(backend: &Backend) {
         .all(|(id, _)| id != "c3"));
     gate.reset(&p1).await.unwrap();
     assert_eq!(gate.available(&p1).await.unwrap(), None);
+}
+
+/// Healing: seeds a missing count with stock less open units, only raises a count (unless the
+/// product is idle and asked to be exact), and changes nothing once the epoch has moved.
+pub async fn heal_never_counts_twice(backend: &Backend) {
+    let gate = &backend.gate;
+    let now = backend.clock.now();
+    let p = ProductId::generate();
+    let t = gate.tally(&p).await.unwrap();
+    assert_eq!((t.count, t.open), (None, 0));
+    // Admitted units of a checkout still running are not counted again by a seed.
+    gate.seed(&p, 10).await.unwrap();
+    assert_eq!(
+        gate.admit("h1", &[line(&p, 3)], now).await.unwrap(),
+        Admission::Admitted
+    );
+    gate.reset(&p).await.unwrap();
+    let t = gate.tally(&p).await.unwrap();
+    assert_eq!((t.count, t.open), (None, 3));
+    assert_eq!(gate.heal(&p, 10, t.epoch, false).await.unwrap(), Some(7));
+    assert!(gate.counted(None, 1000).await.unwrap().contains(&p));
+    // Never lowered without `exact_when_idle`, raised to stock less open units.
+    assert_eq!(gate.heal(&p, 5, t.epoch, false).await.unwrap(), Some(7));
+    assert_eq!(gate.heal(&p, 12, t.epoch, false).await.unwrap(), Some(9));
+    // Not lowered while admissions are open, even when asked to be exact.
+    assert_eq!(gate.heal(&p, 5, t.epoch, true).await.unwrap(), Some(9));
+    // A stale store read is refused once the epoch moved (a commit, an addition).
+    gate.commit("h1", std::slice::from_ref(&p)).await.unwrap();
+    assert_eq!(gate.heal(&p, 100, t.epoch, false).await.unwrap(), None);
+    let t = gate.tally(&p).await.unwrap();
+    assert_eq!((t.count, t.open), (Some(9), 0));
+    gate.add(&p, 1).await.unwrap();
+    assert_eq!(gate.heal(&p, 100, t.epoch, false).await.unwrap(), None);
+    let t = gate.tally(&p).await.unwrap();
+    assert_eq!(t.count, Some(10));
+    // Idle and exact: set to the store's stock, even lower.
+    assert_eq!(gate.heal(&p, 4, t.epoch, true).await.unwrap(), Some(4));
+    assert_eq!(gate.available(&p).await.unwrap(), Some(4));
+    // Paging through counted products.
+    let mut all = Vec::new();
+    let mut after: Option<ProductId> = None;
+    loop {
+        let page = gate.counted(after.as_ref(), 1).await.unwrap();
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        all.extend(page);
+        after = Some(last);
+    }
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(all, sorted, "counted products come once each, in id order");
+    assert!(all.contains(&p));
 }
 
 /// 500 concurrent admissions of one unit against a count of 100.
@@ -171,7 +242,8 @@ pub async fn thousand_orders_through_the_gate(backend: &Backend) {
 }
 
 /// A gate that counts too high cannot oversell (the store refuses and the admission is given
-/// back); one that counts too low refuses until rebuilt from the store on demand.
+/// back) and is set exactly by the reconcile; one that counts too low heals itself from the
+/// store on the next refusal, with no operator action.
 pub async fn a_gate_out_of_sync_never_oversells(backend: &Backend) {
     let ecom = ecom_with(backend, CheckoutStrategy::Gate);
     let (shop, _) = shop(&ecom).await;
@@ -195,32 +267,81 @@ pub async fn a_gate_out_of_sync_never_oversells(backend: &Backend) {
         Some(990),
         "refused checkouts gave their admission back"
     );
+    let report = ecom.inventory.reconcile_gate().await.unwrap();
+    assert!(report.corrected >= 1, "{report:?}");
+    assert_eq!(backend.gate.available(&high.id).await.unwrap(), Some(0));
 
     let low = published_product(&ecom, &shop, "1.00", 10).await;
     backend.gate.seed(&low.id, 0).await.unwrap();
     let req = request(&shop, &[(&low, 1)], None);
-    assert!(matches!(
-        ecom.checkout
-            .place_order(&CustomerId::generate(), place(req.clone(), None))
-            .await,
-        Err(crate::Error::InsufficientStock { .. })
-    ));
-    assert_stock_matches_orders(backend, &[(low.id.clone(), 10)], &[]).await;
-    assert_eq!(
-        ecom.inventory.rebuild_gate(&shop, &low.id).await.unwrap(),
-        10
-    );
     let mut orders = Vec::new();
     for _ in 0..10 {
         orders.push(
             ecom.checkout
                 .place_order(&CustomerId::generate(), place(req.clone(), None))
                 .await
-                .unwrap(),
+                .expect("the store has stock: the gate heals and admits"),
         );
     }
+    assert!(matches!(
+        ecom.checkout
+            .place_order(&CustomerId::generate(), place(req.clone(), None))
+            .await,
+        Err(crate::Error::InsufficientStock { .. })
+    ));
     assert_stock_matches_orders(backend, &[(low.id.clone(), 10)], &orders).await;
     assert_eq!(backend.gate.available(&low.id).await.unwrap(), Some(0));
+}
+
+/// Units the gate lost for good (an admission taken with no order behind it) come back through
+/// healing while checkouts rush: no oversell, and once the rush is over every unit the store
+/// still has sells.
+pub async fn an_undercounting_gate_heals_under_a_rush(backend: &Backend) {
+    let mut ecom = ecom_with(backend, CheckoutStrategy::Gate);
+    let mut config = (*ecom.config()).clone();
+    config.checkout.gate_heal_every = std::time::Duration::ZERO;
+    ecom = crate::Ecom::new(backend.clone(), config);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "1.00", 50).await;
+    backend.gate.seed(&product.id, 50).await.unwrap();
+    let ghost = [line(&product.id, 20)];
+    let now = backend.clock.now();
+    assert_eq!(
+        backend.gate.admit("ghost", &ghost, now).await.unwrap(),
+        Admission::Admitted
+    );
+    backend
+        .gate
+        .commit("ghost", std::slice::from_ref(&product.id))
+        .await
+        .unwrap();
+    assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(30));
+    let results = rush_checkouts(&ecom, 200, |_| {
+        let req = request(&shop, &[(&product, 1)], None);
+        (CustomerId::generate(), place(req, None))
+    })
+    .await;
+    let mut orders = placed_orders(results, out_of_stock);
+    assert!(
+        orders.len() >= 30 && orders.len() <= 50,
+        "{} orders",
+        orders.len()
+    );
+    ecom.checkout.flush().await;
+    let req = request(&shop, &[(&product, 1)], None);
+    while orders.len() < 60 {
+        match ecom
+            .checkout
+            .place_order(&CustomerId::generate(), place(req.clone(), None))
+            .await
+        {
+            Ok(order) => orders.push(order),
+            Err(crate::Error::InsufficientStock { .. }) => break,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(orders.len(), 50, "every unit in the store sold, none more");
+    assert_stock_matches_orders(backend, &[(product.id.clone(), 50)], &orders).await;
 }
 
 /// Cancelled orders and added stock flow back into the gate.

@@ -224,9 +224,10 @@ macro_rules! conformance_suite {
             },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
             gate {
-                admits_all_or_nothing, concurrent_admissions_never_exceed_the_count,
+                admits_all_or_nothing, heal_never_counts_twice,
+                concurrent_admissions_never_exceed_the_count,
                 thousand_orders_through_the_gate, a_gate_out_of_sync_never_oversells,
-                cancels_and_restocks_reach_the_gate
+                an_undercounting_gate_heals_under_a_rush, cancels_and_restocks_reach_the_gate
             },
         );
     };

@@ -22,7 +22,7 @@ use crate::cart::{Cart, CartLine, CartRepo};
 use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
-use crate::gate::{Admission, GateLine, StockGate};
+use crate::gate::{Admission, GateLine, StockGate, Tally};
 use crate::id::{
     AccountId, ApiKeyId, CustomerId, DiscountId, OrderId, ProductId, SessionId, ShopId,
 };
@@ -403,9 +403,12 @@ probed!(StockGate, "gate", {
     write fn admit(&self, checkout: &str, lines: &[GateLine], at: Timestamp) -> Result<Admission>;
     read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(String, Vec<ProductId>)>>;
     write fn release(&self, checkout: &str, products: &[ProductId]) -> Result<()>;
-    write fn commit(&self, checkout: &str) -> Result<()>;
+    write fn commit(&self, checkout: &str, products: &[ProductId]) -> Result<()>;
     write fn seed(&self, product: &ProductId, units: u64) -> Result<()>;
     write fn add(&self, product: &ProductId, units: u32) -> Result<()>;
+    read fn tally(&self, product: &ProductId) -> Result<Tally>;
+    write fn heal(&self, product: &ProductId, stock: u64, epoch: u64, exact_when_idle: bool) -> Result<Option<u64>>;
+    read fn counted(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<ProductId>>;
     write fn reset(&self, product: &ProductId) -> Result<()>;
     read fn available(&self, product: &ProductId) -> Result<Option<u64>>;
     read fn ping(&self) -> Result<()>;
