@@ -968,7 +968,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 (Cred::ShopNoClient, 401, "missing x-client-id"),
                 (Cred::ShopTampered, 401, "invalid or expired token"),
                 (Cred::ShopWrongClient, 401, "invalid or expired token"),
-                (Cred::Customer, 401, "invalid or expired token"),
+                (Cred::Customer, 403, "this route is for shop accounts"),
             ]);
         }
         if route.user {
@@ -977,7 +977,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 (Cred::UserNoToken, 401, "missing authorization"),
                 (Cred::UserTampered, 401, "invalid or expired token"),
                 (Cred::UserWrongClient, 401, "invalid or expired token"),
-                (Cred::Shop, 401, "invalid or expired token"),
+                (Cred::Shop, 403, "this route is for customer accounts"),
             ]);
         }
         if route.user && route.path.contains("{o}") {
@@ -992,7 +992,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         if route.path == "/user/logout" {
             expect.extend([
                 (Cred::Key, 401, "missing x-client-id"),
-                (Cred::Shop, 401, "invalid or expired token"),
+                (Cred::Shop, 403, "this route is for customer accounts"),
             ]);
         }
         if route.path.ends_with("handlerRefreshToken") {

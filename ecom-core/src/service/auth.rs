@@ -368,17 +368,26 @@ impl AuthService {
             jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&secret), &validation)
                 .map_err(|_| unauthorized())?
                 .claims;
-        let valid = claims.typ == typ
-            && claims.kind == kind
-            && store.kind == kind
+        let authentic = claims.typ == typ
+            && claims.kind == store.kind
             && claims.sub == client_id
             && claims.sub == store.account_id.as_str()
             && claims.exp > self.backend.clock.now().timestamp();
-        if valid {
-            Ok(claims)
-        } else {
-            Err(unauthorized())
+        if !authentic {
+            return Err(unauthorized());
         }
+        if store.kind != kind {
+            // A genuine token of the other kind of account: who it is is known, what it asks
+            // for is not its to ask.
+            return Err(Error::Forbidden(format!(
+                "this route is for {} accounts",
+                match kind {
+                    AccountKind::Shop => "shop",
+                    AccountKind::Customer => "customer",
+                }
+            )));
+        }
+        Ok(claims)
     }
 
     async fn decoy_hash(&self) -> Result<String> {

@@ -73,8 +73,19 @@ pub async fn signup_login_authenticate(backend: &Backend) {
             .await
             .unwrap();
     }
-    // An access token is not a refresh token, a shop token is not a customer token,
-    // and a token does not work for another client id.
+    // A shop's genuine token on a customer's route: known, but not allowed (403).
+    assert!(matches!(
+        ecom.auth
+            .authenticate(
+                AccountKind::Customer,
+                id.as_str(),
+                &session.tokens.access_token
+            )
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    // An access token is not a refresh token, and a token does not work for another client
+    // id (401).
     let other = AccountId::generate().to_string();
     for (kind, client, token) in [
         (
@@ -83,12 +94,12 @@ pub async fn signup_login_authenticate(backend: &Backend) {
             &session.tokens.refresh_token,
         ),
         (
-            AccountKind::Customer,
-            id.as_str(),
+            AccountKind::Shop,
+            other.as_str(),
             &session.tokens.access_token,
         ),
         (
-            AccountKind::Shop,
+            AccountKind::Customer,
             other.as_str(),
             &session.tokens.access_token,
         ),
