@@ -15,6 +15,8 @@
 //! | Redis | `ECOM_REDIS_URL` / `--redis-url` | `redis_url` | none: in-process lock |
 //! | Redis key prefix | `ECOM_REDIS_PREFIX` / `--redis-prefix` | `redis_prefix` | `ecom:` |
 //! | checkout strategy | `ECOM_CHECKOUT_STRATEGY` / `--checkout-strategy` | `checkout_strategy` | `atomic` (names: `CheckoutStrategy::ALL`) |
+//! | checkout lease (s): how long a checkout may hold stock before recovery takes over | `ECOM_CHECKOUT_LEASE` / `--checkout-lease` | `checkout_lease` | `30` |
+//! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
 //! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
@@ -100,6 +102,9 @@ pub struct Config {
     pub redis_prefix: String,
     /// How checkouts reserve stock.
     pub checkout_strategy: CheckoutStrategy,
+    /// How long a checkout may hold stock and code uses before recovery settles or gives them
+    /// back.
+    pub checkout_lease: Duration,
     /// Shipping fee per order in major units of [`Config::currency`], as configured (parsed
     /// exactly by [`Config::fee_ship`]); none means free shipping.
     pub fee_ship: Option<MajorUnits>,
@@ -121,6 +126,7 @@ impl Default for Config {
             redis_url: None,
             redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             checkout_strategy: CheckoutStrategy::default(),
+            checkout_lease: Duration::from_secs(30),
             fee_ship: None,
             http: HttpConfig::default(),
         }
@@ -149,6 +155,7 @@ impl fmt::Debug for Config {
             .field("redis_url", &hidden(&self.redis_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("checkout_strategy", &self.checkout_strategy)
+            .field("checkout_lease", &self.checkout_lease)
             .field("fee_ship", &self.fee_ship)
             .field("http", &self.http)
             .finish()
@@ -199,6 +206,13 @@ pub struct Settings {
     /// lock_then_reserve [default: atomic].
     #[arg(long, env = "ECOM_CHECKOUT_STRATEGY", global = true)]
     pub checkout_strategy: Option<String>,
+    /// Checkout lease in seconds [default: 30].
+    #[arg(long, env = "ECOM_CHECKOUT_LEASE", global = true)]
+    pub checkout_lease: Option<u64>,
+    /// Seconds between recovery passes (stale checkouts, the stock gate's reconcile, expired
+    /// sessions) [default: 30].
+    #[arg(long, env = "ECOM_RECOVERY_EVERY", global = true)]
+    pub recovery_every: Option<u64>,
     /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
     #[arg(long, env = "ECOM_FEE_SHIP", global = true)]
     pub fee_ship: Option<MajorUnits>,
@@ -231,11 +245,13 @@ impl fmt::Debug for Settings {
             .field("redis_url", &hidden(&self.redis_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("checkout_strategy", &self.checkout_strategy)
+            .field("checkout_lease", &self.checkout_lease)
             .field("fee_ship", &self.fee_ship)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("auth_rate_limit", &self.auth_rate_limit)
             .field("cors_origins", &self.cors_origins)
+            .field("recovery_every", &self.recovery_every)
             .finish()
     }
 }
@@ -305,6 +321,12 @@ impl Config {
             self.checkout_strategy = CheckoutStrategy::parse(&name)
                 .map_err(|err| anyhow::anyhow!("ECOM_CHECKOUT_STRATEGY: {err}"))?;
         }
+        if let Some(lease) = layer.checkout_lease {
+            self.checkout_lease = seconds("ECOM_CHECKOUT_LEASE", lease)?;
+        }
+        if let Some(every) = layer.recovery_every {
+            self.http.recovery_every = seconds("ECOM_RECOVERY_EVERY", every)?;
+        }
         if let Some(fee) = layer.fee_ship {
             self.fee_ship = Some(fee);
         }
@@ -367,6 +389,8 @@ impl Config {
         ecom.refresh_token_ttl = chrono::Duration::from_std(self.refresh_token_ttl)
             .context("refresh token lifetime is too long")?;
         ecom.checkout.strategy = self.checkout_strategy;
+        ecom.checkout.lease = chrono::Duration::from_std(self.checkout_lease)
+            .context("checkout lease is too long")?;
         ecom.checkout.fee_ship_minor = self.fee_ship()?.minor;
         Ok(ecom)
     }

@@ -44,7 +44,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// shell exits when the server does, so a server that fails to start closes stdout at once.
 const WATCHDOG: &str = r#"
 exec 3<&0
-"$4" --port 0 --storage-path "$1" --log-file-max 16MB --cache-size 256M --log-level WARNING 2>>"$2" </dev/null &
+"$4" --port "$5" --storage-path "$1" --log-file-max 16MB --cache-size 256M --log-level WARNING 2>>"$2" </dev/null &
 pid=$!
 { read _ <&3; kill "$pid"; } >/dev/null 2>&1 &
 watcher=$!
@@ -94,11 +94,16 @@ impl MongoServer {
     /// Starts a server on a free port with its data in `storage` (created if missing; its log
     /// goes to `storage/secantusd.log`) and waits until it listens.
     pub fn start(storage: impl Into<PathBuf>) -> io::Result<Self> {
-        let storage = storage.into();
-        Self::spawn(storage, None)
+        Self::spawn(storage.into(), None, 0)
     }
 
-    fn spawn(storage: PathBuf, remove_after: Option<&Path>) -> io::Result<Self> {
+    /// Starts a server on `port` (e.g. the port of one stopped a moment ago, so clients
+    /// configured with its address find it again) with its data in `storage`.
+    pub fn start_on(storage: impl Into<PathBuf>, port: u16) -> io::Result<Self> {
+        Self::spawn(storage.into(), None, port)
+    }
+
+    fn spawn(storage: PathBuf, remove_after: Option<&Path>, port: u16) -> io::Result<Self> {
         std::fs::create_dir_all(&storage)?;
         let binary = secantusd_binary();
         let mut shell = Command::new("sh")
@@ -109,6 +114,7 @@ impl MongoServer {
             .arg(storage.join("secantusd.log"))
             .arg(remove_after.map(Path::as_os_str).unwrap_or_default())
             .arg(&binary)
+            .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -204,7 +210,7 @@ fn shared_server() -> Result<&'static MongoServer, String> {
                 .tempdir()
                 .map_err(|e| format!("cannot create a temporary directory: {e}"))?
                 .keep();
-            MongoServer::spawn(dir.join("data"), Some(&dir)).map_err(|e| e.to_string())
+            MongoServer::spawn(dir.join("data"), Some(&dir), 0).map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(Clone::clone)
