@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
 pub use ecom_core as core;
@@ -29,22 +30,27 @@ pub use ecom_core::{
     Backend, Ecom, EcomConfig, Error, ProductKind, ProductKindRegistry, Result, Secret,
 };
 
-/// The in-process backend (feature `memory`).
+/// In-process adapters: the lock and stock gate (always), the in-process backend (feature
+/// `memory`).
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 #[doc(inline)]
 pub use ecom_core::memory;
 
 /// The MongoDB backend (feature `mongo`).
 #[cfg(feature = "mongo")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mongo")))]
 #[doc(inline)]
 pub use ecom_mongo as mongo;
 
 /// The Redis lock and stock gate (feature `redis`).
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use ecom_redis as redis;
 
 /// The REST server (feature `http`).
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[doc(inline)]
 pub use ecom_http as http;

@@ -42,6 +42,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod account;
 pub mod api_key;
@@ -64,6 +65,7 @@ pub mod product;
 pub mod secret;
 pub mod service;
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 pub mod validate;
 

@@ -30,6 +30,7 @@ use ecom_core::{EcomConfig, Secret};
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
+#[cfg(feature = "server")]
 use std::path::Path;
 use std::time::Duration;
 
@@ -164,70 +165,110 @@ impl fmt::Debug for Config {
 
 /// One layer of settings, every field optional: a TOML file, or the environment and flags
 /// (clap reads `ECOM_*` for each flag; a flag wins over its variable).
-#[derive(Clone, Default, Deserialize, clap::Args)]
+#[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Listen address [default: 127.0.0.1:3055].
-    #[arg(long, env = "ECOM_BIND", global = true)]
+    #[cfg_attr(feature = "server", arg(long, env = "ECOM_BIND", global = true))]
     pub bind: Option<SocketAddr>,
     /// API-key HMAC secret, at least 16 bytes (required with MongoDB).
-    #[arg(long, env = "ECOM_SECRET", hide_env_values = true, global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_SECRET", hide_env_values = true, global = true)
+    )]
     pub secret: Option<String>,
     /// ISO 4217 currency of all prices [default: USD].
-    #[arg(long, env = "ECOM_CURRENCY", global = true)]
+    #[cfg_attr(feature = "server", arg(long, env = "ECOM_CURRENCY", global = true))]
     pub currency: Option<String>,
     /// An API key to ensure at start with permission 0000.
-    #[arg(
-        long,
-        env = "ECOM_BOOTSTRAP_API_KEY",
-        hide_env_values = true,
-        global = true
+    #[cfg_attr(
+        feature = "server",
+        arg(
+            long,
+            env = "ECOM_BOOTSTRAP_API_KEY",
+            hide_env_values = true,
+            global = true
+        )
     )]
     pub bootstrap_api_key: Option<String>,
     /// Access token lifetime in seconds [default: 900].
-    #[arg(long, env = "ECOM_ACCESS_TOKEN_TTL", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_ACCESS_TOKEN_TTL", global = true)
+    )]
     pub access_token_ttl: Option<u64>,
     /// Refresh token lifetime in seconds [default: 604800].
-    #[arg(long, env = "ECOM_REFRESH_TOKEN_TTL", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_REFRESH_TOKEN_TTL", global = true)
+    )]
     pub refresh_token_ttl: Option<u64>,
     /// MongoDB connection string [default: none, memory backend].
-    #[arg(long, env = "ECOM_MONGO_URI", hide_env_values = true, global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_MONGO_URI", hide_env_values = true, global = true)
+    )]
     pub mongo_uri: Option<String>,
     /// MongoDB database [default: ecom].
-    #[arg(long, env = "ECOM_MONGO_DB", global = true)]
+    #[cfg_attr(feature = "server", arg(long, env = "ECOM_MONGO_DB", global = true))]
     pub mongo_db: Option<String>,
     /// Redis URL [default: none, in-process lock].
-    #[arg(long, env = "ECOM_REDIS_URL", hide_env_values = true, global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_REDIS_URL", hide_env_values = true, global = true)
+    )]
     pub redis_url: Option<String>,
     /// Prefix of the server's Redis keys [default: ecom:].
-    #[arg(long, env = "ECOM_REDIS_PREFIX", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_REDIS_PREFIX", global = true)
+    )]
     pub redis_prefix: Option<String>,
     /// How checkouts reserve stock: one of the names of `CheckoutStrategy::ALL`, e.g. atomic or
     /// lock_then_reserve [default: atomic].
-    #[arg(long, env = "ECOM_CHECKOUT_STRATEGY", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_CHECKOUT_STRATEGY", global = true)
+    )]
     pub checkout_strategy: Option<String>,
     /// Checkout lease in seconds [default: 30].
-    #[arg(long, env = "ECOM_CHECKOUT_LEASE", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_CHECKOUT_LEASE", global = true)
+    )]
     pub checkout_lease: Option<u64>,
     /// Seconds between recovery passes (stale checkouts, the stock gate's reconcile, expired
     /// sessions) [default: 30].
-    #[arg(long, env = "ECOM_RECOVERY_EVERY", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_RECOVERY_EVERY", global = true)
+    )]
     pub recovery_every: Option<u64>,
     /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
-    #[arg(long, env = "ECOM_FEE_SHIP", global = true)]
+    #[cfg_attr(feature = "server", arg(long, env = "ECOM_FEE_SHIP", global = true))]
     pub fee_ship: Option<MajorUnits>,
     /// Largest request body in bytes [default: 1048576].
-    #[arg(long, env = "ECOM_BODY_LIMIT", global = true)]
+    #[cfg_attr(feature = "server", arg(long, env = "ECOM_BODY_LIMIT", global = true))]
     pub body_limit: Option<usize>,
     /// Request timeout in seconds [default: 30].
-    #[arg(long, env = "ECOM_REQUEST_TIMEOUT", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_REQUEST_TIMEOUT", global = true)
+    )]
     pub request_timeout: Option<u64>,
     /// Signup, login and refresh attempts per minute per client address and per email or
     /// account; 0 turns the limits off [default: 30].
-    #[arg(long, env = "ECOM_AUTH_RATE_LIMIT", global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_AUTH_RATE_LIMIT", global = true)
+    )]
     pub auth_rate_limit: Option<u32>,
     /// CORS origins, comma-separated; `*` for any [default: none].
-    #[arg(long, env = "ECOM_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_CORS_ORIGINS", value_delimiter = ',', global = true)
+    )]
     pub cors_origins: Option<Vec<String>>,
 }
 
@@ -256,6 +297,8 @@ impl fmt::Debug for Settings {
     }
 }
 
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 impl Settings {
     /// Reads a TOML file of settings (unknown keys are an error).
     pub fn from_toml_file(path: &Path) -> anyhow::Result<Self> {
@@ -357,6 +400,8 @@ impl Config {
 
     /// Defaults, then the TOML file at `file` (if any), then `overrides` (environment and
     /// flags, as clap resolved them).
+    #[cfg(feature = "server")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
     pub fn load(file: Option<&Path>, overrides: Settings) -> anyhow::Result<Self> {
         let mut config = Config::default();
         if let Some(path) = file {

@@ -11,7 +11,8 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 /// Builds the backend the configuration names: memory without `ECOM_MONGO_URI`, else MongoDB
-/// (indexes ensured at connect); with `ECOM_REDIS_URL` the stock lock is Redis's.
+/// (feature `mongo`; indexes ensured at connect); with `ECOM_REDIS_URL` (feature `redis`) the
+/// stock lock and gate are Redis's. A setting whose feature is not built in is an error.
 pub async fn backend(config: &Config) -> anyhow::Result<Backend> {
     let backend = match &config.mongo_uri {
         None => memory::backend(),
@@ -19,25 +20,43 @@ pub async fn backend(config: &Config) -> anyhow::Result<Backend> {
             if config.secret.is_none() {
                 bail!("ECOM_SECRET is required with ECOM_MONGO_URI (stored API keys are HMACs under it)");
             }
-            ecom_mongo::connect(uri, &config.mongo_db)
-                .await
-                .with_context(|| format!("cannot use MongoDB database {:?}", config.mongo_db))?
+            mongo_backend(uri, &config.mongo_db).await?
         }
     };
     match &config.redis_url {
         None => Ok(backend),
-        Some(url) => {
-            let lock = ecom_redis::RedisLock::connect(url, &config.redis_prefix)
-                .await
-                .context("cannot use Redis (ECOM_REDIS_URL)")?;
-            let gate = ecom_redis::RedisStockGate::connect(url, &config.redis_prefix)
-                .await
-                .context("cannot use Redis (ECOM_REDIS_URL)")?;
-            Ok(backend
-                .with_lock(std::sync::Arc::new(lock))
-                .with_gate(std::sync::Arc::new(gate)))
-        }
+        Some(url) => redis_backend(backend, url, &config.redis_prefix).await,
     }
+}
+
+#[cfg(feature = "mongo")]
+async fn mongo_backend(uri: &str, db: &str) -> anyhow::Result<Backend> {
+    ecom_mongo::connect(uri, db)
+        .await
+        .with_context(|| format!("cannot use MongoDB database {db:?}"))
+}
+
+#[cfg(not(feature = "mongo"))]
+async fn mongo_backend(_uri: &str, _db: &str) -> anyhow::Result<Backend> {
+    bail!("ECOM_MONGO_URI is set, but ecom-http was built without its `mongo` feature")
+}
+
+#[cfg(feature = "redis")]
+async fn redis_backend(backend: Backend, url: &str, prefix: &str) -> anyhow::Result<Backend> {
+    let lock = ecom_redis::RedisLock::connect(url, prefix)
+        .await
+        .context("cannot use Redis (ECOM_REDIS_URL)")?;
+    let gate = ecom_redis::RedisStockGate::connect(url, prefix)
+        .await
+        .context("cannot use Redis (ECOM_REDIS_URL)")?;
+    Ok(backend
+        .with_lock(std::sync::Arc::new(lock))
+        .with_gate(std::sync::Arc::new(gate)))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_backend(_backend: Backend, _url: &str, _prefix: &str) -> anyhow::Result<Backend> {
+    bail!("ECOM_REDIS_URL is set, but ecom-http was built without its `redis` feature")
 }
 
 /// Ecom's services as `config` describes them.
