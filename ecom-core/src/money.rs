@@ -21,35 +21,6 @@ pub struct Currency {
     exponent: u8,
 }
 
-const CURRENCIES: &[(&str, u8)] = &[
-    ("AUD", 2),
-    ("BHD", 3),
-    ("BRL", 2),
-    ("CAD", 2),
-    ("CHF", 2),
-    ("CLP", 0),
-    ("CNY", 2),
-    ("EUR", 2),
-    ("GBP", 2),
-    ("HKD", 2),
-    ("IDR", 2),
-    ("INR", 2),
-    ("ISK", 0),
-    ("JPY", 0),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("MXN", 2),
-    ("MYR", 2),
-    ("NZD", 2),
-    ("OMR", 3),
-    ("PHP", 2),
-    ("SGD", 2),
-    ("THB", 2),
-    ("TWD", 2),
-    ("USD", 2),
-    ("VND", 0),
-];
-
 impl Currency {
     /// US dollars, the default.
     pub const USD: Currency = Currency {
@@ -57,14 +28,22 @@ impl Currency {
         exponent: 2,
     };
 
-    /// Looks a currency up by its ISO code (case-insensitive).
+    /// Looks a currency up by its ISO 4217 code (case-insensitive), from the full table of the
+    /// `iso_currency` crate. Codes without minor units of their own (precious metals, funds
+    /// like XDR) are refused: prices need a fixed number of decimals.
     pub fn from_code(code: &str) -> Result<Self> {
         let upper = code.trim().to_ascii_uppercase();
-        CURRENCIES
-            .iter()
-            .find(|(c, _)| *c == upper)
-            .map(|&(code, exponent)| Currency { code, exponent })
-            .ok_or_else(|| Error::validation("currency", format!("unknown currency {code:?}")))
+        let unknown = || Error::validation("currency", format!("unknown currency {code:?}"));
+        let iso = iso_currency::Currency::from_code(&upper).ok_or_else(unknown)?;
+        let exponent = iso
+            .exponent()
+            .and_then(|e| u8::try_from(e).ok())
+            .filter(|e| *e <= 4)
+            .ok_or_else(unknown)?;
+        Ok(Currency {
+            code: iso.code(),
+            exponent,
+        })
     }
 
     /// The ISO code, e.g. `USD`.
@@ -343,6 +322,19 @@ mod tests {
 
     fn usd(s: &str) -> Result<Money> {
         Money::parse_major(&MajorUnits::from(s), Currency::USD, "price")
+    }
+
+    #[test]
+    fn every_iso_currency_with_minor_units_is_known() {
+        let exponent = |code: &str| Currency::from_code(code).map(|c| (c.code(), c.exponent()));
+        assert_eq!(exponent("usd").unwrap(), ("USD", 2));
+        assert_eq!(exponent(" VND ").unwrap(), ("VND", 0));
+        assert_eq!(exponent("BHD").unwrap(), ("BHD", 3));
+        assert_eq!(exponent("KES").unwrap(), ("KES", 2));
+        assert_eq!(exponent("UYW").unwrap(), ("UYW", 4));
+        for refused in ["XAU", "XDR", "ABC", "", "US"] {
+            assert!(Currency::from_code(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]
