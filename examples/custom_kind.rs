@@ -4,9 +4,10 @@
 
 use ecom::core::kind::attribute_field;
 use ecom::core::service::{NewProduct, SignupInput};
-use ecom::core::AccountKind;
-use ecom::{memory, Ecom, EcomConfig, Error, ProductKind, ProductKindRegistry, Secret};
-use serde_json::{json, Map, Value};
+use ecom::{
+    memory, Currency, Ecom, EcomConfig, Error, Money, ProductKind, ProductKindRegistry, Secret,
+};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Books: an ISBN-13 is required (digits only, hyphens allowed), the author is searchable.
@@ -69,27 +70,19 @@ async fn main() -> Result<(), Error> {
     config.kinds = kinds;
     let ecom = Ecom::new(memory::backend(), config);
 
-    let shop = ecom
+    let (shop_id, _session) = ecom
         .auth
-        .signup(
-            AccountKind::Shop,
-            SignupInput {
-                name: "Corner Books".into(),
-                email: "owner@corner-books.example".into(),
-                password: "a long shop password".into(),
-            },
-        )
+        .signup_shop(SignupInput::new(
+            "Corner Books",
+            "owner@corner-books.example",
+            "a long shop password",
+        ))
         .await?;
-    let shop_id = shop.account.id.clone().into();
-    let input: NewProduct = serde_json::from_value(json!({
-        "product_name": "The Rust Programming Language",
-        "product_thumb": "trpl.png",
-        "product_price": "39.95",
-        "product_quantity": 12,
-        "product_type": "Book",
-        "product_attributes": {"isbn": "978-1-7185-0310-6", "author": "Klabnik"}
-    }))
-    .map_err(|e| Error::validation("body", e))?;
+    let price = Money::parse_major(&"39.95".into(), Currency::USD, "price")?;
+    let input = NewProduct::new("The Rust Programming Language", "Book", price, 12)
+        .with_thumb("trpl.png")
+        .with_attribute("isbn", "978-1-7185-0310-6")
+        .with_attribute("author", "Klabnik");
     let book = ecom.products.create(&shop_id, input).await?;
     ecom.products.publish(&shop_id, &book.id).await?;
     println!(

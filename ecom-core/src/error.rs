@@ -81,6 +81,28 @@ impl Error {
         Self::Backend(err.into())
     }
 
+    /// This error with the field it names renamed by `names` (pairs of core name and outside
+    /// name; a field `a.b` is renamed by the pair for `a`): how an outer layer speaks of its
+    /// own field names (the HTTP contract's `product_price` for the core's `price`).
+    pub fn rename_fields(self, names: &[(&str, &str)]) -> Self {
+        match self {
+            Self::Validation { field, message } => {
+                let (head, tail) = field
+                    .split_once('.')
+                    .map_or((field.as_str(), None), |(h, t)| (h, Some(t)));
+                let field = match names.iter().find(|(core, _)| *core == head) {
+                    Some((_, outside)) => match tail {
+                        Some(tail) => format!("{outside}.{tail}"),
+                        None => (*outside).to_owned(),
+                    },
+                    None => field.clone(),
+                };
+                Self::Validation { field, message }
+            }
+            other => other,
+        }
+    }
+
     /// True when retrying the same request later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Busy(_) | Self::Unavailable(_))

@@ -14,13 +14,13 @@ use std::sync::Arc;
 /// Longest accepted text attribute, in characters.
 pub const MAX_ATTRIBUTE_LEN: usize = 200;
 
-/// A kind of product: knows which `product_attributes` are valid and how to normalize them.
+/// A kind of product: knows which attributes are valid and how to normalize them.
 pub trait ProductKind: Send + Sync + Debug + 'static {
-    /// The name clients send as `product_type`, e.g. `Clothing`.
+    /// The kind's name, e.g. `Clothing` (what `NewProduct::kind` names).
     fn name(&self) -> &str;
 
     /// Validates a complete attribute map and returns its normalized form.
-    /// Errors are [`Error::Validation`] naming the field as `product_attributes.<name>`.
+    /// Errors are [`Error::Validation`] naming the field as `attributes.<name>`.
     fn normalize(&self, attributes: Map<String, Value>) -> Result<Map<String, Value>>;
 
     /// Extra words this product should be found by in keyword search (already normalized
@@ -110,7 +110,7 @@ impl FieldsKind {
 
 /// The field name used in errors about attribute `name`.
 pub fn attribute_field(name: &str) -> String {
-    format!("product_attributes.{name}")
+    format!("attributes.{name}")
 }
 
 impl ProductKind for FieldsKind {
@@ -201,10 +201,7 @@ impl ProductKindRegistry {
     pub fn register(&mut self, kind: Arc<dyn ProductKind>) -> Result<()> {
         let name = kind.name().to_owned();
         if name.trim().is_empty() {
-            return Err(Error::validation(
-                "product_type",
-                "kind name must not be empty",
-            ));
+            return Err(Error::validation("kind", "kind name must not be empty"));
         }
         if self.kinds.contains_key(&name) {
             return Err(Error::Conflict(format!(
@@ -243,7 +240,7 @@ mod tests {
         let kind = registry.get("Electronics").unwrap();
         let err = kind.normalize(obj(json!({"model": "X"}))).unwrap_err();
         assert!(
-            matches!(err, Error::Validation { ref field, .. } if field == "product_attributes.manufacturer")
+            matches!(err, Error::Validation { ref field, .. } if field == "attributes.manufacturer")
         );
         let ok = kind
             .normalize(obj(json!({"manufacturer": "  Acme ", "color": null})))

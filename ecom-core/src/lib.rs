@@ -8,35 +8,22 @@
 //! Data flows one way: caller -> [`service`] -> ports ([`Backend`]) -> adapter.
 //!
 //! ```
-//! use ecom_core::{memory, AccountKind, Ecom, EcomConfig, Secret};
 //! use ecom_core::service::{NewProduct, SignupInput};
+//! use ecom_core::{memory, Currency, Ecom, EcomConfig, Money, Secret};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ecom_core::Error> {
 //! let ecom = Ecom::new(memory::backend(), EcomConfig::new(Secret::random()));
-//! let shop = ecom
+//! let (shop, _session) = ecom
 //!     .auth
-//!     .signup(AccountKind::Shop, SignupInput {
-//!         name: "Tee Shop".into(),
-//!         email: "owner@tee.example".into(),
-//!         password: "correct horse battery".into(),
-//!     })
+//!     .signup_shop(SignupInput::new("Tee Shop", "owner@tee.example", "correct horse battery"))
 //!     .await?;
-//! let product = ecom
-//!     .products
-//!     .create(&shop.account.id.clone().into(), serde_json::from_value(serde_json::json!({
-//!         "product_name": "Plain tee",
-//!         "product_thumb": "tee.png",
-//!         "product_price": 19.99,
-//!         "product_quantity": 10,
-//!         "product_type": "Clothing",
-//!         "product_attributes": {"brand": "Acme", "size": "M"}
-//!     })).map_err(|e| ecom_core::Error::validation("body", e))?)
-//!     .await?;
+//! let tee = NewProduct::new("Plain tee", "Clothing", Money::new(1999, Currency::USD), 10)
+//!     .with_attribute("brand", "Acme")
+//!     .with_attribute("size", "M");
+//! let product = ecom.products.create(&shop, tee).await?;
 //! assert_eq!(product.price.minor, 1999);
-//! let stock = ecom.backend().inventory.get(&product.id).await?;
-//! assert_eq!(stock.map(|s| s.stock), Some(10));
-//! # let _: Option<NewProduct> = None;
+//! assert_eq!(ecom.inventory.get(&shop, &product.id).await?.stock, 10);
 //! # Ok(())
 //! # }
 //! ```

@@ -126,6 +126,22 @@ impl Money {
         Ok(Money::new(minor, currency))
     }
 
+    /// `self` as input to a rule on `field`: in `currency`, and at most [`MAX_MAJOR_UNITS`]
+    /// major units either way (what [`Money::parse_major`] accepts from text).
+    pub fn checked_input(self, currency: Currency, field: &str) -> Result<Self> {
+        if self.currency != currency {
+            return Err(Error::validation(
+                field,
+                format!("must be in {currency}, not {}", self.currency),
+            ));
+        }
+        let limit = i128::from(MAX_MAJOR_UNITS) * i128::from(currency.scale());
+        if i128::from(self.minor).abs() > limit {
+            return Err(Error::validation(field, "is too large"));
+        }
+        Ok(self)
+    }
+
     /// The amount in major units as exact decimal text (`"19.99"`, `"1999"` for JPY).
     pub fn major_string(&self) -> String {
         let exp = usize::from(self.currency.exponent);

@@ -186,12 +186,14 @@ async fn gate_rebuild_restores_a_product_count_from_the_store() {
         .products
         .create(
             &shop,
-            serde_json::from_value(serde_json::json!({
-                "product_name": "Gate Tee", "product_thumb": "t.png", "product_price": 5,
-                "product_quantity": 7, "product_type": "Clothing",
-                "product_attributes": {"brand": "Acme", "size": "M"}
-            }))
-            .unwrap(),
+            ecom_core::service::NewProduct::new(
+                "Gate Tee",
+                "Clothing",
+                ecom_core::Money::new(500, ecom_core::Currency::USD),
+                7,
+            )
+            .with_attribute("brand", "Acme")
+            .with_attribute("size", "M"),
         )
         .await
         .unwrap();

@@ -12,7 +12,7 @@ mod common;
 use bson::doc;
 use common::{prefix, redis_url};
 use ecom_core::id::{CustomerId, ProductId, ShopId};
-use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ItemRequest, ShopOrderRequest};
+use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ShopOrder};
 use ecom_core::testkit::checkout::{ecom_with, place};
 use ecom_core::testkit::{published_product, shop};
 use ecom_core::Error;
@@ -51,15 +51,11 @@ async fn worker() {
     let strategy = CheckoutStrategy::parse(&var("ECOM_MP_STRATEGY")).expect("strategy");
     let backend = backend.with_lock(Arc::new(lock)).with_gate(Arc::new(gate));
     let ecom = ecom_with(&backend, strategy);
-    let buying = |product: &str| CheckoutRequest {
-        shop_order_ids: vec![ShopOrderRequest {
-            shop_id: ShopId::parse(&var("ECOM_MP_SHOP")).expect("shop id"),
-            shop_discounts: vec![],
-            item_products: vec![ItemRequest {
-                product_id: ProductId::parse(&var(product)).expect("product id"),
-                quantity: 1,
-            }],
-        }],
+    let buying = |product: &str| {
+        CheckoutRequest::new([ShopOrder::new(
+            ShopId::parse(&var("ECOM_MP_SHOP")).expect("shop id"),
+            [(ProductId::parse(&var(product)).expect("product id"), 1)],
+        )])
     };
     let (hot, repeated) = (buying("ECOM_MP_PRODUCT"), buying("ECOM_MP_REPEATED"));
     let shared: Vec<(CustomerId, String)> = var("ECOM_MP_SHARED")

@@ -13,7 +13,7 @@ use crate::account::{Account, AccountKind, Role};
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::id::{AccountId, SessionId};
+use crate::id::{AccountId, CustomerId, SessionId, ShopId};
 use crate::key_store::KeyStore;
 use crate::secret::{Password, Secret};
 use crate::validate;
@@ -31,6 +31,21 @@ pub struct SignupInput {
     pub email: String,
     /// Password, 8..=128 characters (hidden from `Debug`).
     pub password: Password,
+}
+
+impl SignupInput {
+    /// A signup of `name` at `email` with `password`.
+    pub fn new(
+        name: impl Into<String>,
+        email: impl Into<String>,
+        password: impl Into<Password>,
+    ) -> Self {
+        SignupInput {
+            name: name.into(),
+            email: email.into(),
+            password: password.into(),
+        }
+    }
 }
 
 /// Login input.
@@ -123,6 +138,18 @@ impl AuthService {
             decoy_hash: Arc::new(OnceCell::new()),
             sessions,
         }
+    }
+
+    /// Signs up a shop: [`Self::signup`] with the new shop's id, typed.
+    pub async fn signup_shop(&self, input: SignupInput) -> Result<(ShopId, Session)> {
+        let session = self.signup(AccountKind::Shop, input).await?;
+        Ok((session.account.id.clone().into(), session))
+    }
+
+    /// Signs up a customer: [`Self::signup`] with the new customer's id, typed.
+    pub async fn signup_customer(&self, input: SignupInput) -> Result<(CustomerId, Session)> {
+        let session = self.signup(AccountKind::Customer, input).await?;
+        Ok((session.account.id.clone().into(), session))
     }
 
     /// Creates an account and logs it in. [`Error::Conflict`] if the email is taken.

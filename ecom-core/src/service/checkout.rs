@@ -30,7 +30,6 @@ use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderStatus};
 use crate::validate::{self, MAX_QUANTITY};
-use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -40,35 +39,56 @@ const MAX_SHOPS: usize = 20;
 /// Most distinct products in one checkout.
 const MAX_LINES: usize = 100;
 
-/// A shop's code in a checkout request (the seed's `shop_discounts` entry; `codeId` is the code).
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
-pub struct ShopDiscountRequest {
-    /// The shop the code belongs to.
-    #[serde(rename = "shopId")]
-    pub shop_id: ShopId,
-    /// The code.
-    #[serde(rename = "codeId")]
-    pub code: String,
-}
-
-/// One shop's part of a checkout request.
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
-pub struct ShopOrderRequest {
+/// One shop's part of a checkout request: what to buy from it (client prices, if any, are
+/// never asked for) and at most one of its codes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ShopOrder {
     /// The shop.
-    #[serde(rename = "shopId")]
     pub shop_id: ShopId,
-    /// At most one code of this shop.
-    #[serde(default)]
-    pub shop_discounts: Vec<ShopDiscountRequest>,
-    /// What to buy from it (client prices, if sent, are ignored).
-    pub item_products: Vec<ItemRequest>,
+    /// A code of this shop to apply, if any.
+    pub code: Option<String>,
+    /// What to buy from it; a product listed twice counts once with the units added.
+    pub items: Vec<ItemRequest>,
 }
 
-/// A checkout request: what to buy, grouped by shop.
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+impl ShopOrder {
+    /// Buying `items` (product, units) from `shop_id`, without a code.
+    pub fn new(shop_id: ShopId, items: impl IntoIterator<Item = (ProductId, u32)>) -> Self {
+        ShopOrder {
+            shop_id,
+            code: None,
+            items: items
+                .into_iter()
+                .map(|(product_id, quantity)| ItemRequest {
+                    product_id,
+                    quantity,
+                })
+                .collect(),
+        }
+    }
+
+    /// With the shop's code `code`.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// A checkout request: what to buy, grouped by shop. Errors name the fields `shops`, `shop`,
+/// `items`, `quantity` and `code`.
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CheckoutRequest {
-    /// The shops' parts.
-    pub shop_order_ids: Vec<ShopOrderRequest>,
+    /// The shops' parts, 1 to 20, each shop once.
+    pub shops: Vec<ShopOrder>,
+}
+
+impl CheckoutRequest {
+    /// A request of these shops' parts.
+    pub fn new(shops: impl IntoIterator<Item = ShopOrder>) -> Self {
+        CheckoutRequest {
+            shops: shops.into_iter().collect(),
+        }
+    }
 }
 
 /// Input of [`CheckoutService::place_order`].
@@ -100,7 +120,7 @@ pub struct ReviewedItem {
     pub value: Money,
 }
 
-/// One shop's part, priced (the seed's `shop_order_ids_new` entry).
+/// One shop's part, priced.
 #[derive(Clone, PartialEq, Debug)]
 pub struct ShopReview {
     /// The shop.
@@ -110,9 +130,9 @@ pub struct ShopReview {
     /// Its code, if one was sent and applies.
     pub discounts: Vec<AppliedDiscount>,
     /// Sum of its lines.
-    pub price_raw: Money,
-    /// `price_raw` minus its discounts.
-    pub price_apply_discount: Money,
+    pub subtotal: Money,
+    /// `subtotal` minus its discounts.
+    pub after_discounts: Money,
 }
 
 /// The result of a review.
@@ -178,14 +198,14 @@ impl CheckoutService {
         let products = self.inner.batched.products(ids).await?;
         let now = self.inner.backend.clock.now();
         let currency = self.inner.config.currency;
-        let mut shops = Vec::with_capacity(request.shop_order_ids.len());
+        let mut shops = Vec::with_capacity(request.shops.len());
         let mut total_price = Money::zero(currency);
         let mut total_discount = Money::zero(currency);
-        for shop_order in &request.shop_order_ids {
+        for shop_order in &request.shops {
             let mut items = Vec::new();
-            let mut price_raw = Money::zero(currency);
+            let mut subtotal = Money::zero(currency);
             let mut seen = HashSet::new();
-            for item in &shop_order.item_products {
+            for item in &shop_order.items {
                 if !seen.insert(&item.product_id) {
                     continue;
                 }
@@ -195,13 +215,13 @@ impl CheckoutService {
                     .ok_or_else(|| Error::not_found("product"))?;
                 if product.shop_id != shop_order.shop_id {
                     return Err(Error::validation(
-                        "shopId",
+                        "shop",
                         "the shop does not sell this product",
                     ));
                 }
                 let quantity = wanted[&item.product_id];
                 let value = product.price.checked_mul(u64::from(quantity))?;
-                price_raw = price_raw.checked_add(value)?;
+                subtotal = subtotal.checked_add(value)?;
                 items.push(ReviewedItem {
                     product_id: product.id.clone(),
                     name: product.name.clone(),
@@ -211,7 +231,7 @@ impl CheckoutService {
                 });
             }
             let mut discounts = Vec::new();
-            if let Some(code) = shop_order.shop_discounts.first() {
+            if let Some(code) = &shop_order.code {
                 let discount = self.discount(&shop_order.shop_id, code).await?;
                 let used = self
                     .inner
@@ -239,14 +259,14 @@ impl CheckoutService {
             let shop_discount = discounts
                 .iter()
                 .try_fold(Money::zero(currency), |sum, d| sum.checked_add(d.amount))?;
-            total_price = total_price.checked_add(price_raw)?;
+            total_price = total_price.checked_add(subtotal)?;
             total_discount = total_discount.checked_add(shop_discount)?;
             shops.push(ShopReview {
                 shop_id: shop_order.shop_id.clone(),
                 items,
                 discounts,
-                price_raw,
-                price_apply_discount: price_raw.checked_sub(shop_discount)?,
+                subtotal,
+                after_discounts: subtotal.checked_sub(shop_discount)?,
             });
         }
         let fee_ship = Money::new(self.inner.config.checkout.fee_ship_minor, currency);
@@ -445,19 +465,13 @@ impl CheckoutService {
         }
     }
 
-    async fn discount(&self, shop: &ShopId, code: &ShopDiscountRequest) -> Result<Discount> {
-        if &code.shop_id != shop {
-            return Err(Error::validation(
-                "shop_discounts",
-                "a code must belong to its shop",
-            ));
-        }
+    async fn discount(&self, shop: &ShopId, code: &str) -> Result<Discount> {
         self.inner
             .backend
             .discounts
-            .find_active_by_code(shop, code.code.trim())
+            .find_active_by_code(shop, code.trim())
             .await?
-            .ok_or_else(|| Error::DiscountNotApplicable(format!("{}: no such code", code.code)))
+            .ok_or_else(|| Error::DiscountNotApplicable(format!("{code}: no such code")))
     }
 }
 
@@ -531,10 +545,10 @@ impl Drop for Turn {
 
 /// Validates the request's shape and returns the units wanted per product (duplicates merged).
 fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
-    let shops = &request.shop_order_ids;
+    let shops = &request.shops;
     if shops.is_empty() || shops.len() > MAX_SHOPS {
         return Err(Error::validation(
-            "shop_order_ids",
+            "shops",
             format!("must hold 1 to {MAX_SHOPS} shops"),
         ));
     }
@@ -542,18 +556,12 @@ fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
     let mut wanted: BTreeMap<ProductId, u32> = BTreeMap::new();
     for shop in shops {
         if !seen_shops.insert(&shop.shop_id) {
-            return Err(Error::validation("shopId", "each shop may appear once"));
+            return Err(Error::validation("shop", "each shop may appear once"));
         }
-        if shop.shop_discounts.len() > 1 {
-            return Err(Error::validation(
-                "shop_discounts",
-                "at most one code per shop",
-            ));
+        if shop.items.is_empty() {
+            return Err(Error::validation("items", "must not be empty"));
         }
-        if shop.item_products.is_empty() {
-            return Err(Error::validation("item_products", "must not be empty"));
-        }
-        for item in &shop.item_products {
+        for item in &shop.items {
             let quantity = validate::quantity("quantity", item.quantity)?;
             let total = wanted.entry(item.product_id.clone()).or_insert(0);
             *total = total.saturating_add(quantity);
@@ -567,7 +575,7 @@ fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
     }
     if wanted.len() > MAX_LINES {
         return Err(Error::validation(
-            "item_products",
+            "items",
             format!("at most {MAX_LINES} products per checkout"),
         ));
     }

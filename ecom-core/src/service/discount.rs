@@ -76,11 +76,10 @@ fn default_true() -> bool {
     true
 }
 
-/// A product and quantity, as sent for a quote or a checkout.
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+/// A product and quantity, as asked for in a quote or a checkout.
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ItemRequest {
     /// The product.
-    #[serde(rename = "productId")]
     pub product_id: ProductId,
     /// Units, 1..=[`MAX_QUANTITY`](crate::validate::MAX_QUANTITY).
     pub quantity: u32,

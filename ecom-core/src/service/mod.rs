@@ -23,7 +23,7 @@ pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPa
 pub use cart::{CartItem, CartService, CartUpdate};
 pub use checkout::{
     CheckoutRequest, CheckoutReview, CheckoutService, PlaceOrder, RecoveryReport, ReviewedItem,
-    ShopDiscountRequest, ShopOrderRequest, ShopReview,
+    ShopOrder, ShopReview,
 };
 pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
 pub use discount::{

@@ -6,11 +6,10 @@ use crate::error::{Error, Result};
 use crate::id::{ProductId, ShopId};
 use crate::inventory::Inventory;
 use crate::kind::ProductKind;
-use crate::money::{MajorUnits, Money};
+use crate::money::Money;
 use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
 use crate::validate;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -27,48 +26,93 @@ const MAX_SEARCH_WORDS: usize = 10;
 /// Rating of a new product (as in the seed).
 const INITIAL_RATING: f64 = 4.5;
 
-/// Input of [`ProductService::create`] (field names as in the API).
-#[derive(Clone, Debug, Deserialize)]
+/// Input of [`ProductService::create`]. Build one with [`NewProduct::new`] and the `with_*`
+/// methods. Errors name these fields (`name`, `thumb`, `description`, `price`, `stock`, `kind`,
+/// `attributes.<key>`, `variations`).
+///
+/// ```
+/// use ecom_core::service::NewProduct;
+/// use ecom_core::{Currency, Money};
+///
+/// let tee = NewProduct::new("Plain tee", "Clothing", Money::new(1999, Currency::USD), 10)
+///     .with_thumb("tee.png")
+///     .with_attribute("brand", "Acme")
+///     .with_attribute("size", "M");
+/// assert_eq!(tee.attributes["brand"], "Acme");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
 pub struct NewProduct {
-    /// Name.
-    pub product_name: String,
-    /// Thumbnail URL or path.
-    pub product_thumb: String,
-    /// Description.
-    #[serde(default)]
-    pub product_description: Option<String>,
-    /// Unit price in major units.
-    pub product_price: MajorUnits,
+    /// Name, 1 to 200 characters.
+    pub name: String,
+    /// Thumbnail URL or path, 1 to 2,048 characters.
+    pub thumb: String,
+    /// Description (may be empty).
+    pub description: String,
+    /// Unit price, in the configured currency, above zero.
+    pub price: Money,
     /// Initial stock, also put in the inventory.
-    pub product_quantity: u32,
-    /// Kind name, e.g. `Clothing`.
-    pub product_type: String,
-    /// Attributes, validated by the kind.
-    #[serde(default)]
-    pub product_attributes: Map<String, Value>,
+    pub stock: u32,
+    /// Kind name, e.g. `Clothing` (a [`ProductKind`] of the registry).
+    pub kind: String,
+    /// Attributes, validated and normalized by the kind.
+    pub attributes: Map<String, Value>,
     /// Variations (free-form).
-    #[serde(default)]
-    pub product_variations: Vec<Value>,
+    pub variations: Vec<Value>,
 }
 
-/// Input of [`ProductService::update`]: absent fields stay as they are; `product_attributes`
-/// are merged key by key into the stored ones (a `null` value leaves that key unchanged, as in
-/// the seed) and the result is re-validated by the product's kind. The kind and the quantity
-/// cannot be changed here (stock changes go through the inventory).
-#[derive(Clone, Debug, Default, Deserialize)]
+impl NewProduct {
+    /// A product of `kind` named `name` at `price` with `stock` units, with the thumbnail
+    /// `"-"`, no description, attributes or variations.
+    pub fn new(name: impl Into<String>, kind: impl Into<String>, price: Money, stock: u32) -> Self {
+        NewProduct {
+            name: name.into(),
+            thumb: "-".into(),
+            description: String::new(),
+            price,
+            stock,
+            kind: kind.into(),
+            attributes: Map::new(),
+            variations: Vec::new(),
+        }
+    }
+
+    /// With this thumbnail.
+    pub fn with_thumb(mut self, thumb: impl Into<String>) -> Self {
+        self.thumb = thumb.into();
+        self
+    }
+
+    /// With this description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// With the attribute `key` set to `value`.
+    pub fn with_attribute(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.attributes.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Input of [`ProductService::update`]: absent fields stay as they are; `attributes` are
+/// merged key by key into the stored ones (a `null` value leaves that key unchanged) and the
+/// result is re-validated by the product's kind. The kind and the stock cannot be changed here
+/// (stock changes go through the inventory).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProductPatch {
     /// New name.
-    pub product_name: Option<String>,
+    pub name: Option<String>,
     /// New thumbnail.
-    pub product_thumb: Option<String>,
+    pub thumb: Option<String>,
     /// New description.
-    pub product_description: Option<String>,
+    pub description: Option<String>,
     /// New price.
-    pub product_price: Option<MajorUnits>,
+    pub price: Option<Money>,
     /// Attributes to merge.
-    pub product_attributes: Option<Map<String, Value>>,
+    pub attributes: Option<Map<String, Value>>,
     /// New variations.
-    pub product_variations: Option<Vec<Value>>,
+    pub variations: Option<Vec<Value>>,
 }
 
 /// The product use cases.
@@ -83,20 +127,17 @@ impl ProductService {
         ProductService { backend, config }
     }
 
-    /// Creates a draft product of `shop` and its inventory holding `product_quantity`.
+    /// Creates a draft product of `shop` and its inventory holding `input.stock`.
     pub async fn create(&self, shop: &ShopId, input: NewProduct) -> Result<Product> {
-        let kind = self.config.kinds.get(input.product_type.trim())?.clone();
-        let name = validate::text("product_name", &input.product_name, MAX_NAME)?;
-        let thumb = validate::text("product_thumb", &input.product_thumb, MAX_THUMB)?;
-        let description = validate::optional_text(
-            "product_description",
-            input.product_description.as_deref().unwrap_or(""),
-            MAX_DESCRIPTION,
-        )?;
-        let price = self.price(&input.product_price)?;
-        let quantity = validate::quantity("product_quantity", input.product_quantity)?;
-        let attributes = attributes(kind.as_ref(), input.product_attributes)?;
-        let variations = variations(input.product_variations)?;
+        let kind = self.config.kinds.get(input.kind.trim())?.clone();
+        let name = validate::text("name", &input.name, MAX_NAME)?;
+        let thumb = validate::text("thumb", &input.thumb, MAX_THUMB)?;
+        let description =
+            validate::optional_text("description", &input.description, MAX_DESCRIPTION)?;
+        let price = self.price(input.price)?;
+        let quantity = validate::quantity("stock", input.stock)?;
+        let attributes = attributes(kind.as_ref(), input.attributes)?;
+        let variations = variations(input.variations)?;
         let now = self.backend.clock.now();
         let id = ProductId::generate();
         let product = Product {
@@ -155,21 +196,21 @@ impl ProductService {
         let current = self.owned(shop, id).await?;
         let kind = self.config.kinds.get(&current.kind)?.clone();
         let mut next = current.clone();
-        if let Some(name) = &patch.product_name {
-            next.name = validate::text("product_name", name, MAX_NAME)?;
+        if let Some(name) = &patch.name {
+            next.name = validate::text("name", name, MAX_NAME)?;
             next.slug = validate::slug(&next.name);
         }
-        if let Some(thumb) = &patch.product_thumb {
-            next.thumb = validate::text("product_thumb", thumb, MAX_THUMB)?;
+        if let Some(thumb) = &patch.thumb {
+            next.thumb = validate::text("thumb", thumb, MAX_THUMB)?;
         }
-        if let Some(description) = &patch.product_description {
+        if let Some(description) = &patch.description {
             next.description =
-                validate::optional_text("product_description", description, MAX_DESCRIPTION)?;
+                validate::optional_text("description", description, MAX_DESCRIPTION)?;
         }
-        if let Some(price) = &patch.product_price {
+        if let Some(price) = patch.price {
             next.price = self.price(price)?;
         }
-        if let Some(changes) = patch.product_attributes {
+        if let Some(changes) = patch.attributes {
             let mut merged = next.attributes.clone();
             for (key, value) in changes {
                 if !value.is_null() {
@@ -178,7 +219,7 @@ impl ProductService {
             }
             next.attributes = attributes(kind.as_ref(), merged)?;
         }
-        if let Some(variations_in) = patch.product_variations {
+        if let Some(variations_in) = patch.variations {
             next.variations = variations(variations_in)?;
         }
         next.search_terms = search_terms(
@@ -302,10 +343,10 @@ impl ProductService {
         Ok(next)
     }
 
-    fn price(&self, input: &MajorUnits) -> Result<Money> {
-        let price = Money::parse_major(input, self.config.currency, "product_price")?;
+    fn price(&self, price: Money) -> Result<Money> {
+        let price = price.checked_input(self.config.currency, "price")?;
         if price.minor <= 0 {
-            return Err(Error::validation("product_price", "must be greater than 0"));
+            return Err(Error::validation("price", "must be greater than 0"));
         }
         Ok(price)
     }
@@ -316,7 +357,7 @@ fn attributes(kind: &dyn ProductKind, input: Map<String, Value>) -> Result<Map<S
     let normalized = kind.normalize(input)?;
     for (key, value) in &normalized {
         let one = Value::Object(Map::from_iter([(key.clone(), value.clone())]));
-        validate::plain_json("product_attributes", &one)?;
+        validate::plain_json("attributes", &one)?;
     }
     Ok(normalized)
 }
@@ -324,13 +365,13 @@ fn attributes(kind: &dyn ProductKind, input: Map<String, Value>) -> Result<Map<S
 fn variations(input: Vec<Value>) -> Result<Vec<Value>> {
     if input.len() > MAX_VARIATIONS {
         return Err(Error::validation(
-            "product_variations",
+            "variations",
             format!("at most {MAX_VARIATIONS}"),
         ));
     }
     input
         .iter()
-        .try_for_each(|v| validate::plain_json("product_variations", v))?;
+        .try_for_each(|v| validate::plain_json("variations", v))?;
     Ok(input)
 }
 

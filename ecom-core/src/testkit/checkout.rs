@@ -10,8 +10,7 @@ use crate::page::Page;
 use crate::product::Product;
 use crate::secret::Secret;
 use crate::service::{
-    CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, ItemRequest, NewDiscount, PlaceOrder,
-    ShopDiscountRequest, ShopOrderRequest,
+    CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, NewDiscount, PlaceOrder, ShopOrder,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -27,25 +26,11 @@ pub fn ecom_with(backend: &Backend, strategy: CheckoutStrategy) -> Ecom {
 
 /// A request buying `items` from `shop`, optionally with a code.
 pub fn request(shop: &ShopId, items: &[(&Product, u32)], code: Option<&str>) -> CheckoutRequest {
-    CheckoutRequest {
-        shop_order_ids: vec![ShopOrderRequest {
-            shop_id: shop.clone(),
-            shop_discounts: code
-                .map(|c| ShopDiscountRequest {
-                    shop_id: shop.clone(),
-                    code: c.into(),
-                })
-                .into_iter()
-                .collect(),
-            item_products: items
-                .iter()
-                .map(|(p, q)| ItemRequest {
-                    product_id: p.id.clone(),
-                    quantity: *q,
-                })
-                .collect(),
-        }],
-    }
+    let part = ShopOrder::new(shop.clone(), items.iter().map(|(p, q)| (p.id.clone(), *q)));
+    CheckoutRequest::new([match code {
+        Some(code) => part.with_code(code),
+        None => part,
+    }])
 }
 
 /// A place-order input for `request`.
@@ -217,8 +202,8 @@ pub async fn review_uses_server_prices(backend: &Backend) {
         ),
         (2250, 225, 500, 2525)
     );
-    assert_eq!(review.shops[0].price_raw.minor, 2250);
-    assert_eq!(review.shops[0].price_apply_discount.minor, 2025);
+    assert_eq!(review.shops[0].subtotal.minor, 2250);
+    assert_eq!(review.shops[0].after_discounts.minor, 2025);
     // A draft, a product of another shop, an unknown code, or two codes: refused.
     let draft = ecom
         .products
@@ -244,12 +229,11 @@ pub async fn review_uses_server_prices(backend: &Backend) {
             .await,
         Err(Error::DiscountNotApplicable(_))
     ));
-    let mut two_codes = request(&shop, &[(&a, 1)], Some("TEN"));
-    let extra = two_codes.shop_order_ids[0].shop_discounts[0].clone();
-    two_codes.shop_order_ids[0].shop_discounts.push(extra);
+    let mut twice = request(&shop, &[(&a, 1)], None);
+    twice.shops.push(twice.shops[0].clone());
     assert!(matches!(
-        ecom.checkout.review(&customer, &two_codes).await,
-        Err(Error::Validation { .. })
+        ecom.checkout.review(&customer, &twice).await,
+        Err(Error::Validation { field, .. }) if field == "shop"
     ));
     for bad in [0, 2_000_000] {
         assert!(matches!(

@@ -31,7 +31,6 @@ use crate::id::{CustomerId, ShopId};
 use crate::product::Product;
 use crate::secret::Secret;
 use crate::service::{Ecom, EcomConfig, NewProduct, Session, SignupInput};
-use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -150,18 +149,16 @@ pub async fn customer(ecom: &Ecom) -> (CustomerId, Session) {
     (session.account.id.clone().into(), session)
 }
 
-/// A `NewProduct` of kind Clothing.
+/// A `NewProduct` of kind Clothing at `price` (major units, USD).
 pub fn new_product(name: &str, price: &str, quantity: u32) -> NewProduct {
-    serde_json::from_value(json!({
-        "product_name": name,
-        "product_thumb": "thumb.png",
-        "product_description": format!("{name} made for the conformance suite"),
-        "product_price": price,
-        "product_quantity": quantity,
-        "product_type": "Clothing",
-        "product_attributes": {"brand": "Suite", "size": "M"}
-    }))
-    .expect("valid product json")
+    let price =
+        crate::money::Money::parse_major(&price.into(), crate::money::Currency::USD, "price")
+            .expect("a valid price");
+    NewProduct::new(name, "Clothing", price, quantity)
+        .with_thumb("thumb.png")
+        .with_description(format!("{name} made for the conformance suite"))
+        .with_attribute("brand", "Suite")
+        .with_attribute("size", "M")
 }
 
 /// Creates and publishes a product of `shop` with `quantity` in stock.

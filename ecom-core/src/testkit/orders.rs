@@ -205,10 +205,8 @@ pub async fn keys_and_voids(backend: &Backend) {
 
 use super::checkout::{assert_stock_matches_orders, create_code, ecom_with, place, request};
 use super::{published_product, shop};
-use crate::service::{CheckoutRequest, ItemRequest};
-use crate::service::{
-    CheckoutStrategy, LineStatusChange, ShopDiscountRequest, ShopOrderRequest, StatusUpdate,
-};
+use crate::service::CheckoutRequest;
+use crate::service::{CheckoutStrategy, LineStatusChange, ShopOrder, StatusUpdate};
 
 /// Concurrent cancels: one wins, stock and the discount use return exactly once.
 pub async fn cancel_restocks_exactly_once(backend: &Backend) {
@@ -338,29 +336,10 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
     let b = published_product(&ecom, &shop_b, "20.00", 5).await;
     create_code(&ecom, &shop_b, "BSHOP", 5, 1).await;
     let customer = CustomerId::generate();
-    let req = CheckoutRequest {
-        shop_order_ids: vec![
-            ShopOrderRequest {
-                shop_id: shop_a.clone(),
-                shop_discounts: vec![],
-                item_products: vec![ItemRequest {
-                    product_id: a.id.clone(),
-                    quantity: 1,
-                }],
-            },
-            ShopOrderRequest {
-                shop_id: shop_b.clone(),
-                shop_discounts: vec![ShopDiscountRequest {
-                    shop_id: shop_b.clone(),
-                    code: "BSHOP".into(),
-                }],
-                item_products: vec![ItemRequest {
-                    product_id: b.id.clone(),
-                    quantity: 2,
-                }],
-            },
-        ],
-    };
+    let req = CheckoutRequest::new([
+        ShopOrder::new(shop_a.clone(), [(a.id.clone(), 1)]),
+        ShopOrder::new(shop_b.clone(), [(b.id.clone(), 2)]).with_code("BSHOP"),
+    ]);
     let order = ecom
         .checkout
         .place_order(&customer, place(req, None))

@@ -7,7 +7,7 @@ use crate::id::{ProductId, ShopId};
 use crate::money::{Currency, Money};
 use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
-use crate::service::ProductPatch;
+use crate::service::{NewProduct, ProductPatch};
 use serde_json::{json, Map, Value};
 
 fn product(shop: &ShopId, name: &str, minor: i64, published: bool, backend: &Backend) -> Product {
@@ -202,56 +202,49 @@ pub async fn create_makes_inventory(backend: &Backend) {
 pub async fn bad_product_input_writes_nothing(backend: &Backend) {
     let ecom = ecom(backend);
     let (shop, _) = shop(&ecom).await;
-    let base = serde_json::to_value(json!({
-        "product_name": "Thing",
-        "product_thumb": "t.png",
-        "product_price": "10.00",
-        "product_quantity": 5,
-        "product_type": "Electronics",
-        "product_attributes": {"manufacturer": "Acme"}
-    }))
-    .unwrap();
-    let with = |key: &str, value: Value| {
-        let mut v = base.clone();
-        v[key] = value;
-        v
+    let usd = |minor| Money::new(minor, Currency::USD);
+    let base = NewProduct::new("Thing", "Electronics", usd(1000), 5)
+        .with_thumb("t.png")
+        .with_attribute("manufacturer", "Acme");
+    let with = |change: &dyn Fn(&mut NewProduct)| {
+        let mut input = base.clone();
+        change(&mut input);
+        input
     };
-    let cases = [
-        (with("product_name", json!("  ")), "product_name"),
-        (with("product_thumb", json!("")), "product_thumb"),
-        (with("product_price", json!("0")), "product_price"),
-        (with("product_price", json!("-1")), "product_price"),
-        (with("product_price", json!("10.999")), "product_price"),
-        (with("product_price", json!("1e3")), "product_price"),
-        (with("product_quantity", json!(0)), "product_quantity"),
+    let cases: Vec<(NewProduct, &str)> = vec![
+        (with(&|p| p.name = "  ".into()), "name"),
+        (with(&|p| p.thumb = String::new()), "thumb"),
+        (with(&|p| p.price = usd(0)), "price"),
+        (with(&|p| p.price = usd(-100)), "price"),
         (
-            with("product_quantity", json!(2_000_000)),
-            "product_quantity",
+            with(&|p| p.price = Money::new(1000, Currency::from_code("EUR").unwrap())),
+            "price",
+        ),
+        (with(&|p| p.price = usd(i64::MAX)), "price"),
+        (with(&|p| p.stock = 0), "stock"),
+        (with(&|p| p.stock = 2_000_000), "stock"),
+        (with(&|p| p.attributes.clear()), "attributes.manufacturer"),
+        (
+            with(&|p| {
+                p.attributes
+                    .insert("manufacturer".into(), json!({"$gt": ""}));
+            }),
+            "attributes.manufacturer",
         ),
         (
-            with("product_attributes", json!({})),
-            "product_attributes.manufacturer",
-        ),
-        (
-            with("product_attributes", json!({"manufacturer": {"$gt": ""}})),
-            "product_attributes.manufacturer",
-        ),
-        (
-            with(
-                "product_attributes",
-                json!({"manufacturer": "A", "weight": "1kg"}),
-            ),
-            "product_attributes.weight",
+            with(&|p| {
+                p.attributes.insert("weight".into(), json!("1kg"));
+            }),
+            "attributes.weight",
         ),
     ];
     for (input, field) in cases {
-        let input = serde_json::from_value(input).unwrap();
         match ecom.products.create(&shop, input).await {
             Err(Error::Validation { field: f, .. }) => assert_eq!(f, field),
             other => panic!("expected validation error on {field}, got {other:?}"),
         }
     }
-    let unknown = serde_json::from_value(with("product_type", json!("Spaceship"))).unwrap();
+    let unknown = with(&|p| p.kind = "Spaceship".into());
     assert!(matches!(
         ecom.products.create(&shop, unknown).await,
         Err(Error::InvalidProductType(_))
@@ -273,9 +266,9 @@ pub async fn update_merges_and_revalidates_attributes(backend: &Backend) {
         .await
         .unwrap();
     let patch = ProductPatch {
-        product_name: Some("Warm Coat".into()),
-        product_price: Some("45.50".into()),
-        product_attributes: Some(attrs(json!({"material": " wool ", "size": null}))),
+        name: Some("Warm Coat".into()),
+        price: Some(Money::new(4550, Currency::USD)),
+        attributes: Some(attrs(json!({"material": " wool ", "size": null}))),
         ..ProductPatch::default()
     };
     let updated = ecom
@@ -294,8 +287,8 @@ pub async fn update_merges_and_revalidates_attributes(backend: &Backend) {
     assert!(updated.search_terms.contains(&"warm".to_owned()));
     // Merged attributes are re-validated; a rejected patch changes nothing.
     let bad = ProductPatch {
-        product_name: Some("Changed".into()),
-        product_attributes: Some(attrs(json!({"brand": ""}))),
+        name: Some("Changed".into()),
+        attributes: Some(attrs(json!({"brand": ""}))),
         ..ProductPatch::default()
     };
     assert!(matches!(
@@ -303,7 +296,7 @@ pub async fn update_merges_and_revalidates_attributes(backend: &Backend) {
         Err(Error::Validation { .. })
     ));
     let bad_price = ProductPatch {
-        product_price: Some("1.001".into()),
+        price: Some(Money::new(0, Currency::USD)),
         ..ProductPatch::default()
     };
     assert!(ecom
@@ -363,7 +356,7 @@ pub async fn shops_touch_only_their_own(backend: &Backend) {
     let (intruder, _) = shop(&ecom).await;
     let product = published_product(&ecom, &owner, "5", 5).await;
     let patch = ProductPatch {
-        product_name: Some("Hijacked".into()),
+        name: Some("Hijacked".into()),
         ..ProductPatch::default()
     };
     assert!(matches!(
@@ -400,7 +393,7 @@ pub async fn keyword_search(backend: &Backend) {
     let (shop, _) = shop(&ecom).await;
     let marker = format!("zq{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let mut input = new_product(&format!("Red {marker} Jacket"), "30", 2);
-    input.product_description = Some("Waterproof, for RAINY days".into());
+    input.description = "Waterproof, for RAINY days".into();
     let jacket = ecom.products.create(&shop, input).await.unwrap();
     ecom.products.publish(&shop, &jacket.id).await.unwrap();
     let draft = ecom

@@ -1,12 +1,11 @@
-//! Checkout: the review and order bodies (the seed's `shop_order_ids` shape) and the review
+//! Checkout: the review and order bodies (the `shop_order_ids` shape of the contract) and the review
 //! JSON. Client prices are accepted and ignored; every amount is the server's, in major units.
 
 use super::discount::ItemBody;
 use ecom_core::id::{CartId, ShopId};
 use ecom_core::order::{AppliedDiscount, CheckoutTotals};
-use ecom_core::service::{
-    CheckoutRequest, CheckoutReview, ItemRequest, ShopDiscountRequest, ShopOrderRequest, ShopReview,
-};
+use ecom_core::service::{CheckoutRequest, CheckoutReview, ItemRequest, ShopOrder, ShopReview};
+use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -38,24 +37,44 @@ pub struct ShopOrderBody {
     pub item_products: Vec<ItemBody>,
 }
 
-impl From<ShopOrderBody> for ShopOrderRequest {
-    fn from(body: ShopOrderBody) -> Self {
-        ShopOrderRequest {
+/// The contract's names of the fields of a [`CheckoutRequest`], for errors.
+pub const CHECKOUT_FIELDS: &[(&str, &str)] = &[
+    ("shops", "shop_order_ids"),
+    ("shop", "shopId"),
+    ("items", "item_products"),
+    ("code", "shop_discounts"),
+];
+
+impl TryFrom<ShopOrderBody> for ShopOrder {
+    type Error = Error;
+
+    /// The shop's part; its `shop_discounts` hold at most one code, of this very shop.
+    fn try_from(body: ShopOrderBody) -> Result<Self, Error> {
+        if body.shop_discounts.len() > 1 {
+            return Err(Error::validation(
+                "shop_discounts",
+                "at most one code per shop",
+            ));
+        }
+        let code = match body.shop_discounts.into_iter().next() {
+            Some(d) if d.shop_id != body.shop_id => {
+                return Err(Error::validation(
+                    "shop_discounts",
+                    "a code must belong to its shop",
+                ))
+            }
+            Some(d) => Some(d.code),
+            None => None,
+        };
+        Ok(ShopOrder {
             shop_id: body.shop_id,
-            shop_discounts: body
-                .shop_discounts
-                .into_iter()
-                .map(|d| ShopDiscountRequest {
-                    shop_id: d.shop_id,
-                    code: d.code,
-                })
-                .collect(),
-            item_products: body
+            code,
+            items: body
                 .item_products
                 .into_iter()
                 .map(ItemRequest::from)
                 .collect(),
-        }
+        })
     }
 }
 
@@ -73,10 +92,14 @@ pub struct CheckoutBody {
 
 impl CheckoutBody {
     /// The request for the checkout service.
-    pub fn request(self) -> CheckoutRequest {
-        CheckoutRequest {
-            shop_order_ids: self.shop_order_ids.into_iter().map(Into::into).collect(),
-        }
+    pub fn request(self) -> Result<CheckoutRequest, Error> {
+        Ok(CheckoutRequest {
+            shops: self
+                .shop_order_ids
+                .into_iter()
+                .map(ShopOrder::try_from)
+                .collect::<Result<_, _>>()?,
+        })
     }
 }
 
@@ -112,17 +135,17 @@ pub struct OrderBody {
 
 impl OrderBody {
     /// The request for the checkout service, and the shipping and payment JSON.
-    pub fn into_parts(self) -> (CheckoutRequest, Value, Value) {
+    pub fn into_parts(self) -> Result<(CheckoutRequest, Value, Value), Error> {
         let request = CheckoutBody {
             cart_id: self.cart_id,
             shop_order_ids: self.shop_order_ids,
         }
-        .request();
-        (
+        .request()?;
+        Ok((
             request,
             Value::Object(self.user_address),
             Value::Object(self.user_payment),
-        )
+        ))
     }
 }
 
@@ -222,8 +245,8 @@ impl From<ShopReview> for ShopReviewDto {
         ShopReviewDto {
             shop_id: shop.shop_id.to_string(),
             shop_discounts: shop.discounts.iter().map(Into::into).collect(),
-            price_raw: shop.price_raw.major_json(),
-            price_apply_discount: shop.price_apply_discount.major_json(),
+            price_raw: shop.subtotal.major_json(),
+            price_apply_discount: shop.after_discounts.major_json(),
             item_products: shop
                 .items
                 .into_iter()
@@ -287,20 +310,20 @@ impl ReviewDto {
     pub fn new(request: &CheckoutRequest, review: CheckoutReview) -> Self {
         ReviewDto {
             shop_order_ids: request
-                .shop_order_ids
+                .shops
                 .iter()
                 .map(|shop| RequestedShopOrderDto {
                     shop_id: shop.shop_id.to_string(),
                     shop_discounts: shop
-                        .shop_discounts
+                        .code
                         .iter()
-                        .map(|d| RequestedDiscountDto {
-                            shop_id: d.shop_id.to_string(),
-                            code: d.code.clone(),
+                        .map(|code| RequestedDiscountDto {
+                            shop_id: shop.shop_id.to_string(),
+                            code: code.clone(),
                         })
                         .collect(),
                     item_products: shop
-                        .item_products
+                        .items
                         .iter()
                         .map(|i| RequestedItemDto {
                             product_id: i.product_id.to_string(),

@@ -2,10 +2,11 @@
 
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
-use ecom_core::money::MajorUnits;
+use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
 use ecom_core::product::{Product, ProductSort};
 use ecom_core::service::{NewProduct, ProductPatch};
+use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -42,18 +43,31 @@ pub struct CreateProductBody {
     pub product_variations: Vec<Value>,
 }
 
-impl From<CreateProductBody> for NewProduct {
-    fn from(body: CreateProductBody) -> Self {
-        NewProduct {
-            product_name: body.product_name,
-            product_thumb: body.product_thumb,
-            product_description: body.product_description,
-            product_price: body.product_price,
-            product_quantity: body.product_quantity,
-            product_type: body.product_type,
-            product_attributes: body.product_attributes,
-            product_variations: body.product_variations,
-        }
+/// The contract's names of the fields of [`NewProduct`] and [`ProductPatch`], for errors.
+pub const PRODUCT_FIELDS: &[(&str, &str)] = &[
+    ("name", "product_name"),
+    ("thumb", "product_thumb"),
+    ("description", "product_description"),
+    ("price", "product_price"),
+    ("stock", "product_quantity"),
+    ("kind", "product_type"),
+    ("attributes", "product_attributes"),
+    ("variations", "product_variations"),
+];
+
+impl CreateProductBody {
+    /// The core's input, with the price read exactly in `currency`.
+    pub fn into_new_product(self, currency: Currency) -> Result<NewProduct, Error> {
+        Ok(NewProduct {
+            name: self.product_name,
+            thumb: self.product_thumb,
+            description: self.product_description.unwrap_or_default(),
+            price: Money::parse_major(&self.product_price, currency, "product_price")?,
+            stock: self.product_quantity,
+            kind: self.product_type,
+            attributes: self.product_attributes,
+            variations: self.product_variations,
+        })
     }
 }
 
@@ -90,16 +104,20 @@ pub struct PatchProductBody {
     pub product_variations: Option<Vec<Value>>,
 }
 
-impl From<PatchProductBody> for ProductPatch {
-    fn from(body: PatchProductBody) -> Self {
-        ProductPatch {
-            product_name: body.product_name,
-            product_thumb: body.product_thumb,
-            product_description: body.product_description,
-            product_price: body.product_price,
-            product_attributes: body.product_attributes,
-            product_variations: body.product_variations,
-        }
+impl PatchProductBody {
+    /// The core's input, with a new price read exactly in `currency`.
+    pub fn into_patch(self, currency: Currency) -> Result<ProductPatch, Error> {
+        Ok(ProductPatch {
+            name: self.product_name,
+            thumb: self.product_thumb,
+            description: self.product_description,
+            price: self
+                .product_price
+                .map(|p| Money::parse_major(&p, currency, "product_price"))
+                .transpose()?,
+            attributes: self.product_attributes,
+            variations: self.product_variations,
+        })
     }
 }
 

@@ -1,6 +1,8 @@
 //! Checkout (customer): review prices a request; order places it (the saga of ecom-core).
 
-use crate::dto::checkout::{CheckoutBody, IdempotencyKeyHeader, OrderBody, ReviewDto};
+use crate::dto::checkout::{
+    CheckoutBody, IdempotencyKeyHeader, OrderBody, ReviewDto, CHECKOUT_FIELDS,
+};
 use crate::dto::order::OrderDto;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
@@ -35,12 +37,13 @@ pub async fn review(
     State(state): State<AppState>,
     Json(body): Json<CheckoutBody>,
 ) -> Result<Reply<ReviewDto>, AppError> {
-    let request = body.request();
+    let request = body.request()?;
     let review = state
         .ecom
         .checkout
         .review(&user.customer_id, &request)
-        .await?;
+        .await
+        .map_err(|e| e.rename_fields(CHECKOUT_FIELDS))?;
     Ok(Reply::ok(
         "Review checkout success!",
         ReviewDto::new(&request, review),
@@ -78,7 +81,7 @@ pub async fn place_order(
     Json(body): Json<OrderBody>,
 ) -> Result<Reply<OrderDto>, AppError> {
     let idempotency_key = idempotency_key(&headers)?;
-    let (request, shipping, payment) = body.into_parts();
+    let (request, shipping, payment) = body.into_parts()?;
     let placed = state
         .ecom
         .checkout
@@ -91,7 +94,8 @@ pub async fn place_order(
                 idempotency_key,
             },
         )
-        .await;
+        .await
+        .map_err(|e| e.rename_fields(CHECKOUT_FIELDS));
     state.metrics.record_checkout(placed.as_ref().map(|_| ()));
     Ok(Reply::created("Order placed!", placed?.into()))
 }

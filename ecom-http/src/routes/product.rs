@@ -2,6 +2,7 @@
 
 use crate::dto::product::{
     products, CreateProductBody, ListQuery, PatchProductBody, ProductDto, ShopListQuery,
+    PRODUCT_FIELDS,
 };
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
@@ -93,11 +94,13 @@ pub async fn create_product(
     State(state): State<AppState>,
     Json(body): Json<CreateProductBody>,
 ) -> Result<Reply<ProductDto>, AppError> {
+    let currency = state.ecom.config().currency;
     let product = state
         .ecom
         .products
-        .create(&shop.shop_id, body.into())
-        .await?;
+        .create(&shop.shop_id, body.into_new_product(currency)?)
+        .await
+        .map_err(|e| e.rename_fields(PRODUCT_FIELDS))?;
     Ok(Reply::created(
         "Create new Product success!",
         product.into(),
@@ -118,11 +121,13 @@ pub async fn update_product(
     PathId(id): PathId<ProductId>,
     Json(body): Json<PatchProductBody>,
 ) -> Result<Reply<ProductDto>, AppError> {
+    let currency = state.ecom.config().currency;
     let product = state
         .ecom
         .products
-        .update(&shop.shop_id, &id, body.into())
-        .await?;
+        .update(&shop.shop_id, &id, body.into_patch(currency)?)
+        .await
+        .map_err(|e| e.rename_fields(PRODUCT_FIELDS))?;
     Ok(Reply::ok("Update Product success!", product.into()))
 }
 
