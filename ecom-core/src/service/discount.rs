@@ -6,74 +6,104 @@ use crate::clock::Timestamp;
 use crate::discount::{AppliesTo, Discount, DiscountValue, LineValue, Redemption};
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, ProductId, ShopId};
-use crate::money::{parse_percent, MajorUnits, Money};
+use crate::money::Money;
 use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
 use crate::validate;
-use serde::Deserialize;
 use std::sync::Arc;
 
 /// Most products a `specific_products` code may list.
 const MAX_CODE_PRODUCTS: usize = 1000;
 
-/// `percentage` or `fixed`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DiscountType {
-    /// `value` is a percentage (at most two decimals, at most 100).
-    Percentage,
-    /// `value` is an amount in major units.
-    Fixed,
-}
-
-/// `all` or `specific_products`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppliesToKind {
-    /// Every product of the shop.
-    All,
-    /// Only `product_ids`.
-    SpecificProducts,
-}
-
-/// Input of [`DiscountService::create`] (field names as in the API).
-#[derive(Clone, Debug, Deserialize)]
+/// Input of [`DiscountService::create`]. Build one with [`NewDiscount::new`] and the `with_*`
+/// methods. Errors name these fields.
+///
+/// ```
+/// use ecom_core::discount::DiscountValue;
+/// use ecom_core::service::NewDiscount;
+///
+/// let now = chrono::Utc::now();
+/// let summer = NewDiscount::new("SUMMER10", DiscountValue::Percentage(1000), now, now + chrono::Duration::days(30), 100)
+///     .with_max_uses_per_customer(1);
+/// assert_eq!(summer.max_uses_per_customer, 1);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
 pub struct NewDiscount {
     /// The code customers type: 1..=50 letters, digits, `-` or `_`.
     pub code: String,
-    /// Name.
+    /// Name, 1..=200 characters.
     pub name: String,
     /// Description.
-    #[serde(default)]
     pub description: String,
-    /// Percentage or fixed.
-    #[serde(rename = "type")]
-    pub kind: DiscountType,
-    /// The percentage or the amount.
-    pub value: MajorUnits,
-    /// Valid from (RFC 3339).
-    pub start_date: Timestamp,
-    /// Valid until, exclusive (RFC 3339); after `start_date` and in the future.
-    pub end_date: Timestamp,
-    /// Total uses allowed, at least 1.
+    /// What it takes off: a percentage in basis points (1..=10000) or an amount (above 0, in
+    /// the configured currency).
+    pub value: DiscountValue,
+    /// Valid from (inclusive).
+    pub starts_at: Timestamp,
+    /// Valid until (exclusive); after `starts_at` and in the future.
+    pub ends_at: Timestamp,
+    /// Total uses allowed, 1..=100,000,000.
     pub max_uses: u32,
     /// Uses per customer, 1..=`max_uses`.
-    pub max_uses_per_user: u32,
-    /// Minimum value of the applicable lines (default 0).
-    #[serde(default)]
-    pub min_order_value: Option<MajorUnits>,
-    /// Whether the code can be used (default true).
-    #[serde(default = "default_true")]
-    pub is_active: bool,
-    /// Which products count.
-    pub applies_to: AppliesToKind,
-    /// For `specific_products`: the shop's products that count.
-    #[serde(default)]
-    pub product_ids: Vec<ProductId>,
+    pub max_uses_per_customer: u32,
+    /// Minimum value of the lines the code counts (zero or more).
+    pub min_order_value: Option<Money>,
+    /// Whether the code can be used.
+    pub active: bool,
+    /// Which of the shop's products count.
+    pub applies_to: AppliesTo,
 }
 
-fn default_true() -> bool {
-    true
+impl NewDiscount {
+    /// An active code `code` (also its name) taking `value` off every product of the shop,
+    /// valid from `starts_at` until `ends_at`, `max_uses` times in all and as often per
+    /// customer, with no minimum.
+    pub fn new(
+        code: impl Into<String>,
+        value: DiscountValue,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
+        max_uses: u32,
+    ) -> Self {
+        let code = code.into();
+        NewDiscount {
+            name: code.clone(),
+            code,
+            description: String::new(),
+            value,
+            starts_at,
+            ends_at,
+            max_uses,
+            max_uses_per_customer: max_uses,
+            min_order_value: None,
+            active: true,
+            applies_to: AppliesTo::All,
+        }
+    }
+
+    /// With at most `uses` uses per customer.
+    pub fn with_max_uses_per_customer(mut self, uses: u32) -> Self {
+        self.max_uses_per_customer = uses;
+        self
+    }
+
+    /// With this name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Counting only these products of the shop.
+    pub fn for_products(mut self, products: impl IntoIterator<Item = ProductId>) -> Self {
+        self.applies_to = AppliesTo::SpecificProducts(products.into_iter().collect());
+        self
+    }
+
+    /// With this minimum value of the lines the code counts.
+    pub fn with_min_order_value(mut self, min: Money) -> Self {
+        self.min_order_value = Some(min);
+        self
+    }
 }
 
 /// A product and quantity, as asked for in a quote or a checkout.
@@ -125,26 +155,30 @@ impl DiscountService {
         let name = validate::text("name", &input.name, 200)?;
         let description = validate::optional_text("description", &input.description, 2000)?;
         let currency = self.config.currency;
-        let value = match input.kind {
-            DiscountType::Percentage => {
-                DiscountValue::Percentage(parse_percent(&input.value, "value")?)
+        let value = match input.value {
+            DiscountValue::Percentage(bp) if bp == 0 || bp > 10_000 => {
+                return Err(Error::validation(
+                    "value",
+                    "a percentage must be greater than 0 and at most 100",
+                ))
             }
-            DiscountType::Fixed => {
-                let off = Money::parse_major(&input.value, currency, "value")?;
+            DiscountValue::Fixed(off) => {
+                let off = off.checked_input(currency, "value")?;
                 if off.minor <= 0 {
                     return Err(Error::validation("value", "must be greater than 0"));
                 }
                 DiscountValue::Fixed(off)
             }
+            percentage => percentage,
         };
         let now = self.backend.clock.now();
-        validate::date("start_date", input.start_date)?;
-        validate::date("end_date", input.end_date)?;
-        if input.start_date >= input.end_date {
-            return Err(Error::validation("end_date", "must be after start_date"));
+        validate::date("starts_at", input.starts_at)?;
+        validate::date("ends_at", input.ends_at)?;
+        if input.starts_at >= input.ends_at {
+            return Err(Error::validation("ends_at", "must be after the start"));
         }
-        if input.end_date <= now {
-            return Err(Error::validation("end_date", "must be in the future"));
+        if input.ends_at <= now {
+            return Err(Error::validation("ends_at", "must be in the future"));
         }
         if input.max_uses == 0 || input.max_uses > 100_000_000 {
             return Err(Error::validation(
@@ -152,35 +186,34 @@ impl DiscountService {
                 "must be between 1 and 100000000",
             ));
         }
-        if input.max_uses_per_user == 0 || input.max_uses_per_user > input.max_uses {
+        if input.max_uses_per_customer == 0 || input.max_uses_per_customer > input.max_uses {
             return Err(Error::validation(
-                "max_uses_per_user",
+                "max_uses_per_customer",
                 "must be between 1 and max_uses",
             ));
         }
-        let min_order_value = match &input.min_order_value {
-            Some(v) => Money::parse_major(v, currency, "min_order_value")?,
+        let min_order_value = match input.min_order_value {
+            Some(min) => min.checked_input(currency, "min_order_value")?,
             None => Money::zero(currency),
         };
         if min_order_value.minor < 0 {
             return Err(Error::validation("min_order_value", "must not be negative"));
         }
         let applies_to = match input.applies_to {
-            AppliesToKind::All => AppliesTo::All,
-            AppliesToKind::SpecificProducts => {
-                let mut ids = input.product_ids;
+            AppliesTo::All => AppliesTo::All,
+            AppliesTo::SpecificProducts(mut ids) => {
                 ids.sort();
                 ids.dedup();
                 if ids.is_empty() || ids.len() > MAX_CODE_PRODUCTS {
                     return Err(Error::validation(
-                        "product_ids",
+                        "applies_to",
                         format!("must list 1 to {MAX_CODE_PRODUCTS} products"),
                     ));
                 }
                 let found = self.backend.products.get_many(&ids).await?;
                 if found.len() != ids.len() || found.iter().any(|p| &p.shop_id != shop) {
                     return Err(Error::validation(
-                        "product_ids",
+                        "applies_to",
                         "must be products of your shop",
                     ));
                 }
@@ -194,12 +227,12 @@ impl DiscountService {
             name,
             description,
             value,
-            starts_at: input.start_date,
-            ends_at: input.end_date,
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
             max_uses: input.max_uses,
-            max_uses_per_user: input.max_uses_per_user,
+            max_uses_per_user: input.max_uses_per_customer,
             min_order_value,
-            is_active: input.is_active,
+            is_active: input.active,
             applies_to,
             uses: 0,
             open: Vec::new(),

@@ -26,9 +26,7 @@ pub use checkout::{
     ShopOrder, ShopReview,
 };
 pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
-pub use discount::{
-    AppliesToKind, DiscountQuote, DiscountService, DiscountType, ItemRequest, NewDiscount,
-};
+pub use discount::{DiscountQuote, DiscountService, ItemRequest, NewDiscount};
 pub use inventory::{GateReconcile, InventoryService};
 pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use product::{NewProduct, ProductPatch, ProductService};

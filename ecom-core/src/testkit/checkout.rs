@@ -69,15 +69,15 @@ pub async fn place_many(ecom: &Ecom, request: &CheckoutRequest, count: usize, ta
 
 pub async fn create_code(ecom: &Ecom, shop: &ShopId, code: &str, max_uses: u32, per_user: u32) {
     let now = ecom.backend().clock.now();
-    let input: NewDiscount = serde_json::from_value(json!({
-        "code": code, "name": "Ten off", "description": "10% off everything",
-        "type": "percentage", "value": 10,
-        "start_date": (now - chrono::Duration::days(1)).to_rfc3339(),
-        "end_date": (now + chrono::Duration::days(1)).to_rfc3339(),
-        "max_uses": max_uses, "max_uses_per_user": per_user,
-        "applies_to": "all"
-    }))
-    .expect("valid discount json");
+    let input = NewDiscount::new(
+        code,
+        crate::discount::DiscountValue::Percentage(1000),
+        now - chrono::Duration::days(1),
+        now + chrono::Duration::days(1),
+        max_uses,
+    )
+    .with_name("Ten off")
+    .with_max_uses_per_customer(per_user);
     ecom.discounts
         .create(shop, input)
         .await

@@ -268,7 +268,6 @@ pub async fn uses_open_settle_and_return(backend: &Backend) {
 
 use super::{ecom, published_product, shop};
 use crate::service::{ItemRequest, NewDiscount};
-use serde_json::{json, Value};
 
 pub async fn discount_service_flow(backend: &Backend) {
     let ecom = ecom(backend);
@@ -278,37 +277,58 @@ pub async fn discount_service_flow(backend: &Backend) {
     let b = published_product(&ecom, &shop, "30.00", 10).await;
     let foreign = published_product(&ecom, &other_shop, "5.00", 10).await;
     let now = backend.clock.now();
-    let base = json!({
-        "code": "FIVE", "name": "Five off", "description": "5 off orders of 20+",
-        "type": "fixed", "value": "5",
-        "start_date": (now - chrono::Duration::hours(1)).to_rfc3339(),
-        "end_date": (now + chrono::Duration::days(7)).to_rfc3339(),
-        "max_uses": 100, "max_uses_per_user": 2, "min_order_value": 20,
-        "applies_to": "specific_products", "product_ids": [a.id.to_string(), b.id.to_string()]
-    });
-    let with = |key: &str, value: Value| {
-        let mut v = base.clone();
-        v[key] = value;
-        serde_json::from_value::<NewDiscount>(v).unwrap()
+    let usd = |minor| Money::new(minor, Currency::USD);
+    let base = NewDiscount::new(
+        "FIVE",
+        DiscountValue::Fixed(usd(500)),
+        now - chrono::Duration::hours(1),
+        now + chrono::Duration::days(7),
+        100,
+    )
+    .with_name("Five off")
+    .with_max_uses_per_customer(2)
+    .with_min_order_value(usd(2000))
+    .for_products([a.id.clone(), b.id.clone()]);
+    let with = |change: &dyn Fn(&mut NewDiscount)| {
+        let mut input = base.clone();
+        change(&mut input);
+        input
     };
-    let bad = [
-        (with("code", json!("has space")), "code"),
-        (with("name", json!(" ")), "name"),
-        (with("value", json!("0")), "value"),
-        (with("value", json!("5.001")), "value"),
+    let bad: Vec<(NewDiscount, &str)> = vec![
+        (with(&|d| d.code = "has space".into()), "code"),
+        (with(&|d| d.name = " ".into()), "name"),
+        (with(&|d| d.value = DiscountValue::Fixed(usd(0))), "value"),
         (
-            with(
-                "end_date",
-                json!((now - chrono::Duration::days(2)).to_rfc3339()),
-            ),
-            "end_date",
+            with(&|d| {
+                d.value = DiscountValue::Fixed(Money::new(5, Currency::from_code("JPY").unwrap()))
+            }),
+            "value",
         ),
-        (with("max_uses", json!(0)), "max_uses"),
-        (with("max_uses_per_user", json!(101)), "max_uses_per_user"),
-        (with("product_ids", json!([])), "product_ids"),
         (
-            with("product_ids", json!([foreign.id.to_string()])),
-            "product_ids",
+            with(&|d| d.value = DiscountValue::Percentage(10_050)),
+            "value",
+        ),
+        (with(&|d| d.value = DiscountValue::Percentage(0)), "value"),
+        (
+            with(&|d| d.ends_at = now - chrono::Duration::days(2)),
+            "ends_at",
+        ),
+        (with(&|d| d.max_uses = 0), "max_uses"),
+        (
+            with(&|d| d.max_uses_per_customer = 101),
+            "max_uses_per_customer",
+        ),
+        (
+            with(&|d| d.min_order_value = Some(usd(-1))),
+            "min_order_value",
+        ),
+        (
+            with(&|d| d.applies_to = AppliesTo::SpecificProducts(vec![])),
+            "applies_to",
+        ),
+        (
+            with(&|d| d.applies_to = AppliesTo::SpecificProducts(vec![foreign.id.clone()])),
+            "applies_to",
         ),
     ];
     for (input, field) in bad {
@@ -317,14 +337,6 @@ pub async fn discount_service_flow(backend: &Backend) {
             other => panic!("expected a validation error on {field}, got {other:?}"),
         }
     }
-    let mut percent = base.clone();
-    percent["type"] = json!("percentage");
-    percent["value"] = json!(100.5);
-    assert!(ecom
-        .discounts
-        .create(&shop, serde_json::from_value(percent).unwrap())
-        .await
-        .is_err());
     assert!(
         ecom.discounts
             .list(&shop, Page::default())
@@ -334,19 +346,13 @@ pub async fn discount_service_flow(backend: &Backend) {
         "nothing written"
     );
 
-    let created = ecom
-        .discounts
-        .create(&shop, with("code", json!("FIVE")))
-        .await
-        .unwrap();
+    let created = ecom.discounts.create(&shop, base.clone()).await.unwrap();
     assert_eq!(
         created.value,
         DiscountValue::Fixed(Money::new(500, Currency::USD))
     );
     assert!(matches!(
-        ecom.discounts
-            .create(&shop, with("code", json!("FIVE")))
-            .await,
+        ecom.discounts.create(&shop, base.clone()).await,
         Err(Error::Conflict(_))
     ));
     assert_eq!(

@@ -5,9 +5,10 @@ use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use ecom_core::discount::{AppliesTo, Discount, DiscountValue};
 use ecom_core::id::{ProductId, ShopId};
-use ecom_core::money::MajorUnits;
+use ecom_core::money::{parse_percent, Currency, MajorUnits, Money};
 use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
-use ecom_core::service::{AppliesToKind, DiscountQuote, DiscountType, ItemRequest, NewDiscount};
+use ecom_core::service::{DiscountQuote, ItemRequest, NewDiscount};
+use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -80,29 +81,46 @@ pub struct CreateDiscountBody {
     pub product_ids: Vec<ProductId>,
 }
 
-impl From<CreateDiscountBody> for NewDiscount {
-    fn from(body: CreateDiscountBody) -> Self {
-        NewDiscount {
-            code: body.code,
-            name: body.name,
-            description: body.description,
-            kind: match body.kind {
-                DiscountTypeParam::Percentage => DiscountType::Percentage,
-                DiscountTypeParam::Fixed => DiscountType::Fixed,
+/// The contract's names of the fields of a [`NewDiscount`], for errors.
+pub const DISCOUNT_FIELDS: &[(&str, &str)] = &[
+    ("starts_at", "start_date"),
+    ("ends_at", "end_date"),
+    ("max_uses_per_customer", "max_uses_per_user"),
+    ("active", "is_active"),
+    ("applies_to", "product_ids"),
+];
+
+impl CreateDiscountBody {
+    /// The core's input, with `value` and `min_order_value` read exactly (amounts in
+    /// `currency`, a percentage to basis points).
+    pub fn into_new_discount(self, currency: Currency) -> Result<NewDiscount, Error> {
+        let value = match self.kind {
+            DiscountTypeParam::Percentage => {
+                DiscountValue::Percentage(parse_percent(&self.value, "value")?)
+            }
+            DiscountTypeParam::Fixed => {
+                DiscountValue::Fixed(Money::parse_major(&self.value, currency, "value")?)
+            }
+        };
+        Ok(NewDiscount {
+            code: self.code,
+            name: self.name,
+            description: self.description,
+            value,
+            starts_at: self.start_date,
+            ends_at: self.end_date,
+            max_uses: self.max_uses,
+            max_uses_per_customer: self.max_uses_per_user,
+            min_order_value: self
+                .min_order_value
+                .map(|min| Money::parse_major(&min, currency, "min_order_value"))
+                .transpose()?,
+            active: self.is_active,
+            applies_to: match self.applies_to {
+                AppliesToParam::All => AppliesTo::All,
+                AppliesToParam::SpecificProducts => AppliesTo::SpecificProducts(self.product_ids),
             },
-            value: body.value,
-            start_date: body.start_date,
-            end_date: body.end_date,
-            max_uses: body.max_uses,
-            max_uses_per_user: body.max_uses_per_user,
-            min_order_value: body.min_order_value,
-            is_active: body.is_active,
-            applies_to: match body.applies_to {
-                AppliesToParam::All => AppliesToKind::All,
-                AppliesToParam::SpecificProducts => AppliesToKind::SpecificProducts,
-            },
-            product_ids: body.product_ids,
-        }
+        })
     }
 }
 

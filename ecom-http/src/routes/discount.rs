@@ -3,7 +3,7 @@
 
 use crate::dto::discount::{
     CancelUseBody, CancelledUseDto, CreateDiscountBody, DeletedDiscountDto, DiscountDto,
-    ProductsForCodeQuery, QuoteBody, QuoteDto,
+    ProductsForCodeQuery, QuoteBody, QuoteDto, DISCOUNT_FIELDS,
 };
 use crate::dto::product::{products, ProductDto};
 use crate::dto::PageQuery;
@@ -41,11 +41,13 @@ pub async fn create_discount(
     State(state): State<AppState>,
     Json(body): Json<CreateDiscountBody>,
 ) -> Result<Reply<DiscountDto>, AppError> {
+    let currency = state.ecom.config().currency;
     let discount = state
         .ecom
         .discounts
-        .create(&shop.shop_id, body.into())
-        .await?;
+        .create(&shop.shop_id, body.into_new_discount(currency)?)
+        .await
+        .map_err(|e| e.rename_fields(DISCOUNT_FIELDS))?;
     Ok(Reply::created("Create discount success!", discount.into()))
 }
 
