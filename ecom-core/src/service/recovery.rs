@@ -101,37 +101,14 @@ impl CheckoutService {
     }
 
     /// Finishes what crashed or stalled processes left half-way (see the module docs of
-    /// `recovery`): holds open for longer than the checkout lease are settled or given back, and
-    /// return claims past their deadline are taken over and finished. Idempotent; safe to run
+    /// `recovery`): holds open for longer than the checkout lease are settled or given back, then
+    /// return claims past their deadline are taken over and finished (after the holds, so the
+    /// units a dead superseded claimant reopened are back in `sold` first). Idempotent; safe to run
     /// from several processes at once. A hold that fails to recover does not stop the pass; the
     /// first such error is returned after it.
     pub async fn recover_stale_checkouts(&self, now: Timestamp) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
         let mut tally = Tally::default();
-        for order in self
-            .inner
-            .backend
-            .orders
-            .list_returning(now, RECOVERY_BATCH)
-            .await?
-        {
-            let retries = &self.inner.retries;
-            let id = order.id.clone();
-            if retries.deferred(&id, now) {
-                continue;
-            }
-            match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
-            {
-                Ok(_) => {
-                    retries.recovered(&id);
-                    report.returns_finished += 1;
-                }
-                Err(e) => {
-                    retries.failed(&id, now);
-                    tally.failed(e);
-                }
-            }
-        }
         let cutoff = now - self.inner.config.checkout.lease;
         let mut fates: HashMap<OrderId, Fate> = HashMap::new();
         for (product, hold) in self
@@ -200,12 +177,46 @@ impl CheckoutService {
                 }
             }
         }
+        // Returns last: a stale hold of a superseded claim (its claimant died after reopening
+        // it) is settled back above first, or taking the claim over would find `sold` short.
+        report.returns_finished = self.finish_due_returns(now, &mut tally).await?;
         report.rolled_back = count(&tally.rolled_back);
         report.completed = count(&tally.completed);
         match tally.first_error {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// Takes over and finishes the return claims past their deadline; returns how many
+    /// finished.
+    async fn finish_due_returns(&self, now: Timestamp, tally: &mut Tally) -> Result<u32> {
+        let mut finished = 0;
+        for order in self
+            .inner
+            .backend
+            .orders
+            .list_returning(now, RECOVERY_BATCH)
+            .await?
+        {
+            let retries = &self.inner.retries;
+            let id = order.id.clone();
+            if retries.deferred(&id, now) {
+                continue;
+            }
+            match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
+            {
+                Ok(_) => {
+                    retries.recovered(&id);
+                    finished += 1;
+                }
+                Err(e) => {
+                    retries.failed(&id, now);
+                    tally.failed(e);
+                }
+            }
+        }
+        Ok(finished)
     }
 
     /// Notes the outcome of recovering something of `order`: a failure is counted, backs the
