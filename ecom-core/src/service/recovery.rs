@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::id::{DiscountId, OrderId, ProductId};
 use crate::inventory::Reservation;
 use crate::order::Order;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Holds (and claims) handled per recovery pass and kind.
 const RECOVERY_BATCH: u32 = 500;
@@ -110,7 +110,8 @@ impl CheckoutService {
         let mut report = RecoveryReport::default();
         let mut tally = Tally::default();
         let cutoff = now - self.inner.config.checkout.lease;
-        let mut fates: HashMap<OrderId, Fate> = HashMap::new();
+        // Ordered: placed orders are finished in id order, the same order every run.
+        let mut fates: BTreeMap<OrderId, Fate> = BTreeMap::new();
         for (product, hold) in self
             .inner
             .backend
@@ -237,7 +238,7 @@ impl CheckoutService {
     async fn fate<'a>(
         &self,
         id: &OrderId,
-        fates: &'a mut HashMap<OrderId, Fate>,
+        fates: &'a mut BTreeMap<OrderId, Fate>,
     ) -> Result<&'a Fate> {
         if !fates.contains_key(id) {
             let orders = &self.inner.backend.orders;
@@ -258,7 +259,7 @@ impl CheckoutService {
         &self,
         product: &ProductId,
         hold: &Reservation,
-        fates: &mut HashMap<OrderId, Fate>,
+        fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
         let inventory = &self.inner.backend.inventory;
@@ -293,7 +294,7 @@ impl CheckoutService {
         &self,
         discount: &DiscountId,
         use_: &Redemption,
-        fates: &mut HashMap<OrderId, Fate>,
+        fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
         let discounts = &self.inner.backend.discounts;
@@ -326,7 +327,7 @@ impl CheckoutService {
         &self,
         checkout: &str,
         products: &[ProductId],
-        fates: &mut HashMap<OrderId, Fate>,
+        fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
         let gate = &self.inner.backend.gate;
