@@ -24,6 +24,7 @@ pub mod lock;
 pub mod orders;
 pub mod probe;
 pub mod products;
+pub mod sim;
 
 use crate::account::AccountKind;
 use crate::backend::Backend;
