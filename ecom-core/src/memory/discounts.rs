@@ -195,7 +195,8 @@ impl DiscountRepo for MemoryDiscounts {
                     .map(|r| (d.id.clone(), r.clone()))
             })
             .collect();
-        stale.sort_by(|a, b| (a.1.at, &a.1.id).cmp(&(b.1.at, &b.1.id)));
+        // Oldest first; one order's uses of several codes tie, broken by code id.
+        stale.sort_by(|a, b| (a.1.at, &a.1.id, &a.0).cmp(&(b.1.at, &b.1.id, &b.0)));
         stale.truncate(limit as usize);
         Ok(stale)
     }

@@ -195,7 +195,8 @@ impl InventoryRepo for MemoryInventory {
                     .map(|h| (product.clone(), h.clone())),
             );
         }
-        stale.sort_by(|a, b| (a.1.created_at, &a.1.id).cmp(&(b.1.created_at, &b.1.id)));
+        // Oldest first; one order's holds on several products tie, broken by product id.
+        stale.sort_by(|a, b| (a.1.created_at, &a.1.id, &a.0).cmp(&(b.1.created_at, &b.1.id, &b.0)));
         stale.truncate(limit as usize);
         Ok(stale)
     }

@@ -116,7 +116,7 @@ impl OrderRepo for MemoryOrders {
             .filter_map(|id| inner.orders.get(id))
             .filter(|o| o.returning.as_ref().is_some_and(|c| c.deadline < now))
             .collect();
-        due.sort_by_key(|o| o.returning.as_ref().map(|c| c.deadline));
+        due.sort_by_key(|o| (o.returning.as_ref().map(|c| c.deadline), &o.id));
         Ok(due.into_iter().take(limit as usize).cloned().collect())
     }
 }

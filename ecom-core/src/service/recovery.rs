@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::id::{DiscountId, OrderId, ProductId};
 use crate::inventory::Reservation;
 use crate::order::Order;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Holds (and claims) handled per recovery pass and kind.
 const RECOVERY_BATCH: u32 = 500;
@@ -101,39 +101,17 @@ impl CheckoutService {
     }
 
     /// Finishes what crashed or stalled processes left half-way (see the module docs of
-    /// `recovery`): holds open for longer than the checkout lease are settled or given back, and
-    /// return claims past their deadline are taken over and finished. Idempotent; safe to run
+    /// `recovery`): holds open for longer than the checkout lease are settled or given back, then
+    /// return claims past their deadline are taken over and finished (after the holds, so the
+    /// units a dead superseded claimant reopened are back in `sold` first). Idempotent; safe to run
     /// from several processes at once. A hold that fails to recover does not stop the pass; the
     /// first such error is returned after it.
     pub async fn recover_stale_checkouts(&self, now: Timestamp) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
         let mut tally = Tally::default();
-        for order in self
-            .inner
-            .backend
-            .orders
-            .list_returning(now, RECOVERY_BATCH)
-            .await?
-        {
-            let retries = &self.inner.retries;
-            let id = order.id.clone();
-            if retries.deferred(&id, now) {
-                continue;
-            }
-            match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
-            {
-                Ok(_) => {
-                    retries.recovered(&id);
-                    report.returns_finished += 1;
-                }
-                Err(e) => {
-                    retries.failed(&id, now);
-                    tally.failed(e);
-                }
-            }
-        }
         let cutoff = now - self.inner.config.checkout.lease;
-        let mut fates: HashMap<OrderId, Fate> = HashMap::new();
+        // Ordered: placed orders are finished in id order, the same order every run.
+        let mut fates: BTreeMap<OrderId, Fate> = BTreeMap::new();
         for (product, hold) in self
             .inner
             .backend
@@ -200,12 +178,46 @@ impl CheckoutService {
                 }
             }
         }
+        // Returns last: a stale hold of a superseded claim (its claimant died after reopening
+        // it) is settled back above first, or taking the claim over would find `sold` short.
+        report.returns_finished = self.finish_due_returns(now, &mut tally).await?;
         report.rolled_back = count(&tally.rolled_back);
         report.completed = count(&tally.completed);
         match tally.first_error {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// Takes over and finishes the return claims past their deadline; returns how many
+    /// finished.
+    async fn finish_due_returns(&self, now: Timestamp, tally: &mut Tally) -> Result<u32> {
+        let mut finished = 0;
+        for order in self
+            .inner
+            .backend
+            .orders
+            .list_returning(now, RECOVERY_BATCH)
+            .await?
+        {
+            let retries = &self.inner.retries;
+            let id = order.id.clone();
+            if retries.deferred(&id, now) {
+                continue;
+            }
+            match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
+            {
+                Ok(_) => {
+                    retries.recovered(&id);
+                    finished += 1;
+                }
+                Err(e) => {
+                    retries.failed(&id, now);
+                    tally.failed(e);
+                }
+            }
+        }
+        Ok(finished)
     }
 
     /// Notes the outcome of recovering something of `order`: a failure is counted, backs the
@@ -226,7 +238,7 @@ impl CheckoutService {
     async fn fate<'a>(
         &self,
         id: &OrderId,
-        fates: &'a mut HashMap<OrderId, Fate>,
+        fates: &'a mut BTreeMap<OrderId, Fate>,
     ) -> Result<&'a Fate> {
         if !fates.contains_key(id) {
             let orders = &self.inner.backend.orders;
@@ -247,7 +259,7 @@ impl CheckoutService {
         &self,
         product: &ProductId,
         hold: &Reservation,
-        fates: &mut HashMap<OrderId, Fate>,
+        fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
         let inventory = &self.inner.backend.inventory;
@@ -282,7 +294,7 @@ impl CheckoutService {
         &self,
         discount: &DiscountId,
         use_: &Redemption,
-        fates: &mut HashMap<OrderId, Fate>,
+        fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
         let discounts = &self.inner.backend.discounts;
@@ -315,7 +327,7 @@ impl CheckoutService {
         &self,
         checkout: &str,
         products: &[ProductId],
-        fates: &mut HashMap<OrderId, Fate>,
+        fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
         let gate = &self.inner.backend.gate;

@@ -9,7 +9,7 @@ use crate::discount::Redemption;
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
 use crate::inventory::Reservation;
 use crate::order::Order;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
@@ -144,9 +144,10 @@ async fn run(
     }
 }
 
-/// Settles the holds of `batch`: per product, one call for all its holds.
+/// Settles the holds of `batch`: per product, one call for all its holds (products and codes
+/// in id order, so a run does the same calls in the same order every time).
 async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
-    let mut by_product: HashMap<&ProductId, Vec<Reservation>> = HashMap::new();
+    let mut by_product: BTreeMap<&ProductId, Vec<Reservation>> = BTreeMap::new();
     for placed in &batch {
         for (product, quantity) in &placed.lines {
             by_product.entry(product).or_default().push(Reservation {
@@ -177,7 +178,7 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
     if let Err(e) = settled {
         tracing::warn!(error = %e, "settling placed orders' stock failed; recovery will");
     }
-    let mut by_code: HashMap<&DiscountId, Vec<Redemption>> = HashMap::new();
+    let mut by_code: BTreeMap<&DiscountId, Vec<Redemption>> = BTreeMap::new();
     for placed in &batch {
         for discount in &placed.discounts {
             by_code.entry(discount).or_default().push(Redemption {

@@ -720,6 +720,92 @@ async fn slow_run(backend: &Backend, strategy: CheckoutStrategy, retry: bool) {
     }
 }
 
+/// A return claimant that reopens its hold after recovery took its claim over, then dies,
+/// leaves that hold open with the line's units out of `sold`; taking the new claim over then
+/// finds `sold` short. Recovery must settle such a stale hold back before it takes claims over,
+/// or every pass fails on the claim and backs the order off before reaching the hold, and the
+/// return never finishes.
+pub async fn a_dead_superseded_claimant_does_not_block_recovery(backend: &Backend) {
+    for &(_, strategy) in CheckoutStrategy::ALL {
+        superseded_claimant(backend, strategy).await;
+    }
+}
+
+async fn superseded_claimant(backend: &Backend, strategy: CheckoutStrategy) {
+    let what = format!("{strategy:?}: a dead superseded claimant");
+    // Claims are taken over by the backend's clock: move it.
+    let clock = Arc::new(crate::clock::ManualClock::new(backend.clock.now()));
+    let backend = &backend.clone().with_clock(clock.clone());
+    let ecom = short_lived_locks(backend, strategy);
+    let (shop, _) = shop(&ecom).await;
+    let (probe, view) = probed(&ecom);
+    let fx = Fixture::new(&ecom, &shop, false).await;
+    let order = ecom
+        .checkout
+        .place_order(&fx.customer, fx.input())
+        .await
+        .unwrap();
+    ecom.checkout.flush().await;
+    let notify = || Arc::new(tokio::sync::Notify::new());
+    // The customer's cancel claims the return and stops before reopening its first line.
+    let (cancel_reached, cancel_resume) = (notify(), notify());
+    probe.pause_at(
+        "inventory.unsettle",
+        cancel_reached.clone(),
+        cancel_resume.clone(),
+    );
+    let cancel = {
+        let (view, customer, id) = (view.clone(), fx.customer.clone(), order.id.clone());
+        tokio::spawn(async move { view.orders.cancel(&customer, &id).await })
+    };
+    cancel_reached.notified().await;
+    // Past the claim's deadline, recovery takes it over and stops before reopening that line.
+    let (taken_reached, taken_resume) = (notify(), notify());
+    probe.pause_at(
+        "inventory.unsettle",
+        taken_reached.clone(),
+        taken_resume.clone(),
+    );
+    clock.advance(chrono::Duration::hours(1));
+    let takeover = {
+        let (view, now) = (view.clone(), backend.clock.now());
+        tokio::spawn(async move { view.checkout.recover_stale_checkouts(now).await })
+    };
+    taken_reached.notified().await;
+    // The superseded cancel reopens its holds, then dies at its commit point.
+    probe.arm(Fault::at(
+        Target::Named("orders.replace", 0),
+        FaultMode::Panic,
+    ));
+    cancel_resume.notify_one();
+    assert!(cancel.await.is_err(), "{what}: the cancel died");
+    assert_eq!(probe.disarm().map(|c| c.name), Some("orders.replace"));
+    taken_resume.notify_one();
+    let first = takeover.await.unwrap();
+    assert!(
+        matches!(first, Err(Error::Conflict(_))),
+        "{what}: the takeover finds the units reopened by the dead claimant: {first:?}"
+    );
+    // Once the takeover's claim is due too, one pass finishes the return.
+    clock.advance(chrono::Duration::hours(1));
+    let due = backend.clock.now();
+    let report = ecom
+        .checkout
+        .recover_stale_checkouts(due)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: recovery failed: {e:?}"));
+    assert_eq!(report.returns_finished, 1, "{what}: {report:?}");
+    let orders = fx.check(backend, &what).await;
+    assert_eq!(orders[0].status, OrderStatus::Cancelled, "{what}");
+    assert!(orders[0].returning.is_none(), "{what}: the return finished");
+    assert!(
+        orders[0].lines.iter().all(|l| l.returned.is_some()),
+        "{what}"
+    );
+    let again = ecom.checkout.recover_stale_checkouts(due).await.unwrap();
+    assert_eq!(again, RecoveryReport::default(), "{what}: nothing left");
+}
+
 pub async fn faults_atomic(backend: &Backend) {
     every_fault(backend, CheckoutStrategy::Atomic).await;
 }

@@ -24,6 +24,7 @@ pub mod lock;
 pub mod orders;
 pub mod probe;
 pub mod products;
+pub mod sim;
 
 use crate::account::AccountKind;
 use crate::backend::Backend;
@@ -212,7 +213,8 @@ macro_rules! conformance_suite {
             },
             crash {
                 faults_atomic, faults_lock_then_reserve, faults_gate,
-                recovery_backs_off_a_failing_order, a_slow_run_cannot_commit_after_recovery
+                recovery_backs_off_a_failing_order, a_slow_run_cannot_commit_after_recovery,
+                a_dead_superseded_claimant_does_not_block_recovery
             },
             orders {
                 insert_get_list_replace, keys_and_voids, cancel_restocks_exactly_once,

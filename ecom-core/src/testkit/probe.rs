@@ -97,6 +97,8 @@ struct State {
     rng: Option<(StdRng, u32)>,
     /// One pause: the next call with this name waits for `resume` (after telling `reached`).
     pause: Option<Pause>,
+    /// Every call panics (the process is gone).
+    dead: bool,
 }
 
 /// A call held back until the test lets it go (see [`Probe::pause_at`]).
@@ -188,6 +190,14 @@ impl Probe {
         });
     }
 
+    /// Kills the process this probe stands for: from now on every call panics before it
+    /// reaches the port, so each of its tasks dies at its next call (a crash of the whole
+    /// process, its in-memory state lost with its tasks). There is no way back; a restarted
+    /// process is a new probe.
+    pub fn kill(&self) {
+        self.lock().dead = true;
+    }
+
     /// Forgets the calls seen so far.
     pub fn clear(&self) {
         self.lock().calls.clear();
@@ -222,6 +232,9 @@ impl Probe {
         let mut state = self.lock();
         let call = Call { name, write };
         state.calls.push(call.clone());
+        if state.dead {
+            return Decision::Fail(FaultMode::Panic, name);
+        }
         let Some(fault) = state.fault.clone() else {
             return Decision::Pass;
         };
@@ -257,7 +270,7 @@ impl Probe {
         let pause = {
             let mut state = self.lock();
             match &state.pause {
-                Some(p) if p.name == name => state.pause.take(),
+                Some(p) if p.name == name && !state.dead => state.pause.take(),
                 _ => None,
             }
         };

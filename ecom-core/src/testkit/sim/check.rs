@@ -1,0 +1,424 @@
+//! The invariants, read from the store itself (the memory backend, never through the probe):
+//! every read answers on its first poll, so a [`Snapshot`] is one instant, even with
+//! checkouts, cancels and recovery passes half-way.
+//!
+//! Stock: an open hold is a checkout's before its commit point (its order does not exist), a
+//! placed order's not yet settled, a return in flight (its units taken back out of `sold`), or
+//! a return recorded on the order whose units are not yet given back. So per product, at every
+//! instant:
+//!
+//! - `stock + sold + held == received` (the ledger's count of stock inserted and added);
+//! - `sold + held for orders == units of order lines not returned`, where *held for orders*
+//!   are the open holds of existing orders except those of a return the order recorded: a
+//!   line's units are never given back while the order still holds the line.
+//!
+//! Codes, the same way: `uses <= max_uses`, and `uses` equals the uses of orders not returned,
+//! plus open uses of checkouts before their commit point, plus open uses of returns recorded
+//! but not yet given back; per customer the code's list of orders is exactly those, within
+//! `max_uses_per_user`.
+
+use super::Fixture;
+use crate::discount::Discount;
+use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
+use crate::inventory::Inventory;
+use crate::order::{Order, OrderStatus};
+use crate::page::{Page, MAX_PAGE_LIMIT};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the store holds at one instant.
+#[derive(Debug)]
+pub(super) struct Snapshot {
+    /// Per product of the fixture, in its order.
+    pub(super) stock: Vec<Inventory>,
+    /// Per code of the fixture, in its order.
+    pub(super) codes: Vec<Discount>,
+    /// Every order of the fixture's customers.
+    pub(super) orders: BTreeMap<OrderId, Order>,
+    /// Per code, per customer of the fixture: the orders whose use of the code the store
+    /// counts for the customer.
+    using: Vec<Vec<BTreeSet<OrderId>>>,
+}
+
+/// `Err(message())` unless `ok`.
+fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
+fn failed(what: &str) -> impl Fn(crate::Error) -> String + '_ {
+    move |e| format!("reading {what} failed: {e:?}")
+}
+
+impl Snapshot {
+    /// Reads everything the checks need.
+    pub(super) async fn take(fx: &Fixture) -> Result<Snapshot, String> {
+        let raw = &fx.raw;
+        let mut stock = Vec::with_capacity(fx.products.len());
+        for product in &fx.products {
+            let record = raw.inventory.get(&product.id).await;
+            stock.push(
+                record
+                    .map_err(failed("stock"))?
+                    .ok_or("a stock record is gone")?,
+            );
+        }
+        let mut codes = Vec::with_capacity(fx.codes.len());
+        let mut using = Vec::with_capacity(fx.codes.len());
+        for code in &fx.codes {
+            let found = raw
+                .discounts
+                .get(&code.id)
+                .await
+                .map_err(failed("a code"))?;
+            codes.push(found.ok_or("a code is gone")?);
+            let mut per_customer = Vec::with_capacity(fx.customers.len());
+            for customer in &fx.customers {
+                let orders = raw.discounts.orders_using(&code.id, customer).await;
+                per_customer.push(orders.map_err(failed("code uses"))?.into_iter().collect());
+            }
+            using.push(per_customer);
+        }
+        let mut orders = BTreeMap::new();
+        for customer in &fx.customers {
+            for order in all_orders(fx, customer).await? {
+                orders.insert(order.id.clone(), order);
+            }
+        }
+        Ok(Snapshot {
+            stock,
+            codes,
+            orders,
+            using,
+        })
+    }
+}
+
+async fn all_orders(fx: &Fixture, customer: &CustomerId) -> Result<Vec<Order>, String> {
+    let mut all = Vec::new();
+    loop {
+        let page = Page {
+            limit: MAX_PAGE_LIMIT,
+            skip: all.len() as u64,
+        };
+        let listed = fx.raw.orders.list_by_customer(customer, page).await;
+        let listed = listed.map_err(failed("orders"))?;
+        let last = listed.len() < MAX_PAGE_LIMIT as usize;
+        all.extend(listed);
+        if last {
+            return Ok(all);
+        }
+    }
+}
+
+/// Every invariant that holds at any instant, even with operations half-way.
+pub(super) fn mid_flight(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
+    orders(snap)?;
+    stock(fx, snap)?;
+    codes(fx, snap)
+}
+
+/// What must hold once everything has ended and recovery has run: nothing is open (holds,
+/// code uses, return claims), every cancelled line and every code of an all-cancelled shop
+/// part is returned and nothing else is, so stock and code uses are exactly the live orders.
+pub(super) fn at_rest(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
+    mid_flight(fx, snap)?;
+    for (i, inv) in snap.stock.iter().enumerate() {
+        ensure(inv.reservations.is_empty(), || {
+            format!("p{i}: holds left open at rest: {:?}", inv.reservations)
+        })?;
+    }
+    for (k, code) in snap.codes.iter().enumerate() {
+        ensure(code.open.is_empty(), || {
+            format!("c{k}: uses left open at rest: {:?}", code.open)
+        })?;
+    }
+    for order in snap.orders.values() {
+        returned_exactly_cancelled(order)?;
+    }
+    Ok(())
+}
+
+fn returned_exactly_cancelled(order: &Order) -> Result<(), String> {
+    let id = &order.id;
+    ensure(order.returning.is_none(), || {
+        format!("order {id}: a return claim left at rest")
+    })?;
+    for line in &order.lines {
+        let cancelled = line.status == OrderStatus::Cancelled;
+        ensure(cancelled == line.returned.is_some(), || {
+            format!(
+                "order {id}: line {} is {:?} with returned {:?} at rest",
+                line.product_id, line.status, line.returned
+            )
+        })?;
+    }
+    for applied in &order.discounts {
+        let all_cancelled = shop_cancelled(order, applied);
+        ensure(all_cancelled == applied.returned.is_some(), || {
+            format!("order {id}: code {} returned {:?} with its shop's lines all cancelled: {all_cancelled}", applied.code, applied.returned)
+        })?;
+    }
+    Ok(())
+}
+
+fn shop_cancelled(order: &Order, applied: &crate::order::AppliedDiscount) -> bool {
+    order
+        .lines_of(&applied.shop_id)
+        .all(|l| l.status == OrderStatus::Cancelled)
+}
+
+/// Each order on its own: one order per customer and key, the status rolled up from the
+/// lines, only cancelled lines (and codes of all-cancelled shop parts) returned.
+fn orders(snap: &Snapshot) -> Result<(), String> {
+    let mut keys = BTreeSet::new();
+    for order in snap.orders.values() {
+        let id = &order.id;
+        ensure(
+            keys.insert((&order.customer_id, &order.idempotency_key)),
+            || format!("two orders for the key {:?}", order.idempotency_key),
+        )?;
+        let rolled = OrderStatus::roll_up(order.lines.iter().map(|l| l.status));
+        ensure(order.status == rolled, || {
+            format!(
+                "order {id} is {:?}, its lines roll up to {rolled:?}",
+                order.status
+            )
+        })?;
+        for line in &order.lines {
+            ensure(
+                line.returned.is_none() || line.status == OrderStatus::Cancelled,
+                || format!("order {id}: a {:?} line was returned", line.status),
+            )?;
+        }
+        for applied in &order.discounts {
+            ensure(
+                applied.returned.is_none() || shop_cancelled(order, applied),
+                || format!("order {id}: code {} returned with live lines", applied.code),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether an open hold `id` of `product` carries units `order` still owns: its checkout's
+/// own hold, or the hold of a return the order has not recorded (in flight, or superseded and
+/// about to be settled back).
+fn owns(order: &Order, product: &ProductId, id: &str) -> bool {
+    id == order.id.as_str()
+        || !order
+            .lines
+            .iter()
+            .any(|l| &l.product_id == product && l.returned.as_deref() == Some(id))
+}
+
+fn stock(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
+    for (i, inv) in snap.stock.iter().enumerate() {
+        let product = &inv.product_id;
+        let received = fx.ledger.received(product);
+        ensure(inv.received() == received, || {
+            format!(
+                "p{i}: stock {} + sold {} + held {} != received {received}",
+                inv.stock,
+                inv.sold,
+                inv.reserved()
+            )
+        })?;
+        let owed: u64 = snap
+            .orders
+            .values()
+            .flat_map(|o| o.lines.iter())
+            .filter(|l| &l.product_id == product && l.returned.is_none())
+            .map(|l| u64::from(l.quantity))
+            .sum();
+        let mut held = 0;
+        for hold in &inv.reservations {
+            match snap.orders.get(&hold.order_id) {
+                None if hold.id == hold.order_id.as_str() => {}
+                None => return Err(format!("p{i}: a return hold {hold:?} of no order")),
+                Some(order) if owns(order, product, &hold.id) => held += u64::from(hold.quantity),
+                Some(_) => {}
+            }
+        }
+        ensure(inv.sold + held == owed, || {
+            format!(
+                "p{i}: sold {} + held for orders {held} != units of lines not returned {owed} (holds {:?})",
+                inv.sold, inv.reservations
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether `order` recorded the use `id` of `discount` as its return.
+fn returned_with(order: &Order, discount: &DiscountId, id: &str) -> bool {
+    order
+        .discounts
+        .iter()
+        .any(|d| &d.discount_id == discount && d.returned.as_deref() == Some(id))
+}
+
+fn codes(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
+    for (k, code) in snap.codes.iter().enumerate() {
+        ensure(code.uses <= code.max_uses, || {
+            format!("c{k}: {} uses of at most {}", code.uses, code.max_uses)
+        })?;
+        let mut taken: BTreeMap<&CustomerId, BTreeSet<OrderId>> = BTreeMap::new();
+        let mut count = 0;
+        for order in snap.orders.values() {
+            let live = order
+                .discounts
+                .iter()
+                .filter(|d| d.discount_id == code.id && d.returned.is_none())
+                .count();
+            if live > 0 {
+                count += live;
+                taken
+                    .entry(&order.customer_id)
+                    .or_default()
+                    .insert(order.id.clone());
+            }
+        }
+        for use_ in &code.open {
+            let counted = match snap.orders.get(&use_.order_id) {
+                None if use_.id == use_.order_id.as_str() => true,
+                None => return Err(format!("c{k}: a return use {use_:?} of no order")),
+                Some(order) => {
+                    use_.id != order.id.as_str() && returned_with(order, &code.id, &use_.id)
+                }
+            };
+            if counted {
+                count += 1;
+                taken
+                    .entry(&use_.customer_id)
+                    .or_default()
+                    .insert(use_.order_id.clone());
+            }
+        }
+        ensure(code.uses as usize == count, || {
+            format!(
+                "c{k}: {} uses counted, {count} held by orders and checkouts (open {:?})",
+                code.uses, code.open
+            )
+        })?;
+        per_customer(fx, snap, k, &taken)?;
+    }
+    Ok(())
+}
+
+fn per_customer(
+    fx: &Fixture,
+    snap: &Snapshot,
+    k: usize,
+    taken: &BTreeMap<&CustomerId, BTreeSet<OrderId>>,
+) -> Result<(), String> {
+    let code = &snap.codes[k];
+    for (c, customer) in fx.customers.iter().enumerate() {
+        let counted = &snap.using[k][c];
+        let expected = taken.get(customer).cloned().unwrap_or_default();
+        ensure(*counted == expected, || {
+            format!("c{k}: customer c{c} counted for orders {counted:?}, holds {expected:?}")
+        })?;
+        ensure(counted.len() <= code.max_uses_per_user as usize, || {
+            format!(
+                "c{k}: customer c{c} holds {} uses of at most {}",
+                counted.len(),
+                code.max_uses_per_user
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A short, deterministic summary of the store: per product `stock/held/sold`, per code
+/// `uses/open`, and the number of orders.
+pub(super) fn digest(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    for (i, inv) in snap.stock.iter().enumerate() {
+        out.push_str(&format!(
+            "p{i} {}/{}/{} ",
+            inv.stock,
+            inv.reserved(),
+            inv.sold
+        ));
+    }
+    for (k, code) in snap.codes.iter().enumerate() {
+        out.push_str(&format!("c{k} {}/{} ", code.uses, code.open.len()));
+    }
+    out.push_str(&format!("orders {}", snap.orders.len()));
+    out
+}
+
+/// The store in full, for a failure's trace: every open hold and use, every order with its
+/// lines and claims (ids shortened to their last 6 characters).
+pub(super) fn dump(fx: &Fixture, snap: &Snapshot) -> Vec<String> {
+    let short = |id: &str| id[id.len().saturating_sub(6)..].to_owned();
+    let mut out = Vec::new();
+    for (i, inv) in snap.stock.iter().enumerate() {
+        let holds: Vec<String> = inv
+            .reservations
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}@{}x{}",
+                    short(&h.id),
+                    short(h.order_id.as_str()),
+                    h.quantity
+                )
+            })
+            .collect();
+        out.push(format!(
+            "p{i}: stock {} sold {} received {} holds [{}]",
+            inv.stock,
+            inv.sold,
+            fx.ledger.received(&inv.product_id),
+            holds.join(" ")
+        ));
+    }
+    for (k, code) in snap.codes.iter().enumerate() {
+        let open: Vec<String> = code
+            .open
+            .iter()
+            .map(|u| format!("{}@{}", short(&u.id), short(u.order_id.as_str())))
+            .collect();
+        out.push(format!(
+            "c{k}: uses {} open [{}]",
+            code.uses,
+            open.join(" ")
+        ));
+    }
+    for order in snap.orders.values() {
+        let lines: Vec<String> = order
+            .lines
+            .iter()
+            .map(|l| {
+                let p = fx.product_index(&l.product_id);
+                let returned = l.returned.as_deref().map(short).unwrap_or_default();
+                format!("p{p}x{} {:?} {returned}", l.quantity, l.status)
+            })
+            .collect();
+        let codes: Vec<String> = order
+            .discounts
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    d.code,
+                    d.returned.as_deref().map(short).unwrap_or_default()
+                )
+            })
+            .collect();
+        out.push(format!(
+            "order {} {:?} v{} claim {:?}: [{}] codes [{}]",
+            short(order.id.as_str()),
+            order.status,
+            order.version,
+            order.returning.as_ref().map(|c| short(&c.token)),
+            lines.join(", "),
+            codes.join(", ")
+        ));
+    }
+    out
+}
