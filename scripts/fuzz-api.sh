@@ -37,6 +37,7 @@ log() { printf 'fuzz-api: %s\n' "$*" >&2; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ecom-fuzz.XXXXXX")
 SERVER_PID=""
 MONGO_PID=""
+ST_PID=""
 
 stop_pid() {
   local pid=$1
@@ -53,6 +54,8 @@ stop_pid() {
 }
 
 cleanup() {
+  stop_pid "$ST_PID"
+  ST_PID=""
   stop_pid "$SERVER_PID"
   SERVER_PID=""
   stop_pid "$MONGO_PID"
@@ -165,7 +168,8 @@ start_server() {
   BASE=${line#listening on }
 }
 
-# Starts secantusd-rs on a free port with its data in the work directory; prints its URI.
+# Starts secantusd-rs on a free port with its data in the work directory; sets MONGO_URI.
+# (Not in a command substitution: MONGO_PID must reach the cleanup of this shell.)
 start_mongo() {
   mkdir -p "$WORK/mongo"
   secantusd-rs --port 0 --storage-path "$WORK/mongo" --log-level WARNING \
@@ -173,7 +177,7 @@ start_mongo() {
   MONGO_PID=$!
   local line
   line=$(wait_for_line "$WORK/mongo.out" 'listening on' "$MONGO_PID")
-  printf 'mongodb://127.0.0.1:%s/?directConnection=true\n' "${line##*:}"
+  MONGO_URI="mongodb://127.0.0.1:${line##*:}/?directConnection=true"
 }
 
 # Signs up a shop and a customer and seeds data both can see; sets SHOP_ID, SHOP_TOKEN,
@@ -227,7 +231,11 @@ fuzz() {
     --generation-database none --request-timeout 60 --no-color \
     --suppress-health-check filter_too_much \
     --report json,har --report-dir "$dir" --report-json-path "$dir/report.json" \
-    --report-har-path "$dir/requests.har") >"$dir/output.txt" 2>&1 || status=$?
+    --report-har-path "$dir/requests.har") >"$dir/output.txt" 2>&1 &
+  # In the background and waited for, so that a signal stops the run at once (see cleanup).
+  ST_PID=$!
+  wait "$ST_PID" || status=$?
+  ST_PID=""
   "$PY" - "$name" "$dir" "$status" >>"$RESULTS" <<'EOF'
 import json, sys
 name, folder, status = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -266,9 +274,9 @@ for backend in $BACKENDS; do
       KEY=${KEY#api key: }
       ;;
     mongo)
-      uri=$(start_mongo)
+      start_mongo
       KEY="ecom_fuzz_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-      start_server ECOM_MONGO_URI="$uri" ECOM_MONGO_DB="ecom_fuzz" \
+      start_server ECOM_MONGO_URI="$MONGO_URI" ECOM_MONGO_DB="ecom_fuzz" \
         ECOM_SECRET="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" ECOM_BOOTSTRAP_API_KEY="$KEY"
       ;;
     *)
