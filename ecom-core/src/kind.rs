@@ -29,6 +29,13 @@ pub trait ProductKind: Send + Sync + Debug + 'static {
         let _ = attributes;
         Vec::new()
     }
+
+    /// The JSON Schema of the attribute maps [`normalize`](ProductKind::normalize) accepts,
+    /// for API documents (an OpenAPI 3.1 schema object). `None`, the default, documents them as
+    /// any object.
+    fn attributes_schema(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// One text attribute of a [`FieldsKind`].
@@ -162,6 +169,45 @@ impl ProductKind for FieldsKind {
         Ok(out)
     }
 
+    fn attributes_schema(&self) -> Option<Value> {
+        let properties: Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|field| {
+                let schema = if field.required {
+                    serde_json::json!({
+                        "type": "string",
+                        "maxLength": MAX_ATTRIBUTE_LEN,
+                        "pattern": "\\S",
+                    })
+                } else {
+                    serde_json::json!({
+                        "type": ["string", "null"],
+                        "maxLength": MAX_ATTRIBUTE_LEN,
+                    })
+                };
+                (field.name.to_owned(), schema)
+            })
+            .collect();
+        let required: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        Some(serde_json::json!({
+            "type": "object",
+            "description": format!(
+                "Attributes of {}: text, trimmed, at most {MAX_ATTRIBUTE_LEN} characters; \
+                 required ones must not be blank; `null` is the same as leaving one out",
+                self.name
+            ),
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        }))
+    }
+
     fn search_terms(&self, attributes: &Map<String, Value>) -> Vec<String> {
         self.fields
             .iter()
@@ -223,6 +269,11 @@ impl ProductKindRegistry {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.kinds.keys().map(String::as_str)
     }
+
+    /// All registered kinds, sorted by name.
+    pub fn kinds(&self) -> impl Iterator<Item = &Arc<dyn ProductKind>> {
+        self.kinds.values()
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +283,28 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn fields_kinds_document_what_they_accept() {
+        let registry = ProductKindRegistry::with_builtins();
+        let names: Vec<&str> = registry.kinds().map(|k| k.name()).collect();
+        assert_eq!(names, ["Clothing", "Electronics", "Furniture"]);
+        let schema = registry
+            .get("Electronics")
+            .unwrap()
+            .attributes_schema()
+            .unwrap();
+        assert_eq!(schema["required"], json!(["manufacturer"]));
+        assert_eq!(schema["additionalProperties"], json!(false));
+        assert_eq!(
+            schema["properties"]["manufacturer"]["maxLength"],
+            json!(MAX_ATTRIBUTE_LEN)
+        );
+        assert_eq!(
+            schema["properties"]["color"]["type"],
+            json!(["string", "null"])
+        );
     }
 
     #[test]

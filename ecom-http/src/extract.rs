@@ -171,7 +171,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 if path == "." || path.is_empty() {
                     AppError::invalid("query", inner)
                 } else {
-                    AppError::invalid(path, inner)
+                    // A typed value's own error already names the parameter.
+                    let reason = inner
+                        .strip_prefix(&format!("invalid {path}: "))
+                        .unwrap_or(&inner)
+                        .to_owned();
+                    AppError::invalid(path, reason)
                 }
             })
     }

@@ -1,7 +1,11 @@
 //! The OpenAPI document: generated from the handlers' `#[utoipa::path]` annotations by
-//! `utoipa-axum`, plus the security schemes and the error responses every route shares.
+//! `utoipa-axum`, plus the security schemes, the error responses every route shares and the
+//! attributes of the registered product kinds.
 
+use crate::dto::{extra_json_schema, no_operator_key, plain_json_schema, EXTRA_JSON, PLAIN_JSON};
 use crate::envelope::ErrorBody;
+use ecom_core::kind::ProductKindRegistry;
+use serde_json::{json, Map, Value};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
@@ -73,29 +77,220 @@ fn error_response(description: &str) -> RefOr<Response> {
         .into()
 }
 
-/// Adds the error responses each operation can give, unless the handler documented them.
-pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
+/// Completes the document the router generated and returns it as JSON: the error responses
+/// each operation can give (unless the handler documented them), the free-form JSON schemas,
+/// what else request bodies may carry, and the product bodies described by the product kinds of
+/// `kinds`.
+pub fn finish(mut doc: utoipa::openapi::OpenApi, kinds: &ProductKindRegistry) -> Value {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .insert(PLAIN_JSON.to_owned(), plain_json_schema().into());
+    components
+        .schemas
+        .insert(EXTRA_JSON.to_owned(), extra_json_schema().into());
     for (path, item) in doc.paths.paths.iter_mut() {
         let business = path.starts_with(crate::routes::API_BASE);
         let has_path_param = path.contains('{');
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            add_errors(op, business, has_path_param);
+        for (writes, op) in [
+            (false, &mut item.get),
+            (true, &mut item.post),
+            (true, &mut item.put),
+            (true, &mut item.patch),
+            (true, &mut item.delete),
+        ] {
+            if let Some(op) = op {
+                add_errors(op, business, has_path_param, writes);
+            }
+        }
+    }
+    // The rest is said in JSON Schema words utoipa's types do not all have.
+    let mut json = serde_json::to_value(&doc).unwrap_or_else(|err| {
+        tracing::error!(%err, "could not serialize the OpenAPI document");
+        json!({})
+    });
+    describe_extra_fields(&mut json);
+    for (name, edit) in [
+        (
+            "CreateProductBody",
+            create_product_by_kind as fn(Value, &_) -> Value,
+        ),
+        ("PatchProductBody", patch_attributes_of_kinds),
+        ("StatusBody", |body, _| something_to_update(body)),
+    ] {
+        if let Some(schema) = json["components"]["schemas"].get_mut(name) {
+            *schema = edit(schema.take(), kinds);
+        }
+    }
+    json
+}
+
+/// Says what else the objects of every request body may carry, unless their schema says so
+/// already (free-form JSON, attributes, bodies that refuse unknown fields): other fields are
+/// ignored, but a key starting with `$` is refused anywhere in a body.
+fn describe_extra_fields(doc: &mut Value) {
+    let mut pending: Vec<String> = Vec::new();
+    for item in doc["paths"].as_object().into_iter().flat_map(Map::values) {
+        for method in ["post", "put", "patch", "delete"] {
+            collect_refs(&item[method]["requestBody"], &mut pending);
+        }
+    }
+    let mut done: Vec<String> = vec![EXTRA_JSON.to_owned(), PLAIN_JSON.to_owned()];
+    let extra = (
+        serde_json::to_value(no_operator_key().build()).unwrap_or(Value::Null),
+        json!({"$ref": format!("#/components/schemas/{EXTRA_JSON}")}),
+    );
+    while let Some(name) = pending.pop() {
+        if done.contains(&name) {
+            continue;
+        }
+        done.push(name.clone());
+        if let Some(schema) = doc["components"]["schemas"].get_mut(&name) {
+            describe_extras(schema, &extra);
+            collect_refs(schema, &mut pending);
         }
     }
 }
 
-fn add_errors(op: &mut Operation, business: bool, has_path_param: bool) {
-    let security = serde_json::to_string(&op.security).unwrap_or_default();
-    let authenticated = security.contains("access_token") || security.contains("refresh_token");
+/// The component names `value` refers to (`#/components/schemas/NAME`).
+fn collect_refs(value: &Value, names: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                names.push(name.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, names));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, names)),
+        _ => {}
+    }
+}
+
+/// Sets `propertyNames` and `additionalProperties` (`extra`) on the objects with listed
+/// properties in `value` that do not say what else they take.
+fn describe_extras(value: &mut Value, extra: &(Value, Value)) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("propertyNames".to_owned(), extra.0.clone());
+                map.insert("additionalProperties".to_owned(), extra.1.clone());
+            }
+            map.values_mut().for_each(|v| describe_extras(v, extra));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| describe_extras(v, extra)),
+        _ => {}
+    }
+}
+
+/// `PATCH /orders/{orderId}/status` must change a line, or set a note or a tracking number.
+fn something_to_update(body: Value) -> Value {
+    json!({"allOf": [
+        body,
+        {"anyOf": [
+            {"required": ["orderProducts"], "properties": {"orderProducts": {"minItems": 1}}},
+            {"required": ["note"], "properties": {"note": {"type": "string"}}},
+            {"required": ["trackingNumber"], "properties": {"trackingNumber": {"type": "string"}}},
+        ]},
+    ]})
+}
+
+/// The attribute schema of `kind`, or any object when it documents none.
+fn attributes_of(kind: &dyn ecom_core::kind::ProductKind) -> Value {
+    kind.attributes_schema()
+        .unwrap_or_else(|| json!({"type": "object"}))
+}
+
+/// `POST /products` as one variant per kind: `product_type` names the kind and
+/// `product_attributes` follows its schema (required when the kind requires an attribute).
+fn create_product_by_kind(body: Value, kinds: &ProductKindRegistry) -> Value {
+    let variants: Vec<Value> = kinds
+        .kinds()
+        .map(|kind| {
+            let attributes = attributes_of(kind.as_ref());
+            let mut variant = body.clone();
+            variant.as_object_mut().map(|v| v.remove("description"));
+            if let Some(properties) = variant["properties"].as_object_mut() {
+                let mut product_type = properties
+                    .get("product_type")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "string"}));
+                product_type["enum"] = json!([kind.name()]);
+                properties.insert("product_type".to_owned(), product_type);
+                properties.insert("product_attributes".to_owned(), attributes.clone());
+            }
+            let needs_attributes = attributes["required"]
+                .as_array()
+                .is_some_and(|required| !required.is_empty());
+            if needs_attributes {
+                if let Some(required) = variant["required"].as_array_mut() {
+                    required.push(json!("product_attributes"));
+                }
+            }
+            variant
+        })
+        .collect();
+    let mut one_of = Map::new();
+    one_of.insert("oneOf".to_owned(), Value::Array(variants));
+    if let Some(description) = body.get("description") {
+        one_of.insert("description".to_owned(), description.clone());
+    }
+    Value::Object(one_of)
+}
+
+/// `PATCH /products/{productId}`: `product_attributes` may name the attributes of any kind
+/// (those of the product's own kind are accepted), each text or `null`; an attribute some kind
+/// requires must not be blank.
+fn patch_attributes_of_kinds(mut body: Value, kinds: &ProductKindRegistry) -> Value {
+    let mut union = Map::new();
+    let mut documented = true;
+    for kind in kinds.kinds() {
+        let schema = attributes_of(kind.as_ref());
+        let Some(properties) = schema["properties"].as_object() else {
+            documented = false;
+            continue;
+        };
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        for (name, property) in properties {
+            let mut merged = union.get(name).cloned().unwrap_or_else(|| property.clone());
+            merged["type"] = json!(["string", "null"]);
+            if required.contains(&json!(name)) {
+                merged["pattern"] = property["pattern"].clone();
+            }
+            union.insert(name.clone(), merged);
+        }
+    }
+    let attributes = if documented {
+        json!({
+            "type": ["object", "null"],
+            "description": "Attributes to merge, those of the product's kind: text (trimmed, at most \
+                            200 characters), `null` leaves one unchanged",
+            "properties": union,
+            "additionalProperties": false,
+        })
+    } else {
+        json!({"type": ["object", "null"]})
+    };
+    if let Some(properties) = body["properties"].as_object_mut() {
+        properties.insert("product_attributes".to_owned(), attributes);
+    }
+    body
+}
+
+fn add_errors(op: &mut Operation, business: bool, has_path_param: bool, writes: bool) {
+    // Authenticated: every way of calling it needs a token (a route with an anonymous way, such
+    // as `GET /products/{productId}`, never answers 401).
+    let authenticated = op.security.as_ref().is_some_and(|requirements| {
+        !requirements.is_empty()
+            && requirements.iter().all(|requirement| {
+                let text = serde_json::to_string(requirement).unwrap_or_default();
+                text.contains("access_token") || text.contains("refresh_token")
+            })
+    });
+
     let mut add = |code: &str, description: &str| {
         op.responses
             .responses
@@ -120,6 +315,12 @@ fn add_errors(op: &mut Operation, business: bool, has_path_param: bool) {
     }
     if has_path_param || authenticated {
         add("404", "Not found (another account's data answers the same)");
+    }
+    if business && authenticated && writes {
+        add(
+            "409",
+            "Conflict with the current state (see the operation), e.g. a concurrent change",
+        );
     }
     if op.request_body.is_some() {
         add("413", "Request body over the limit (default 1 MiB)");

@@ -61,13 +61,42 @@ fn operation<'a>(item: &'a openapiv3::PathItem, method: &str) -> Option<&'a open
     }
 }
 
+/// The document (OpenAPI 3.1) in the words of OpenAPI 3.0, which the `openapiv3` crate reads:
+/// `type: [T, "null"]` becomes `type: T, nullable: true` (several types: no `type`), a numeric
+/// `exclusiveMinimum` becomes `minimum` with `exclusiveMinimum: true`.
+fn as_openapi_3_0(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        if let Some(Value::Array(types)) = map.get("type").cloned() {
+            let concrete: Vec<&Value> = types.iter().filter(|t| *t != "null").collect();
+            map.remove("type");
+            if let [only] = concrete.as_slice() {
+                map.insert("type".into(), (*only).clone());
+            }
+            map.insert("nullable".into(), Value::Bool(concrete.len() < types.len()));
+        }
+        if let Some(bound @ Value::Number(_)) = map.get("exclusiveMinimum").cloned() {
+            map.insert("minimum".into(), bound);
+            map.insert("exclusiveMinimum".into(), Value::Bool(true));
+        }
+        for child in map.values_mut() {
+            *child = as_openapi_3_0(child.take());
+        }
+    } else if let Value::Array(items) = &mut value {
+        for child in items.iter_mut() {
+            *child = as_openapi_3_0(child.take());
+        }
+    }
+    value
+}
+
 #[tokio::test]
 async fn openapi_document_parses_and_covers_every_route() {
     let server = TestServer::start(config()).await;
     let answer = server.call(Method::GET, "/openapi.json", &[], None).await;
     assert_eq!(answer.status, 200);
     let doc: openapiv3::OpenAPI =
-        serde_json::from_str(&answer.text).expect("the document parses as OpenAPI");
+        serde_json::from_value(as_openapi_3_0(serde_json::from_str(&answer.text).unwrap()))
+            .expect("the document parses as OpenAPI");
     let schemas = &doc.components.as_ref().unwrap().schemas;
     assert!(schemas.contains_key("ErrorBody"));
     let security = &doc.components.as_ref().unwrap().security_schemes;
@@ -292,8 +321,7 @@ async fn cors_allows_only_configured_origins() {
 
 #[test]
 fn the_document_lists_each_route_once() {
-    let doc = ecom_http::openapi_doc();
-    let json: Value = serde_json::from_str(&doc.to_json().unwrap()).unwrap();
+    let json = ecom_http::openapi_doc();
     let count: usize = json["paths"]
         .as_object()
         .unwrap()
@@ -301,4 +329,145 @@ fn the_document_lists_each_route_once() {
         .map(|item| item.as_object().unwrap().len())
         .sum();
     assert_eq!(count, ROUTES.len());
+}
+
+/// Every `$ref` string anywhere in `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                out.push(target.clone());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let json = ecom_http::openapi_doc();
+    let mut targets = Vec::new();
+    refs(&json, &mut targets);
+    assert!(!targets.is_empty());
+    for target in targets {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target} is not a component schema"));
+        assert!(
+            json["components"]["schemas"].get(name).is_some(),
+            "{target} does not resolve"
+        );
+    }
+}
+
+#[test]
+fn each_operation_documents_the_errors_it_can_answer() {
+    let json = ecom_http::openapi_doc();
+    for (path, item) in json["paths"].as_object().unwrap() {
+        if !path.starts_with("/v1/api") {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let codes: Vec<&str> = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let security = op["security"].as_array().unwrap();
+            let authenticated = security.iter().all(|alternative| {
+                let text = alternative.to_string();
+                text.contains("access_token") || text.contains("refresh_token")
+            });
+            let mut expected = vec!["400", "403"];
+            if authenticated {
+                expected.extend(["401", "404"]);
+                if method != "get" {
+                    expected.push("409");
+                }
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["413", "415"]);
+            }
+            if ["signup", "login", "handlerRefreshToken"]
+                .iter()
+                .any(|name| path.ends_with(name))
+            {
+                expected.push("429");
+            }
+            for code in expected {
+                assert!(
+                    codes.contains(&code),
+                    "{method} {path} lacks {code}: {codes:?}"
+                );
+                if code != "500" {
+                    let schema = &op["responses"][code]["content"]["application/json"]["schema"];
+                    assert_eq!(
+                        schema["$ref"], "#/components/schemas/ErrorBody",
+                        "{method} {path} {code}"
+                    );
+                }
+            }
+        }
+    }
+    // A route with an anonymous way in never answers 401.
+    let get_product = &json["paths"]["/v1/api/products/{productId}"]["get"]["responses"];
+    assert!(get_product.get("401").is_none());
+}
+
+#[test]
+fn request_schemas_state_the_rules_the_server_applies() {
+    let json = ecom_http::openapi_doc();
+    let schemas = &json["components"]["schemas"];
+    // The empty cart's id is null.
+    let cart_id = &schemas["CartDto"]["properties"]["_id"]["type"];
+    assert!(
+        cart_id.as_array().unwrap().contains(&"null".into()),
+        "{cart_id}"
+    );
+    // Lengths, ranges and patterns of single fields.
+    let signup = &schemas["SignupBody"]["properties"];
+    assert_eq!(signup["password"]["minLength"], 8);
+    assert_eq!(signup["password"]["maxLength"], 128);
+    assert_eq!(signup["name"]["maxLength"], 100);
+    assert!(signup["email"]["pattern"].is_string());
+    let line = &schemas["CartProductBody"]["properties"]["quantity"];
+    assert_eq!(
+        (line["minimum"].clone(), line["maximum"].clone()),
+        (1.into(), 1_000_000.into())
+    );
+    let list = json["paths"]["/v1/api/products/all"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let sort = list.iter().find(|p| p["name"] == "sort").unwrap();
+    assert_eq!(
+        sort["schema"]["enum"],
+        serde_json::json!(["ctime", "price_asc", "price_desc"])
+    );
+    // One variant per product kind, each with the attributes it accepts.
+    let variants = schemas["CreateProductBody"]["oneOf"].as_array().unwrap();
+    let kinds: Vec<&Value> = variants
+        .iter()
+        .map(|v| &v["properties"]["product_type"]["enum"][0])
+        .collect();
+    assert_eq!(kinds, ["Clothing", "Electronics", "Furniture"]);
+    assert_eq!(
+        variants[0]["properties"]["product_attributes"]["required"],
+        serde_json::json!(["brand"])
+    );
+    // Fields a body does not list are ignored, but never `$` keys.
+    let body = &schemas["AddToCartBody"];
+    assert_eq!(
+        body["additionalProperties"]["$ref"],
+        "#/components/schemas/ExtraJson"
+    );
+    assert!(body["propertyNames"]["pattern"].is_string());
+    // The status update must change something.
+    let status = schemas["StatusBody"]["allOf"].as_array().unwrap();
+    assert_eq!(status[1]["anyOf"].as_array().unwrap().len(), 3);
 }

@@ -4,20 +4,33 @@ use ecom_core::account::Account;
 use ecom_core::service::{LoginInput, Session, SignupInput, TokenPair};
 use ecom_core::Password;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 /// Body of `POST /shop/signup` and `POST /user/signup`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupBody {
-    /// Display name, 1 to 100 characters.
-    #[schema(example = "Tee Shop")]
+    /// Display name, 1 to 100 characters (trimmed).
+    #[schema(schema_with = super::text::<100>, example = "Tee Shop")]
     pub name: String,
-    /// Email address, unique per account kind.
-    #[schema(example = "owner@tee.example")]
+    /// Email address, unique per account kind (trimmed and lowercased): one `@`, a dotted
+    /// domain, no spaces, at most 254 characters. The document shows ASCII addresses; the
+    /// server also takes others of that form.
+    #[schema(schema_with = email_schema, example = "owner@tee.example")]
     pub email: String,
-    /// Password, 8 to 128 characters.
-    #[schema(value_type = String, example = "correct horse battery")]
+    /// Password, 8 to 128 characters (kept as given).
+    #[schema(value_type = String, min_length = 8, max_length = 128, example = "correct horse battery")]
     pub password: Password,
+}
+
+/// Schema of a new account's email address (ASCII, see [`SignupBody::email`]).
+fn email_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(254))
+        .pattern(Some(r"^[!-?A-~]+@[!-\-/-?A-~]+(\.[!-\-/-?A-~]+)+$"))
+        .into()
 }
 
 impl From<SignupBody> for SignupInput {
@@ -33,10 +46,10 @@ impl From<SignupBody> for SignupInput {
 /// Body of `POST /shop/login` and `POST /user/login`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginBody {
-    /// Email address.
+    /// Email address (anything that is not a registered address is a 401).
     #[schema(example = "owner@tee.example")]
     pub email: String,
-    /// Password.
+    /// Password (a wrong one is a 401).
     #[schema(value_type = String, example = "correct horse battery")]
     pub password: Password,
 }

@@ -19,11 +19,12 @@ pub struct CartProductBody {
     #[schema(schema_with = super::id_schema)]
     pub shop_id: ShopId,
     /// Units to add, 1 to 1000000 (the line's total may not exceed 1000000 either).
-    #[schema(example = 2)]
+    #[schema(schema_with = super::quantity_schema, example = 2)]
+    #[serde(deserialize_with = "super::whole")]
     pub quantity: u32,
     /// Ignored: the cart shows the stored price and checkout always uses it.
     #[serde(default)]
-    #[schema(value_type = f64)]
+    #[schema(schema_with = super::ignored_schema)]
     pub price: Option<Value>,
 }
 
@@ -52,14 +53,17 @@ pub struct CartChangeBody {
     #[schema(schema_with = super::id_schema)]
     pub product_id: ProductId,
     /// The wanted quantity, 0 to 1000000; 0 removes the line.
-    #[schema(example = 3)]
+    #[schema(minimum = 0, maximum = 1000000, example = 3)]
+    #[serde(deserialize_with = "super::whole")]
     pub quantity: u32,
-    /// The quantity the client last saw; the line changes by `quantity - old_quantity`.
-    #[schema(example = 2)]
+    /// The quantity the client last saw, 0 to 1000000; the line changes by
+    /// `quantity - old_quantity` and must stay between 1 and 1000000.
+    #[schema(minimum = 0, maximum = 1000000, example = 2)]
+    #[serde(deserialize_with = "super::whole")]
     pub old_quantity: u32,
     /// Ignored: prices come from the server.
     #[serde(default)]
-    #[schema(value_type = f64)]
+    #[schema(schema_with = super::ignored_schema)]
     pub price: Option<Value>,
 }
 
@@ -71,6 +75,7 @@ pub struct CartShopChanges {
     #[schema(schema_with = super::id_schema)]
     pub shop_id: ShopId,
     /// The changes, applied in order.
+    #[schema(min_items = 1, max_items = 100)]
     pub item_products: Vec<CartChangeBody>,
 }
 
@@ -78,7 +83,8 @@ pub struct CartShopChanges {
 /// first that fails; 1 to 100 changes in all.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateCartBody {
-    /// Changes grouped by shop.
+    /// Changes grouped by shop (1 to 100 changes in all).
+    #[schema(min_items = 1, max_items = 100)]
     pub shop_order_ids: Vec<CartShopChanges>,
 }
 
@@ -145,7 +151,6 @@ impl From<CartLine> for CartProductDto {
 pub struct CartDto {
     /// The cart id; `null` while the customer has no cart.
     #[serde(rename = "_id")]
-    #[schema(value_type = String)]
     pub id: Option<String>,
     /// `active` (also for the empty cart), `completed`, `failed` or `pending`.
     #[schema(example = "active")]

@@ -17,7 +17,7 @@ pub struct ShopDiscountBody {
     #[serde(rename = "shopId")]
     #[schema(schema_with = super::id_schema)]
     pub shop_id: ShopId,
-    /// The code (the text customers type).
+    /// The code (the text customers type); an unknown one is a 400.
     #[serde(rename = "codeId")]
     #[schema(example = "SUMMER10")]
     pub code: String,
@@ -32,8 +32,10 @@ pub struct ShopOrderBody {
     pub shop_id: ShopId,
     /// At most one code of this shop.
     #[serde(default)]
+    #[schema(max_items = 1)]
     pub shop_discounts: Vec<ShopDiscountBody>,
-    /// What to buy from it (at least one line).
+    /// What to buy from it: 1 to 100 lines (at most 100 distinct products per checkout).
+    #[schema(min_items = 1, max_items = 100)]
     pub item_products: Vec<ItemBody>,
 }
 
@@ -84,9 +86,10 @@ pub struct CheckoutBody {
     /// The seed's cart id: accepted (it must have the form of an id) and not used, since the
     /// lines come from `shop_order_ids`; the bought lines leave the customer's active cart.
     #[serde(rename = "cartId", default)]
-    #[schema(schema_with = super::id_schema)]
+    #[schema(schema_with = super::optional_id_schema)]
     pub cart_id: Option<CartId>,
     /// 1 to 20 shops, each once.
+    #[schema(min_items = 1, max_items = 20)]
     pub shop_order_ids: Vec<ShopOrderBody>,
 }
 
@@ -111,7 +114,7 @@ pub struct IdempotencyKeyHeader {
     /// 1 to 255 printable ASCII characters; a repeat from the same customer returns the first
     /// outcome (the same order, or the same error), even with a different body.
     #[serde(rename = "idempotency-key")]
-    #[param(required = false)]
+    #[param(required = false, pattern = "^[!-~]{1,255}$")]
     pub idempotency_key: String,
 }
 
@@ -121,15 +124,16 @@ pub struct IdempotencyKeyHeader {
 pub struct OrderBody {
     /// As in the review: accepted and not used.
     #[serde(rename = "cartId", default)]
-    #[schema(schema_with = super::id_schema)]
+    #[schema(schema_with = super::optional_id_schema)]
     pub cart_id: Option<CartId>,
     /// 1 to 20 shops, each once.
+    #[schema(min_items = 1, max_items = 20)]
     pub shop_order_ids: Vec<ShopOrderBody>,
     /// The shipping address, stored as given (no key may start with `$` or contain `.`).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::plain_object_schema)]
     pub user_address: Map<String, Value>,
     /// Payment details, stored as given (same key rules).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::plain_object_schema)]
     pub user_payment: Map<String, Value>,
 }
 

@@ -1,5 +1,5 @@
 //! Discount codes: the create, quote and cancel bodies, list queries, and the discount JSON
-//! (the seed's `discount_*` field names).
+//! (`discount_*` fields).
 
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
@@ -11,6 +11,8 @@ use ecom_core::service::{DiscountQuote, ItemRequest, NewDiscount};
 use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
 
 /// `percentage` or `fixed`.
@@ -40,45 +42,66 @@ fn default_true() -> bool {
 /// Body of `POST /discounts`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateDiscountBody {
-    /// The code customers type: 1 to 50 letters, digits, `-` or `_`; unique among the shop's
-    /// active codes (409 otherwise).
-    #[schema(example = "SUMMER10")]
+    /// The code customers type: 1 to 50 letters, digits, `-` or `_` (trimmed); unique among
+    /// the shop's active codes (409 otherwise).
+    #[schema(schema_with = code_schema, example = "SUMMER10")]
     pub code: String,
-    /// Name, 1 to 200 characters.
-    #[schema(example = "Summer sale")]
+    /// Name, 1 to 200 characters (trimmed).
+    #[schema(schema_with = super::text::<200>, example = "Summer sale")]
     pub name: String,
-    /// Description (optional).
+    /// Description, up to 2000 characters (optional).
     #[serde(default)]
+    #[schema(schema_with = super::optional_text::<2000>)]
     pub description: String,
     /// `percentage` or `fixed`.
     #[serde(rename = "type")]
     pub kind: DiscountTypeParam,
-    /// The percentage (`10`, `12.5`) or the amount off in major units.
-    #[schema(schema_with = super::money_input_schema)]
+    /// The percentage (`10`, `12.5`: greater than 0, at most 100) or the amount off in major
+    /// units.
+    #[schema(schema_with = super::discount_value_schema)]
     pub value: MajorUnits,
-    /// Valid from (RFC 3339, inclusive).
+    /// Valid from (RFC 3339, inclusive), in the years 1 to 9999.
     pub start_date: DateTime<Utc>,
-    /// Valid until (RFC 3339, exclusive); after `start_date` and in the future.
+    /// Valid until (RFC 3339, exclusive), in the years 1 to 9999; after `start_date` and in
+    /// the future.
     pub end_date: DateTime<Utc>,
     /// Total uses allowed, 1 to 100000000.
-    #[schema(example = 100)]
+    #[schema(minimum = 1, maximum = 100000000, example = 100)]
+    #[serde(deserialize_with = "super::whole")]
     pub max_uses: u32,
     /// Uses per customer, 1 to `max_uses`.
-    #[schema(example = 1)]
+    #[schema(minimum = 1, maximum = 100000000, example = 1)]
+    #[serde(deserialize_with = "super::whole")]
     pub max_uses_per_user: u32,
     /// Minimum value of the lines the code counts, in major units (default 0).
     #[serde(default)]
-    #[schema(schema_with = super::money_input_schema)]
+    #[schema(schema_with = super::nullable_amount_schema)]
     pub min_order_value: Option<MajorUnits>,
     /// Whether the code can be used (default true).
     #[serde(default = "default_true")]
     pub is_active: bool,
     /// `all` or `specific_products`.
     pub applies_to: AppliesToParam,
-    /// For `specific_products`: 1 to 1000 of the shop's products.
+    /// For `specific_products`: 1 to 1000 of the shop's products (ignored for `all`).
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = product_ids_schema)]
     pub product_ids: Vec<ProductId>,
+}
+
+/// Schema of a new code: 1 to 50 letters, digits, `-` or `_`, with white space around it.
+fn code_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(super::trimmed("[A-Za-z0-9_-]{1,50}")))
+        .into()
+}
+
+/// Schema of `product_ids`: up to 1000 ids.
+fn product_ids_schema() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(super::id_schema())
+        .max_items(Some(1000))
+        .into()
 }
 
 /// The contract's names of the fields of a [`NewDiscount`], for errors.
@@ -133,11 +156,13 @@ pub struct ProductsForCodeQuery {
     pub code: String,
     /// The shop whose code it is.
     #[serde(rename = "shopId")]
-    #[param(value_type = String)]
+    #[param(value_type = String, pattern = "^[0-9a-f]{32}$")]
     pub shop_id: ShopId,
     /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// Page number, from 1 (default 1).
+    /// Page number, 1 to 1000000 (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
 }
 
@@ -160,11 +185,12 @@ pub struct ItemBody {
     #[schema(schema_with = super::id_schema)]
     pub product_id: ProductId,
     /// Units, 1 to 1000000.
-    #[schema(example = 1)]
+    #[schema(schema_with = super::quantity_schema, example = 1)]
+    #[serde(deserialize_with = "super::whole")]
     pub quantity: u32,
     /// Ignored.
     #[serde(default)]
-    #[schema(value_type = f64)]
+    #[schema(schema_with = super::ignored_schema)]
     pub price: Option<Value>,
 }
 
@@ -189,6 +215,7 @@ pub struct QuoteBody {
     #[schema(schema_with = super::id_schema)]
     pub shop_id: ShopId,
     /// 1 to 100 lines to price.
+    #[schema(min_items = 1, max_items = 100)]
     pub products: Vec<ItemBody>,
 }
 

@@ -13,11 +13,12 @@ pub struct AddStockBody {
     #[schema(schema_with = super::id_schema)]
     pub product_id: String,
     /// Units to add, 1 to 1000000.
-    #[schema(example = 5)]
+    #[schema(schema_with = super::quantity_schema, example = 5)]
+    #[serde(deserialize_with = "super::whole")]
     pub stock: u32,
-    /// Where the stock is (optional; replaces the stored location).
+    /// Where the stock is, up to 200 characters (optional; replaces the stored location).
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_text::<200>)]
     pub location: Option<String>,
 }
 

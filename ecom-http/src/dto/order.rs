@@ -7,6 +7,8 @@ use ecom_core::order::{Order, OrderStatus};
 use ecom_core::service::{LineStatusChange, StatusUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 /// Status of an order line and, rolled up, of an order.
@@ -54,11 +56,19 @@ impl From<OrderStatusDto> for OrderStatus {
 pub struct LineStatusBody {
     /// The lines' products (at least one; each must be the shop's line of this order).
     #[serde(rename = "productIds")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = product_ids_schema)]
     pub product_ids: Vec<ProductId>,
     /// The new status: pending -> confirmed -> shipped -> delivered, or pending/confirmed ->
     /// cancelled (which returns the lines' stock).
     pub status: OrderStatusDto,
+}
+
+/// Schema of `productIds`: at least one id.
+fn product_ids_schema() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(super::id_schema())
+        .min_items(Some(1))
+        .into()
 }
 
 /// Body of `PATCH /orders/{orderId}/status`. At least one of the fields must say something.
@@ -70,11 +80,11 @@ pub struct StatusBody {
     pub order_products: Vec<LineStatusBody>,
     /// A note for the customer, up to 1000 characters.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_text::<1000>)]
     pub note: Option<String>,
     /// The carrier's tracking number, 1 to 100 characters.
     #[serde(rename = "trackingNumber", default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_required_text::<100>)]
     pub tracking_number: Option<String>,
 }
 
@@ -124,10 +134,8 @@ pub struct OrderShopDto {
     pub item_products: Vec<OrderLineDto>,
     /// The shop's carrier tracking number, once it set one.
     #[serde(rename = "trackingNumber")]
-    #[schema(value_type = String)]
     pub tracking_number: Option<String>,
     /// The shop's latest note, if any.
-    #[schema(value_type = String)]
     pub note: Option<String>,
 }
 
@@ -181,7 +189,6 @@ pub struct OrderDto {
     /// The tracking number of an order from one shop, once the shop set it (`null` for an
     /// order from several shops: each entry of `order_products` has its own).
     #[serde(rename = "order_trackingNumber")]
-    #[schema(value_type = String)]
     pub tracking_number: Option<String>,
     /// Rolled up from the lines.
     pub order_status: OrderStatusDto,

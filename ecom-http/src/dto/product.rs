@@ -11,24 +11,26 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-/// Body of `POST /products`.
+/// Body of `POST /products`. The document gives one variant per registered product kind, each
+/// with the attributes that kind accepts.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProductBody {
-    /// Name, 1 to 200 characters.
-    #[schema(example = "Plain tee")]
+    /// Name, 1 to 200 characters (trimmed).
+    #[schema(schema_with = super::text::<200>, example = "Plain tee")]
     pub product_name: String,
-    /// Thumbnail URL or path.
-    #[schema(example = "https://img.example/tee.png")]
+    /// Thumbnail URL or path, 1 to 2048 characters (trimmed).
+    #[schema(schema_with = super::text::<2048>, example = "https://img.example/tee.png")]
     pub product_thumb: String,
-    /// Description (optional).
+    /// Description, up to 10000 characters (optional).
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_text::<10000>)]
     pub product_description: Option<String>,
-    /// Unit price in major units.
-    #[schema(schema_with = super::money_input_schema)]
+    /// Unit price in major units, greater than 0.
+    #[schema(schema_with = super::price_schema)]
     pub product_price: MajorUnits,
     /// Initial stock, 1 to 1000000; also put in the product's inventory.
-    #[schema(example = 10)]
+    #[schema(schema_with = super::quantity_schema, example = 10)]
+    #[serde(deserialize_with = "super::whole")]
     pub product_quantity: u32,
     /// A registered product kind: `Clothing`, `Electronics`, `Furniture`, or one plugged in.
     #[schema(example = "Clothing")]
@@ -37,9 +39,10 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub product_attributes: Map<String, Value>,
-    /// Variations (free-form objects).
+    /// Variations: up to 100 JSON values (no key starting with `$` or holding `.`, at most 8
+    /// levels deep).
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = super::variations_schema)]
     pub product_variations: Vec<Value>,
 }
 
@@ -78,29 +81,30 @@ impl CreateProductBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchProductBody {
-    /// New name.
+    /// New name, 1 to 200 characters.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_required_text::<200>)]
     pub product_name: Option<String>,
-    /// New thumbnail.
+    /// New thumbnail, 1 to 2048 characters.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_required_text::<2048>)]
     pub product_thumb: Option<String>,
-    /// New description.
+    /// New description, up to 10000 characters.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::nullable_text::<10000>)]
     pub product_description: Option<String>,
-    /// New price in major units.
+    /// New price in major units, greater than 0.
     #[serde(default)]
-    #[schema(schema_with = super::money_input_schema)]
+    #[schema(schema_with = super::nullable_price_schema)]
     pub product_price: Option<MajorUnits>,
-    /// Attributes to merge.
+    /// Attributes to merge: those of the product's kind (the document lists the attributes of
+    /// every registered kind).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub product_attributes: Option<Map<String, Value>>,
-    /// New variations (replace the old ones).
+    /// New variations (replace the old ones), as in `POST /products`.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = super::nullable_variations_schema)]
     pub product_variations: Option<Vec<Value>>,
 }
 
@@ -151,10 +155,13 @@ impl From<SortParam> for ProductSort {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// Page number, from 1 (default 1).
+    /// Page number, 1 to 1000000 (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
     /// `ctime` (newest first, default), `price_asc` or `price_desc`.
+    #[param(inline)]
     pub sort: Option<SortParam>,
 }
 
@@ -175,8 +182,10 @@ impl ListQuery {
 #[serde(deny_unknown_fields)]
 pub struct ShopListQuery {
     /// Items to return, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// Items to skip (default 0).
+    /// Items to skip, 0 to 100000000 (default 0).
+    #[param(minimum = 0, maximum = 100000000)]
     pub skip: Option<u64>,
 }
 
@@ -221,8 +230,8 @@ pub struct ProductDto {
     pub product_attributes: Map<String, Value>,
     /// Average rating.
     pub product_rating: f64,
-    /// Variations.
-    #[schema(value_type = Vec<Object>)]
+    /// Variations, as sent.
+    #[schema(schema_with = super::variations_schema)]
     pub product_variations: Vec<Value>,
     /// True until published.
     #[serde(rename = "isDraft")]

@@ -78,7 +78,10 @@ pub async fn list_discounts(
 #[utoipa::path(
     get, path = "/discounts/list_product_code", tag = "discounts",
     params(ProductsForCodeQuery),
-    responses((status = 200, description = "Products the code applies to", body = Envelope<Vec<ProductDto>>)),
+    responses(
+        (status = 200, description = "Products the code applies to", body = Envelope<Vec<ProductDto>>),
+        (status = 404, description = "The shop has no active code of that text", body = crate::envelope::ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn products_for_code(
@@ -124,7 +127,10 @@ pub async fn discount_amount(
 #[utoipa::path(
     delete, path = "/discounts/{code}", tag = "discounts",
     params(("code" = String, Path, description = "The code")),
-    responses((status = 200, description = "Deleted", body = Envelope<DeletedDiscountDto>)),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<DeletedDiscountDto>),
+        (status = 405, description = "The code is `amount`, `cancel` or `list_product_code`: that path belongs to another route", body = crate::envelope::ErrorBody),
+    ),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
 )]
 pub async fn delete_discount(

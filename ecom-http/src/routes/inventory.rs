@@ -46,7 +46,7 @@ pub async fn add_stock(
 /// The current stock and open reservations of one of the calling shop's products.
 #[utoipa::path(
     get, path = "/inventory/{productId}", tag = "inventory",
-    params(("productId" = String, Path, description = "The product id")),
+    params(("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, description = "The inventory", body = Envelope<InventoryDto>)),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
 )]

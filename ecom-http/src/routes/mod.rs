@@ -19,6 +19,7 @@ use crate::openapi;
 use crate::state::AppState;
 use axum::http::{Method, StatusCode, Uri};
 use axum::{Extension, Router};
+use ecom_core::kind::ProductKindRegistry;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,23 +42,19 @@ fn api() -> OpenApiRouter<AppState> {
         .nest(API_BASE, v1)
 }
 
-/// The OpenAPI document of every route [`router`] serves.
-pub fn openapi_doc() -> utoipa::openapi::OpenApi {
-    let (_, mut doc) = api().split_for_parts();
-    openapi::finish(&mut doc);
-    doc
+/// The OpenAPI document of every route [`router`] serves, with the built-in product kinds (a
+/// router documents the kinds its [`AppState`] registered).
+pub fn openapi_doc() -> serde_json::Value {
+    let (_, doc) = api().split_for_parts();
+    openapi::finish(doc, &ProductKindRegistry::with_builtins())
 }
 
 /// The whole HTTP API over `state`: the routes of API.md, `/healthz`, `/readyz`, `/metrics`,
 /// `/openapi.json`, 404/405 in the error envelope, and the middleware stack (request ids,
 /// tracing, metrics, security headers, CORS, compression, timeout, body limit).
 pub fn router(state: AppState) -> Router {
-    let (routes, mut doc) = api().split_for_parts();
-    openapi::finish(&mut doc);
-    let json = doc.to_json().unwrap_or_else(|err| {
-        tracing::error!(%err, "could not serialize the OpenAPI document");
-        "{}".to_owned()
-    });
+    let (routes, doc) = api().split_for_parts();
+    let json = openapi::finish(doc, &state.ecom.config().kinds).to_string();
     let routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

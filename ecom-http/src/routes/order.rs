@@ -43,7 +43,7 @@ pub async fn list_orders(
 /// One of the calling customer's orders (another customer's order is 404).
 #[utoipa::path(
     get, path = "/orders/{orderId}", tag = "orders",
-    params(("orderId" = String, Path, description = "The order id")),
+    params(("orderId" = String, Path, description = "The order id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, description = "The order", body = Envelope<OrderDto>)),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
 )]
@@ -60,7 +60,7 @@ pub async fn get_order(
 /// cancelled, its stock returns and the codes' uses go back. Later, or a second time: 409.
 #[utoipa::path(
     post, path = "/orders/{orderId}/cancel", tag = "orders",
-    params(("orderId" = String, Path, description = "The order id")),
+    params(("orderId" = String, Path, description = "The order id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 200, description = "The cancelled order", body = Envelope<OrderDto>),
         (status = 409, description = "The order can no longer be cancelled", body = crate::envelope::ErrorBody),
@@ -81,7 +81,7 @@ pub async fn cancel_order(
 /// its lines; cancelled lines return their stock. An invalid transition is 409.
 #[utoipa::path(
     patch, path = "/orders/{orderId}/status", tag = "orders",
-    params(("orderId" = String, Path, description = "The order id")),
+    params(("orderId" = String, Path, description = "The order id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     request_body = StatusBody,
     responses(
         (status = 200, description = "The updated order, as the shop sees it", body = Envelope<ShopOrderDto>),

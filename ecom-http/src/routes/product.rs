@@ -51,7 +51,11 @@ pub async fn list_products(
 /// `keySearch` (case-insensitive, whole words), newest first.
 #[utoipa::path(
     get, path = "/products/search/{keySearch}", tag = "products",
-    params(("keySearch" = String, Path, description = "Words to find"), ListQuery),
+    params(
+        ("keySearch" = String, Path, min_length = 1,
+            description = "1 to 10 distinct words to find (runs of letters and digits; longer than 50 characters are ignored); no word, or more than 10, is a 400"),
+        ListQuery
+    ),
     responses((status = 200, description = "Matching published products", body = Envelope<Vec<ProductDto>>)),
     security(("api_key" = []))
 )]
@@ -69,7 +73,7 @@ pub async fn search_products(
 /// `x-client-id` and `authorization`). Anything else is 404.
 #[utoipa::path(
     get, path = "/products/{productId}", tag = "products",
-    params(("productId" = String, Path, description = "The product id")),
+    params(("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, description = "The product", body = Envelope<ProductDto>)),
     security(("api_key" = []), ("api_key" = [], "client_id" = [], "access_token" = []))
 )]
@@ -110,7 +114,7 @@ pub async fn create_product(
 /// Partially updates one of the calling shop's products.
 #[utoipa::path(
     patch, path = "/products/{productId}", tag = "products",
-    params(("productId" = String, Path, description = "The product id")),
+    params(("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     request_body = PatchProductBody,
     responses((status = 200, description = "The updated product", body = Envelope<ProductDto>)),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
@@ -134,7 +138,7 @@ pub async fn update_product(
 /// Publishes one of the calling shop's products.
 #[utoipa::path(
     post, path = "/products/publish/{productId}", tag = "products",
-    params(("productId" = String, Path, description = "The product id")),
+    params(("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, description = "The published product", body = Envelope<ProductDto>)),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
 )]
@@ -150,7 +154,7 @@ pub async fn publish_product(
 /// Takes one of the calling shop's products back to draft.
 #[utoipa::path(
     post, path = "/products/unpublish/{productId}", tag = "products",
-    params(("productId" = String, Path, description = "The product id")),
+    params(("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, description = "The product, now a draft", body = Envelope<ProductDto>)),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
 )]
