@@ -28,7 +28,7 @@ impl AccountKind {
     }
 }
 
-/// Roles of a shop account (the seed's `SHOP`, `WRITER`, `EDITOR`).
+/// Roles of a shop account (`SHOP`, `WRITER`, `EDITOR`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Role {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Debug};
 
-/// A permission code carried by an API key (the seed's codes). A route names the one it needs;
+/// A permission code carried by an API key (`0000`, `1111`, `2222`). A route names the one it needs;
 /// a key is allowed when its set contains it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum Permission {

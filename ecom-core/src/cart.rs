@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 
-/// Life cycle of a cart (the seed's `cart_state`).
+/// Life cycle of a cart.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CartState {
@@ -56,7 +56,7 @@ pub struct Cart {
 }
 
 impl Cart {
-    /// The seed's `cart_count_product`: how many distinct products the cart holds.
+    /// How many distinct products the cart holds.
     pub fn count_product(&self) -> usize {
         self.lines.len()
     }

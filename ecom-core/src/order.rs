@@ -77,7 +77,7 @@ impl OrderStatus {
     }
 }
 
-/// The totals of a checkout (the seed's `checkout_order`).
+/// The totals of a checkout.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct CheckoutTotals {
     /// Sum of line prices.

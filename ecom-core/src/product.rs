@@ -35,7 +35,7 @@ pub struct Product {
     pub attributes: Map<String, Value>,
     /// Average rating, 1.0..=5.0.
     pub rating: f64,
-    /// Variations (free-form, as in the seed).
+    /// Variations (free-form).
     pub variations: Vec<Value>,
     /// True until published.
     pub is_draft: bool,
@@ -73,7 +73,7 @@ pub enum ProductFilter {
 /// Order of a product list. Ties are broken by id, descending, so pages are stable.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum ProductSort {
-    /// Newest first by `created_at` (the seed's `ctime`).
+    /// Newest first by `created_at`.
     #[default]
     Newest,
     /// Most recently updated first (shop lists).

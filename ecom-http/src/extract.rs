@@ -1,5 +1,5 @@
 //! Extractors: a JSON body and a query string whose rejections name the field, typed path
-//! ids, and the callers (API key, shop, customer) read from the headers of API.md.
+//! ids, and the callers (API key, shop, customer) read from the request headers.
 //!
 //! Authentication order is fixed: the API key is checked first (403), then the token (401),
 //! then the body (400), so a request without a key never learns anything else.

@@ -1,7 +1,7 @@
 //! # ecom-http
 //!
 //! ecom's REST server: [`router`] builds the axum [`Router`](axum::Router) of the whole API
-//! (the contract of `API.md`: `/v1/api/...` routes, the success and error envelopes, API keys
+//! (its contract is the OpenAPI document served at `/openapi.json`: `/v1/api/...` routes, the success and error envelopes, API keys
 //! and tokens in headers) over an [`AppState`]; [`serve`] runs it on a listener from a
 //! [`Config`]; the `ecom-server` binary wraps both with a command line.
 //!

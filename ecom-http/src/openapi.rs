@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct ApiDoc;
 
-/// Adds the header-based security schemes of API.md.
+/// Adds the header-based security schemes (API key, client id, access token).
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {

@@ -540,11 +540,17 @@ async fn check(
     let customers: HashSet<&String> = told.keys().map(|(c, _)| c).collect();
     for customer in customers {
         let id = CustomerId::parse(customer).unwrap();
-        let mut page = ecom_core::page::Page::default();
-        page.limit = 1000;
-        for order in store.orders.list_by_customer(&id, page).await.unwrap() {
-            if orders.insert(order.id.clone(), order).is_some() {
-                violations.push("an order listed twice".to_owned());
+        for skip in (0..).step_by(100) {
+            let page = ecom_core::page::Page { limit: 100, skip };
+            let listed = store.orders.list_by_customer(&id, page).await.unwrap();
+            let done = listed.len() < 100;
+            for order in listed {
+                if orders.insert(order.id.clone(), order).is_some() {
+                    violations.push("an order listed twice".to_owned());
+                }
+            }
+            if done {
+                break;
             }
         }
     }

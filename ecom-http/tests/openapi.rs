@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::Value;
 use support::{config, TestServer, KEY};
 
-/// Every route of API.md that the server offers now, and the operations routes.
+/// Every route of the contract that the server offers now, and the operations routes.
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/api/shop/signup"),
     ("post", "/v1/api/shop/login"),

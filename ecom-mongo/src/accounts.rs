@@ -40,7 +40,7 @@ struct AccountDoc {
     email: String,
     password_hash: String,
     roles: Vec<Role>,
-    /// The seed's `status` flag.
+    /// The `status` flag of the stored document.
     active: bool,
     #[serde(with = "timestamp")]
     created_at: Timestamp,

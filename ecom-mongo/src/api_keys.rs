@@ -35,9 +35,9 @@ struct ApiKeyDoc {
     #[serde(rename = "_id")]
     id: ApiKeyId,
     key_hash: String,
-    /// The seed's codes: `"0000"`, `"1111"`, `"2222"`.
+    /// Permission codes: `"0000"`, `"1111"`, `"2222"`.
     permissions: Vec<Permission>,
-    /// The seed's `status`.
+    /// The `status` flag of the stored document.
     status: bool,
     #[serde(with = "timestamp")]
     created_at: Timestamp,

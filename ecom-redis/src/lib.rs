@@ -5,7 +5,7 @@
 //! [`RedisStockGate`] is a [`StockGate`](ecom_core::gate::StockGate): one Lua script admits all
 //! lines of an order or none, in front of the store's conditional decrement (which stays the
 //! final guard). Use it with `CheckoutStrategy::Gate`; [`RedisLock`] with
-//! `CheckoutStrategy::LockThenReserve` (the seed's strategy, done right).
+//! `CheckoutStrategy::LockThenReserve` (a fenced lock per product around the reservation).
 //!
 //! [`RedisLock`] is a [`DistributedLock`](ecom_core::lock::DistributedLock) on Redis, safe when several ecom
 //! processes share one Redis: `SET key owner NX PX ttl` with a random owner token, a fencing

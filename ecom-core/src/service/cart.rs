@@ -18,7 +18,7 @@ pub struct CartItem {
     pub quantity: u32,
 }
 
-/// One change of [`CartService::update`], with the seed's semantics: `quantity` 0 removes the
+/// One change of [`CartService::update`]: `quantity` 0 removes the
 /// line; otherwise the line grows by `quantity - old_quantity` (which may be negative).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CartUpdate {

@@ -105,6 +105,34 @@ pub struct PlaceOrder {
     pub idempotency_key: Option<String>,
 }
 
+impl PlaceOrder {
+    /// Placing `request`, shipped to `address` (field, value pairs such as `("city",
+    /// "Hanoi")`), paid cash on delivery, without an idempotency key.
+    pub fn new<K, V>(request: CheckoutRequest, address: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        PlaceOrder {
+            request,
+            shipping: Value::Object(
+                address
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
+            payment: serde_json::json!({"method": "cod"}),
+            idempotency_key: None,
+        }
+    }
+
+    /// With this idempotency key (a repeat returns the first outcome).
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
 /// A line priced by the server.
 #[derive(Clone, PartialEq, Debug)]
 pub struct ReviewedItem {
@@ -298,8 +326,8 @@ impl CheckoutService {
             Some(key) => validate::idempotency_key(key)?,
             None => OrderId::generate().to_string(),
         };
-        validate::plain_json("user_address", &input.shipping)?;
-        validate::plain_json("user_payment", &input.payment)?;
+        validate::plain_json("shipping", &input.shipping)?;
+        validate::plain_json("payment", &input.payment)?;
         let service = self.clone();
         let customer = customer.clone();
         let task = tokio::spawn(async move {

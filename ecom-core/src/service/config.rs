@@ -11,7 +11,7 @@ pub enum CheckoutStrategy {
     /// Conditional writes only: each line is one atomic `stock >= qty` decrement. The default.
     #[default]
     Atomic,
-    /// The seed's strategy, done right: each line's decrement runs under the backend's
+    /// A lock per product: each line's decrement runs under the backend's
     /// [`DistributedLock`](crate::lock::DistributedLock) for that product (bounded wait, TTL,
     /// owner-only release), and is still conditional. A lock that stays busy for the whole wait
     /// is [`Error::Busy`](crate::Error::Busy), never "out of stock".

@@ -23,7 +23,7 @@ const MAX_DESCRIPTION: usize = 10_000;
 const MAX_VARIATIONS: usize = 100;
 /// Most words in a search query.
 const MAX_SEARCH_WORDS: usize = 10;
-/// Rating of a new product (as in the seed).
+/// Rating of a new product.
 const INITIAL_RATING: f64 = 4.5;
 
 /// Input of [`ProductService::create`]. Build one with [`NewProduct::new`] and the `with_*`

@@ -1,4 +1,4 @@
-//! Carts: the add, update and remove bodies, and the cart JSON of API.md.
+//! Carts: the add, update and remove bodies, and the cart JSON.
 
 use ecom_core::cart::{Cart, CartLine, CartState};
 use ecom_core::id::{ProductId, ShopId};
@@ -79,7 +79,7 @@ pub struct CartShopChanges {
     pub item_products: Vec<CartChangeBody>,
 }
 
-/// Body of `POST /carts/update` (the seed's shape). Changes apply in order and stop at the
+/// Body of `POST /carts/update`. Changes apply in order and stop at the
 /// first that fails; 1 to 100 changes in all.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateCartBody {

@@ -45,6 +45,8 @@ pub const CHECKOUT_FIELDS: &[(&str, &str)] = &[
     ("shop", "shopId"),
     ("items", "item_products"),
     ("code", "shop_discounts"),
+    ("shipping", "user_address"),
+    ("payment", "user_payment"),
 ];
 
 impl TryFrom<ShopOrderBody> for ShopOrder {
@@ -83,7 +85,7 @@ impl TryFrom<ShopOrderBody> for ShopOrder {
 /// Body of `POST /checkout/review`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CheckoutBody {
-    /// The seed's cart id: accepted (it must have the form of an id) and not used, since the
+    /// The cart id of the contract: accepted (it must have the form of an id) and not used, since the
     /// lines come from `shop_order_ids`; the bought lines leave the customer's active cart.
     #[serde(rename = "cartId", default)]
     #[schema(schema_with = super::optional_id_schema)]
@@ -153,7 +155,7 @@ impl OrderBody {
     }
 }
 
-/// Totals of a checkout, in major units (the seed's `checkout_order`).
+/// Totals of a checkout, in major units (`checkout_order`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TotalsDto {
     /// Sum of line prices.
@@ -224,7 +226,7 @@ pub struct ReviewedItemDto {
     pub price: Value,
 }
 
-/// One shop's part, priced (the seed's `shop_order_ids_new` entry).
+/// One shop's part, priced (an entry of `shop_order_ids_new`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShopReviewDto {
     /// The shop.

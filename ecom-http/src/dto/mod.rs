@@ -1,4 +1,4 @@
-//! Wire shapes: request bodies and response payloads, snake_case as in API.md, with their
+//! Wire shapes: request bodies and response payloads, snake_case as the contract has them, with their
 //! OpenAPI schemas. Conversions from core types live beside each shape.
 
 pub mod account;

@@ -1,4 +1,4 @@
-//! Orders: the status-update body and the order JSON of API.md (`order_*` fields).
+//! Orders: the status-update body and the order JSON (`order_*` fields).
 
 use super::checkout::{AppliedDiscountDto, TotalsDto};
 use chrono::{DateTime, Utc};
@@ -166,7 +166,7 @@ impl OrderShopDto {
     }
 }
 
-/// An order as API.md lists it, as its customer sees it.
+/// An order as its customer sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
     /// The id.

@@ -1,4 +1,4 @@
-//! Products: create and patch bodies, list queries, and the product JSON of API.md.
+//! Products: create and patch bodies, list queries, and the product JSON.
 
 use crate::error::AppError;
 use chrono::{DateTime, Utc};

@@ -34,7 +34,7 @@ pub async fn add_to_cart(
     Ok(Reply::ok("Add to cart success!", Some(cart).into()))
 }
 
-/// Changes quantities with the seed's semantics: `quantity` 0 removes the line, otherwise the
+/// Changes quantities: `quantity` 0 removes the line, otherwise the
 /// line changes by `quantity - old_quantity` and must stay between 1 and 1000000. Changes apply
 /// in order and stop at the first that fails (the earlier ones stay applied).
 #[utoipa::path(

@@ -49,7 +49,7 @@ pub fn openapi_doc() -> serde_json::Value {
     openapi::finish(doc, &ProductKindRegistry::with_builtins())
 }
 
-/// The whole HTTP API over `state`: the routes of API.md, `/healthz`, `/readyz`, `/metrics`,
+/// The whole HTTP API over `state`: the `/v1/api` routes, `/healthz`, `/readyz`, `/metrics`,
 /// `/openapi.json`, 404/405 in the error envelope, and the middleware stack (request ids,
 /// tracing, metrics, security headers, CORS, compression, timeout, body limit).
 pub fn router(state: AppState) -> Router {
