@@ -238,6 +238,28 @@ impl FromRequestParts<AppState> for ClientKey {
     }
 }
 
+/// The API-key check of every `/v1/api` route, as one `route_layer` (see
+/// [`router`](crate::router)) instead of each handler remembering to ask: it runs
+/// [`ClientKey`]'s check before any other extractor, and handlers that want the key read the
+/// checked one. It finds the [`AppState`] in the request's extensions, where the router puts
+/// it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiKeyGuard;
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiKeyGuard {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let state = parts
+            .extensions
+            .get::<AppState>()
+            .cloned()
+            .ok_or_else(|| Error::backend("the router did not put its state in the request"))?;
+        ClientKey::from_request_parts(parts, &state).await?;
+        Ok(ApiKeyGuard)
+    }
+}
+
 /// The access token of `authorization`, with or without `Bearer `.
 fn access_token(parts: &Parts) -> Option<&str> {
     let value = header_text(parts, header::AUTHORIZATION.as_str())?;
@@ -251,13 +273,13 @@ fn access_token(parts: &Parts) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// Checks the API key, then the access token of an account of `kind`.
+/// Checks the access token of an account of `kind` (the API key was checked by
+/// [`ApiKeyGuard`]).
 async fn principal(
     parts: &mut Parts,
     state: &AppState,
     kind: AccountKind,
 ) -> Result<Principal, AppError> {
-    ClientKey::from_request_parts(parts, state).await?;
     let client_id = header_text(parts, CLIENT_ID)
         .ok_or_else(|| Error::Unauthorized("missing x-client-id header".into()))?;
     let token = access_token(parts)
@@ -317,7 +339,6 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        ClientKey::from_request_parts(parts, state).await?;
         let (Some(client_id), Some(token)) = (header_text(parts, CLIENT_ID), access_token(parts))
         else {
             return Ok(Viewer(None));

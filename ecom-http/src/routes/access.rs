@@ -7,7 +7,7 @@ use crate::dto::account::{
 };
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
-use crate::extract::{ClientAddr, ClientKey, CustomerAuth, Json, RefreshRequest, ShopAuth};
+use crate::extract::{ClientAddr, CustomerAuth, Json, RefreshRequest, ShopAuth};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::account::AccountKind;
@@ -86,7 +86,6 @@ async fn refresh(
     security(("api_key" = []))
 )]
 pub async fn shop_signup(
-    _key: ClientKey,
     State(state): State<AppState>,
     addr: ClientAddr,
     Json(body): Json<SignupBody>,
@@ -107,7 +106,6 @@ pub async fn shop_signup(
     security(("api_key" = []))
 )]
 pub async fn shop_login(
-    _key: ClientKey,
     State(state): State<AppState>,
     addr: ClientAddr,
     Json(body): Json<LoginBody>,
@@ -160,7 +158,6 @@ pub async fn shop_refresh(
     security(("api_key" = []))
 )]
 pub async fn user_signup(
-    _key: ClientKey,
     State(state): State<AppState>,
     addr: ClientAddr,
     Json(body): Json<SignupBody>,
@@ -181,7 +178,6 @@ pub async fn user_signup(
     security(("api_key" = []))
 )]
 pub async fn user_login(
-    _key: ClientKey,
     State(state): State<AppState>,
     addr: ClientAddr,
     Json(body): Json<LoginBody>,

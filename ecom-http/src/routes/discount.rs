@@ -9,7 +9,7 @@ use crate::dto::product::{products, ProductDto};
 use crate::dto::PageQuery;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
-use crate::extract::{ClientKey, CustomerAuth, Json, PathText, Query, ShopAuth};
+use crate::extract::{CustomerAuth, Json, PathText, Query, ShopAuth};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::service::ItemRequest;
@@ -85,7 +85,6 @@ pub async fn list_discounts(
     security(("api_key" = []))
 )]
 pub async fn products_for_code(
-    _key: ClientKey,
     State(state): State<AppState>,
     Query(query): Query<ProductsForCodeQuery>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {

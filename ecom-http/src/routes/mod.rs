@@ -14,6 +14,7 @@ pub mod order;
 pub mod product;
 
 use crate::error::AppError;
+use crate::extract::ApiKeyGuard;
 use crate::layers;
 use crate::openapi;
 use crate::state::AppState;
@@ -36,7 +37,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(discount::routes())
         .merge(cart::routes())
         .merge(checkout::routes())
-        .merge(order::routes());
+        .merge(order::routes())
+        .route_layer(axum::middleware::from_extractor::<ApiKeyGuard>());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())
         .nest(API_BASE, v1)
@@ -58,7 +60,8 @@ pub fn router(state: AppState) -> Router {
     let routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(Extension(ops::OpenApiJson(Arc::new(json))));
+        .layer(Extension(ops::OpenApiJson(Arc::new(json))))
+        .layer(Extension(state.clone()));
     layers::apply(routes, &state.http, &state.metrics).with_state(state)
 }
 

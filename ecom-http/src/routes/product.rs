@@ -6,7 +6,7 @@ use crate::dto::product::{
 };
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
-use crate::extract::{ClientKey, Json, PathId, PathText, Query, ShopAuth, Viewer};
+use crate::extract::{Json, PathId, PathText, Query, ShopAuth, Viewer};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::id::ProductId;
@@ -35,7 +35,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     security(("api_key" = []))
 )]
 pub async fn list_products(
-    _key: ClientKey,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
@@ -60,7 +59,6 @@ pub async fn list_products(
     security(("api_key" = []))
 )]
 pub async fn search_products(
-    _key: ClientKey,
     State(state): State<AppState>,
     PathText(text): PathText,
     Query(query): Query<ListQuery>,
