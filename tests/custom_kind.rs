@@ -67,7 +67,7 @@ async fn a_kind_from_outside_core_creates_products() {
     kinds.register(Arc::new(Plant)).expect("registered");
     assert!(matches!(
         kinds.register(Arc::new(Plant)),
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     let mut config = EcomConfig::new(Secret::random());
     config.kinds = kinds;

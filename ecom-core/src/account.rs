@@ -66,7 +66,7 @@ pub struct Account {
 /// Storage of accounts.
 #[async_trait]
 pub trait AccountRepo: Send + Sync + Debug + 'static {
-    /// Inserts a new account. Fails with [`Error::Conflict`](crate::Error::Conflict) if an
+    /// Inserts a new account. Fails with [`Error::AlreadyExists`](crate::Error::AlreadyExists) if an
     /// account of the same kind has the same email (atomically: two concurrent signups with one
     /// email give one success).
     async fn insert(&self, account: &Account) -> Result<()>;

@@ -70,7 +70,7 @@ pub struct ApiKey {
 /// Storage of API keys.
 #[async_trait]
 pub trait ApiKeyRepo: Send + Sync + Debug + 'static {
-    /// Inserts a key; [`Error::Conflict`] if `key_hash` exists.
+    /// Inserts a key; [`Error::AlreadyExists`] if `key_hash` exists.
     async fn insert(&self, key: &ApiKey) -> Result<()>;
 
     /// The key whose hash is `key_hash`, if any.

@@ -187,7 +187,7 @@ impl Discount {
 /// use id; the limits hold under any concurrency.
 #[async_trait]
 pub trait DiscountRepo: Send + Sync + Debug + 'static {
-    /// Inserts a discount; [`Error::Conflict`] if the shop already has an
+    /// Inserts a discount; [`Error::AlreadyExists`] if the shop already has an
     /// active discount with the same code (atomically).
     async fn insert(&self, discount: &Discount) -> Result<()>;
 

@@ -27,9 +27,21 @@ pub enum Error {
         /// What was looked for, e.g. `product`.
         entity: &'static str,
     },
-    /// A uniqueness or state conflict, e.g. a duplicate email or a stale version.
-    #[error("{0}")]
-    Conflict(String),
+    /// Something with the same identity exists already: an email, an id, an active code.
+    #[error("{}", already_exists_text(entity))]
+    AlreadyExists {
+        /// What exists, e.g. `email` or `discount code`.
+        entity: &'static str,
+    },
+    /// The entity's current state refuses the write: it changed since it was read, or a rule
+    /// of its life cycle forbids the action.
+    #[error("{entity} {reason}")]
+    Conflict {
+        /// What refused, e.g. `order`.
+        entity: &'static str,
+        /// Why.
+        reason: ConflictReason,
+    },
     /// A conditional stock decrement lost: less stock than requested.
     #[error("insufficient stock for product {product_id}")]
     InsufficientStock {
@@ -62,6 +74,40 @@ pub enum Error {
     Backend(#[source] BoxError),
 }
 
+/// Why an [`Error::Conflict`] happened; its `Display` is the wording clients see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConflictReason {
+    /// The entity changed between read and write; reading it again and retrying may succeed.
+    Changed,
+    /// A return of units would take the units counted as sold below zero.
+    ReturnExceedsSold,
+    /// A rule of the entity's life cycle forbids the action; the text names the rule.
+    State(String),
+}
+
+impl fmt::Display for ConflictReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Changed => f.write_str("was changed concurrently; retry"),
+            Self::ReturnExceedsSold => f.write_str("has fewer units sold than the return"),
+            Self::State(rule) => f.write_str(rule),
+        }
+    }
+}
+
+/// The client-facing wording of [`Error::AlreadyExists`], one place for every entity.
+fn already_exists_text(entity: &str) -> String {
+    match entity {
+        "email" => "email is already registered".to_owned(),
+        "discount code" => {
+            "an active discount code with this code already exists in the shop".to_owned()
+        }
+        "order" => "the order id or its idempotency key is taken".to_owned(),
+        _ => format!("{entity} already exists"),
+    }
+}
+
 impl Error {
     /// A [`Error::Validation`] for `field`.
     pub fn validation(field: impl Into<String>, message: impl fmt::Display) -> Self {
@@ -74,6 +120,38 @@ impl Error {
     /// A [`Error::NotFound`] for `entity`.
     pub fn not_found(entity: &'static str) -> Self {
         Self::NotFound { entity }
+    }
+
+    /// An [`Error::AlreadyExists`] for `entity`.
+    pub fn already_exists(entity: &'static str) -> Self {
+        Self::AlreadyExists { entity }
+    }
+
+    /// A [`Error::Conflict`]: `entity` changed since it was read (a stale version).
+    pub fn changed(entity: &'static str) -> Self {
+        Self::Conflict {
+            entity,
+            reason: ConflictReason::Changed,
+        }
+    }
+
+    /// A [`Error::Conflict`]: `entity`'s state forbids the action, as `rule` says.
+    pub fn refused(entity: &'static str, rule: impl Into<String>) -> Self {
+        Self::Conflict {
+            entity,
+            reason: ConflictReason::State(rule.into()),
+        }
+    }
+
+    /// True for an [`Error::Conflict`] that says the entity changed since it was read.
+    pub fn is_changed(&self) -> bool {
+        matches!(
+            self,
+            Self::Conflict {
+                reason: ConflictReason::Changed,
+                ..
+            }
+        )
     }
 
     /// A [`Error::Backend`] wrapping any error.
@@ -117,7 +195,11 @@ impl Error {
                 message: message.clone(),
             },
             Self::NotFound { entity } => Self::NotFound { entity },
-            Self::Conflict(m) => Self::Conflict(m.clone()),
+            Self::AlreadyExists { entity } => Self::AlreadyExists { entity },
+            Self::Conflict { entity, reason } => Self::Conflict {
+                entity,
+                reason: reason.clone(),
+            },
             Self::InsufficientStock { product_id } => Self::InsufficientStock {
                 product_id: product_id.clone(),
             },

@@ -82,7 +82,7 @@ impl Inventory {
 /// method that takes holds is idempotent per hold id.
 #[async_trait]
 pub trait InventoryRepo: Send + Sync + Debug + 'static {
-    /// Inserts a record; [`Error::Conflict`](crate::Error::Conflict) if one exists for the product.
+    /// Inserts a record; [`Error::AlreadyExists`](crate::Error::AlreadyExists) if one exists for the product.
     async fn insert(&self, inventory: &Inventory) -> Result<()>;
 
     /// The record of `product_id`, if any.

@@ -243,16 +243,14 @@ impl ProductKindRegistry {
         registry
     }
 
-    /// Registers a kind; [`Error::Conflict`] if its name is taken.
+    /// Registers a kind; [`Error::AlreadyExists`] if its name is taken.
     pub fn register(&mut self, kind: Arc<dyn ProductKind>) -> Result<()> {
         let name = kind.name().to_owned();
         if name.trim().is_empty() {
             return Err(Error::validation("kind", "kind name must not be empty"));
         }
         if self.kinds.contains_key(&name) {
-            return Err(Error::Conflict(format!(
-                "product kind {name} is already registered"
-            )));
+            return Err(Error::already_exists("product kind"));
         }
         self.kinds.insert(name, kind);
         Ok(())

@@ -58,7 +58,7 @@ pub mod validate;
 
 pub use account::AccountKind;
 pub use backend::Backend;
-pub use error::{Error, Result};
+pub use error::{ConflictReason, Error, Result};
 pub use kind::{ProductKind, ProductKindRegistry};
 pub use money::{Currency, Money};
 pub use secret::{Password, Secret};

@@ -232,7 +232,7 @@ impl Order {
 /// the checkout finds out at its insert, and gives its holds back).
 #[async_trait]
 pub trait OrderRepo: Send + Sync + Debug + 'static {
-    /// Inserts an order; [`Error::Conflict`] if its id exists or was voided, or the customer
+    /// Inserts an order; [`Error::AlreadyExists`] if its id exists or was voided, or the customer
     /// already has an order with its idempotency key (atomically: of concurrent inserts, one
     /// wins).
     async fn insert(&self, order: &Order) -> Result<()>;

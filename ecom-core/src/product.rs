@@ -98,7 +98,7 @@ pub struct ProductQuery {
 /// Storage of products.
 #[async_trait]
 pub trait ProductRepo: Send + Sync + Debug + 'static {
-    /// Inserts a product; [`Error::Conflict`](crate::Error::Conflict) if the id exists.
+    /// Inserts a product; [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the id exists.
     async fn insert(&self, product: &Product) -> Result<()>;
 
     /// The product with `id`, if any.

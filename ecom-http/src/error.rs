@@ -64,7 +64,9 @@ fn status_of(err: &Error) -> StatusCode {
         Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) | Error::PermissionDenied => StatusCode::FORBIDDEN,
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::Conflict(_) | Error::InsufficientStock { .. } => StatusCode::CONFLICT,
+        Error::AlreadyExists { .. } | Error::Conflict { .. } | Error::InsufficientStock { .. } => {
+            StatusCode::CONFLICT
+        }
         Error::Busy(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -126,7 +128,8 @@ mod tests {
             (Error::Forbidden("no".into()), 403),
             (Error::PermissionDenied, 403),
             (Error::not_found("product"), 404),
-            (Error::Conflict("dup".into()), 409),
+            (Error::already_exists("email"), 409),
+            (Error::changed("order"), 409),
             (
                 Error::InsufficientStock {
                     product_id: "p".into(),

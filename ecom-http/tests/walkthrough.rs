@@ -591,7 +591,7 @@ async fn commerce_flow(base: &str, key: &str) {
     assert_eq!(code["discount_is_active"], true);
     api.api(Method::POST, "/discounts", &shop.auth(), Some(summer))
         .await
-        .err(409, "already exists");
+        .err(409, "already exists in the shop");
     let answer = api
         .api(
             Method::GET,

@@ -1,7 +1,7 @@
 //! [`AccountRepo`] on the `Shops` and `Customers` collections (one per account kind, as in the
 //! seed), each with a unique index on `email`.
 
-use crate::error::{conflict_as, to_core};
+use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::doc;
@@ -108,7 +108,7 @@ impl AccountRepo for MongoAccounts {
             .insert_one(AccountDoc::from_account(account))
             .await
             .map_err(to_core)
-            .map_err(|e| conflict_as(e, "email is already registered"))?;
+            .map_err(|e| exists_as(e, "email"))?;
         Ok(())
     }
 

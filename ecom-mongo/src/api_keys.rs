@@ -1,6 +1,6 @@
 //! [`ApiKeyRepo`] on the `apiKeys` collection, unique on the key's HMAC (`keyHash`).
 
-use crate::error::{conflict_as, to_core};
+use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::doc;
@@ -72,7 +72,7 @@ impl ApiKeyRepo for MongoApiKeys {
             .insert_one(stored)
             .await
             .map_err(to_core)
-            .map_err(|e| conflict_as(e, "api key exists"))?;
+            .map_err(|e| exists_as(e, "api key"))?;
         Ok(())
     }
 

@@ -220,7 +220,7 @@ impl CartRepo for MongoCarts {
                     };
                     match self.carts.insert_one(&cart).await.map_err(to_core) {
                         Ok(_) => return cart.into_cart(),
-                        Err(Error::Conflict(_)) => continue,
+                        Err(Error::AlreadyExists { .. }) => continue,
                         Err(other) => return Err(other),
                     }
                 }

@@ -12,7 +12,7 @@
 //! and the customer's second; giving a use back writes the customer's document first and the
 //! code's second. A crash between the two leaves an open use, which recovery finishes.
 
-use crate::error::{conflict_as, out_of_range, to_core};
+use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Document};
@@ -233,12 +233,7 @@ impl DiscountRepo for MongoDiscounts {
             .insert_one(DiscountDoc::from_discount(discount))
             .await
             .map_err(to_core)
-            .map_err(|e| {
-                conflict_as(
-                    e,
-                    &format!("discount code {} already exists", discount.code),
-                )
-            })?;
+            .map_err(|e| exists_as(e, "discount code"))?;
         Ok(())
     }
 
@@ -363,7 +358,7 @@ impl DiscountRepo for MongoDiscounts {
             .map_err(to_core);
         match counted {
             Ok(_) => Ok(()),
-            Err(Error::Conflict(_)) => {
+            Err(Error::AlreadyExists { .. }) => {
                 let held = self.customer_uses(id, &use_.customer_id).await?;
                 if held.contains(&use_.order_id) {
                     return Ok(());

@@ -1,6 +1,6 @@
 //! The one place where driver errors become [`ecom_core::Error`]s.
 //!
-//! Duplicate keys are [`Error::Conflict`], an unreachable or overloaded server is
+//! Duplicate keys are [`Error::AlreadyExists`], an unreachable or overloaded server is
 //! [`Error::Unavailable`], anything else is [`Error::Backend`]. Driver text never reaches the
 //! messages of the first two (clients may see those); it stays in the boxed source and the log.
 
@@ -65,7 +65,7 @@ fn from_driver(err: mongodb::error::Error) -> Error {
         _ => None,
     };
     if code == Some(DUPLICATE_KEY) {
-        return Error::Conflict("already exists".into());
+        return Error::already_exists("record");
     }
     let unreachable = matches!(
         err.kind.as_ref(),
@@ -91,10 +91,10 @@ pub(crate) fn to_core(err: impl Into<StoreError>) -> Error {
     Error::from(err.into())
 }
 
-/// `Conflict` with a domain message instead of the generic one; other errors pass through.
-pub(crate) fn conflict_as(err: Error, message: &str) -> Error {
+/// A duplicate key named for the entity it is about; other errors pass through.
+pub(crate) fn exists_as(err: Error, entity: &'static str) -> Error {
     match err {
-        Error::Conflict(_) => Error::Conflict(message.to_owned()),
+        Error::AlreadyExists { .. } => Error::already_exists(entity),
         other => other,
     }
 }

@@ -3,14 +3,14 @@
 //! small whatever the sales. Every move of units is one `updateOne` whose filter carries the
 //! guard: enough units, and the hold open (or not yet open) with that id and quantity.
 
-use crate::error::{out_of_range, to_core};
+use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use ecom_core::clock::Timestamp;
 use ecom_core::id::{OrderId, ProductId, ShopId};
 use ecom_core::inventory::{Inventory, InventoryRepo, Reservation};
-use ecom_core::{Error, Result};
+use ecom_core::{ConflictReason, Error, Result};
 use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -243,7 +243,8 @@ impl InventoryRepo for MongoInventory {
         self.inventories
             .insert_one(InventoryDoc::from_inventory(inventory)?)
             .await
-            .map_err(to_core)?;
+            .map_err(to_core)
+            .map_err(|e| exists_as(e, "inventory"))?;
         Ok(())
     }
 
@@ -406,9 +407,10 @@ impl InventoryRepo for MongoInventory {
         if current.holds.iter().any(|h| h.id == hold.id) {
             return Ok(());
         }
-        Err(Error::Conflict(format!(
-            "product {product_id} has fewer units sold than the return"
-        )))
+        Err(Error::Conflict {
+            entity: "inventory",
+            reason: ConflictReason::ReturnExceedsSold,
+        })
     }
 
     async fn list_stale(

@@ -1,6 +1,6 @@
 //! [`KeyStoreRepo`] on the `Keys` collection (one document per login session).
 
-use crate::error::to_core;
+use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::doc;
@@ -104,7 +104,8 @@ impl KeyStoreRepo for MongoKeyStores {
         self.keys
             .insert_one(KeyStoreDoc::from(store))
             .await
-            .map_err(to_core)?;
+            .map_err(to_core)
+            .map_err(|e| exists_as(e, "session"))?;
         Ok(())
     }
 

@@ -58,7 +58,8 @@
 //!
 //! ## Errors
 //!
-//! A duplicate key is [`ecom_core::Error::Conflict`]; an unreachable server, a timeout or a
+//! A duplicate key is [`ecom_core::Error::AlreadyExists`] (named for its entity by the
+//! adapter; the wording clients see is the core's); an unreachable server, a timeout or a
 //! failover is [`ecom_core::Error::Unavailable`]; anything else is
 //! [`ecom_core::Error::Backend`], whose source (with the driver's text) is for logs only.
 //!

@@ -5,7 +5,7 @@
 //! inserts a tombstone `{ _id, void: true }` in its place: a later insert of that id fails on
 //! `_id`, and tombstones have no `customerId`, so no query for orders ever sees them.
 
-use crate::error::{conflict_as, out_of_range, to_core};
+use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Document};
@@ -197,7 +197,7 @@ impl OrderRepo for MongoOrders {
             .insert_one(OrderDoc::from_order(order)?)
             .await
             .map_err(to_core)
-            .map_err(|e| conflict_as(e, "the order id or its idempotency key is taken"))?;
+            .map_err(|e| exists_as(e, "order"))?;
         Ok(())
     }
 
@@ -214,9 +214,7 @@ impl OrderRepo for MongoOrders {
                     for failed in failure.write_errors.iter().flatten() {
                         if let Some(slot) = results.get_mut(failed.index) {
                             *slot = Err(if failed.code == DUPLICATE_KEY {
-                                Error::Conflict(
-                                    "the order id or its idempotency key is taken".into(),
-                                )
+                                Error::already_exists("order")
                             } else {
                                 Error::backend(format!(
                                     "order insert failed with code {}",
@@ -262,7 +260,7 @@ impl OrderRepo for MongoOrders {
         match self.raw.insert_one(tombstone).await.map_err(to_core) {
             Ok(_) => Ok(None),
             // The id is taken: by the order itself, or by an earlier void.
-            Err(Error::Conflict(_)) => self.get(id).await,
+            Err(Error::AlreadyExists { .. }) => self.get(id).await,
             Err(e) => Err(e),
         }
     }
@@ -278,7 +276,7 @@ impl OrderRepo for MongoOrders {
     }
 
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<()> {
-        let conflict = || Error::Conflict("order was changed concurrently".into());
+        let conflict = || Error::changed("order");
         let expected = i64::try_from(expected_version).map_err(|_| conflict())?;
         let mut filter = real(&order.id);
         filter.insert("version", expected);

@@ -1,6 +1,6 @@
 //! [`ProductRepo`] on the `Products` collection.
 
-use crate::error::{out_of_range, to_core};
+use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Document};
@@ -164,7 +164,8 @@ impl ProductRepo for MongoProducts {
         self.products
             .insert_one(ProductDoc::from_product(product)?)
             .await
-            .map_err(to_core)?;
+            .map_err(to_core)
+            .map_err(|e| exists_as(e, "product"))?;
         Ok(())
     }
 
@@ -194,8 +195,7 @@ impl ProductRepo for MongoProducts {
     }
 
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()> {
-        let expected = i64::try_from(expected_version)
-            .map_err(|_| Error::Conflict("product was changed concurrently".into()))?;
+        let expected = i64::try_from(expected_version).map_err(|_| Error::changed("product"))?;
         let replaced = self
             .products
             .replace_one(
@@ -215,7 +215,7 @@ impl ProductRepo for MongoProducts {
         if exists == 0 {
             Err(Error::not_found("product"))
         } else {
-            Err(Error::Conflict("product was changed concurrently".into()))
+            Err(Error::changed("product"))
         }
     }
 

@@ -49,8 +49,12 @@ async fn codes_are_unique_only_among_active_discounts() {
         .insert(&discount(backend, &shop, "REUSE", 1, 1))
         .await
     {
-        Err(Error::Conflict(message)) => {
-            assert_eq!(message, "discount code REUSE already exists");
+        Err(e @ Error::AlreadyExists { entity }) => {
+            assert_eq!(entity, "discount code");
+            assert_eq!(
+                e.to_string(),
+                "an active discount code with this code already exists in the shop"
+            );
         }
         other => panic!("expected a conflict, got {other:?}"),
     }

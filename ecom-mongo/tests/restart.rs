@@ -147,7 +147,7 @@ async fn data_survives_a_server_restart() {
             .discounts
             .insert(&discount(&backend, &shop, "RESTART", 1, 1))
             .await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     stop(server).await;
 }

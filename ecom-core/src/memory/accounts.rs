@@ -24,7 +24,7 @@ impl AccountRepo for MemoryAccounts {
         let mut inner = locked(&self.inner);
         let email_key = (account.kind, account.email.clone());
         if inner.by_email.contains_key(&email_key) || inner.by_id.contains_key(&account.id) {
-            return Err(Error::Conflict("email is already registered".into()));
+            return Err(Error::already_exists("email"));
         }
         inner.by_email.insert(email_key, account.id.clone());
         inner.by_id.insert(account.id.clone(), account.clone());

@@ -17,7 +17,7 @@ impl ApiKeyRepo for MemoryApiKeys {
     async fn insert(&self, key: &ApiKey) -> Result<()> {
         let mut keys = locked(&self.by_hash);
         if keys.contains_key(&key.key_hash) {
-            return Err(Error::Conflict("api key exists".into()));
+            return Err(Error::already_exists("api key"));
         }
         keys.insert(key.key_hash.clone(), key.clone());
         Ok(())

@@ -46,10 +46,7 @@ impl DiscountRepo for MemoryDiscounts {
         let duplicate = discount.is_active
             && active_code(&mut inner.discounts, &discount.shop_id, &discount.code).is_some();
         if duplicate || inner.discounts.contains_key(&discount.id) {
-            return Err(Error::Conflict(format!(
-                "discount code {} already exists",
-                discount.code
-            )));
+            return Err(Error::already_exists("discount code"));
         }
         inner
             .discounts

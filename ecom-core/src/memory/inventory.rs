@@ -1,7 +1,7 @@
 use super::locked;
 use super::Map;
 use crate::clock::Timestamp;
-use crate::error::{Error, Result};
+use crate::error::{ConflictReason, Error, Result};
 use crate::id::{ProductId, ShopId};
 use crate::inventory::{Inventory, InventoryRepo, Reservation};
 use async_trait::async_trait;
@@ -75,7 +75,7 @@ impl InventoryRepo for MemoryInventory {
     async fn insert(&self, inventory: &Inventory) -> Result<()> {
         let mut rows = self.rows.write().unwrap_or_else(|p| p.into_inner());
         if rows.contains_key(&inventory.product_id) {
-            return Err(Error::Conflict("inventory exists".into()));
+            return Err(Error::already_exists("inventory"));
         }
         let row = Row {
             shop_id: inventory.shop_id.clone(),
@@ -167,9 +167,10 @@ impl InventoryRepo for MemoryInventory {
         }
         let units = u64::from(hold.quantity);
         if row.sold < units {
-            return Err(Error::Conflict(format!(
-                "product {product_id} has fewer units sold than the return"
-            )));
+            return Err(Error::Conflict {
+                entity: "inventory",
+                reason: ConflictReason::ReturnExceedsSold,
+            });
         }
         row.sold -= units;
         row.open.insert(hold.id.clone(), hold.clone());

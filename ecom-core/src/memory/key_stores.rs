@@ -18,7 +18,7 @@ impl KeyStoreRepo for MemoryKeyStores {
     async fn insert(&self, store: &KeyStore) -> Result<()> {
         let mut sessions = locked(&self.sessions);
         if sessions.contains_key(&store.id) {
-            return Err(Error::Conflict("session exists".into()));
+            return Err(Error::already_exists("session"));
         }
         sessions.insert(store.id.clone(), store.clone());
         Ok(())

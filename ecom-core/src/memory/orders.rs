@@ -30,12 +30,10 @@ impl OrderRepo for MemoryOrders {
         let mut inner = locked(&self.inner);
         let key = (order.customer_id.clone(), order.idempotency_key.clone());
         if inner.orders.contains_key(&order.id) || inner.voided.contains(&order.id) {
-            return Err(Error::Conflict("the order id is taken".into()));
+            return Err(Error::already_exists("order"));
         }
         if inner.by_key.contains_key(&key) {
-            return Err(Error::Conflict(
-                "an order with this idempotency key exists".into(),
-            ));
+            return Err(Error::already_exists("order"));
         }
         inner.by_key.insert(key, order.id.clone());
         inner
@@ -97,7 +95,7 @@ impl OrderRepo for MemoryOrders {
             .get_mut(&order.id)
             .ok_or_else(|| Error::not_found("order"))?;
         if stored.version != expected_version {
-            return Err(Error::Conflict("order was changed concurrently".into()));
+            return Err(Error::changed("order"));
         }
         *stored = order.clone();
         if order.returning.is_some() {

@@ -40,7 +40,7 @@ impl ProductRepo for MemoryProducts {
     async fn insert(&self, product: &Product) -> Result<()> {
         let mut products = locked(&self.products);
         if products.contains_key(&product.id) {
-            return Err(Error::Conflict("product exists".into()));
+            return Err(Error::already_exists("product"));
         }
         products.insert(product.id.clone(), product.clone());
         Ok(())
@@ -64,7 +64,7 @@ impl ProductRepo for MemoryProducts {
             .get_mut(&product.id)
             .ok_or_else(|| Error::not_found("product"))?;
         if stored.version != expected_version {
-            return Err(Error::Conflict("product was changed concurrently".into()));
+            return Err(Error::changed("product"));
         }
         *stored = product.clone();
         Ok(())

@@ -79,7 +79,7 @@ impl ApiKeyService {
             return Ok(existing);
         }
         match self.store(key, permissions).await {
-            Err(Error::Conflict(_)) => self
+            Err(Error::AlreadyExists { .. }) => self
                 .backend
                 .api_keys
                 .find_by_hash(&self.hash(key))

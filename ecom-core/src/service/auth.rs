@@ -152,7 +152,7 @@ impl AuthService {
         Ok((session.account.id.clone().into(), session))
     }
 
-    /// Creates an account and logs it in. [`Error::Conflict`] if the email is taken.
+    /// Creates an account and logs it in. [`Error::AlreadyExists`] if the email is taken.
     pub async fn signup(&self, kind: AccountKind, input: SignupInput) -> Result<Session> {
         let name = validate::text("name", &input.name, 100)?;
         let email = validate::email("email", &input.email)?;
@@ -164,7 +164,7 @@ impl AuthService {
             .await?
             .is_some()
         {
-            return Err(Error::Conflict("email is already registered".into()));
+            return Err(Error::already_exists("email"));
         }
         let now = self.backend.clock.now();
         let account = Account {

@@ -443,7 +443,7 @@ impl CheckoutService {
         let orders = &self.inner.backend.orders;
         match self.inner.batched.insert(order.clone()).await {
             Ok(()) => Ok(Commit::Placed),
-            Err(Error::Conflict(_)) => {
+            Err(Error::AlreadyExists { .. }) => {
                 match orders
                     .find_by_key(&order.customer_id, &order.idempotency_key)
                     .await?

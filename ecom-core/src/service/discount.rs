@@ -138,7 +138,7 @@ impl DiscountService {
         DiscountService { backend, config }
     }
 
-    /// Creates a code for `shop`. [`Error::Conflict`] if the shop has an active code with the
+    /// Creates a code for `shop`. [`Error::AlreadyExists`] if the shop has an active code with the
     /// same text.
     pub async fn create(&self, shop: &ShopId, input: NewDiscount) -> Result<Discount> {
         let code = input.code.trim().to_owned();
@@ -368,8 +368,9 @@ impl DiscountService {
                 .await?
                 .ok_or_else(|| Error::not_found("discount"));
         }
-        Err(Error::Conflict(
-            "this use belongs to a placed order; it comes back when the order is cancelled".into(),
+        Err(Error::refused(
+            "discount use",
+            "belongs to a placed order; it comes back when the order is cancelled",
         ))
     }
 

@@ -73,10 +73,10 @@ impl OrderService {
                 .iter()
                 .all(|l| l.status.can_become(OrderStatus::Cancelled));
         if !cancellable {
-            return Err(Error::Conflict(format!(
-                "order is {:?} and can no longer be cancelled",
-                order.status
-            )));
+            return Err(Error::refused(
+                "order",
+                format!("is {:?} and can no longer be cancelled", order.status),
+            ));
         }
         let mut next = order.clone();
         for line in &mut next.lines {
@@ -134,10 +134,10 @@ impl OrderService {
                         .find(|l| &l.product_id == product && &l.shop_id == shop)
                         .ok_or_else(|| Error::not_found("order product"))?;
                     if !line.status.can_become(change.status) {
-                        return Err(Error::Conflict(format!(
-                            "a line cannot go from {:?} to {:?}",
-                            line.status, change.status
-                        )));
+                        return Err(Error::refused(
+                            "order line",
+                            format!("cannot go from {:?} to {:?}", line.status, change.status),
+                        ));
                     }
                     if change.status == OrderStatus::Cancelled
                         && line.status != OrderStatus::Cancelled
@@ -172,13 +172,11 @@ impl OrderService {
             match self.save(&mut next, order.version).await {
                 Ok(()) if claimed => return finish_returns(&self.backend, next, self.lease).await,
                 Ok(()) => return Ok(next),
-                Err(Error::Conflict(_)) => continue,
+                Err(e) if e.is_changed() => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::Conflict(
-            "order is being changed by others; retry".into(),
-        ))
+        Err(Error::changed("order"))
     }
 
     async fn save(&self, next: &mut Order, expected_version: u64) -> Result<()> {
@@ -287,7 +285,7 @@ pub(crate) async fn finish_returns(
                 order = next;
             }
             // Another claimant moved first; it finishes the returns.
-            Err(Error::Conflict(_)) => {
+            Err(e) if e.is_changed() => {
                 return backend
                     .orders
                     .get(&order.id)
@@ -355,7 +353,7 @@ pub(crate) async fn finish_returns(
         next.updated_at = backend.clock.now();
         match backend.orders.replace(&next, current.version).await {
             Ok(()) => break next,
-            Err(Error::Conflict(_)) => {
+            Err(e) if e.is_changed() => {
                 let fresh = backend
                     .orders
                     .get(&current.id)

@@ -74,7 +74,7 @@ pub async fn duplicate_email_conflicts_under_concurrency(backend: &Backend) {
     assert_race(
         &results,
         1,
-        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        |e| matches!(e, Error::AlreadyExists { .. }),
         "duplicate email",
     );
     // Through the service too: one signup wins, the others are told the email is taken.
@@ -100,7 +100,7 @@ pub async fn duplicate_email_conflicts_under_concurrency(backend: &Backend) {
     assert_race(
         &results,
         1,
-        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        |e| matches!(e, Error::AlreadyExists { .. }),
         "concurrent signup",
     );
 }

@@ -21,7 +21,7 @@ pub async fn insert_find_disable(backend: &Backend) {
     };
     assert!(matches!(
         backend.api_keys.insert(&dup).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     assert_eq!(
         backend.api_keys.find_by_hash(&key.key_hash).await.unwrap(),

@@ -59,7 +59,7 @@ pub async fn signup_login_authenticate(backend: &Backend) {
             },
         )
         .await;
-    assert!(matches!(again, Err(Error::Conflict(_))));
+    assert!(matches!(again, Err(Error::AlreadyExists { .. })));
     let logged_in = ecom
         .auth
         .login(AccountKind::Shop, login(&email, PASSWORD))

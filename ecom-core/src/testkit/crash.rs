@@ -783,7 +783,7 @@ async fn superseded_claimant(backend: &Backend, strategy: CheckoutStrategy) {
     taken_resume.notify_one();
     let first = takeover.await.unwrap();
     assert!(
-        matches!(first, Err(Error::Conflict(_))),
+        matches!(first, Err(Error::Conflict { .. })),
         "{what}: the takeover finds the units reopened by the dead claimant: {first:?}"
     );
     // Once the takeover's claim is due too, one pass finishes the return.

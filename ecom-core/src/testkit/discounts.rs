@@ -55,7 +55,7 @@ pub async fn insert_find_list_delete(backend: &Backend) {
     let dup = discount(backend, &shop, "SAVE10", 5, 1);
     assert!(matches!(
         backend.discounts.insert(&dup).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     // Another shop may use the same code.
     let other_shop = ShopId::generate();
@@ -353,7 +353,7 @@ pub async fn discount_service_flow(backend: &Backend) {
     );
     assert!(matches!(
         ecom.discounts.create(&shop, base.clone()).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     assert_eq!(
         ecom.discounts

@@ -33,7 +33,7 @@ async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
     backend.inventory.insert(&inventory).await.unwrap();
     assert!(matches!(
         backend.inventory.insert(&inventory).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     inventory.product_id
 }
@@ -196,7 +196,7 @@ pub async fn holds_move_once(backend: &Backend) {
     };
     assert!(matches!(
         backend.inventory.unsettle(&id, &too_many).await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict { .. })
     ));
     assert_eq!(
         backend

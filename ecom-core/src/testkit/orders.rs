@@ -51,7 +51,7 @@ pub async fn insert_get_list_replace(backend: &Backend) {
     backend.orders.insert(&second).await.unwrap();
     assert!(matches!(
         backend.orders.insert(&first).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     backend
         .orders
@@ -89,7 +89,7 @@ pub async fn insert_get_list_replace(backend: &Backend) {
     backend.orders.replace(&next, 0).await.unwrap();
     assert!(matches!(
         backend.orders.replace(&next, 0).await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict { .. })
     ));
     assert_eq!(backend.orders.get(&first.id).await.unwrap(), Some(next));
     assert!(matches!(
@@ -111,7 +111,7 @@ pub async fn keys_and_voids(backend: &Backend) {
     same_key.idempotency_key = first.idempotency_key.clone();
     assert!(matches!(
         backend.orders.insert(&same_key).await,
-        Err(Error::Conflict(m)) if !m.is_empty()
+        Err(Error::AlreadyExists { .. })
     ));
     // Another customer may use the same key.
     let mut other = order(backend, &CustomerId::generate(), 1);
@@ -144,7 +144,7 @@ pub async fn keys_and_voids(backend: &Backend) {
     assert!(backend.orders.void(&voided.id).await.unwrap().is_none());
     assert!(matches!(
         backend.orders.insert(&voided).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     assert!(backend.orders.get(&voided.id).await.unwrap().is_none());
     assert!(backend
@@ -175,7 +175,7 @@ pub async fn keys_and_voids(backend: &Backend) {
     super::assert_race(
         &results,
         1,
-        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        |e| matches!(e, Error::AlreadyExists { .. }),
         "inserts with one key",
     );
     // An insert racing voids of its id: exactly one side wins.
@@ -238,7 +238,7 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
     super::assert_race(
         &results,
         1,
-        |e| matches!(e, Error::Conflict(m) if !m.is_empty()),
+        |e| matches!(e, Error::Conflict { .. }),
         "concurrent cancels",
     );
     let stored = backend.orders.get(&order.id).await.unwrap().unwrap();
@@ -257,7 +257,7 @@ pub async fn cancel_restocks_exactly_once(backend: &Backend) {
     // Cancelling again is refused and changes nothing.
     assert!(matches!(
         ecom.orders.cancel(&customer, &order.id).await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict { .. })
     ));
     assert_eq!(
         backend
@@ -365,7 +365,7 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
         ecom.orders
             .update_status(&shop_a, &order.id, change(&[&a.id], OrderStatus::Shipped))
             .await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict { .. })
     ));
     assert!(matches!(
         ecom.orders
@@ -455,7 +455,7 @@ pub async fn shops_update_only_their_lines(backend: &Backend) {
     // The customer can no longer cancel a shipped order.
     assert!(matches!(
         ecom.orders.cancel(&customer, &order.id).await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict { .. })
     ));
     let o = ecom
         .orders

@@ -46,7 +46,7 @@ pub async fn insert_get_many_replace(backend: &Backend) {
     backend.products.insert(&b).await.unwrap();
     assert!(matches!(
         backend.products.insert(&a).await,
-        Err(Error::Conflict(_))
+        Err(Error::AlreadyExists { .. })
     ));
     assert_eq!(backend.products.get(&a.id).await.unwrap(), Some(a.clone()));
     assert!(backend
@@ -71,7 +71,7 @@ pub async fn insert_get_many_replace(backend: &Backend) {
     stale.version = 1;
     assert!(matches!(
         backend.products.replace(&stale, 0).await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict { .. })
     ));
     assert_eq!(backend.products.get(&a.id).await.unwrap(), Some(next));
     let missing = product(&shop, "gamma", 1, true, backend);

@@ -73,9 +73,10 @@ impl World {
                 self.stats.cancels += 1;
                 Ok("updated".into())
             }
-            Done::Cancel(Err(e)) | Done::Update(Err(e)) => {
-                expected(matches!(e, Error::Conflict(_) | Error::Unavailable(_)), &e)
-            }
+            Done::Cancel(Err(e)) | Done::Update(Err(e)) => expected(
+                matches!(e, Error::Conflict { .. } | Error::Unavailable(_)),
+                &e,
+            ),
             Done::Recover(Ok(report)) => Ok(self.recovered(report)),
             Done::AddStock(Ok(_)) => Ok("stocked".into()),
             Done::Reconcile(Ok(r)) => Ok(format!(
@@ -86,9 +87,10 @@ impl World {
             // new claim and a running one) may both reopen a line's units from `sold`; the one
             // that finds it short answers a conflict and its claim is taken over later. Only
             // the final passes, with nothing else running, must never fail.
-            Done::Recover(Err(e)) => {
-                expected(matches!(e, Error::Unavailable(_) | Error::Conflict(_)), &e)
-            }
+            Done::Recover(Err(e)) => expected(
+                matches!(e, Error::Unavailable(_) | Error::Conflict { .. }),
+                &e,
+            ),
             Done::AddStock(Err(e)) | Done::Reconcile(Err(e)) => {
                 expected(matches!(e, Error::Unavailable(_)), &e)
             }
@@ -157,7 +159,8 @@ fn kind(e: &Error) -> &'static str {
         Error::DiscountNotApplicable(_) => "code refused",
         Error::Unavailable(_) => "unavailable",
         Error::Busy(_) => "busy",
-        Error::Conflict(_) => "conflict",
+        Error::Conflict { .. } => "conflict",
+        Error::AlreadyExists { .. } => "already exists",
         _ => "other",
     }
 }
