@@ -18,8 +18,8 @@ for feature in mongo redis server; do
   check -p ecom-http --no-default-features --features "$feature"
 done
 drivers=$(cargo tree --locked -p ecom --no-default-features --features http -e normal --prefix none |
-  grep -E "^(mongodb|redis|clap|toml|tracing-subscriber) " | sort -u || true)
+  grep -E "^(mongodb|redis|clap|figment|toml|tracing-subscriber) " | sort -u || true)
 if [ -n "$drivers" ]; then
   echo "features: ecom's http feature alone pulls in:"; echo "$drivers"; exit 1
 fi
-echo "features: every feature builds alone; http alone pulls no mongodb, redis, clap, toml or tracing-subscriber"
+echo "features: every feature builds alone; http alone pulls no mongodb, redis, clap, figment, toml or tracing-subscriber"

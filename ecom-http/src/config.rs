@@ -1,6 +1,9 @@
 //! Server configuration in layers: defaults < optional TOML file < `ECOM_*` environment <
-//! command-line flags. Secrets (the API-key secret, the bootstrap key, backend URIs that may
-//! carry passwords) never show in `Debug` output.
+//! command-line flags. Every layer is a [`Settings`] (each field optional); the layers are merged
+//! by `figment` and the result is checked once into a [`Config`] (`Config::try_from`). Secrets
+//! (the API-key secret and the bootstrap key, as `secrecy` strings) never show in `Debug`
+//! output; connection strings show with their password replaced by `***` and their hosts
+//! visible ([`ConnectionString`]).
 //!
 //! | setting | env / flag | TOML key | default |
 //! |---|---|---|---|
@@ -27,15 +30,17 @@ use anyhow::{bail, Context};
 use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::service::CheckoutStrategy;
 use ecom_core::{EcomConfig, Secret};
-use serde::Deserialize;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 #[cfg(feature = "server")]
 use std::path::Path;
 use std::time::Duration;
 
-/// The default listen address.
-pub const DEFAULT_BIND: &str = "127.0.0.1:3055";
+/// The default listen address: 127.0.0.1:3055.
+pub const DEFAULT_BIND: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 3055));
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The default prefix of every Redis key the server writes.
@@ -76,8 +81,65 @@ impl Default for HttpConfig {
     }
 }
 
-/// The resolved configuration of a server.
-#[derive(Clone)]
+/// A connection string (a MongoDB URI, a Redis URL) that may carry a password. `Debug` and
+/// `Display` show it with the password replaced by `***`, the user, hosts, database and
+/// options visible, so it can be logged.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct ConnectionString(String);
+
+impl ConnectionString {
+    /// The whole string, password included, for the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the string is empty or blank (which the settings treat as unset).
+    fn is_blank(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl From<String> for ConnectionString {
+    fn from(uri: String) -> Self {
+        ConnectionString(uri)
+    }
+}
+
+impl From<&str> for ConnectionString {
+    fn from(uri: &str) -> Self {
+        ConnectionString(uri.to_owned())
+    }
+}
+
+impl fmt::Display for ConnectionString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let uri = &self.0;
+        let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let Some((userinfo, hosts)) = authority.rsplit_once('@') else {
+            return f.write_str(uri);
+        };
+        if !scheme.is_empty() {
+            write!(f, "{scheme}://")?;
+        }
+        match userinfo.split_once(':') {
+            Some((user, _password)) => write!(f, "{user}:***@{hosts}{tail}"),
+            None => write!(f, "{userinfo}@{hosts}{tail}"),
+        }
+    }
+}
+
+impl fmt::Debug for ConnectionString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+/// The resolved, checked configuration of a server; made from [`Settings`] by
+/// `Config::try_from`, which is the one place the settings are checked and defaulted.
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Where to listen.
     pub bind: SocketAddr,
@@ -87,17 +149,17 @@ pub struct Config {
     /// Currency of all prices.
     pub currency: Currency,
     /// A clear API key ensured at start with permission `0000`.
-    pub bootstrap_api_key: Option<String>,
+    pub bootstrap_api_key: Option<SecretString>,
     /// Lifetime of access tokens.
     pub access_token_ttl: Duration,
     /// Lifetime of refresh tokens (and of sessions).
     pub refresh_token_ttl: Duration,
     /// MongoDB connection string; none means the memory backend.
-    pub mongo_uri: Option<String>,
+    pub mongo_uri: Option<ConnectionString>,
     /// MongoDB database name.
     pub mongo_db: String,
     /// Redis URL for the lock and stock gate; none means the in-process lock.
-    pub redis_url: Option<String>,
+    pub redis_url: Option<ConnectionString>,
     /// Prefix of every Redis key the server writes (servers sharing a Redis with the same
     /// prefix share their locks).
     pub redis_prefix: String,
@@ -106,17 +168,18 @@ pub struct Config {
     /// How long a checkout may hold stock and code uses before recovery settles or gives them
     /// back.
     pub checkout_lease: Duration,
-    /// Shipping fee per order in major units of [`Config::currency`], as configured (parsed
-    /// exactly by [`Config::fee_ship`]); none means free shipping.
-    pub fee_ship: Option<MajorUnits>,
+    /// Shipping fee per order, in [`Config::currency`].
+    pub fee_ship: Money,
     /// HTTP settings.
     pub http: HttpConfig,
 }
 
 impl Default for Config {
+    /// Every setting at its default: the memory backend and in-process lock, a random secret
+    /// at start, USD, free shipping. [`Config::try_from`] starts from these.
     fn default() -> Self {
         Config {
-            bind: SocketAddr::from(([127, 0, 0, 1], 3055)),
+            bind: DEFAULT_BIND,
             secret: None,
             currency: Currency::USD,
             bootstrap_api_key: None,
@@ -128,44 +191,17 @@ impl Default for Config {
             redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             checkout_strategy: CheckoutStrategy::default(),
             checkout_lease: Duration::from_secs(30),
-            fee_ship: None,
+            fee_ship: Money::zero(Currency::USD),
             http: HttpConfig::default(),
         }
     }
 }
 
-fn hidden<T>(value: &Option<T>) -> &'static str {
-    if value.is_some() {
-        "Some(***)"
-    } else {
-        "None"
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("secret", &hidden(&self.secret))
-            .field("currency", &self.currency)
-            .field("bootstrap_api_key", &hidden(&self.bootstrap_api_key))
-            .field("access_token_ttl", &self.access_token_ttl)
-            .field("refresh_token_ttl", &self.refresh_token_ttl)
-            .field("mongo_uri", &hidden(&self.mongo_uri))
-            .field("mongo_db", &self.mongo_db)
-            .field("redis_url", &hidden(&self.redis_url))
-            .field("redis_prefix", &self.redis_prefix)
-            .field("checkout_strategy", &self.checkout_strategy)
-            .field("checkout_lease", &self.checkout_lease)
-            .field("fee_ship", &self.fee_ship)
-            .field("http", &self.http)
-            .finish()
-    }
-}
-
 /// One layer of settings, every field optional: a TOML file, or the environment and flags
-/// (clap reads `ECOM_*` for each flag; a flag wins over its variable).
-#[derive(Clone, Default, Deserialize)]
+/// (clap reads `ECOM_*` for each flag; a flag wins over its variable). Layers merge with
+/// [`Settings::merge`]; [`Config::try_from`] checks the result.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "server", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -177,7 +213,8 @@ pub struct Settings {
         feature = "server",
         arg(long, env = "ECOM_SECRET", hide_env_values = true, global = true)
     )]
-    pub secret: Option<String>,
+    #[serde(serialize_with = "expose_secret")]
+    pub secret: Option<SecretString>,
     /// ISO 4217 currency of all prices [default: USD].
     #[cfg_attr(feature = "server", arg(long, env = "ECOM_CURRENCY", global = true))]
     pub currency: Option<String>,
@@ -191,7 +228,8 @@ pub struct Settings {
             global = true
         )
     )]
-    pub bootstrap_api_key: Option<String>,
+    #[serde(serialize_with = "expose_secret")]
+    pub bootstrap_api_key: Option<SecretString>,
     /// Access token lifetime in seconds [default: 900].
     #[cfg_attr(
         feature = "server",
@@ -209,7 +247,7 @@ pub struct Settings {
         feature = "server",
         arg(long, env = "ECOM_MONGO_URI", hide_env_values = true, global = true)
     )]
-    pub mongo_uri: Option<String>,
+    pub mongo_uri: Option<ConnectionString>,
     /// MongoDB database [default: ecom].
     #[cfg_attr(feature = "server", arg(long, env = "ECOM_MONGO_DB", global = true))]
     pub mongo_db: Option<String>,
@@ -218,7 +256,7 @@ pub struct Settings {
         feature = "server",
         arg(long, env = "ECOM_REDIS_URL", hide_env_values = true, global = true)
     )]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<ConnectionString>,
     /// Prefix of the server's Redis keys [default: ecom:].
     #[cfg_attr(
         feature = "server",
@@ -272,28 +310,11 @@ pub struct Settings {
     pub cors_origins: Option<Vec<String>>,
 }
 
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("bind", &self.bind)
-            .field("secret", &hidden(&self.secret))
-            .field("currency", &self.currency)
-            .field("bootstrap_api_key", &hidden(&self.bootstrap_api_key))
-            .field("access_token_ttl", &self.access_token_ttl)
-            .field("refresh_token_ttl", &self.refresh_token_ttl)
-            .field("mongo_uri", &hidden(&self.mongo_uri))
-            .field("mongo_db", &self.mongo_db)
-            .field("redis_url", &hidden(&self.redis_url))
-            .field("redis_prefix", &self.redis_prefix)
-            .field("checkout_strategy", &self.checkout_strategy)
-            .field("checkout_lease", &self.checkout_lease)
-            .field("fee_ship", &self.fee_ship)
-            .field("body_limit", &self.body_limit)
-            .field("request_timeout", &self.request_timeout)
-            .field("auth_rate_limit", &self.auth_rate_limit)
-            .field("cors_origins", &self.cors_origins)
-            .field("recovery_every", &self.recovery_every)
-            .finish()
+/// Writes a secret in clear: only for handing a layer to `figment`, never for output.
+fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_str(secret.expose_secret()),
+        None => s.serialize_none(),
     }
 }
 
@@ -309,7 +330,16 @@ impl Settings {
 
     /// Parses TOML settings.
     pub fn from_toml(text: &str) -> anyhow::Result<Self> {
-        Ok(toml::from_str(text)?)
+        use figment::providers::{Format, Toml};
+        Ok(figment::Figment::from(Toml::string(text)).extract()?)
+    }
+
+    /// `self` overlaid by every setting `over` has.
+    pub fn merge(self, over: Settings) -> anyhow::Result<Self> {
+        use figment::providers::Serialized;
+        Ok(figment::Figment::from(Serialized::defaults(self))
+            .merge(Serialized::defaults(over))
+            .extract()?)
     }
 }
 
@@ -323,105 +353,110 @@ fn seconds(name: &str, value: u64) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(value))
 }
 
-impl Config {
-    /// `self` with every setting present in `layer` replaced; validated.
-    pub fn merge(mut self, layer: Settings) -> anyhow::Result<Self> {
-        if let Some(bind) = layer.bind {
-            self.bind = bind;
-        }
-        if let Some(secret) = layer.secret {
-            if secret.len() < MIN_SECRET_LEN {
-                bail!("ECOM_SECRET must be at least {MIN_SECRET_LEN} bytes");
-            }
-            self.secret = Some(Secret::new(secret.into_bytes()));
-        }
-        if let Some(code) = layer.currency {
-            self.currency = Currency::from_code(&code)
-                .map_err(|_| anyhow::anyhow!("ECOM_CURRENCY: unknown currency {code:?}"))?;
-        }
-        if let Some(key) = layer.bootstrap_api_key {
-            self.bootstrap_api_key = Some(key);
-        }
-        if let Some(ttl) = layer.access_token_ttl {
-            self.access_token_ttl = seconds("ECOM_ACCESS_TOKEN_TTL", ttl)?;
-        }
-        if let Some(ttl) = layer.refresh_token_ttl {
-            self.refresh_token_ttl = seconds("ECOM_REFRESH_TOKEN_TTL", ttl)?;
-        }
-        if let Some(uri) = layer.mongo_uri.filter(|u| !u.trim().is_empty()) {
-            self.mongo_uri = Some(uri);
-        }
-        if let Some(db) = layer.mongo_db {
-            self.mongo_db = db;
-        }
-        if let Some(url) = layer.redis_url.filter(|u| !u.trim().is_empty()) {
-            self.redis_url = Some(url);
-        }
-        if let Some(prefix) = layer.redis_prefix {
-            self.redis_prefix = prefix;
-        }
-        if let Some(name) = layer.checkout_strategy {
-            self.checkout_strategy = CheckoutStrategy::parse(&name)
-                .map_err(|err| anyhow::anyhow!("ECOM_CHECKOUT_STRATEGY: {err}"))?;
-        }
-        if let Some(lease) = layer.checkout_lease {
-            self.checkout_lease = seconds("ECOM_CHECKOUT_LEASE", lease)?;
-        }
-        if let Some(every) = layer.recovery_every {
-            self.http.recovery_every = seconds("ECOM_RECOVERY_EVERY", every)?;
-        }
-        if let Some(fee) = layer.fee_ship {
-            self.fee_ship = Some(fee);
-        }
-        // Checked against the currency as it stands after this layer, so a later layer that
-        // changes the currency re-checks the fee.
-        self.fee_ship()?;
-        if let Some(limit) = layer.body_limit {
-            if limit == 0 {
-                bail!("ECOM_BODY_LIMIT must be at least 1 byte");
-            }
-            self.http.body_limit = limit;
-        }
-        if let Some(timeout) = layer.request_timeout {
-            self.http.request_timeout = seconds("ECOM_REQUEST_TIMEOUT", timeout)?;
-        }
-        if let Some(limit) = layer.auth_rate_limit {
-            self.http.auth_rate_limit = limit;
-        }
-        if let Some(origins) = layer.cors_origins {
-            self.http.cors_origins = origins
-                .into_iter()
-                .map(|o| o.trim().to_owned())
-                .filter(|o| !o.is_empty())
-                .collect();
-        }
-        Ok(self)
+/// The shipping fee, exact in `currency` (more decimals than the currency has, or a negative
+/// amount, is an error).
+fn fee_ship(fee: Option<&MajorUnits>, currency: Currency) -> anyhow::Result<Money> {
+    let Some(fee) = fee else {
+        return Ok(Money::zero(currency));
+    };
+    let money = Money::parse_major(fee, currency, "fee_ship")
+        .map_err(|err| anyhow::anyhow!("ECOM_FEE_SHIP: {err}"))?;
+    if money.minor < 0 {
+        bail!("ECOM_FEE_SHIP: must not be negative");
     }
+    Ok(money)
+}
 
-    /// Defaults, then the TOML file at `file` (if any), then `overrides` (environment and
-    /// flags, as clap resolved them).
+impl TryFrom<Settings> for Config {
+    type Error = anyhow::Error;
+
+    /// Checks every setting present and takes [`Config::default`]'s value for every other:
+    /// the one place settings are checked.
+    fn try_from(s: Settings) -> anyhow::Result<Config> {
+        let d = Config::default();
+        let currency = match &s.currency {
+            Some(code) => Currency::from_code(code)
+                .map_err(|_| anyhow::anyhow!("ECOM_CURRENCY: unknown currency {code:?}"))?,
+            None => d.currency,
+        };
+        let secret = match &s.secret {
+            Some(secret) if secret.expose_secret().len() < MIN_SECRET_LEN => {
+                bail!("ECOM_SECRET must be at least {MIN_SECRET_LEN} bytes")
+            }
+            Some(secret) => Some(Secret::new(secret.expose_secret().as_bytes())),
+            None => d.secret,
+        };
+        let body_limit = match s.body_limit {
+            Some(0) => bail!("ECOM_BODY_LIMIT must be at least 1 byte"),
+            Some(limit) => limit,
+            None => d.http.body_limit,
+        };
+        let checkout_strategy = match &s.checkout_strategy {
+            Some(name) => CheckoutStrategy::parse(name)
+                .map_err(|err| anyhow::anyhow!("ECOM_CHECKOUT_STRATEGY: {err}"))?,
+            None => d.checkout_strategy,
+        };
+        let seconds_or = |name: &str, value: Option<u64>, default: Duration| {
+            value.map_or(Ok(default), |value| seconds(name, value))
+        };
+        Ok(Config {
+            bind: s.bind.unwrap_or(d.bind),
+            secret,
+            currency,
+            bootstrap_api_key: s.bootstrap_api_key.or(d.bootstrap_api_key),
+            access_token_ttl: seconds_or(
+                "ECOM_ACCESS_TOKEN_TTL",
+                s.access_token_ttl,
+                d.access_token_ttl,
+            )?,
+            refresh_token_ttl: seconds_or(
+                "ECOM_REFRESH_TOKEN_TTL",
+                s.refresh_token_ttl,
+                d.refresh_token_ttl,
+            )?,
+            mongo_uri: s.mongo_uri.filter(|uri| !uri.is_blank()).or(d.mongo_uri),
+            mongo_db: s.mongo_db.unwrap_or(d.mongo_db),
+            redis_url: s.redis_url.filter(|url| !url.is_blank()).or(d.redis_url),
+            redis_prefix: s.redis_prefix.unwrap_or(d.redis_prefix),
+            checkout_strategy,
+            checkout_lease: seconds_or("ECOM_CHECKOUT_LEASE", s.checkout_lease, d.checkout_lease)?,
+            fee_ship: fee_ship(s.fee_ship.as_ref(), currency)?,
+            http: HttpConfig {
+                body_limit,
+                request_timeout: seconds_or(
+                    "ECOM_REQUEST_TIMEOUT",
+                    s.request_timeout,
+                    d.http.request_timeout,
+                )?,
+                cors_origins: s.cors_origins.map_or(d.http.cors_origins, |origins| {
+                    origins
+                        .into_iter()
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                }),
+                auth_rate_limit: s.auth_rate_limit.unwrap_or(d.http.auth_rate_limit),
+                recovery_every: seconds_or(
+                    "ECOM_RECOVERY_EVERY",
+                    s.recovery_every,
+                    d.http.recovery_every,
+                )?,
+            },
+        })
+    }
+}
+
+impl Config {
+    /// The TOML file at `file` (if any) overlaid by `overrides` (environment and flags, as clap
+    /// resolved them), checked.
     #[cfg(feature = "server")]
     #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
     pub fn load(file: Option<&Path>, overrides: Settings) -> anyhow::Result<Self> {
-        let mut config = Config::default();
-        if let Some(path) = file {
-            config = config.merge(Settings::from_toml_file(path)?)?;
-        }
-        config.merge(overrides)
-    }
-
-    /// The shipping fee per order, parsed exactly in the configured currency (more decimals
-    /// than the currency has, or a negative amount, is an error).
-    pub fn fee_ship(&self) -> anyhow::Result<Money> {
-        let Some(fee) = &self.fee_ship else {
-            return Ok(Money::zero(self.currency));
+        let settings = match file {
+            Some(path) => Settings::from_toml_file(path)?.merge(overrides)?,
+            None => overrides,
         };
-        let money = Money::parse_major(fee, self.currency, "fee_ship")
-            .map_err(|err| anyhow::anyhow!("ECOM_FEE_SHIP: {err}"))?;
-        if money.minor < 0 {
-            bail!("ECOM_FEE_SHIP: must not be negative");
-        }
-        Ok(money)
+        Config::try_from(settings)
     }
 
     /// The services' configuration. A missing secret is random (only valid for the memory
@@ -436,7 +471,7 @@ impl Config {
         ecom.checkout.strategy = self.checkout_strategy;
         ecom.checkout.lease = chrono::Duration::from_std(self.checkout_lease)
             .context("checkout lease is too long")?;
-        ecom.checkout.fee_ship_minor = self.fee_ship()?.minor;
+        ecom.checkout.fee_ship_minor = self.fee_ship.minor;
         Ok(ecom)
     }
 }
@@ -445,9 +480,13 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn layer(toml: &str) -> Settings {
+        Settings::from_toml(toml).unwrap()
+    }
+
     #[test]
     fn layers_apply_in_order_and_secrets_stay_hidden() {
-        let file = Settings::from_toml(
+        let file = layer(
             r#"
             bind = "0.0.0.0:8080"
             currency = "eur"
@@ -455,25 +494,53 @@ mod tests {
             mongo_db = "shop"
             cors_origins = ["https://a.example"]
             "#,
-        )
-        .unwrap();
+        );
         let flags = Settings {
             bind: Some("127.0.0.1:9000".parse().unwrap()),
             bootstrap_api_key: Some("bootstrap-key-0123456789".into()),
-            mongo_uri: Some("mongodb://user:hunter2@db".into()),
+            mongo_uri: Some("mongodb://user:hunter2@db1:27017,db2/shop?tls=true".into()),
+            redis_url: Some("redis://:swordfish@cache:6379/0".into()),
             ..Settings::default()
         };
-        let config = Config::default().merge(file).unwrap().merge(flags).unwrap();
+        let merged = file.merge(flags).unwrap();
+        let config = Config::try_from(merged.clone()).unwrap();
         assert_eq!(config.bind.to_string(), "127.0.0.1:9000");
         assert_eq!(config.currency.code(), "EUR");
         assert_eq!(config.mongo_db, "shop");
+        assert_eq!(config.secret, Some(Secret::new("file-secret-0123456789")));
         assert_eq!(config.http.cors_origins, vec!["https://a.example"]);
         assert_eq!(config.http.body_limit, DEFAULT_BODY_LIMIT);
-        let debug = format!("{config:?}");
-        for secret in ["file-secret", "bootstrap-key", "hunter2"] {
-            assert!(!debug.contains(secret), "{debug}");
+        assert_eq!(
+            config.mongo_uri.as_ref().unwrap().expose(),
+            "mongodb://user:hunter2@db1:27017,db2/shop?tls=true"
+        );
+        for debug in [format!("{config:?}"), format!("{merged:?}")] {
+            for secret in ["file-secret", "bootstrap-key", "hunter2", "swordfish"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+            assert!(
+                debug.contains("mongodb://user:***@db1:27017,db2/shop?tls=true"),
+                "{debug}"
+            );
+            assert!(debug.contains("redis://:***@cache:6379/0"), "{debug}");
         }
-        assert!(debug.contains("Some(***)"));
+    }
+
+    #[test]
+    fn connection_strings_show_hosts_but_no_password() {
+        for (uri, shown) in [
+            ("mongodb://db:27017/ecom", "mongodb://db:27017/ecom"),
+            ("mongodb://u:p@a,b/x", "mongodb://u:***@a,b/x"),
+            (
+                "mongodb+srv://u:p%40ss@cluster.example",
+                "mongodb+srv://u:***@cluster.example",
+            ),
+            ("redis://only-user@cache", "redis://only-user@cache"),
+            ("redis://u:p@w:rd@cache/0", "redis://u:***@cache/0"),
+            ("redis://cache/0?x=a@b", "redis://cache/0?x=a@b"),
+        ] {
+            assert_eq!(ConnectionString::from(uri).to_string(), shown, "{uri}");
+        }
     }
 
     #[test]
@@ -488,7 +555,7 @@ mod tests {
             ("body_limit = 0", "at least 1 byte"),
         ] {
             let err = Settings::from_toml(toml)
-                .and_then(|s| Config::default().merge(s))
+                .and_then(Config::try_from)
                 .unwrap_err();
             assert!(format!("{err:#}").contains(needle), "{toml}: {err:#}");
         }
@@ -497,18 +564,17 @@ mod tests {
 
     #[test]
     fn checkout_strategy_and_fee_ship_feed_the_services() {
-        assert_eq!(Config::default().fee_ship().unwrap().minor, 0);
+        assert_eq!(Config::default().fee_ship.minor, 0);
         assert_eq!(
             Config::default().checkout_strategy,
             CheckoutStrategy::default()
         );
         for (name, strategy) in CheckoutStrategy::ALL {
-            let layer = Settings::from_toml(&format!(
+            let config = Config::try_from(layer(&format!(
                 "checkout_strategy = {:?}\nfee_ship = 2.5",
                 name.to_uppercase()
-            ))
+            )))
             .unwrap();
-            let config = Config::default().merge(layer).unwrap();
             assert_eq!(config.checkout_strategy, *strategy);
             let ecom = config.ecom_config().unwrap();
             assert_eq!(ecom.checkout.strategy, *strategy);
@@ -519,16 +585,16 @@ mod tests {
             redis_prefix: Some("shop1:".into()),
             ..Settings::default()
         };
-        let config = Config::default().merge(flags).unwrap();
+        let config = Config::try_from(flags.clone()).unwrap();
         assert_eq!(config.ecom_config().unwrap().checkout.fee_ship_minor, 399);
         assert_eq!(config.redis_prefix, "shop1:");
-        // A fee valid in USD becomes invalid when a later layer switches to a currency
-        // without decimals.
+        // A fee valid in USD is invalid once a later layer switches to a currency without
+        // decimals: the merged settings are checked as a whole.
         let jpy = Settings {
             currency: Some("JPY".into()),
             ..Settings::default()
         };
-        let err = config.merge(jpy).unwrap_err();
+        let err = Config::try_from(flags.merge(jpy).unwrap()).unwrap_err();
         assert!(format!("{err:#}").contains("ECOM_FEE_SHIP"), "{err:#}");
         for (toml, needle) in [
             ("checkout_strategy = \"bogus\"", "ECOM_CHECKOUT_STRATEGY"),
@@ -537,7 +603,7 @@ mod tests {
             ("fee_ship = \"1e3\"", "ECOM_FEE_SHIP"),
         ] {
             let err = Settings::from_toml(toml)
-                .and_then(|s| Config::default().merge(s))
+                .and_then(Config::try_from)
                 .unwrap_err();
             assert!(format!("{err:#}").contains(needle), "{toml}: {err:#}");
         }

@@ -55,7 +55,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 
-pub use config::{Config, HttpConfig, Settings};
+pub use config::{Config, ConnectionString, HttpConfig, Settings};
 pub use error::AppError;
 pub use routes::{openapi_doc, router};
 pub use server::{build_ecom, serve, serve_ecom, shutdown_signal};

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use anyhow::{bail, Context};
 use ecom_core::api_key::Permission;
 use ecom_core::{memory, Backend, Ecom};
+use secrecy::ExposeSecret;
 use std::future::Future;
 use tokio::net::TcpListener;
 
@@ -20,12 +21,16 @@ pub async fn backend(config: &Config) -> anyhow::Result<Backend> {
             if config.secret.is_none() {
                 bail!("ECOM_SECRET is required with ECOM_MONGO_URI (stored API keys are HMACs under it)");
             }
-            mongo_backend(uri, &config.mongo_db).await?
+            tracing::info!(uri = %uri, db = %config.mongo_db, "store: MongoDB");
+            mongo_backend(uri.expose(), &config.mongo_db).await?
         }
     };
     match &config.redis_url {
         None => Ok(backend),
-        Some(url) => redis_backend(backend, url, &config.redis_prefix).await,
+        Some(url) => {
+            tracing::info!(url = %url, prefix = %config.redis_prefix, "lock and stock gate: Redis");
+            redis_backend(backend, url.expose(), &config.redis_prefix).await
+        }
     }
 }
 
@@ -97,7 +102,7 @@ pub async fn serve_ecom(
 ) -> anyhow::Result<()> {
     if let Some(key) = &config.bootstrap_api_key {
         ecom.api_keys
-            .ensure(key, vec![Permission::P0000])
+            .ensure(key.expose_secret(), vec![Permission::P0000])
             .await
             .context("cannot ensure ECOM_BOOTSTRAP_API_KEY")?;
     }

@@ -288,4 +288,15 @@ fn command_line_errors_are_clear() {
     let (ok, err) = run(&["--config", file.to_str().unwrap()], &[]);
     assert!(!ok);
     assert!(err.contains("ecom.toml"), "{err}");
+    // The layers merge before the check: a fee with cents is wrong in the file's yen, and
+    // right once the environment switches the currency back to dollars.
+    std::fs::write(&file, "currency = \"JPY\"\nfee_ship = 2.5\n").unwrap();
+    let apikey = ["--config", file.to_str().unwrap(), "apikey", "create"];
+    let apikey = [&apikey[..], &["--permissions", "0000"]].concat();
+    let (ok, err) = run(&apikey, &[]);
+    assert!(!ok);
+    assert!(err.contains("ECOM_FEE_SHIP"), "{err}");
+    let (ok, err) = run(&apikey, &[("ECOM_CURRENCY", "USD")]);
+    assert!(!ok);
+    assert!(err.contains("needs a persistent backend"), "{err}");
 }

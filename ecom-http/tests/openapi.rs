@@ -227,6 +227,39 @@ async fn unknown_routes_wrong_methods_and_big_bodies_get_envelopes() {
     server.stop().await;
 }
 
+/// The check the walkthroughs end with finds answers the document does not describe: a body
+/// of the wrong shape, a status the operation does not list, a route it does not have.
+#[tokio::test]
+async fn the_document_check_catches_answers_it_does_not_describe() {
+    let server = TestServer::start(config()).await;
+    let shop = support::signup(&server, "shop", "contract@check.example").await;
+    let (checked, problems) = support::contract::answers_against_the_document(&server).await;
+    assert_eq!((checked, problems.len()), (1, 0), "{problems:?}");
+    let signup = server.exchanges.lock().unwrap()[0].clone();
+    let tampered = [
+        ("/metadata/shop/_id", Value::from(5)),
+        ("/metadata/tokens", Value::Null),
+        ("/status", Value::from("created")),
+    ];
+    for (pointer, value) in tampered {
+        let mut wrong = signup.clone();
+        *wrong.body.pointer_mut(pointer).unwrap() = value;
+        server.exchanges.lock().unwrap().push(wrong);
+    }
+    let mut unlisted = signup.clone();
+    unlisted.status = 418;
+    let mut unknown = signup.clone();
+    unknown.path = "/v1/api/shop/teapot".into();
+    unknown.status = 201;
+    server.exchanges.lock().unwrap().extend([unlisted, unknown]);
+    let (_, problems) = support::contract::answers_against_the_document(&server).await;
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert!(problems[3].contains("status not listed"), "{}", problems[3]);
+    assert!(problems[4].contains("no operation"), "{}", problems[4]);
+    let _ = shop;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn every_response_carries_request_id_and_security_headers() {
     let server = TestServer::start(config()).await;

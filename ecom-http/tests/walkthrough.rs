@@ -389,6 +389,9 @@ async fn walkthrough() {
         .await
         .err(401, "invalid or expired token");
 
+    // Every answer above, success or error, is one the OpenAPI document describes.
+    let checked = support::contract::assert_answers_follow_the_document(&server.api).await;
+    assert!(checked > 30, "{checked} answers checked");
     server.stop().await;
 }
 
@@ -1054,6 +1057,10 @@ async fn commerce_flow(base: &str, key: &str) {
         assert_eq!(grew(&series), n, "{series}\n{metrics_after}");
     }
     assert_eq!(grew("ecom_oversell_guard_rejections_total"), 1.0);
+
+    // Every answer of the flow, success or error, is one the OpenAPI document describes.
+    let checked = support::contract::assert_answers_follow_the_document(api).await;
+    assert!(checked > 60, "{checked} answers checked");
 }
 
 #[tokio::test]

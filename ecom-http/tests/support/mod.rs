@@ -14,19 +14,32 @@ use ecom_http::Config;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
+
+pub mod contract;
 use tokio::task::JoinHandle;
 
 /// The bootstrap API key every test server ensures.
 pub const KEY: &str = "test-bootstrap-key-0123456789";
 
-/// A client of one server: its base URL, the API key to send, and a pooled reqwest client.
+/// A client of one server: its base URL, the API key to send, a pooled reqwest client, and
+/// the log of every request it (or a clone of it) sent, for [`contract`].
 #[derive(Clone)]
 pub struct Api {
     pub base: String,
     pub key: String,
     pub client: reqwest::Client,
+    pub exchanges: Arc<Mutex<Vec<Exchange>>>,
+}
+
+/// A request sent and its answer: method, path (no query), status, JSON body (`Null` if none).
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub method: Method,
+    pub path: String,
+    pub status: u16,
+    pub body: Value,
 }
 
 /// A running server; derefs to the [`Api`] client of it (with the bootstrap key).
@@ -43,15 +56,20 @@ pub struct TestServer {
 
 /// A test configuration: bootstrap key, port 0, no rate limits on the account routes (every
 /// test client comes from 127.0.0.1; `tests/limits.rs` tests the limits).
-pub fn config() -> Config {
-    let mut config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        bootstrap_api_key: Some(KEY.to_owned()),
+/// The settings every test server starts from: any free port, the test API key, the test
+/// shipping fee, no rate limits.
+pub fn settings() -> ecom_http::Settings {
+    ecom_http::Settings {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        bootstrap_api_key: Some(KEY.into()),
         fee_ship: Some(FEE_SHIP.into()),
-        ..Config::default()
-    };
-    config.http.auth_rate_limit = 0;
-    config
+        auth_rate_limit: Some(0),
+        ..ecom_http::Settings::default()
+    }
+}
+
+pub fn config() -> Config {
+    Config::try_from(settings()).unwrap()
 }
 
 /// An answer: status, headers and the JSON body (`Null` if the body is not JSON).
@@ -192,6 +210,7 @@ impl Api {
             base: base.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
             client: reqwest::Client::new(),
+            exchanges: Arc::default(),
         }
     }
 
@@ -207,7 +226,7 @@ impl Api {
         headers: &[(&str, &str)],
         body: Option<Body>,
     ) -> Answer {
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = self.client.request(method.clone(), self.url(path));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -222,7 +241,13 @@ impl Api {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        self.exchanges.lock().unwrap().push(Exchange {
+            method,
+            path: path.split('?').next().unwrap_or(path).to_owned(),
+            status: status.as_u16(),
+            body: body.clone(),
+        });
         Answer {
             status,
             headers,
@@ -380,14 +405,14 @@ pub async fn mongo_redis_config(strategy: &str) -> (Config, MongoRedis) {
         .expect("joined");
     let prefix = RedisPrefix::new(&url);
     let settings = ecom_http::Settings {
-        mongo_uri: Some(db.uri().to_owned()),
+        mongo_uri: Some(db.uri().into()),
         mongo_db: Some(db.database().name().to_owned()),
-        redis_url: Some(url),
+        redis_url: Some(url.into()),
         redis_prefix: Some(prefix.as_str().to_owned()),
-        secret: Some("test-secret-0123456789abcdef".to_owned()),
+        secret: Some("test-secret-0123456789abcdef".into()),
         checkout_strategy: Some(strategy.to_owned()),
-        ..ecom_http::Settings::default()
+        ..settings()
     };
-    let config = config().merge(settings).unwrap();
+    let config = Config::try_from(settings).unwrap();
     (config, MongoRedis { db, prefix })
 }
