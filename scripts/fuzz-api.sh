@@ -17,6 +17,10 @@
 #   ECOM_FUZZ_BACKENDS      backends to fuzz, space-separated (default "memory mongo")
 #   ECOM_FUZZ_WORKERS       schemathesis workers (default 2)
 #   ECOM_FUZZ_SEED          schemathesis seed (default: random, printed)
+#   ECOM_FUZZ_MODE          data schemathesis generates: all (default), positive (valid per the
+#                           document only; each run then also lists the operations that refused
+#                           most of it: 400/409/422 for more than half of their requests) or
+#                           negative
 #   ECOM_FUZZ_REPORT_DIR    keep each run's reports (JSON, HAR, server log) in this directory
 #   ECOM_FUZZ_SCHEMATHESIS  the schemathesis version to install (default 4.32.5)
 #   ECOM_FUZZ_PYTHON        the Python to make the venv with (default: python3.13, 3.12, python3)
@@ -28,6 +32,7 @@ MAX_EXAMPLES=${ECOM_FUZZ_MAX_EXAMPLES:-30}
 BACKENDS=${ECOM_FUZZ_BACKENDS:-memory mongo}
 WORKERS=${ECOM_FUZZ_WORKERS:-2}
 SEED=${ECOM_FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))}
+MODE=${ECOM_FUZZ_MODE:-all}
 ST_VERSION=${ECOM_FUZZ_SCHEMATHESIS:-4.32.5}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/ecom-fuzz-venv
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -227,7 +232,7 @@ fuzz() {
   (cd "$dir" && "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$BASE/openapi.json" \
     -H "x-api-key: $KEY" -H "x-client-id: $client" -H "authorization: Bearer $token" \
     --exclude-path-regex '/(logout|handlerRefreshToken)$' \
-    --max-examples "$MAX_EXAMPLES" --workers "$WORKERS" --seed "$SEED" \
+    --max-examples "$MAX_EXAMPLES" --workers "$WORKERS" --seed "$SEED" --mode "$MODE" \
     --generation-database none --request-timeout 60 --no-color \
     --suppress-health-check filter_too_much \
     --report json,har --report-dir "$dir" --report-json-path "$dir/report.json" \
@@ -236,9 +241,9 @@ fuzz() {
   ST_PID=$!
   wait "$ST_PID" || status=$?
   ST_PID=""
-  "$PY" - "$name" "$dir" "$status" >>"$RESULTS" <<'EOF'
-import json, sys
-name, folder, status = sys.argv[1], sys.argv[2], int(sys.argv[3])
+  "$PY" - "$name" "$dir" "$status" "$MODE" "$BASE" >>"$RESULTS" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+name, folder, status, mode, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 try:
     entries = json.load(open(f"{folder}/requests.har"))["log"]["entries"]
 except (OSError, ValueError, KeyError):
@@ -251,7 +256,33 @@ except (OSError, ValueError):
     report = {"failures": [], "errors": [{"title": "no report", "count": 1}]}
 violations = sum(f["count"] for f in report["failures"] if f["code"] != "not_a_server_error")
 errors = sum(e["count"] for e in report["errors"])
-print(f"{name}\t{requests}\t{server_errors}\t{violations}\t{errors}\t{status}")
+refusing = "-"
+if mode == "positive":
+    # Which operation each request went to: the path template whose segments match, literal
+    # segments preferred over parameters.
+    paths = json.load(urllib.request.urlopen(f"{base}/openapi.json"))["paths"]
+    def operation(method, url):
+        segments = urllib.parse.urlsplit(url).path.split("/")
+        best = None
+        for template, item in paths.items():
+            parts = template.split("/")
+            if method.lower() not in item or len(parts) != len(segments):
+                continue
+            if all(p.startswith("{") or p == s for p, s in zip(parts, segments)):
+                score = sum(not p.startswith("{") for p in parts)
+                if best is None or score > best[0]:
+                    best = (score, f"{method} {template}")
+        return best[1] if best else f"{method} ?"
+    sent, refused = {}, {}
+    for e in entries:
+        op = operation(e["request"]["method"], e["request"]["url"])
+        sent[op] = sent.get(op, 0) + 1
+        if e["response"]["status"] in (400, 409, 422):
+            refused[op] = refused.get(op, 0) + 1
+    mostly = sorted(f"{op} ({refused.get(op, 0)}/{n})" for op, n in sent.items()
+                    if refused.get(op, 0) * 2 > n)
+    refusing = f"{len(mostly)} of {len(sent)}" + (": " + ", ".join(mostly) if mostly else "")
+print(f"{name}\t{requests}\t{server_errors}\t{violations}\t{errors}\t{status}\t{refusing}")
 EOF
   if [ "$status" -ne 0 ]; then
     log "$name: schemathesis exited $status; its summary:"
@@ -298,9 +329,12 @@ done
 
 failed=0
 total_requests=0 total_5xx=0 total_violations=0 total_errors=0
-while IFS=$'\t' read -r name requests server_errors violations errors status; do
+while IFS=$'\t' read -r name requests server_errors violations errors status refusing; do
   printf '%-18s %7d requests  %4d server errors (5xx)  %4d violations  %3d errors\n' \
     "$name" "$requests" "$server_errors" "$violations" "$errors"
+  if [ "$refusing" != "-" ]; then
+    printf '%-18s operations refusing most valid input: %s\n' "" "$refusing"
+  fi
   total_requests=$((total_requests + requests))
   total_5xx=$((total_5xx + server_errors))
   total_violations=$((total_violations + violations))
