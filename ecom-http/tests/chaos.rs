@@ -185,6 +185,11 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
     let attempts_target = env_or("ECOM_CHAOS_ATTEMPTS", 2000);
     let customers_n = env_or("ECOM_CHAOS_CUSTOMERS", 200);
     let strategy = std::env::var("ECOM_CHAOS_STRATEGY").unwrap_or_else(|_| "gate".into());
+    // `kill`: the store is SIGKILLed instead of stopped cleanly. secantusd-rs then loses its last
+    // ~40 acknowledged writes (a real MongoDB with journaled writes does not), so this scenario
+    // reports what the store lost and what ecom made of it instead of requiring 0 violations
+    // (scripts/chaos.sh runs it; CI runs the clean stop).
+    let store_kill = std::env::var("ECOM_CHAOS_STORE").is_ok_and(|mode| mode == "kill");
     let seed = ecom_core::testkit::seed();
     let storage = tempfile::tempdir().unwrap();
     let data = storage.path().join("data");
@@ -286,10 +291,16 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
         .expect("redis-server starts again on its port");
     faults.push("redis SIGKILL + restart empty");
     reached(0.7).await;
-    tokio::task::spawn_blocking(move || mongo.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        if store_kill {
+            mongo.kill()
+        } else {
+            mongo.stop()
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let mongo = {
         let data = data.clone();
         tokio::task::spawn_blocking(move || MongoServer::start_on(data, mongo_port))
@@ -297,7 +308,11 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
             .unwrap()
             .expect("secantusd-rs starts again on its data")
     };
-    faults.push("store clean stop + restart");
+    faults.push(if store_kill {
+        "store SIGKILL + restart"
+    } else {
+        "store clean stop + restart"
+    });
     for client in clients {
         client.await.expect("no client panics");
     }
@@ -329,7 +344,13 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
         faults.join("; "),
         violations.len()
     );
-    assert!(violations.is_empty(), "violations: {violations:#?}");
+    if store_kill {
+        for violation in &violations {
+            println!("chaos ({strategy}, store SIGKILL): {violation}");
+        }
+    } else {
+        assert!(violations.is_empty(), "violations: {violations:#?}");
+    }
     assert_eq!(seen.server_errors, 0, "no answer 500");
     assert_eq!(seen.gave_up, 0, "every request got an answer in the end");
     assert!(

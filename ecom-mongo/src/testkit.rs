@@ -24,7 +24,7 @@
 use crate::{backend, ensure_indexes};
 use ecom_core::Backend;
 use mongodb::{Client, Database};
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
@@ -40,13 +40,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server under a watchdog shell. `$1` storage path, `$2` log file, `$3` directory to
 /// remove after the server stopped (or empty), `$4` the binary. The server is stopped (SIGTERM,
-/// then waited for) when the shell's stdin, a pipe held by the test process, reaches EOF; the
-/// shell exits when the server does, so a server that fails to start closes stdout at once.
+/// then waited for) when the shell's stdin, a pipe held by the test process, reaches EOF, or
+/// killed (SIGKILL) when the line `kill` arrives on it; the shell exits when the server does, so
+/// a server that fails to start closes stdout at once.
 const WATCHDOG: &str = r#"
 exec 3<&0
 "$4" --port "$5" --storage-path "$1" --log-file-max 16MB --cache-size 256M --log-level WARNING 2>>"$2" </dev/null &
 pid=$!
-{ read _ <&3; kill "$pid"; } >/dev/null 2>&1 &
+{ read -r signal <&3; if [ "$signal" = kill ]; then kill -9 "$pid"; else kill "$pid"; fi; } >/dev/null 2>&1 &
 watcher=$!
 wait "$pid"
 status=$?
@@ -178,6 +179,15 @@ impl MongoServer {
     /// Stops the server cleanly and waits until the process has exited.
     pub fn stop(mut self) -> io::Result<()> {
         self.shutdown()
+    }
+
+    /// Kills the server (SIGKILL: no clean shutdown, so it may lose its last acknowledged
+    /// writes) and waits until the process has exited.
+    pub fn kill(mut self) -> io::Result<()> {
+        if let Some(mut pipe) = self.stop_pipe.take() {
+            pipe.write_all(b"kill\n")?;
+        }
+        self.shell.wait().map(drop)
     }
 
     fn shutdown(&mut self) -> io::Result<()> {
