@@ -29,10 +29,10 @@ impl OrderRepo for MemoryOrders {
     async fn insert(&self, order: &Order) -> Result<()> {
         let mut inner = locked(&self.inner);
         let key = (order.customer_id.clone(), order.idempotency_key.clone());
-        if inner.orders.contains_key(&order.id) || inner.voided.contains(&order.id) {
-            return Err(Error::already_exists("order"));
-        }
-        if inner.by_key.contains_key(&key) {
+        if inner.orders.contains_key(&order.id)
+            || inner.voided.contains(&order.id)
+            || inner.by_key.contains_key(&key)
+        {
             return Err(Error::already_exists("order"));
         }
         inner.by_key.insert(key, order.id.clone());
