@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
+use crate::payment::{Payment, PaymentStatus};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -161,8 +162,8 @@ pub struct Order {
     pub totals: CheckoutTotals,
     /// Shipping address as the client sent it.
     pub shipping: Value,
-    /// Payment details as the client sent them.
-    pub payment: Value,
+    /// The payment: method, status, amount (never card or account details).
+    pub payment: Payment,
     /// Lines.
     pub lines: Vec<OrderLine>,
     /// Discounts applied.
@@ -224,6 +225,28 @@ impl Order {
     }
 }
 
+/// Which of a shop's orders to list ([`OrderRepo::list_by_shop`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct ShopOrderFilter {
+    /// Only orders with at least one of the shop's lines in this status.
+    pub line_status: Option<OrderStatus>,
+    /// Only orders whose payment is in this status.
+    pub payment_status: Option<PaymentStatus>,
+}
+
+impl ShopOrderFilter {
+    /// Whether `order` is one of `shop`'s and passes the filter.
+    pub fn matches(&self, shop: &ShopId, order: &Order) -> bool {
+        order.lines_of(shop).next().is_some()
+            && self
+                .line_status
+                .is_none_or(|status| order.lines_of(shop).any(|l| l.status == status))
+            && self
+                .payment_status
+                .is_none_or(|status| order.payment.status == status)
+    }
+}
+
 /// Storage of orders.
 ///
 /// Inserting an order is a checkout's commit point, so the id and the customer's key are
@@ -272,6 +295,19 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
 
     /// Up to `limit` orders with a return claim whose deadline is before `now`, oldest first.
     async fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
+
+    /// Up to `limit` orders whose payment is due ([`Payment::due_at`]) at or before `now`,
+    /// soonest due first: unpaid online orders past their expiry, refunds not yet requested.
+    async fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
+
+    /// The orders with at least one line of `shop` that pass `filter`
+    /// ([`ShopOrderFilter::matches`]), newest first (ties by id, descending), paged.
+    async fn list_by_shop(
+        &self,
+        shop: &ShopId,
+        filter: ShopOrderFilter,
+        page: Page,
+    ) -> Result<Vec<Order>>;
 }
 
 #[cfg(test)]

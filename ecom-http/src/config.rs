@@ -20,6 +20,8 @@
 //! | checkout strategy | `ECOM_CHECKOUT_STRATEGY` / `--checkout-strategy` | `checkout_strategy` | `atomic` (names: `CheckoutStrategy::ALL`) |
 //! | checkout lease (s): how long a checkout may hold stock before recovery takes over | `ECOM_CHECKOUT_LEASE` / `--checkout-lease` | `checkout_lease` | `30` |
 //! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
+//! | payment webhook secret: offers the `online` payment method, whose provider signs `POST /webhooks/payments` with it | `ECOM_PAYMENT_WEBHOOK_SECRET` / `--payment-webhook-secret` | `payment_webhook_secret` | none: `cod` only |
+//! | payment timeout (s): an unpaid online order is cancelled after it | `ECOM_PAYMENT_TIMEOUT` / `--payment-timeout` | `payment_timeout` | `900` |
 //! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
@@ -28,6 +30,7 @@
 
 use anyhow::{bail, Context};
 use ecom_core::money::{Currency, MajorUnits, Money};
+use ecom_core::payment::SignedWebhook;
 use ecom_core::service::CheckoutStrategy;
 use ecom_core::{EcomConfig, Secret};
 use secrecy::{ExposeSecret, SecretString};
@@ -170,6 +173,11 @@ pub struct Config {
     pub checkout_lease: Duration,
     /// Shipping fee per order, in [`Config::currency`].
     pub fee_ship: Money,
+    /// Secret of the signed payment webhook; with it the server offers the `online` payment
+    /// method ([`ecom_core::payment::SignedWebhook`]).
+    pub payment_webhook_secret: Option<SecretString>,
+    /// How long an online order may stay unpaid before the server cancels it.
+    pub payment_timeout: Duration,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -192,6 +200,8 @@ impl Default for Config {
             checkout_strategy: CheckoutStrategy::default(),
             checkout_lease: Duration::from_secs(30),
             fee_ship: Money::zero(Currency::USD),
+            payment_webhook_secret: None,
+            payment_timeout: Duration::from_secs(900),
             http: HttpConfig::default(),
         }
     }
@@ -283,6 +293,25 @@ pub struct Settings {
         arg(long, env = "ECOM_RECOVERY_EVERY", global = true)
     )]
     pub recovery_every: Option<u64>,
+    /// Secret of the signed payment webhook, at least 16 bytes; offers the `online` payment
+    /// method [default: none, cash on delivery only].
+    #[cfg_attr(
+        feature = "server",
+        arg(
+            long,
+            env = "ECOM_PAYMENT_WEBHOOK_SECRET",
+            hide_env_values = true,
+            global = true
+        )
+    )]
+    #[serde(serialize_with = "expose_secret")]
+    pub payment_webhook_secret: Option<SecretString>,
+    /// Seconds an online order may stay unpaid before the server cancels it [default: 900].
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_PAYMENT_TIMEOUT", global = true)
+    )]
+    pub payment_timeout: Option<u64>,
     /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
     #[cfg_attr(feature = "server", arg(long, env = "ECOM_FEE_SHIP", global = true))]
     pub fee_ship: Option<MajorUnits>,
@@ -386,6 +415,12 @@ impl TryFrom<Settings> for Config {
             Some(secret) => Some(Secret::new(secret.expose_secret().as_bytes())),
             None => d.secret,
         };
+        let payment_webhook_secret = match s.payment_webhook_secret {
+            Some(secret) if secret.expose_secret().len() < MIN_SECRET_LEN => {
+                bail!("ECOM_PAYMENT_WEBHOOK_SECRET must be at least {MIN_SECRET_LEN} bytes")
+            }
+            other => other.or(d.payment_webhook_secret),
+        };
         let body_limit = match s.body_limit {
             Some(0) => bail!("ECOM_BODY_LIMIT must be at least 1 byte"),
             Some(limit) => limit,
@@ -421,6 +456,12 @@ impl TryFrom<Settings> for Config {
             checkout_strategy,
             checkout_lease: seconds_or("ECOM_CHECKOUT_LEASE", s.checkout_lease, d.checkout_lease)?,
             fee_ship: fee_ship(s.fee_ship.as_ref(), currency)?,
+            payment_webhook_secret,
+            payment_timeout: seconds_or(
+                "ECOM_PAYMENT_TIMEOUT",
+                s.payment_timeout,
+                d.payment_timeout,
+            )?,
             http: HttpConfig {
                 body_limit,
                 request_timeout: seconds_or(
@@ -459,6 +500,12 @@ impl Config {
         Config::try_from(settings)
     }
 
+    /// How often the server looks for unpaid orders past their expiry and refunds due: a
+    /// tenth of the payment timeout, between 1 and 10 seconds.
+    pub fn payment_sweep_every(&self) -> Duration {
+        (self.payment_timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(10))
+    }
+
     /// The services' configuration. A missing secret is random (only valid for the memory
     /// backend; [`crate::serve`] refuses that combination with a database).
     pub fn ecom_config(&self) -> anyhow::Result<EcomConfig> {
@@ -472,6 +519,16 @@ impl Config {
         ecom.checkout.lease = chrono::Duration::from_std(self.checkout_lease)
             .context("checkout lease is too long")?;
         ecom.checkout.fee_ship_minor = self.fee_ship.minor;
+        if let Some(secret) = &self.payment_webhook_secret {
+            let timeout = chrono::Duration::from_std(self.payment_timeout)
+                .context("payment timeout is too long")?;
+            ecom.payments
+                .register(std::sync::Arc::new(SignedWebhook::new(
+                    Secret::new(secret.expose_secret().as_bytes()),
+                    timeout,
+                )))
+                .map_err(|e| anyhow::anyhow!("registering the online payment method: {e}"))?;
+        }
         Ok(ecom)
     }
 }

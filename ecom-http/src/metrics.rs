@@ -26,6 +26,14 @@ pub const OVERSELL_GUARD_REJECTIONS: &str = "ecom_oversell_guard_rejections_tota
 /// that failed; each is retried with backoff.
 pub const RECOVERY_FAILURES: &str = "ecom_recovery_failures_total";
 
+/// Name of the counter of payments that reached a status, labelled by `method` and `outcome`
+/// (`paid`, `failed`, `refunded`).
+pub const PAYMENTS: &str = "ecom_payments_total";
+/// Name of the counter of unpaid online orders the server cancelled at their expiry.
+pub const PAYMENT_EXPIRIES: &str = "ecom_payment_expiries_total";
+/// Name of the counter of refunds asked of payment providers.
+pub const REFUNDS_REQUESTED: &str = "ecom_refunds_requested_total";
+
 /// Latency buckets, in seconds.
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -92,6 +100,18 @@ impl Metrics {
         self.record(|| metrics::counter!(RECOVERY_FAILURES).absolute(total));
     }
 
+    /// Sets the payment counters to `counts` (kept by the payment service).
+    pub fn record_payments(&self, counts: &ecom_core::service::PaymentCounts) {
+        self.record(|| {
+            for (method, status, n) in &counts.outcomes {
+                metrics::counter!(PAYMENTS, "method" => method.clone(), "outcome" => status.name())
+                    .absolute(*n);
+            }
+            metrics::counter!(PAYMENT_EXPIRIES).absolute(counts.expired);
+            metrics::counter!(REFUNDS_REQUESTED).absolute(counts.refunds_requested);
+        });
+    }
+
     /// How often [`Metrics::upkeep`] should run.
     pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 }
@@ -139,6 +159,17 @@ fn describe() {
         RECOVERY_FAILURES,
         "Recoveries of stale holds, uses, admissions or returns that failed (retried with backoff)"
     );
+    metrics::describe_counter!(
+        PAYMENTS,
+        "Payments that reached a status, by method and outcome (paid, failed, refunded)"
+    );
+    metrics::describe_counter!(
+        PAYMENT_EXPIRIES,
+        "Unpaid online orders cancelled at their expiry"
+    );
+    metrics::describe_counter!(REFUNDS_REQUESTED, "Refunds asked of payment providers");
+    metrics::counter!(PAYMENT_EXPIRIES).absolute(0);
+    metrics::counter!(REFUNDS_REQUESTED).absolute(0);
     // Registered at zero so dashboards see every series before the first checkout.
     metrics::counter!(CHECKOUTS_PLACED).absolute(0);
     metrics::counter!(RECOVERY_FAILURES).absolute(0);

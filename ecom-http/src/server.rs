@@ -122,6 +122,10 @@ pub async fn serve_ecom(
         state.metrics.clone(),
         config.http.recovery_every,
     ));
+    let payments = tokio::spawn(sweep_payments(
+        Ecom::clone(&state.ecom),
+        config.payment_sweep_every(),
+    ));
     let ecom = state.ecom.clone();
     tracing::info!(addr = %listener.local_addr()?, "ecom-server listening");
     let served = axum::serve(
@@ -132,6 +136,7 @@ pub async fn serve_ecom(
     .await;
     upkeep.abort();
     recovery.abort();
+    payments.abort();
     // Placed orders settle their holds in the background; let them finish (recovery would,
     // after the lease, if this process stopped first).
     if tokio::time::timeout(SETTLE_ON_SHUTDOWN, ecom.checkout.flush())
@@ -148,6 +153,36 @@ pub async fn serve_ecom(
 /// How often abandoned checkouts are rolled back or forward, by default
 /// ([`HttpConfig::recovery_every`](crate::HttpConfig::recovery_every)).
 pub const RECOVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Orders handled per payment sweep batch.
+const SWEEP_BATCH: u32 = 100;
+
+/// Every `period`, cancels unpaid online orders past their expiry and asks providers for the
+/// refunds due ([`ecom_core::service::PaymentService::sweep`]); safe with any number of
+/// servers on one database.
+async fn sweep_payments(ecom: Ecom, period: std::time::Duration) {
+    let mut every = tokio::time::interval(period);
+    loop {
+        every.tick().await;
+        loop {
+            match ecom.payments.sweep(SWEEP_BATCH).await {
+                Ok(report) => {
+                    if report != Default::default() {
+                        tracing::info!(?report, "payment sweep");
+                    }
+                    // A full batch may leave more due: go on at once.
+                    if report.expired + report.refunds_requested < SWEEP_BATCH {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = ?err, "payment sweep failed");
+                    break;
+                }
+            }
+        }
+    }
+}
 
 /// How long a stopping server waits for placed orders to settle their holds.
 const SETTLE_ON_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);

@@ -10,12 +10,13 @@ use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Document};
 use ecom_core::clock::Timestamp;
-use ecom_core::id::{CustomerId, OrderId};
+use ecom_core::id::{CustomerId, OrderId, ShopId};
 use ecom_core::order::{
     AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderRepo, OrderStatus, ReturnClaim,
-    ShopFulfilment,
+    ShopFulfilment, ShopOrderFilter,
 };
 use ecom_core::page::Page;
+use ecom_core::payment::Payment;
 use ecom_core::{Error, Result};
 use futures::TryStreamExt;
 use mongodb::error::ErrorKind;
@@ -32,7 +33,9 @@ pub(crate) const ORDERS: &str = "Orders";
 
 /// Indexes of `Orders`: a customer's orders, newest first; one order per (customer, key) (only
 /// real orders are in it, tombstones have no customer); orders with a return claim, by its
-/// deadline (only those are in it).
+/// deadline (only those are in it); a shop's orders (by the shops of their lines), newest
+/// first; orders whose payment is due (unpaid online orders by expiry, refunds due), by the
+/// time it is due (only those are in it).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
@@ -50,6 +53,23 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
                     .name("customer_key_unique".to_owned())
                     .unique(true)
                     .partial_filter_expression(doc! { "customerId": { "$exists": true } })
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "lines.shop_id": 1, "createdAt": -1, "_id": -1 })
+            .options(
+                IndexOptions::builder()
+                    .name("shop_newest".to_owned())
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "paymentDue": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("payment_due".to_owned())
+                    .partial_filter_expression(doc! { "paymentDue": { "$exists": true } })
                     .build(),
             )
             .build(),
@@ -81,7 +101,11 @@ pub(crate) struct OrderDoc {
     idempotency_key: String,
     totals: CheckoutTotals,
     shipping: Value,
-    payment: Value,
+    payment: Payment,
+    /// [`Payment::due_at`] in the stored timestamp form, for the sweep's index; absent when
+    /// nothing is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_due: Option<String>,
     lines: Vec<OrderLine>,
     discounts: Vec<AppliedDiscount>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -105,6 +129,12 @@ impl OrderDoc {
             totals: o.totals,
             shipping: o.shipping.clone(),
             payment: o.payment.clone(),
+            payment_due: o
+                .payment
+                .due_at()
+                .map(|at| timestamp::encode(&at))
+                .transpose()
+                .map_err(to_core)?,
             lines: o.lines.clone(),
             discounts: o.discounts.clone(),
             fulfilment: o.fulfilment.clone(),
@@ -307,6 +337,43 @@ impl OrderRepo for MongoOrders {
             doc! { "returning.deadline": 1, "_id": 1 },
             0,
             limit,
+        )
+        .await
+    }
+
+    async fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let now = timestamp::to_bson(&now).map_err(to_core)?;
+        self.list(
+            doc! { "paymentDue": { "$lte": now } },
+            doc! { "paymentDue": 1, "_id": 1 },
+            0,
+            limit,
+        )
+        .await
+    }
+
+    async fn list_by_shop(
+        &self,
+        shop: &ShopId,
+        filter: ShopOrderFilter,
+        page: Page,
+    ) -> Result<Vec<Order>> {
+        let mut query = doc! { "lines.shop_id": shop.as_str() };
+        if let Some(status) = filter.line_status {
+            let status = bson::to_bson(&status).map_err(to_core)?;
+            query.insert(
+                "lines",
+                doc! { "$elemMatch": { "shop_id": shop.as_str(), "status": status } },
+            );
+        }
+        if let Some(status) = filter.payment_status {
+            query.insert("payment.status", status.name());
+        }
+        self.list(
+            query,
+            doc! { "createdAt": -1, "_id": -1 },
+            page.skip,
+            page.limit,
         )
         .await
     }

@@ -2,8 +2,8 @@ use super::locked;
 use super::{Map, Set};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::id::{CustomerId, OrderId};
-use crate::order::{Order, OrderRepo};
+use crate::id::{CustomerId, OrderId, ShopId};
+use crate::order::{Order, OrderRepo, ShopOrderFilter};
 use crate::page::Page;
 use async_trait::async_trait;
 use std::sync::Mutex;
@@ -22,6 +22,27 @@ struct Inner {
     voided: Set<OrderId>,
     /// Orders with a return claim.
     returning: Set<OrderId>,
+    /// Orders whose payment has a due time.
+    payment_due: Set<OrderId>,
+    /// Orders by the shops of their lines.
+    by_shop: Map<ShopId, Vec<OrderId>>,
+}
+
+impl Inner {
+    fn index_payment(&mut self, order: &Order) {
+        if order.payment.due_at().is_some() {
+            self.payment_due.insert(order.id.clone());
+        } else {
+            self.payment_due.remove(&order.id);
+        }
+    }
+}
+
+/// Newest first, ties by id descending.
+fn newest_first(a: &&Order, b: &&Order) -> std::cmp::Ordering {
+    b.created_at
+        .cmp(&a.created_at)
+        .then_with(|| b.id.cmp(&a.id))
 }
 
 #[async_trait]
@@ -41,6 +62,17 @@ impl OrderRepo for MemoryOrders {
             .entry(order.customer_id.clone())
             .or_default()
             .push(order.id.clone());
+        let mut shops: Vec<&ShopId> = order.lines.iter().map(|l| &l.shop_id).collect();
+        shops.sort();
+        shops.dedup();
+        for shop in shops {
+            inner
+                .by_shop
+                .entry(shop.clone())
+                .or_default()
+                .push(order.id.clone());
+        }
+        inner.index_payment(order);
         inner.orders.insert(order.id.clone(), order.clone());
         Ok(())
     }
@@ -80,11 +112,7 @@ impl OrderRepo for MemoryOrders {
             .flatten()
             .filter_map(|id| inner.orders.get(id))
             .collect();
-        own.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| b.id.cmp(&a.id))
-        });
+        own.sort_by(newest_first);
         Ok(page.apply(own.into_iter().cloned()))
     }
 
@@ -103,6 +131,7 @@ impl OrderRepo for MemoryOrders {
         } else {
             inner.returning.remove(&order.id);
         }
+        inner.index_payment(order);
         Ok(())
     }
 
@@ -116,5 +145,40 @@ impl OrderRepo for MemoryOrders {
             .collect();
         due.sort_by_key(|o| (o.returning.as_ref().map(|c| c.deadline), &o.id));
         Ok(due.into_iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let inner = locked(&self.inner);
+        let mut due: Vec<(Timestamp, &Order)> = inner
+            .payment_due
+            .iter()
+            .filter_map(|id| inner.orders.get(id))
+            .filter_map(|o| o.payment.due_at().filter(|at| *at <= now).map(|at| (at, o)))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, o)| o.clone())
+            .collect())
+    }
+
+    async fn list_by_shop(
+        &self,
+        shop: &ShopId,
+        filter: ShopOrderFilter,
+        page: Page,
+    ) -> Result<Vec<Order>> {
+        let inner = locked(&self.inner);
+        let mut own: Vec<&Order> = inner
+            .by_shop
+            .get(shop)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.orders.get(id))
+            .filter(|o| filter.matches(shop, o))
+            .collect();
+        own.sort_by(newest_first);
+        Ok(page.apply(own.into_iter().cloned()))
     }
 }

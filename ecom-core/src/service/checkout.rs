@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderStatus};
+use crate::payment::Payment;
 use crate::validate::{self, MAX_QUANTITY};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -98,8 +99,9 @@ pub struct PlaceOrder {
     pub request: CheckoutRequest,
     /// Shipping address (free-form JSON, stored as given).
     pub shipping: Value,
-    /// Payment details (free-form JSON, stored as given).
-    pub payment: Value,
+    /// The payment method: a name registered in
+    /// [`EcomConfig::payments`](crate::EcomConfig::payments) (`cod` by default).
+    pub payment_method: String,
     /// The client's `Idempotency-Key`; a repeat returns the first outcome. Without one every
     /// call is a new checkout.
     pub idempotency_key: Option<String>,
@@ -121,9 +123,15 @@ impl PlaceOrder {
                     .map(|(k, v)| (k.into(), v.into()))
                     .collect(),
             ),
-            payment: serde_json::json!({"method": "cod"}),
+            payment_method: "cod".to_owned(),
             idempotency_key: None,
         }
+    }
+
+    /// Paid by `method` (a registered payment method, such as `online`).
+    pub fn with_payment(mut self, method: impl Into<String>) -> Self {
+        self.payment_method = method.into();
+        self
     }
 
     /// With this idempotency key (a repeat returns the first outcome).
@@ -327,7 +335,10 @@ impl CheckoutService {
             None => OrderId::generate().to_string(),
         };
         validate::plain_json("shipping", &input.shipping)?;
-        validate::plain_json("payment", &input.payment)?;
+        self.inner
+            .config
+            .payments
+            .get(&input.payment_method, "payment.method")?;
         let service = self.clone();
         let customer = customer.clone();
         let task = tokio::spawn(async move {
@@ -382,6 +393,12 @@ impl CheckoutService {
     async fn attempt(&self, customer: &CustomerId, key: &str, input: PlaceOrder) -> Result<Order> {
         let review = self.review(customer, &input.request).await?;
         let now = self.inner.backend.clock.now();
+        let provider = self
+            .inner
+            .config
+            .payments
+            .get(&input.payment_method, "payment.method")?
+            .clone();
         let mut lines: Vec<OrderLine> = review
             .shops
             .iter()
@@ -405,7 +422,13 @@ impl CheckoutService {
             idempotency_key: key.to_owned(),
             totals: review.totals,
             shipping: input.shipping,
-            payment: input.payment,
+            payment: Payment::new(
+                provider.name(),
+                provider.capture(),
+                review.totals.total_checkout,
+                now,
+                provider.timeout(),
+            ),
             lines,
             discounts: review.shops.into_iter().flat_map(|s| s.discounts).collect(),
             fulfilment: Vec::new(),
@@ -422,7 +445,8 @@ impl CheckoutService {
         match self.commit(&order).await? {
             Commit::Placed => {
                 self.finish(&order, now).await;
-                Ok(Arc::unwrap_or_clone(order))
+                let order = Arc::unwrap_or_clone(order);
+                Ok(super::payment::start(&self.inner.backend, provider.as_ref(), order).await)
             }
             Commit::Taken(first) => {
                 self.inner.holds.give_back(&order, now).await;

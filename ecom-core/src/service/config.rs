@@ -1,5 +1,6 @@
 use crate::kind::ProductKindRegistry;
 use crate::money::Currency;
+use crate::payment::PaymentProviders;
 use crate::secret::Secret;
 use chrono::Duration;
 use std::time::Duration as StdDuration;
@@ -103,6 +104,9 @@ pub struct EcomConfig {
     pub api_key_secret: Secret,
     /// The registered product kinds.
     pub kinds: ProductKindRegistry,
+    /// The registered payment methods (cash on delivery by default; add
+    /// [`SignedWebhook`](crate::payment::SignedWebhook) or your own provider).
+    pub payments: PaymentProviders,
     /// The checkout saga's settings.
     pub checkout: CheckoutSettings,
     /// Whether concurrent store calls of one kind in this process coalesce into batches (group
@@ -114,7 +118,7 @@ pub struct EcomConfig {
 }
 
 impl EcomConfig {
-    /// Defaults (USD, built-in kinds, 15 min / 7 days tokens) with the given API-key secret.
+    /// Defaults (USD, built-in kinds, cash on delivery, 15 min / 7 days tokens) with the given API-key secret.
     pub fn new(api_key_secret: Secret) -> Self {
         EcomConfig {
             currency: Currency::USD,
@@ -122,6 +126,7 @@ impl EcomConfig {
             refresh_token_ttl: Duration::days(7),
             api_key_secret,
             kinds: ProductKindRegistry::with_builtins(),
+            payments: PaymentProviders::with_builtins(),
             checkout: CheckoutSettings::default(),
             group_commit: true,
         }

@@ -14,6 +14,7 @@ mod holds;
 mod inventory;
 mod order;
 mod password;
+mod payment;
 mod product;
 mod recovery;
 mod settler;
@@ -29,6 +30,7 @@ pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
 pub use discount::{DiscountQuote, DiscountService, ItemRequest, NewDiscount};
 pub use inventory::{GateReconcile, InventoryService};
 pub use order::{LineStatusChange, OrderService, StatusUpdate};
+pub use payment::{PaymentCounts, PaymentService, SweepReport};
 pub use product::{NewProduct, ProductPatch, ProductService};
 
 use crate::backend::Backend;
@@ -53,6 +55,8 @@ pub struct Ecom {
     pub checkout: CheckoutService,
     /// Orders.
     pub orders: OrderService,
+    /// Payments: provider callbacks, expiry of unpaid orders, refunds.
+    pub payments: PaymentService,
     backend: Backend,
     config: Arc<EcomConfig>,
 }
@@ -61,6 +65,7 @@ impl Ecom {
     /// Builds every service on `backend` with `config`.
     pub fn new(backend: Backend, config: EcomConfig) -> Self {
         let config = Arc::new(config);
+        let payment_stats = Arc::new(payment::PaymentStats::default());
         Ecom {
             auth: AuthService::new(backend.clone(), config.clone()),
             api_keys: ApiKeyService::new(backend.clone(), config.clone()),
@@ -69,7 +74,8 @@ impl Ecom {
             carts: CartService::new(backend.clone()),
             discounts: DiscountService::new(backend.clone(), config.clone()),
             checkout: CheckoutService::new(backend.clone(), config.clone()),
-            orders: OrderService::new(backend.clone(), config.checkout.lease),
+            orders: OrderService::new(backend.clone(), config.clone(), payment_stats.clone()),
+            payments: PaymentService::new(backend.clone(), config.clone(), payment_stats),
             backend,
             config,
         }

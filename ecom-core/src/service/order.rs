@@ -1,16 +1,20 @@
 //! Orders: the customer's list, cancel, and the shops' status updates.
 
+use super::config::EcomConfig;
 use super::holds::{code_use, line_hold};
+use super::payment::{refund_due, PaymentStats};
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::Redemption;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::inventory::Reservation;
-use crate::order::{Order, OrderStatus, ReturnClaim, ShopFulfilment};
+use crate::order::{Order, OrderStatus, ReturnClaim, ShopFulfilment, ShopOrderFilter};
 use crate::page::Page;
+use crate::payment::{Capture, PaymentStatus};
 use crate::validate;
 use chrono::Duration;
+use std::sync::Arc;
 
 /// How often a conditional order update is retried after losing to a concurrent one.
 const UPDATE_ATTEMPTS: usize = 5;
@@ -39,12 +43,40 @@ pub struct StatusUpdate {
 #[derive(Clone, Debug)]
 pub struct OrderService {
     backend: Backend,
+    config: Arc<EcomConfig>,
     lease: Duration,
+    stats: Arc<PaymentStats>,
 }
 
 impl OrderService {
-    pub(crate) fn new(backend: Backend, lease: Duration) -> Self {
-        OrderService { backend, lease }
+    pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>, stats: Arc<PaymentStats>) -> Self {
+        OrderService {
+            backend,
+            lease: config.checkout.lease,
+            config,
+            stats,
+        }
+    }
+
+    /// The orders with at least one line of `shop` that pass `filter`, newest first: the
+    /// seller's order desk. Show them with the shop's view (its lines only).
+    pub async fn list_for_shop(
+        &self,
+        shop: &ShopId,
+        filter: ShopOrderFilter,
+        page: Page,
+    ) -> Result<Vec<Order>> {
+        self.backend.orders.list_by_shop(shop, filter, page).await
+    }
+
+    /// An order with at least one line of `shop`; any other is [`Error::NotFound`].
+    pub async fn get_for_shop(&self, shop: &ShopId, id: &OrderId) -> Result<Order> {
+        self.backend
+            .orders
+            .get(id)
+            .await?
+            .filter(|o| o.lines_of(shop).next().is_some())
+            .ok_or_else(|| Error::not_found("order"))
     }
 
     /// The customer's orders, newest first.
@@ -63,29 +95,23 @@ impl OrderService {
     }
 
     /// Cancels the customer's order while it is pending or confirmed: every line is cancelled,
-    /// its stock returns and the discount uses go back. Exactly once: of concurrent cancels one
-    /// wins, the others get [`Error::Conflict`].
+    /// its stock returns and the discount uses go back; an unpaid payment fails, a paid one is
+    /// refunded (asked of its provider). Exactly once: of concurrent cancels one wins, the
+    /// others get [`Error::Conflict`].
     pub async fn cancel(&self, customer: &CustomerId, id: &OrderId) -> Result<Order> {
         let order = self.get(customer, id).await?;
-        let cancellable = matches!(order.status, OrderStatus::Pending | OrderStatus::Confirmed)
-            && order
-                .lines
-                .iter()
-                .all(|l| l.status.can_become(OrderStatus::Cancelled));
-        if !cancellable {
-            return Err(Error::refused(
-                "order",
-                format!("is {:?} and can no longer be cancelled", order.status),
-            ));
+        let cancelled = cancel_all(&self.backend, &order, self.lease, |_| {}).await?;
+        self.stats.moved(&order, &cancelled);
+        Ok(self.refund_if_due(cancelled).await)
+    }
+
+    /// Asks the order's provider for a refund if one is due (see
+    /// [`PaymentService`](super::PaymentService)).
+    async fn refund_if_due(&self, order: Order) -> Order {
+        match self.config.payments.get(&order.payment.method, "method") {
+            Ok(provider) => refund_due(&self.backend, provider.as_ref(), &self.stats, order).await,
+            Err(_) => order,
         }
-        let mut next = order.clone();
-        for line in &mut next.lines {
-            line.status = OrderStatus::Cancelled;
-        }
-        next.status = OrderStatus::Cancelled;
-        next.returning = Some(claim(self.backend.clock.now(), self.lease));
-        self.save(&mut next, order.version).await?;
-        finish_returns(&self.backend, next, self.lease).await
     }
 
     /// A shop changes the status of its own lines (valid transitions only; see
@@ -139,6 +165,15 @@ impl OrderService {
                             format!("cannot go from {:?} to {:?}", line.status, change.status),
                         ));
                     }
+                    if matches!(change.status, OrderStatus::Shipped | OrderStatus::Delivered)
+                        && line.status != change.status
+                        && !order.payment.allows_shipping()
+                    {
+                        return Err(Error::refused(
+                            "order",
+                            "is not paid: lines of an unpaid online order cannot go past confirmed",
+                        ));
+                    }
                     if change.status == OrderStatus::Cancelled
                         && line.status != OrderStatus::Cancelled
                     {
@@ -169,9 +204,25 @@ impl OrderService {
                 }
             }
             next.status = OrderStatus::roll_up(next.lines.iter().map(|l| l.status));
+            let now = self.backend.clock.now();
+            if next.status == OrderStatus::Cancelled && order.status != OrderStatus::Cancelled {
+                next.payment.on_cancelled(now);
+            }
+            if next.status == OrderStatus::Delivered
+                && next.payment.capture == Capture::OnDelivery
+                && next.payment.status == PaymentStatus::Pending
+            {
+                next.payment.become_(PaymentStatus::Paid, now)?;
+            }
             match self.save(&mut next, order.version).await {
-                Ok(()) if claimed => return finish_returns(&self.backend, next, self.lease).await,
-                Ok(()) => return Ok(next),
+                Ok(()) => {
+                    self.stats.moved(&order, &next);
+                    let next = match claimed {
+                        true => finish_returns(&self.backend, next, self.lease).await?,
+                        false => next,
+                    };
+                    return Ok(self.refund_if_due(next).await);
+                }
                 Err(e) if e.is_changed() => continue,
                 Err(e) => return Err(e),
             }
@@ -184,6 +235,43 @@ impl OrderService {
         next.updated_at = self.backend.clock.now();
         self.backend.orders.replace(next, expected_version).await
     }
+}
+
+/// Cancels every line of `order` (pending or confirmed, lines cancellable) in one write
+/// conditional on its version — [`Error::Conflict`] (changed) if another write came first,
+/// [`Error::Conflict`] (refused) if it can no longer be cancelled — with `edit` applied to
+/// the cancelled order before the write; an unpaid payment fails, a paid one gets a refund
+/// due. Then gives back the stock and code uses ([`finish_returns`]).
+pub(crate) async fn cancel_all(
+    backend: &Backend,
+    order: &Order,
+    lease: Duration,
+    edit: impl FnOnce(&mut Order),
+) -> Result<Order> {
+    let cancellable = matches!(order.status, OrderStatus::Pending | OrderStatus::Confirmed)
+        && order
+            .lines
+            .iter()
+            .all(|l| l.status.can_become(OrderStatus::Cancelled));
+    if !cancellable {
+        return Err(Error::refused(
+            "order",
+            format!("is {:?} and can no longer be cancelled", order.status),
+        ));
+    }
+    let now = backend.clock.now();
+    let mut next = order.clone();
+    for line in &mut next.lines {
+        line.status = OrderStatus::Cancelled;
+    }
+    next.status = OrderStatus::Cancelled;
+    next.returning = Some(claim(now, lease));
+    next.payment.on_cancelled(now);
+    edit(&mut next);
+    next.version = order.version + 1;
+    next.updated_at = now;
+    backend.orders.replace(&next, order.version).await?;
+    finish_returns(backend, next, lease).await
 }
 
 /// Settles back to `sold` (and to the codes' taken uses) whatever the return claim `token`

@@ -38,7 +38,7 @@ pub fn place(request: CheckoutRequest, key: Option<&str>) -> PlaceOrder {
     PlaceOrder {
         request,
         shipping: json!({"street": "1 Test Way", "city": "Testville"}),
-        payment: json!({"method": "cod"}),
+        payment_method: "cod".to_owned(),
         idempotency_key: key.map(str::to_owned),
     }
 }

@@ -22,6 +22,7 @@ pub mod gate;
 pub mod inventory;
 pub mod lock;
 pub mod orders;
+pub mod payments;
 pub mod probe;
 pub mod products;
 pub mod sim;
@@ -220,6 +221,11 @@ macro_rules! conformance_suite {
                 insert_get_list_replace, keys_and_voids, cancel_restocks_exactly_once,
                 orders_are_private,
                 shops_update_only_their_lines
+            },
+            payments {
+                payment_moves_follow_the_rules, webhook_signatures_are_checked,
+                expiry_races_a_success, concurrent_sweeps_expire_each_order_once,
+                shops_see_their_orders
             },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
             gate {

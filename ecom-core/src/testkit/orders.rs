@@ -23,7 +23,13 @@ pub fn order(backend: &Backend, customer: &CustomerId, seconds: i64) -> Order {
             total_checkout: usd(900),
         },
         shipping: json!({"street": "1 Main St"}),
-        payment: json!({"method": "cod"}),
+        payment: crate::payment::Payment::new(
+            "cod",
+            crate::payment::Capture::OnDelivery,
+            usd(900),
+            now,
+            chrono::Duration::zero(),
+        ),
         lines: vec![OrderLine {
             shop_id: ShopId::generate(),
             product_id: ProductId::generate(),

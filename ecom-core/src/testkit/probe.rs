@@ -29,7 +29,7 @@ use crate::id::{
 use crate::inventory::{Inventory, InventoryRepo, Reservation};
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use crate::lock::{DistributedLock, LockGuard};
-use crate::order::{Order, OrderRepo};
+use crate::order::{Order, OrderRepo, ShopOrderFilter};
 use crate::page::Page;
 use crate::product::{Product, ProductQuery, ProductRepo};
 use async_trait::async_trait;
@@ -404,6 +404,8 @@ probed!(OrderRepo, "orders", {
     read fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>>;
     write fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
     read fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
+    read fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
+    read fn list_by_shop(&self, shop: &ShopId, filter: ShopOrderFilter, page: Page) -> Result<Vec<Order>>;
 });
 
 probed!(DistributedLock, "lock", {

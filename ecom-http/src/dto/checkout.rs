@@ -134,14 +134,27 @@ pub struct OrderBody {
     /// The shipping address, stored as given (no key may start with `$` or contain `.`).
     #[schema(schema_with = super::plain_object_schema)]
     pub user_address: Map<String, Value>,
-    /// Payment details, stored as given (same key rules).
-    #[schema(schema_with = super::plain_object_schema)]
-    pub user_payment: Map<String, Value>,
+    /// How the customer pays: the method only (`{}` means cash on delivery).
+    pub user_payment: PaymentChoiceBody,
+}
+
+/// How the customer pays (`user_payment`): the method only. Card or account details are
+/// never sent to ecom (a payment provider holds them); any other key is refused.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentChoiceBody {
+    /// A payment method the server offers: `cod` (cash on delivery, the default) or `online`
+    /// (paid through the provider, which reports to `POST /webhooks/payments`; offered when
+    /// the server has a webhook secret). An unpaid online order is cancelled after the
+    /// payment timeout.
+    #[serde(default)]
+    #[schema(example = "cod", min_length = 1, max_length = 50)]
+    pub method: Option<String>,
 }
 
 impl OrderBody {
-    /// The request for the checkout service, and the shipping and payment JSON.
-    pub fn into_parts(self) -> Result<(CheckoutRequest, Value, Value), Error> {
+    /// The request for the checkout service, the shipping JSON and the payment method.
+    pub fn into_parts(self) -> Result<(CheckoutRequest, Value, String), Error> {
         let request = CheckoutBody {
             cart_id: self.cart_id,
             shop_order_ids: self.shop_order_ids,
@@ -150,7 +163,7 @@ impl OrderBody {
         Ok((
             request,
             Value::Object(self.user_address),
-            Value::Object(self.user_payment),
+            self.user_payment.method.unwrap_or_else(|| "cod".to_owned()),
         ))
     }
 }

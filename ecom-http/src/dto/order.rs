@@ -3,7 +3,8 @@
 use super::checkout::{AppliedDiscountDto, TotalsDto};
 use chrono::{DateTime, Utc};
 use ecom_core::id::{ProductId, ShopId};
-use ecom_core::order::{Order, OrderStatus};
+use ecom_core::order::{Order, OrderStatus, ShopOrderFilter};
+use ecom_core::payment::{Payment, PaymentStatus};
 use ecom_core::service::{LineStatusChange, StatusUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -180,9 +181,8 @@ pub struct OrderDto {
     /// The shipping address as sent.
     #[schema(value_type = Object)]
     pub order_shipping: Value,
-    /// The payment details as sent.
-    #[schema(value_type = Object)]
-    pub order_payment: Value,
+    /// The payment: method, status, amount.
+    pub order_payment: PaymentDto,
     /// The lines, grouped by shop in the order the shops first appear; each shop's entry
     /// carries its own tracking number and note.
     pub order_products: Vec<OrderShopDto>,
@@ -222,7 +222,7 @@ impl From<Order> for OrderDto {
             order_checkout: order.totals.into(),
             order_products: parts,
             order_shipping: order.shipping,
-            order_payment: order.payment,
+            order_payment: PaymentDto::from(&order.payment),
             tracking_number,
             order_status: order.status.into(),
             created_at: order.created_at,
@@ -231,11 +231,96 @@ impl From<Order> for OrderDto {
     }
 }
 
-/// How a shop sees its payment: the method only, never the details.
+/// Where an order's payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatusDto {
+    /// Not paid yet.
+    Pending,
+    /// Paid.
+    Paid,
+    /// No money will come (the provider failed it, or the order was cancelled or expired
+    /// unpaid).
+    Failed,
+    /// The money went back to the customer.
+    Refunded,
+}
+
+impl From<PaymentStatus> for PaymentStatusDto {
+    fn from(status: PaymentStatus) -> Self {
+        match status {
+            PaymentStatus::Pending => PaymentStatusDto::Pending,
+            PaymentStatus::Paid => PaymentStatusDto::Paid,
+            PaymentStatus::Failed => PaymentStatusDto::Failed,
+            PaymentStatus::Refunded => PaymentStatusDto::Refunded,
+        }
+    }
+}
+
+impl From<PaymentStatusDto> for PaymentStatus {
+    fn from(status: PaymentStatusDto) -> Self {
+        match status {
+            PaymentStatusDto::Pending => PaymentStatus::Pending,
+            PaymentStatusDto::Paid => PaymentStatus::Paid,
+            PaymentStatusDto::Failed => PaymentStatus::Failed,
+            PaymentStatusDto::Refunded => PaymentStatus::Refunded,
+        }
+    }
+}
+
+/// An order's payment as its customer sees it. Never card or account details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentDto {
+    /// The method (`cod`, `online`, or one an application registered).
+    pub method: String,
+    /// Where it stands.
+    pub status: PaymentStatusDto,
+    /// What the customer pays, in major units.
+    #[schema(value_type = f64)]
+    pub amount: Value,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// An unpaid online order is cancelled at this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the money arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The provider's reference of the payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_ref: Option<String>,
+    /// Since when a refund is due (the order was cancelled after it was paid, or the money
+    /// came after it was cancelled); `refund_requested` once the provider took the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_due_at: Option<DateTime<Utc>>,
+    /// Whether the provider took the refund request (it confirms with a `refund.succeeded`
+    /// event, then the status is `refunded`).
+    pub refund_requested: bool,
+}
+
+impl From<&Payment> for PaymentDto {
+    fn from(payment: &Payment) -> Self {
+        PaymentDto {
+            method: payment.method.clone(),
+            status: payment.status.into(),
+            amount: payment.amount.major_json(),
+            currency: payment.amount.currency.code().to_owned(),
+            expires_at: payment.expires_at,
+            paid_at: payment.paid_at,
+            provider_ref: payment.provider_ref.clone(),
+            refund_due_at: payment.refund_due_at,
+            refund_requested: payment.refund_requested,
+        }
+    }
+}
+
+/// How a shop sees an order's payment: the method and where it stands, never the details.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShopPaymentDto {
-    /// The method the customer chose (`cod` when none was named).
+    /// The method the customer chose.
     pub method: String,
+    /// Where it stands (a shop ships an `online` order once it is `paid`).
+    pub status: PaymentStatusDto,
 }
 
 /// An order as one of its shops sees it: only the shop's own lines, discount, subtotal,
@@ -273,18 +358,55 @@ impl ShopOrderDto {
     pub fn view(order: &Order, shop: &ShopId) -> Result<Self, ecom_core::Error> {
         let part =
             OrderShopDto::of(order, shop).ok_or_else(|| ecom_core::Error::not_found("order"))?;
-        let method = order.payment["method"].as_str().unwrap_or("cod").to_owned();
         Ok(ShopOrderDto {
             id: order.id.to_string(),
             user_id: order.customer_id.to_string(),
             order_subtotal: order.subtotal_of(shop)?.into(),
             order_shipping: order.shipping.clone(),
-            order_payment: ShopPaymentDto { method },
+            order_payment: ShopPaymentDto {
+                method: order.payment.method.clone(),
+                status: order.payment.status.into(),
+            },
             order_products: vec![part],
             order_status: OrderStatus::roll_up(order.lines_of(shop).map(|l| l.status)).into(),
             created_at: order.created_at,
             updated_at: order.updated_at,
         })
+    }
+}
+
+/// Query of `GET /shop/orders`: filters and page.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShopOrdersQuery {
+    /// Only orders with at least one of the shop's lines in this status.
+    pub status: Option<OrderStatusDto>,
+    /// Only orders whose payment is in this status.
+    pub payment_status: Option<PaymentStatusDto>,
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Page number, 1 to 1000000 (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+}
+
+impl ShopOrdersQuery {
+    /// The page asked for.
+    pub fn page(&self) -> Result<ecom_core::page::Page, crate::error::AppError> {
+        super::PageQuery {
+            limit: self.limit,
+            page: self.page,
+        }
+        .page()
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> ShopOrderFilter {
+        ShopOrderFilter {
+            line_status: self.status.map(Into::into),
+            payment_status: self.payment_status.map(Into::into),
+        }
     }
 }
 

@@ -81,7 +81,7 @@ pub async fn place_order(
     Json(body): Json<OrderBody>,
 ) -> Result<Reply<OrderDto>, AppError> {
     let idempotency_key = idempotency_key(&headers)?;
-    let (request, shipping, payment) = body.into_parts()?;
+    let (request, shipping, payment_method) = body.into_parts()?;
     let placed = state
         .ecom
         .checkout
@@ -90,7 +90,7 @@ pub async fn place_order(
             PlaceOrder {
                 request,
                 shipping,
-                payment,
+                payment_method,
                 idempotency_key,
             },
         )

@@ -11,6 +11,7 @@ pub mod discount;
 pub mod inventory;
 pub mod ops;
 pub mod order;
+pub mod payment;
 pub mod product;
 
 use crate::error::AppError;
@@ -41,6 +42,7 @@ fn api() -> OpenApiRouter<AppState> {
         .route_layer(axum::middleware::from_extractor::<ApiKeyGuard>());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())
+        .merge(payment::routes())
         .nest(API_BASE, v1)
 }
 

@@ -81,6 +81,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Reply<HealthDto>, A
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.record_payments(&state.ecom.payments.stats());
     (
         [(
             header::CONTENT_TYPE,

@@ -1,6 +1,6 @@
 //! Orders: a customer lists, reads and cancels their own; a shop moves its own lines along.
 
-use crate::dto::order::{orders, OrderDto, ShopOrderDto, StatusBody};
+use crate::dto::order::{orders, OrderDto, ShopOrderDto, ShopOrdersQuery, StatusBody};
 use crate::dto::PageQuery;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
@@ -18,6 +18,54 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_order))
         .routes(routes!(cancel_order))
         .routes(routes!(update_order_status))
+        .routes(routes!(list_shop_orders))
+        .routes(routes!(get_shop_order))
+}
+
+/// The seller's order desk: orders with at least one line of the calling shop, newest first,
+/// each in the shop's view (its own lines, discount, subtotal, fulfilment; the payment's
+/// method and status). Filters: `status` (orders with a line of the shop in that status) and
+/// `payment_status`.
+#[utoipa::path(
+    get, path = "/shop/orders", tag = "orders",
+    params(ShopOrdersQuery),
+    responses((status = 200, description = "The shop's orders, in its view", body = Envelope<Vec<ShopOrderDto>>)),
+    security(("api_key" = [], "client_id" = [], "access_token" = []))
+)]
+pub async fn list_shop_orders(
+    shop: ShopAuth,
+    State(state): State<AppState>,
+    Query(query): Query<ShopOrdersQuery>,
+) -> Result<Reply<Vec<ShopOrderDto>>, AppError> {
+    let list = state
+        .ecom
+        .orders
+        .list_for_shop(&shop.shop_id, query.filter(), query.page()?)
+        .await?;
+    let views = list
+        .iter()
+        .map(|order| ShopOrderDto::view(order, &shop.shop_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Reply::ok("Get shop orders success!", views))
+}
+
+/// One order in the calling shop's view; an order without lines of the shop is 404.
+#[utoipa::path(
+    get, path = "/shop/orders/{orderId}", tag = "orders",
+    params(("orderId" = String, Path, description = "The order id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    responses((status = 200, description = "The order, as the shop sees it", body = Envelope<ShopOrderDto>)),
+    security(("api_key" = [], "client_id" = [], "access_token" = []))
+)]
+pub async fn get_shop_order(
+    shop: ShopAuth,
+    State(state): State<AppState>,
+    PathId(id): PathId<OrderId>,
+) -> Result<Reply<ShopOrderDto>, AppError> {
+    let order = state.ecom.orders.get_for_shop(&shop.shop_id, &id).await?;
+    Ok(Reply::ok(
+        "Get shop order success!",
+        ShopOrderDto::view(&order, &shop.shop_id)?,
+    ))
 }
 
 /// The calling customer's orders, newest first.
