@@ -763,6 +763,21 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
         ),
         ("/user_payment", json!({"a.b": 1}), "invalid user_payment"),
         ("/user_payment", json!(null), "invalid user_payment"),
+        (
+            "/user_payment",
+            json!({"method": "cod", "card_number": "4242424242424242"}),
+            "invalid user_payment",
+        ),
+        (
+            "/user_payment",
+            json!({"method": "card"}),
+            "invalid user_payment.method",
+        ),
+        (
+            "/user_payment",
+            json!({"method": 7}),
+            "invalid user_payment",
+        ),
     ] {
         add(
             Method::POST,

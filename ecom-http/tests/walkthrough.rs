@@ -726,7 +726,12 @@ async fn commerce_flow(base: &str, key: &str) {
     assert_eq!(order1["order_userId"], json!(user.id));
     assert_eq!(order1["order_checkout"], review["checkout_order"]);
     assert_eq!(order1["order_shipping"], order_body["user_address"]);
-    assert_eq!(order1["order_payment"], json!({"method": "cod"}));
+    assert_eq!(order1["order_payment"]["method"], "cod");
+    assert_eq!(order1["order_payment"]["status"], "pending");
+    assert_eq!(
+        order1["order_payment"]["amount"],
+        order1["order_checkout"]["totalCheckout"]
+    );
     assert_eq!(order1["order_status"], "pending");
     assert_eq!(order1["order_trackingNumber"], Value::Null);
     assert_eq!(
@@ -767,7 +772,7 @@ async fn commerce_flow(base: &str, key: &str) {
         "shopId": shop.id,
         "shop_discounts": [{"shopId": shop.id, "codeId": "SOCKS5"}],
         "item_products": [{"productId": socks, "quantity": 2}]
-    }], "user_address": {"street": "1 Main St"}, "user_payment": {"method": "card"}});
+    }], "user_address": {"street": "1 Main St"}, "user_payment": {"method": "cod"}});
     let keyed: Vec<(&str, &str)> = user
         .auth()
         .into_iter()
@@ -904,7 +909,10 @@ async fn commerce_flow(base: &str, key: &str) {
         ])
     );
     assert_eq!(updated["order_status"], "pending");
-    assert_eq!(updated["order_payment"], json!({"method": "cod"}));
+    assert_eq!(
+        updated["order_payment"],
+        json!({"method": "cod", "status": "pending"})
+    );
     assert_eq!(
         updated["order_subtotal"],
         json!({"totalPrice": 44.48, "feeShip": 0.0, "totalDiscount": 4.45, "totalCheckout": 40.03})
