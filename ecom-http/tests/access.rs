@@ -112,6 +112,12 @@ fn rows(o: &Owned) -> Vec<Row> {
             Some(json!({"orderProducts": [{"productIds": [o.product], "status": "shipped"}]})),
         ),
         row(
+            Method::GET,
+            "/shop/orders/{orderId}",
+            format!("/shop/orders/{}", o.order),
+            None,
+        ),
+        row(
             Method::POST,
             "/discounts/cancel",
             "/discounts/cancel".into(),
@@ -124,6 +130,7 @@ fn rows(o: &Owned) -> Vec<Row> {
 fn scoped_lists() -> Vec<&'static str> {
     vec![
         "/orders",
+        "/shop/orders",
         "/carts",
         "/discounts",
         "/products/draft/all",
