@@ -27,8 +27,8 @@
 pub use ecom_core as core;
 #[doc(inline)]
 pub use ecom_core::{
-    Backend, Currency, Ecom, EcomConfig, Error, Money, ProductKind, ProductKindRegistry, Result,
-    Secret,
+    Backend, Currency, Ecom, EcomConfig, Error, Money, PaymentProvider, PaymentProviders,
+    ProductKind, ProductKindRegistry, Result, Secret,
 };
 
 /// In-process adapters: the lock and stock gate (always), the in-process backend (feature

@@ -40,7 +40,7 @@
 //! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
 //! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true`; `uses`, `left`, open uses only; by `open.at` |
 //! | `DiscountUses`| (code, customer) | `code:customer` | the orders holding the customer's uses (at most `max_uses_per_user`) |
-//! | `Orders`      | order, or a voided order id | order id | by `(customerId, createdAt)`; unique `(customerId, idempotencyKey)`; by `returning.deadline` |
+//! | `Orders`      | order, or a voided order id | order id | by `(customerId, createdAt)`; unique `(customerId, idempotencyKey)`; by `returning.deadline`; by `(lines.shop_id, createdAt)` (the seller desk; its line-status and payment-status filters read within it); by `paymentDue` (unpaid online orders by expiry, refunds due; only those) |
 //!
 //! Ids are the 32-hex-character strings core generates. Money is
 //! `{ minor: <i64 minor units>, currency: "USD" }`. Timestamps are fixed-width RFC 3339 text
