@@ -291,7 +291,9 @@ pub trait PaymentProvider: Send + Sync + Debug + 'static {
     }
 
     /// Starts the payment of a just-placed order; the provider's reference, if it has one.
-    /// The default starts nothing (the customer pays with the order id).
+    /// The default starts nothing (the customer pays with the order id). Called once, after
+    /// the order is placed and outside the checkout's commit; if it fails (or the process dies
+    /// first) the order stays unpaid, and an online one expires.
     async fn create(&self, _order: &Order) -> Result<Option<String>> {
         Ok(None)
     }
