@@ -13,8 +13,10 @@
 //!
 //! - start an operation on a task of its own: a checkout (`place_order`: one to three lines
 //!   over two shops, with or without each shop's code, without a key, with a new key, or
-//!   reusing one of the customer's keys), a customer's cancel, a shop's line update (cancel,
-//!   confirm, ship), a recovery pass, a stock addition, a gate reconcile;
+//!   reusing one of the customer's keys; paid cash on delivery or online), a customer's
+//!   cancel, a shop's line update (cancel, confirm, ship, deliver), a recovery pass, a stock
+//!   addition, a gate reconcile, a signed provider callback (paid, failed, refunded) on an
+//!   order, a payment sweep (expiring unpaid online orders, asking for refunds due);
 //! - run the tasks one round (every ready task is polled once; a [`Probe`] with seeded jitter
 //!   adds yields and short sleeps around every port call, so operations interleave);
 //! - arm a fault for the n-th next write or the n-th next call of a name: a failing call, a
@@ -37,7 +39,11 @@
 //!   checkouts before their commit point and of returns not yet given back; per customer the
 //!   same orders, within `max_uses_per_user`;
 //! - one order per customer and key; an order's status rolls up from its lines; only
-//!   cancelled lines (and codes of all-cancelled shop parts) are returned.
+//!   cancelled lines (and codes of all-cancelled shop parts) are returned;
+//! - a cancelled order's payment is not pending, and if paid it has a refund due; an online
+//!   order's shipped lines were paid for; a cash order is paid exactly when delivered.
+//!
+//! At the end, past every expiry and after the sweeps: no payment is still due.
 //!
 //! An operation that ends is judged too: an acknowledged order is in the store under its key,
 //! every answer for one key is the same order, errors are only the expected ones (out of
@@ -77,7 +83,7 @@ use crate::product::Product;
 use crate::secret::Secret;
 use crate::service::{
     CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, GateReconcile, ItemRequest,
-    LineStatusChange, RecoveryReport, ShopOrder, StatusUpdate,
+    LineStatusChange, RecoveryReport, ShopOrder, StatusUpdate, SweepReport,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -101,6 +107,8 @@ const MAX_IN_FLIGHT: usize = 10;
 const MAX_STALLS: usize = 3;
 /// Passes recovery gets at the end to come to rest.
 const RECOVERY_PASSES: usize = 6;
+/// How long an online order may stay unpaid in a run (a few lease jumps).
+const PAYMENT_TIMEOUT: i64 = 90;
 /// The business clock's start: 2030-01-01T00:00:00Z.
 const START: i64 = 1_893_456_000;
 
@@ -156,6 +164,10 @@ pub struct SimStats {
     pub completed: u64,
     /// Returns recovery finished.
     pub returns_finished: u64,
+    /// Provider callbacks that went through.
+    pub callbacks: u64,
+    /// Unpaid online orders the sweeps cancelled.
+    pub expired: u64,
 }
 
 impl std::ops::AddAssign<&SimStats> for SimStats {
@@ -174,6 +186,8 @@ impl std::ops::AddAssign<&SimStats> for SimStats {
         self.rolled_back += other.rolled_back;
         self.completed += other.completed;
         self.returns_finished += other.returns_finished;
+        self.callbacks += other.callbacks;
+        self.expired += other.expired;
     }
 }
 
@@ -349,6 +363,8 @@ enum Done {
     Recover(crate::Result<RecoveryReport>),
     AddStock(crate::Result<crate::inventory::Inventory>),
     Reconcile(crate::Result<GateReconcile>),
+    Pay(crate::Result<Order>),
+    Sweep(crate::Result<SweepReport>),
 }
 
 /// An operation in flight.

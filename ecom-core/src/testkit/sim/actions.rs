@@ -21,6 +21,7 @@ const NAMED: &[&str] = &[
     "orders.replace",
     "orders.get",
     "orders.find_by_key",
+    "orders.list_payments_due",
     "carts.remove_lines",
     "products.get_many",
     "gate.admit",
@@ -52,6 +53,8 @@ enum Action {
     Recover,
     AddStock,
     Reconcile,
+    Pay,
+    Sweep,
     Arm,
     Abort,
     Crash,
@@ -70,6 +73,8 @@ const ACTIONS: &[(Action, u32)] = &[
     (Action::Recover, 3),
     (Action::AddStock, 2),
     (Action::Reconcile, 1),
+    (Action::Pay, 3),
+    (Action::Sweep, 2),
     (Action::Arm, 6),
     (Action::Abort, 2),
     (Action::Crash, 1),
@@ -128,6 +133,8 @@ impl World {
             Action::Recover if !busy => self.start_recover(),
             Action::AddStock if !busy => self.start_add_stock(),
             Action::Reconcile if !busy => self.start_reconcile(),
+            Action::Pay if !busy => self.start_pay().await,
+            Action::Sweep if !busy => self.start_sweep(),
             Action::Arm => Ok(self.arm()),
             Action::Abort if !self.ops.is_empty() => Ok(self.abort()),
             Action::Crash => Ok(self.crash()),
@@ -169,7 +176,11 @@ impl World {
         let p = self.process();
         let ecom = self.services(p)?;
         let customer = self.fx.customers[c].clone();
-        let input = place(request, key.as_deref());
+        let method = match self.rng.gen_bool(0.5) {
+            true => "online",
+            false => "cod",
+        };
+        let input = place(request, key.as_deref()).with_payment(method);
         Ok(self.spawn(p, what, async move {
             let result = ecom.checkout.place_order(&customer, input).await;
             Done::Place {
@@ -299,7 +310,8 @@ impl World {
         let status = match self.rng.gen_range(0..10) {
             0..=5 => OrderStatus::Cancelled,
             6..=7 => OrderStatus::Confirmed,
-            _ => OrderStatus::Shipped,
+            8 => OrderStatus::Shipped,
+            _ => OrderStatus::Delivered,
         };
         let product_ids = match self.rng.gen_range(0..3) {
             0 => order
@@ -328,6 +340,38 @@ impl World {
         let (ecom, id) = (self.services(p)?, order.id.clone());
         Ok(self.spawn(p, what, async move {
             Done::Update(ecom.orders.update_status(&shop, &id, update).await)
+        }))
+    }
+
+    /// The online provider reports on a stored order: paid (6 in 10), failed (3 in 10) or
+    /// refunded, signed when the call runs; a cash order refuses it.
+    async fn start_pay(&mut self) -> Result<String, String> {
+        let orders = self.stored_orders();
+        if orders.is_empty() {
+            return Ok(round().await);
+        }
+        let order = orders[self.rng.gen_range(0..orders.len())].clone();
+        let kind = match self.rng.gen_range(0..10) {
+            0..=5 => "payment.succeeded",
+            6..=8 => "payment.failed",
+            _ => "refund.succeeded",
+        };
+        let event = format!("e{}", self.next_op);
+        let what = format!("pay {} {kind}", self.name(&order.id));
+        let p = self.process();
+        let ecom = self.services(p)?;
+        Ok(self.spawn(p, what, async move {
+            let callback = super::super::payments::genuine(&ecom, &event, kind, &order);
+            Done::Pay(ecom.payments.callback("online", &callback).await)
+        }))
+    }
+
+    fn start_sweep(&mut self) -> Result<String, String> {
+        let p = self.process();
+        let ecom = self.services(p)?;
+        let limit = self.rng.gen_range(1..=5);
+        Ok(self.spawn(p, format!("sweep {limit}"), async move {
+            Done::Sweep(ecom.payments.sweep(limit).await)
         }))
     }
 

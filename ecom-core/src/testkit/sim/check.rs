@@ -23,6 +23,7 @@ use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
 use crate::inventory::Inventory;
 use crate::order::{Order, OrderStatus};
 use crate::page::{Page, MAX_PAGE_LIMIT};
+use crate::payment::{Capture, PaymentStatus};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the store holds at one instant.
@@ -116,6 +117,9 @@ async fn all_orders(fx: &Fixture, customer: &CustomerId) -> Result<Vec<Order>, S
 /// Every invariant that holds at any instant, even with operations half-way.
 pub(super) fn mid_flight(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
     orders(snap)?;
+    for order in snap.orders.values() {
+        payment(order)?;
+    }
     stock(fx, snap)?;
     codes(fx, snap)
 }
@@ -137,6 +141,59 @@ pub(super) fn at_rest(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
     }
     for order in snap.orders.values() {
         returned_exactly_cancelled(order)?;
+    }
+    Ok(())
+}
+
+/// An order's payment agrees with its lines at every instant (each move is one write of the
+/// order): a cancelled order's payment is not pending, a paid one has its refund due; an
+/// online order's shipped or delivered lines were paid for; a cash order is paid exactly when
+/// it is delivered.
+fn payment(order: &Order) -> Result<(), String> {
+    let (id, pay) = (&order.id, &order.payment);
+    if order.status == OrderStatus::Cancelled {
+        ensure(pay.status != PaymentStatus::Pending, || {
+            format!("order {id}: cancelled with its payment pending")
+        })?;
+        ensure(
+            pay.status != PaymentStatus::Paid || pay.refund_due_at.is_some(),
+            || format!("order {id}: cancelled, paid, and no refund due"),
+        )?;
+    }
+    let sent = order
+        .lines
+        .iter()
+        .any(|l| matches!(l.status, OrderStatus::Shipped | OrderStatus::Delivered));
+    match pay.capture {
+        Capture::Online => ensure(
+            !sent || matches!(pay.status, PaymentStatus::Paid | PaymentStatus::Refunded),
+            || format!("order {id}: online, shipped, and {:?}", pay.status),
+        ),
+        Capture::OnDelivery => ensure(
+            (pay.status == PaymentStatus::Paid) == (order.status == OrderStatus::Delivered),
+            || {
+                format!(
+                    "order {id}: cash order {:?} with its payment {:?}",
+                    order.status, pay.status
+                )
+            },
+        ),
+    }
+}
+
+/// At rest, with the clock past every expiry and the sweeps done: no online order is left
+/// unpaid past its expiry, no refund is due without a request.
+pub(super) fn payments_at_rest(
+    snap: &Snapshot,
+    now: crate::clock::Timestamp,
+) -> Result<(), String> {
+    for order in snap.orders.values() {
+        ensure(order.payment.due_at().is_none_or(|at| at > now), || {
+            format!(
+                "order {}: its payment was due at rest: {:?}",
+                order.id, order.payment
+            )
+        })?;
     }
     Ok(())
 }

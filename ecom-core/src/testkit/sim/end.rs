@@ -38,8 +38,11 @@ impl World {
         let ecom = Ecom::new(self.counted.clone(), self.config.clone());
         self.clock.advance(chrono::Duration::hours(1));
         self.recover_to_rest(&ecom).await?;
+        self.sweep_to_rest(&ecom).await?;
+        self.recover_to_rest(&ecom).await?;
         let snap = Snapshot::take(&self.fx).await?;
         check::at_rest(&self.fx, &snap).map_err(|e| format!("at rest: {e}"))?;
+        check::payments_at_rest(&snap, self.clock_now()).map_err(|e| format!("at rest: {e}"))?;
         self.acked_exist(&snap)?;
         self.check_gate(&ecom, &snap).await?;
         self.sell_the_rest(&ecom).await?;
@@ -67,6 +70,31 @@ impl World {
         }
         Err(format!(
             "recovery did not come to rest in {RECOVERY_PASSES} passes"
+        ))
+    }
+
+    /// Payment sweeps until one finds nothing to do; none may fail (no fault is armed).
+    async fn sweep_to_rest(&mut self, ecom: &Ecom) -> Result<(), String> {
+        for _ in 0..RECOVERY_PASSES {
+            let report = ecom
+                .payments
+                .sweep(100)
+                .await
+                .map_err(|e| format!("a payment sweep failed without faults: {e:?}"))?;
+            self.stats.expired += u64::from(report.expired);
+            self.trace.push(format!(
+                "final swept {}/{}/{}",
+                report.expired, report.refunds_requested, report.failed
+            ));
+            if report.failed > 0 {
+                return Err(format!("a payment sweep failed on an order: {report:?}"));
+            }
+            if report == SweepReport::default() {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "the payment sweeps did not come to rest in {RECOVERY_PASSES} passes"
         ))
     }
 

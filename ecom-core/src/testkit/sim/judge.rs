@@ -91,6 +91,24 @@ impl World {
                 matches!(e, Error::Unavailable(_) | Error::Conflict { .. }),
                 &e,
             ),
+            Done::Pay(Ok(_)) => {
+                self.stats.callbacks += 1;
+                Ok("callback applied".into())
+            }
+            // A cash order refuses callbacks; money for a cancelled order is refused (and
+            // refunded); a cancel inside a failure callback can find its order moved.
+            Done::Pay(Err(e)) => expected(
+                matches!(e, Error::Conflict { .. } | Error::Unavailable(_)),
+                &e,
+            ),
+            Done::Sweep(Ok(report)) => {
+                self.stats.expired += u64::from(report.expired);
+                Ok(format!(
+                    "swept {}/{}/{}",
+                    report.expired, report.refunds_requested, report.failed
+                ))
+            }
+            Done::Sweep(Err(e)) => expected(matches!(e, Error::Unavailable(_)), &e),
             Done::AddStock(Err(e)) | Done::Reconcile(Err(e)) => {
                 expected(matches!(e, Error::Unavailable(_)), &e)
             }

@@ -18,6 +18,13 @@ impl World {
         ecom_config.checkout.lock_ttl = Duration::from_secs(2);
         ecom_config.checkout.lock_wait = Duration::from_secs(5);
         ecom_config.group_commit = rng.gen_bool(0.75);
+        ecom_config
+            .payments
+            .register(Arc::new(crate::payment::SignedWebhook::new(
+                Secret::new(super::super::payments::WEBHOOK_SECRET),
+                chrono::Duration::seconds(PAYMENT_TIMEOUT),
+            )))
+            .map_err(|e| format!("registering the online method: {e:?}"))?;
         let setup = Ecom::new(counted.clone(), ecom_config.clone());
         let mut fx = Fixture {
             raw,
