@@ -664,8 +664,8 @@ pub async fn adjust_below_zero_changes_nothing(backend: &Backend) {
 
 /// What one racing task did.
 enum Raced {
-    Ordered(Order),
-    Adjusted(Adjusted),
+    Ordered(Box<Order>),
+    Adjusted(Box<Adjusted>),
     Refused,
 }
 
@@ -688,7 +688,7 @@ pub async fn adjustments_racing_checkouts_keep_the_invariant(backend: &Backend) 
                     .place_order(&CustomerId::generate(), input)
                     .await
                 {
-                    Ok(order) => Raced::Ordered(order),
+                    Ok(order) => Raced::Ordered(Box::new(order)),
                     Err(e) if out_of_stock(&e) => Raced::Refused,
                     Err(e) => panic!("checkout {i}: {e:?}"),
                 };
@@ -705,7 +705,7 @@ pub async fn adjustments_racing_checkouts_keep_the_invariant(backend: &Backend) 
                 .adjust(&shop, &product.id, change, "Racing")
                 .await
             {
-                Ok(adjusted) => Raced::Adjusted(adjusted),
+                Ok(adjusted) => Raced::Adjusted(Box::new(adjusted)),
                 Err(Error::Conflict { .. }) => Raced::Refused,
                 Err(e) => panic!("adjustment {i}: {e:?}"),
             }
@@ -717,7 +717,7 @@ pub async fn adjustments_racing_checkouts_keep_the_invariant(backend: &Backend) 
     let mut adjusted = Vec::new();
     for result in results {
         match result {
-            Raced::Ordered(order) => orders.push(order),
+            Raced::Ordered(order) => orders.push(*order),
             Raced::Adjusted(a) => adjusted.push(a.adjustment),
             Raced::Refused => {}
         }
@@ -798,4 +798,25 @@ pub async fn adjustment_history_pages_newest_first_and_is_bounded(backend: &Back
     let others = all_adjustments(backend, &other).await;
     assert_eq!(others.len(), 1, "each product has its own history");
     assert_eq!((others[0].delta, others[0].stock_after), (9, 9));
+}
+
+/// 10 concurrent calls with one adjustment id (a caller retrying after lost replies): the
+/// adjustment is applied and recorded once, and every call answers with that record.
+pub async fn concurrent_retries_of_one_adjustment_apply_it_once(backend: &Backend) {
+    let id = fresh_inventory(backend, 5).await;
+    let new = adjustment(backend, &id, &ShopId::generate(), StockChange::Delta(-2));
+    let racing = interleaved(backend);
+    let results = rush(10, |_| {
+        let (racing, new) = (racing.clone(), new.clone());
+        async move { racing.inventory.adjust(&new).await }
+    })
+    .await;
+    let records: Vec<StockAdjustment> =
+        results.into_iter().map(|r| r.unwrap().adjustment).collect();
+    assert!(records.iter().all(|r| r == &records[0]), "{records:?}");
+    assert_eq!((records[0].delta, records[0].stock_after), (-2, 3));
+    let history = all_adjustments(backend, &id).await;
+    assert_eq!(history, records[..1]);
+    let inv = assert_received_is_first_stock_plus_adjustments(backend, &id, 5).await;
+    assert_eq!(inv.stock, 3);
 }

@@ -200,7 +200,8 @@ macro_rules! conformance_suite {
                 concurrent_reserves_never_oversell, concurrent_releases_and_settles_move_once,
                 adjust_up_down_and_to_zero, adjust_below_zero_changes_nothing,
                 adjustments_racing_checkouts_keep_the_invariant,
-                adjustment_history_pages_newest_first_and_is_bounded
+                adjustment_history_pages_newest_first_and_is_bounded,
+                concurrent_retries_of_one_adjustment_apply_it_once
             },
             carts { add_adjust_remove, cart_service_flow, checkout_empties_bought_lines },
             discounts {
