@@ -464,3 +464,37 @@ pub async fn adjustments_reach_the_gate(backend: &Backend) {
     assert_stock_matches_orders(backend, &[(product.id.clone(), 7)], &[order]).await;
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(0));
 }
+
+/// A gate that fails right after the store took an adjustment does not fail the adjustment
+/// (retrying it would apply it twice): the store changed, and the gate, counting high or low
+/// for a while, is set right by the reconcile.
+pub async fn a_failing_gate_does_not_fail_an_adjustment(backend: &Backend) {
+    use super::probe::{Fault, FaultMode, Probe, Target};
+    let probe = Probe::new();
+    let ecom = ecom_with(&probe.wrap(backend), CheckoutStrategy::Gate);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "1.00", 10).await;
+    backend.gate.seed(&product.id, 10).await.unwrap();
+    for (name, change, stock, gate) in [
+        ("gate.take", StockChange::Delta(-4), 6, 10),
+        ("gate.add", StockChange::Delta(3), 9, 6),
+    ] {
+        probe.arm(Fault::at(Target::Named(name, 0), FaultMode::Error));
+        let adjusted = ecom
+            .inventory
+            .adjust(&shop, &product.id, change, "The gate is down")
+            .await
+            .unwrap();
+        assert_eq!(probe.disarm().map(|c| c.name), Some(name));
+        assert_eq!(adjusted.inventory.stock, stock);
+        assert_eq!(
+            backend.gate.available(&product.id).await.unwrap(),
+            Some(gate)
+        );
+        ecom.inventory.reconcile_gate().await.unwrap();
+        assert_eq!(
+            backend.gate.available(&product.id).await.unwrap(),
+            Some(stock)
+        );
+    }
+}

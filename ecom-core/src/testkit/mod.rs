@@ -231,7 +231,8 @@ macro_rules! conformance_suite {
                 concurrent_admissions_never_exceed_the_count,
                 thousand_orders_through_the_gate, a_gate_out_of_sync_never_oversells,
                 an_undercounting_gate_heals_under_a_rush, cancels_and_restocks_reach_the_gate,
-                take_floors_at_zero_and_moves_the_epoch, adjustments_reach_the_gate
+                take_floors_at_zero_and_moves_the_epoch, adjustments_reach_the_gate,
+                a_failing_gate_does_not_fail_an_adjustment
             },
         );
     };
