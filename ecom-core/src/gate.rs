@@ -10,8 +10,9 @@
 //! process) and raises the count with [`StockGate::heal`]; the server reconciles every counted
 //! product periodically; an operator can rebuild one or all (`ecom-server gate rebuild`).
 //!
-//! Counts are seeded lazily from the store, grow when stock is added, and get units back when a
-//! checkout rolls back or an order line is cancelled. Admissions are keyed by checkout (the id
+//! Counts are seeded lazily from the store, grow when stock is added (or adjusted up), shrink
+//! when stock is adjusted down ([`StockGate::take`]), and get units back when a checkout rolls
+//! back or an order line is cancelled. Admissions are keyed by checkout (the id
 //! of the order it would place), so admitting or releasing twice never moves units twice; an
 //! admission is forgotten once its order is placed. An admission lives until its checkout or
 //! recovery ends it (no expiry), so the units it holds are always known.
@@ -20,14 +21,18 @@
 //!
 //! Per product the gate keeps, besides its count, the units in open admissions (`open`) and an
 //! `epoch` that moves whenever units enter or leave the gate other than through an admission or
-//! its release (a commit, an addition). The store's stock minus `open` never exceeds what the
+//! its release (a commit, an addition, a take). The store's stock minus `open` never exceeds what the
 //! gate may truly admit (admitted units are either still in the store's stock or already taken
 //! from it and counted in `open`), so raising the count to it never oversells, and a heal whose
 //! epoch moved between [`StockGate::tally`] and [`StockGate::heal`] changes nothing (the store
-//! read may be stale). One race remains: a heal that runs entirely between the store taking back
+//! read may be stale). Two races remain. A heal that runs entirely between the store taking back
 //! units (a cancel, a stock addition) and the gate's [`StockGate::add`] counts those units
 //! twice; the gate then counts high, which the store guards, and the next reconcile of the
-//! product while no admission is open sets the count exactly.
+//! product while no admission is open sets the count exactly. A heal that raises a count
+//! entirely between the store losing free units (an adjustment down) and the gate's
+//! [`StockGate::take`] has them taken twice; the gate then counts low, and the next checkout it
+//! refuses heals it from the store. Between the store's write and the gate's, the gate counts
+//! high for an adjustment down (the store guards) and low for one up (healed likewise).
 
 use crate::clock::Timestamp;
 use crate::error::Result;
@@ -105,6 +110,10 @@ pub trait StockGate: Send + Sync + Debug + 'static {
     /// Adds `units` to the product's count if it has one (stock received or returned), and
     /// moves its epoch.
     async fn add(&self, product: &ProductId, units: u32) -> Result<()>;
+
+    /// Takes `units` from the product's count if it has one, never below zero (free stock
+    /// taken away by an adjustment), and moves its epoch.
+    async fn take(&self, product: &ProductId, units: u64) -> Result<()>;
 
     /// The product's count, open units and epoch, read at one instant.
     async fn tally(&self, product: &ProductId) -> Result<Tally>;

@@ -119,6 +119,11 @@ typed_id!(
     OrderId,
     "orderId"
 );
+typed_id!(
+    /// Id of a stock adjustment.
+    AdjustmentId,
+    "adjustmentId"
+);
 
 /// Account ids and the role-specific ids share one id space.
 macro_rules! account_conversions {

@@ -1,10 +1,11 @@
-//! Inventory: a product's stock record, and the repository port.
+//! Inventory: a product's stock record, its adjustments, and the repository port.
 //!
 //! A record counts units in three places: `stock` (free to sell), `sold` (in placed orders)
 //! and `reservations` (open holds: checkouts in flight, returns in flight). Invariant, checkable
-//! from outside: `stock + sold + reserved() == everything ever received`, `stock` never
-//! negative. A record holds only *open* reservations: a checkout's hold is settled into `sold`
-//! once its order is placed, so the record's size does not grow with sales.
+//! from outside: `stock + sold + reserved() == received()`, where `received()` is everything
+//! ever received (the first stock, every addition) net of every adjustment, and `stock` is
+//! never negative. A record holds only *open* reservations: a checkout's hold is settled into
+//! `sold` once its order is placed, so the record's size does not grow with sales.
 //!
 //! Moves, each one atomic conditional write:
 //!
@@ -13,7 +14,15 @@
 //!   stock ───────────> open ───────────> sold
 //!         <───────────      <───────────
 //!            release              unsettle (a return in flight)
+//!
+//!   add_stock, adjust (up) ──> stock ──> adjust (down, free units only, never below zero)
 //! ```
+//!
+//! The moves between the three places keep `received()` as it is; adding stock raises it, and
+//! an adjustment ([`InventoryRepo::adjust`]) moves it by exactly the delta it records. Every
+//! adjustment is recorded with the stock change, in one atomic step as callers see it, in a
+//! bounded history ([`ADJUSTMENT_HISTORY`] per product, newest kept), so for any product
+//! `received()` equals its first stock plus its additions plus the deltas of its adjustments.
 //!
 //! A reservation names the order it belongs to. A checkout's hold has the id of the order it
 //! will create (and nothing else ever reuses that id); a return's hold has the id of the return
@@ -22,8 +31,9 @@
 //! [`CheckoutService::recover_stale_checkouts`](crate::service::CheckoutService::recover_stale_checkouts)).
 
 use crate::clock::Timestamp;
-use crate::error::Result;
-use crate::id::{OrderId, ProductId, ShopId};
+use crate::error::{Error, Result};
+use crate::id::{AdjustmentId, OrderId, ProductId, ShopId};
+use crate::page::Page;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -78,11 +88,104 @@ impl Inventory {
     }
 }
 
+/// The most adjustments kept per product: recording one more drops the oldest.
+pub const ADJUSTMENT_HISTORY: usize = 1_000;
+
+/// The largest stock a [`StockChange::Set`] may ask for through the services.
+pub const MAX_SET_STOCK: u64 = 1_000_000_000;
+
+/// How an adjustment changes a product's free stock.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum StockChange {
+    /// Adds (positive) or takes away (negative) this many free units; never zero.
+    Delta(i64),
+    /// Makes the free stock exactly this many units (a stock count); the adjustment records
+    /// the delta this meant when it was applied.
+    Set(u64),
+}
+
+/// An adjustment to apply ([`InventoryRepo::adjust`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewAdjustment {
+    /// Its id: applying the same id again changes nothing.
+    pub id: AdjustmentId,
+    /// The product.
+    pub product_id: ProductId,
+    /// The model (variant) of the product it adjusts; always `None` while products have no
+    /// models.
+    pub model_id: Option<String>,
+    /// The change.
+    pub change: StockChange,
+    /// Why (validated by the service).
+    pub reason: String,
+    /// The shop that made it.
+    pub by: ShopId,
+    /// When it is made.
+    pub at: Timestamp,
+}
+
+/// One recorded adjustment of a product's free stock.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct StockAdjustment {
+    /// Its id.
+    pub id: AdjustmentId,
+    /// The product.
+    pub product_id: ProductId,
+    /// The model (variant) adjusted; `None` for a product without models.
+    pub model_id: Option<String>,
+    /// Units added (positive) or taken away (negative), as applied: for a
+    /// [`StockChange::Set`], the new stock less the stock before (0 when they were equal).
+    pub delta: i64,
+    /// The free stock right after it.
+    pub stock_after: u64,
+    /// Why.
+    pub reason: String,
+    /// The shop that made it.
+    pub by: ShopId,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+impl StockChange {
+    /// Applied to a free stock of `stock` units: the delta it means and the stock after, or
+    /// [`below_zero`] if that would be negative (or, past `i64::MAX`, a validation error).
+    pub fn apply_to(self, stock: u64) -> Result<(i64, u64)> {
+        let after = match self {
+            StockChange::Delta(delta) => i128::from(stock) + i128::from(delta),
+            StockChange::Set(units) => i128::from(units),
+        };
+        if after < 0 {
+            return Err(below_zero());
+        }
+        let too_large = || Error::validation("stock", "would be over 2^63 - 1 units");
+        let stock_after = i64::try_from(after).map_err(|_| too_large())?;
+        let delta = i64::try_from(after - i128::from(stock)).map_err(|_| too_large())?;
+        // Not negative (checked above).
+        Ok((delta, stock_after.unsigned_abs()))
+    }
+}
+
+/// The refusal of an adjustment that would take the free stock below zero, in the words every
+/// adapter answers it with.
+pub fn below_zero() -> Error {
+    Error::refused("inventory", "stock cannot go below zero")
+}
+
+/// What [`InventoryRepo::adjust`] returns: the recorded adjustment and the record after it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Adjusted {
+    /// The adjustment, as recorded.
+    pub adjustment: StockAdjustment,
+    /// The stock record: right after the adjustment, or (when the adjustment had been applied
+    /// before) as it is now.
+    pub inventory: Inventory,
+}
+
 /// Storage of stock records. Every move of units is one atomic conditional write; every
 /// method that takes holds is idempotent per hold id.
 #[async_trait]
 pub trait InventoryRepo: Send + Sync + Debug + 'static {
-    /// Inserts a record; [`Error::AlreadyExists`](crate::Error::AlreadyExists) if one exists for the product.
+    /// Inserts a record; [`Error::AlreadyExists`] if one exists for the product.
     async fn insert(&self, inventory: &Inventory) -> Result<()>;
 
     /// The record of `product_id`, if any.
@@ -93,7 +196,7 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     async fn delete(&self, product_id: &ProductId) -> Result<bool>;
 
     /// Adds `quantity` units to `stock` (and sets `location` if given); returns the new state.
-    /// [`Error::NotFound`](crate::Error::NotFound) if there is no record.
+    /// [`Error::NotFound`] if there is no record.
     async fn add_stock(
         &self,
         product_id: &ProductId,
@@ -104,9 +207,9 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
 
     /// Atomically, all or nothing: if `stock` covers the sum of `holds` and none of their ids
     /// is open, moves that sum from `stock` into these open holds. Otherwise changes nothing and
-    /// returns [`Error::InsufficientStock`](crate::Error::InsufficientStock) (which also covers
+    /// returns [`Error::InsufficientStock`] (which also covers
     /// an id already open: a caller that may have reserved it before reads the record).
-    /// [`Error::NotFound`](crate::Error::NotFound) if there is no record.
+    /// [`Error::NotFound`] if there is no record.
     async fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;
 
     /// [`Self::reserve`] for several products at once (group commit): each product's holds
@@ -142,8 +245,8 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
 
     /// Atomically: if `hold`'s id is not open and `sold` covers it, moves its units from `sold`
     /// into the open hold (a return in flight). Idempotent: if the id is already open, `Ok`
-    /// and nothing changes. [`Error::Conflict`](crate::Error::Conflict) if `sold` is short;
-    /// [`Error::NotFound`](crate::Error::NotFound) if there is no record.
+    /// and nothing changes. [`Error::Conflict`] if `sold` is short;
+    /// [`Error::NotFound`] if there is no record.
     async fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()>;
 
     /// Up to `limit` open holds (with their product) opened before `before`, oldest first.
@@ -152,4 +255,26 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<(ProductId, Reservation)>>;
+
+    /// Atomically, as every caller sees it: changes the free `stock` of the adjustment's
+    /// product as its `change` says and records the adjustment (with the delta applied and
+    /// the stock after it) in the product's history; returns the record and the stock after.
+    ///
+    /// Only free units are taken away (never those held or sold): if the result would be below
+    /// zero, changes and records nothing and returns [`Error::Conflict`].
+    /// A [`StockChange::Set`] to the current stock is recorded with delta 0.
+    /// [`Error::NotFound`] if there is no record.
+    ///
+    /// Idempotent by `adjustment.id`: if that id is in the history already, changes nothing and
+    /// returns the recorded adjustment (whatever this call asked for) with the current record,
+    /// so a retry after a lost reply never applies an adjustment twice. The history keeps the
+    /// newest [`ADJUSTMENT_HISTORY`] adjustments of each product; recording one more drops the
+    /// oldest (an id dropped that way is no longer known).
+    async fn adjust(&self, adjustment: &NewAdjustment) -> Result<Adjusted>;
+
+    /// The recorded adjustments of `product_id`, newest first (in the order they were applied),
+    /// windowed by `page`; every adjustment [`Self::adjust`] has returned is listed (until
+    /// [`ADJUSTMENT_HISTORY`] newer ones drop it). Empty if there are none.
+    async fn adjustments(&self, product_id: &ProductId, page: Page)
+        -> Result<Vec<StockAdjustment>>;
 }

@@ -117,6 +117,7 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi, kinds: &ProductKindRegistry) ->
         ),
         ("PatchProductBody", patch_attributes_of_kinds),
         ("StatusBody", |body, _| something_to_update(body)),
+        ("AdjustStockBody", |body, _| delta_or_set(body)),
     ] {
         if let Some(schema) = json["components"]["schemas"].get_mut(name) {
             *schema = edit(schema.take(), kinds);
@@ -194,6 +195,17 @@ fn something_to_update(body: Value) -> Value {
             {"required": ["orderProducts"], "properties": {"orderProducts": {"minItems": 1}}},
             {"required": ["note"], "properties": {"note": {"type": "string"}}},
             {"required": ["trackingNumber"], "properties": {"trackingNumber": {"type": "string"}}},
+        ]},
+    ]})
+}
+
+/// `POST /inventory/adjust` takes exactly one of a non-zero `delta` and a `set`.
+fn delta_or_set(body: Value) -> Value {
+    json!({"allOf": [
+        body,
+        {"oneOf": [
+            {"required": ["delta"], "properties": {"delta": {"type": "integer", "not": {"const": 0}}}},
+            {"required": ["set"], "properties": {"set": {"type": "integer"}}},
         ]},
     ]})
 }

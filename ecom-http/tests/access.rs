@@ -88,6 +88,18 @@ fn rows(o: &Owned) -> Vec<Row> {
             Some(json!({"productId": o.product, "stock": 5})),
         ),
         row(
+            Method::GET,
+            "/inventory/{productId}/adjustments",
+            format!("/inventory/{}/adjustments", o.product),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/inventory/adjust",
+            "/inventory/adjust".into(),
+            Some(json!({"productId": o.product, "delta": -1, "reason": "Taken over"})),
+        ),
+        row(
             Method::DELETE,
             "/discounts/{code}",
             format!("/discounts/{}", o.code),
@@ -198,6 +210,7 @@ async fn set_up(api: &Api) -> Owned {
 async fn snapshot(api: &Api, o: &Owned) -> Value {
     let shop_reads = [
         format!("/inventory/{}", o.product),
+        format!("/inventory/{}/adjustments", o.product),
         format!("/products/{}", o.product),
         "/products/draft/all".to_owned(),
         "/products/published/all".to_owned(),

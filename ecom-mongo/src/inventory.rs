@@ -2,14 +2,44 @@
 //! product id) with `stock`, `sold` and the *open* holds only (`holds`), so a document stays
 //! small whatever the sales. Every move of units is one `updateOne` whose filter carries the
 //! guard: enough units, and the hold open (or not yet open) with that id and quantity.
+//!
+//! # Adjustments
+//!
+//! The history is the `StockAdjustments` collection (one document per adjustment, `_id` its
+//! id), without a multi-document transaction, so it works on a standalone server too. Each
+//! inventory document counts the adjustments ever applied to it (`adjustSeq`) and keeps a short
+//! journal of applied adjustments not yet copied into the history (`adjusting`). An adjustment
+//! is one conditional write of the inventory document (an update pipeline): at the `adjustSeq`
+//! read just before, with the id not in the journal and (going down) enough free stock, it sets
+//! the stock, increments `adjustSeq` and appends the record, with the delta and the stock after
+//! computed by the server from the stock it changes, to the journal. Then the record is copied
+//! into the history (an upsert by id, so copying twice is once) and pulled from the journal.
+//! Whoever touches the product's adjustments next copies what a failed copy or a dead process
+//! left in the journal first, and a listing does the same before it reads, so a record is never
+//! lost, and once an adjustment has returned it is listed.
+//!
+//! An id is applied once: a caller first copies the journal, then looks the id up in the
+//! history, then writes at the `adjustSeq` it read before both. If the same id was applied
+//! meanwhile, `adjustSeq` moved and the write misses; the caller starts over and finds it.
+//! Concurrent adjustments of one product are serialized the same way (each round, one wins;
+//! the others start over), while checkouts never touch `adjustSeq` and do not collide with them.
+//!
+//! The position of an adjustment in its product's history is its `seq` (the `adjustSeq` it
+//! made), so newest first is `seq` descending (index `(productId, seq desc)`), and keeping the
+//! newest [`ADJUSTMENT_HISTORY`] is deleting `seq <= adjustSeq - ADJUSTMENT_HISTORY`, done by
+//! each copy; a listing also reads only above that line.
 
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use ecom_core::clock::Timestamp;
-use ecom_core::id::{OrderId, ProductId, ShopId};
-use ecom_core::inventory::{Inventory, InventoryRepo, Reservation};
+use ecom_core::id::{AdjustmentId, OrderId, ProductId, ShopId};
+use ecom_core::inventory::{
+    below_zero, Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+    StockChange, ADJUSTMENT_HISTORY,
+};
+use ecom_core::page::Page;
 use ecom_core::{ConflictReason, Error, Result};
 use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
@@ -18,6 +48,24 @@ use serde::{Deserialize, Serialize};
 
 /// Collection of inventories.
 pub(crate) const INVENTORIES: &str = "Inventories";
+/// Collection of the adjustments' history.
+pub(crate) const ADJUSTMENTS: &str = "StockAdjustments";
+
+/// How often one adjustment starts over (other adjustments of the product won each round)
+/// before it gives up with [`Error::Busy`].
+const ADJUST_ROUNDS: u32 = 64;
+
+/// Indexes of `StockAdjustments`: a product's history, newest first.
+pub(crate) fn adjustment_indexes() -> Vec<IndexModel> {
+    vec![IndexModel::builder()
+        .keys(doc! { "productId": 1, "seq": -1 })
+        .options(
+            IndexOptions::builder()
+                .name("product_newest".to_owned())
+                .build(),
+        )
+        .build()]
+}
 
 /// Indexes of `Inventories`: by shop; by the opening time of open holds (recovery's scan).
 pub(crate) fn indexes() -> Vec<IndexModel> {
@@ -81,6 +129,64 @@ struct InventoryDoc {
     created_at: Timestamp,
     #[serde(with = "timestamp")]
     updated_at: Timestamp,
+    /// Adjustments ever applied (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    adjust_seq: i64,
+    /// Applied adjustments not yet copied into the history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    adjusting: Vec<AdjustmentDoc>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// An adjustment, in the journal of its inventory document (`productId` implied) and in
+/// `StockAdjustments`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdjustmentDoc {
+    #[serde(alias = "_id")]
+    id: AdjustmentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    product_id: Option<ProductId>,
+    seq: i64,
+    model_id: Option<String>,
+    delta: i64,
+    stock_after: i64,
+    reason: String,
+    by: ShopId,
+    #[serde(with = "timestamp")]
+    at: Timestamp,
+}
+
+impl AdjustmentDoc {
+    fn into_adjustment(self, product_id: &ProductId) -> Result<StockAdjustment> {
+        Ok(StockAdjustment {
+            id: self.id,
+            product_id: product_id.clone(),
+            model_id: self.model_id,
+            delta: self.delta,
+            stock_after: u64::try_from(self.stock_after)
+                .map_err(|_| out_of_range("adjustment stock"))?,
+            reason: self.reason,
+            by: self.by,
+            created_at: self.at,
+        })
+    }
+
+    /// The history document of this journal entry of `product_id`'s inventory.
+    fn history(&self, product_id: &ProductId) -> Result<Document> {
+        let mut history = bson::to_document(&AdjustmentDoc {
+            product_id: Some(product_id.clone()),
+            ..self.clone()
+        })
+        .map_err(to_core)?;
+        if let Some(id) = history.remove("id") {
+            history.insert("_id", id);
+        }
+        Ok(history)
+    }
 }
 
 impl InventoryDoc {
@@ -95,6 +201,8 @@ impl InventoryDoc {
             holds: i.reservations.iter().map(HoldDoc::from_hold).collect(),
             created_at: i.created_at,
             updated_at: i.updated_at,
+            adjust_seq: 0,
+            adjusting: Vec::new(),
         })
     }
 
@@ -127,10 +235,12 @@ fn units(holds: &[Reservation]) -> i64 {
     holds.iter().map(|h| i64::from(h.quantity)).sum()
 }
 
-/// MongoDB [`InventoryRepo`] on the `Inventories` collection.
+/// MongoDB [`InventoryRepo`] on the `Inventories` collection, with the adjustments' history in
+/// `StockAdjustments`.
 #[derive(Debug, Clone)]
 pub struct MongoInventory {
     inventories: Collection<InventoryDoc>,
+    adjustments: Collection<AdjustmentDoc>,
 }
 
 impl MongoInventory {
@@ -138,7 +248,123 @@ impl MongoInventory {
     pub fn new(db: &Database) -> Self {
         MongoInventory {
             inventories: crate::collection(db, INVENTORIES),
+            adjustments: crate::collection(db, ADJUSTMENTS),
         }
+    }
+
+    async fn existing(&self, product_id: &ProductId) -> Result<InventoryDoc> {
+        self.find(product_id)
+            .await?
+            .ok_or_else(|| Error::not_found("inventory"))
+    }
+
+    /// Copies `entries` of the journal of `product_id`'s inventory into the history (once
+    /// each, whoever copies), drops what falls out of the history's bound, and pulls them from
+    /// the journal.
+    async fn copy_journal(&self, product_id: &ProductId, entries: &[AdjustmentDoc]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        for entry in entries {
+            let mut history = entry.history(product_id)?;
+            history.remove("_id");
+            let copied = self
+                .adjustments
+                .update_one(
+                    doc! { "_id": entry.id.as_str() },
+                    doc! { "$setOnInsert": history },
+                )
+                .upsert(true)
+                .await
+                .map_err(to_core);
+            match copied {
+                // Two copies raced to insert it: it is there.
+                Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let newest = entries.iter().map(|e| e.seq).max().unwrap_or(0);
+        let bound = history_bound();
+        if newest > bound {
+            self.adjustments
+                .delete_many(doc! {
+                    "productId": product_id.as_str(),
+                    "seq": { "$lte": newest - bound },
+                })
+                .await
+                .map_err(to_core)?;
+        }
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        self.inventories
+            .update_one(
+                doc! { "_id": product_id.as_str() },
+                doc! { "$pull": { "adjusting": { "id": { "$in": ids } } } },
+            )
+            .await
+            .map_err(to_core)?;
+        Ok(())
+    }
+
+    /// The conditional write of an adjustment: at `seq`, with its id not in the journal and
+    /// (going down) enough free stock, sets the stock and appends the record (delta and stock
+    /// after computed from the stock it changes) to the journal. The document after, or `None`
+    /// if the guard failed.
+    async fn apply(&self, adjustment: &NewAdjustment, seq: i64) -> Result<Option<InventoryDoc>> {
+        let mut filter = doc! {
+            "_id": adjustment.product_id.as_str(),
+            "adjusting.id": { "$ne": adjustment.id.as_str() },
+        };
+        if seq == 0 {
+            filter.insert("adjustSeq", doc! { "$in": [Bson::Null, 0_i64] });
+        } else {
+            filter.insert("adjustSeq", seq);
+        }
+        let (stock, delta) = match adjustment.change {
+            StockChange::Delta(delta) => {
+                if delta < 0 {
+                    filter.insert("stock", doc! { "$gte": delta.saturating_neg() });
+                }
+                (
+                    Bson::Document(doc! { "$add": ["$stock", delta] }),
+                    Bson::Int64(delta),
+                )
+            }
+            StockChange::Set(units) => {
+                let units =
+                    i64::try_from(units).map_err(|_| Error::validation("set", "is too large"))?;
+                (
+                    Bson::Int64(units),
+                    Bson::Document(doc! { "$subtract": [units, "$stock"] }),
+                )
+            }
+        };
+        let at = timestamp::to_bson(&adjustment.at).map_err(to_core)?;
+        let model = adjustment
+            .model_id
+            .as_deref()
+            .map_or(Bson::Null, |m| Bson::String(m.to_owned()));
+        // Text goes in as `$literal`: a reason starting with `$` is text, not a field path.
+        let entry = doc! {
+            "id": { "$literal": adjustment.id.as_str() },
+            "seq": seq + 1,
+            "modelId": { "$literal": model },
+            "delta": delta,
+            "stockAfter": stock.clone(),
+            "reason": { "$literal": adjustment.reason.as_str() },
+            "by": { "$literal": adjustment.by.as_str() },
+            "at": { "$literal": at.clone() },
+        };
+        let update = vec![doc! { "$set": {
+            "stock": stock,
+            "adjustSeq": seq + 1,
+            "updatedAt": { "$literal": at },
+            "adjusting": { "$concatArrays": [{ "$ifNull": ["$adjusting", []] }, [entry]] },
+        } }];
+        self.inventories
+            .find_one_and_update(filter, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(to_core)
     }
 
     async fn find(&self, product_id: &ProductId) -> Result<Option<InventoryDoc>> {
@@ -230,6 +456,11 @@ fn close_statement(
     )
 }
 
+/// [`ADJUSTMENT_HISTORY`] as a `seq` distance.
+fn history_bound() -> i64 {
+    i64::try_from(ADJUSTMENT_HISTORY).unwrap_or(i64::MAX)
+}
+
 fn hold_docs(holds: &[Reservation]) -> Result<Vec<Bson>> {
     holds
         .iter()
@@ -259,6 +490,10 @@ impl InventoryRepo for MongoInventory {
         let deleted = self
             .inventories
             .delete_one(doc! { "_id": product_id.as_str() })
+            .await
+            .map_err(to_core)?;
+        self.adjustments
+            .delete_many(doc! { "productId": product_id.as_str() })
             .await
             .map_err(to_core)?;
         Ok(deleted.deleted_count == 1)
@@ -411,6 +646,85 @@ impl InventoryRepo for MongoInventory {
             entity: "inventory",
             reason: ConflictReason::ReturnExceedsSold,
         })
+    }
+
+    async fn adjust(&self, adjustment: &NewAdjustment) -> Result<Adjusted> {
+        let product_id = &adjustment.product_id;
+        for round in 0..ADJUST_ROUNDS {
+            let state = self.existing(product_id).await?;
+            self.copy_journal(product_id, &state.adjusting).await?;
+            let done = self
+                .adjustments
+                .find_one(doc! { "_id": adjustment.id.as_str() })
+                .await
+                .map_err(to_core)?;
+            if let Some(done) = done {
+                return Ok(Adjusted {
+                    adjustment: done.into_adjustment(product_id)?,
+                    inventory: self.existing(product_id).await?.into_inventory()?,
+                });
+            }
+            if let Some(after) = self.apply(adjustment, state.adjust_seq).await? {
+                let entry = after
+                    .adjusting
+                    .iter()
+                    .find(|e| e.id == adjustment.id)
+                    .cloned()
+                    .ok_or_else(|| Error::backend("an applied adjustment is not in its journal"))?;
+                if let Err(e) = self
+                    .copy_journal(product_id, std::slice::from_ref(&entry))
+                    .await
+                {
+                    // Applied and journaled: the next adjustment or listing copies it.
+                    tracing::warn!(%product_id, error = %e, "adjustment not copied to the history yet");
+                }
+                return Ok(Adjusted {
+                    adjustment: entry.into_adjustment(product_id)?,
+                    inventory: after.into_inventory()?,
+                });
+            }
+            let now = self.existing(product_id).await?;
+            let applied_meanwhile = now.adjusting.iter().any(|e| e.id == adjustment.id);
+            if !applied_meanwhile && now.adjust_seq == state.adjust_seq {
+                // Only the stock guard can have failed.
+                return Err(below_zero());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(u64::from(round.min(10)))).await;
+        }
+        Err(Error::Busy(
+            "other adjustments of this product kept winning; retry".into(),
+        ))
+    }
+
+    async fn adjustments(
+        &self,
+        product_id: &ProductId,
+        page: Page,
+    ) -> Result<Vec<StockAdjustment>> {
+        let Some(state) = self.find(product_id).await? else {
+            return Ok(Vec::new());
+        };
+        self.copy_journal(product_id, &state.adjusting).await?;
+        if page.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let docs: Vec<AdjustmentDoc> = self
+            .adjustments
+            .find(doc! {
+                "productId": product_id.as_str(),
+                "seq": { "$gt": state.adjust_seq - history_bound() },
+            })
+            .sort(doc! { "seq": -1 })
+            .skip(page.skip)
+            .limit(i64::from(page.limit))
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        docs.into_iter()
+            .map(|d| d.into_adjustment(product_id))
+            .collect()
     }
 
     async fn list_stale(

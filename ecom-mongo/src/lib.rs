@@ -36,7 +36,8 @@
 //! | `Keys`        | login session    | session id   | indexed by `accountId` |
 //! | `apiKeys`     | API key          | key id       | unique `keyHash` (HMAC, never the clear key) |
 //! | `Products`    | product          | product id   | listing indexes, multikey `searchTerms` |
-//! | `Inventories` | product's stock  | product id   | `stock`, `sold`, open `holds` only; by `holds.at` |
+//! | `Inventories` | product's stock  | product id   | `stock`, `sold`, open `holds` only; by `holds.at`; `adjustSeq` and the journal `adjusting` (see `inventory`) |
+//! | `StockAdjustments` | stock adjustment | adjustment id | by `(productId, seq desc)` (newest first); the newest 1,000 per product |
 //! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
 //! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true`; `uses`, `left`, open uses only; by `open.at` |
 //! | `DiscountUses`| (code, customer) | `code:customer` | the orders holding the customer's uses (at most `max_uses_per_user`) |
@@ -54,7 +55,10 @@
 //! (or unique index) carries the guard, so the ports' contracts hold on a standalone server as
 //! on a replica set; no multi-document transaction is used. A code use touches two documents
 //! (the code's count, then the customer's uses), in an order that lets recovery finish either
-//! half (see `discounts`). Writes are journaled unless the database sets its own write concern.
+//! half (see `discounts`). A stock adjustment changes the stock and journals its record in
+//! one write of the stock document, then copies the record into `StockAdjustments`; whoever
+//! touches the product's adjustments next finishes a copy left half-way (see `inventory`).
+//! Writes are journaled unless the database sets its own write concern.
 //!
 //! ## Errors
 //!
@@ -197,13 +201,14 @@ pub async fn connect(uri: &str, db_name: &str) -> Result<Backend> {
 /// active discount per (shop, code), one active cart per customer, one checkout per
 /// (customer, idempotency key).
 pub async fn ensure_indexes(db: &Database) -> Result<()> {
-    let sets: [(&str, Vec<IndexModel>); 9] = [
+    let sets: [(&str, Vec<IndexModel>); 10] = [
         (accounts::SHOPS, accounts::indexes()),
         (accounts::CUSTOMERS, accounts::indexes()),
         (key_stores::KEYS, key_stores::indexes()),
         (api_keys::API_KEYS, api_keys::indexes()),
         (products::PRODUCTS, products::indexes()),
         (inventory::INVENTORIES, inventory::indexes()),
+        (inventory::ADJUSTMENTS, inventory::adjustment_indexes()),
         (carts::CARTS, carts::indexes()),
         (discounts::DISCOUNTS, discounts::indexes()),
         (orders::ORDERS, orders::indexes()),

@@ -237,3 +237,123 @@ async fn each_fixture_has_its_own_database_and_drops_it() {
     drop(a);
     assert!(!client.list_database_names().await.unwrap().contains(&name));
 }
+
+/// An adjustment whose copy into `StockAdjustments` never happened (the process died after the
+/// stock write) stays in its stock document's journal: a listing copies it, a retry of its id
+/// finds it and applies nothing, and text that looks like a field path is stored as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adjustment_left_in_the_journal_is_listed_and_applied_once() {
+    use ecom_core::id::AdjustmentId;
+    use ecom_core::inventory::{Inventory, NewAdjustment, StockChange};
+    use ecom_core::page::Page;
+
+    let t = fixture().await;
+    let backend = t.backend();
+    let now = backend.clock.now();
+    let product = ProductId::generate();
+    let shop = ShopId::generate();
+    backend
+        .inventory
+        .insert(&Inventory {
+            product_id: product.clone(),
+            shop_id: shop.clone(),
+            location: "Hanoi".into(),
+            stock: 10,
+            sold: 0,
+            reservations: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let new = |change| NewAdjustment {
+        id: AdjustmentId::generate(),
+        product_id: product.clone(),
+        model_id: None,
+        change,
+        reason: "$stock".into(),
+        by: shop.clone(),
+        at: now,
+    };
+    let history = t.database().collection::<Document>("StockAdjustments");
+    let inventories = t.database().collection::<Document>("Inventories");
+    // Puts a recorded adjustment back into the journal, as if its copy had never happened.
+    let uncopy = |id: AdjustmentId| {
+        let (history, inventories, product) =
+            (history.clone(), inventories.clone(), product.clone());
+        async move {
+            let mut record = history
+                .find_one_and_delete(doc! { "_id": id.as_str() })
+                .await
+                .unwrap()
+                .expect("the adjustment is in the history");
+            record.remove("_id");
+            record.remove("productId");
+            record.insert("id", id.as_str());
+            inventories
+                .update_one(
+                    doc! { "_id": product.as_str() },
+                    doc! { "$push": { "adjusting": record } },
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let journal = || {
+        let (inventories, product) = (inventories.clone(), product.clone());
+        async move {
+            let stock = inventories
+                .find_one(doc! { "_id": product.as_str() })
+                .await
+                .unwrap()
+                .unwrap();
+            stock.get_array("adjusting").map_or(0, Vec::len)
+        }
+    };
+
+    let first = new(StockChange::Delta(5));
+    let applied = backend.inventory.adjust(&first).await.unwrap();
+    assert_eq!(applied.adjustment.reason, "$stock", "a `$` reason is text");
+    assert_eq!(
+        (applied.adjustment.stock_after, applied.inventory.stock),
+        (15, 15)
+    );
+    uncopy(first.id.clone()).await;
+    assert_eq!(journal().await, 1);
+    let again = backend.inventory.adjust(&first).await.unwrap();
+    assert_eq!(again.adjustment, applied.adjustment);
+    assert_eq!(again.inventory.stock, 15, "a retry applies nothing");
+    assert_eq!(journal().await, 0, "the retry copied the journal");
+    assert_eq!(history.count_documents(doc! {}).await.unwrap(), 1);
+
+    let second = new(StockChange::Set(4));
+    let set = backend.inventory.adjust(&second).await.unwrap();
+    assert_eq!((set.adjustment.delta, set.adjustment.stock_after), (-11, 4));
+    uncopy(second.id.clone()).await;
+    let listed = backend
+        .inventory
+        .adjustments(&product, Page::default())
+        .await
+        .unwrap();
+    let ids: Vec<&AdjustmentId> = listed.iter().map(|a| &a.id).collect();
+    assert_eq!(ids, [&second.id, &first.id], "listed, newest first");
+    assert_eq!(listed[0], set.adjustment);
+    assert_eq!(journal().await, 0, "the listing copied the journal");
+    let stored = history
+        .find_one(doc! { "_id": second.id.as_str() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_str("reason").unwrap(), "$stock");
+    assert_eq!(stored.get_i64("seq").unwrap(), 2);
+    assert_eq!(
+        backend
+            .inventory
+            .get(&product)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock,
+        4
+    );
+}

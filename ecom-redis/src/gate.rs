@@ -23,6 +23,7 @@ pub struct RedisStockGate {
     release: Script,
     commit: Script,
     add: Script,
+    take: Script,
     heal: Script,
 }
 
@@ -51,6 +52,7 @@ impl RedisStockGate {
             release: Script::new(include_str!("../lua/gate_release.lua")),
             commit: Script::new(include_str!("../lua/gate_commit.lua")),
             add: Script::new(include_str!("../lua/gate_add.lua")),
+            take: Script::new(include_str!("../lua/gate_take.lua")),
             heal: Script::new(include_str!("../lua/gate_heal.lua")),
         })
     }
@@ -208,6 +210,17 @@ impl StockGate for RedisStockGate {
 
     async fn add(&self, product: &ProductId, units: u32) -> Result<()> {
         let mut invocation = self.add.prepare_invoke();
+        invocation
+            .key(self.count_key(product))
+            .key(self.epoch_key(product))
+            .arg(units);
+        let mut conn = self.conn.clone();
+        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn take(&self, product: &ProductId, units: u64) -> Result<()> {
+        let mut invocation = self.take.prepare_invoke();
         invocation
             .key(self.count_key(product))
             .key(self.epoch_key(product))

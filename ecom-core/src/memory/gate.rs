@@ -146,6 +146,15 @@ impl StockGate for MemoryGate {
         Ok(())
     }
 
+    async fn take(&self, product: &ProductId, units: u64) -> Result<()> {
+        let mut inner = locked(&self.inner);
+        *inner.epochs.entry(product.clone()).or_insert(0) += 1;
+        if let Some(count) = inner.counts.get_mut(product) {
+            *count = count.saturating_sub(units);
+        }
+        Ok(())
+    }
+
     async fn tally(&self, product: &ProductId) -> Result<Tally> {
         let inner = locked(&self.inner);
         Ok(Tally {

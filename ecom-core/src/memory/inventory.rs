@@ -3,12 +3,18 @@ use super::Map;
 use crate::clock::Timestamp;
 use crate::error::{ConflictReason, Error, Result};
 use crate::id::{ProductId, ShopId};
-use crate::inventory::{Inventory, InventoryRepo, Reservation};
+use crate::inventory::{
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+    ADJUSTMENT_HISTORY,
+};
+use crate::page::Page;
 use async_trait::async_trait;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// In-process [`InventoryRepo`]: one mutex per product, so different products never contend;
-/// open holds in a map, so a hold costs the same however many are open.
+/// open holds in a map, so a hold costs the same however many are open. A product's
+/// adjustments are kept with its record, under the same mutex as its stock.
 #[derive(Debug, Default)]
 pub struct MemoryInventory {
     rows: RwLock<Map<ProductId, Arc<Mutex<Row>>>>,
@@ -21,6 +27,8 @@ struct Row {
     stock: u64,
     sold: u64,
     open: Map<String, Reservation>,
+    /// The newest adjustments, oldest first, at most [`ADJUSTMENT_HISTORY`].
+    adjustments: VecDeque<StockAdjustment>,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -87,6 +95,7 @@ impl InventoryRepo for MemoryInventory {
                 .iter()
                 .map(|r| (r.id.clone(), r.clone()))
                 .collect(),
+            adjustments: VecDeque::new(),
             created_at: inventory.created_at,
             updated_at: inventory.updated_at,
         };
@@ -175,6 +184,51 @@ impl InventoryRepo for MemoryInventory {
         row.sold -= units;
         row.open.insert(hold.id.clone(), hold.clone());
         Ok(())
+    }
+
+    async fn adjust(&self, adjustment: &NewAdjustment) -> Result<Adjusted> {
+        let product_id = &adjustment.product_id;
+        let row = self.existing_row(product_id)?;
+        let mut row = locked(&row);
+        if let Some(done) = row.adjustments.iter().find(|a| a.id == adjustment.id) {
+            return Ok(Adjusted {
+                adjustment: done.clone(),
+                inventory: row.snapshot(product_id),
+            });
+        }
+        let (delta, stock_after) = adjustment.change.apply_to(row.stock)?;
+        let recorded = StockAdjustment {
+            id: adjustment.id.clone(),
+            product_id: product_id.clone(),
+            model_id: adjustment.model_id.clone(),
+            delta,
+            stock_after,
+            reason: adjustment.reason.clone(),
+            by: adjustment.by.clone(),
+            created_at: adjustment.at,
+        };
+        row.stock = stock_after;
+        row.updated_at = row.updated_at.max(adjustment.at);
+        row.adjustments.push_back(recorded.clone());
+        while row.adjustments.len() > ADJUSTMENT_HISTORY {
+            row.adjustments.pop_front();
+        }
+        Ok(Adjusted {
+            adjustment: recorded,
+            inventory: row.snapshot(product_id),
+        })
+    }
+
+    async fn adjustments(
+        &self,
+        product_id: &ProductId,
+        page: Page,
+    ) -> Result<Vec<StockAdjustment>> {
+        let Some(row) = self.row(product_id) else {
+            return Ok(Vec::new());
+        };
+        let row = locked(&row);
+        Ok(page.apply(row.adjustments.iter().rev().cloned()))
     }
 
     async fn list_stale(

@@ -1,10 +1,14 @@
-//! Stock: add, look at, and keep the stock gate in step.
+//! Stock: add, adjust, look at, and keep the stock gate in step.
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::id::{ProductId, ShopId};
-use crate::inventory::Inventory;
+use crate::id::{AdjustmentId, ProductId, ShopId};
+use crate::inventory::{
+    Adjusted, Inventory, NewAdjustment, StockAdjustment, StockChange, MAX_SET_STOCK,
+};
+use crate::page::Page;
 use crate::validate;
+use std::cmp::Ordering;
 
 use super::gate_heal;
 
@@ -62,6 +66,94 @@ impl InventoryService {
             tracing::warn!(%product_id, error = %e, "stock gate add failed");
         }
         Ok(inventory)
+    }
+
+    /// Adjusts the free stock of a product of `shop` by `change` for `reason` (1 to 200
+    /// characters), records the adjustment in the product's history (by `shop`, now) and moves
+    /// the stock gate with it. Returns the adjustment and the stock after it.
+    ///
+    /// A [`StockChange::Delta`] is a non-zero number of units from `-1000000` to `1000000`; a
+    /// [`StockChange::Set`] is at most [`MAX_SET_STOCK`] units and is recorded with the delta it
+    /// meant (read and written in one atomic step, so units sold meanwhile are never overwritten).
+    /// Setting the stock it already has is not refused: it is recorded with delta 0 (a stock
+    /// count that found the stock right) and leaves the gate as it is.
+    ///
+    /// Only free units are taken away, never units held by checkouts or sold: a result below
+    /// zero is [`Error::Conflict`] and nothing changes. Another shop's product (or an unknown
+    /// one) is [`Error::NotFound`]. A failure of the gate after the store changed is logged, not
+    /// returned (the gate heals, see [`crate::gate`]).
+    pub async fn adjust(
+        &self,
+        shop: &ShopId,
+        product_id: &ProductId,
+        change: StockChange,
+        reason: &str,
+    ) -> Result<Adjusted> {
+        let change = match change {
+            StockChange::Delta(delta)
+                if delta == 0 || delta.unsigned_abs() > u64::from(validate::MAX_QUANTITY) =>
+            {
+                return Err(Error::validation(
+                    "delta",
+                    format!(
+                        "must be a non-zero whole number from -{max} to {max}",
+                        max = validate::MAX_QUANTITY
+                    ),
+                ));
+            }
+            StockChange::Set(units) if units > MAX_SET_STOCK => {
+                return Err(Error::validation(
+                    "set",
+                    format!("must be between 0 and {MAX_SET_STOCK}"),
+                ));
+            }
+            valid => valid,
+        };
+        let reason = validate::text("reason", reason, 200)?;
+        self.owned(shop, product_id).await?;
+        let adjusted = self
+            .backend
+            .inventory
+            .adjust(&NewAdjustment {
+                id: AdjustmentId::generate(),
+                product_id: product_id.clone(),
+                model_id: None,
+                change,
+                reason,
+                by: shop.clone(),
+                at: self.backend.clock.now(),
+            })
+            .await?;
+        // The id is new, so the store applied this adjustment for this call: the gate follows
+        // once. The store stays the final guard while the gate lags.
+        let delta = adjusted.adjustment.delta;
+        let gate = &self.backend.gate;
+        let followed = match delta.cmp(&0) {
+            Ordering::Equal => Ok(()),
+            Ordering::Less => gate.take(product_id, delta.unsigned_abs()).await,
+            Ordering::Greater => match u32::try_from(delta) {
+                Ok(units) => gate.add(product_id, units).await,
+                // More than one addition carries: the count is seeded again from the store.
+                Err(_) => gate.reset(product_id).await,
+            },
+        };
+        if let Err(e) = followed {
+            tracing::warn!(%product_id, delta, error = %e, "stock gate did not follow an adjustment");
+        }
+        Ok(adjusted)
+    }
+
+    /// The recorded adjustments of a product of `shop`, newest first, windowed by `page`; the
+    /// newest [`ADJUSTMENT_HISTORY`](crate::inventory::ADJUSTMENT_HISTORY) are kept.
+    /// [`Error::NotFound`] for another shop's product.
+    pub async fn adjustments(
+        &self,
+        shop: &ShopId,
+        product_id: &ProductId,
+        page: Page,
+    ) -> Result<Vec<StockAdjustment>> {
+        self.owned(shop, product_id).await?;
+        self.backend.inventory.adjustments(product_id, page).await
     }
 
     /// Rebuilds the stock gate's count of a product of `shop` from the store: the store's

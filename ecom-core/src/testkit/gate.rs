@@ -9,6 +9,7 @@ use super::{published_product, shop};
 use crate::backend::Backend;
 use crate::gate::{Admission, GateLine};
 use crate::id::{CustomerId, ProductId};
+use crate::inventory::StockChange;
 use crate::service::CheckoutStrategy;
 
 fn line(product: &ProductId, quantity: u32) -> GateLine {
@@ -375,4 +376,125 @@ pub async fn cancels_and_restocks_reach_the_gate(backend: &Backend) {
         .await
         .unwrap();
     assert_stock_matches_orders(backend, &[(product.id.clone(), 5)], &[order]).await;
+}
+
+/// Taking units: lowers a count (never below zero), leaves a missing count missing, keeps open
+/// admissions' units, and moves the epoch, so a heal that read the store before is refused.
+pub async fn take_floors_at_zero_and_moves_the_epoch(backend: &Backend) {
+    let gate = &backend.gate;
+    let now = backend.clock.now();
+    let p = ProductId::generate();
+    let t = gate.tally(&p).await.unwrap();
+    gate.take(&p, 3).await.unwrap();
+    let after = gate.tally(&p).await.unwrap();
+    assert_eq!(after.count, None, "taking does not seed");
+    assert_eq!(after.epoch, t.epoch + 1, "taking moves the epoch");
+    gate.seed(&p, 10).await.unwrap();
+    assert_eq!(
+        gate.admit("t1", &[line(&p, 2)], now).await.unwrap(),
+        Admission::Admitted
+    );
+    let t = gate.tally(&p).await.unwrap();
+    assert_eq!((t.count, t.open), (Some(8), 2));
+    gate.take(&p, 5).await.unwrap();
+    assert_eq!(gate.available(&p).await.unwrap(), Some(3));
+    assert_eq!(
+        gate.heal(&p, 100, t.epoch, false).await.unwrap(),
+        None,
+        "a store read from before the take heals nothing"
+    );
+    gate.take(&p, 1_000).await.unwrap();
+    let t = gate.tally(&p).await.unwrap();
+    assert_eq!(
+        (t.count, t.open),
+        (Some(0), 2),
+        "never below zero; admissions stay open"
+    );
+    gate.release("t1", std::slice::from_ref(&p)).await.unwrap();
+    assert_eq!(gate.available(&p).await.unwrap(), Some(2));
+}
+
+/// Adjustments move the gate with the store: up adds, down takes, a count of the same stock
+/// leaves it, a refused one leaves it; the gate then admits exactly what the store has.
+pub async fn adjustments_reach_the_gate(backend: &Backend) {
+    let ecom = ecom_with(backend, CheckoutStrategy::Gate);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "1.00", 10).await;
+    backend.gate.seed(&product.id, 10).await.unwrap();
+    let steps = [
+        (StockChange::Delta(5), Some(15)),
+        (StockChange::Delta(-12), Some(3)),
+        (StockChange::Set(7), Some(7)),
+        (StockChange::Set(7), Some(7)),
+        (StockChange::Delta(-8), None),
+    ];
+    for (change, stock) in steps {
+        let adjusted = ecom
+            .inventory
+            .adjust(&shop, &product.id, change, "Gate follows")
+            .await;
+        match stock {
+            Some(stock) => assert_eq!(adjusted.unwrap().inventory.stock, stock),
+            None => assert!(matches!(adjusted, Err(crate::Error::Conflict { .. }))),
+        }
+        assert_eq!(
+            backend.gate.available(&product.id).await.unwrap(),
+            Some(stock.unwrap_or(7)),
+            "{change:?}"
+        );
+    }
+    let customer = CustomerId::generate();
+    let order = ecom
+        .checkout
+        .place_order(
+            &customer,
+            place(request(&shop, &[(&product, 7)], None), None),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        ecom.checkout
+            .place_order(
+                &customer,
+                place(request(&shop, &[(&product, 1)], None), None),
+            )
+            .await,
+        Err(crate::Error::InsufficientStock { .. })
+    ));
+    assert_stock_matches_orders(backend, &[(product.id.clone(), 7)], &[order]).await;
+    assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(0));
+}
+
+/// A gate that fails right after the store took an adjustment does not fail the adjustment
+/// (retrying it would apply it twice): the store changed, and the gate, counting high or low
+/// for a while, is set right by the reconcile.
+pub async fn a_failing_gate_does_not_fail_an_adjustment(backend: &Backend) {
+    use super::probe::{Fault, FaultMode, Probe, Target};
+    let probe = Probe::new();
+    let ecom = ecom_with(&probe.wrap(backend), CheckoutStrategy::Gate);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_product(&ecom, &shop, "1.00", 10).await;
+    backend.gate.seed(&product.id, 10).await.unwrap();
+    for (name, change, stock, gate) in [
+        ("gate.take", StockChange::Delta(-4), 6, 10),
+        ("gate.add", StockChange::Delta(3), 9, 6),
+    ] {
+        probe.arm(Fault::at(Target::Named(name, 0), FaultMode::Error));
+        let adjusted = ecom
+            .inventory
+            .adjust(&shop, &product.id, change, "The gate is down")
+            .await
+            .unwrap();
+        assert_eq!(probe.disarm().map(|c| c.name), Some(name));
+        assert_eq!(adjusted.inventory.stock, stock);
+        assert_eq!(
+            backend.gate.available(&product.id).await.unwrap(),
+            Some(gate)
+        );
+        ecom.inventory.reconcile_gate().await.unwrap();
+        assert_eq!(
+            backend.gate.available(&product.id).await.unwrap(),
+            Some(stock)
+        );
+    }
 }

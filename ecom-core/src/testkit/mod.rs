@@ -198,7 +198,11 @@ macro_rules! conformance_suite {
             },
             inventory {
                 add_stock_and_owner_checks, holds_move_once, batched_moves_across_products,
-                concurrent_reserves_never_oversell, concurrent_releases_and_settles_move_once
+                concurrent_reserves_never_oversell, concurrent_releases_and_settles_move_once,
+                adjust_up_down_and_to_zero, adjust_below_zero_changes_nothing,
+                adjustments_racing_checkouts_keep_the_invariant,
+                adjustment_history_pages_newest_first_and_is_bounded,
+                concurrent_retries_of_one_adjustment_apply_it_once
             },
             carts { add_adjust_remove, cart_service_flow, checkout_empties_bought_lines },
             discounts {
@@ -232,7 +236,9 @@ macro_rules! conformance_suite {
                 admits_all_or_nothing, heal_never_counts_twice,
                 concurrent_admissions_never_exceed_the_count,
                 thousand_orders_through_the_gate, a_gate_out_of_sync_never_oversells,
-                an_undercounting_gate_heals_under_a_rush, cancels_and_restocks_reach_the_gate
+                an_undercounting_gate_heals_under_a_rush, cancels_and_restocks_reach_the_gate,
+                take_floors_at_zero_and_moves_the_epoch, adjustments_reach_the_gate,
+                a_failing_gate_does_not_fail_an_adjustment
             },
         );
     };

@@ -26,7 +26,9 @@ use crate::gate::{Admission, GateLine, StockGate, Tally};
 use crate::id::{
     AccountId, ApiKeyId, CustomerId, DiscountId, OrderId, ProductId, SessionId, ShopId,
 };
-use crate::inventory::{Inventory, InventoryRepo, Reservation};
+use crate::inventory::{
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+};
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use crate::lock::{DistributedLock, LockGuard};
 use crate::order::{Order, OrderRepo, ShopOrderFilter};
@@ -369,6 +371,8 @@ probed!(InventoryRepo, "inventory", {
     write fn settle_many(&self, batch: &[(ProductId, Vec<Reservation>)]) -> Result<()>;
     write fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()>;
     read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(ProductId, Reservation)>>;
+    write fn adjust(&self, adjustment: &NewAdjustment) -> Result<Adjusted>;
+    read fn adjustments(&self, product_id: &ProductId, page: Page) -> Result<Vec<StockAdjustment>>;
 });
 
 probed!(CartRepo, "carts", {
@@ -421,6 +425,7 @@ probed!(StockGate, "gate", {
     write fn commit(&self, checkout: &str, products: &[ProductId]) -> Result<()>;
     write fn seed(&self, product: &ProductId, units: u64) -> Result<()>;
     write fn add(&self, product: &ProductId, units: u32) -> Result<()>;
+    write fn take(&self, product: &ProductId, units: u64) -> Result<()>;
     read fn tally(&self, product: &ProductId) -> Result<Tally>;
     write fn heal(&self, product: &ProductId, stock: u64, epoch: u64, exact_when_idle: bool) -> Result<Option<u64>>;
     read fn counted(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<ProductId>>;

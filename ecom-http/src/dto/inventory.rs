@@ -1,8 +1,14 @@
-//! Inventory: the add-stock body and the stock JSON.
+//! Inventory: the add-stock and adjust bodies, the stock JSON and the adjustments JSON.
 
+use crate::error::AppError;
 use chrono::{DateTime, Utc};
-use ecom_core::inventory::{Inventory, Reservation};
+use ecom_core::id::ProductId;
+use ecom_core::inventory::{Inventory, Reservation, StockAdjustment, StockChange, MAX_SET_STOCK};
+use ecom_core::validate::MAX_QUANTITY;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 /// Body of `POST /inventory`.
@@ -87,6 +93,162 @@ impl From<Inventory> for InventoryDto {
             invent_reservations: inv.reservations.into_iter().map(Into::into).collect(),
             created_at: inv.created_at,
             updated_at: inv.updated_at,
+        }
+    }
+}
+
+/// Body of `POST /inventory/adjust`: exactly one of `delta` and `set` (`null` is the same as
+/// leaving a field out).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdjustStockBody {
+    /// The product (one of the caller's).
+    #[serde(rename = "productId")]
+    #[schema(schema_with = super::id_schema)]
+    pub product_id: String,
+    /// The model (variant) to adjust. Products have no models yet, so a model id is refused.
+    #[serde(default, rename = "modelId")]
+    #[schema(schema_with = no_model_schema)]
+    pub model_id: Option<Value>,
+    /// Units to add (positive) or take away (negative, free units only), a non-zero whole
+    /// number from -1000000 to 1000000.
+    #[serde(default)]
+    #[schema(schema_with = delta_schema)]
+    pub delta: Option<Value>,
+    /// The free stock to have after it (a stock count), a whole number from 0 to 1000000000.
+    #[serde(default)]
+    #[schema(schema_with = set_schema)]
+    pub set: Option<Value>,
+    /// Why, 1 to 200 characters.
+    #[schema(schema_with = super::text::<200>)]
+    pub reason: String,
+}
+
+impl AdjustStockBody {
+    /// The product and the change this body asks for; a `400` naming the field for a model
+    /// id, for both or neither of `delta` and `set`, and for a value that is not a whole number
+    /// of the field's type (the services check the ranges and the reason).
+    pub fn into_change(self) -> Result<(ProductId, StockChange, String), AppError> {
+        let product_id = ProductId::parse(&self.product_id)?;
+        if self.model_id.is_some() {
+            return Err(AppError::invalid("modelId", "this product has no models"));
+        }
+        let change = match (self.delta, self.set) {
+            (Some(delta), None) => StockChange::Delta(
+                whole(&delta)
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| AppError::invalid("delta", "must be a non-zero whole number"))?,
+            ),
+            (None, Some(set)) => {
+                StockChange::Set(whole(&set).and_then(|n| u64::try_from(n).ok()).ok_or_else(
+                    || AppError::invalid("set", "must be a whole number of at least 0"),
+                )?)
+            }
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid(
+                    "set",
+                    "cannot be given with delta: give exactly one of delta or set",
+                ))
+            }
+            (None, None) => {
+                return Err(AppError::invalid(
+                    "delta",
+                    "is required unless set is given: give exactly one of delta or set",
+                ))
+            }
+        };
+        Ok((product_id, change, self.reason))
+    }
+}
+
+/// A JSON number without a fraction (`2` or `2.0`), within 64 bits either way.
+fn whole(value: &Value) -> Option<i128> {
+    let Value::Number(n) = value else {
+        return None;
+    };
+    if let Some(i) = n.as_i64() {
+        return Some(i128::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(i128::from(u));
+    }
+    // 2^64 and more do not fit either type; below, a float without a fraction is whole.
+    let f = n.as_f64()?;
+    #[allow(clippy::cast_possible_truncation)]
+    (f.fract() == 0.0 && f.abs() < 18_446_744_073_709_551_616.0).then_some(f as i128)
+}
+
+/// Schema of `modelId` while products have no models: only `null` (or leaving it out).
+fn no_model_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Null)
+        .description(Some(
+            "A model (variant) id; products have no models yet, so anything but null is a 400",
+        ))
+        .into()
+}
+
+/// Schema of `delta`: a whole number from -1000000 to 1000000 (not 0, said by the body's
+/// schema), or `null`.
+fn delta_schema() -> RefOr<Schema> {
+    let max = f64::from(MAX_QUANTITY);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+        .minimum(Some(-max))
+        .maximum(Some(max))
+        .description(Some(
+            "Units to add (positive) or take away (negative, free units only): a non-zero whole \
+             number from -1000000 to 1000000",
+        ))
+        .into()
+}
+
+/// Schema of `set`: a whole number from 0 to [`MAX_SET_STOCK`], or `null`.
+fn set_schema() -> RefOr<Schema> {
+    #[allow(clippy::cast_precision_loss)]
+    let max = MAX_SET_STOCK as f64;
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+        .minimum(Some(0.0))
+        .maximum(Some(max))
+        .description(Some(
+            "The free stock to have after it (a stock count): a whole number from 0 to 1000000000",
+        ))
+        .into()
+}
+
+/// One recorded adjustment of a product's stock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentDto {
+    /// The adjustment's id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The model (variant) adjusted; absent for a product without models.
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// Units added (positive) or taken away (negative); for a `set`, the difference it made
+    /// (0 when the stock was already right).
+    pub delta: i64,
+    /// The free stock right after it.
+    pub stock_after: u64,
+    /// Why.
+    pub reason: String,
+    /// The shop that made it.
+    pub by: String,
+    /// When it was made.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<StockAdjustment> for AdjustmentDto {
+    fn from(a: StockAdjustment) -> Self {
+        AdjustmentDto {
+            id: a.id.to_string(),
+            model_id: a.model_id,
+            delta: a.delta,
+            stock_after: a.stock_after,
+            reason: a.reason,
+            by: a.by.to_string(),
+            created_at: a.created_at,
         }
     }
 }

@@ -1,13 +1,17 @@
 //! The units each product has received, counted at the store (below the probe): a stock
 //! record is inserted or stock is added only when the store's call succeeds, so a lost reply or
 //! a task that dies after the call still counts, and a call that never reached the store does not.
+//! An adjustment counts its delta once, however often its id is applied.
 
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::id::ProductId;
-use crate::inventory::{Inventory, InventoryRepo, Reservation};
+use crate::id::{AdjustmentId, ProductId};
+use crate::inventory::{
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+};
+use crate::page::Page;
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// An [`InventoryRepo`] that passes every call on and counts the units received per product.
@@ -15,6 +19,7 @@ use std::sync::{Arc, Mutex};
 pub(super) struct Ledger {
     inner: Arc<dyn InventoryRepo>,
     received: Mutex<BTreeMap<ProductId, u64>>,
+    adjustments: Mutex<BTreeSet<AdjustmentId>>,
 }
 
 impl Ledger {
@@ -23,10 +28,12 @@ impl Ledger {
         Ledger {
             inner,
             received: Mutex::default(),
+            adjustments: Mutex::default(),
         }
     }
 
-    /// Units `product` has received so far (its first stock and every addition).
+    /// Units `product` has received so far (its first stock, every addition, and the deltas of
+    /// its adjustments).
     pub(super) fn received(&self, product: &ProductId) -> u64 {
         self.map().get(product).copied().unwrap_or(0)
     }
@@ -100,6 +107,29 @@ impl InventoryRepo for Ledger {
 
     async fn unsettle(&self, product_id: &ProductId, hold: &Reservation) -> Result<()> {
         self.inner.unsettle(product_id, hold).await
+    }
+
+    async fn adjust(&self, adjustment: &NewAdjustment) -> Result<Adjusted> {
+        let adjusted = self.inner.adjust(adjustment).await?;
+        let first = self
+            .adjustments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(adjusted.adjustment.id.clone());
+        if first {
+            let mut map = self.map();
+            let received = map.entry(adjustment.product_id.clone()).or_insert(0);
+            *received = received.saturating_add_signed(adjusted.adjustment.delta);
+        }
+        Ok(adjusted)
+    }
+
+    async fn adjustments(
+        &self,
+        product_id: &ProductId,
+        page: Page,
+    ) -> Result<Vec<StockAdjustment>> {
+        self.inner.adjustments(product_id, page).await
     }
 
     async fn list_stale(
