@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{create_product, signup, tee, Account, Api, Body, TestServer};
+use support::{published, signup, Account, Api, Body, TestServer};
 
 /// The webhook secret the test servers share with their "provider".
 const SECRET: &str = "whsec-test-0123456789abcdef";
@@ -57,21 +57,6 @@ fn event(id: &str, kind: &str, order: &Value) -> Value {
         "id": id, "type": kind, "order_id": order["_id"],
         "amount": order["order_payment"]["amount"], "currency": order["order_payment"]["currency"],
     })
-}
-
-async fn product(api: &Api, shop: &Account, name: &str, stock: u64) -> String {
-    let mut body = tee(name, json!(10));
-    body["product_quantity"] = json!(stock);
-    let id = create_product(api, shop, body).await;
-    api.api(
-        Method::POST,
-        &format!("/products/publish/{id}"),
-        &shop.auth(),
-        None,
-    )
-    .await
-    .ok(200);
-    id
 }
 
 async fn buy(api: &Api, user: &Account, parts: &[(&Account, &str, u32)], method: &str) -> Value {
@@ -135,8 +120,8 @@ async fn lifecycle(api: Api) {
     let shop = signup(&api, "shop", "pay@shop.example").await;
     let other = signup(&api, "shop", "pay@other.example").await;
     let user = signup(&api, "user", "pay@buyer.example").await;
-    let tee = product(&api, &shop, "Pay Tee", 20).await;
-    let cap = product(&api, &other, "Pay Cap", 20).await;
+    let tee = published(&api, &shop, "Pay Tee", json!(10), 20).await;
+    let cap = published(&api, &other, "Pay Cap", json!(10), 20).await;
 
     // Online: pending, unshippable until paid; the signed webhook pays it; shipped, delivered.
     let online = buy(&api, &user, &[(&shop, &tee, 2)], "online").await;

@@ -9,25 +9,9 @@ mod support;
 use ecom_core::testkit::probe::{Fault, FaultMode, Target};
 use ecom_core::testkit::rush;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeSet;
-use support::{create_product, signup, tee, Account, Answer, Api, TestServer};
-
-/// A published product of `shop` with `stock` units.
-async fn product(api: &Api, shop: &Account, name: &str, price: Value, stock: u64) -> String {
-    let mut body = tee(name, price);
-    body["product_quantity"] = json!(stock);
-    let id = create_product(api, shop, body).await;
-    api.api(
-        Method::POST,
-        &format!("/products/publish/{id}"),
-        &shop.auth(),
-        None,
-    )
-    .await
-    .ok(200);
-    id
-}
+use support::{published as product, signup, Account, Answer, Api, TestServer};
 
 /// Places a one-line order; its id.
 async fn order(api: &Api, shop: &Account, user: &Account, product: &str, quantity: u32) -> String {

@@ -107,6 +107,26 @@ fn lines(shop_lines: &[&crate::id::ProductId], status: OrderStatus) -> StatusUpd
     }
 }
 
+/// The online provider reports `kind` (event `id`) on `order`, genuinely signed.
+async fn pay(ecom: &Ecom, id: &str, kind: &str, order: &Order) -> crate::Result<Order> {
+    ecom.payments
+        .callback("online", &genuine(ecom, id, kind, order))
+        .await
+}
+
+/// `shop` moves its line of `product` in `order` to `status`.
+async fn move_line(
+    ecom: &Ecom,
+    shop: &crate::id::ShopId,
+    order: &Order,
+    product: &crate::id::ProductId,
+    status: OrderStatus,
+) -> crate::Result<Order> {
+    ecom.orders
+        .update_status(shop, &order.id, lines(&[product], status))
+        .await
+}
+
 async fn stored(backend: &Backend, order: &Order) -> Order {
     backend.orders.get(&order.id).await.unwrap().unwrap()
 }
@@ -145,43 +165,21 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
     assert_eq!(online.payment.amount.minor, 2000);
     assert_eq!(online.payment.expires_at, Some(online.created_at + TIMEOUT));
     // Unpaid: the shop may confirm, not ship.
-    ecom.orders
-        .update_status(
-            &shop,
-            &online.id,
-            lines(&[&product.id], OrderStatus::Confirmed),
-        )
+    move_line(&ecom, &shop, &online, &product.id, OrderStatus::Confirmed)
         .await
         .unwrap();
-    let early = ecom
-        .orders
-        .update_status(
-            &shop,
-            &online.id,
-            lines(&[&product.id], OrderStatus::Shipped),
-        )
-        .await;
+    let early = move_line(&ecom, &shop, &online, &product.id, OrderStatus::Shipped).await;
     assert!(matches!(early, Err(Error::Conflict { .. })), "{early:?}");
     assert_eq!(
         stored(backend, &online).await.lines[0].status,
         OrderStatus::Confirmed
     );
     // A refund of an unpaid payment changes nothing but is remembered.
-    let ignored = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_r0", "refund.succeeded", &online),
-        )
+    let ignored = pay(&ecom, "evt_r0", "refund.succeeded", &online)
         .await
         .unwrap();
     assert_eq!(ignored.payment.status, PaymentStatus::Pending);
-    let paid = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_1", "payment.succeeded", &online),
-        )
+    let paid = pay(&ecom, "evt_1", "payment.succeeded", &online)
         .await
         .unwrap();
     assert_eq!(paid.payment.status, PaymentStatus::Paid);
@@ -193,42 +191,21 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         "nothing is due on a paid order"
     );
     // A second success (another event id) changes nothing.
-    let again = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_2", "payment.succeeded", &online),
-        )
+    let again = pay(&ecom, "evt_2", "payment.succeeded", &online)
         .await
         .unwrap();
     assert_eq!(again.payment.status, PaymentStatus::Paid);
     assert_eq!(again.payment.paid_at, paid.payment.paid_at);
-    ecom.orders
-        .update_status(
-            &shop,
-            &online.id,
-            lines(&[&product.id], OrderStatus::Shipped),
-        )
+    move_line(&ecom, &shop, &online, &product.id, OrderStatus::Shipped)
         .await
         .unwrap();
-    let delivered = ecom
-        .orders
-        .update_status(
-            &shop,
-            &online.id,
-            lines(&[&product.id], OrderStatus::Delivered),
-        )
+    let delivered = move_line(&ecom, &shop, &online, &product.id, OrderStatus::Delivered)
         .await
         .unwrap();
     assert_eq!(delivered.status, OrderStatus::Delivered);
     assert_eq!(delivered.payment.status, PaymentStatus::Paid);
     // A failure after the money arrived changes nothing.
-    let late_failure = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_3", "payment.failed", &online),
-        )
+    let late_failure = pay(&ecom, "evt_3", "payment.failed", &online)
         .await
         .unwrap();
     assert_eq!(late_failure.status, OrderStatus::Delivered);
@@ -242,20 +219,12 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         "cash on delivery never expires"
     );
     for status in [OrderStatus::Confirmed, OrderStatus::Shipped] {
-        let moved = ecom
-            .orders
-            .update_status(&shop, &cod.id, lines(&[&product.id], status))
+        let moved = move_line(&ecom, &shop, &cod, &product.id, status)
             .await
             .unwrap();
         assert_eq!(moved.payment.status, PaymentStatus::Pending);
     }
-    let cod_done = ecom
-        .orders
-        .update_status(
-            &shop,
-            &cod.id,
-            lines(&[&product.id], OrderStatus::Delivered),
-        )
+    let cod_done = move_line(&ecom, &shop, &cod, &product.id, OrderStatus::Delivered)
         .await
         .unwrap();
     assert_eq!(cod_done.payment.status, PaymentStatus::Paid);
@@ -278,11 +247,7 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         "online",
     )
     .await;
-    ecom.payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_5", "payment.succeeded", &refunded),
-        )
+    pay(&ecom, "evt_5", "payment.succeeded", &refunded)
         .await
         .unwrap();
     let cancelled = ecom.orders.cancel(&buyer, &refunded.id).await.unwrap();
@@ -294,12 +259,7 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         "the provider took the refund request"
     );
     assert_eq!(cancelled.payment.due_at(), None);
-    let confirmed = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_6", "refund.succeeded", &refunded),
-        )
+    let confirmed = pay(&ecom, "evt_6", "refund.succeeded", &refunded)
         .await
         .unwrap();
     assert_eq!(confirmed.payment.status, PaymentStatus::Refunded);
@@ -316,13 +276,7 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
     let cancelled = ecom.orders.cancel(&buyer, &dropped.id).await.unwrap();
     assert_eq!(cancelled.payment.status, PaymentStatus::Failed);
     assert_eq!(cancelled.payment.due_at(), None);
-    let late = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_7", "payment.succeeded", &dropped),
-        )
-        .await;
+    let late = pay(&ecom, "evt_7", "payment.succeeded", &dropped).await;
     assert!(matches!(late, Err(Error::Conflict { .. })), "{late:?}");
     let after = stored(backend, &dropped).await;
     assert_eq!(after.status, OrderStatus::Cancelled);
@@ -337,12 +291,7 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         "online",
     )
     .await;
-    let failed = ecom
-        .payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_8", "payment.failed", &failing),
-        )
+    let failed = pay(&ecom, "evt_8", "payment.failed", &failing)
         .await
         .unwrap();
     assert_eq!(failed.status, OrderStatus::Cancelled);
@@ -360,22 +309,18 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         "online",
     )
     .await;
-    ecom.payments
-        .callback(
-            "online",
-            &genuine(&ecom, "evt_9", "payment.succeeded", &shop_cancel),
-        )
+    pay(&ecom, "evt_9", "payment.succeeded", &shop_cancel)
         .await
         .unwrap();
-    let by_shop = ecom
-        .orders
-        .update_status(
-            &shop,
-            &shop_cancel.id,
-            lines(&[&product.id], OrderStatus::Cancelled),
-        )
-        .await
-        .unwrap();
+    let by_shop = move_line(
+        &ecom,
+        &shop,
+        &shop_cancel,
+        &product.id,
+        OrderStatus::Cancelled,
+    )
+    .await
+    .unwrap();
     assert_eq!(by_shop.status, OrderStatus::Cancelled);
     assert!(by_shop.payment.refund_requested);
 
@@ -521,10 +466,7 @@ pub async fn webhook_signatures_are_checked(backend: &Backend) {
     // An event for an unknown order, or an unknown method.
     let mut ghost = order.clone();
     ghost.id = crate::id::OrderId::generate();
-    let outcome = ecom
-        .payments
-        .callback("online", &genuine(&ecom, "e4", "payment.succeeded", &ghost))
-        .await;
+    let outcome = pay(&ecom, "e4", "payment.succeeded", &ghost).await;
     assert!(
         matches!(outcome, Err(Error::NotFound { .. })),
         "{outcome:?}"
@@ -665,11 +607,7 @@ pub async fn concurrent_sweeps_expire_each_order_once(backend: &Backend) {
         "online",
     )
     .await;
-    ecom.payments
-        .callback(
-            "online",
-            &genuine(&ecom, "sweep_paid", "payment.succeeded", &paid),
-        )
+    pay(&ecom, "sweep_paid", "payment.succeeded", &paid)
         .await
         .unwrap();
     let cod = buy(&ecom, &buyer, request(&shop, &[(&product, 1)], None), "cod").await;
@@ -760,12 +698,7 @@ pub async fn shops_see_their_orders(backend: &Backend) {
         clock.advance(Duration::seconds(1));
     }
     let north_only = buy(&ecom, &buyer, request(&north, &[(&tee, 1)], None), "online").await;
-    ecom.orders
-        .update_status(
-            &south,
-            &placed[0].id,
-            lines(&[&cap.id], OrderStatus::Confirmed),
-        )
+    move_line(&ecom, &south, &placed[0], &cap.id, OrderStatus::Confirmed)
         .await
         .unwrap();
     let ids = |list: Vec<Order>| list.into_iter().map(|o| o.id).collect::<Vec<_>>();
@@ -831,11 +764,7 @@ pub async fn shops_see_their_orders(backend: &Backend) {
         .len(),
         4
     );
-    ecom.payments
-        .callback(
-            "online",
-            &genuine(&ecom, "desk_paid", "payment.succeeded", &north_only),
-        )
+    pay(&ecom, "desk_paid", "payment.succeeded", &north_only)
         .await
         .unwrap();
     let paid = ShopOrderFilter {

@@ -344,6 +344,22 @@ pub async fn inventory(api: &Api, shop: &Account, product: &str) -> (u64, u64, u
     )
 }
 
+/// Creates and publishes a product of `shop` at `price` with `stock` units; its id.
+pub async fn published(api: &Api, shop: &Account, name: &str, price: Value, stock: u64) -> String {
+    let mut body = tee(name, price);
+    body["product_quantity"] = json!(stock);
+    let id = create_product(api, shop, body).await;
+    api.api(
+        Method::POST,
+        &format!("/products/publish/{id}"),
+        &shop.auth(),
+        None,
+    )
+    .await
+    .ok(200);
+    id
+}
+
 /// Creates a product of `shop` and returns its id.
 pub async fn create_product(server: &Api, shop: &Account, body: Value) -> String {
     let answer = server
