@@ -127,9 +127,9 @@ async fn each_shop_sees_its_own_part(api: Api) {
     );
     assert_eq!(
         mine["order_payment"],
-        json!({"method": "cod", "status": "pending", "amount": 43.0, "currency": "USD",
+        json!({"method": "cod", "status": "pending", "amount": 45.5, "currency": "USD",
             "refund_requested": false}),
-        "the customer's own payment, whole"
+        "the customer's own payment, whole: 40 - 5 + 8 + 2.50 shipping"
     );
 }
 
