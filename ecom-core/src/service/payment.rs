@@ -14,7 +14,6 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::order::{Order, OrderStatus};
 use crate::payment::{Callback, PaymentEventKind, PaymentProvider, PaymentStatus, RefundOutcome};
-use chrono::Duration;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -298,16 +297,6 @@ impl PaymentService {
     /// Counts of payment outcomes, expiries and refunds in this process so far.
     pub fn stats(&self) -> PaymentCounts {
         self.stats.snapshot()
-    }
-
-    /// The timeout of unpaid orders of `method`, if it is an online method.
-    pub fn timeout_of(&self, method: &str) -> Option<Duration> {
-        self.config
-            .payments
-            .get(method, "method")
-            .ok()
-            .filter(|p| p.capture() == crate::payment::Capture::Online)
-            .map(|p| p.timeout())
     }
 }
 
