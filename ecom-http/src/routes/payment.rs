@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use ecom_core::order::Order;
-use ecom_core::payment::Callback;
+use ecom_core::payment::{Callback, SIGNATURE_HEADER};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -65,6 +65,10 @@ pub async fn payment_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Reply<WebhookAckDto>, AppError> {
+    // The header is this route's contract whether or not the server offers online payments.
+    if !headers.contains_key(SIGNATURE_HEADER) {
+        return Err(ecom_core::Error::validation(SIGNATURE_HEADER, "is required").into());
+    }
     receive(&state, "online", &headers, body).await
 }
 
