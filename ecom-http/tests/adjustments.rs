@@ -9,7 +9,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Api};
+use support::{published, signup, Account, Api};
 
 /// Adjusts `product` of `shop` with `body` (the product id is added).
 async fn adjust(api: &Api, shop: &Account, product: &str, mut body: Value) -> support::Answer {
@@ -56,15 +56,7 @@ async fn adjustments(api: Api) {
     let shop = signup(&api, "shop", "adjust@shop.example").await;
     let other = signup(&api, "shop", "other@shop.example").await;
     let user = signup(&api, "user", "adjust@buyer.example").await;
-    let product = create_product(&api, &shop, tee("Adjusted tee", json!(12))).await;
-    api.api(
-        Method::POST,
-        &format!("/products/publish/{product}"),
-        &shop.auth(),
-        None,
-    )
-    .await
-    .ok(200);
+    let product = published(&api, &shop, "Adjusted tee", json!(12), 10).await;
 
     // Up, down, a count that finds the stock right, to zero: each answers the inventory.
     let steps = [

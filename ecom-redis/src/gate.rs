@@ -83,6 +83,18 @@ impl RedisStockGate {
     fn held_key(&self) -> String {
         format!("{}{{gate}}:held", self.prefix)
     }
+
+    /// Runs `script` (`add` or `take`) on a product's count and epoch with `units`.
+    async fn move_count(&self, script: &Script, product: &ProductId, units: u64) -> Result<()> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.count_key(product))
+            .key(self.epoch_key(product))
+            .arg(units);
+        let mut conn = self.conn.clone();
+        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
 }
 
 fn product(id: &str) -> Result<ProductId> {
@@ -209,25 +221,11 @@ impl StockGate for RedisStockGate {
     }
 
     async fn add(&self, product: &ProductId, units: u32) -> Result<()> {
-        let mut invocation = self.add.prepare_invoke();
-        invocation
-            .key(self.count_key(product))
-            .key(self.epoch_key(product))
-            .arg(units);
-        let mut conn = self.conn.clone();
-        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
-        Ok(())
+        self.move_count(&self.add, product, u64::from(units)).await
     }
 
     async fn take(&self, product: &ProductId, units: u64) -> Result<()> {
-        let mut invocation = self.take.prepare_invoke();
-        invocation
-            .key(self.count_key(product))
-            .key(self.epoch_key(product))
-            .arg(units);
-        let mut conn = self.conn.clone();
-        bounded(invocation.invoke_async::<i64>(&mut conn)).await?;
-        Ok(())
+        self.move_count(&self.take, product, units).await
     }
 
     async fn tally(&self, product: &ProductId) -> Result<Tally> {
