@@ -90,6 +90,6 @@ async fn main() -> Result<(), Error> {
         book.name, book.kind, book.attributes["isbn"]
     );
     let found = ecom.products.search("klabnik", Default::default()).await?;
-    println!("search 'klabnik' finds {} product(s)", found.len());
+    println!("search 'klabnik' finds {} product(s)", found.products.len());
     Ok(())
 }

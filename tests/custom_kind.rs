@@ -105,7 +105,7 @@ async fn a_kind_from_outside_core_creates_products() {
         .search("dracaena", Page::default())
         .await
         .expect("searched");
-    assert_eq!(found.len(), 1);
+    assert_eq!(found.products.len(), 1);
 
     // The kind's own rules apply, with the field named.
     let err = ecom

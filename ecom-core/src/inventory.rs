@@ -191,6 +191,13 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     /// The record of `product_id`, if any.
     async fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>>;
 
+    /// The units sold (`sold`) of each of `product_ids` that has a record, in any order.
+    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>>;
+
+    /// The products (of `shop`, or of every shop) whose free `stock` is zero: what an
+    /// in-stock filter leaves out.
+    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>>;
+
     /// Deletes the record (only for undoing a product creation that failed half-way); false
     /// if there was none.
     async fn delete(&self, product_id: &ProductId) -> Result<bool>;

@@ -35,6 +35,7 @@ pub mod account;
 pub mod api_key;
 pub mod backend;
 pub mod cart;
+pub mod category;
 pub mod clock;
 pub mod discount;
 pub mod error;
@@ -50,6 +51,7 @@ pub mod order;
 pub mod page;
 pub mod payment;
 pub mod product;
+pub mod search;
 pub mod secret;
 pub mod service;
 #[cfg(feature = "testkit")]

@@ -1,10 +1,12 @@
 //! Products and their repository port.
 
+use crate::category::{ancestors, is_within};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::id::{ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
+use crate::search::SearchWords;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -37,11 +39,20 @@ pub struct Product {
     pub rating: f64,
     /// Variations (free-form).
     pub variations: Vec<Value>,
+    /// Its category path (`Fashion/Men/T-Shirts`, see [`crate::category`]), if any.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Units in live orders (placed, not cancelled). Read through the services it is exact:
+    /// they take it from the product's stock record. The stored copy is what
+    /// [`ProductSort::BestSelling`] orders by; the services refresh it after each settlement
+    /// batch and each cancellation's restock, with one write per product, never one per order.
+    #[serde(default)]
+    pub sold: u64,
     /// True until published.
     pub is_draft: bool,
     /// Visible to the public.
     pub is_published: bool,
-    /// Lowercased words of name, description and kind terms, for keyword search.
+    /// Search tokens of name, description and kind terms ([`crate::search::tokens`]).
     pub search_terms: Vec<String>,
     /// Incremented by every update; replaces are conditional on it.
     pub version: u64,
@@ -54,13 +65,8 @@ pub struct Product {
 /// Which products a [`ProductQuery`] selects.
 #[derive(Clone, PartialEq, Debug)]
 pub enum ProductFilter {
-    /// Every published product.
-    Published,
-    /// Published products whose `search_terms` contain every one of `terms`.
-    Search {
-        /// Normalized (lowercased) words; all must match.
-        terms: Vec<String>,
-    },
+    /// Published products the catalogue filter selects.
+    Catalogue(CatalogueFilter),
     /// One shop's products, drafts or published ones.
     Shop {
         /// The shop.
@@ -68,6 +74,111 @@ pub enum ProductFilter {
         /// True for published, false for drafts.
         published: bool,
     },
+}
+
+/// The public catalogue's filters; every one is optional and they combine (all must hold).
+/// Only published products are ever selected.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct CatalogueFilter {
+    /// A category path: products in it or anywhere under it.
+    pub category: Option<String>,
+    /// One shop's products.
+    pub shop: Option<ShopId>,
+    /// One kind's products (the kind's registered name).
+    pub kind: Option<String>,
+    /// Lowest price, in minor units, inclusive.
+    pub min_price: Option<i64>,
+    /// Highest price, in minor units, inclusive.
+    pub max_price: Option<i64>,
+    /// Keywords: products matching at least one ([`SearchWords::score`] above 0).
+    pub words: Option<SearchWords>,
+    /// Products left out whatever else holds (the sold-out ones, for an in-stock filter).
+    pub exclude: Vec<ProductId>,
+}
+
+impl CatalogueFilter {
+    /// Whether `product` is selected: the one definition the memory backend applies and the
+    /// others translate into queries.
+    pub fn matches(&self, product: &Product) -> bool {
+        product.is_published
+            && self.category.as_ref().is_none_or(|c| {
+                product
+                    .category
+                    .as_ref()
+                    .is_some_and(|own| is_within(own, c))
+            })
+            && self.shop.as_ref().is_none_or(|s| &product.shop_id == s)
+            && self.kind.as_ref().is_none_or(|k| &product.kind == k)
+            && self.min_price.is_none_or(|min| product.price.minor >= min)
+            && self.max_price.is_none_or(|max| product.price.minor <= max)
+            && self
+                .words
+                .as_ref()
+                .is_none_or(|w| w.score(&product.search_terms) > 0)
+            && !self.exclude.contains(&product.id)
+    }
+
+    /// How well `product` matches the keywords (0 without keywords): the relevance sort's key.
+    pub fn relevance(&self, product: &Product) -> u32 {
+        self.words
+            .as_ref()
+            .map_or(0, |w| w.score(&product.search_terms))
+    }
+}
+
+/// Counts of the products a [`CatalogueFilter`] selects, by category, kind and shop, and
+/// their price range ([`ProductRepo::facets`]).
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Facets {
+    /// How many products match.
+    pub total: u64,
+    /// Per category path, the matching products in it or under it (each product counts in its
+    /// category and every one above), by path.
+    pub categories: Vec<(String, u64)>,
+    /// Per kind, by name.
+    pub kinds: Vec<(String, u64)>,
+    /// Per shop, by id.
+    pub shops: Vec<(ShopId, u64)>,
+    /// Lowest and highest price among the matches; `None` when nothing matches.
+    pub price: Option<(Money, Money)>,
+}
+
+impl Facets {
+    /// The facets of `products` (all of them matching): the definition backends agree with.
+    pub fn of<'a>(products: impl IntoIterator<Item = &'a Product>) -> Facets {
+        use std::collections::BTreeMap;
+        let mut categories: BTreeMap<String, u64> = BTreeMap::new();
+        let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+        let mut shops: BTreeMap<ShopId, u64> = BTreeMap::new();
+        let mut facets = Facets::default();
+        for p in products {
+            facets.total += 1;
+            for path in p.category.as_deref().map(ancestors).unwrap_or_default() {
+                *categories.entry(path).or_default() += 1;
+            }
+            *kinds.entry(p.kind.clone()).or_default() += 1;
+            *shops.entry(p.shop_id.clone()).or_default() += 1;
+            facets.price = Some(match facets.price {
+                None => (p.price, p.price),
+                Some((lo, hi)) => (
+                    if p.price.minor < lo.minor {
+                        p.price
+                    } else {
+                        lo
+                    },
+                    if p.price.minor > hi.minor {
+                        p.price
+                    } else {
+                        hi
+                    },
+                ),
+            });
+        }
+        facets.categories = categories.into_iter().collect();
+        facets.kinds = kinds.into_iter().collect();
+        facets.shops = shops.into_iter().collect();
+        facets
+    }
 }
 
 /// Order of a product list. Ties are broken by id, descending, so pages are stable.
@@ -82,6 +193,11 @@ pub enum ProductSort {
     PriceAsc,
     /// Dearest first.
     PriceDesc,
+    /// Most keywords matched first, then newest ([`CatalogueFilter::relevance`]); newest
+    /// first when the filter has no keywords.
+    Relevance,
+    /// Most units sold first (the stored [`Product::sold`]).
+    BestSelling,
 }
 
 /// A list query over products.
@@ -108,10 +224,21 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
     async fn get_many(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
 
     /// Replaces the stored product with `product` only if the stored `version` is
-    /// `expected_version` (compare-and-set). [`Error::NotFound`](crate::Error::NotFound) if
+    /// `expected_version` (compare-and-set), all but the stored `sold` (which only
+    /// [`Self::record_sold`] writes). [`Error::NotFound`](crate::Error::NotFound) if
     /// missing, [`Error::Conflict`](crate::Error::Conflict) if the version moved.
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()>;
 
     /// The products `query` selects, sorted and paged.
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>>;
+
+    /// How many products `filter` selects.
+    async fn count(&self, filter: &ProductFilter) -> Result<u64>;
+
+    /// The facets of the products `filter` selects.
+    async fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
+
+    /// Stores each product's units sold (the copy [`ProductSort::BestSelling`] orders by);
+    /// products that no longer exist are skipped.
+    async fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()>;
 }

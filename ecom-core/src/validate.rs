@@ -137,22 +137,6 @@ pub fn idempotency_key(value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
-/// Lowercased alphanumeric words of `text`, deduplicated, in order of first appearance.
-/// Used both to index products and to parse search queries, so the two always agree.
-pub fn words(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for word in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-    {
-        if word.chars().count() <= 50 && !out.contains(&word) {
-            out.push(word);
-        }
-    }
-    out
-}
-
 /// A URL slug: lowercase alphanumeric words joined by `-`.
 pub fn slug(text: &str) -> String {
     text.split(|c: char| !c.is_alphanumeric())
@@ -178,7 +162,6 @@ mod tests {
 
     #[test]
     fn words_and_slugs() {
-        assert_eq!(words("Red T-Shirt, red!"), vec!["red", "t", "shirt"]);
         assert_eq!(slug("  Red T-Shirt!! "), "red-t-shirt");
     }
 }

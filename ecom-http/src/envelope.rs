@@ -1,7 +1,7 @@
 //! The two JSON envelopes of the API: success `{"message","status","metadata"}` and error
 //! `{"status":"error","code","message"}`.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,12 +40,16 @@ impl ErrorBody {
     }
 }
 
+/// The response header giving a list's number of items over all pages.
+pub const TOTAL_COUNT: &str = "x-total-count";
+
 /// A handler's successful result: status, message and payload, rendered as an [`Envelope`].
 #[derive(Debug)]
 pub struct Reply<T> {
     status: StatusCode,
     message: &'static str,
     metadata: T,
+    total: Option<u64>,
 }
 
 impl<T> Reply<T> {
@@ -55,6 +59,7 @@ impl<T> Reply<T> {
             status: StatusCode::OK,
             message,
             metadata,
+            total: None,
         }
     }
 
@@ -64,7 +69,14 @@ impl<T> Reply<T> {
             status: StatusCode::CREATED,
             message,
             metadata,
+            total: None,
         }
+    }
+
+    /// With the `x-total-count` header: how many items the whole list holds, over all pages.
+    pub fn with_total(mut self, total: u64) -> Self {
+        self.total = Some(total);
+        self
     }
 }
 
@@ -75,6 +87,12 @@ impl<T: Serialize> IntoResponse for Reply<T> {
             status: self.status.as_u16(),
             metadata: self.metadata,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(total) = self.total {
+            response
+                .headers_mut()
+                .insert(TOTAL_COUNT, HeaderValue::from(total));
+        }
+        response
     }
 }

@@ -75,6 +75,10 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
             .options(IndexOptions::builder().name("shop".to_owned()).build())
             .build(),
         IndexModel::builder()
+            .keys(doc! { "stock": 1, "shopId": 1 })
+            .options(IndexOptions::builder().name("sold_out".to_owned()).build())
+            .build(),
+        IndexModel::builder()
             .keys(doc! { "holds.at": 1 })
             .options(
                 IndexOptions::builder()
@@ -484,6 +488,50 @@ impl InventoryRepo for MongoInventory {
             .await?
             .map(InventoryDoc::into_inventory)
             .transpose()
+    }
+
+    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
+        if product_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = product_ids.iter().map(ProductId::as_str).collect();
+        let rows: Vec<Document> = self
+            .inventories
+            .clone_with_type::<Document>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "sold": 1 })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        rows.iter()
+            .map(|row| {
+                let id = ProductId::parse(row.get_str("_id").map_err(|_| out_of_range("_id"))?)?;
+                let sold = row.get_i64("sold").map_err(|_| out_of_range("sold"))?;
+                Ok((id, u64::try_from(sold).map_err(|_| out_of_range("sold"))?))
+            })
+            .collect()
+    }
+
+    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
+        let mut filter = doc! { "stock": 0_i64 };
+        if let Some(shop) = shop {
+            filter.insert("shopId", shop.as_str());
+        }
+        let rows: Vec<Document> = self
+            .inventories
+            .clone_with_type::<Document>()
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        rows.iter()
+            .map(|row| ProductId::parse(row.get_str("_id").map_err(|_| out_of_range("_id"))?))
+            .collect()
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {

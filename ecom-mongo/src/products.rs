@@ -3,10 +3,15 @@
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
-use bson::{doc, Document};
+use bson::{doc, Bson, Document};
+use ecom_core::category::ancestors;
 use ecom_core::clock::Timestamp;
 use ecom_core::id::{ProductId, ShopId};
-use ecom_core::product::{Product, ProductFilter, ProductQuery, ProductRepo, ProductSort};
+use ecom_core::page::Page;
+use ecom_core::product::{
+    CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
+};
+use ecom_core::search::{self, SearchWords};
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
@@ -24,10 +29,32 @@ fn index(name: &str, keys: Document) -> IndexModel {
         .build()
 }
 
-/// Indexes of `Products`: the public listings (published + each sort key), a shop's drafts and
-/// published products by last update, and the multikey keyword index.
+/// Indexes of `Products`: the public listings (published + each sort key: newest, price, best
+/// selling), each equality filter of the catalogue with newest first (category subtree, shop,
+/// kind), a shop's drafts and published products by last update, and the multikey keyword
+/// indexes (whole words, prefixes).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
+        index(
+            "published_sold",
+            doc! { "isPublished": 1, "sold": -1, "_id": -1 },
+        ),
+        index(
+            "category_newest",
+            doc! { "categoryPaths": 1, "isPublished": 1, "createdAt": -1, "_id": -1 },
+        ),
+        index(
+            "shop_newest",
+            doc! { "shopId": 1, "isPublished": 1, "createdAt": -1, "_id": -1 },
+        ),
+        index(
+            "kind_newest",
+            doc! { "kind": 1, "isPublished": 1, "createdAt": -1, "_id": -1 },
+        ),
+        index(
+            "search_prefixes",
+            doc! { "searchPrefixes": 1, "isPublished": 1 },
+        ),
         index(
             "published_newest",
             doc! { "isPublished": 1, "createdAt": -1, "_id": -1 },
@@ -64,6 +91,18 @@ struct ProductDoc {
     is_draft: bool,
     is_published: bool,
     search_terms: Vec<String>,
+    /// Every prefix of every search term (the last query word's lookup); derived, never read.
+    #[serde(default, skip_deserializing)]
+    search_prefixes: Vec<String>,
+    /// The category path, absent for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    /// The category and every category above it (the subtree filter's lookup); derived.
+    #[serde(default, skip_deserializing)]
+    category_paths: Vec<String>,
+    /// Units sold as last recorded (the best-selling sort); only `record_sold` writes it.
+    #[serde(default)]
+    sold: i64,
     version: i64,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
@@ -89,6 +128,10 @@ impl ProductDoc {
             is_draft: p.is_draft,
             is_published: p.is_published,
             search_terms: p.search_terms.clone(),
+            search_prefixes: search::prefixes(&p.search_terms),
+            category: p.category.clone(),
+            category_paths: p.category.as_deref().map(ancestors).unwrap_or_default(),
+            sold: i64::try_from(p.sold).map_err(|_| Error::validation("sold", "is too large"))?,
             version: i64::try_from(p.version)
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: p.created_at,
@@ -113,6 +156,8 @@ impl ProductDoc {
             is_draft: self.is_draft,
             is_published: self.is_published,
             search_terms: self.search_terms,
+            category: self.category,
+            sold: u64::try_from(self.sold).map_err(|_| out_of_range("sold"))?,
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -122,10 +167,7 @@ impl ProductDoc {
 
 fn filter_of(filter: &ProductFilter) -> Document {
     match filter {
-        ProductFilter::Published => doc! { "isPublished": true },
-        ProductFilter::Search { terms } => {
-            doc! { "isPublished": true, "searchTerms": { "$all": terms.clone() } }
-        }
+        ProductFilter::Catalogue(catalogue) => catalogue_filter(catalogue),
         ProductFilter::Shop { shop_id, published } => doc! {
             "shopId": shop_id.as_str(),
             "isPublished": *published,
@@ -134,13 +176,91 @@ fn filter_of(filter: &ProductFilter) -> Document {
     }
 }
 
+/// [`CatalogueFilter::matches`] as a query.
+fn catalogue_filter(filter: &CatalogueFilter) -> Document {
+    let mut query = doc! { "isPublished": true };
+    if let Some(category) = &filter.category {
+        query.insert("categoryPaths", category.as_str());
+    }
+    if let Some(shop) = &filter.shop {
+        query.insert("shopId", shop.as_str());
+    }
+    if let Some(kind) = &filter.kind {
+        query.insert("kind", kind.as_str());
+    }
+    let mut price = Document::new();
+    if let Some(min) = filter.min_price {
+        price.insert("$gte", min);
+    }
+    if let Some(max) = filter.max_price {
+        price.insert("$lte", max);
+    }
+    if !price.is_empty() {
+        query.insert("price.minor", price);
+    }
+    if let Some(words) = &filter.words {
+        let prefix = doc! { "searchPrefixes": words.prefix.as_str() };
+        if words.whole.is_empty() {
+            query.extend(prefix);
+        } else {
+            query.insert(
+                "$or",
+                vec![
+                    doc! { "searchTerms": { "$in": words.whole.clone() } },
+                    prefix,
+                ],
+            );
+        }
+    }
+    if !filter.exclude.is_empty() {
+        let ids: Vec<&str> = filter.exclude.iter().map(ProductId::as_str).collect();
+        query.insert("_id", doc! { "$nin": ids });
+    }
+    query
+}
+
+/// [`CatalogueFilter::relevance`] as an expression: one for each word matched.
+fn relevance(words: &SearchWords) -> Document {
+    let mut terms: Vec<Bson> = words
+        .whole
+        .iter()
+        .map(|w| Bson::Document(doc! { "$cond": [{ "$in": [w.as_str(), "$searchTerms"] }, 1, 0] }))
+        .collect();
+    terms.push(Bson::Document(
+        doc! { "$cond": [{ "$in": [words.prefix.as_str(), "$searchPrefixes"] }, 1, 0] },
+    ));
+    doc! { "$add": terms }
+}
+
 fn sort_of(sort: ProductSort) -> Document {
     match sort {
-        ProductSort::Newest => doc! { "createdAt": -1, "_id": -1 },
+        ProductSort::Newest | ProductSort::Relevance => doc! { "createdAt": -1, "_id": -1 },
         ProductSort::RecentlyUpdated => doc! { "updatedAt": -1, "_id": -1 },
         ProductSort::PriceAsc => doc! { "price.minor": 1, "_id": -1 },
         ProductSort::PriceDesc => doc! { "price.minor": -1, "_id": -1 },
+        ProductSort::BestSelling => doc! { "sold": -1, "_id": -1 },
     }
+}
+
+/// One facet's rows, `{_id: <key>, n: <count>}`, as (key, count).
+fn counts(rows: Option<&Bson>) -> Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    for row in rows.and_then(Bson::as_array).into_iter().flatten() {
+        let row = row.as_document().ok_or_else(|| out_of_range("facets"))?;
+        let key = row.get_str("_id").map_err(|_| out_of_range("facets"))?;
+        out.push((key.to_owned(), count_of(row.get("n"))?));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn count_of(n: Option<&Bson>) -> Result<u64> {
+    let n = match n {
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        _ => return Err(out_of_range("facets")),
+    };
+    u64::try_from(n).map_err(|_| out_of_range("facets"))
 }
 
 /// MongoDB [`ProductRepo`] on the `Products` collection.
@@ -155,6 +275,40 @@ impl MongoProducts {
         MongoProducts {
             products: crate::collection(db, PRODUCTS),
         }
+    }
+
+    /// The products `filter` selects, most words matched first, then newest: the relevance
+    /// is computed by the server over the matches (found by the keyword indexes).
+    async fn ranked(
+        &self,
+        filter: &CatalogueFilter,
+        words: &SearchWords,
+        page: Page,
+    ) -> Result<Vec<Product>> {
+        let skip = i64::try_from(page.skip).map_err(|_| out_of_range("skip"))?;
+        let pipeline = vec![
+            doc! { "$match": catalogue_filter(filter) },
+            doc! { "$addFields": { "relevance": relevance(words) } },
+            doc! { "$sort": { "relevance": -1, "createdAt": -1, "_id": -1 } },
+            doc! { "$skip": skip },
+            doc! { "$limit": i64::from(page.limit) },
+            doc! { "$project": { "relevance": 0, "searchPrefixes": 0, "categoryPaths": 0 } },
+        ];
+        let docs: Vec<Document> = self
+            .products
+            .aggregate(pipeline)
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        docs.into_iter()
+            .map(|d| {
+                bson::from_document::<ProductDoc>(d)
+                    .map_err(|_| out_of_range("product"))?
+                    .into_product()
+            })
+            .collect()
     }
 }
 
@@ -196,11 +350,19 @@ impl ProductRepo for MongoProducts {
 
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()> {
         let expected = i64::try_from(expected_version).map_err(|_| Error::changed("product"))?;
+        // Every field but the id and the units sold (which only `record_sold` writes).
+        let mut fields =
+            bson::to_document(&ProductDoc::from_product(product)?).map_err(Error::backend)?;
+        fields.remove("_id");
+        fields.remove("sold");
+        if product.category.is_none() {
+            fields.remove("category");
+        }
         let replaced = self
             .products
-            .replace_one(
+            .update_one(
                 doc! { "_id": product.id.as_str(), "version": expected },
-                ProductDoc::from_product(product)?,
+                doc! { "$set": fields },
             )
             .await
             .map_err(to_core)?;
@@ -220,6 +382,13 @@ impl ProductRepo for MongoProducts {
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>> {
+        if let (ProductSort::Relevance, ProductFilter::Catalogue(catalogue)) =
+            (query.sort, &query.filter)
+        {
+            if let Some(words) = &catalogue.words {
+                return self.ranked(catalogue, words, query.page).await;
+            }
+        }
         let docs: Vec<ProductDoc> = self
             .products
             .find(filter_of(&query.filter))
@@ -232,5 +401,77 @@ impl ProductRepo for MongoProducts {
             .await
             .map_err(to_core)?;
         docs.into_iter().map(ProductDoc::into_product).collect()
+    }
+
+    async fn count(&self, filter: &ProductFilter) -> Result<u64> {
+        self.products
+            .count_documents(filter_of(filter))
+            .await
+            .map_err(to_core)
+    }
+
+    async fn facets(&self, filter: &CatalogueFilter) -> Result<Facets> {
+        let pipeline = vec![
+            doc! { "$match": catalogue_filter(filter) },
+            doc! { "$facet": {
+                "categories": [
+                    { "$unwind": "$categoryPaths" },
+                    { "$group": { "_id": "$categoryPaths", "n": { "$sum": 1 } } },
+                ],
+                "kinds": [{ "$group": { "_id": "$kind", "n": { "$sum": 1 } } }],
+                "shops": [{ "$group": { "_id": "$shopId", "n": { "$sum": 1 } } }],
+                "price": [{ "$group": {
+                    "_id": null,
+                    "n": { "$sum": 1 },
+                    "min": { "$min": "$price.minor" },
+                    "max": { "$max": "$price.minor" },
+                    "currency": { "$first": "$price.currency" },
+                } }],
+            } },
+        ];
+        let mut cursor = self.products.aggregate(pipeline).await.map_err(to_core)?;
+        let row = cursor
+            .try_next()
+            .await
+            .map_err(to_core)?
+            .unwrap_or_default();
+        let mut facets = Facets {
+            categories: counts(row.get("categories"))?,
+            kinds: counts(row.get("kinds"))?,
+            ..Facets::default()
+        };
+        for (shop, n) in counts(row.get("shops"))? {
+            facets.shops.push((ShopId::parse(&shop)?, n));
+        }
+        let price = row
+            .get_array("price")
+            .ok()
+            .and_then(|rows| rows.first())
+            .and_then(Bson::as_document);
+        if let Some(price) = price {
+            facets.total = count_of(price.get("n"))?;
+            let money = |key: &str| -> Result<Money> {
+                let currency = price.get("currency").cloned().unwrap_or(Bson::Null);
+                let minor = price.get(key).cloned().unwrap_or(Bson::Null);
+                bson::from_document(doc! { "minor": minor, "currency": currency })
+                    .map_err(|_| out_of_range("price"))
+            };
+            facets.price = Some((money("min")?, money("max")?));
+        }
+        Ok(facets)
+    }
+
+    async fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()> {
+        for (id, units) in sold {
+            let units = i64::try_from(*units).map_err(|_| out_of_range("sold"))?;
+            self.products
+                .update_one(
+                    doc! { "_id": id.as_str() },
+                    doc! { "$set": { "sold": units } },
+                )
+                .await
+                .map_err(to_core)?;
+        }
+        Ok(())
     }
 }

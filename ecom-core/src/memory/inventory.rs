@@ -109,6 +109,31 @@ impl InventoryRepo for MemoryInventory {
             .map(|row| locked(&row).snapshot(product_id)))
     }
 
+    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
+        Ok(product_ids
+            .iter()
+            .filter_map(|id| self.row(id).map(|row| (id.clone(), locked(&row).sold)))
+            .collect())
+    }
+
+    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
+        let rows: Vec<(ProductId, Arc<Mutex<Row>>)> = self
+            .rows
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, row)| (id.clone(), row.clone()))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter(|(_, row)| {
+                let row = locked(row);
+                row.stock == 0 && shop.is_none_or(|s| &row.shop_id == s)
+            })
+            .map(|(id, _)| id)
+            .collect())
+    }
+
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {
         let mut rows = self.rows.write().unwrap_or_else(|p| p.into_inner());
         Ok(rows.remove(product_id).is_some())

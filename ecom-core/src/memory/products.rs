@@ -2,7 +2,9 @@ use super::locked;
 use super::Map;
 use crate::error::{Error, Result};
 use crate::id::ProductId;
-use crate::product::{Product, ProductFilter, ProductQuery, ProductRepo, ProductSort};
+use crate::product::{
+    CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
+};
 use async_trait::async_trait;
 use std::cmp::Ordering;
 use std::sync::Mutex;
@@ -15,22 +17,25 @@ pub struct MemoryProducts {
 
 fn selects(filter: &ProductFilter, p: &Product) -> bool {
     match filter {
-        ProductFilter::Published => p.is_published,
-        ProductFilter::Search { terms } => {
-            p.is_published && terms.iter().all(|t| p.search_terms.contains(t))
-        }
+        ProductFilter::Catalogue(catalogue) => catalogue.matches(p),
         ProductFilter::Shop { shop_id, published } => {
             &p.shop_id == shop_id && p.is_published == *published && p.is_draft != *published
         }
     }
 }
 
-fn compare(sort: ProductSort, a: &Product, b: &Product) -> Ordering {
-    let primary = match sort {
-        ProductSort::Newest => b.created_at.cmp(&a.created_at),
+fn compare(query: &ProductQuery, a: &Product, b: &Product) -> Ordering {
+    let newest = || b.created_at.cmp(&a.created_at);
+    let primary = match query.sort {
+        ProductSort::Newest => newest(),
         ProductSort::RecentlyUpdated => b.updated_at.cmp(&a.updated_at),
         ProductSort::PriceAsc => a.price.minor.cmp(&b.price.minor),
         ProductSort::PriceDesc => b.price.minor.cmp(&a.price.minor),
+        ProductSort::BestSelling => b.sold.cmp(&a.sold),
+        ProductSort::Relevance => match &query.filter {
+            ProductFilter::Catalogue(c) => c.relevance(b).cmp(&c.relevance(a)).then_with(newest),
+            ProductFilter::Shop { .. } => newest(),
+        },
     };
     primary.then_with(|| b.id.cmp(&a.id))
 }
@@ -66,7 +71,9 @@ impl ProductRepo for MemoryProducts {
         if stored.version != expected_version {
             return Err(Error::changed("product"));
         }
+        let sold = stored.sold;
         *stored = product.clone();
+        stored.sold = sold;
         Ok(())
     }
 
@@ -76,7 +83,27 @@ impl ProductRepo for MemoryProducts {
             .values()
             .filter(|p| selects(&query.filter, p))
             .collect();
-        selected.sort_by(|a, b| compare(query.sort, a, b));
+        selected.sort_by(|a, b| compare(query, a, b));
         Ok(query.page.apply(selected.into_iter().cloned()))
+    }
+
+    async fn count(&self, filter: &ProductFilter) -> Result<u64> {
+        let products = locked(&self.products);
+        Ok(products.values().filter(|p| selects(filter, p)).count() as u64)
+    }
+
+    async fn facets(&self, filter: &CatalogueFilter) -> Result<Facets> {
+        let products = locked(&self.products);
+        Ok(Facets::of(products.values().filter(|p| filter.matches(p))))
+    }
+
+    async fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()> {
+        let mut products = locked(&self.products);
+        for (id, units) in sold {
+            if let Some(p) = products.get_mut(id) {
+                p.sold = *units;
+            }
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ mod api_key;
 mod auth;
 mod batched;
 mod cart;
+mod catalogue;
 mod checkout;
 mod config;
 mod discount;
@@ -22,6 +23,7 @@ mod settler;
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
 pub use cart::{CartItem, CartService, CartUpdate};
+pub use catalogue::{CatalogueQuery, Listing, Storefront};
 pub use checkout::{
     CheckoutRequest, CheckoutReview, CheckoutService, PlaceOrder, RecoveryReport, ReviewedItem,
     ShopOrder, ShopReview,

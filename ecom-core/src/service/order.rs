@@ -474,5 +474,6 @@ pub(crate) async fn finish_returns(
     for (discount, use_) in &uses {
         backend.discounts.release(discount, use_).await?;
     }
+    super::catalogue::record_sales(backend, returns.into_iter().map(|(p, _)| p)).await;
     Ok(done)
 }

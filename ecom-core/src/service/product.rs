@@ -1,7 +1,9 @@
 //! Products: create (with inventory), partial update, publish, lists and keyword search.
 
+use super::catalogue::CatalogueQuery;
 use super::config::EcomConfig;
 use crate::backend::Backend;
+use crate::category::category_path;
 use crate::error::{Error, Result};
 use crate::id::{ProductId, ShopId};
 use crate::inventory::Inventory;
@@ -9,6 +11,7 @@ use crate::kind::ProductKind;
 use crate::money::Money;
 use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
+use crate::search;
 use crate::validate;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -21,8 +24,6 @@ const MAX_THUMB: usize = 2048;
 const MAX_DESCRIPTION: usize = 10_000;
 /// Most variations per product.
 const MAX_VARIATIONS: usize = 100;
-/// Most words in a search query.
-const MAX_SEARCH_WORDS: usize = 10;
 /// Rating of a new product.
 const INITIAL_RATING: f64 = 4.5;
 
@@ -58,6 +59,8 @@ pub struct NewProduct {
     pub attributes: Map<String, Value>,
     /// Variations (free-form).
     pub variations: Vec<Value>,
+    /// Category path ([`crate::category::category_path`]), if any.
+    pub category: Option<String>,
 }
 
 impl NewProduct {
@@ -73,7 +76,14 @@ impl NewProduct {
             kind: kind.into(),
             attributes: Map::new(),
             variations: Vec::new(),
+            category: None,
         }
+    }
+
+    /// In this category (a path such as `Fashion/Men/T-Shirts`).
+    pub fn with_category(mut self, path: impl Into<String>) -> Self {
+        self.category = Some(path.into());
+        self
     }
 
     /// With this thumbnail.
@@ -113,13 +123,15 @@ pub struct ProductPatch {
     pub attributes: Option<Map<String, Value>>,
     /// New variations.
     pub variations: Option<Vec<Value>>,
+    /// New category path.
+    pub category: Option<String>,
 }
 
 /// The product use cases.
 #[derive(Clone, Debug)]
 pub struct ProductService {
-    backend: Backend,
-    config: Arc<EcomConfig>,
+    pub(super) backend: Backend,
+    pub(super) config: Arc<EcomConfig>,
 }
 
 impl ProductService {
@@ -138,6 +150,7 @@ impl ProductService {
         let quantity = validate::quantity("stock", input.stock)?;
         let attributes = attributes(kind.as_ref(), input.attributes)?;
         let variations = variations(input.variations)?;
+        let category = input.category.as_deref().map(category_path).transpose()?;
         let now = self.backend.clock.now();
         let id = ProductId::generate();
         let product = Product {
@@ -154,6 +167,8 @@ impl ProductService {
             attributes,
             rating: INITIAL_RATING,
             variations,
+            category,
+            sold: 0,
             is_draft: true,
             is_published: false,
             version: 0,
@@ -222,6 +237,9 @@ impl ProductService {
         if let Some(variations_in) = patch.variations {
             next.variations = variations(variations_in)?;
         }
+        if let Some(category) = &patch.category {
+            next.category = Some(category_path(category)?);
+        }
         next.search_terms = search_terms(
             kind.as_ref(),
             &next.name,
@@ -243,12 +261,14 @@ impl ProductService {
 
     /// A product as `viewer` may see it: published ones for everyone, drafts for their owner.
     pub async fn get(&self, id: &ProductId, viewer: Option<&ShopId>) -> Result<Product> {
-        self.backend
+        let product = self
+            .backend
             .products
             .get(id)
             .await?
             .filter(|p| p.is_published || Some(&p.shop_id) == viewer)
-            .ok_or_else(|| Error::not_found("product"))
+            .ok_or_else(|| Error::not_found("product"))?;
+        self.with_one_sold(product).await
     }
 
     /// The shop's drafts, most recently updated first.
@@ -261,39 +281,14 @@ impl ProductService {
         self.shop_list(shop, true, page).await
     }
 
-    /// Every published product, sorted and paged.
+    /// Every published product, sorted and paged ([`Self::browse`] without filters).
     pub async fn list_public(&self, sort: ProductSort, page: Page) -> Result<Vec<Product>> {
-        self.backend
-            .products
-            .list(&ProductQuery {
-                filter: ProductFilter::Published,
-                sort,
-                page,
-            })
-            .await
-    }
-
-    /// Published products whose name, description or searchable attributes contain every word
-    /// of `text` (case-insensitive, whole words), newest first.
-    pub async fn search(&self, text: &str, page: Page) -> Result<Vec<Product>> {
-        let terms = validate::words(text);
-        if terms.is_empty() {
-            return Err(Error::validation("keySearch", "must contain a word"));
-        }
-        if terms.len() > MAX_SEARCH_WORDS {
-            return Err(Error::validation(
-                "keySearch",
-                format!("at most {MAX_SEARCH_WORDS} words"),
-            ));
-        }
-        self.backend
-            .products
-            .list(&ProductQuery {
-                filter: ProductFilter::Search { terms },
-                sort: ProductSort::Newest,
-                page,
-            })
-            .await
+        let query = CatalogueQuery {
+            sort,
+            page,
+            ..CatalogueQuery::default()
+        };
+        Ok(self.browse(&query).await?.products)
     }
 
     /// The product `id` if `shop` owns it, else [`Error::NotFound`].
@@ -307,7 +302,8 @@ impl ProductService {
     }
 
     async fn shop_list(&self, shop: &ShopId, published: bool, page: Page) -> Result<Vec<Product>> {
-        self.backend
+        let list = self
+            .backend
             .products
             .list(&ProductQuery {
                 filter: ProductFilter::Shop {
@@ -317,7 +313,8 @@ impl ProductService {
                 sort: ProductSort::RecentlyUpdated,
                 page,
             })
-            .await
+            .await?;
+        self.with_sold(list).await
     }
 
     async fn set_published(
@@ -340,7 +337,12 @@ impl ProductService {
             .products
             .replace(&next, expected_version)
             .await?;
-        Ok(next)
+        self.with_one_sold(next).await
+    }
+
+    async fn with_one_sold(&self, product: Product) -> Result<Product> {
+        let mut one = self.with_sold(vec![product]).await?;
+        one.pop().ok_or_else(|| Error::not_found("product"))
     }
 
     fn price(&self, price: Money) -> Result<Money> {
@@ -386,7 +388,7 @@ fn search_terms(
         text.push(' ');
         text.push_str(&term);
     }
-    let mut words = validate::words(&text);
-    words.truncate(500);
-    words
+    let mut tokens = search::tokens(&text);
+    tokens.truncate(search::MAX_TOKENS);
+    tokens
 }

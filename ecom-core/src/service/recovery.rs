@@ -112,6 +112,7 @@ impl CheckoutService {
         let cutoff = now - self.inner.config.checkout.lease;
         // Ordered: placed orders are finished in id order, the same order every run.
         let mut fates: BTreeMap<OrderId, Fate> = BTreeMap::new();
+        let mut touched: Vec<ProductId> = Vec::new();
         for (product, hold) in self
             .inner
             .backend
@@ -126,6 +127,7 @@ impl CheckoutService {
                 .recover_hold(&product, &hold, &mut fates, &mut tally)
                 .await;
             self.tried(&hold.order_id, outcome, now, &mut tally);
+            touched.push(product);
         }
         for (discount, use_) in self
             .inner
@@ -175,12 +177,14 @@ impl CheckoutService {
                 if tally.completed.contains(id) {
                     let outcome = self.finish_placed(order, now).await;
                     self.tried(id, outcome, now, &mut tally);
+                    touched.extend(order.lines.iter().map(|l| l.product_id.clone()));
                 }
             }
         }
         // Returns last: a stale hold of a superseded claim (its claimant died after reopening
         // it) is settled back above first, or taking the claim over would find `sold` short.
         report.returns_finished = self.finish_due_returns(now, &mut tally).await?;
+        super::catalogue::record_sales(&self.inner.backend, touched).await;
         report.rolled_back = count(&tally.rolled_back);
         report.completed = count(&tally.completed);
         match tally.first_error {

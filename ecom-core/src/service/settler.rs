@@ -158,6 +158,7 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
             });
         }
     }
+    let products: Vec<ProductId> = by_product.keys().map(|p| (*p).clone()).collect();
     let settled = match by_product.len() {
         0 => Ok(()),
         1 => {
@@ -175,8 +176,9 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
             backend.inventory.settle_many(&batch).await
         }
     };
-    if let Err(e) = settled {
-        tracing::warn!(error = %e, "settling placed orders' stock failed; recovery will");
+    match settled {
+        Ok(()) => super::catalogue::record_sales(&backend, products).await,
+        Err(e) => tracing::warn!(error = %e, "settling placed orders' stock failed; recovery will"),
     }
     let mut by_code: BTreeMap<&DiscountId, Vec<Redemption>> = BTreeMap::new();
     for placed in &batch {

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod auth;
 pub mod carts;
+pub mod catalogue;
 pub mod checkout;
 pub mod crash;
 pub mod discounts;
@@ -195,6 +196,11 @@ macro_rules! conformance_suite {
                 insert_get_many_replace, list_filters_sorts_and_pages, create_makes_inventory,
                 bad_product_input_writes_nothing, update_merges_and_revalidates_attributes,
                 publish_controls_visibility, shops_touch_only_their_own, keyword_search
+            },
+            catalogue {
+                filters_and_sorts_match_brute_force, facets_and_categories_match_brute_force,
+                storefront_counts_published_products, units_sold_and_stock_follow_orders,
+                bad_catalogue_queries_are_refused
             },
             inventory {
                 add_stock_and_owner_checks, holds_move_once, batched_moves_across_products,

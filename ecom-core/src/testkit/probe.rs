@@ -33,7 +33,7 @@ use crate::key_store::{KeyStore, KeyStoreRepo};
 use crate::lock::{DistributedLock, LockGuard};
 use crate::order::{Order, OrderRepo, ShopOrderFilter};
 use crate::page::Page;
-use crate::product::{Product, ProductQuery, ProductRepo};
+use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -357,11 +357,16 @@ probed!(ProductRepo, "products", {
     read fn get_many(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
     write fn replace(&self, product: &Product, expected_version: u64) -> Result<()>;
     read fn list(&self, query: &ProductQuery) -> Result<Vec<Product>>;
+    read fn count(&self, filter: &ProductFilter) -> Result<u64>;
+    read fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
+    write fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()>;
 });
 
 probed!(InventoryRepo, "inventory", {
     write fn insert(&self, inventory: &Inventory) -> Result<()>;
     read fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>>;
+    read fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>>;
+    read fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>>;
     write fn delete(&self, product_id: &ProductId) -> Result<bool>;
     write fn add_stock(&self, product_id: &ProductId, quantity: u32, location: Option<&str>, now: Timestamp) -> Result<Inventory>;
     write fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::id::{ProductId, ShopId};
 use crate::money::{Currency, Money};
 use crate::page::Page;
-use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
+use crate::product::{CatalogueFilter, Product, ProductFilter, ProductQuery, ProductSort};
 use crate::service::{NewProduct, ProductPatch};
 use serde_json::{json, Map, Value};
 
@@ -25,6 +25,8 @@ fn product(shop: &ShopId, name: &str, minor: i64, published: bool, backend: &Bac
         attributes: Map::new(),
         rating: 4.5,
         variations: Vec::new(),
+        category: None,
+        sold: 0,
         is_draft: !published,
         is_published: published,
         search_terms: vec![name.to_lowercase()],
@@ -105,20 +107,28 @@ pub async fn list_filters_sorts_and_pages(backend: &Backend) {
     let all = Page::numbered(1, 10).unwrap();
     let listed = backend
         .products
-        .list(&query(ProductFilter::Published, ProductSort::Newest, all))
+        .list(&query(
+            ProductFilter::Catalogue(CatalogueFilter::default()),
+            ProductSort::Newest,
+            all,
+        ))
         .await
         .unwrap();
     assert_eq!(names(listed), ["item2", "item1", "item0"]);
     let listed = backend
         .products
-        .list(&query(ProductFilter::Published, ProductSort::PriceAsc, all))
+        .list(&query(
+            ProductFilter::Catalogue(CatalogueFilter::default()),
+            ProductSort::PriceAsc,
+            all,
+        ))
         .await
         .unwrap();
     assert_eq!(names(listed), ["item1", "item2", "item0"]);
     let listed = backend
         .products
         .list(&query(
-            ProductFilter::Published,
+            ProductFilter::Catalogue(CatalogueFilter::default()),
             ProductSort::PriceDesc,
             all,
         ))
@@ -129,7 +139,7 @@ pub async fn list_filters_sorts_and_pages(backend: &Backend) {
     let listed = backend
         .products
         .list(&query(
-            ProductFilter::Published,
+            ProductFilter::Catalogue(CatalogueFilter::default()),
             ProductSort::PriceAsc,
             page2,
         ))
@@ -156,18 +166,20 @@ pub async fn list_filters_sorts_and_pages(backend: &Backend) {
         .await
         .unwrap();
     assert_eq!(names(listed), ["item1", "item0"]);
-    let search = ProductFilter::Search {
-        terms: vec!["item2".into()],
+    let words = |text: &str| {
+        ProductFilter::Catalogue(CatalogueFilter {
+            words: crate::search::SearchWords::parse(text).unwrap(),
+            ..CatalogueFilter::default()
+        })
     };
+    let search = words("item2");
     let listed = backend
         .products
         .list(&query(search, ProductSort::Newest, all))
         .await
         .unwrap();
     assert_eq!(names(listed), ["item2"]);
-    let unpublished = ProductFilter::Search {
-        terms: vec!["item3".into()],
-    };
+    let unpublished = words("item3");
     let listed = backend
         .products
         .list(&query(unpublished, ProductSort::Newest, all))
@@ -396,31 +408,71 @@ pub async fn keyword_search(backend: &Backend) {
     input.description = "Waterproof, for RAINY days".into();
     let jacket = ecom.products.create(&shop, input).await.unwrap();
     ecom.products.publish(&shop, &jacket.id).await.unwrap();
+    let mut input = new_product(&format!("{marker} Café crème"), "30", 2);
+    input.description = "Frothy".into();
+    let cafe = ecom.products.create(&shop, input).await.unwrap();
+    ecom.products.publish(&shop, &cafe.id).await.unwrap();
     let draft = ecom
         .products
-        .create(&shop, new_product(&format!("{marker} draft"), "30", 2))
+        .create(
+            &shop,
+            new_product(&format!("{marker} rainy draft"), "30", 2),
+        )
         .await
         .unwrap();
     let page = Page::default();
-    let ids = |ps: Vec<Product>| ps.into_iter().map(|p| p.id).collect::<Vec<_>>();
-    let found = ecom
-        .products
-        .search(&marker.to_uppercase(), page)
-        .await
-        .unwrap();
-    assert_eq!(ids(found), vec![jacket.id.clone()], "drafts are not found");
-    let found = ecom
-        .products
-        .search(&format!("rainy {marker}"), page)
-        .await
-        .unwrap();
-    assert_eq!(ids(found), vec![jacket.id.clone()]);
-    let found = ecom
-        .products
-        .search(&format!("{marker} sunny"), page)
-        .await
-        .unwrap();
-    assert!(found.is_empty(), "every word must match");
+    let search = |text: String| {
+        let ecom = ecom.clone();
+        async move {
+            let found = ecom.products.search(&text, page).await.unwrap();
+            let ids: Vec<ProductId> = found.products.into_iter().map(|p| p.id).collect();
+            assert_eq!(
+                ids.len() as u64,
+                found.total,
+                "{text}: one page holds every match"
+            );
+            ids
+        }
+    };
+    let both_newest_first = vec![cafe.id.clone(), jacket.id.clone()];
+    assert_eq!(
+        search(marker.to_uppercase()).await,
+        both_newest_first,
+        "case-insensitive; ties newest first; drafts are not found"
+    );
+    assert_eq!(
+        search(format!("rainy {marker}")).await,
+        both_newest_first[..]
+            .iter()
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>(),
+        "two words matched rank above one"
+    );
+    assert_eq!(
+        search(format!("{marker} CAFE")).await,
+        both_newest_first,
+        "accents do not matter"
+    );
+    assert_eq!(
+        search(format!("creme {marker} fro")).await,
+        both_newest_first,
+        "the last word matches as a prefix"
+    );
+    assert_eq!(
+        search(format!("fro {marker}")).await,
+        both_newest_first,
+        "only the last word matches as a prefix (fro counts for none)"
+    );
+    assert_eq!(
+        search(format!("jack {marker}x")).await,
+        Vec::<ProductId>::new()
+    );
+    assert_eq!(
+        search(marker[..9].to_owned()).await,
+        both_newest_first,
+        "a lone word is a prefix"
+    );
     assert!(matches!(
         ecom.products.search(" !! ", page).await,
         Err(Error::Validation { .. })

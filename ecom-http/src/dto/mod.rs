@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod cart;
+pub mod catalogue;
 pub mod checkout;
 pub mod discount;
 pub mod inventory;
@@ -61,7 +62,7 @@ pub fn amount_schema() -> RefOr<Schema> {
         None,
         Some(0.0),
         1e12,
-        &trimmed(r"0*[0-9]{1,12}(\.[0-9]{1,2}0*)?|0*1000000000000(\.0+)?|-0+(\.0+)?"),
+        &trimmed(AMOUNT),
         "Major units, 0 to 10^12, parsed exactly: more decimals than the currency has (two for \
          USD) is a 400.",
     )
@@ -76,6 +77,42 @@ pub fn nullable_amount_schema() -> RefOr<Schema> {
         .items
         .push(ObjectBuilder::new().schema_type(Type::Null).into());
     RefOr::T(Schema::OneOf(one_of))
+}
+
+/// Decimal text from 0 to 10^12, at most two decimals.
+const AMOUNT: &str = r"0*[0-9]{1,12}(\.[0-9]{1,2}0*)?|0*1000000000000(\.0+)?|-0+(\.0+)?";
+
+/// Schema of a price filter in a query string: an amount from 0 to 10^12 in major units.
+pub fn price_filter_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(trimmed(AMOUNT)))
+        .description(Some(
+            "Major units, 0 to 10^12, e.g. \"19.99\"; more decimals than the currency has is a 400.",
+        ))
+        .into()
+}
+
+/// Schema of a category path: 1 to 4 levels separated by `/`, each 1 to 50 characters with
+/// no control character (and not only white space: levels are trimmed).
+pub fn category_schema() -> RefOr<Schema> {
+    category_object().into()
+}
+
+/// [`category_schema`], or `null` (the same as leaving the field out).
+pub fn nullable_category_schema() -> RefOr<Schema> {
+    category_object()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .into()
+}
+
+fn category_object() -> ObjectBuilder {
+    let level = r"[^/\x00-\x1F\x7F-\x9F]{1,50}";
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(203))
+        .pattern(Some(format!("^{level}(/{level}){{0,3}}$")))
+        .examples([serde_json::json!("Fashion/Men/T-Shirts")])
 }
 
 /// Schema of a discount's value: a percentage (greater than 0, at most 100, at most two

@@ -2,10 +2,11 @@
 
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
+use ecom_core::id::ShopId;
 use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
 use ecom_core::product::{Product, ProductSort};
-use ecom_core::service::{NewProduct, ProductPatch};
+use ecom_core::service::{CatalogueQuery, NewProduct, ProductPatch};
 use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -44,6 +45,11 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(schema_with = super::variations_schema)]
     pub product_variations: Vec<Value>,
+    /// Category path: 1 to 4 levels separated by `/`, each 1 to 50 characters once trimmed
+    /// (e.g. `Fashion/Men/T-Shirts`). Optional.
+    #[serde(default)]
+    #[schema(schema_with = super::category_schema)]
+    pub product_category: Option<String>,
 }
 
 /// The contract's names of the fields of [`NewProduct`] and [`ProductPatch`], for errors.
@@ -56,6 +62,7 @@ pub const PRODUCT_FIELDS: &[(&str, &str)] = &[
     ("kind", "product_type"),
     ("attributes", "product_attributes"),
     ("variations", "product_variations"),
+    ("category", "product_category"),
 ];
 
 impl CreateProductBody {
@@ -70,6 +77,7 @@ impl CreateProductBody {
             kind: self.product_type,
             attributes: self.product_attributes,
             variations: self.product_variations,
+            category: self.product_category,
         })
     }
 }
@@ -106,6 +114,10 @@ pub struct PatchProductBody {
     #[serde(default)]
     #[schema(schema_with = super::nullable_variations_schema)]
     pub product_variations: Option<Vec<Value>>,
+    /// New category path, as in `POST /products`.
+    #[serde(default)]
+    #[schema(schema_with = super::nullable_category_schema)]
+    pub product_category: Option<String>,
 }
 
 impl PatchProductBody {
@@ -121,6 +133,7 @@ impl PatchProductBody {
                 .transpose()?,
             attributes: self.product_attributes,
             variations: self.product_variations,
+            category: self.product_category,
         })
     }
 }
@@ -136,6 +149,10 @@ pub enum SortParam {
     PriceAsc,
     /// Dearest first.
     PriceDesc,
+    /// Most words of `q` matched first, then newest (newest first without `q`).
+    Relevance,
+    /// Most units sold first.
+    BestSelling,
 }
 
 impl From<SortParam> for ProductSort {
@@ -144,6 +161,8 @@ impl From<SortParam> for ProductSort {
             SortParam::Ctime => ProductSort::Newest,
             SortParam::PriceAsc => ProductSort::PriceAsc,
             SortParam::PriceDesc => ProductSort::PriceDesc,
+            SortParam::Relevance => ProductSort::Relevance,
+            SortParam::BestSelling => ProductSort::BestSelling,
         }
     }
 }
@@ -160,9 +179,89 @@ pub struct ListQuery {
     /// Page number, 1 to 1000000 (default 1).
     #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
-    /// `ctime` (newest first, default), `price_asc` or `price_desc`.
+    /// `ctime` (newest first, default), `price_asc`, `price_desc`, `relevance` (most words
+    /// of the search matched first) or `best_selling`.
     #[param(inline)]
     pub sort: Option<SortParam>,
+}
+
+/// Query of the public catalogue (`/products/all`, `/shops/{shopId}/products`,
+/// `/products/facets`): paging and sort as in every public list, and filters, all optional
+/// and combined (every one must hold); any other parameter is a 400. The facets ignore
+/// `limit`, `page` and `sort`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueParams {
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Page number, 1 to 1000000 (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+    /// `ctime` (newest first; the default without `q`), `price_asc`, `price_desc`,
+    /// `relevance` (most words of `q` matched first, then newest; the default with `q`) or
+    /// `best_selling` (most units sold first).
+    #[param(inline)]
+    pub sort: Option<SortParam>,
+    /// A category path: products in it and in every category under it.
+    #[param(schema_with = super::category_schema)]
+    pub category: Option<String>,
+    /// One shop's products (its id).
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    pub shop: Option<String>,
+    /// One product type's products (a registered kind, e.g. `Clothing`).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// Lowest price in major units, inclusive.
+    #[param(schema_with = super::price_filter_schema)]
+    pub min_price: Option<MajorUnits>,
+    /// Highest price in major units, inclusive (not below `min_price`).
+    #[param(schema_with = super::price_filter_schema)]
+    pub max_price: Option<MajorUnits>,
+    /// Words to find, at most 10 (case and accent insensitive); the last word also matches as
+    /// a prefix. Products matching at least one word are listed.
+    #[param(max_length = 1000)]
+    pub q: Option<String>,
+    /// `true`: only products with stock free to sell.
+    pub in_stock: Option<bool>,
+}
+
+impl CatalogueParams {
+    /// The core's query, with prices read exactly in `currency`.
+    pub fn into_query(self, currency: Currency) -> Result<CatalogueQuery, AppError> {
+        let price = |p: &Option<MajorUnits>, field: &str| {
+            p.as_ref()
+                .map(|p| Money::parse_major(p, currency, field))
+                .transpose()
+        };
+        let page = Page::numbered(
+            self.page.unwrap_or(1),
+            self.limit.unwrap_or(DEFAULT_PAGE_LIMIT),
+        )?;
+        let default_sort = if self.q.is_some() {
+            ProductSort::Relevance
+        } else {
+            ProductSort::Newest
+        };
+        Ok(CatalogueQuery {
+            min_price: price(&self.min_price, "min_price")?,
+            max_price: price(&self.max_price, "max_price")?,
+            category: self.category,
+            shop: self
+                .shop
+                .map(|s| {
+                    ShopId::parse(&s).map_err(|_| Error::validation("shop", "is not a shop id"))
+                })
+                .transpose()?,
+            kind: self.kind,
+            q: self.q,
+            in_stock: self.in_stock.unwrap_or(false),
+            sort: self.sort.map_or(default_sort, ProductSort::from),
+            page,
+        })
+    }
 }
 
 impl ListQuery {
@@ -233,6 +332,10 @@ pub struct ProductDto {
     /// Variations, as sent.
     #[schema(schema_with = super::variations_schema)]
     pub product_variations: Vec<Value>,
+    /// Category path, or `null`.
+    pub product_category: Option<String>,
+    /// Units in live orders (placed and not cancelled).
+    pub product_sold: u64,
     /// True until published.
     #[serde(rename = "isDraft")]
     pub is_draft: bool,
@@ -263,6 +366,8 @@ impl From<Product> for ProductDto {
             product_attributes: p.attributes,
             product_rating: p.rating,
             product_variations: p.variations,
+            product_category: p.category,
+            product_sold: p.sold,
             is_draft: p.is_draft,
             is_published: p.is_published,
             created_at: p.created_at,

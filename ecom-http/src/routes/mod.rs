@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod cart;
+pub mod catalogue;
 pub mod checkout;
 pub mod discount;
 pub mod inventory;
@@ -34,6 +35,7 @@ fn api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(access::routes())
         .merge(product::routes())
+        .merge(catalogue::routes())
         .merge(inventory::routes())
         .merge(discount::routes())
         .merge(cart::routes())

@@ -1,8 +1,8 @@
 //! Products: public lists, search and detail; a shop's create, patch, publish and own lists.
 
 use crate::dto::product::{
-    products, CreateProductBody, ListQuery, PatchProductBody, ProductDto, ShopListQuery,
-    PRODUCT_FIELDS,
+    products, CatalogueParams, CreateProductBody, ListQuery, PatchProductBody, ProductDto,
+    ShopListQuery, PRODUCT_FIELDS,
 };
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
@@ -27,35 +27,39 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_published))
 }
 
-/// Every published product, sorted and paged.
+/// Published products, filtered, sorted and paged; `x-total-count` gives the number of
+/// matches over all pages.
 #[utoipa::path(
     get, path = "/products/all", tag = "products",
-    params(ListQuery),
-    responses((status = 200, description = "Published products", body = Envelope<Vec<ProductDto>>)),
+    params(CatalogueParams),
+    responses((status = 200, description = "Published products", body = Envelope<Vec<ProductDto>>,
+        headers(("x-total-count" = u64, description = "Matching products over all pages")))),
     security(("api_key" = []))
 )]
 pub async fn list_products(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<CatalogueParams>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
-    let list = state
-        .ecom
-        .products
-        .list_public(query.sort.unwrap_or_default().into(), query.page()?)
-        .await?;
-    Ok(Reply::ok("Get list products success!", products(list)))
+    let query = query.into_query(state.ecom.config().currency)?;
+    let listing = state.ecom.products.browse(&query).await?;
+    Ok(
+        Reply::ok("Get list products success!", products(listing.products))
+            .with_total(listing.total),
+    )
 }
 
-/// Published products whose name, description or searchable attributes contain every word of
-/// `keySearch` (case-insensitive, whole words), newest first.
+/// Published products matching the words of `keySearch`: most words matched first, then
+/// newest; the last word also matches as a prefix; case and accent insensitive (`cafe` finds
+/// `Café`). `x-total-count` gives the number of matches.
 #[utoipa::path(
     get, path = "/products/search/{keySearch}", tag = "products",
     params(
         ("keySearch" = String, Path, min_length = 1,
-            description = "1 to 10 distinct words to find (runs of letters and digits; longer than 50 characters are ignored); no word, or more than 10, is a 400"),
+            description = "1 to 10 distinct words to find (runs of letters and digits; each cut to 30 characters); no word, or more than 10, is a 400"),
         ListQuery
     ),
-    responses((status = 200, description = "Matching published products", body = Envelope<Vec<ProductDto>>)),
+    responses((status = 200, description = "Matching published products", body = Envelope<Vec<ProductDto>>,
+        headers(("x-total-count" = u64, description = "Matching products over all pages")))),
     security(("api_key" = []))
 )]
 pub async fn search_products(
@@ -63,8 +67,8 @@ pub async fn search_products(
     PathText(text): PathText,
     Query(query): Query<ListQuery>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
-    let list = state.ecom.products.search(&text, query.page()?).await?;
-    Ok(Reply::ok("Search products success!", products(list)))
+    let listing = state.ecom.products.search(&text, query.page()?).await?;
+    Ok(Reply::ok("Search products success!", products(listing.products)).with_total(listing.total))
 }
 
 /// One product: published ones for everyone; a draft only for its owner shop (send the shop's

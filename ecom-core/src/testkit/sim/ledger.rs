@@ -5,7 +5,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::id::{AdjustmentId, ProductId};
+use crate::id::{AdjustmentId, ProductId, ShopId};
 use crate::inventory::{
     Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
 };
@@ -57,6 +57,14 @@ impl InventoryRepo for Ledger {
 
     async fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>> {
         self.inner.get(product_id).await
+    }
+
+    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
+        self.inner.sold_of(product_ids).await
+    }
+
+    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
+        self.inner.sold_out(shop).await
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {

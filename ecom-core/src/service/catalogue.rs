@@ -1,0 +1,242 @@
+//! The public catalogue: filtered, sorted and counted listings, facets, the category tree,
+//! keyword search and shop storefronts; and keeping each product's units sold.
+
+use super::product::ProductService;
+use crate::account::AccountKind;
+use crate::backend::Backend;
+use crate::category::{category_path, tree, CategoryNode};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::id::{AccountId, ProductId, ShopId};
+use crate::money::Money;
+use crate::page::Page;
+use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductSort};
+use crate::search::SearchWords;
+
+/// What [`ProductService::browse`] and [`ProductService::facets`] select: every field is
+/// optional and they combine. Build one with `CatalogueQuery::default()` and struct update.
+///
+/// ```
+/// use ecom_core::product::ProductSort;
+/// use ecom_core::service::CatalogueQuery;
+///
+/// let tees = CatalogueQuery {
+///     category: Some("Fashion/Men".into()),
+///     q: Some("cotton te".into()),
+///     in_stock: true,
+///     sort: ProductSort::Relevance,
+///     ..CatalogueQuery::default()
+/// };
+/// assert!(tees.shop.is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CatalogueQuery {
+    /// A category path: products in it or anywhere under it (errors name `category`).
+    pub category: Option<String>,
+    /// One shop's products.
+    pub shop: Option<ShopId>,
+    /// One kind's products (a registered kind's name; errors name `type`).
+    pub kind: Option<String>,
+    /// Lowest price, inclusive (errors name `min_price`).
+    pub min_price: Option<Money>,
+    /// Highest price, inclusive (errors name `max_price`).
+    pub max_price: Option<Money>,
+    /// Keywords ([`crate::search`]): products matching at least one (errors name `q`).
+    pub q: Option<String>,
+    /// Only products with free stock.
+    pub in_stock: bool,
+    /// Order of the listing (facets ignore it).
+    pub sort: ProductSort,
+    /// Window of the listing (facets ignore it).
+    pub page: Page,
+}
+
+/// One page of a listing and how many products match in all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listing {
+    /// The page.
+    pub products: Vec<Product>,
+    /// Every match, over all pages.
+    pub total: u64,
+}
+
+/// A shop's public face.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Storefront {
+    /// The shop.
+    pub id: ShopId,
+    /// Its name.
+    pub name: String,
+    /// Its published products.
+    pub product_count: u64,
+    /// When it signed up.
+    pub created_at: Timestamp,
+}
+
+impl ProductService {
+    /// Published products `query` selects, sorted and paged, with the number of matches.
+    pub async fn browse(&self, query: &CatalogueQuery) -> Result<Listing> {
+        let filter = ProductFilter::Catalogue(self.catalogue_filter(query).await?);
+        let query = ProductQuery {
+            filter,
+            sort: query.sort,
+            page: query.page,
+        };
+        let (products, total) = tokio::join!(
+            self.backend.products.list(&query),
+            self.backend.products.count(&query.filter)
+        );
+        Ok(Listing {
+            products: self.with_sold(products?).await?,
+            total: total?,
+        })
+    }
+
+    /// Counts of the products `query` selects by category, kind and shop, and their prices.
+    pub async fn facets(&self, query: &CatalogueQuery) -> Result<Facets> {
+        let filter = self.catalogue_filter(query).await?;
+        self.backend.products.facets(&filter).await
+    }
+
+    /// The tree of categories holding published products, each with its count (products in it
+    /// or under it).
+    pub async fn categories(&self) -> Result<Vec<CategoryNode>> {
+        let facets = self
+            .backend
+            .products
+            .facets(&CatalogueFilter::default())
+            .await?;
+        Ok(tree(&facets.categories))
+    }
+
+    /// Published products matching the words of `text` ([`crate::search`]), most words
+    /// matched first, then newest. No word is a validation error on `keySearch`.
+    pub async fn search(&self, text: &str, page: Page) -> Result<Listing> {
+        let query = CatalogueQuery {
+            q: Some(text.to_owned()),
+            sort: ProductSort::Relevance,
+            page,
+            ..CatalogueQuery::default()
+        };
+        if SearchWords::parse(text)
+            .map_err(|e| e.rename_fields(&[("q", "keySearch")]))?
+            .is_none()
+        {
+            return Err(Error::validation("keySearch", "must contain a word"));
+        }
+        self.browse(&query).await
+    }
+
+    /// The storefront of `shop`; [`Error::NotFound`] if there is no such shop.
+    pub async fn storefront(&self, shop: &ShopId) -> Result<Storefront> {
+        let account = self
+            .backend
+            .accounts
+            .get(AccountKind::Shop, &AccountId::from(shop.clone()))
+            .await?
+            .filter(|a| a.active)
+            .ok_or_else(|| Error::not_found("shop"))?;
+        let product_count = self
+            .backend
+            .products
+            .count(&ProductFilter::Catalogue(CatalogueFilter {
+                shop: Some(shop.clone()),
+                ..CatalogueFilter::default()
+            }))
+            .await?;
+        Ok(Storefront {
+            id: shop.clone(),
+            name: account.name,
+            product_count,
+            created_at: account.created_at,
+        })
+    }
+
+    /// `products` with their exact units sold, from their stock records.
+    pub(crate) async fn with_sold(&self, mut products: Vec<Product>) -> Result<Vec<Product>> {
+        if products.is_empty() {
+            return Ok(products);
+        }
+        let ids: Vec<ProductId> = products.iter().map(|p| p.id.clone()).collect();
+        let sold = self.backend.inventory.sold_of(&ids).await?;
+        for product in &mut products {
+            if let Some((_, units)) = sold.iter().find(|(id, _)| id == &product.id) {
+                product.sold = *units;
+            }
+        }
+        Ok(products)
+    }
+
+    async fn catalogue_filter(&self, query: &CatalogueQuery) -> Result<CatalogueFilter> {
+        let currency = self.config.currency;
+        let price = |m: Option<Money>, field: &str| -> Result<Option<i64>> {
+            m.map(|m| {
+                let m = m.checked_input(currency, field)?;
+                if m.minor < 0 {
+                    return Err(Error::validation(field, "must not be negative"));
+                }
+                Ok(m.minor)
+            })
+            .transpose()
+        };
+        let min_price = price(query.min_price, "min_price")?;
+        let max_price = price(query.max_price, "max_price")?;
+        if let (Some(min), Some(max)) = (min_price, max_price) {
+            if min > max {
+                return Err(Error::validation(
+                    "min_price",
+                    "must not be above max_price",
+                ));
+            }
+        }
+        let kind = match &query.kind {
+            Some(k) => Some(
+                self.config
+                    .kinds
+                    .get(k.trim())
+                    .map_err(|_| Error::validation("type", "is not a known product type"))?
+                    .name()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let words = match &query.q {
+            Some(q) => SearchWords::parse(q)?,
+            None => None,
+        };
+        let exclude = if query.in_stock {
+            self.backend.inventory.sold_out(query.shop.as_ref()).await?
+        } else {
+            Vec::new()
+        };
+        Ok(CatalogueFilter {
+            category: query.category.as_deref().map(category_path).transpose()?,
+            shop: query.shop.clone(),
+            kind,
+            min_price,
+            max_price,
+            words,
+            exclude,
+        })
+    }
+}
+
+/// Copies the units sold of `products` from their stock records onto the products (the copy
+/// the best-selling sort reads): one write per product, after a batch of settlements or a
+/// cancellation's restock. Best effort: a failure is logged and the next refresh of the
+/// product repairs it.
+pub(crate) async fn record_sales(backend: &Backend, products: impl IntoIterator<Item = ProductId>) {
+    let mut ids: Vec<ProductId> = products.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return;
+    }
+    let refreshed = match backend.inventory.sold_of(&ids).await {
+        Ok(sold) => backend.products.record_sold(&sold).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = refreshed {
+        tracing::warn!(error = %e, "refreshing products' units sold failed; the next sale of each will");
+    }
+}
