@@ -19,6 +19,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/api/user/handlerRefreshToken"),
     ("get", "/v1/api/products/all"),
     ("get", "/v1/api/products/search/{keySearch}"),
+    ("get", "/v1/api/products/facets"),
+    ("get", "/v1/api/categories"),
+    ("get", "/v1/api/shops/{shopId}"),
+    ("get", "/v1/api/shops/{shopId}/products"),
     ("get", "/v1/api/products/{productId}"),
     ("post", "/v1/api/products"),
     ("patch", "/v1/api/products/{productId}"),
@@ -493,8 +497,18 @@ fn request_schemas_state_the_rules_the_server_applies() {
     let sort = list.iter().find(|p| p["name"] == "sort").unwrap();
     assert_eq!(
         sort["schema"]["enum"],
-        serde_json::json!(["ctime", "price_asc", "price_desc"])
+        serde_json::json!([
+            "ctime",
+            "price_asc",
+            "price_desc",
+            "relevance",
+            "best_selling"
+        ])
     );
+    let category = list.iter().find(|p| p["name"] == "category").unwrap();
+    assert_eq!(category["schema"]["maxLength"], 203);
+    let in_stock = list.iter().find(|p| p["name"] == "in_stock").unwrap();
+    assert_eq!(in_stock["schema"]["type"], "boolean");
     // One variant per product kind, each with the attributes it accepts.
     let variants = schemas["CreateProductBody"]["oneOf"].as_array().unwrap();
     let kinds: Vec<&Value> = variants

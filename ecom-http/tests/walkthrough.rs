@@ -23,6 +23,8 @@ const PRODUCT_FIELDS: &[&str] = &[
     "product_attributes",
     "product_rating",
     "product_variations",
+    "product_category",
+    "product_sold",
     "isDraft",
     "isPublished",
     "createdAt",
@@ -204,7 +206,8 @@ async fn walkthrough() {
     let found = server
         .api(Method::GET, "/products/search/SOCKS%20acme", &[], None)
         .await;
-    assert_eq!(ids(found.ok(200)), vec![cheap.as_str()]);
+    // Both are Acme's; the socks match both words and rank first.
+    assert_eq!(ids(found.ok(200)), vec![cheap.as_str(), id.as_str()]);
     let found = server
         .api(Method::GET, "/products/search/tee", &[], None)
         .await;

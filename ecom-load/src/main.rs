@@ -11,7 +11,10 @@
 //! ```text
 //! ecom-load checkout --url http://127.0.0.1:3055 --api-key "$KEY" --connections 64 --products 1
 //! ecom-load ceiling --mongo-uri mongodb://127.0.0.1:27017 --redis-url redis://127.0.0.1:6379
+//! ecom-load browse --url http://127.0.0.1:3055 --api-key "$KEY" --products 10000 --connections 16
 //! ```
+
+mod browse;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -30,6 +33,8 @@ enum Cli {
     /// What the stores alone can do: conditional stock decrements of one document on MongoDB
     /// (`findOneAndUpdate` with `stock >= 1`) and Lua decrements on Redis, concurrently.
     Ceiling(Ceiling),
+    /// The public catalogue: listings with each filter and sort, facets and categories.
+    Browse(browse::Browse),
 }
 
 /// Options of `ceiling`.
@@ -213,6 +218,7 @@ async fn main() -> Result<()> {
     match Cli::parse() {
         Cli::Checkout(args) => checkout(args).await,
         Cli::Ceiling(ceiling) => store_ceiling(ceiling).await,
+        Cli::Browse(args) => browse::browse(args).await,
     }
 }
 

@@ -35,8 +35,8 @@
 //! | `Customers`   | customer account | account id   | unique `email` |
 //! | `Keys`        | login session    | session id   | indexed by `accountId` |
 //! | `apiKeys`     | API key          | key id       | unique `keyHash` (HMAC, never the clear key) |
-//! | `Products`    | product          | product id   | listing indexes, multikey `searchTerms` |
-//! | `Inventories` | product's stock  | product id   | `stock`, `sold`, open `holds` only; by `holds.at`; `adjustSeq` and the journal `adjusting` (see `inventory`) |
+//! | `Products`    | product          | product id   | see *Catalogue indexes*; derived `searchPrefixes`, `categoryPaths`; `sold` copied for the best-selling sort |
+//! | `Inventories` | product's stock  | product id   | `stock`, `sold`, open `holds` only; by `holds.at`; by `(stock, shopId)` (the sold-out products an in-stock filter leaves out); `adjustSeq` and the journal `adjusting` (see `inventory`) |
 //! | `StockAdjustments` | stock adjustment | adjustment id | by `(productId, seq desc)` (newest first); the newest 1,000 per product |
 //! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
 //! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true`; `uses`, `left`, open uses only; by `open.at` |
@@ -47,6 +47,26 @@
 //! `{ minor: <i64 minor units>, currency: "USD" }`. Timestamps are fixed-width RFC 3339 text
 //! with nanoseconds (`2025-01-31T09:30:00.123456789Z`): BSON dates hold only milliseconds,
 //! and the text sorts in time order.
+//!
+//! ## Catalogue indexes
+//!
+//! Every filter and sort of the public catalogue reads through an index of `Products`:
+//!
+//! | index | keys | serves |
+//! |---|---|---|
+//! | `published_newest` | `isPublished, createdAt -1, _id -1` | the default listing, `sort=ctime` |
+//! | `published_price` | `isPublished, price.minor, _id -1` | `sort=price_asc|price_desc`, `min_price`/`max_price` |
+//! | `published_sold` | `isPublished, sold -1, _id -1` | `sort=best_selling` |
+//! | `category_newest` | `categoryPaths, isPublished, createdAt -1, _id -1` | `category` (a path and its subtree: each product lists its category and every one above) |
+//! | `shop_newest` | `shopId, isPublished, createdAt -1, _id -1` | `shop`, storefronts and their counts |
+//! | `kind_newest` | `kind, isPublished, createdAt -1, _id -1` | `type` |
+//! | `search_terms` | `searchTerms, isPublished` | `q`: whole words (multikey) |
+//! | `search_prefixes` | `searchPrefixes, isPublished` | `q`: the last word as a prefix (multikey) |
+//! | `shop_draft_updated` | `shopId, isDraft, updatedAt -1, _id -1` | a shop's own drafts and published lists |
+//!
+//! `x-total-count` is a count over the same filter; facets are one aggregation (`$facet`) over
+//! it; relevance is computed by the server over the keyword matches (`$addFields`, `$sort`).
+//! `in_stock` reads the sold-out ids from `Inventories` (index `sold_out`) and leaves them out.
 //!
 //! ## Consistency
 //!

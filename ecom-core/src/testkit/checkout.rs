@@ -562,8 +562,14 @@ pub async fn round_trips_per_order(backend: &Backend) {
             .await
             .unwrap();
         probed.checkout.flush().await;
-        // The settlement runs in the background, maybe before place_order returned: split it off.
-        let background = |name: &str| name == "inventory.settle" || name == "gate.commit";
+        // The settlement runs in the background, maybe before place_order returned: split it off
+        // (with the refresh of the products' units sold that follows it).
+        let background = |name: &str| {
+            matches!(
+                name,
+                "inventory.settle" | "gate.commit" | "inventory.sold_of" | "products.record_sold"
+            )
+        };
         let (settled, hot): (Vec<_>, Vec<_>) =
             probe.calls().into_iter().partition(|c| background(c.name));
         assert_eq!(
@@ -582,9 +588,19 @@ pub async fn round_trips_per_order(backend: &Backend) {
             _ => &[],
         };
         assert_eq!(redis, expected_redis, "{strategy:?}: gate and lock calls");
+        // One settle per product per batch, then one refresh of the products' units sold.
         let expected_after: &[&str] = match strategy {
-            CheckoutStrategy::Gate => &["inventory.settle", "gate.commit"],
-            _ => &["inventory.settle"],
+            CheckoutStrategy::Gate => &[
+                "inventory.settle",
+                "inventory.sold_of",
+                "products.record_sold",
+                "gate.commit",
+            ],
+            _ => &[
+                "inventory.settle",
+                "inventory.sold_of",
+                "products.record_sold",
+            ],
         };
         assert_eq!(
             settled.iter().map(|c| c.name).collect::<Vec<_>>(),

@@ -255,7 +255,11 @@ async fn gate_missed_units(ecom: &Ecom, fx: &Fixture, what: &str) {
 fn in_background(step: &Call) -> bool {
     matches!(
         step.name,
-        "inventory.settle" | "inventory.settle_many" | "discounts.settle" | "gate.commit"
+        "inventory.settle"
+            | "inventory.settle_many"
+            | "discounts.settle"
+            | "gate.commit"
+            | "products.record_sold"
     )
 }
 
@@ -457,6 +461,14 @@ async fn recovery_faults(
         assert_fired(&probe, step, &what);
         match mode {
             FaultMode::Panic => assert!(outcome.is_err(), "{what}: recovery should have died"),
+            // The refresh of the products' units sold (the best-selling order's copy) is best
+            // effort: its failure is logged, the next refresh repairs it.
+            _ if step.name == "products.record_sold" => {
+                assert!(
+                    matches!(outcome, Ok(Ok(_))),
+                    "{what}: a failed refresh of units sold fails nothing: {outcome:?}"
+                );
+            }
             // Recovery gives the store's units back whatever the gate says, and may report the
             // gate's failure or only log it.
             _ if step.name.starts_with("gate.") => {
@@ -535,8 +547,9 @@ async fn cancel_faults(backend: &Backend, strategy: CheckoutStrategy, mode: Faul
         assert_fired(&probe, step, &what);
         match mode {
             FaultMode::Panic => assert!(outcome.is_err(), "{what}: the cancel should have died"),
-            // The store has the units back; a failing gate is not worth failing the cancel for.
-            _ if step.name.starts_with("gate.") => {
+            // The store has the units back; a failing gate, or a failing refresh of the units
+            // sold the best-selling order reads, is not worth failing the cancel for.
+            _ if step.name.starts_with("gate.") || step.name == "products.record_sold" => {
                 assert!(matches!(outcome, Ok(Ok(_))), "{what}: {outcome:?}");
             }
             _ => assert!(
