@@ -22,6 +22,7 @@
 //! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
 //! | payment webhook secret: offers the `online` payment method, whose provider signs `POST /webhooks/payments` with it | `ECOM_PAYMENT_WEBHOOK_SECRET` / `--payment-webhook-secret` | `payment_webhook_secret` | none: `cod` only |
 //! | payment timeout (s): an unpaid online order is cancelled after it | `ECOM_PAYMENT_TIMEOUT` / `--payment-timeout` | `payment_timeout` | `900` |
+//! | catalogue cache (ms): how long listings, counts, facets and categories may be served from memory (0: off) | `ECOM_CATALOGUE_CACHE_MS` / `--catalogue-cache-ms` | `catalogue_cache_ms` | `1000` |
 //! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
@@ -178,6 +179,9 @@ pub struct Config {
     pub payment_webhook_secret: Option<SecretString>,
     /// How long an online order may stay unpaid before the server cancels it.
     pub payment_timeout: Duration,
+    /// How long answers of the public catalogue may be served from memory
+    /// ([`EcomConfig::catalogue_cache`]); zero: never.
+    pub catalogue_cache: Duration,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -202,6 +206,7 @@ impl Default for Config {
             fee_ship: Money::zero(Currency::USD),
             payment_webhook_secret: None,
             payment_timeout: Duration::from_secs(900),
+            catalogue_cache: Duration::from_secs(1),
             http: HttpConfig::default(),
         }
     }
@@ -312,6 +317,13 @@ pub struct Settings {
         arg(long, env = "ECOM_PAYMENT_TIMEOUT", global = true)
     )]
     pub payment_timeout: Option<u64>,
+    /// Milliseconds answers of the public catalogue (listings, counts, facets, categories)
+    /// may be served from memory; 0 turns it off [default: 1000].
+    #[cfg_attr(
+        feature = "server",
+        arg(long, env = "ECOM_CATALOGUE_CACHE_MS", global = true)
+    )]
+    pub catalogue_cache_ms: Option<u64>,
     /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
     #[cfg_attr(feature = "server", arg(long, env = "ECOM_FEE_SHIP", global = true))]
     pub fee_ship: Option<MajorUnits>,
@@ -462,6 +474,13 @@ impl TryFrom<Settings> for Config {
                 s.payment_timeout,
                 d.payment_timeout,
             )?,
+            catalogue_cache: match s.catalogue_cache_ms {
+                Some(ms) if ms > MAX_SECONDS * 1000 => {
+                    bail!("ECOM_CATALOGUE_CACHE_MS must be at most {MAX_SECONDS}000")
+                }
+                Some(ms) => Duration::from_millis(ms),
+                None => d.catalogue_cache,
+            },
             http: HttpConfig {
                 body_limit,
                 request_timeout: seconds_or(
@@ -519,6 +538,7 @@ impl Config {
         ecom.checkout.lease = chrono::Duration::from_std(self.checkout_lease)
             .context("checkout lease is too long")?;
         ecom.checkout.fee_ship_minor = self.fee_ship.minor;
+        ecom.catalogue_cache = self.catalogue_cache;
         if let Some(secret) = &self.payment_webhook_secret {
             let timeout = chrono::Duration::from_std(self.payment_timeout)
                 .context("payment timeout is too long")?;

@@ -33,6 +33,10 @@ pub(crate) struct Browse {
     /// Only the listings whose name contains this.
     #[arg(long)]
     pub(crate) only: Option<String>,
+    /// A second server on the same store (e.g. with the catalogue cache on): each listing is
+    /// measured on `--url` and then here, side by side.
+    #[arg(long)]
+    pub(crate) compare_url: Option<String>,
 }
 
 const TYPES: [(&str, &str); 3] = [
@@ -123,19 +127,12 @@ async fn seed(api: &Arc<Api>, args: &Browse) -> Result<Vec<Account>> {
 
 /// Runs `browse`.
 pub(crate) async fn browse(args: Browse) -> Result<()> {
-    let host = reqwest::Url::parse(&args.url)?;
-    if !matches!(host.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) {
-        bail!("ecom-load only sends traffic to 127.0.0.1");
-    }
-    let api = Arc::new(Api {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(args.connections)
-            .tcp_nodelay(true)
-            .timeout(Duration::from_secs(60))
-            .build()?,
-        base: args.url.trim_end_matches('/').to_owned(),
-        key: args.api_key.clone(),
-    });
+    let api = client(&args.url, &args)?;
+    let other = args
+        .compare_url
+        .as_deref()
+        .map(|url| client(url, &args))
+        .transpose()?;
     let started = Instant::now();
     let shops = seed(&api, &args).await?;
     eprintln!(
@@ -193,6 +190,23 @@ pub(crate) async fn browse(args: Browse) -> Result<()> {
     }
     println!("summary {}", json!({"label": "browse", "rows": rows}));
     Ok(())
+}
+
+/// A client of the server at `url` (127.0.0.1 only).
+fn client(url: &str, args: &Browse) -> Result<Arc<Api>> {
+    let host = reqwest::Url::parse(url)?;
+    if !matches!(host.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) {
+        bail!("ecom-load only sends traffic to 127.0.0.1");
+    }
+    Ok(Arc::new(Api {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(args.connections)
+            .tcp_nodelay(true)
+            .timeout(Duration::from_secs(60))
+            .build()?,
+        base: url.trim_end_matches('/').to_owned(),
+        key: args.api_key.clone(),
+    }))
 }
 
 /// Keeps `connections` GETs of `path` in flight for `secs`: (matches, requests/s, latency).

@@ -14,7 +14,8 @@ use ecom_core::product::{
 use ecom_core::search::{self, SearchWords};
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
+use mongodb::action::Action;
+use mongodb::options::{Hint, IndexOptions};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -219,6 +220,31 @@ fn catalogue_filter(filter: &CatalogueFilter) -> Document {
     query
 }
 
+/// The index a catalogue query reads through. Named, not left to the planner: some servers
+/// (secantusd-rs among them) try every candidate plan on each uncached query, which costs more
+/// than the query itself. The most selective equality wins (shop, category, kind, the keyword
+/// prefix), else the sort's own index. `None` for keyword queries with several words (an
+/// `$or` over two indexes, planned per branch).
+fn hint_for(filter: &ProductFilter, sort: Option<ProductSort>) -> Option<Hint> {
+    let name = match filter {
+        ProductFilter::Shop { .. } => "shop_draft_updated",
+        ProductFilter::Catalogue(c) => match &c.words {
+            Some(w) if !w.whole.is_empty() => return None,
+            Some(_) => "search_prefixes",
+            None if c.shop.is_some() => "shop_newest",
+            None if c.category.is_some() => "category_newest",
+            None if c.kind.is_some() => "kind_newest",
+            None => match sort {
+                Some(ProductSort::PriceAsc | ProductSort::PriceDesc) => "published_price",
+                Some(ProductSort::BestSelling) => "published_sold",
+                _ if c.min_price.is_some() || c.max_price.is_some() => "published_price",
+                _ => "published_newest",
+            },
+        },
+    };
+    Some(Hint::Name(name.to_owned()))
+}
+
 /// [`CatalogueFilter::relevance`] as an expression: one for each word matched.
 fn relevance(words: &SearchWords) -> Document {
     let mut terms: Vec<Bson> = words
@@ -393,6 +419,9 @@ impl ProductRepo for MongoProducts {
             .products
             .find(filter_of(&query.filter))
             .sort(sort_of(query.sort))
+            .optional(hint_for(&query.filter, Some(query.sort)), |find, hint| {
+                find.hint(hint)
+            })
             .skip(query.page.skip)
             .limit(i64::from(query.page.limit))
             .await
@@ -406,6 +435,7 @@ impl ProductRepo for MongoProducts {
     async fn count(&self, filter: &ProductFilter) -> Result<u64> {
         self.products
             .count_documents(filter_of(filter))
+            .optional(hint_for(filter, None), |count, hint| count.hint(hint))
             .await
             .map_err(to_core)
     }

@@ -76,6 +76,17 @@ pub struct Storefront {
 impl ProductService {
     /// Published products `query` selects, sorted and paged, with the number of matches.
     pub async fn browse(&self, query: &CatalogueQuery) -> Result<Listing> {
+        match &self.cache {
+            Some(cache) => {
+                cache
+                    .listing(format!("{query:?}"), self.browse_store(query))
+                    .await
+            }
+            None => self.browse_store(query).await,
+        }
+    }
+
+    async fn browse_store(&self, query: &CatalogueQuery) -> Result<Listing> {
         let filter = ProductFilter::Catalogue(self.catalogue_filter(query).await?);
         let query = ProductQuery {
             filter,
@@ -94,19 +105,37 @@ impl ProductService {
 
     /// Counts of the products `query` selects by category, kind and shop, and their prices.
     pub async fn facets(&self, query: &CatalogueQuery) -> Result<Facets> {
-        let filter = self.catalogue_filter(query).await?;
-        self.backend.products.facets(&filter).await
+        // Paging and order do not change facets: one answer for every page and sort.
+        let query = CatalogueQuery {
+            sort: ProductSort::default(),
+            page: Page::default(),
+            ..query.clone()
+        };
+        let load = async {
+            let filter = self.catalogue_filter(&query).await?;
+            self.backend.products.facets(&filter).await
+        };
+        match &self.cache {
+            Some(cache) => cache.facets(format!("{query:?}"), load).await,
+            None => load.await,
+        }
     }
 
     /// The tree of categories holding published products, each with its count (products in it
     /// or under it).
     pub async fn categories(&self) -> Result<Vec<CategoryNode>> {
-        let facets = self
-            .backend
-            .products
-            .facets(&CatalogueFilter::default())
-            .await?;
-        Ok(tree(&facets.categories))
+        let load = async {
+            let facets = self
+                .backend
+                .products
+                .facets(&CatalogueFilter::default())
+                .await?;
+            Ok(tree(&facets.categories))
+        };
+        match &self.cache {
+            Some(cache) => cache.categories(load).await,
+            None => load.await,
+        }
     }
 
     /// Published products matching the words of `text` ([`crate::search`]), most words
@@ -129,13 +158,7 @@ impl ProductService {
 
     /// The storefront of `shop`; [`Error::NotFound`] if there is no such shop.
     pub async fn storefront(&self, shop: &ShopId) -> Result<Storefront> {
-        let account = self
-            .backend
-            .accounts
-            .get(AccountKind::Shop, &AccountId::from(shop.clone()))
-            .await?
-            .filter(|a| a.active)
-            .ok_or_else(|| Error::not_found("shop"))?;
+        let account = self.shop_account(shop).await?;
         let product_count = self
             .backend
             .products
@@ -150,6 +173,34 @@ impl ProductService {
             product_count,
             created_at: account.created_at,
         })
+    }
+
+    /// [`Self::browse`] of one shop's published products (a `shop` in `query` other than
+    /// `shop` matches nothing); [`Error::NotFound`] if there is no such shop.
+    pub async fn browse_shop(&self, shop: &ShopId, query: &CatalogueQuery) -> Result<Listing> {
+        self.shop_account(shop).await?;
+        if query.shop.as_ref().is_some_and(|other| other != shop) {
+            // Still refuse what is malformed, as for any other listing.
+            self.catalogue_filter(query).await?;
+            return Ok(Listing {
+                products: Vec::new(),
+                total: 0,
+            });
+        }
+        let query = CatalogueQuery {
+            shop: Some(shop.clone()),
+            ..query.clone()
+        };
+        self.browse(&query).await
+    }
+
+    async fn shop_account(&self, shop: &ShopId) -> Result<crate::account::Account> {
+        self.backend
+            .accounts
+            .get(AccountKind::Shop, &AccountId::from(shop.clone()))
+            .await?
+            .filter(|a| a.active)
+            .ok_or_else(|| Error::not_found("shop"))
     }
 
     /// `products` with their exact units sold, from their stock records.

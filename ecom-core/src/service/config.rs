@@ -115,6 +115,12 @@ pub struct EcomConfig {
     /// call, so nothing waits when there is no contention; every caller keeps its own outcome.
     /// Under the lock strategy every reservation is its own write anyway.
     pub group_commit: bool,
+    /// How long answers of the public catalogue (listings with their counts, facets, the
+    /// category tree) may be served from memory (default zero: never). With a period, a rush
+    /// on one listing costs the store one query per period; product writes through this
+    /// process show at once, sales and stock changes (units sold, the in-stock filter) and
+    /// other processes' writes within the period. Stock itself is never read from it.
+    pub catalogue_cache: std::time::Duration,
 }
 
 impl EcomConfig {
@@ -129,6 +135,7 @@ impl EcomConfig {
             payments: PaymentProviders::with_builtins(),
             checkout: CheckoutSettings::default(),
             group_commit: true,
+            catalogue_cache: std::time::Duration::ZERO,
         }
     }
 }

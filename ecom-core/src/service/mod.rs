@@ -6,6 +6,7 @@ mod auth;
 mod batched;
 mod cart;
 mod catalogue;
+mod catalogue_cache;
 mod checkout;
 mod config;
 mod discount;

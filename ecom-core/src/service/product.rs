@@ -1,6 +1,7 @@
 //! Products: create (with inventory), partial update, publish, lists and keyword search.
 
 use super::catalogue::CatalogueQuery;
+use super::catalogue_cache::CatalogueCache;
 use super::config::EcomConfig;
 use crate::backend::Backend;
 use crate::category::category_path;
@@ -132,11 +133,18 @@ pub struct ProductPatch {
 pub struct ProductService {
     pub(super) backend: Backend,
     pub(super) config: Arc<EcomConfig>,
+    /// Recent catalogue answers, when [`EcomConfig::catalogue_cache`] is set.
+    pub(super) cache: Option<Arc<CatalogueCache>>,
 }
 
 impl ProductService {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
-        ProductService { backend, config }
+        let cache = CatalogueCache::of(&config);
+        ProductService {
+            backend,
+            config,
+            cache,
+        }
     }
 
     /// Creates a draft product of `shop` and its inventory holding `input.stock`.
@@ -190,7 +198,9 @@ impl ProductService {
                 updated_at: now,
             })
             .await?;
-        if let Err(e) = self.backend.products.insert(&product).await {
+        let inserted = self.backend.products.insert(&product).await;
+        self.changed();
+        if let Err(e) = inserted {
             // Leave nothing behind: the inventory goes again (best effort: a crash right here
             // leaves an unreachable inventory, never a product that cannot be bought).
             if let Err(undo) = self.backend.inventory.delete(&product.id).await {
@@ -333,11 +343,17 @@ impl ProductService {
     async fn save(&self, mut next: Product, expected_version: u64) -> Result<Product> {
         next.version = expected_version + 1;
         next.updated_at = self.backend.clock.now();
-        self.backend
-            .products
-            .replace(&next, expected_version)
-            .await?;
+        let replaced = self.backend.products.replace(&next, expected_version).await;
+        self.changed();
+        replaced?;
         self.with_one_sold(next).await
+    }
+
+    /// A product changed: recent catalogue answers no longer hold.
+    fn changed(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
     }
 
     async fn with_one_sold(&self, product: Product) -> Result<Product> {

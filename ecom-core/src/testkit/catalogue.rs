@@ -509,3 +509,59 @@ pub async fn bad_catalogue_queries_are_refused(backend: &Backend) {
     };
     assert!(ecom.products.browse(&all).await.is_ok());
 }
+
+pub async fn cached_answers_follow_product_writes(backend: &Backend) {
+    let mut config = ecom(backend).config().clone();
+    config.catalogue_cache = std::time::Duration::from_millis(300);
+    let ecom = Ecom::new(backend.clone(), config);
+    let (shop, _) = shop(&ecom).await;
+    let mine = CatalogueQuery {
+        shop: Some(shop.clone()),
+        sort: ProductSort::BestSelling,
+        ..CatalogueQuery::default()
+    };
+    assert_eq!(ecom.products.browse(&mine).await.unwrap().total, 0);
+    // A product write through this process shows at once.
+    let tee = published_product(&ecom, &shop, "10", 5).await;
+    let listing = ecom.products.browse(&mine).await.unwrap();
+    assert_eq!(ids(&listing.products), [&tee.id]);
+    let facets = ecom.products.facets(&mine).await.unwrap();
+    assert_eq!(facets.total, 1);
+    // A sale shows within the period: first the remembered answer, then the new one.
+    let customer = CustomerId::generate();
+    ecom.checkout
+        .place_order(&customer, place(request(&shop, &[(&tee, 2)], None), None))
+        .await
+        .unwrap();
+    ecom.checkout.flush().await;
+    let remembered = ecom.products.browse(&mine).await.unwrap();
+    assert_eq!(remembered.products[0].sold, 0, "served from memory");
+    assert_eq!(
+        ecom.products.get(&tee.id, None).await.unwrap().sold,
+        2,
+        "reads of one product are never cached"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let fresh = ecom.products.browse(&mine).await.unwrap();
+    assert_eq!(fresh.products[0].sold, 2, "the period ended");
+    // Concurrent misses of one listing share one store query.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let probe = super::probe::Probe::new();
+    let mut config = ecom.config().clone();
+    config.catalogue_cache = std::time::Duration::from_secs(60);
+    let probed = Ecom::new(probe.wrap(backend), config);
+    let results = super::rush(16, |_| {
+        let (probed, mine) = (probed.clone(), mine.clone());
+        async move { probed.products.browse(&mine).await }
+    })
+    .await;
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().is_ok_and(|l| l.total == 1)));
+    let lists = probe
+        .calls()
+        .iter()
+        .filter(|c| c.name == "products.list")
+        .count();
+    assert_eq!(lists, 1, "16 concurrent requests, one query");
+}

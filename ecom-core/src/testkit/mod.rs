@@ -200,7 +200,7 @@ macro_rules! conformance_suite {
             catalogue {
                 filters_and_sorts_match_brute_force, facets_and_categories_match_brute_force,
                 storefront_counts_published_products, units_sold_and_stock_follow_orders,
-                bad_catalogue_queries_are_refused
+                bad_catalogue_queries_are_refused, cached_answers_follow_product_writes
             },
             inventory {
                 add_stock_and_owner_checks, holds_move_once, batched_moves_across_products,

@@ -86,13 +86,8 @@ pub async fn shop_products(
     PathId(shop): PathId<ShopId>,
     Query(query): Query<CatalogueParams>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
-    let mut query = query.into_query(state.ecom.config().currency)?;
-    state.ecom.products.storefront(&shop).await?;
-    if query.shop.as_ref().is_some_and(|other| other != &shop) {
-        return Ok(Reply::ok("Get shop products success!", Vec::new()).with_total(0));
-    }
-    query.shop = Some(shop);
-    let listing = state.ecom.products.browse(&query).await?;
+    let query = query.into_query(state.ecom.config().currency)?;
+    let listing = state.ecom.products.browse_shop(&shop, &query).await?;
     Ok(
         Reply::ok("Get shop products success!", products(listing.products))
             .with_total(listing.total),

@@ -1,0 +1,85 @@
+//! Short-lived answers of the public catalogue ([`EcomConfig::catalogue_cache`]): listings,
+//! facets and the category tree, each kept for at most the configured time, keyed by the
+//! whole query. Concurrent misses of one key run one store query and share its answer
+//! (moka's `try_get_with`), so a rush on one listing costs the store one query per period.
+//! Any product write through this process drops everything (a shop sees its own change at
+//! once); sales, stock changes and other processes' writes show within the period.
+
+use super::catalogue::Listing;
+use super::config::EcomConfig;
+use crate::category::CategoryNode;
+use crate::error::{Error, Result};
+use crate::product::Facets;
+use moka::future::Cache;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most answers kept of each sort.
+const CAPACITY: u64 = 10_000;
+
+/// The cached answers of one process.
+#[derive(Clone, Debug)]
+pub(crate) struct CatalogueCache {
+    listings: Cache<String, Listing>,
+    facets: Cache<String, Facets>,
+    categories: Cache<(), Vec<CategoryNode>>,
+}
+
+impl CatalogueCache {
+    /// A cache keeping answers for `config.catalogue_cache`, or `None` when that is zero.
+    pub(crate) fn of(config: &EcomConfig) -> Option<Arc<Self>> {
+        let ttl: Duration = config.catalogue_cache;
+        if ttl.is_zero() {
+            return None;
+        }
+        Some(Arc::new(CatalogueCache {
+            listings: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(ttl)
+                .build(),
+            facets: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(ttl)
+                .build(),
+            categories: Cache::builder().time_to_live(ttl).build(),
+        }))
+    }
+
+    /// The listing of `key`, from the cache or from `load`.
+    pub(crate) async fn listing(
+        &self,
+        key: String,
+        load: impl Future<Output = Result<Listing>>,
+    ) -> Result<Listing> {
+        self.listings.try_get_with(key, load).await.map_err(shared)
+    }
+
+    /// The facets of `key`, from the cache or from `load`.
+    pub(crate) async fn facets(
+        &self,
+        key: String,
+        load: impl Future<Output = Result<Facets>>,
+    ) -> Result<Facets> {
+        self.facets.try_get_with(key, load).await.map_err(shared)
+    }
+
+    /// The category tree, from the cache or from `load`.
+    pub(crate) async fn categories(
+        &self,
+        load: impl Future<Output = Result<Vec<CategoryNode>>>,
+    ) -> Result<Vec<CategoryNode>> {
+        self.categories.try_get_with((), load).await.map_err(shared)
+    }
+
+    /// Drops every answer (a product changed).
+    pub(crate) fn clear(&self) {
+        self.listings.invalidate_all();
+        self.facets.invalidate_all();
+        self.categories.invalidate_all();
+    }
+}
+
+fn shared(e: Arc<Error>) -> Error {
+    e.replicate()
+}
