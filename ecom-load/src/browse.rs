@@ -165,9 +165,12 @@ pub(crate) async fn browse(args: Browse) -> Result<()> {
         ("facets_q", "/products/facets?q=phone".into()),
         ("categories", "/categories".into()),
     ];
-    println!(
-        "| listing | matches | requests/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|"
-    );
+    match other {
+        None => println!("| listing | matches | requests/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|"),
+        Some(_) => println!(
+            "| listing | matches | A requests/s | A p50 ms | A p99 ms | B requests/s | B p50 ms | B p99 ms | B/A requests/s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        ),
+    }
     let mut rows = Vec::new();
     for (name, path) in listings {
         if args
@@ -178,15 +181,29 @@ pub(crate) async fn browse(args: Browse) -> Result<()> {
             continue;
         }
         let (matches, rate, latency) = measure(&api, &path, args.connections, args.secs).await?;
-        let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
-        println!(
-            "| `{name}` | {matches} | {rate:.0} | {:.1} | {:.1} | {:.1} |",
-            ms(0.5),
-            ms(0.99),
-            latency.max() as f64 / 1000.0
+        let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        let mut row = json!({"listing": name, "path": path, "matches": matches,
+            "per_s": rate, "p50_ms": ms(&latency, 0.5), "p99_ms": ms(&latency, 0.99)});
+        let a = format!(
+            "{rate:.0} | {:.1} | {:.1}",
+            ms(&latency, 0.5),
+            ms(&latency, 0.99)
         );
-        rows.push(json!({"listing": name, "path": path, "matches": matches,
-            "per_s": rate, "p50_ms": ms(0.5), "p99_ms": ms(0.99)}));
+        match &other {
+            None => println!("| `{name}` | {matches} | {a} |"),
+            Some(b) => {
+                let (_, b_rate, b_latency) = measure(b, &path, args.connections, args.secs).await?;
+                println!(
+                    "| `{name}` | {matches} | {a} | {b_rate:.0} | {:.1} | {:.1} | {:.1}x |",
+                    ms(&b_latency, 0.5),
+                    ms(&b_latency, 0.99),
+                    b_rate / rate
+                );
+                row["b"] = json!({"per_s": b_rate, "p50_ms": ms(&b_latency, 0.5),
+                    "p99_ms": ms(&b_latency, 0.99)});
+            }
+        }
+        rows.push(row);
     }
     println!("summary {}", json!({"label": "browse", "rows": rows}));
     Ok(())
