@@ -24,37 +24,14 @@ KEY="bench-bootstrap-key-0123456789"
 bash scripts/dev-services.sh >/dev/null
 cargo build --release -q -p ecom-http -p ecom-load
 
-WORK="$(mktemp -d -t ecom-catalogue.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/bench-services.sh
+. scripts/bench-services.sh
+start_secantusd
 
-wait_for() { # wait_for FILE PATTERN
-  for _ in $(seq 1 300); do
-    if grep -q "$2" "$1" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench-catalogue: timed out waiting for '$2' in $1" >&2
-  cat "$1" >&2
-  return 1
-}
-
-mkdir -p "$WORK/mongo"
-secantusd-rs --port 0 --storage-path "$WORK/mongo" --cache-size 256M --log-level WARNING \
-  >"$WORK/mongo.out" 2>"$WORK/mongo.err" </dev/null &
-PIDS+=($!)
-wait_for "$WORK/mongo.out" "listening on"
-MONGO_PORT="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/mongo.out" | head -1 | sed 's/.*://')"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_server() { # start_server NAME CACHE_MS -> sets PORT
   PORT="$(free_port)"
   ECOM_BIND="127.0.0.1:$PORT" ECOM_BOOTSTRAP_API_KEY="$KEY" ECOM_SECRET="bench-secret-0123456789abcdef" \
-    ECOM_MONGO_URI="mongodb://127.0.0.1:${MONGO_PORT}/?directConnection=true" ECOM_MONGO_DB=catalogue \
+    ECOM_MONGO_URI="$MONGO" ECOM_MONGO_DB=catalogue \
     ECOM_AUTH_RATE_LIMIT=0 ECOM_CATALOGUE_CACHE_MS="$2" RUST_LOG=warn \
     target/release/ecom-server >"$WORK/$1.out" 2>&1 </dev/null &
   PIDS+=($!)

@@ -30,6 +30,8 @@ pub const MAX_TOKEN: usize = 30;
 pub const MAX_TOKENS: usize = 300;
 /// Most words in a query.
 pub const MAX_QUERY_WORDS: usize = 10;
+/// Longest query, in characters.
+pub const MAX_QUERY_CHARS: usize = 1_000;
 
 /// The distinct tokens of `text`, in order of first appearance: case-folded, accents
 /// stripped, each at most [`MAX_TOKEN`] characters.
@@ -77,9 +79,15 @@ pub struct SearchWords {
 }
 
 impl SearchWords {
-    /// The words of `text`, or `None` if it holds none. More than [`MAX_QUERY_WORDS`] words
-    /// is a validation error on `q`.
+    /// The words of `text`, or `None` if it holds none. More than [`MAX_QUERY_WORDS`] words,
+    /// or more than [`MAX_QUERY_CHARS`] characters, is a validation error on `q`.
     pub fn parse(text: &str) -> Result<Option<Self>> {
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(Error::validation(
+                "q",
+                format!("at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
         let mut words = tokens(text);
         if words.len() > MAX_QUERY_WORDS {
             return Err(Error::validation(
@@ -143,5 +151,7 @@ mod tests {
         assert!(q.whole.is_empty());
         assert_eq!(SearchWords::parse("  ,, ").unwrap(), None);
         assert!(SearchWords::parse("a b c d e f g h i j k").is_err());
+        assert!(SearchWords::parse(&"0".repeat(1_001)).is_err());
+        assert!(SearchWords::parse(&"0".repeat(1_000)).is_ok());
     }
 }

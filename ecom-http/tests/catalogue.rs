@@ -26,14 +26,7 @@ async fn product(
     body["product_description"] = json!("");
     let id = create_product(api, shop, body).await;
     if !draft {
-        api.api(
-            Method::POST,
-            &format!("/products/publish/{id}"),
-            &shop.auth(),
-            None,
-        )
-        .await
-        .ok(200);
+        support::publish(api, shop, &id).await;
     }
     id
 }
@@ -262,6 +255,7 @@ async fn catalogue(api: Api) {
     );
 
     // Bad filters: 400 naming the parameter.
+    let long_q = format!("q={}", "0".repeat(1001));
     for (query, field) in [
         ("min_price=abc", "min_price"),
         ("min_price=5&max_price=1", "min_price"),
@@ -273,6 +267,7 @@ async fn catalogue(api: Api) {
         ("sort=cheapest", "sort"),
         ("in_stock=maybe", "in_stock"),
         ("q=a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k", "q"),
+        (long_q.as_str(), "q"),
         ("colour=red", "colour"),
     ] {
         for path in ["/products/all", "/products/facets"] {

@@ -366,18 +366,8 @@ async fn stock_the_shop(cluster: &Cluster, stock: u64) -> (support::Account, Vec
     let shop = support::signup(&api, "shop", &support_email("shop")).await;
     let mut products = Vec::new();
     for i in 0..PRODUCTS {
-        let mut body = support::tee(&format!("Chaos tee {i}"), json!(10));
-        body["product_quantity"] = json!(stock);
-        let id = support::create_product(&api, &shop, body).await;
-        api.api(
-            Method::POST,
-            &format!("/products/publish/{id}"),
-            &shop.auth(),
-            None,
-        )
-        .await
-        .ok(200);
-        products.push(id);
+        let name = format!("Chaos tee {i}");
+        products.push(support::published(&api, &shop, &name, json!(10), stock).await);
     }
     let now = chrono::Utc::now();
     let code = json!({

@@ -7,19 +7,11 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Api};
+use support::{signup, Account, Api};
 
+/// A published tee of `shop` with 10 units.
 async fn published(api: &Api, shop: &Account, name: &str, price: Value) -> String {
-    let id = create_product(api, shop, tee(name, price)).await;
-    api.api(
-        Method::POST,
-        &format!("/products/publish/{id}"),
-        &shop.auth(),
-        None,
-    )
-    .await
-    .ok(200);
-    id
+    support::published(api, shop, name, price, 10).await
 }
 
 async fn each_shop_sees_its_own_part(api: Api) {

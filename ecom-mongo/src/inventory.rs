@@ -248,6 +248,19 @@ pub struct MongoInventory {
 }
 
 impl MongoInventory {
+    /// The `projection` of the stock documents `filter` selects.
+    async fn fields(&self, filter: Document, projection: Document) -> Result<Vec<Document>> {
+        self.inventories
+            .clone_with_type::<Document>()
+            .find(filter)
+            .projection(projection)
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)
+    }
+
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoInventory {
@@ -495,16 +508,9 @@ impl InventoryRepo for MongoInventory {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = product_ids.iter().map(ProductId::as_str).collect();
-        let rows: Vec<Document> = self
-            .inventories
-            .clone_with_type::<Document>()
-            .find(doc! { "_id": { "$in": ids } })
-            .projection(doc! { "sold": 1 })
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
+        let rows = self
+            .fields(doc! { "_id": { "$in": ids } }, doc! { "sold": 1 })
+            .await?;
         rows.iter()
             .map(|row| {
                 let id = ProductId::parse(row.get_str("_id").map_err(|_| out_of_range("_id"))?)?;
@@ -519,16 +525,7 @@ impl InventoryRepo for MongoInventory {
         if let Some(shop) = shop {
             filter.insert("shopId", shop.as_str());
         }
-        let rows: Vec<Document> = self
-            .inventories
-            .clone_with_type::<Document>()
-            .find(filter)
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
+        let rows = self.fields(filter, doc! { "_id": 1 }).await?;
         rows.iter()
             .map(|row| ProductId::parse(row.get_str("_id").map_err(|_| out_of_range("_id"))?))
             .collect()

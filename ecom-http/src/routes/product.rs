@@ -54,8 +54,8 @@ pub async fn list_products(
 #[utoipa::path(
     get, path = "/products/search/{keySearch}", tag = "products",
     params(
-        ("keySearch" = String, Path, min_length = 1,
-            description = "1 to 10 distinct words to find (runs of letters and digits; each cut to 30 characters); no word, or more than 10, is a 400"),
+        ("keySearch" = String, Path, min_length = 1, max_length = 1000,
+            description = "1 to 10 distinct words to find (runs of letters and digits; each cut to 30 characters), at most 1000 characters; no word, or more than 10, is a 400"),
         ListQuery
     ),
     responses((status = 200, description = "Matching published products", body = Envelope<Vec<ProductDto>>,

@@ -349,6 +349,12 @@ pub async fn published(api: &Api, shop: &Account, name: &str, price: Value, stoc
     let mut body = tee(name, price);
     body["product_quantity"] = json!(stock);
     let id = create_product(api, shop, body).await;
+    publish(api, shop, &id).await;
+    id
+}
+
+/// Publishes `shop`'s product `id`.
+pub async fn publish(api: &Api, shop: &Account, id: &str) {
     api.api(
         Method::POST,
         &format!("/products/publish/{id}"),
@@ -357,7 +363,6 @@ pub async fn published(api: &Api, shop: &Account, name: &str, price: Value, stoc
     )
     .await
     .ok(200);
-    id
 }
 
 /// Creates a product of `shop` and returns its id.
