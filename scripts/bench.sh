@@ -4,6 +4,8 @@
 #   bash scripts/bench.sh            # HTTP matrix + store ceiling + criterion benches
 #   BENCH_SECS=5 bash scripts/bench.sh   # shorter windows
 #   BENCH_CRITERION=0 bash scripts/bench.sh  # HTTP matrix and ceiling only
+#   BENCH_SERVER=/tmp/before/ecom-server BENCH_ONLY=mongo_redis_gate_hot bash scripts/bench.sh
+#       # another build of the server (say, the commit before a change) on the same rows
 #   BENCH_ONLY=mongo_atomic_100 BENCH_PROFILE=1 BENCH_SECS=30 bash scripts/bench.sh
 #       # one row, with CPU per process (top) and a perf profile of the store and of the server
 #
@@ -28,7 +30,7 @@ SECRET="bench-secret-0123456789abcdef"
 
 bash scripts/dev-services.sh >/dev/null
 cargo build --release -q -p ecom-http -p ecom-load
-SERVER=target/release/ecom-server
+SERVER="${BENCH_SERVER:-target/release/ecom-server}"
 LOAD=target/release/ecom-load
 
 # shellcheck source=scripts/bench-services.sh

@@ -17,6 +17,7 @@
 #   ECOM_FUZZ_BACKENDS      backends to fuzz, space-separated (default "memory mongo")
 #   ECOM_FUZZ_WORKERS       schemathesis workers (default 2)
 #   ECOM_FUZZ_SEED          schemathesis seed (default: random, printed)
+#   ECOM_FUZZ_KEEP          1: keep the reports (whole schemathesis output, HAR, JSON) and print where
 #   ECOM_FUZZ_MODE          data schemathesis generates: all (default), positive (valid per the
 #                           document only; each run then also lists the operations that refused
 #                           most of it: 400/409/422 for more than half of their requests) or
@@ -65,7 +66,11 @@ cleanup() {
   SERVER_PID=""
   stop_pid "$MONGO_PID"
   MONGO_PID=""
-  rm -rf "$WORK"
+  if [ "${ECOM_FUZZ_KEEP:-0}" = 1 ]; then
+    log "reports kept in $WORK"
+  else
+    rm -rf "$WORK"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

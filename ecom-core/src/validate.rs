@@ -104,7 +104,12 @@ pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
             serde_json::Value::Array(items) => items
                 .iter()
                 .try_for_each(|inner| walk(field, inner, depth + 1)),
-            serde_json::Value::Number(n) if n.is_u64() && n.as_i64().is_none() => {
+            // An integer above 2^63 - 1, or a fraction that reads as 2^63 or more (the nearest
+            // double of 9223372036854775807.0 is 2^63): neither is storable as documented.
+            serde_json::Value::Number(n)
+                if (n.is_u64() && n.as_i64().is_none())
+                    || (n.is_f64() && n.as_f64().is_some_and(|f| f >= TWO_POW_63)) =>
+            {
                 Err(Error::validation(
                     field,
                     format!("number {n} is out of range (at most 2^63 - 1)"),
@@ -115,6 +120,9 @@ pub fn plain_json(field: &str, value: &serde_json::Value) -> Result<()> {
     }
     walk(field, value, 0)
 }
+
+/// 2^63, the first double above every `i64`.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// A date every backend stores the same way: years 1 to 9999.
 pub fn date(field: &str, value: crate::clock::Timestamp) -> Result<crate::clock::Timestamp> {
@@ -161,7 +169,28 @@ mod tests {
     }
 
     #[test]
-    fn words_and_slugs() {
+    fn slugs() {
         assert_eq!(slug("  Red T-Shirt!! "), "red-t-shirt");
+    }
+
+    #[test]
+    fn plain_json_numbers_stay_within_2_pow_63() {
+        let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        for fine in [
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9.223372036854775e18",
+            "1.5",
+        ] {
+            assert!(plain_json("v", &parse(fine)).is_ok(), "{fine}");
+        }
+        for bad in [
+            "9223372036854775808",
+            "9223372036854775807.0",
+            "9.223372036854776e18",
+            "[1e300]",
+        ] {
+            assert!(plain_json("v", &parse(bad)).is_err(), "{bad}");
+        }
     }
 }

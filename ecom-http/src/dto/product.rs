@@ -46,9 +46,9 @@ pub struct CreateProductBody {
     #[schema(schema_with = super::variations_schema)]
     pub product_variations: Vec<Value>,
     /// Category path: 1 to 4 levels separated by `/`, each 1 to 50 characters once trimmed
-    /// (e.g. `Fashion/Men/T-Shirts`). Optional.
+    /// (e.g. `Fashion/Men/T-Shirts`). Optional (`null` is the same as leaving it out).
     #[serde(default)]
-    #[schema(schema_with = super::category_schema)]
+    #[schema(schema_with = super::nullable_category_schema)]
     pub product_category: Option<String>,
 }
 
