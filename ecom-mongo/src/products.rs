@@ -268,6 +268,12 @@ fn sort_of(sort: ProductSort) -> Document {
     }
 }
 
+/// A projection leaving out the fields derived for queries only (never read back): a product's
+/// prefixes are its largest field, and checkouts read products on their hot path.
+fn derived_fields_left_out() -> Document {
+    doc! { "searchPrefixes": 0, "categoryPaths": 0 }
+}
+
 /// One facet's rows, `{_id: <key>, n: <count>}`, as (key, count).
 fn counts(rows: Option<&Bson>) -> Result<Vec<(String, u64)>> {
     let mut out = Vec::new();
@@ -352,6 +358,7 @@ impl ProductRepo for MongoProducts {
     async fn get(&self, id: &ProductId) -> Result<Option<Product>> {
         self.products
             .find_one(doc! { "_id": id.as_str() })
+            .projection(derived_fields_left_out())
             .await
             .map_err(to_core)?
             .map(ProductDoc::into_product)
@@ -366,6 +373,7 @@ impl ProductRepo for MongoProducts {
         let docs: Vec<ProductDoc> = self
             .products
             .find(doc! { "_id": { "$in": ids } })
+            .projection(derived_fields_left_out())
             .await
             .map_err(to_core)?
             .try_collect()
@@ -418,6 +426,7 @@ impl ProductRepo for MongoProducts {
         let docs: Vec<ProductDoc> = self
             .products
             .find(filter_of(&query.filter))
+            .projection(derived_fields_left_out())
             .sort(sort_of(query.sort))
             .optional(hint_for(&query.filter, Some(query.sort)), |find, hint| {
                 find.hint(hint)
