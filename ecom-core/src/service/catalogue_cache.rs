@@ -15,8 +15,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Most answers kept of each sort.
-const CAPACITY: u64 = 10_000;
+/// Most products kept in listings at once (about 1 KiB each): a client walking many pages or
+/// filters within one period evicts older answers rather than growing the process.
+const LISTED_PRODUCTS: u64 = 20_000;
+/// Most facet rows (categories, kinds, shops) kept at once.
+const FACET_ROWS: u64 = 200_000;
 
 /// The cached answers of one process.
 #[derive(Clone, Debug)]
@@ -35,11 +38,13 @@ impl CatalogueCache {
         }
         Some(Arc::new(CatalogueCache {
             listings: Cache::builder()
-                .max_capacity(CAPACITY)
+                .max_capacity(LISTED_PRODUCTS)
+                .weigher(|_, listing: &Listing| weight(listing.products.len()))
                 .time_to_live(ttl)
                 .build(),
             facets: Cache::builder()
-                .max_capacity(CAPACITY)
+                .max_capacity(FACET_ROWS)
+                .weigher(|_, f: &Facets| weight(f.categories.len() + f.kinds.len() + f.shops.len()))
                 .time_to_live(ttl)
                 .build(),
             categories: Cache::builder().time_to_live(ttl).build(),
@@ -78,6 +83,11 @@ impl CatalogueCache {
         self.facets.invalidate_all();
         self.categories.invalidate_all();
     }
+}
+
+/// An answer's weight: its rows, plus one for the answer itself.
+fn weight(rows: usize) -> u32 {
+    u32::try_from(rows).unwrap_or(u32::MAX).saturating_add(1)
 }
 
 fn shared(e: Arc<Error>) -> Error {

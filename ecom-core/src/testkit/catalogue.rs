@@ -167,29 +167,30 @@ fn brute_force<'a>(catalogue: &'a Catalogue, q: &CatalogueQuery) -> Vec<&'a Prod
     matches
 }
 
-/// A random combination of filters (each present about half the time) and a random sort.
-fn random_query(catalogue: &Catalogue, rng: &mut StdRng) -> CatalogueQuery {
-    let half = |rng: &mut StdRng| rng.gen_bool(0.4);
+/// The filters present in `mask` (bit 0 category, 1 shop, 2 kind, 3 min price, 4 max price,
+/// 5 words, 6 in stock: 128 combinations), with random values, and a random sort.
+fn query_of(mask: u32, catalogue: &Catalogue, rng: &mut StdRng) -> CatalogueQuery {
+    let on = |bit: u32| mask & (1 << bit) != 0;
     let usd = |minor| Money::new(minor, Currency::USD);
     let mut q = CatalogueQuery::default();
-    if half(rng) {
+    if on(0) {
         q.category =
             Some(catalogue.categories[rng.gen_range(0..catalogue.categories.len())].clone());
     }
-    if half(rng) {
+    if on(1) {
         q.shop = Some(catalogue.shops[rng.gen_range(0..catalogue.shops.len())].clone());
     }
-    if half(rng) {
+    if on(2) {
         q.kind = Some(KINDS[rng.gen_range(0..KINDS.len())].to_owned());
     }
-    if half(rng) {
+    if on(3) {
         q.min_price = Some(usd(rng.gen_range(0..30_000)));
     }
-    if half(rng) {
+    if on(4) {
         let floor = q.min_price.map_or(0, |m| m.minor);
         q.max_price = Some(usd(rng.gen_range(floor..=50_000)));
     }
-    if half(rng) {
+    if on(5) {
         let mut text: Vec<String> = (0..rng.gen_range(1..=3))
             .map(|_| WORDS[rng.gen_range(0..WORDS.len())].to_uppercase())
             .collect();
@@ -200,7 +201,7 @@ fn random_query(catalogue: &Catalogue, rng: &mut StdRng) -> CatalogueQuery {
         }
         q.q = Some(text.join(" "));
     }
-    q.in_stock = half(rng);
+    q.in_stock = on(6);
     q.sort = [
         ProductSort::Newest,
         ProductSort::PriceAsc,
@@ -211,6 +212,9 @@ fn random_query(catalogue: &Catalogue, rng: &mut StdRng) -> CatalogueQuery {
     q
 }
 
+/// Every combination of filters: each case tries all of them once.
+const COMBINATIONS: u32 = 1 << 7;
+
 fn ids<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<&'a ProductId> {
     products.into_iter().map(|p| &p.id).collect()
 }
@@ -219,8 +223,8 @@ pub async fn filters_and_sorts_match_brute_force(backend: &Backend) {
     let mut rng = StdRng::seed_from_u64(seed());
     let catalogue = generate(backend, &mut rng).await;
     let ecom = ecom(backend);
-    for round in 0..120 {
-        let mut query = random_query(&catalogue, &mut rng);
+    for round in 0..COMBINATIONS {
+        let mut query = query_of(round, &catalogue, &mut rng);
         let expected = brute_force(&catalogue, &query);
         // The first page, and a random later one.
         let pages = expected.len().div_ceil(100).max(1) as u64;
@@ -255,12 +259,8 @@ pub async fn facets_and_categories_match_brute_force(backend: &Backend) {
     let mut rng = StdRng::seed_from_u64(seed() ^ 0xfac7);
     let catalogue = generate(backend, &mut rng).await;
     let ecom = ecom(backend);
-    for round in 0..60 {
-        let query = if round == 0 {
-            CatalogueQuery::default()
-        } else {
-            random_query(&catalogue, &mut rng)
-        };
+    for round in 0..COMBINATIONS {
+        let query = query_of(round, &catalogue, &mut rng);
         let matches = brute_force(&catalogue, &query);
         let facets = ecom.products.facets(&query).await.unwrap();
         let mut categories: BTreeMap<String, u64> = BTreeMap::new();
