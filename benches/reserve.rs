@@ -24,6 +24,7 @@ async fn inventories(backend: &Backend, count: usize) -> Vec<ProductId> {
         let now = backend.clock.now();
         let inventory = Inventory {
             product_id: ProductId::generate(),
+            model_of: None,
             shop_id: ShopId::generate(),
             location: String::new(),
             stock: u64::MAX / 2,

@@ -64,10 +64,10 @@ async fn main() -> Result<(), Error> {
     println!(
         "strategy {}: placed {placed}, refused {refused}, stock left {}",
         strategy.name(),
-        stock.stock
+        stock.total.stock
     );
     assert_eq!(
-        (placed, stock.stock),
+        (placed, stock.total.stock),
         (UNITS as usize, 0),
         "exactly the units on sale were sold"
     );

@@ -45,11 +45,7 @@ async fn main() -> Result<(), Error> {
             "a long buyer password",
         ))
         .await?;
-    let item = CartItem {
-        product_id: tee.id.clone(),
-        shop_id: shop.clone(),
-        quantity: 2,
-    };
+    let item = CartItem::new(tee.id.clone(), shop.clone(), 2);
     ecom.carts.add(&customer, item).await?;
     let request =
         CheckoutRequest::new(
@@ -76,6 +72,6 @@ async fn main() -> Result<(), Error> {
         order.totals.total_checkout.major_string()
     );
     let stock = ecom.inventory.get(&shop, &tee.id).await?;
-    println!("tees left: {}", stock.stock);
+    println!("tees left: {}", stock.total.stock);
     Ok(())
 }

@@ -143,7 +143,12 @@ async fn an_application_plugs_in_its_own_payment_provider() {
     );
     assert_eq!(wallet.refunded.load(Ordering::SeqCst), 1);
     assert_eq!(
-        ecom.inventory.get(&shop, &product.id).await.unwrap().stock,
+        ecom.inventory
+            .get(&shop, &product.id)
+            .await
+            .unwrap()
+            .total
+            .stock,
         10
     );
 }

@@ -36,6 +36,20 @@ pub struct CartLine {
     pub name: String,
     /// Unit price when added.
     pub price: Money,
+    /// The model (variant) bought, for a product with models.
+    #[serde(default)]
+    pub model_id: Option<ProductId>,
+    /// The model's name when added (`Red / M`).
+    #[serde(default)]
+    pub model_name: Option<String>,
+}
+
+impl CartLine {
+    /// What identifies the line in its cart: the stock record its units come from (the
+    /// model's id, or the product's).
+    pub fn stock_id(&self) -> &ProductId {
+        crate::variant::stock_id(&self.product_id, self.model_id.as_ref())
+    }
 }
 
 /// A customer's cart.
@@ -47,7 +61,7 @@ pub struct Cart {
     pub customer_id: CustomerId,
     /// State.
     pub state: CartState,
-    /// Lines, one per product.
+    /// Lines, one per product and model.
     pub lines: Vec<CartLine>,
     /// When it was created.
     pub created_at: Timestamp,
@@ -68,8 +82,8 @@ pub trait CartRepo: Send + Sync + Debug + 'static {
     /// The customer's active cart, if any.
     async fn get_active(&self, customer_id: &CustomerId) -> Result<Option<Cart>>;
 
-    /// Adds `line` to the active cart (creating the cart if there is none): if the product is
-    /// already there its quantity grows by `line.quantity`, else the line is appended.
+    /// Adds `line` to the active cart (creating the cart if there is none): if a line of the
+    /// same [`CartLine::stock_id`] is already there its quantity grows by `line.quantity`, else the line is appended.
     /// [`Error::Validation`](crate::Error::Validation) on `quantity` if the result would exceed
     /// `max_quantity` (nothing changes).
     async fn add_line(
@@ -80,7 +94,8 @@ pub trait CartRepo: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<Cart>;
 
-    /// Changes a line's quantity by `delta`. The result must be in `1..=max_quantity`, else
+    /// Changes the quantity of the line whose [`CartLine::stock_id`] is `product_id` by
+    /// `delta`. The result must be in `1..=max_quantity`, else
     /// [`Error::Validation`](crate::Error::Validation) on `quantity` and nothing changes.
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no active cart or no such line.
     async fn adjust_line(
@@ -92,7 +107,8 @@ pub trait CartRepo: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<Cart>;
 
-    /// Removes the lines of `product_ids` (missing ones are ignored); returns the cart after,
+    /// Removes the lines whose [`CartLine::stock_id`] is one of `product_ids` (missing ones
+    /// are ignored); returns the cart after,
     /// or `None` if the customer has no active cart.
     async fn remove_lines(
         &self,
@@ -101,7 +117,7 @@ pub trait CartRepo: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<Option<Cart>>;
 
-    /// Removes, for each `(customer, products)`, those products from the customer's active cart
+    /// Removes, for each `(customer, stock ids)`, those lines from the customer's active cart
     /// (the bought lines of several orders at once). The default does it cart by cart.
     async fn remove_lines_many(
         &self,

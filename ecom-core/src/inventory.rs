@@ -52,11 +52,15 @@ pub struct Reservation {
     pub created_at: Timestamp,
 }
 
-/// The stock record of one product.
+/// The stock record of one product, or of one model of a product with models
+/// ([`crate::variant`]).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Inventory {
-    /// The product (also the record's id).
+    /// The record's id: the product's id, or for a model's record the model's id.
     pub product_id: ProductId,
+    /// For a model's record, the product it belongs to.
+    #[serde(default)]
+    pub model_of: Option<ProductId>,
     /// The owning shop.
     pub shop_id: ShopId,
     /// Where the stock is.
@@ -111,9 +115,9 @@ pub struct NewAdjustment {
     pub id: AdjustmentId,
     /// The product.
     pub product_id: ProductId,
-    /// The model (variant) of the product it adjusts; always `None` while products have no
-    /// models.
-    pub model_id: Option<String>,
+    /// The model (variant) of the product it adjusts (whose record `product_id` then names:
+    /// the services set it to the model's id); `None` for a product without models.
+    pub model_id: Option<ProductId>,
     /// The change.
     pub change: StockChange,
     /// Why (validated by the service).
@@ -132,7 +136,7 @@ pub struct StockAdjustment {
     /// The product.
     pub product_id: ProductId,
     /// The model (variant) adjusted; `None` for a product without models.
-    pub model_id: Option<String>,
+    pub model_id: Option<ProductId>,
     /// Units added (positive) or taken away (negative), as applied: for a
     /// [`StockChange::Set`], the new stock less the stock before (0 when they were equal).
     pub delta: i64,
@@ -191,11 +195,13 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     /// The record of `product_id`, if any.
     async fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>>;
 
-    /// The units sold (`sold`) of each of `product_ids` that has a record, in any order.
+    /// The units sold (`sold`) of each of `product_ids` that has records: its own record's,
+    /// or the sum over the records of its models ([`Inventory::model_of`]); in any order.
     async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>>;
 
-    /// The products (of `shop`, or of every shop) whose free `stock` is zero: what an
-    /// in-stock filter leaves out.
+    /// The products (of `shop`, or of every shop) with no free stock: their own record's
+    /// `stock` is zero, or every record of their models has zero: what an in-stock filter
+    /// leaves out.
     async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>>;
 
     /// Deletes the record (only for undoing a product creation that failed half-way); false

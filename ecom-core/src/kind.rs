@@ -6,6 +6,7 @@
 //! [`ProductKind`] and calling [`ProductKindRegistry::register`].
 
 use crate::error::{Error, Result};
+use crate::variant::Variation;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -36,7 +37,39 @@ pub trait ProductKind: Send + Sync + Debug + 'static {
     fn attributes_schema(&self) -> Option<Value> {
         None
     }
+
+    /// Checks a product's tiers of variation ([`crate::variant`]), already trimmed and
+    /// checked for shape; errors name `variations`. The default accepts any tiers.
+    fn check_variations(&self, variations: &[Variation]) -> Result<()> {
+        let _ = variations;
+        Ok(())
+    }
 }
+
+/// A tier a [`FieldsKind`] knows: a product's tier of this name (ignoring case) may only use
+/// these options (ignoring case).
+#[derive(Clone, Copy, Debug)]
+pub struct KnownTier {
+    /// The tier's name, e.g. `Size`.
+    pub name: &'static str,
+    /// The options it may use.
+    pub options: &'static [&'static str],
+}
+
+/// The sizes a `Clothing` product's `Size` tier may use.
+pub const CLOTHING_SIZES: &[&str] = &[
+    "XXS",
+    "XS",
+    "S",
+    "M",
+    "L",
+    "XL",
+    "XXL",
+    "3XL",
+    "4XL",
+    "5XL",
+    "Free Size",
+];
 
 /// One text attribute of a [`FieldsKind`].
 #[derive(Clone, Copy, Debug)]
@@ -76,22 +109,38 @@ impl TextField {
 pub struct FieldsKind {
     name: &'static str,
     fields: &'static [TextField],
+    tiers: &'static [KnownTier],
 }
 
 impl FieldsKind {
     /// A kind named `name` with `fields`.
     pub const fn new(name: &'static str, fields: &'static [TextField]) -> Self {
-        FieldsKind { name, fields }
+        FieldsKind {
+            name,
+            fields,
+            tiers: &[],
+        }
     }
 
-    /// `Clothing`: brand (required), size, material.
+    /// With tiers of variation it knows (see [`KnownTier`]).
+    pub const fn with_tiers(mut self, tiers: &'static [KnownTier]) -> Self {
+        self.tiers = tiers;
+        self
+    }
+
+    /// `Clothing`: brand (required), size, material; a `Size` tier of variation uses
+    /// [`CLOTHING_SIZES`].
     pub const fn clothing() -> Self {
         const F: &[TextField] = &[
             TextField::required("brand"),
             TextField::optional("size"),
             TextField::optional("material"),
         ];
-        FieldsKind::new("Clothing", F)
+        const T: &[KnownTier] = &[KnownTier {
+            name: "Size",
+            options: CLOTHING_SIZES,
+        }];
+        FieldsKind::new("Clothing", F).with_tiers(T)
     }
 
     /// `Electronics`: manufacturer (required), model, color.
@@ -206,6 +255,35 @@ impl ProductKind for FieldsKind {
             "required": required,
             "additionalProperties": false,
         }))
+    }
+
+    fn check_variations(&self, variations: &[Variation]) -> Result<()> {
+        for tier in variations {
+            let Some(known) = self
+                .tiers
+                .iter()
+                .find(|k| k.name.eq_ignore_ascii_case(&tier.name))
+            else {
+                continue;
+            };
+            if let Some(bad) = tier
+                .options
+                .iter()
+                .find(|o| !known.options.iter().any(|k| k.eq_ignore_ascii_case(o)))
+            {
+                return Err(Error::validation(
+                    "variations",
+                    format!(
+                        "{} is not a {} of {} (one of: {})",
+                        bad,
+                        known.name,
+                        self.name,
+                        known.options.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn search_terms(&self, attributes: &Map<String, Value>) -> Vec<String> {

@@ -23,7 +23,7 @@
 //!     .with_attribute("size", "M");
 //! let product = ecom.products.create(&shop, tee).await?;
 //! assert_eq!(product.price.minor, 1999);
-//! assert_eq!(ecom.inventory.get(&shop, &product.id).await?.stock, 10);
+//! assert_eq!(ecom.inventory.get(&shop, &product.id).await?.total.stock, 10);
 //! # Ok(())
 //! # }
 //! ```
@@ -58,6 +58,7 @@ pub mod service;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 pub mod validate;
+pub mod variant;
 
 pub use account::AccountKind;
 pub use backend::Backend;

@@ -109,6 +109,19 @@ pub struct OrderLine {
     /// For a cancelled line whose units went back to stock: the token of the return claim
     /// that did it.
     pub returned: Option<String>,
+    /// The model (variant) bought, for a product with models.
+    #[serde(default)]
+    pub model_id: Option<ProductId>,
+    /// The model's name at checkout (`Red / M`).
+    #[serde(default)]
+    pub model_name: Option<String>,
+}
+
+impl OrderLine {
+    /// The stock record the line's units come from: its model's, or its product's.
+    pub fn stock_id(&self) -> &ProductId {
+        crate::variant::stock_id(&self.product_id, self.model_id.as_ref())
+    }
 }
 
 /// A discount applied to an order.

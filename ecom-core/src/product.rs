@@ -2,11 +2,13 @@
 
 use crate::category::{ancestors, is_within};
 use crate::clock::Timestamp;
+use crate::error::Error;
 use crate::error::Result;
 use crate::id::{ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use crate::search::SearchWords;
+use crate::variant::{Model, Variation};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,9 +29,10 @@ pub struct Product {
     pub thumb: String,
     /// Description (may be empty).
     pub description: String,
-    /// Unit price.
+    /// Unit price; with models, the lowest model price.
     pub price: Money,
-    /// The quantity it was created with (stock lives in its inventory).
+    /// The quantity it was created with (stock lives in its inventory); with models, the sum
+    /// of the models' stock.
     pub quantity: u32,
     /// The [`ProductKind`](crate::kind::ProductKind) name, e.g. `Clothing`.
     pub kind: String,
@@ -37,8 +40,13 @@ pub struct Product {
     pub attributes: Map<String, Value>,
     /// Average rating, 1.0..=5.0.
     pub rating: f64,
-    /// Variations (free-form).
-    pub variations: Vec<Value>,
+    /// Tiers of variation (at most two; see [`crate::variant`]).
+    #[serde(default)]
+    pub variations: Vec<Variation>,
+    /// Its models, one per combination of options sold; empty for a product without
+    /// variations (which has one price and one stock record of its own).
+    #[serde(default)]
+    pub models: Vec<Model>,
     /// Its category path (`Fashion/Men/T-Shirts`, see [`crate::category`]), if any.
     #[serde(default)]
     pub category: Option<String>,
@@ -60,6 +68,54 @@ pub struct Product {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+impl Product {
+    /// Every price it sells at: its models' prices, or its one price.
+    pub fn prices(&self) -> Vec<Money> {
+        match self.models.is_empty() {
+            true => vec![self.price],
+            false => self.models.iter().map(|m| m.price).collect(),
+        }
+    }
+
+    /// Its highest price (its price without models).
+    pub fn price_max(&self) -> Money {
+        self.prices()
+            .into_iter()
+            .max_by_key(|m| m.minor)
+            .unwrap_or(self.price)
+    }
+
+    /// The ids of its stock records: its models', or its own.
+    pub fn stock_ids(&self) -> Vec<ProductId> {
+        match self.models.is_empty() {
+            true => vec![self.id.clone()],
+            false => self.models.iter().map(|m| m.id.clone()).collect(),
+        }
+    }
+
+    /// The model a line names: `None` for a product without models (which refuses a model
+    /// id), the model for one with models (which requires one). Errors name `modelId`.
+    pub fn model_of_line(&self, model: Option<&ProductId>) -> Result<Option<&Model>> {
+        match (model, self.models.is_empty()) {
+            (None, true) => Ok(None),
+            (Some(_), true) => Err(Error::validation(
+                "modelId",
+                "this product has no models: leave modelId out",
+            )),
+            (None, false) => Err(Error::validation(
+                "modelId",
+                "this product has models: name one",
+            )),
+            (Some(id), false) => self
+                .models
+                .iter()
+                .find(|m| &m.id == id)
+                .map(Some)
+                .ok_or_else(|| Error::validation("modelId", "no such model of this product")),
+        }
+    }
 }
 
 /// Which products a [`ProductQuery`] selects.
@@ -86,7 +142,8 @@ pub struct CatalogueFilter {
     pub shop: Option<ShopId>,
     /// One kind's products (the kind's registered name).
     pub kind: Option<String>,
-    /// Lowest price, in minor units, inclusive.
+    /// Lowest price, in minor units, inclusive (a product matches when any of its
+    /// [`Product::prices`] is in the range).
     pub min_price: Option<i64>,
     /// Highest price, in minor units, inclusive.
     pub max_price: Option<i64>,
@@ -109,8 +166,10 @@ impl CatalogueFilter {
             })
             && self.shop.as_ref().is_none_or(|s| &product.shop_id == s)
             && self.kind.as_ref().is_none_or(|k| &product.kind == k)
-            && self.min_price.is_none_or(|min| product.price.minor >= min)
-            && self.max_price.is_none_or(|max| product.price.minor <= max)
+            && product.prices().iter().any(|p| {
+                self.min_price.is_none_or(|min| p.minor >= min)
+                    && self.max_price.is_none_or(|max| p.minor <= max)
+            })
             && self
                 .words
                 .as_ref()
@@ -139,7 +198,8 @@ pub struct Facets {
     pub kinds: Vec<(String, u64)>,
     /// Per shop, by id.
     pub shops: Vec<(ShopId, u64)>,
-    /// Lowest and highest price among the matches; `None` when nothing matches.
+    /// Lowest and highest price (of every model) among the matches; `None` when nothing
+    /// matches.
     pub price: Option<(Money, Money)>,
 }
 
@@ -158,19 +218,12 @@ impl Facets {
             }
             *kinds.entry(p.kind.clone()).or_default() += 1;
             *shops.entry(p.shop_id.clone()).or_default() += 1;
+            let (low, high) = (p.price, p.price_max());
             facets.price = Some(match facets.price {
-                None => (p.price, p.price),
+                None => (low, high),
                 Some((lo, hi)) => (
-                    if p.price.minor < lo.minor {
-                        p.price
-                    } else {
-                        lo
-                    },
-                    if p.price.minor > hi.minor {
-                        p.price
-                    } else {
-                        hi
-                    },
+                    if low.minor < lo.minor { low } else { lo },
+                    if high.minor > hi.minor { high } else { hi },
                 ),
             });
         }

@@ -39,6 +39,12 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
 #[serde(rename_all = "camelCase")]
 struct CartLineDoc {
     product_id: ProductId,
+    /// The line's key: its model's id, or its product's (what updates and removals match).
+    stock_id: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_id: Option<ProductId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_name: Option<String>,
     shop_id: ShopId,
     quantity: i64,
     name: String,
@@ -49,6 +55,9 @@ impl From<&CartLine> for CartLineDoc {
     fn from(l: &CartLine) -> Self {
         CartLineDoc {
             product_id: l.product_id.clone(),
+            stock_id: l.stock_id().clone(),
+            model_id: l.model_id.clone(),
+            model_name: l.model_name.clone(),
             shop_id: l.shop_id.clone(),
             quantity: i64::from(l.quantity),
             name: l.name.clone(),
@@ -75,7 +84,7 @@ impl CartDoc {
     fn quantity_of(&self, product_id: &ProductId) -> Option<i64> {
         self.lines
             .iter()
-            .find(|l| &l.product_id == product_id)
+            .find(|l| &l.stock_id == product_id)
             .map(|l| l.quantity)
     }
 
@@ -91,6 +100,8 @@ impl CartDoc {
                         .map_err(|_| out_of_range("cart quantity"))?,
                     name: l.name,
                     price: l.price,
+                    model_id: l.model_id,
+                    model_name: l.model_name,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -169,14 +180,14 @@ impl CartRepo for MongoCarts {
         if quantity == 0 || quantity > max {
             return Err(quantity_error(max_quantity));
         }
-        let product = line.product_id.as_str();
+        let product = line.stock_id().as_str();
         let updated_at = timestamp::to_bson(&now).map_err(to_core)?;
         for _ in 0..MAX_ATTEMPTS {
             // 1. The product is in the cart and the sum stays within the bound: grow it.
             let mut filter = active(customer_id);
             filter.insert(
                 "lines",
-                doc! { "$elemMatch": { "productId": product, "quantity": { "$lte": max - quantity } } },
+                doc! { "$elemMatch": { "stockId": product, "quantity": { "$lte": max - quantity } } },
             );
             let grown = self
                 .update(
@@ -192,7 +203,7 @@ impl CartRepo for MongoCarts {
             }
             // 2. The cart exists without the product: append the line.
             let mut filter = active(customer_id);
-            filter.insert("lines.productId", doc! { "$ne": product });
+            filter.insert("lines.stockId", doc! { "$ne": product });
             let line_doc = bson::to_bson(&CartLineDoc::from(line)).map_err(to_core)?;
             let appended = self
                 .update(
@@ -227,7 +238,7 @@ impl CartRepo for MongoCarts {
                 // 4. The line is there and the sum would pass the bound.
                 Some(cart)
                     if cart
-                        .quantity_of(&line.product_id)
+                        .quantity_of(line.stock_id())
                         .is_some_and(|q| q + quantity > max) =>
                 {
                     return Err(quantity_error(max_quantity));
@@ -258,7 +269,7 @@ impl CartRepo for MongoCarts {
             filter.insert(
                 "lines",
                 doc! { "$elemMatch": {
-                    "productId": product_id.as_str(),
+                    "stockId": product_id.as_str(),
                     "quantity": { "$gte": low, "$lte": high },
                 } },
             );
@@ -299,7 +310,7 @@ impl CartRepo for MongoCarts {
         self.update(
             active(customer_id),
             doc! {
-                "$pull": { "lines": { "productId": { "$in": ids } } },
+                "$pull": { "lines": { "stockId": { "$in": ids } } },
                 "$set": { "updatedAt": timestamp::to_bson(&now).map_err(to_core)? },
             },
         )
@@ -328,7 +339,7 @@ impl CartRepo for MongoCarts {
             .find(doc! {
                 "customerId": { "$in": customers },
                 "state": "active",
-                "lines.productId": { "$in": products },
+                "lines.stockId": { "$in": products },
             })
             .projection(doc! { "customerId": 1 })
             .await
@@ -349,7 +360,7 @@ impl CartRepo for MongoCarts {
                 doc! {
                     "q": active(customer),
                     "u": {
-                        "$pull": { "lines": { "productId": { "$in": ids } } },
+                        "$pull": { "lines": { "stockId": { "$in": ids } } },
                         "$set": { "updatedAt": now.clone() },
                     },
                 }

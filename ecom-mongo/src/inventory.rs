@@ -67,7 +67,8 @@ pub(crate) fn adjustment_indexes() -> Vec<IndexModel> {
         .build()]
 }
 
-/// Indexes of `Inventories`: by shop; by the opening time of open holds (recovery's scan).
+/// Indexes of `Inventories`: by shop; by free stock (the in-stock filter); a model's record by
+/// its product (units sold per product); by the opening time of open holds (recovery's scan).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
@@ -77,6 +78,15 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
         IndexModel::builder()
             .keys(doc! { "stock": 1, "shopId": 1 })
             .options(IndexOptions::builder().name("sold_out".to_owned()).build())
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "modelOf": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("models_of_product".to_owned())
+                    .partial_filter_expression(doc! { "modelOf": { "$exists": true } })
+                    .build(),
+            )
             .build(),
         IndexModel::builder()
             .keys(doc! { "holds.at": 1 })
@@ -124,6 +134,9 @@ impl HoldDoc {
 struct InventoryDoc {
     #[serde(rename = "_id")]
     product_id: ProductId,
+    /// For a model's record, its product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_of: Option<ProductId>,
     shop_id: ShopId,
     location: String,
     stock: i64,
@@ -169,7 +182,7 @@ impl AdjustmentDoc {
         Ok(StockAdjustment {
             id: self.id,
             product_id: product_id.clone(),
-            model_id: self.model_id,
+            model_id: self.model_id.as_deref().map(ProductId::parse).transpose()?,
             delta: self.delta,
             stock_after: u64::try_from(self.stock_after)
                 .map_err(|_| out_of_range("adjustment stock"))?,
@@ -198,6 +211,7 @@ impl InventoryDoc {
         let too_large = |field: &str| Error::validation(field, "is too large");
         Ok(InventoryDoc {
             product_id: i.product_id.clone(),
+            model_of: i.model_of.clone(),
             shop_id: i.shop_id.clone(),
             location: i.location.clone(),
             stock: i64::try_from(i.stock).map_err(|_| too_large("stock"))?,
@@ -219,6 +233,7 @@ impl InventoryDoc {
         reservations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(Inventory {
             product_id: self.product_id,
+            model_of: self.model_of,
             shop_id: self.shop_id,
             location: self.location,
             stock: u64::try_from(self.stock).map_err(|_| out_of_range("stock"))?,
@@ -358,8 +373,8 @@ impl MongoInventory {
         let at = timestamp::to_bson(&adjustment.at).map_err(to_core)?;
         let model = adjustment
             .model_id
-            .as_deref()
-            .map_or(Bson::Null, |m| Bson::String(m.to_owned()));
+            .as_ref()
+            .map_or(Bson::Null, |m| Bson::String(m.to_string()));
         // Text goes in as `$literal`: a reason starting with `$` is text, not a field path.
         let entry = doc! {
             "id": { "$literal": adjustment.id.as_str() },
@@ -508,16 +523,24 @@ impl InventoryRepo for MongoInventory {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = product_ids.iter().map(ProductId::as_str).collect();
+        let filter = doc! { "$or": [
+            { "_id": { "$in": ids.clone() } },
+            { "modelOf": { "$in": ids } },
+        ] };
         let rows = self
-            .fields(doc! { "_id": { "$in": ids } }, doc! { "sold": 1 })
+            .fields(filter, doc! { "sold": 1, "modelOf": 1 })
             .await?;
-        rows.iter()
-            .map(|row| {
-                let id = ProductId::parse(row.get_str("_id").map_err(|_| out_of_range("_id"))?)?;
-                let sold = row.get_i64("sold").map_err(|_| out_of_range("sold"))?;
-                Ok((id, u64::try_from(sold).map_err(|_| out_of_range("sold"))?))
-            })
-            .collect()
+        let mut sold: std::collections::BTreeMap<ProductId, u64> = Default::default();
+        for row in &rows {
+            let id = row
+                .get_str("modelOf")
+                .or_else(|_| row.get_str("_id"))
+                .map_err(|_| out_of_range("_id"))?;
+            let units = row.get_i64("sold").map_err(|_| out_of_range("sold"))?;
+            *sold.entry(ProductId::parse(id)?).or_default() +=
+                u64::try_from(units).map_err(|_| out_of_range("sold"))?;
+        }
+        Ok(sold.into_iter().collect())
     }
 
     async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
@@ -525,10 +548,38 @@ impl InventoryRepo for MongoInventory {
         if let Some(shop) = shop {
             filter.insert("shopId", shop.as_str());
         }
-        let rows = self.fields(filter, doc! { "_id": 1 }).await?;
-        rows.iter()
-            .map(|row| ProductId::parse(row.get_str("_id").map_err(|_| out_of_range("_id"))?))
-            .collect()
+        let rows = self.fields(filter, doc! { "_id": 1, "modelOf": 1 }).await?;
+        let mut out = Vec::new();
+        let mut parents = std::collections::BTreeSet::new();
+        for row in &rows {
+            match row.get_str("modelOf") {
+                Ok(product) => {
+                    parents.insert(product.to_owned());
+                }
+                Err(_) => out.push(ProductId::parse(
+                    row.get_str("_id").map_err(|_| out_of_range("_id"))?,
+                )?),
+            }
+        }
+        if !parents.is_empty() {
+            // A product with models is out of stock only when every model is.
+            let listed: Vec<&str> = parents.iter().map(String::as_str).collect();
+            let stocked = self
+                .fields(
+                    doc! { "modelOf": { "$in": listed }, "stock": { "$gt": 0_i64 } },
+                    doc! { "modelOf": 1 },
+                )
+                .await?;
+            for row in &stocked {
+                if let Ok(product) = row.get_str("modelOf") {
+                    parents.remove(product);
+                }
+            }
+            for product in parents {
+                out.push(ProductId::parse(&product)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {

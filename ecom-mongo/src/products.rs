@@ -12,6 +12,7 @@ use ecom_core::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
 };
 use ecom_core::search::{self, SearchWords};
+use ecom_core::variant::{Model, Variation};
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
 use mongodb::action::Action;
@@ -64,6 +65,7 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
             "published_price",
             doc! { "isPublished": 1, "price.minor": 1, "_id": -1 },
         ),
+        index("published_prices", doc! { "prices": 1, "isPublished": 1 }),
         index(
             "shop_draft_updated",
             doc! { "shopId": 1, "isDraft": 1, "updatedAt": -1, "_id": -1 },
@@ -88,7 +90,17 @@ struct ProductDoc {
     kind: String,
     attributes: Map<String, Value>,
     rating: f64,
-    variations: Vec<Value>,
+    #[serde(default)]
+    variations: Vec<Variation>,
+    /// The models, absent for a product without any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    models: Vec<ModelDoc>,
+    /// Every price it sells at (the price filter's lookup: any may match); derived.
+    #[serde(default, skip_deserializing)]
+    prices: Vec<i64>,
+    /// Its highest price (the price facet's maximum); derived.
+    #[serde(default, skip_deserializing)]
+    price_max: i64,
     is_draft: bool,
     is_published: bool,
     search_terms: Vec<String>,
@@ -126,6 +138,9 @@ impl ProductDoc {
             attributes: p.attributes.clone(),
             rating: p.rating,
             variations: p.variations.clone(),
+            models: p.models.iter().map(ModelDoc::from_model).collect(),
+            prices: p.prices().iter().map(|m| m.minor).collect(),
+            price_max: p.price_max().minor,
             is_draft: p.is_draft,
             is_published: p.is_published,
             search_terms: p.search_terms.clone(),
@@ -154,6 +169,11 @@ impl ProductDoc {
             attributes: self.attributes,
             rating: self.rating,
             variations: self.variations,
+            models: self
+                .models
+                .into_iter()
+                .map(ModelDoc::into_model)
+                .collect::<Result<_>>()?,
             is_draft: self.is_draft,
             is_published: self.is_published,
             search_terms: self.search_terms,
@@ -162,6 +182,47 @@ impl ProductDoc {
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A model as stored: numbers as BSON integers.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelDoc {
+    model_id: ProductId,
+    tier_index: Vec<i64>,
+    name: String,
+    price: Money,
+    stock: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sku: Option<String>,
+}
+
+impl ModelDoc {
+    fn from_model(m: &Model) -> Self {
+        ModelDoc {
+            model_id: m.id.clone(),
+            tier_index: m.tier_index.iter().map(|&i| i64::from(i)).collect(),
+            name: m.name.clone(),
+            price: m.price,
+            stock: i64::from(m.stock),
+            sku: m.sku.clone(),
+        }
+    }
+
+    fn into_model(self) -> Result<Model> {
+        Ok(Model {
+            id: self.model_id,
+            tier_index: self
+                .tier_index
+                .into_iter()
+                .map(|i| u32::try_from(i).map_err(|_| out_of_range("tierIndex")))
+                .collect::<Result<_>>()?,
+            name: self.name,
+            price: self.price,
+            stock: u32::try_from(self.stock).map_err(|_| out_of_range("stock"))?,
+            sku: self.sku,
         })
     }
 }
@@ -197,7 +258,7 @@ fn catalogue_filter(filter: &CatalogueFilter) -> Document {
         price.insert("$lte", max);
     }
     if !price.is_empty() {
-        query.insert("price.minor", price);
+        query.insert("prices", doc! { "$elemMatch": price });
     }
     if let Some(words) = &filter.words {
         let prefix = doc! { "searchPrefixes": words.prefix.as_str() };
@@ -237,7 +298,7 @@ fn hint_for(filter: &ProductFilter, sort: Option<ProductSort>) -> Option<Hint> {
             None => match sort {
                 Some(ProductSort::PriceAsc | ProductSort::PriceDesc) => "published_price",
                 Some(ProductSort::BestSelling) => "published_sold",
-                _ if c.min_price.is_some() || c.max_price.is_some() => "published_price",
+                _ if c.min_price.is_some() || c.max_price.is_some() => "published_prices",
                 _ => "published_newest",
             },
         },
@@ -271,7 +332,7 @@ fn sort_of(sort: ProductSort) -> Document {
 /// A projection leaving out the fields derived for queries only (never read back): a product's
 /// prefixes are its largest field, and checkouts read products on their hot path.
 fn derived_fields_left_out() -> Document {
-    doc! { "searchPrefixes": 0, "categoryPaths": 0 }
+    doc! { "searchPrefixes": 0, "categoryPaths": 0, "prices": 0, "priceMax": 0 }
 }
 
 /// One facet's rows, `{_id: <key>, n: <count>}`, as (key, count).
@@ -463,7 +524,7 @@ impl ProductRepo for MongoProducts {
                     "_id": null,
                     "n": { "$sum": 1 },
                     "min": { "$min": "$price.minor" },
-                    "max": { "$max": "$price.minor" },
+                    "max": { "$max": "$priceMax" },
                     "currency": { "$first": "$price.currency" },
                 } }],
             } },

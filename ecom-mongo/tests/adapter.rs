@@ -79,6 +79,8 @@ async fn one_active_cart_per_customer_but_any_number_of_old_ones() {
             .unwrap();
     }
     let line = CartLine {
+        model_id: None,
+        model_name: None,
         product_id: ProductId::generate(),
         shop_id: ShopId::generate(),
         quantity: 2,
@@ -255,6 +257,7 @@ async fn an_adjustment_left_in_the_journal_is_listed_and_applied_once() {
     backend
         .inventory
         .insert(&Inventory {
+            model_of: None,
             product_id: product.clone(),
             shop_id: shop.clone(),
             location: "Hanoi".into(),

@@ -68,6 +68,8 @@ async fn data_survives_a_server_restart() {
         .await
         .unwrap();
     let line = ecom_core::cart::CartLine {
+        model_id: None,
+        model_name: None,
         product_id: product.id.clone(),
         shop_id: shop.clone(),
         quantity: 3,

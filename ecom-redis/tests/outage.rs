@@ -166,7 +166,7 @@ async fn outage(strategy: CheckoutStrategy) {
     assert_stock_matches_orders(&backend, &[(product.id.clone(), u64::from(STOCK))], &orders).await;
     // New stock reaches a gate that lost its counts (it seeds again from the store).
     ecom.inventory
-        .add_stock(&shop, &product.id, RESTOCK, None)
+        .add_stock(&shop, &product.id, None, RESTOCK, None)
         .await
         .expect("stock added");
     for _ in 0..3 {

@@ -33,7 +33,7 @@ impl CartRepo for MemoryCarts {
         let mut carts = locked(&self.active);
         let existing = carts.get(customer_id);
         let current = existing
-            .and_then(|c| c.lines.iter().find(|l| l.product_id == line.product_id))
+            .and_then(|c| c.lines.iter().find(|l| l.stock_id() == line.stock_id()))
             .map_or(0, |l| l.quantity);
         let total = u64::from(current) + u64::from(line.quantity);
         if line.quantity == 0 || total > u64::from(max_quantity) {
@@ -50,7 +50,7 @@ impl CartRepo for MemoryCarts {
         match cart
             .lines
             .iter_mut()
-            .find(|l| l.product_id == line.product_id)
+            .find(|l| l.stock_id() == line.stock_id())
         {
             Some(existing) => existing.quantity += line.quantity,
             None => cart.lines.push(line.clone()),
@@ -74,7 +74,7 @@ impl CartRepo for MemoryCarts {
         let line = cart
             .lines
             .iter_mut()
-            .find(|l| &l.product_id == product_id)
+            .find(|l| l.stock_id() == product_id)
             .ok_or_else(|| Error::not_found("cart product"))?;
         let next = i64::from(line.quantity).saturating_add(delta);
         if next < 1 || next > i64::from(max_quantity) {
@@ -93,7 +93,7 @@ impl CartRepo for MemoryCarts {
     ) -> Result<Option<Cart>> {
         let mut carts = locked(&self.active);
         Ok(carts.get_mut(customer_id).map(|cart| {
-            cart.lines.retain(|l| !product_ids.contains(&l.product_id));
+            cart.lines.retain(|l| !product_ids.contains(l.stock_id()));
             cart.updated_at = now;
             cart.clone()
         }))

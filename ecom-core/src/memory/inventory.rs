@@ -18,10 +18,13 @@ use std::sync::{Arc, Mutex, RwLock};
 #[derive(Debug, Default)]
 pub struct MemoryInventory {
     rows: RwLock<Map<ProductId, Arc<Mutex<Row>>>>,
+    /// Per product with models, its models' records.
+    models: RwLock<Map<ProductId, Vec<ProductId>>>,
 }
 
 #[derive(Debug)]
 struct Row {
+    model_of: Option<ProductId>,
     shop_id: ShopId,
     location: String,
     stock: u64,
@@ -39,6 +42,7 @@ impl Row {
         reservations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Inventory {
             product_id: product_id.clone(),
+            model_of: self.model_of.clone(),
             shop_id: self.shop_id.clone(),
             location: self.location.clone(),
             stock: self.stock,
@@ -72,6 +76,20 @@ impl MemoryInventory {
         rows.get(product_id).cloned()
     }
 
+    /// The records of `product`: its own, or its models'.
+    fn records_of(&self, product: &ProductId) -> Vec<Arc<Mutex<Row>>> {
+        if let Some(own) = self.row(product) {
+            return vec![own];
+        }
+        let models = self.models.read().unwrap_or_else(|p| p.into_inner());
+        models
+            .get(product)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| self.row(m))
+            .collect()
+    }
+
     fn existing_row(&self, product_id: &ProductId) -> Result<Arc<Mutex<Row>>> {
         self.row(product_id)
             .ok_or_else(|| Error::not_found("inventory"))
@@ -86,6 +104,7 @@ impl InventoryRepo for MemoryInventory {
             return Err(Error::already_exists("inventory"));
         }
         let row = Row {
+            model_of: inventory.model_of.clone(),
             shop_id: inventory.shop_id.clone(),
             location: inventory.location.clone(),
             stock: inventory.stock,
@@ -100,6 +119,13 @@ impl InventoryRepo for MemoryInventory {
             updated_at: inventory.updated_at,
         };
         rows.insert(inventory.product_id.clone(), Arc::new(Mutex::new(row)));
+        if let Some(product) = &inventory.model_of {
+            let mut models = self.models.write().unwrap_or_else(|p| p.into_inner());
+            models
+                .entry(product.clone())
+                .or_default()
+                .push(inventory.product_id.clone());
+        }
         Ok(())
     }
 
@@ -112,7 +138,11 @@ impl InventoryRepo for MemoryInventory {
     async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
         Ok(product_ids
             .iter()
-            .filter_map(|id| self.row(id).map(|row| (id.clone(), locked(&row).sold)))
+            .filter_map(|id| {
+                let records = self.records_of(id);
+                let sold = records.iter().map(|row| locked(row).sold).sum();
+                (!records.is_empty()).then(|| (id.clone(), sold))
+            })
             .collect())
     }
 
@@ -124,19 +154,32 @@ impl InventoryRepo for MemoryInventory {
             .iter()
             .map(|(id, row)| (id.clone(), row.clone()))
             .collect();
-        Ok(rows
+        // Per product: whether any of its records has free stock.
+        let mut products: Map<ProductId, bool> = Map::default();
+        for (id, row) in rows {
+            let row = locked(&row);
+            if shop.is_none_or(|s| &row.shop_id == s) {
+                let product = row.model_of.clone().unwrap_or(id);
+                *products.entry(product).or_insert(false) |= row.stock > 0;
+            }
+        }
+        Ok(products
             .into_iter()
-            .filter(|(_, row)| {
-                let row = locked(row);
-                row.stock == 0 && shop.is_none_or(|s| &row.shop_id == s)
-            })
+            .filter(|(_, in_stock)| !in_stock)
             .map(|(id, _)| id)
             .collect())
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {
         let mut rows = self.rows.write().unwrap_or_else(|p| p.into_inner());
-        Ok(rows.remove(product_id).is_some())
+        let removed = rows.remove(product_id);
+        if let Some(product) = removed.as_ref().and_then(|r| locked(r).model_of.clone()) {
+            let mut models = self.models.write().unwrap_or_else(|p| p.into_inner());
+            if let Some(list) = models.get_mut(&product) {
+                list.retain(|m| m != product_id);
+            }
+        }
+        Ok(removed.is_some())
     }
 
     async fn add_stock(

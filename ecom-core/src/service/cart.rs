@@ -16,6 +16,26 @@ pub struct CartItem {
     pub shop_id: ShopId,
     /// Units to add, 1..=[`MAX_QUANTITY`].
     pub quantity: u32,
+    /// Its model: required for a product with models, refused for one without.
+    pub model_id: Option<ProductId>,
+}
+
+impl CartItem {
+    /// `quantity` units of `product_id`, sold by `shop_id` (a product without models).
+    pub fn new(product_id: ProductId, shop_id: ShopId, quantity: u32) -> Self {
+        CartItem {
+            product_id,
+            shop_id,
+            quantity,
+            model_id: None,
+        }
+    }
+
+    /// Of the product's model `model`.
+    pub fn of_model(mut self, model: ProductId) -> Self {
+        self.model_id = Some(model);
+        self
+    }
 }
 
 /// One change of [`CartService::update`]: `quantity` 0 removes the
@@ -26,6 +46,8 @@ pub struct CartUpdate {
     pub shop_id: ShopId,
     /// The product.
     pub product_id: ProductId,
+    /// Its model, for a product with models (the line is the product and the model).
+    pub model_id: Option<ProductId>,
     /// The wanted quantity (0 removes).
     pub quantity: u32,
     /// The quantity the client last saw.
@@ -47,12 +69,15 @@ impl CartService {
     pub async fn add(&self, customer: &CustomerId, item: CartItem) -> Result<Cart> {
         let quantity = validate::quantity("quantity", item.quantity)?;
         let product = self.sellable(&item.product_id, &item.shop_id).await?;
+        let model = product.model_of_line(item.model_id.as_ref())?.cloned();
         let line = CartLine {
             product_id: product.id,
             shop_id: product.shop_id,
             quantity,
             name: product.name,
-            price: product.price,
+            price: model.as_ref().map_or(product.price, |m| m.price),
+            model_id: model.as_ref().map(|m| m.id.clone()),
+            model_name: model.map(|m| m.name),
         };
         self.backend
             .carts
@@ -84,37 +109,41 @@ impl CartService {
         let mut cart = self.backend.carts.get_active(customer).await?;
         for change in changes {
             let now = self.backend.clock.now();
+            let line = crate::variant::stock_id(&change.product_id, change.model_id.as_ref());
             if change.quantity == 0 {
                 cart = self
                     .backend
                     .carts
-                    .remove_lines(customer, std::slice::from_ref(&change.product_id), now)
+                    .remove_lines(customer, std::slice::from_ref(line), now)
                     .await?;
                 continue;
             }
-            self.sellable(&change.product_id, &change.shop_id).await?;
+            let product = self.sellable(&change.product_id, &change.shop_id).await?;
+            product.model_of_line(change.model_id.as_ref())?;
             let delta = i64::from(change.quantity) - i64::from(change.old_quantity);
             cart = Some(
                 self.backend
                     .carts
-                    .adjust_line(customer, &change.product_id, delta, MAX_QUANTITY, now)
+                    .adjust_line(customer, line, delta, MAX_QUANTITY, now)
                     .await?,
             );
         }
         Ok(cart)
     }
 
-    /// Removes a product from the cart; returns the cart after (`None` if there is no cart).
+    /// Removes a product (its model `model`, for a product with models) from the cart;
+    /// returns the cart after (`None` if there is no cart).
     pub async fn remove(
         &self,
         customer: &CustomerId,
         product_id: &ProductId,
+        model: Option<&ProductId>,
     ) -> Result<Option<Cart>> {
         self.backend
             .carts
             .remove_lines(
                 customer,
-                std::slice::from_ref(product_id),
+                std::slice::from_ref(crate::variant::stock_id(product_id, model)),
                 self.backend.clock.now(),
             )
             .await

@@ -48,7 +48,8 @@ pub struct ShopOrder {
     pub shop_id: ShopId,
     /// A code of this shop to apply, if any.
     pub code: Option<String>,
-    /// What to buy from it; a product listed twice counts once with the units added.
+    /// What to buy from it; a product (and model) listed twice counts once with the units
+    /// added.
     pub items: Vec<ItemRequest>,
 }
 
@@ -60,12 +61,16 @@ impl ShopOrder {
             code: None,
             items: items
                 .into_iter()
-                .map(|(product_id, quantity)| ItemRequest {
-                    product_id,
-                    quantity,
-                })
+                .map(|(product_id, quantity)| ItemRequest::new(product_id, quantity))
                 .collect(),
         }
+    }
+
+    /// Also buying `quantity` units of `model` of `product`.
+    pub fn with_model(mut self, product: ProductId, model: ProductId, quantity: u32) -> Self {
+        self.items
+            .push(ItemRequest::new(product, quantity).of_model(model));
+        self
     }
 
     /// With the shop's code `code`.
@@ -146,11 +151,15 @@ impl PlaceOrder {
 pub struct ReviewedItem {
     /// The product.
     pub product_id: ProductId,
+    /// Its model, for a product with models.
+    pub model_id: Option<ProductId>,
+    /// The model's name (`Red / M`).
+    pub model_name: Option<String>,
     /// Its name.
     pub name: String,
     /// Units.
     pub quantity: u32,
-    /// Stored unit price.
+    /// Stored unit price (the model's, for a product with models).
     pub unit_price: Money,
     /// `quantity * unit_price`.
     pub value: Money,
@@ -230,7 +239,8 @@ impl CheckoutService {
         request: &CheckoutRequest,
     ) -> Result<CheckoutReview> {
         let wanted = wanted_lines(request)?;
-        let ids: Vec<ProductId> = wanted.keys().cloned().collect();
+        let mut ids: Vec<ProductId> = wanted.keys().map(|(p, _)| p.clone()).collect();
+        ids.dedup();
         let products = self.inner.batched.products(ids).await?;
         let now = self.inner.backend.clock.now();
         let currency = self.inner.config.currency;
@@ -242,7 +252,8 @@ impl CheckoutService {
             let mut subtotal = Money::zero(currency);
             let mut seen = HashSet::new();
             for item in &shop_order.items {
-                if !seen.insert(&item.product_id) {
+                let line = (item.product_id.clone(), item.model_id.clone());
+                if !seen.insert(line.clone()) {
                     continue;
                 }
                 let product = products
@@ -255,14 +266,18 @@ impl CheckoutService {
                         "the shop does not sell this product",
                     ));
                 }
-                let quantity = wanted[&item.product_id];
-                let value = product.price.checked_mul(u64::from(quantity))?;
+                let model = product.model_of_line(item.model_id.as_ref())?;
+                let unit_price = model.map_or(product.price, |m| m.price);
+                let quantity = wanted[&line];
+                let value = unit_price.checked_mul(u64::from(quantity))?;
                 subtotal = subtotal.checked_add(value)?;
                 items.push(ReviewedItem {
                     product_id: product.id.clone(),
+                    model_id: model.map(|m| m.id.clone()),
+                    model_name: model.map(|m| m.name.clone()),
                     name: product.name.clone(),
                     quantity,
-                    unit_price: product.price,
+                    unit_price,
                     value,
                 });
             }
@@ -411,11 +426,13 @@ impl CheckoutService {
                     unit_price: item.unit_price,
                     status: OrderStatus::Pending,
                     returned: None,
+                    model_id: item.model_id.clone(),
+                    model_name: item.model_name.clone(),
                 })
             })
             .collect();
         // Reserving in one global order keeps lock-based strategies free of deadlocks.
-        lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        lines.sort_by(|a, b| a.stock_id().cmp(b.stock_id()));
         let order = Arc::new(Order {
             id: OrderId::generate(),
             customer_id: customer.clone(),
@@ -503,7 +520,7 @@ impl CheckoutService {
     /// background. If the cart cannot be changed now, the holds stay open and recovery finishes
     /// both after the lease; the order is placed either way.
     async fn finish(&self, order: &Arc<Order>, now: Timestamp) {
-        let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+        let bought: Vec<ProductId> = order.lines.iter().map(|l| l.stock_id().clone()).collect();
         match self
             .inner
             .batched
@@ -595,8 +612,11 @@ impl Drop for Turn {
     }
 }
 
-/// Validates the request's shape and returns the units wanted per product (duplicates merged).
-fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
+/// A line of a checkout: the product and its model, if any.
+type LineKey = (ProductId, Option<ProductId>);
+
+/// Validates the request's shape and returns the units wanted per line (duplicates merged).
+fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<LineKey, u32>> {
     let shops = &request.shops;
     if shops.is_empty() || shops.len() > MAX_SHOPS {
         return Err(Error::validation(
@@ -605,7 +625,7 @@ fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
         ));
     }
     let mut seen_shops = HashSet::new();
-    let mut wanted: BTreeMap<ProductId, u32> = BTreeMap::new();
+    let mut wanted: BTreeMap<LineKey, u32> = BTreeMap::new();
     for shop in shops {
         if !seen_shops.insert(&shop.shop_id) {
             return Err(Error::validation("shop", "each shop may appear once"));
@@ -615,7 +635,8 @@ fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
         }
         for item in &shop.items {
             let quantity = validate::quantity("quantity", item.quantity)?;
-            let total = wanted.entry(item.product_id.clone()).or_insert(0);
+            let line = (item.product_id.clone(), item.model_id.clone());
+            let total = wanted.entry(line).or_insert(0);
             *total = total.saturating_add(quantity);
             if *total > MAX_QUANTITY {
                 return Err(Error::validation(
@@ -628,7 +649,7 @@ fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<ProductId, u32>> {
     if wanted.len() > MAX_LINES {
         return Err(Error::validation(
             "items",
-            format!("at most {MAX_LINES} products per checkout"),
+            format!("at most {MAX_LINES} lines (products and models) per checkout"),
         ));
     }
     Ok(wanted)

@@ -113,6 +113,25 @@ pub struct ItemRequest {
     pub product_id: ProductId,
     /// Units, 1..=[`MAX_QUANTITY`](crate::validate::MAX_QUANTITY).
     pub quantity: u32,
+    /// Its model: required for a product with models, refused for one without.
+    pub model_id: Option<ProductId>,
+}
+
+impl ItemRequest {
+    /// `quantity` units of `product_id` (a product without models).
+    pub fn new(product_id: ProductId, quantity: u32) -> Self {
+        ItemRequest {
+            product_id,
+            quantity,
+            model_id: None,
+        }
+    }
+
+    /// Of its model `model`.
+    pub fn of_model(mut self, model: ProductId) -> Self {
+        self.model_id = Some(model);
+        self
+    }
 }
 
 /// What a code takes off a set of lines.
@@ -301,7 +320,10 @@ impl DiscountService {
                 .iter()
                 .find(|p| p.id == item.product_id && p.is_published)
                 .ok_or_else(|| Error::not_found("product"))?;
-            let value = product.price.checked_mul(u64::from(quantity))?;
+            let price = product
+                .model_of_line(item.model_id.as_ref())?
+                .map_or(product.price, |m| m.price);
+            let value = price.checked_mul(u64::from(quantity))?;
             total = total.checked_add(value)?;
             lines.push(LineValue {
                 product_id: product.id.clone(),

@@ -92,7 +92,7 @@ impl Holds {
             self.admit(order, at).await?;
         }
         for line in &order.lines {
-            self.reserve(&line.product_id, line_hold(order, line, at))
+            self.reserve(line.stock_id(), line_hold(order, line, at))
                 .await?;
         }
         for applied in &order.discounts {
@@ -115,7 +115,7 @@ impl Holds {
             .lines
             .iter()
             .map(|l| GateLine {
-                product_id: l.product_id.clone(),
+                product_id: l.stock_id().clone(),
                 quantity: l.quantity,
             })
             .collect();
@@ -227,7 +227,7 @@ impl Holds {
                 .inner
                 .backend
                 .inventory
-                .release(&line.product_id, std::slice::from_ref(&hold))
+                .release(line.stock_id(), std::slice::from_ref(&hold))
                 .await;
             log("stock", released.map(drop));
         }
@@ -242,7 +242,7 @@ impl Holds {
         }
         if self.strategy() == CheckoutStrategy::Gate {
             let products: Vec<ProductId> =
-                order.lines.iter().map(|l| l.product_id.clone()).collect();
+                order.lines.iter().map(|l| l.stock_id().clone()).collect();
             let released = self
                 .inner
                 .backend
@@ -268,7 +268,7 @@ impl Holds {
             self.inner
                 .backend
                 .inventory
-                .settle(&line.product_id, std::slice::from_ref(&hold))
+                .settle(line.stock_id(), std::slice::from_ref(&hold))
                 .await?;
         }
         for AppliedDiscount { discount_id, .. } in &order.discounts {
@@ -280,7 +280,7 @@ impl Holds {
         }
         if self.strategy() == CheckoutStrategy::Gate {
             let products: Vec<ProductId> =
-                order.lines.iter().map(|l| l.product_id.clone()).collect();
+                order.lines.iter().map(|l| l.stock_id().clone()).collect();
             if let Err(e) = self
                 .inner
                 .backend

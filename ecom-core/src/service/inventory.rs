@@ -7,6 +7,7 @@ use crate::inventory::{
     Adjusted, Inventory, NewAdjustment, StockAdjustment, StockChange, MAX_SET_STOCK,
 };
 use crate::page::Page;
+use crate::product::Product;
 use crate::validate;
 use std::cmp::Ordering;
 
@@ -37,11 +38,14 @@ impl InventoryService {
         InventoryService { backend }
     }
 
-    /// Adds `quantity` units to a product of `shop`; optionally sets its location.
+    /// Adds `quantity` units to a product of `shop` (to its model `model`, for a product with
+    /// models: required for one, refused for one without, errors naming `modelId`); optionally
+    /// sets its location. Returns the stock record changed.
     pub async fn add_stock(
         &self,
         shop: &ShopId,
         product_id: &ProductId,
+        model: Option<&ProductId>,
         quantity: u32,
         location: Option<&str>,
     ) -> Result<Inventory> {
@@ -49,7 +53,8 @@ impl InventoryService {
         let location = location
             .map(|l| validate::optional_text("location", l, 200))
             .transpose()?;
-        self.owned(shop, product_id).await?;
+        let record = self.owned(shop, product_id, model).await?;
+        let product_id = &record.product_id;
         let inventory = self
             .backend
             .inventory
@@ -68,7 +73,8 @@ impl InventoryService {
         Ok(inventory)
     }
 
-    /// Adjusts the free stock of a product of `shop` by `change` for `reason` (1 to 200
+    /// Adjusts the free stock of a product of `shop` (of its model `model`, as for
+    /// [`Self::add_stock`]) by `change` for `reason` (1 to 200
     /// characters), records the adjustment in the product's history (by `shop`, now) and moves
     /// the stock gate with it. Returns the adjustment and the stock after it.
     ///
@@ -86,6 +92,7 @@ impl InventoryService {
         &self,
         shop: &ShopId,
         product_id: &ProductId,
+        model: Option<&ProductId>,
         change: StockChange,
         reason: &str,
     ) -> Result<Adjusted> {
@@ -110,14 +117,15 @@ impl InventoryService {
             valid => valid,
         };
         let reason = validate::text("reason", reason, 200)?;
-        self.owned(shop, product_id).await?;
+        let record = self.owned(shop, product_id, model).await?;
+        let product_id = &record.product_id;
         let adjusted = self
             .backend
             .inventory
             .adjust(&NewAdjustment {
                 id: AdjustmentId::generate(),
                 product_id: product_id.clone(),
-                model_id: None,
+                model_id: model.cloned(),
                 change,
                 reason,
                 by: shop.clone(),
@@ -143,24 +151,34 @@ impl InventoryService {
         Ok(adjusted)
     }
 
-    /// The recorded adjustments of a product of `shop`, newest first, windowed by `page`; the
-    /// newest [`ADJUSTMENT_HISTORY`](crate::inventory::ADJUSTMENT_HISTORY) are kept.
+    /// The recorded adjustments of a product of `shop` (of its model `model`, as for
+    /// [`Self::add_stock`]), newest first, windowed by `page`; the newest
+    /// [`ADJUSTMENT_HISTORY`](crate::inventory::ADJUSTMENT_HISTORY) are kept.
     /// [`Error::NotFound`] for another shop's product.
     pub async fn adjustments(
         &self,
         shop: &ShopId,
         product_id: &ProductId,
+        model: Option<&ProductId>,
         page: Page,
     ) -> Result<Vec<StockAdjustment>> {
-        self.owned(shop, product_id).await?;
-        self.backend.inventory.adjustments(product_id, page).await
+        let record = self.owned(shop, product_id, model).await?;
+        self.backend
+            .inventory
+            .adjustments(&record.product_id, page)
+            .await
     }
 
-    /// Rebuilds the stock gate's count of a product of `shop` from the store: the store's
-    /// stock less the units of open admissions (see [`crate::gate`]). Returns the new count.
+    /// Rebuilds the stock gate's count of a product of `shop` (of each of its models) from
+    /// the store: the store's stock less the units of open admissions (see [`crate::gate`]).
+    /// Returns the new count (the sum over the models).
     pub async fn rebuild_gate(&self, shop: &ShopId, product_id: &ProductId) -> Result<u64> {
-        self.owned(shop, product_id).await?;
-        self.rebuild_gate_of(product_id).await
+        let product = self.product(shop, product_id).await?;
+        let mut total = 0;
+        for id in product.stock_ids() {
+            total += self.rebuild_gate_of(&id).await?;
+        }
+        Ok(total)
     }
 
     /// [`Self::rebuild_gate`] for an operator: any product, no shop check (`ecom-server gate
@@ -207,17 +225,76 @@ impl InventoryService {
         }
     }
 
-    /// The inventory of a product of `shop`.
-    pub async fn get(&self, shop: &ShopId, product_id: &ProductId) -> Result<Inventory> {
-        self.owned(shop, product_id).await
+    /// The stock of a product of `shop`: the record of a product without models; for one
+    /// with models, their records (in the product's order) and their sum.
+    pub async fn get(&self, shop: &ShopId, product_id: &ProductId) -> Result<ProductStock> {
+        let product = self.product(shop, product_id).await?;
+        let mut models = Vec::with_capacity(product.models.len());
+        for model in &product.models {
+            models.push(self.record(&model.id).await?);
+        }
+        let total = match models.is_empty() {
+            true => self.record(product_id).await?,
+            false => Inventory {
+                product_id: product_id.clone(),
+                model_of: None,
+                shop_id: shop.clone(),
+                location: models[0].location.clone(),
+                stock: models.iter().map(|m| m.stock).sum(),
+                sold: models.iter().map(|m| m.sold).sum(),
+                reservations: models.iter().flat_map(|m| m.reservations.clone()).collect(),
+                created_at: models
+                    .iter()
+                    .map(|m| m.created_at)
+                    .min()
+                    .unwrap_or(product.created_at),
+                updated_at: models
+                    .iter()
+                    .map(|m| m.updated_at)
+                    .max()
+                    .unwrap_or(product.updated_at),
+            },
+        };
+        Ok(ProductStock { total, models })
     }
 
-    async fn owned(&self, shop: &ShopId, product_id: &ProductId) -> Result<Inventory> {
+    async fn product(&self, shop: &ShopId, product_id: &ProductId) -> Result<Product> {
         self.backend
-            .inventory
+            .products
             .get(product_id)
             .await?
-            .filter(|inv| &inv.shop_id == shop)
+            .filter(|p| &p.shop_id == shop)
             .ok_or_else(|| Error::not_found("product"))
     }
+
+    async fn record(&self, id: &ProductId) -> Result<Inventory> {
+        self.backend
+            .inventory
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::not_found("inventory"))
+    }
+
+    /// The stock record of a product of `shop`, or of its model `model`.
+    async fn owned(
+        &self,
+        shop: &ShopId,
+        product_id: &ProductId,
+        model: Option<&ProductId>,
+    ) -> Result<Inventory> {
+        let product = self.product(shop, product_id).await?;
+        let model = product.model_of_line(model)?;
+        self.record(crate::variant::stock_id(product_id, model.map(|m| &m.id)))
+            .await
+    }
+}
+
+/// The stock of one product ([`InventoryService::get`]).
+#[derive(Clone, PartialEq, Debug)]
+pub struct ProductStock {
+    /// Its stock record, or for a product with models the sum of theirs (`stock`, `sold` and
+    /// every open reservation), under the product's id.
+    pub total: Inventory,
+    /// Its models' stock records, in the product's order; empty without models.
+    pub models: Vec<Inventory>,
 }

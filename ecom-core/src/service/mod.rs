@@ -31,7 +31,7 @@ pub use checkout::{
 };
 pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
 pub use discount::{DiscountQuote, DiscountService, ItemRequest, NewDiscount};
-pub use inventory::{GateReconcile, InventoryService};
+pub use inventory::{GateReconcile, InventoryService, ProductStock};
 pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use payment::{PaymentCounts, PaymentService, SweepReport};
 pub use product::{NewProduct, ProductPatch, ProductService};

@@ -22,7 +22,8 @@ const UPDATE_ATTEMPTS: usize = 5;
 /// A status change for some of a shop's lines of an order.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct LineStatusChange {
-    /// The lines' products.
+    /// The lines: a product id names every line of that product (each of its models), a
+    /// model id the line of that model.
     pub product_ids: Vec<ProductId>,
     /// Their new status.
     pub status: OrderStatus,
@@ -154,33 +155,38 @@ impl OrderService {
                     return Err(Error::validation("productIds", "must not be empty"));
                 }
                 for product in &change.product_ids {
-                    let line = next
-                        .lines
-                        .iter_mut()
-                        .find(|l| &l.product_id == product && &l.shop_id == shop)
-                        .ok_or_else(|| Error::not_found("order product"))?;
-                    if !line.status.can_become(change.status) {
-                        return Err(Error::refused(
-                            "order line",
-                            format!("cannot go from {:?} to {:?}", line.status, change.status),
-                        ));
+                    let mut matched = false;
+                    for line in next.lines.iter_mut().filter(|l| {
+                        (&l.product_id == product || l.model_id.as_ref() == Some(product))
+                            && &l.shop_id == shop
+                    }) {
+                        matched = true;
+                        if !line.status.can_become(change.status) {
+                            return Err(Error::refused(
+                                "order line",
+                                format!("cannot go from {:?} to {:?}", line.status, change.status),
+                            ));
+                        }
+                        if matches!(change.status, OrderStatus::Shipped | OrderStatus::Delivered)
+                            && line.status != change.status
+                            && !order.payment.allows_shipping()
+                        {
+                            return Err(Error::refused(
+                                "order",
+                                "is not paid: lines of an unpaid online order cannot go past confirmed",
+                            ));
+                        }
+                        if change.status == OrderStatus::Cancelled
+                            && line.status != OrderStatus::Cancelled
+                        {
+                            next.returning = Some(claim(self.backend.clock.now(), self.lease));
+                            claimed = true;
+                        }
+                        line.status = change.status;
                     }
-                    if matches!(change.status, OrderStatus::Shipped | OrderStatus::Delivered)
-                        && line.status != change.status
-                        && !order.payment.allows_shipping()
-                    {
-                        return Err(Error::refused(
-                            "order",
-                            "is not paid: lines of an unpaid online order cannot go past confirmed",
-                        ));
+                    if !matched {
+                        return Err(Error::not_found("order product"));
                     }
-                    if change.status == OrderStatus::Cancelled
-                        && line.status != OrderStatus::Cancelled
-                    {
-                        next.returning = Some(claim(self.backend.clock.now(), self.lease));
-                        claimed = true;
-                    }
-                    line.status = change.status;
                 }
             }
             if note.is_some() || tracking.is_some() {
@@ -288,7 +294,7 @@ async fn settle_back(backend: &Backend, order: &Order, token: &str, now: Timesta
         };
         backend
             .inventory
-            .settle(&line.product_id, std::slice::from_ref(&hold))
+            .settle(line.stock_id(), std::slice::from_ref(&hold))
             .await?;
     }
     for i in discounts {
@@ -397,7 +403,7 @@ pub(crate) async fn finish_returns(
                 quantity: line.quantity,
                 created_at: now,
             };
-            (line.product_id.clone(), hold)
+            (line.stock_id().clone(), hold)
         })
         .collect();
     let uses: Vec<(crate::id::DiscountId, Redemption)> = discounts
@@ -474,6 +480,7 @@ pub(crate) async fn finish_returns(
     for (discount, use_) in &uses {
         backend.discounts.release(discount, use_).await?;
     }
-    super::catalogue::record_sales(backend, returns.into_iter().map(|(p, _)| p)).await;
+    let products = lines.iter().map(|&i| done.lines[i].product_id.clone());
+    super::catalogue::record_sales(backend, products).await;
     Ok(done)
 }

@@ -14,6 +14,7 @@ use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
 use crate::search;
 use crate::validate;
+use crate::variant::{self, Model, ModelInput, Variation};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -23,14 +24,15 @@ const MAX_NAME: usize = 200;
 const MAX_THUMB: usize = 2048;
 /// Longest description.
 const MAX_DESCRIPTION: usize = 10_000;
-/// Most variations per product.
-const MAX_VARIATIONS: usize = 100;
 /// Rating of a new product.
 const INITIAL_RATING: f64 = 4.5;
 
 /// Input of [`ProductService::create`]. Build one with [`NewProduct::new`] and the `with_*`
 /// methods. Errors name these fields (`name`, `thumb`, `description`, `price`, `stock`, `kind`,
-/// `attributes.<key>`, `variations`).
+/// `attributes.<key>`, `variations`, `models`).
+///
+/// A product with variants ([`NewProduct::with_variants`]) has no price or stock of its own:
+/// each model has its own, and the product shows the lowest price and the sum of the stock.
 ///
 /// ```
 /// use ecom_core::service::NewProduct;
@@ -50,16 +52,18 @@ pub struct NewProduct {
     pub thumb: String,
     /// Description (may be empty).
     pub description: String,
-    /// Unit price, in the configured currency, above zero.
+    /// Unit price, in the configured currency, above zero (zero with models: they have theirs).
     pub price: Money,
-    /// Initial stock, also put in the inventory.
+    /// Initial stock, also put in the inventory (zero with models: they have theirs).
     pub stock: u32,
     /// Kind name, e.g. `Clothing` (a [`ProductKind`] of the registry).
     pub kind: String,
     /// Attributes, validated and normalized by the kind.
     pub attributes: Map<String, Value>,
-    /// Variations (free-form).
-    pub variations: Vec<Value>,
+    /// Tiers of variation (at most two), with [`Self::models`].
+    pub variations: Vec<Variation>,
+    /// Models, one per combination sold (new ones: no id), each with its price and stock.
+    pub models: Vec<ModelInput>,
     /// Category path ([`crate::category::category_path`]), if any.
     pub category: Option<String>,
 }
@@ -77,8 +81,41 @@ impl NewProduct {
             kind: kind.into(),
             attributes: Map::new(),
             variations: Vec::new(),
+            models: Vec::new(),
             category: None,
         }
+    }
+
+    /// A product of `kind` named `name` sold in `models` of the options of `variations`: its
+    /// price and stock are the models'.
+    ///
+    /// ```
+    /// use ecom_core::service::NewProduct;
+    /// use ecom_core::variant::{ModelInput, Variation};
+    /// use ecom_core::{Currency, Money};
+    ///
+    /// let usd = |minor| Money::new(minor, Currency::USD);
+    /// let tee = NewProduct::with_variants(
+    ///     "Plain tee",
+    ///     "Clothing",
+    ///     vec![Variation::new("Color", ["Red", "Blue"]), Variation::new("Size", ["S", "M"])],
+    ///     vec![
+    ///         ModelInput::new([0, 0], usd(1999), 5).with_sku("TEE-R-S"),
+    ///         ModelInput::new([1, 1], usd(2199), 0),
+    ///     ],
+    /// );
+    /// assert_eq!(tee.models.len(), 2);
+    /// ```
+    pub fn with_variants(
+        name: impl Into<String>,
+        kind: impl Into<String>,
+        variations: Vec<Variation>,
+        models: Vec<ModelInput>,
+    ) -> Self {
+        let mut product = NewProduct::new(name, kind, Money::new(0, crate::Currency::USD), 0);
+        product.variations = variations;
+        product.models = models;
+        product
     }
 
     /// In this category (a path such as `Fashion/Men/T-Shirts`).
@@ -110,6 +147,12 @@ impl NewProduct {
 /// merged key by key into the stored ones (a `null` value leaves that key unchanged) and the
 /// result is re-validated by the product's kind. The kind and the stock cannot be changed here
 /// (stock changes go through the inventory).
+///
+/// For a product with models, `models` is the whole list wanted: an entry with an id keeps
+/// (and may reprice, rename or re-SKU) that model, one without adds a model with its stock, and
+/// a model left out is removed, unless a checkout or return holds its stock (409); its free
+/// units leave by a recorded adjustment. `price` is refused for such a product (models have
+/// theirs), and a product created without models cannot gain them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProductPatch {
     /// New name.
@@ -122,8 +165,10 @@ pub struct ProductPatch {
     pub price: Option<Money>,
     /// Attributes to merge.
     pub attributes: Option<Map<String, Value>>,
-    /// New variations.
-    pub variations: Option<Vec<Value>>,
+    /// New tiers of variation (the models' options are checked against them).
+    pub variations: Option<Vec<Variation>>,
+    /// The models wanted (see above).
+    pub models: Option<Vec<ModelInput>>,
     /// New category path.
     pub category: Option<String>,
 }
@@ -154,11 +199,41 @@ impl ProductService {
         let thumb = validate::text("thumb", &input.thumb, MAX_THUMB)?;
         let description =
             validate::optional_text("description", &input.description, MAX_DESCRIPTION)?;
-        let price = self.price(input.price)?;
-        let quantity = validate::quantity("stock", input.stock)?;
         let attributes = attributes(kind.as_ref(), input.attributes)?;
-        let variations = variations(input.variations)?;
         let category = input.category.as_deref().map(category_path).transpose()?;
+        let variations = variant::variations(input.variations)?;
+        kind.check_variations(&variations)?;
+        let models = match (variations.is_empty(), input.models.is_empty()) {
+            (true, true) => Vec::new(),
+            (false, false) => {
+                if input.price.minor != 0 || input.stock != 0 {
+                    return Err(Error::validation(
+                        "price",
+                        "a product with models has no price or stock of its own: set them on the models",
+                    ));
+                }
+                self.models(&variations, input.models, &[])?
+            }
+            (true, false) => {
+                return Err(Error::validation(
+                    "variations",
+                    "models need tiers of variation",
+                ))
+            }
+            (false, true) => {
+                return Err(Error::validation(
+                    "models",
+                    "variations need at least one model",
+                ))
+            }
+        };
+        let (price, quantity) = match models.is_empty() {
+            true => (
+                self.price(input.price)?,
+                validate::quantity("stock", input.stock)?,
+            ),
+            false => summary(&models),
+        };
         let now = self.backend.clock.now();
         let id = ProductId::generate();
         let product = Product {
@@ -175,6 +250,7 @@ impl ProductService {
             attributes,
             rating: INITIAL_RATING,
             variations,
+            models,
             category,
             sold: 0,
             is_draft: true,
@@ -185,30 +261,150 @@ impl ProductService {
         };
         // Inventory first: a crash in between leaves an unreachable inventory, never a product
         // that cannot be bought.
-        self.backend
-            .inventory
-            .insert(&Inventory {
-                product_id: id,
-                shop_id: shop.clone(),
-                location: String::new(),
-                stock: u64::from(quantity),
-                sold: 0,
-                reservations: Vec::new(),
-                created_at: now,
-                updated_at: now,
-            })
-            .await?;
+        let records = match product.models.is_empty() {
+            true => vec![record(shop, &id, None, quantity, now)],
+            false => product
+                .models
+                .iter()
+                .map(|m| record(shop, &m.id, Some(&id), m.stock, now))
+                .collect(),
+        };
+        self.insert_records(&records).await?;
         let inserted = self.backend.products.insert(&product).await;
         self.changed();
         if let Err(e) = inserted {
             // Leave nothing behind: the inventory goes again (best effort: a crash right here
             // leaves an unreachable inventory, never a product that cannot be bought).
-            if let Err(undo) = self.backend.inventory.delete(&product.id).await {
-                tracing::warn!(product_id = %product.id, error = %undo, "an orphan inventory was left");
-            }
+            self.delete_records(&records).await;
             return Err(e);
         }
         Ok(product)
+    }
+
+    /// Inserts stock records, all or none (those inserted go again on a failure).
+    async fn insert_records(&self, records: &[Inventory]) -> Result<()> {
+        for (done, record) in records.iter().enumerate() {
+            if let Err(e) = self.backend.inventory.insert(record).await {
+                self.delete_records(&records[..done]).await;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_records(&self, records: &[Inventory]) {
+        for record in records {
+            if let Err(undo) = self.backend.inventory.delete(&record.product_id).await {
+                tracing::warn!(stock_id = %record.product_id, error = %undo, "an orphan inventory was left");
+            }
+        }
+    }
+
+    /// The models `inputs` describe against `tiers`; `current` are the product's models now
+    /// (an input with an id must name one of them). Errors name `models`.
+    fn models(
+        &self,
+        tiers: &[Variation],
+        inputs: Vec<ModelInput>,
+        current: &[Model],
+    ) -> Result<Vec<Model>> {
+        if inputs.is_empty() || inputs.len() > variant::MAX_OPTIONS * variant::MAX_OPTIONS {
+            return Err(Error::validation("models", "must hold at least one model"));
+        }
+        let models = inputs
+            .into_iter()
+            .map(|input| {
+                let stock = match &input.id {
+                    Some(id) => {
+                        let old = current.iter().find(|m| &m.id == id).ok_or_else(|| {
+                            Error::validation("models", "model_id names no model of this product")
+                        })?;
+                        if input.stock.is_some() {
+                            return Err(Error::validation(
+                                "models",
+                                "an existing model's stock changes through the inventory",
+                            ));
+                        }
+                        old.stock
+                    }
+                    None => {
+                        let stock = input.stock.unwrap_or(0);
+                        if stock > validate::MAX_QUANTITY {
+                            return Err(Error::validation(
+                                "models",
+                                format!("stock must be at most {}", validate::MAX_QUANTITY),
+                            ));
+                        }
+                        stock
+                    }
+                };
+                Ok(Model {
+                    id: input.id.unwrap_or_else(ProductId::generate),
+                    name: variant::model_name(tiers, &input.tier_index)?,
+                    tier_index: input.tier_index,
+                    price: self
+                        .price(input.price)
+                        .map_err(|e| e.rename_fields(&[("price", "models")]))?,
+                    stock,
+                    sku: input.sku.as_deref().map(variant::sku).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        variant::distinct(&models)?;
+        Ok(models)
+    }
+
+    /// Applies a patch's tiers and models to `next` (a product with models): new models' stock
+    /// records are inserted; returns them, and the models removed.
+    async fn patch_models(
+        &self,
+        kind: &dyn ProductKind,
+        next: &mut Product,
+        patch_variations: Option<Vec<Variation>>,
+        patch_models: Option<Vec<ModelInput>>,
+    ) -> Result<(Vec<Inventory>, Vec<Model>)> {
+        if patch_variations.is_none() && patch_models.is_none() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        if next.models.is_empty() {
+            return Err(Error::validation(
+                "models",
+                "a product created without models cannot gain them",
+            ));
+        }
+        let tiers = match patch_variations {
+            Some(tiers) => variant::variations(tiers)?,
+            None => next.variations.clone(),
+        };
+        kind.check_variations(&tiers)?;
+        let inputs =
+            patch_models.unwrap_or_else(|| next.models.iter().map(ModelInput::keep).collect());
+        let models = self.models(&tiers, inputs, &next.models)?;
+        let removed: Vec<Model> = next
+            .models
+            .iter()
+            .filter(|old| !models.iter().any(|m| m.id == old.id))
+            .cloned()
+            .collect();
+        for model in &removed {
+            let held = self.backend.inventory.get(&model.id).await?;
+            if held.is_some_and(|r| !r.reservations.is_empty()) {
+                return Err(Error::refused(
+                    "model",
+                    format!("{} has stock held by a checkout or return", model.name),
+                ));
+            }
+        }
+        let now = self.backend.clock.now();
+        let added: Vec<Inventory> = models
+            .iter()
+            .filter(|m| !next.models.iter().any(|old| old.id == m.id))
+            .map(|m| record(&next.shop_id, &m.id, Some(&next.id), m.stock, now))
+            .collect();
+        (next.price, next.quantity) = summary(&models);
+        next.variations = tiers;
+        next.models = models;
+        Ok((added, removed))
     }
 
     /// Applies `patch` to a product of `shop`. [`Error::NotFound`] for another shop's product.
@@ -233,6 +429,12 @@ impl ProductService {
                 validate::optional_text("description", description, MAX_DESCRIPTION)?;
         }
         if let Some(price) = patch.price {
+            if !next.models.is_empty() {
+                return Err(Error::validation(
+                    "price",
+                    "a product with models has no price of its own: set it on the models",
+                ));
+            }
             next.price = self.price(price)?;
         }
         if let Some(changes) = patch.attributes {
@@ -244,9 +446,6 @@ impl ProductService {
             }
             next.attributes = attributes(kind.as_ref(), merged)?;
         }
-        if let Some(variations_in) = patch.variations {
-            next.variations = variations(variations_in)?;
-        }
         if let Some(category) = &patch.category {
             next.category = Some(category_path(category)?);
         }
@@ -256,7 +455,39 @@ impl ProductService {
             &next.description,
             &next.attributes,
         );
-        self.save(next, current.version).await
+        let (added, removed) = self
+            .patch_models(kind.as_ref(), &mut next, patch.variations, patch.models)
+            .await?;
+        self.insert_records(&added).await?;
+        let saved = self.save(next, current.version).await;
+        if saved.is_err() {
+            self.delete_records(&added).await;
+        }
+        let saved = saved?;
+        for model in removed {
+            self.retire(&saved, &model).await;
+        }
+        Ok(saved)
+    }
+
+    /// A removed model's free units leave its stock record by a recorded adjustment (best
+    /// effort: logged), so no in-stock count or gate sees them.
+    async fn retire(&self, product: &Product, model: &Model) {
+        let adjustment = crate::inventory::NewAdjustment {
+            id: crate::id::AdjustmentId::generate(),
+            product_id: model.id.clone(),
+            model_id: Some(model.id.clone()),
+            change: crate::inventory::StockChange::Set(0),
+            reason: "model removed".to_owned(),
+            by: product.shop_id.clone(),
+            at: self.backend.clock.now(),
+        };
+        let retired = self.backend.inventory.adjust(&adjustment).await;
+        if let Err(e) = retired {
+            tracing::warn!(model_id = %model.id, error = %e, "taking a removed model's stock off failed");
+        } else if let Err(e) = super::gate_heal::heal(&self.backend, &model.id, true).await {
+            tracing::warn!(model_id = %model.id, error = %e, "the gate count of a removed model was not refreshed");
+        }
     }
 
     /// Makes a product of `shop` public.
@@ -380,17 +611,35 @@ fn attributes(kind: &dyn ProductKind, input: Map<String, Value>) -> Result<Map<S
     Ok(normalized)
 }
 
-fn variations(input: Vec<Value>) -> Result<Vec<Value>> {
-    if input.len() > MAX_VARIATIONS {
-        return Err(Error::validation(
-            "variations",
-            format!("at most {MAX_VARIATIONS}"),
-        ));
-    }
-    input
+/// The price a product with `models` shows (the lowest) and its quantity (the sum of stock).
+fn summary(models: &[Model]) -> (Money, u32) {
+    let price = models
         .iter()
-        .try_for_each(|v| validate::plain_json("variations", v))?;
-    Ok(input)
+        .map(|m| m.price)
+        .min_by_key(|m| m.minor)
+        .unwrap_or_else(|| unreachable!("a product with models has at least one"));
+    (price, models.iter().map(|m| m.stock).sum())
+}
+
+/// A new stock record of `id` (a product's, or a model's of `model_of`).
+fn record(
+    shop: &ShopId,
+    id: &ProductId,
+    model_of: Option<&ProductId>,
+    stock: u32,
+    now: crate::clock::Timestamp,
+) -> Inventory {
+    Inventory {
+        product_id: id.clone(),
+        model_of: model_of.cloned(),
+        shop_id: shop.clone(),
+        location: String::new(),
+        stock: u64::from(stock),
+        sold: 0,
+        reservations: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 fn search_terms(

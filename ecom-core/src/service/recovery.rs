@@ -127,7 +127,17 @@ impl CheckoutService {
                 .recover_hold(&product, &hold, &mut fates, &mut tally)
                 .await;
             self.tried(&hold.order_id, outcome, now, &mut tally);
-            touched.push(product);
+            // Units sold change only for placed orders; a model's record names its product
+            // through the order's line.
+            if let Some(Fate::Exists(order)) = fates.get(&hold.order_id) {
+                touched.extend(
+                    order
+                        .lines
+                        .iter()
+                        .filter(|l| l.stock_id() == &product)
+                        .map(|l| l.product_id.clone()),
+                );
+            }
         }
         for (discount, use_) in self
             .inner
@@ -280,7 +290,7 @@ impl CheckoutService {
             }
             Fate::Exists(order) => {
                 let won = order.lines.iter().any(|l| {
-                    &l.product_id == product && l.returned.as_deref() == Some(hold.id.as_str())
+                    l.stock_id() == product && l.returned.as_deref() == Some(hold.id.as_str())
                 });
                 let in_flight = order.returning.as_ref().is_some_and(|c| c.token == hold.id);
                 if won {
@@ -353,7 +363,7 @@ impl CheckoutService {
     /// commit point, in its order — the bought lines leave the cart, then every hold settles
     /// (and the gate admission is forgotten) — so a failure leaves holds open for the next pass.
     async fn finish_placed(&self, order: &Order, now: Timestamp) -> Result<()> {
-        let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+        let bought: Vec<ProductId> = order.lines.iter().map(|l| l.stock_id().clone()).collect();
         self.inner
             .backend
             .carts

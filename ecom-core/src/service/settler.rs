@@ -22,7 +22,10 @@ const MAX_BATCH: usize = 1024;
 pub(crate) struct Placed {
     id: OrderId,
     customer: CustomerId,
+    /// Per line, its stock record (the model's or the product's) and units.
     lines: Vec<(ProductId, u32)>,
+    /// The products bought (whose units sold change).
+    products: Vec<ProductId>,
     discounts: Vec<DiscountId>,
     at: Timestamp,
 }
@@ -36,8 +39,9 @@ impl Placed {
             lines: order
                 .lines
                 .iter()
-                .map(|l| (l.product_id.clone(), l.quantity))
+                .map(|l| (l.stock_id().clone(), l.quantity))
                 .collect(),
+            products: order.lines.iter().map(|l| l.product_id.clone()).collect(),
             discounts: order
                 .discounts
                 .iter()
@@ -158,7 +162,10 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
             });
         }
     }
-    let products: Vec<ProductId> = by_product.keys().map(|p| (*p).clone()).collect();
+    let products: Vec<ProductId> = batch
+        .iter()
+        .flat_map(|placed| placed.products.iter().cloned())
+        .collect();
     let settled = match by_product.len() {
         0 => Ok(()),
         1 => {

@@ -8,6 +8,8 @@ use crate::money::{Currency, Money};
 
 fn line(product: &ProductId, quantity: u32) -> CartLine {
     CartLine {
+        model_id: None,
+        model_name: None,
         product_id: product.clone(),
         shop_id: ShopId::generate(),
         quantity,
@@ -149,6 +151,7 @@ pub async fn cart_service_flow(backend: &Backend) {
     let b = published_product(&ecom, &shop, "3.00", 10).await;
     let customer = CustomerId::generate();
     let item = |p: &crate::product::Product, quantity| CartItem {
+        model_id: None,
         product_id: p.id.clone(),
         shop_id: shop.clone(),
         quantity,
@@ -184,6 +187,7 @@ pub async fn cart_service_flow(backend: &Backend) {
     ));
     // old_quantity semantics: 3 -> 5 adds 2; quantity 0 removes.
     let update = |p: &crate::product::Product, quantity, old_quantity| CartUpdate {
+        model_id: None,
         shop_id: shop.clone(),
         product_id: p.id.clone(),
         quantity,
@@ -216,7 +220,12 @@ pub async fn cart_service_flow(backend: &Backend) {
             .is_err(),
         "would go below 1"
     );
-    let cart = ecom.carts.remove(&customer, &a.id).await.unwrap().unwrap();
+    let cart = ecom
+        .carts
+        .remove(&customer, &a.id, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cart.count_product(), 0);
     assert_eq!(
         ecom.carts
@@ -244,6 +253,7 @@ pub async fn checkout_empties_bought_lines(backend: &Backend) {
     let customer = CustomerId::generate();
     for p in [&a, &b] {
         let item = CartItem {
+            model_id: None,
             product_id: p.id.clone(),
             shop_id: shop.clone(),
             quantity: 1,

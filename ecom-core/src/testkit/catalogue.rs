@@ -70,6 +70,7 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
         // Pairs of products share a creation time: ties are broken by id.
         let created_at = start + chrono::Duration::seconds((i / 2) as i64);
         let product = Product {
+            models: Vec::new(),
             id: ProductId::generate(),
             shop_id: shops[rng.gen_range(0..shops.len())].clone(),
             slug: name.to_lowercase(),
@@ -99,6 +100,7 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
             backend
                 .inventory
                 .insert(&Inventory {
+                    model_of: None,
                     product_id: p.id.clone(),
                     shop_id: p.shop_id.clone(),
                     location: String::new(),

@@ -118,7 +118,7 @@ pub async fn assert_stock_matches(
         let ordered: u64 = live
             .values()
             .flat_map(|o| o.lines.iter())
-            .filter(|l| &l.product_id == product)
+            .filter(|l| l.stock_id() == product)
             .map(|l| u64::from(l.quantity))
             .sum();
         let (by_orders, others): (Vec<_>, Vec<_>) = inv
@@ -334,7 +334,7 @@ async fn products_by_id(ecom: &Ecom, shop: &ShopId, stocks: &[u32]) -> Vec<Produ
     for (product, stock) in products.iter().zip(stocks) {
         if *stock > 1 {
             ecom.inventory
-                .add_stock(shop, &product.id, *stock - 1, None)
+                .add_stock(shop, &product.id, None, *stock - 1, None)
                 .await
                 .unwrap();
         }

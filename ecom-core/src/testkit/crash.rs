@@ -48,6 +48,7 @@ impl Fixture {
         let customer = CustomerId::generate();
         for (product, quantity) in [(&a, 2), (&b, 1), (&extra, 1)] {
             let item = CartItem {
+                model_id: None,
                 product_id: product.id.clone(),
                 shop_id: shop.clone(),
                 quantity,

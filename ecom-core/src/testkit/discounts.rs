@@ -372,6 +372,7 @@ pub async fn discount_service_flow(backend: &Backend) {
     // Quotes use server prices and count only the listed products.
     let customer = CustomerId::generate();
     let item = |p: &crate::product::Product, quantity| ItemRequest {
+        model_id: None,
         product_id: p.id.clone(),
         quantity,
     };

@@ -367,7 +367,7 @@ pub async fn cancels_and_restocks_reach_the_gate(backend: &Backend) {
     ecom.orders.cancel(&customer, &order.id).await.unwrap();
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(2));
     ecom.inventory
-        .add_stock(&shop, &product.id, 3, None)
+        .add_stock(&shop, &product.id, None, 3, None)
         .await
         .unwrap();
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(5));
@@ -435,7 +435,7 @@ pub async fn adjustments_reach_the_gate(backend: &Backend) {
     for (change, stock) in steps {
         let adjusted = ecom
             .inventory
-            .adjust(&shop, &product.id, change, "Gate follows")
+            .adjust(&shop, &product.id, None, change, "Gate follows")
             .await;
         match stock {
             Some(stock) => assert_eq!(adjusted.unwrap().inventory.stock, stock),
@@ -486,7 +486,7 @@ pub async fn a_failing_gate_does_not_fail_an_adjustment(backend: &Backend) {
         probe.arm(Fault::at(Target::Named(name, 0), FaultMode::Error));
         let adjusted = ecom
             .inventory
-            .adjust(&shop, &product.id, change, "The gate is down")
+            .adjust(&shop, &product.id, None, change, "The gate is down")
             .await
             .unwrap();
         assert_eq!(probe.disarm().map(|c| c.name), Some(name));

@@ -28,6 +28,7 @@ pub fn hold(backend: &Backend, quantity: u32) -> Reservation {
 async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
     let now = backend.clock.now();
     let inventory = Inventory {
+        model_of: None,
         product_id: ProductId::generate(),
         shop_id: ShopId::generate(),
         location: "Hanoi".into(),
@@ -51,24 +52,24 @@ pub async fn add_stock_and_owner_checks(backend: &Backend) {
     let product = published_product(&ecom, &shop, "9.99", 10).await;
     let after = ecom
         .inventory
-        .add_stock(&shop, &product.id, 15, Some("Warehouse 7"))
+        .add_stock(&shop, &product.id, None, 15, Some("Warehouse 7"))
         .await
         .unwrap();
     assert_eq!(after.stock, 25);
     assert_eq!(after.location, "Warehouse 7");
     let got = ecom.inventory.get(&shop, &product.id).await.unwrap();
-    assert_eq!(got.stock, 25);
+    assert_eq!(got.total.stock, 25);
     for bad in [0, 1_000_001] {
         assert!(matches!(
             ecom.inventory
-                .add_stock(&shop, &product.id, bad, None)
+                .add_stock(&shop, &product.id, None, bad, None)
                 .await,
             Err(Error::Validation { .. })
         ));
     }
     assert!(matches!(
         ecom.inventory
-            .add_stock(&shop, &ProductId::generate(), 1, None)
+            .add_stock(&shop, &ProductId::generate(), None, 1, None)
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -446,7 +447,7 @@ pub async fn adjust_up_down_and_to_zero(backend: &Backend) {
         let (ecom, shop, id) = (ecom.clone(), shop.clone(), product.id.clone());
         async move {
             ecom.inventory
-                .adjust(&shop, &id, change, reason)
+                .adjust(&shop, &id, None, change, reason)
                 .await
                 .unwrap()
         }
@@ -486,7 +487,7 @@ pub async fn adjust_up_down_and_to_zero(backend: &Backend) {
     }
     let history = ecom
         .inventory
-        .adjustments(&shop, &product.id, Page::default())
+        .adjustments(&shop, &product.id, None, Page::default())
         .await
         .unwrap();
     let expected: Vec<StockAdjustment> = steps.iter().rev().map(|s| s.adjustment.clone()).collect();
@@ -510,7 +511,7 @@ pub async fn adjust_up_down_and_to_zero(backend: &Backend) {
     for (change, reason, field) in refused {
         match ecom
             .inventory
-            .adjust(&shop, &product.id, change, reason)
+            .adjust(&shop, &product.id, None, change, reason)
             .await
         {
             Err(Error::Validation { field: named, .. }) => assert_eq!(named, field, "{change:?}"),
@@ -520,13 +521,19 @@ pub async fn adjust_up_down_and_to_zero(backend: &Backend) {
     let (other_shop, _) = super::shop(&ecom).await;
     assert!(matches!(
         ecom.inventory
-            .adjust(&other_shop, &product.id, StockChange::Delta(1), "Not mine")
+            .adjust(
+                &other_shop,
+                &product.id,
+                None,
+                StockChange::Delta(1),
+                "Not mine"
+            )
             .await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
         ecom.inventory
-            .adjustments(&other_shop, &product.id, Page::default())
+            .adjustments(&other_shop, &product.id, None, Page::default())
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -535,6 +542,7 @@ pub async fn adjust_up_down_and_to_zero(backend: &Backend) {
             .adjust(
                 &shop,
                 &ProductId::generate(),
+                None,
                 StockChange::Delta(1),
                 "Unknown"
             )
@@ -571,7 +579,10 @@ pub async fn adjust_below_zero_changes_nothing(backend: &Backend) {
     let before = backend.inventory.get(id).await.unwrap().unwrap();
     assert_eq!((before.stock, before.reserved(), before.sold), (4, 4, 2));
     for change in [StockChange::Delta(-5), StockChange::Delta(-1_000_000)] {
-        let refused = ecom.inventory.adjust(&shop, id, change, "Too many").await;
+        let refused = ecom
+            .inventory
+            .adjust(&shop, id, None, change, "Too many")
+            .await;
         assert!(
             matches!(
                 refused,
@@ -600,7 +611,7 @@ pub async fn adjust_below_zero_changes_nothing(backend: &Backend) {
 
     let to_zero = ecom
         .inventory
-        .adjust(&shop, id, StockChange::Delta(-4), "Lost")
+        .adjust(&shop, id, None, StockChange::Delta(-4), "Lost")
         .await
         .unwrap();
     assert_eq!(
@@ -614,13 +625,13 @@ pub async fn adjust_below_zero_changes_nothing(backend: &Backend) {
     );
     assert!(matches!(
         ecom.inventory
-            .adjust(&shop, id, StockChange::Delta(-1), "One more")
+            .adjust(&shop, id, None, StockChange::Delta(-1), "One more")
             .await,
         Err(Error::Conflict { .. })
     ));
     let counted = ecom
         .inventory
-        .adjust(&shop, id, StockChange::Set(0), "Counted: none left")
+        .adjust(&shop, id, None, StockChange::Set(0), "Counted: none left")
         .await
         .unwrap();
     assert_eq!(
@@ -702,7 +713,7 @@ pub async fn adjustments_racing_checkouts_keep_the_invariant(backend: &Backend) 
             };
             match racing
                 .inventory
-                .adjust(&shop, &product.id, change, "Racing")
+                .adjust(&shop, &product.id, None, change, "Racing")
                 .await
             {
                 Ok(adjusted) => Raced::Adjusted(Box::new(adjusted)),

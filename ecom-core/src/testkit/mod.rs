@@ -27,6 +27,7 @@ pub mod payments;
 pub mod probe;
 pub mod products;
 pub mod sim;
+pub mod variants;
 
 use crate::account::AccountKind;
 use crate::backend::Backend;
@@ -201,6 +202,12 @@ macro_rules! conformance_suite {
                 filters_and_sorts_match_brute_force, facets_and_categories_match_brute_force,
                 storefront_counts_published_products, units_sold_and_stock_follow_orders,
                 bad_catalogue_queries_are_refused, cached_answers_follow_product_writes
+            },
+            variants {
+                models_have_their_own_price_and_stock, thousand_orders_across_models,
+                lines_name_a_model_exactly_when_the_product_has_models,
+                cancel_restocks_the_right_model, adjustments_per_model,
+                patch_adds_changes_and_removes_models, bad_variants_are_refused
             },
             inventory {
                 add_stock_and_owner_checks, holds_move_once, batched_moves_across_products,

@@ -31,6 +31,8 @@ pub fn order(backend: &Backend, customer: &CustomerId, seconds: i64) -> Order {
             chrono::Duration::zero(),
         ),
         lines: vec![OrderLine {
+            model_id: None,
+            model_name: None,
             shop_id: ShopId::generate(),
             product_id: ProductId::generate(),
             name: "Thing".into(),

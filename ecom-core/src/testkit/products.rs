@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 fn product(shop: &ShopId, name: &str, minor: i64, published: bool, backend: &Backend) -> Product {
     let now = backend.clock.now();
     Product {
+        models: Vec::new(),
         id: ProductId::generate(),
         shop_id: shop.clone(),
         name: name.into(),
@@ -382,7 +383,7 @@ pub async fn shops_touch_only_their_own(backend: &Backend) {
         .is_err());
     assert!(matches!(
         ecom.inventory
-            .add_stock(&intruder, &product.id, 5, None)
+            .add_stock(&intruder, &product.id, None, 5, None)
             .await,
         Err(Error::NotFound { .. })
     ));

@@ -18,6 +18,11 @@ pub struct CartProductBody {
     #[serde(rename = "shopId")]
     #[schema(schema_with = super::id_schema)]
     pub shop_id: ShopId,
+    /// The model (its `model_id`): required for a product with models, refused for one
+    /// without.
+    #[serde(default, rename = "modelId")]
+    #[schema(schema_with = super::optional_id_schema)]
+    pub model_id: Option<ProductId>,
     /// Units to add, 1 to 1000000 (the line's total may not exceed 1000000 either).
     #[schema(schema_with = super::quantity_schema, example = 2)]
     #[serde(deserialize_with = "super::whole")]
@@ -41,6 +46,7 @@ impl From<AddToCartBody> for CartItem {
             product_id: body.product.product_id,
             shop_id: body.product.shop_id,
             quantity: body.product.quantity,
+            model_id: body.product.model_id,
         }
     }
 }
@@ -52,6 +58,11 @@ pub struct CartChangeBody {
     #[serde(rename = "productId")]
     #[schema(schema_with = super::id_schema)]
     pub product_id: ProductId,
+    /// The model (its `model_id`): required for a product with models, refused for one
+    /// without.
+    #[serde(default, rename = "modelId")]
+    #[schema(schema_with = super::optional_id_schema)]
+    pub model_id: Option<ProductId>,
     /// The wanted quantity, 0 to 1000000; 0 removes the line.
     #[schema(minimum = 0, maximum = 1000000, example = 3)]
     #[serde(deserialize_with = "super::whole")]
@@ -98,6 +109,7 @@ impl UpdateCartBody {
                 shop.item_products.into_iter().map(move |item| CartUpdate {
                     shop_id: shop_id.clone(),
                     product_id: item.product_id,
+                    model_id: item.model_id,
                     quantity: item.quantity,
                     old_quantity: item.old_quantity,
                 })
@@ -113,6 +125,10 @@ pub struct RemoveFromCartBody {
     #[serde(rename = "productId")]
     #[schema(schema_with = super::id_schema)]
     pub product_id: ProductId,
+    /// Its model's line, for a product with models.
+    #[serde(default, rename = "modelId")]
+    #[schema(schema_with = super::optional_id_schema)]
+    pub model_id: Option<ProductId>,
 }
 
 /// One line of a cart.
@@ -131,6 +147,12 @@ pub struct CartProductDto {
     pub price: Value,
     /// Product name when the line was added.
     pub name: String,
+    /// The model, for a product with models (else absent).
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// The model's name when the line was added (`Red / M`; else absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
 }
 
 impl From<CartLine> for CartProductDto {
@@ -141,6 +163,8 @@ impl From<CartLine> for CartProductDto {
             quantity: line.quantity,
             price: line.price.major_json(),
             name: line.name,
+            model_id: line.model_id.map(|m| m.to_string()),
+            model_name: line.model_name,
         }
     }
 }
@@ -155,7 +179,7 @@ pub struct CartDto {
     /// `active` (also for the empty cart), `completed`, `failed` or `pending`.
     #[schema(example = "active")]
     pub cart_state: String,
-    /// The lines, one per product.
+    /// The lines, one per product (per model, for a product with models).
     pub cart_products: Vec<CartProductDto>,
     /// How many distinct products the cart holds.
     pub cart_count_product: usize,

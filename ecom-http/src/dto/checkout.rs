@@ -230,6 +230,12 @@ pub struct ReviewedItemDto {
     /// The product.
     #[serde(rename = "productId")]
     pub product_id: String,
+    /// The model, for a product with models (else absent).
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// The model's name (`Red / M`), for a product with models (else absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
     /// Its name.
     pub name: String,
     /// Units (duplicates of a product merged).
@@ -271,6 +277,8 @@ impl From<ShopReview> for ShopReviewDto {
                 .into_iter()
                 .map(|item| ReviewedItemDto {
                     product_id: item.product_id.to_string(),
+                    model_id: item.model_id.map(|m| m.to_string()),
+                    model_name: item.model_name,
                     name: item.name,
                     quantity: item.quantity,
                     price: item.unit_price.major_json(),
@@ -297,6 +305,9 @@ pub struct RequestedItemDto {
     /// The product.
     #[serde(rename = "productId")]
     pub product_id: String,
+    /// The model, for a product with models (else absent).
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
     /// Units.
     pub quantity: u32,
 }
@@ -346,6 +357,7 @@ impl ReviewDto {
                         .iter()
                         .map(|i| RequestedItemDto {
                             product_id: i.product_id.to_string(),
+                            model_id: i.model_id.as_ref().map(|m| m.to_string()),
                             quantity: i.quantity,
                         })
                         .collect(),

@@ -184,6 +184,11 @@ pub struct ItemBody {
     #[serde(rename = "productId")]
     #[schema(schema_with = super::id_schema)]
     pub product_id: ProductId,
+    /// The model (its `model_id`): required for a product with models, refused for one
+    /// without.
+    #[serde(default, rename = "modelId")]
+    #[schema(schema_with = super::optional_id_schema)]
+    pub model_id: Option<ProductId>,
     /// Units, 1 to 1000000.
     #[schema(schema_with = super::quantity_schema, example = 1)]
     #[serde(deserialize_with = "super::whole")]
@@ -199,6 +204,7 @@ impl From<ItemBody> for ItemRequest {
         ItemRequest {
             product_id: item.product_id,
             quantity: item.quantity,
+            model_id: item.model_id,
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use ecom_core::id::ProductId;
 use ecom_core::inventory::{Inventory, Reservation, StockAdjustment, StockChange, MAX_SET_STOCK};
+use ecom_core::service::ProductStock;
 use ecom_core::validate::MAX_QUANTITY;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,6 +19,10 @@ pub struct AddStockBody {
     #[serde(rename = "productId")]
     #[schema(schema_with = super::id_schema)]
     pub product_id: String,
+    /// The model to add to: required for a product with models, refused for one without.
+    #[serde(default, rename = "modelId")]
+    #[schema(schema_with = super::optional_id_schema)]
+    pub model_id: Option<ProductId>,
     /// Units to add, 1 to 1000000.
     #[schema(schema_with = super::quantity_schema, example = 5)]
     #[serde(deserialize_with = "super::whole")]
@@ -54,12 +59,16 @@ impl From<Reservation> for ReservationDto {
     }
 }
 
-/// The stock of one product.
+/// The stock of one product (for a product with models, the sum of theirs, each listed in
+/// `models`), or, in the answer of a change, of the one model changed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InventoryDto {
     /// The product.
     #[serde(rename = "invent_productId")]
     pub product_id: String,
+    /// The model this record is, in the answer of a change to one model (else absent).
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
     /// The owning shop.
     #[serde(rename = "invent_shopId")]
     pub shop_id: String,
@@ -79,15 +88,59 @@ pub struct InventoryDto {
     /// Last change.
     #[serde(rename = "updatedAt")]
     pub updated_at: DateTime<Utc>,
+    /// For a product with models, each model's stock, in the product's order (empty
+    /// otherwise, and in the answer of a change).
+    pub models: Vec<ModelStockDto>,
+}
+
+/// The stock of one model.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelStockDto {
+    /// The model.
+    #[serde(rename = "modelId")]
+    pub model_id: String,
+    /// Units available.
+    pub stock: u64,
+    /// Units held by open reservations.
+    pub reserved: u64,
+    /// Units in placed orders (not returned).
+    pub sold: u64,
+    /// The open reservations.
+    pub reservations: Vec<ReservationDto>,
+}
+
+impl From<ProductStock> for InventoryDto {
+    fn from(stock: ProductStock) -> Self {
+        let mut dto = InventoryDto::from(stock.total);
+        dto.models = stock
+            .models
+            .into_iter()
+            .map(|m| ModelStockDto {
+                model_id: m.product_id.to_string(),
+                stock: m.stock,
+                reserved: m.reserved(),
+                sold: m.sold,
+                reservations: m.reservations.into_iter().map(Into::into).collect(),
+            })
+            .collect();
+        dto
+    }
 }
 
 impl From<Inventory> for InventoryDto {
     fn from(inv: Inventory) -> Self {
+        let reserved = inv.reserved();
+        let (product_id, model_id) = match inv.model_of {
+            Some(product) => (product, Some(inv.product_id.to_string())),
+            None => (inv.product_id, None),
+        };
         InventoryDto {
-            product_id: inv.product_id.to_string(),
+            product_id: product_id.to_string(),
+            model_id,
+            models: Vec::new(),
             shop_id: inv.shop_id.to_string(),
             invent_stock: inv.stock,
-            invent_reserved: inv.reserved(),
+            invent_reserved: reserved,
             invent_sold: inv.sold,
             invent_location: inv.location,
             invent_reservations: inv.reservations.into_iter().map(Into::into).collect(),
@@ -105,10 +158,10 @@ pub struct AdjustStockBody {
     #[serde(rename = "productId")]
     #[schema(schema_with = super::id_schema)]
     pub product_id: String,
-    /// The model (variant) to adjust. Products have no models yet, so a model id is refused.
+    /// The model to adjust: required for a product with models, refused for one without.
     #[serde(default, rename = "modelId")]
-    #[schema(schema_with = no_model_schema)]
-    pub model_id: Option<Value>,
+    #[schema(schema_with = super::optional_id_schema)]
+    pub model_id: Option<ProductId>,
     /// Units to add (positive) or take away (negative, free units only), a non-zero whole
     /// number from -1000000 to 1000000.
     #[serde(default)]
@@ -124,14 +177,13 @@ pub struct AdjustStockBody {
 }
 
 impl AdjustStockBody {
-    /// The product and the change this body asks for; a `400` naming the field for a model
-    /// id, for both or neither of `delta` and `set`, and for a value that is not a whole number
-    /// of the field's type (the services check the ranges and the reason).
-    pub fn into_change(self) -> Result<(ProductId, StockChange, String), AppError> {
+    /// The product, its model and the change this body asks for; a `400` naming the field for
+    /// both or neither of `delta` and `set`, and for a value that is not a whole number of the
+    /// field's type (the services check the model, the ranges and the reason).
+    pub fn into_change(
+        self,
+    ) -> Result<(ProductId, Option<ProductId>, StockChange, String), AppError> {
         let product_id = ProductId::parse(&self.product_id)?;
-        if self.model_id.is_some() {
-            return Err(AppError::invalid("modelId", "this product has no models"));
-        }
         let change = match (self.delta, self.set) {
             (Some(delta), None) => StockChange::Delta(
                 whole(&delta)
@@ -156,7 +208,7 @@ impl AdjustStockBody {
                 ))
             }
         };
-        Ok((product_id, change, self.reason))
+        Ok((product_id, self.model_id, change, self.reason))
     }
 }
 
@@ -175,16 +227,6 @@ fn whole(value: &Value) -> Option<i128> {
     let f = n.as_f64()?;
     #[allow(clippy::cast_possible_truncation)]
     (f.fract() == 0.0 && f.abs() < 18_446_744_073_709_551_616.0).then_some(f as i128)
-}
-
-/// Schema of `modelId` while products have no models: only `null` (or leaving it out).
-fn no_model_schema() -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::Null)
-        .description(Some(
-            "A model (variant) id; products have no models yet, so anything but null is a 400",
-        ))
-        .into()
 }
 
 /// Schema of `delta`: a whole number from -1000000 to 1000000 (not 0, said by the body's
@@ -243,7 +285,7 @@ impl From<StockAdjustment> for AdjustmentDto {
     fn from(a: StockAdjustment) -> Self {
         AdjustmentDto {
             id: a.id.to_string(),
-            model_id: a.model_id,
+            model_id: a.model_id.map(|m| m.to_string()),
             delta: a.delta,
             stock_after: a.stock_after,
             reason: a.reason,
@@ -251,4 +293,22 @@ impl From<StockAdjustment> for AdjustmentDto {
             created_at: a.created_at,
         }
     }
+}
+
+/// Query of `GET /inventory/{productId}/adjustments`: the page, and for a product with models
+/// the model (required for one, refused for one without); any other parameter is a 400.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentsQuery {
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Page number, 1 to 1000000 (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+    /// The model whose adjustments to list (32 lowercase hex characters).
+    #[serde(rename = "modelId")]
+    #[param(rename = "modelId", pattern = "^[0-9a-f]{32}$")]
+    pub model_id: Option<String>,
 }

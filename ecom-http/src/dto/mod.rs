@@ -266,23 +266,6 @@ pub fn plain_object_schema() -> RefOr<Schema> {
         .into()
 }
 
-/// Schema of `product_variations`: up to 100 free-form JSON values.
-pub fn variations_schema() -> RefOr<Schema> {
-    ArrayBuilder::new()
-        .items(Ref::from_schema_name(PLAIN_JSON))
-        .max_items(Some(100))
-        .into()
-}
-
-/// [`variations_schema`], or `null` (the same as leaving the field out).
-pub fn nullable_variations_schema() -> RefOr<Schema> {
-    ArrayBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
-        .items(Ref::from_schema_name(PLAIN_JSON))
-        .max_items(Some(100))
-        .into()
-}
-
 /// Schema of required text: at most `MAX` characters, at least one that is not white space
 /// (the server trims), no control characters but tab, newline and carriage return.
 pub fn text<const MAX: usize>() -> RefOr<Schema> {
@@ -365,6 +348,16 @@ where
         }
     }
     deserializer.deserialize_any(Whole(std::marker::PhantomData))
+}
+
+/// [`whole`] for an optional field (with `#[serde(default)]`): absent is `None`; `null` is
+/// refused like any other non-number.
+pub fn whole_opt<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    whole(deserializer).map(Some)
 }
 
 /// Query of numbered lists (`GET /discounts`, `GET /orders`): `limit` (1..=100, default 50) and

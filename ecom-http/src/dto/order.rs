@@ -55,7 +55,8 @@ impl From<OrderStatusDto> for OrderStatus {
 /// A status change for some of the calling shop's lines.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LineStatusBody {
-    /// The lines' products (at least one; each must be the shop's line of this order).
+    /// The lines' products (at least one; each must be the shop's line of this order): a
+    /// product id names every line of the product (each model), a model id that model's.
     #[serde(rename = "productIds")]
     #[schema(schema_with = product_ids_schema)]
     pub product_ids: Vec<ProductId>,
@@ -112,6 +113,12 @@ pub struct OrderLineDto {
     /// The product.
     #[serde(rename = "productId")]
     pub product_id: String,
+    /// The model, for a product with models (else absent).
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// The model's name (`Red / M`), for a product with models (else absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
     /// Its name at checkout.
     pub name: String,
     /// Units bought.
@@ -147,6 +154,8 @@ impl OrderShopDto {
             .lines_of(shop)
             .map(|line| OrderLineDto {
                 product_id: line.product_id.to_string(),
+                model_id: line.model_id.as_ref().map(|m| m.to_string()),
+                model_name: line.model_name.clone(),
                 name: line.name.clone(),
                 quantity: line.quantity,
                 price: line.unit_price.major_json(),

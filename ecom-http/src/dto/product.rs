@@ -7,6 +7,7 @@ use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
 use ecom_core::product::{Product, ProductSort};
 use ecom_core::service::{CatalogueQuery, NewProduct, ProductPatch};
+use ecom_core::variant::{Model, ModelInput, Variation};
 use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -26,13 +27,16 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(schema_with = super::nullable_text::<10000>)]
     pub product_description: Option<String>,
-    /// Unit price in major units, greater than 0.
+    /// Unit price in major units, greater than 0. Required without models, refused with them
+    /// (each model has its price).
+    #[serde(default)]
     #[schema(schema_with = super::price_schema)]
-    pub product_price: MajorUnits,
-    /// Initial stock, 1 to 1000000; also put in the product's inventory.
+    pub product_price: Option<MajorUnits>,
+    /// Initial stock, 1 to 1000000; also put in the product's inventory. Required without
+    /// models, refused with them (each model has its stock).
     #[schema(schema_with = super::quantity_schema, example = 10)]
-    #[serde(deserialize_with = "super::whole")]
-    pub product_quantity: u32,
+    #[serde(default, deserialize_with = "super::whole_opt")]
+    pub product_quantity: Option<u32>,
     /// A registered product kind: `Clothing`, `Electronics`, `Furniture`, or one plugged in.
     #[schema(example = "Clothing")]
     pub product_type: String,
@@ -40,11 +44,17 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub product_attributes: Map<String, Value>,
-    /// Variations: up to 100 JSON values (no key starting with `$` or holding `.`, at most 8
-    /// levels deep).
+    /// Tiers of variation (Shopee's tier variations): at most 2, each `{name, options}` with 1
+    /// to 20 options distinct ignoring case; a kind may restrict a tier's options (Clothing:
+    /// `Size` is one of XXS, XS, S, M, L, XL, XXL, 3XL, 4XL, 5XL, Free Size). Needs
+    /// `product_models`.
     #[serde(default)]
-    #[schema(schema_with = super::variations_schema)]
-    pub product_variations: Vec<Value>,
+    pub product_variations: Vec<VariationBody>,
+    /// The models sold, one per combination of options (not every combination is needed),
+    /// each with its own price, stock and SKU. Needs `product_variations`.
+    #[serde(default)]
+    #[schema(max_items = 400)]
+    pub product_models: Option<Vec<ModelBody>>,
     /// Category path: 1 to 4 levels separated by `/`, each 1 to 50 characters once trimmed
     /// (e.g. `Fashion/Men/T-Shirts`). Optional (`null` is the same as leaving it out).
     #[serde(default)]
@@ -62,21 +72,148 @@ pub const PRODUCT_FIELDS: &[(&str, &str)] = &[
     ("kind", "product_type"),
     ("attributes", "product_attributes"),
     ("variations", "product_variations"),
+    ("models", "product_models"),
     ("category", "product_category"),
 ];
+
+/// One tier of variation, as sent and shown.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct VariationBody {
+    /// The tier's name, e.g. `Size` (1 to 50 characters).
+    #[schema(schema_with = super::text::<50>, example = "Size")]
+    pub name: String,
+    /// Its options, 1 to 20, distinct ignoring case, each 1 to 50 characters.
+    #[schema(min_items = 1, max_items = 20, example = json!(["S", "M", "L"]))]
+    pub options: Vec<String>,
+}
+
+impl From<VariationBody> for Variation {
+    fn from(v: VariationBody) -> Self {
+        Variation {
+            name: v.name,
+            options: v.options,
+        }
+    }
+}
+
+impl From<Variation> for VariationBody {
+    fn from(v: Variation) -> Self {
+        VariationBody {
+            name: v.name,
+            options: v.options,
+        }
+    }
+}
+
+/// A model in `POST /products` and `PATCH /products/{productId}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelBody {
+    /// In a `PATCH`: the model to keep or change (leave out for a new model). Refused in a
+    /// `POST`.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub model_id: Option<String>,
+    /// The option of each tier, by index from 0 (`[color, size]`).
+    #[schema(min_items = 1, max_items = 2, example = json!([0, 1]))]
+    pub tier_index: Vec<u32>,
+    /// Unit price in major units, greater than 0.
+    #[schema(schema_with = super::price_schema)]
+    pub price: MajorUnits,
+    /// Initial stock of a new model, 0 to 1000000 (default 0); refused for an existing model
+    /// (its stock moves through `/inventory`).
+    #[serde(default, deserialize_with = "super::whole_opt")]
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub stock: Option<u32>,
+    /// The shop's SKU, 1 to 100 characters, distinct within the product (optional).
+    #[serde(default)]
+    #[schema(schema_with = super::nullable_required_text::<100>)]
+    pub sku: Option<String>,
+}
+
+impl ModelBody {
+    fn into_input(self, currency: Currency, patch: bool) -> Result<ModelInput, Error> {
+        let id = match (self.model_id, patch) {
+            (Some(_), false) => {
+                return Err(Error::validation(
+                    "product_models",
+                    "model_id is given by the server",
+                ))
+            }
+            (id, _) => id
+                .map(|id| ecom_core::id::ProductId::parse(&id))
+                .transpose()
+                .map_err(|_| {
+                    Error::validation("product_models", "model_id must be a model's id")
+                })?,
+        };
+        Ok(ModelInput {
+            id,
+            tier_index: self.tier_index,
+            price: Money::parse_major(&self.price, currency, "product_models")?,
+            stock: self.stock,
+            sku: self.sku,
+        })
+    }
+}
+
+/// Models as the core takes them.
+fn model_inputs(
+    models: Vec<ModelBody>,
+    currency: Currency,
+    patch: bool,
+) -> Result<Vec<ModelInput>, Error> {
+    models
+        .into_iter()
+        .map(|m| m.into_input(currency, patch))
+        .collect()
+}
 
 impl CreateProductBody {
     /// The core's input, with the price read exactly in `currency`.
     pub fn into_new_product(self, currency: Currency) -> Result<NewProduct, Error> {
+        let (price, stock, models) = match self.product_models {
+            Some(models) => {
+                if self.product_price.is_some() || self.product_quantity.is_some() {
+                    return Err(Error::validation(
+                        "product_price",
+                        "a product with models has no price or quantity of its own: set them on the models",
+                    ));
+                }
+                if models.is_empty() {
+                    return Err(Error::validation(
+                        "product_models",
+                        "must hold at least one model",
+                    ));
+                }
+                let models = model_inputs(models, currency, false)?;
+                (Money::zero(currency), 0, models)
+            }
+            None => {
+                let price = self
+                    .product_price
+                    .ok_or_else(|| Error::validation("product_price", "is required"))?;
+                let stock = self
+                    .product_quantity
+                    .ok_or_else(|| Error::validation("product_quantity", "is required"))?;
+                let price = Money::parse_major(&price, currency, "product_price")?;
+                (price, stock, Vec::new())
+            }
+        };
         Ok(NewProduct {
             name: self.product_name,
             thumb: self.product_thumb,
             description: self.product_description.unwrap_or_default(),
-            price: Money::parse_major(&self.product_price, currency, "product_price")?,
-            stock: self.product_quantity,
+            price,
+            stock,
             kind: self.product_type,
             attributes: self.product_attributes,
-            variations: self.product_variations,
+            variations: self
+                .product_variations
+                .into_iter()
+                .map(Variation::from)
+                .collect(),
+            models,
             category: self.product_category,
         })
     }
@@ -110,10 +247,18 @@ pub struct PatchProductBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub product_attributes: Option<Map<String, Value>>,
-    /// New variations (replace the old ones), as in `POST /products`.
+    /// New tiers of variation (replace the old ones), as in `POST /products`; only for a
+    /// product with models (the models' options are checked against them).
     #[serde(default)]
-    #[schema(schema_with = super::nullable_variations_schema)]
-    pub product_variations: Option<Vec<Value>>,
+    #[schema(nullable = true)]
+    pub product_variations: Option<Vec<VariationBody>>,
+    /// The models wanted, for a product with models: an entry with `model_id` keeps (and may
+    /// reprice, re-SKU or move to other options) that model, one without adds a model with
+    /// its stock; a model left out is removed (its free units leave by a recorded adjustment),
+    /// unless a checkout or return holds its stock: 409.
+    #[serde(default)]
+    #[schema(nullable = true, max_items = 400)]
+    pub product_models: Option<Vec<ModelBody>>,
     /// New category path, as in `POST /products`.
     #[serde(default)]
     #[schema(schema_with = super::nullable_category_schema)]
@@ -132,7 +277,13 @@ impl PatchProductBody {
                 .map(|p| Money::parse_major(&p, currency, "product_price"))
                 .transpose()?,
             attributes: self.product_attributes,
-            variations: self.product_variations,
+            variations: self
+                .product_variations
+                .map(|v| v.into_iter().map(Variation::from).collect()),
+            models: self
+                .product_models
+                .map(|m| model_inputs(m, currency, true))
+                .transpose()?,
             category: self.product_category,
         })
     }
@@ -312,13 +463,17 @@ pub struct ProductDto {
     pub product_thumb: String,
     /// Description (may be empty).
     pub product_description: String,
-    /// Unit price in major units.
+    /// Unit price in major units; with models, the lowest model price.
     #[schema(value_type = f64, example = 19.99)]
     pub product_price: Value,
+    /// The highest price (the product's price without models).
+    #[schema(value_type = f64, example = 24.99)]
+    pub product_price_max: Value,
     /// ISO 4217 code of the price.
     #[schema(example = "USD")]
     pub product_currency: String,
-    /// The quantity it was created with (current stock: `/inventory/{productId}`).
+    /// The quantity it was created with; with models, the sum of their stock as created or
+    /// added (current stock: `/inventory/{productId}`).
     pub product_quantity: u32,
     /// The product kind.
     pub product_type: String,
@@ -329,9 +484,10 @@ pub struct ProductDto {
     pub product_attributes: Map<String, Value>,
     /// Average rating.
     pub product_rating: f64,
-    /// Variations, as sent.
-    #[schema(schema_with = super::variations_schema)]
-    pub product_variations: Vec<Value>,
+    /// Tiers of variation (empty without models).
+    pub product_variations: Vec<VariationBody>,
+    /// The models (empty for a product without variations).
+    pub product_models: Vec<ModelDto>,
     /// Category path, or `null`.
     pub product_category: Option<String>,
     /// Units in live orders (placed and not cancelled).
@@ -355,6 +511,8 @@ impl From<Product> for ProductDto {
         ProductDto {
             id: p.id.to_string(),
             product_price: p.price.major_json(),
+            product_price_max: p.price_max().major_json(),
+            product_models: p.models.into_iter().map(ModelDto::from).collect(),
             product_currency: p.price.currency.code().to_owned(),
             product_name: p.name,
             product_slug: p.slug,
@@ -365,13 +523,44 @@ impl From<Product> for ProductDto {
             product_shop: p.shop_id.to_string(),
             product_attributes: p.attributes,
             product_rating: p.rating,
-            product_variations: p.variations,
+            product_variations: p.variations.into_iter().map(VariationBody::from).collect(),
             product_category: p.category,
             product_sold: p.sold,
             is_draft: p.is_draft,
             is_published: p.is_published,
             created_at: p.created_at,
             updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A model as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelDto {
+    /// Its id (name it as `modelId` in carts, checkouts and `/inventory`).
+    pub model_id: String,
+    /// The option of each tier, by index.
+    pub tier_index: Vec<u32>,
+    /// The options' names, `Red / M`.
+    pub name: String,
+    /// Unit price in major units.
+    #[schema(value_type = f64, example = 19.99)]
+    pub price: Value,
+    /// The stock it was created with (current stock: `/inventory/{productId}`).
+    pub stock: u32,
+    /// The shop's SKU, or `null`.
+    pub sku: Option<String>,
+}
+
+impl From<Model> for ModelDto {
+    fn from(m: Model) -> Self {
+        ModelDto {
+            model_id: m.id.to_string(),
+            tier_index: m.tier_index,
+            name: m.name,
+            price: m.price.major_json(),
+            stock: m.stock,
+            sku: m.sku,
         }
     }
 }

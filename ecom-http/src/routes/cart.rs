@@ -71,7 +71,7 @@ pub async fn remove_from_cart(
     let cart = state
         .ecom
         .carts
-        .remove(&user.customer_id, &body.product_id)
+        .remove(&user.customer_id, &body.product_id, body.model_id.as_ref())
         .await?;
     Ok(Reply::ok("Delete cart item success!", cart.into()))
 }

@@ -1,7 +1,9 @@
 //! Inventory: a shop adds stock to, adjusts, and looks at its own products' inventories and
 //! their adjustments.
 
-use crate::dto::inventory::{AddStockBody, AdjustStockBody, AdjustmentDto, InventoryDto};
+use crate::dto::inventory::{
+    AddStockBody, AdjustStockBody, AdjustmentDto, AdjustmentsQuery, InventoryDto,
+};
 use crate::dto::PageQuery;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
@@ -21,7 +23,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_adjustments))
 }
 
-/// Adds stock to one of the calling shop's products (and optionally sets its location).
+/// Adds stock to one of the calling shop's products, or to one of its models (`modelId`), and
+/// optionally sets its location.
 #[utoipa::path(
     post, path = "/inventory", tag = "inventory",
     request_body = AddStockBody,
@@ -40,6 +43,7 @@ pub async fn add_stock(
         .add_stock(
             &shop.shop_id,
             &product_id,
+            body.model_id.as_ref(),
             body.stock,
             body.location.as_deref(),
         )
@@ -47,7 +51,8 @@ pub async fn add_stock(
     Ok(Reply::ok("Add stock success!", inventory.into()))
 }
 
-/// The current stock and open reservations of one of the calling shop's products.
+/// The current stock and open reservations of one of the calling shop's products; for a
+/// product with models, their sum and each model's (`models`).
 #[utoipa::path(
     get, path = "/inventory/{productId}", tag = "inventory",
     params(("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
@@ -82,11 +87,11 @@ pub async fn adjust_stock(
     State(state): State<AppState>,
     Json(body): Json<AdjustStockBody>,
 ) -> Result<Reply<InventoryDto>, AppError> {
-    let (product_id, change, reason) = body.into_change()?;
+    let (product_id, model, change, reason) = body.into_change()?;
     let adjusted = state
         .ecom
         .inventory
-        .adjust(&shop.shop_id, &product_id, change, &reason)
+        .adjust(&shop.shop_id, &product_id, model.as_ref(), change, &reason)
         .await?;
     Ok(Reply::ok(
         "Adjust stock success!",
@@ -94,13 +99,13 @@ pub async fn adjust_stock(
     ))
 }
 
-/// The recorded stock adjustments of one of the calling shop's products, newest first (the
-/// newest 1000 are kept).
+/// The recorded stock adjustments of one of the calling shop's products (of one of its models:
+/// `modelId`, required for a product with models), newest first (the newest 1000 are kept).
 #[utoipa::path(
     get, path = "/inventory/{productId}/adjustments", tag = "inventory",
     params(
         ("productId" = String, Path, description = "The product id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"),
-        PageQuery,
+        AdjustmentsQuery,
     ),
     responses((status = 200, description = "The adjustments, newest first", body = Envelope<Vec<AdjustmentDto>>)),
     security(("api_key" = [], "client_id" = [], "access_token" = []))
@@ -109,12 +114,22 @@ pub async fn list_adjustments(
     shop: ShopAuth,
     State(state): State<AppState>,
     PathId(product_id): PathId<ProductId>,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<AdjustmentsQuery>,
 ) -> Result<Reply<Vec<AdjustmentDto>>, AppError> {
+    let model = query
+        .model_id
+        .as_deref()
+        .map(ProductId::parse)
+        .transpose()
+        .map_err(|e| e.rename_fields(&[("productId", "modelId")]))?;
+    let page = PageQuery {
+        limit: query.limit,
+        page: query.page,
+    };
     let list = state
         .ecom
         .inventory
-        .adjustments(&shop.shop_id, &product_id, query.page()?)
+        .adjustments(&shop.shop_id, &product_id, model.as_ref(), page.page()?)
         .await?;
     Ok(Reply::ok(
         "Get adjustments success!",

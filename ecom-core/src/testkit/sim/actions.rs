@@ -233,6 +233,7 @@ impl World {
             for &p in &picked {
                 if &self.fx.products[p].shop_id == shop {
                     items.push(ItemRequest {
+                        model_id: None,
                         product_id: self.fx.products[p].id.clone(),
                         quantity: self.rng.gen_range(1..=3),
                     });
@@ -391,7 +392,11 @@ impl World {
         let product = &self.fx.products[i];
         let (shop, id) = (product.shop_id.clone(), product.id.clone());
         Ok(self.spawn(p, format!("add p{i}+{units}"), async move {
-            Done::AddStock(ecom.inventory.add_stock(&shop, &id, units, None).await)
+            Done::AddStock(
+                ecom.inventory
+                    .add_stock(&shop, &id, None, units, None)
+                    .await,
+            )
         }))
     }
 
