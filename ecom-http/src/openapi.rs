@@ -234,6 +234,24 @@ fn create_product_by_kind(body: Value, kinds: &ProductKindRegistry) -> Value {
                 properties.insert("product_type".to_owned(), product_type);
                 properties.insert("product_attributes".to_owned(), attributes.clone());
             }
+            // Either a price and quantity of its own, or tiers and models (each with theirs).
+            variant["oneOf"] = json!([
+                {
+                    "required": ["product_price", "product_quantity"],
+                    "properties": {"product_variations": {"maxItems": 0}},
+                    "not": {"required": ["product_models"],
+                            "properties": {"product_models": {"type": "array"}}}
+                },
+                {
+                    "required": ["product_variations", "product_models"],
+                    "properties": {
+                        "product_variations": {"minItems": 1},
+                        "product_models": {"type": "array", "minItems": 1}
+                    },
+                    "not": {"anyOf": [{"required": ["product_price"]},
+                                      {"required": ["product_quantity"]}]}
+                }
+            ]);
             let needs_attributes = attributes["required"]
                 .as_array()
                 .is_some_and(|required| !required.is_empty());

@@ -27,7 +27,7 @@ async fn refused_everywhere(api: Api) {
         nested(12, json!(1)),
     ];
 
-    // Products: variations; nothing is created.
+    // Products: variations (tiers of text now: a hostile value is no tier); nothing is created.
     for bad in &hostile {
         let mut body = tee("Hostile Tee", json!(10));
         body["product_variations"] = json!([bad]);

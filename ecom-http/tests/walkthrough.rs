@@ -23,6 +23,8 @@ const PRODUCT_FIELDS: &[&str] = &[
     "product_attributes",
     "product_rating",
     "product_variations",
+    "product_models",
+    "product_price_max",
     "product_category",
     "product_sold",
     "isDraft",

@@ -35,10 +35,10 @@
 //! | `Customers`   | customer account | account id   | unique `email` |
 //! | `Keys`        | login session    | session id   | indexed by `accountId` |
 //! | `apiKeys`     | API key          | key id       | unique `keyHash` (HMAC, never the clear key) |
-//! | `Products`    | product          | product id   | see *Catalogue indexes*; derived `searchPrefixes`, `categoryPaths`; `sold` copied for the best-selling sort |
-//! | `Inventories` | product's stock  | product id   | `stock`, `sold`, open `holds` only; by `holds.at`; by `(stock, shopId)` (the sold-out products an in-stock filter leaves out); `adjustSeq` and the journal `adjusting` (see `inventory`) |
+//! | `Products`    | product          | product id   | see *Catalogue indexes*; `models` (each with its `modelId`); derived `searchPrefixes`, `categoryPaths`, `prices` (every model's, or the product's one), `priceMax`; `sold` copied for the best-selling sort |
+//! | `Inventories` | a product's or a model's stock | product or model id | `stock`, `sold`, open `holds` only; `modelOf` (a model's product; index `models_of_product`: units sold and stock per product); by `holds.at`; by `(stock, shopId)` (the sold-out records an in-stock filter leaves out); `adjustSeq` and the journal `adjusting` (see `inventory`) |
 //! | `StockAdjustments` | stock adjustment | adjustment id | by `(productId, seq desc)` (newest first); the newest 1,000 per product |
-//! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"` |
+//! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"`; lines keyed by `stockId` (the model's id, or the product's) |
 //! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true`; `uses`, `left`, open uses only; by `open.at` |
 //! | `DiscountUses`| (code, customer) | `code:customer` | the orders holding the customer's uses (at most `max_uses_per_user`) |
 //! | `Orders`      | order, or a voided order id | order id | by `(customerId, createdAt)`; unique `(customerId, idempotencyKey)`; by `returning.deadline`; by `(lines.shop_id, createdAt)` (the seller desk; its line-status and payment-status filters read within it); by `paymentDue` (unpaid online orders by expiry, refunds due; only those) |
@@ -55,7 +55,8 @@
 //! | index | keys | serves |
 //! |---|---|---|
 //! | `published_newest` | `isPublished, createdAt -1, _id -1` | the default listing, `sort=ctime` |
-//! | `published_price` | `isPublished, price.minor, _id -1` | `sort=price_asc|price_desc`, `min_price`/`max_price` |
+//! | `published_price` | `isPublished, price.minor, _id -1` | `sort=price_asc|price_desc` (the lowest model price) |
+//! | `published_prices` | `prices, isPublished` | `min_price`/`max_price`: any model's price in the range (multikey) |
 //! | `published_sold` | `isPublished, sold -1, _id -1` | `sort=best_selling` |
 //! | `category_newest` | `categoryPaths, isPublished, createdAt -1, _id -1` | `category` (a path and its subtree: each product lists its category and every one above) |
 //! | `shop_newest` | `shopId, isPublished, createdAt -1, _id -1` | `shop`, storefronts and their counts |
@@ -66,7 +67,8 @@
 //!
 //! `x-total-count` is a count over the same filter; facets are one aggregation (`$facet`) over
 //! it; relevance is computed by the server over the keyword matches (`$addFields`, `$sort`).
-//! `in_stock` reads the sold-out ids from `Inventories` (index `sold_out`) and leaves them out.
+//! `in_stock` reads the sold-out ids from `Inventories` (index `sold_out`; a product with models
+//! only when none of them has stock, index `models_of_product`) and leaves them out.
 //!
 //! ## Consistency
 //!

@@ -358,7 +358,10 @@ pub async fn lines_name_a_model_exactly_when_the_product_has_models(backend: &Ba
     assert_eq!(order.lines.len(), 2);
     ecom.checkout.flush().await;
     let after = ecom.carts.get(&buyer).await.unwrap();
-    assert!(after.as_ref().is_none_or(|c| c.lines.is_empty()), "{after:?}");
+    assert!(
+        after.as_ref().is_none_or(|c| c.lines.is_empty()),
+        "{after:?}"
+    );
     assert_eq!(free_stock(backend, &red_m).await, 4);
     assert_eq!(free_stock(backend, &plain.id).await, 4);
 }
