@@ -6,6 +6,7 @@
 #   BENCH_CRITERION=0 bash scripts/bench.sh  # HTTP matrix and ceiling only
 #   BENCH_SERVER=/tmp/before/ecom-server BENCH_ONLY=mongo_redis_gate_hot bash scripts/bench.sh
 #       # another build of the server (say, the commit before a change) on the same rows
+#   BENCH_ONLY=mongo_redis_gate_hot,mongo_redis_gate_hot_model bash scripts/bench.sh  # several rows
 #   BENCH_ONLY=mongo_atomic_100 BENCH_PROFILE=1 BENCH_SECS=30 bash scripts/bench.sh
 #       # one row, with CPU per process (top) and a perf profile of the store and of the server
 #
@@ -65,11 +66,11 @@ profile() { # profile SERVER_PID
   done
 }
 
-# row LABEL WINDOWS PRODUCTS CONNECTIONS ENV...
+# row LABEL WINDOWS PRODUCTS CONNECTIONS ENV...   (MODELS=N row ...: N models per product)
 row() {
   local label="$1" windows="$2" products="$3" conns="$4"
   shift 4
-  if [ -n "$ONLY" ] && [ "$label" != "$ONLY" ]; then return 0; fi
+  if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$label,"* ]]; then return 0; fi
   local port
   port="$(free_port)"
   env "$@" ECOM_BIND="127.0.0.1:$port" ECOM_SECRET="$SECRET" ECOM_BOOTSTRAP_API_KEY="$KEY" \
@@ -85,7 +86,7 @@ row() {
   fi
   "$LOAD" checkout --url "http://127.0.0.1:$port" --api-key "$KEY" --label "$label" \
     --windows "$windows" --window-secs "$SECS" --products "$products" --connections "$conns" \
-    --server-pid "$pid" | tee -a "$WORK/$label.load"
+    --models "${MODELS:-0}" --server-pid "$pid" | tee -a "$WORK/$label.load"
   grep '^summary ' "$WORK/$label.load" | sed 's/^summary //' >>"$RESULTS"
   if [ -n "$profiler" ]; then
     wait "$profiler" || true
@@ -99,6 +100,9 @@ row memory_hot 3 1 "$CONNS"
 row memory_100 1 100 "$CONNS"
 row mongo_atomic_hot 3 1 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_CHECKOUT_STRATEGY=atomic
 row mongo_redis_gate_hot 3 1 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_REDIS_URL="$REDIS" ECOM_CHECKOUT_STRATEGY=gate
+# One hot model of a product with variants (MODELS=1), and six models of one product.
+MODELS=1 row mongo_redis_gate_hot_model 3 1 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_REDIS_URL="$REDIS" ECOM_CHECKOUT_STRATEGY=gate
+MODELS=6 row mongo_redis_gate_6_models 1 1 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_REDIS_URL="$REDIS" ECOM_CHECKOUT_STRATEGY=gate
 row mongo_redis_atomic_hot 3 1 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_REDIS_URL="$REDIS" ECOM_CHECKOUT_STRATEGY=atomic
 row mongo_redis_lock_hot 1 1 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_REDIS_URL="$REDIS" ECOM_CHECKOUT_STRATEGY=lock_then_reserve
 row mongo_atomic_100 1 100 "$CONNS" ECOM_MONGO_URI="$MONGO" ECOM_CHECKOUT_STRATEGY=atomic

@@ -267,7 +267,7 @@ pub struct ProductQuery {
 /// Storage of products.
 #[async_trait]
 pub trait ProductRepo: Send + Sync + Debug + 'static {
-    /// Inserts a product; [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the id exists.
+    /// Inserts a product; [`Error::AlreadyExists`] if the id exists.
     async fn insert(&self, product: &Product) -> Result<()>;
 
     /// The product with `id`, if any.
@@ -278,8 +278,8 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
 
     /// Replaces the stored product with `product` only if the stored `version` is
     /// `expected_version` (compare-and-set), all but the stored `sold` (which only
-    /// [`Self::record_sold`] writes). [`Error::NotFound`](crate::Error::NotFound) if
-    /// missing, [`Error::Conflict`](crate::Error::Conflict) if the version moved.
+    /// [`Self::record_sold`] writes). [`Error::NotFound`] if
+    /// missing, [`Error::Conflict`] if the version moved.
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()>;
 
     /// The products `query` selects, sorted and paged.

@@ -75,9 +75,13 @@ struct Args {
     /// Products the checkouts spread over (1: one hot product).
     #[arg(long, default_value_t = 1)]
     products: usize,
-    /// Units of stock each product starts with.
+    /// Units of stock each product (or each model) starts with.
     #[arg(long, default_value_t = 3_000_000)]
     stock: u64,
+    /// Models (variants, one tier `Size`) per product, 0 to 20: with models the checkouts
+    /// spread over every model of every product, each model with `stock` units.
+    #[arg(long, default_value_t = 0)]
+    models: usize,
     /// Customers placing the orders (signed up first; each signup hashes a password).
     #[arg(long, default_value_t = 64)]
     customers: usize,
@@ -327,14 +331,28 @@ async fn checkout(args: Args) -> Result<()> {
 
     // Prepare: a shop, its products with ample stock, and the customers.
     let shop = api.signup("shop").await?;
-    let mut products = Vec::with_capacity(args.products);
+    if args.models > 20 {
+        bail!("--models is at most 20");
+    }
+    // The lines ordered: (product, model), every model of every product.
+    let mut products: Vec<(String, Option<String>)> = Vec::new();
     for i in 0..args.products {
         let first = args.stock.clamp(1, MAX_ADD);
-        let body = json!({
+        let mut body = json!({
             "product_name": format!("Load tee {i}"), "product_thumb": "tee.png",
-            "product_price": "9.99", "product_quantity": first, "product_type": "Clothing",
-            "product_attributes": {"brand": "Load", "size": "M"}
+            "product_type": "Clothing", "product_attributes": {"brand": "Load", "size": "M"}
         });
+        if args.models == 0 {
+            body["product_price"] = json!("9.99");
+            body["product_quantity"] = json!(first);
+        } else {
+            let sizes: Vec<String> = (0..args.models).map(|m| format!("{}", 30 + m)).collect();
+            body["product_type"] = json!("Furniture");
+            body["product_variations"] = json!([{"name": "Width", "options": sizes}]);
+            body["product_models"] = (0..args.models)
+                .map(|m| json!({"tier_index": [m], "price": "9.99", "stock": first}))
+                .collect();
+        }
         let meta = api
             .expect(
                 reqwest::Method::POST,
@@ -345,18 +363,29 @@ async fn checkout(args: Args) -> Result<()> {
             )
             .await?;
         let id = meta["_id"].as_str().context("product id")?.to_owned();
-        let mut added = first;
-        while added < args.stock {
-            let more = (args.stock - added).min(MAX_ADD);
-            api.expect(
-                reqwest::Method::POST,
-                "/inventory",
-                Some(&shop),
-                Some(json!({"productId": id, "stock": more})),
-                200,
-            )
-            .await?;
-            added += more;
+        let lines: Vec<Option<String>> = match meta["product_models"].as_array() {
+            Some(models) if !models.is_empty() => models
+                .iter()
+                .map(|m| m["model_id"].as_str().map(|id| Some(id.to_owned())))
+                .collect::<Option<_>>()
+                .context("model ids")?,
+            _ => vec![None],
+        };
+        for model in lines {
+            let mut added = first;
+            while added < args.stock {
+                let more = (args.stock - added).min(MAX_ADD);
+                api.expect(
+                    reqwest::Method::POST,
+                    "/inventory",
+                    Some(&shop),
+                    Some(json!({"productId": id, "modelId": model, "stock": more})),
+                    200,
+                )
+                .await?;
+                added += more;
+            }
+            products.push((id.clone(), model));
         }
         api.expect(
             reqwest::Method::POST,
@@ -366,15 +395,15 @@ async fn checkout(args: Args) -> Result<()> {
             200,
         )
         .await?;
-        products.push(id);
     }
     let mut customers = Vec::with_capacity(args.customers);
     for _ in 0..args.customers.max(1) {
         customers.push(api.signup("user").await?);
     }
     eprintln!(
-        "{}: {} products, {} customers; {} connections, {} x {} s",
+        "{}: {} products ({} lines), {} customers; {} connections, {} x {} s",
         args.label,
+        args.products,
         products.len(),
         customers.len(),
         args.connections,
@@ -397,16 +426,20 @@ async fn checkout(args: Args) -> Result<()> {
         tasks.push(tokio::spawn(async move {
             let mut seen: Vec<Window> =
                 (0..windows).map(|_| Window::new()).collect::<Result<_>>()?;
-            let mut per_product: BTreeMap<String, u64> = BTreeMap::new();
+            let mut per_product: BTreeMap<(String, Option<String>), u64> = BTreeMap::new();
             // Connection t orders products t, t + connections, ... in turn, so every product
             // gets orders whatever the number of connections.
             let mut next = t;
             while Instant::now() < end {
                 let product = products[next % products.len()].clone();
                 next += connections;
+                let mut item = json!({"productId": product.0, "quantity": 1});
+                if let Some(model) = &product.1 {
+                    item["modelId"] = json!(model);
+                }
                 let body = json!({
                     "shop_order_ids": [{"shopId": shop_id, "shop_discounts": [],
-                        "item_products": [{"productId": product, "quantity": 1}]}],
+                        "item_products": [item]}],
                     "user_address": {"street": "1 Load St"}, "user_payment": {"method": "cod"}
                 });
                 let sent = Instant::now();
@@ -441,7 +474,7 @@ async fn checkout(args: Args) -> Result<()> {
     let mut windows: Vec<Window> = (0..args.windows)
         .map(|_| Window::new())
         .collect::<Result<_>>()?;
-    let mut ordered: BTreeMap<String, u64> = BTreeMap::new();
+    let mut ordered: BTreeMap<(String, Option<String>), u64> = BTreeMap::new();
     for task in tasks {
         let (placed, seen) = task.await??;
         for (product, n) in placed {
@@ -490,13 +523,26 @@ async fn checkout(args: Args) -> Result<()> {
         let meta = api
             .expect(
                 reqwest::Method::GET,
-                &format!("/inventory/{product}"),
+                &format!("/inventory/{}", product.0),
                 Some(&shop),
                 None,
                 200,
             )
             .await?;
-        let field = |name: &str| meta[name].as_u64().unwrap_or(0);
+        // A model's record is in `models`; a product's is the answer itself.
+        let record = match &product.1 {
+            Some(model) => meta["models"]
+                .as_array()
+                .and_then(|ms| ms.iter().find(|m| m["modelId"] == json!(model)))
+                .cloned()
+                .map(|m| {
+                    json!({"invent_stock": m["stock"], "invent_sold": m["sold"],
+                                "invent_reserved": m["reserved"]})
+                })
+                .context("the model's stock")?,
+            None => meta,
+        };
+        let field = |name: &str| record[name].as_u64().unwrap_or(0);
         let (stock, sold, held) = (
             field("invent_stock"),
             field("invent_sold"),
@@ -508,8 +554,10 @@ async fn checkout(args: Args) -> Result<()> {
         ok_products += usize::from(ok);
         if !ok || products.len() == 1 {
             println!(
-                "{} stock check {product}: stock {stock} + sold {sold} + held {held} = {} (received {}); 201s {placed}: {}",
+                "{} stock check {}{}: stock {stock} + sold {sold} + held {held} = {} (received {}); 201s {placed}: {}",
                 args.label,
+                product.0,
+                product.1.as_deref().map(|m| format!(" model {m}")).unwrap_or_default(),
                 stock + sold + held,
                 args.stock,
                 if ok { "ok" } else { "MISMATCH" }
