@@ -45,15 +45,7 @@ fn model_id(product: &Value, name: &str) -> String {
 
 /// The free stock of each model, by model id, and the product's total.
 async fn model_stock(api: &Api, shop: &Account, product: &str) -> (Vec<(String, u64)>, u64) {
-    let answer = api
-        .api(
-            Method::GET,
-            &format!("/inventory/{product}"),
-            &shop.auth(),
-            None,
-        )
-        .await;
-    let meta = answer.ok(200);
+    let meta = support::inventory_json(api, shop, product).await;
     let models = meta["models"]
         .as_array()
         .unwrap()

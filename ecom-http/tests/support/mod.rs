@@ -325,8 +325,8 @@ pub fn tee(name: &str, price: Value) -> Value {
     })
 }
 
-/// (stock, sold, held) of `product`, read by its shop.
-pub async fn inventory(api: &Api, shop: &Account, product: &str) -> (u64, u64, u64) {
+/// `GET /inventory/{product}` by its shop: the stock JSON.
+pub async fn inventory_json(api: &Api, shop: &Account, product: &str) -> Value {
     let answer = api
         .api(
             Method::GET,
@@ -335,7 +335,12 @@ pub async fn inventory(api: &Api, shop: &Account, product: &str) -> (u64, u64, u
             None,
         )
         .await;
-    let meta = answer.ok(200);
+    answer.ok(200).clone()
+}
+
+/// (stock, sold, held) of `product`, read by its shop.
+pub async fn inventory(api: &Api, shop: &Account, product: &str) -> (u64, u64, u64) {
+    let meta = inventory_json(api, shop, product).await;
     let field = |name: &str| meta[name].as_u64().unwrap();
     (
         field("invent_stock"),
