@@ -45,7 +45,8 @@ pub enum Error {
     /// A conditional stock decrement lost: less stock than requested.
     #[error("insufficient stock for product {product_id}")]
     InsufficientStock {
-        /// The product whose stock was short.
+        /// The product whose stock was short; for a model, the checkout names both
+        /// (`<product id> (model Red / M <model id>)`).
         product_id: String,
     },
     /// Missing, invalid or expired credentials.

@@ -223,7 +223,10 @@ async fn variants(api: Api) {
         )),
     )
     .await
-    .err(409, "");
+    .err(
+        409,
+        &format!("insufficient stock for product {id} (model Blue / L {blue_l})"),
+    );
     let answer = api
         .api(
             Method::POST,

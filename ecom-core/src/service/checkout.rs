@@ -457,7 +457,7 @@ impl CheckoutService {
         });
         if let Err(e) = self.inner.holds.hold(&order, now).await {
             self.inner.holds.give_back(&order, now).await;
-            return Err(e);
+            return Err(short_line_named(e, &order));
         }
         match self.commit(&order).await? {
             Commit::Placed => {
@@ -609,6 +609,32 @@ impl Drop for Turn {
         {
             keys.remove(&self.key);
         }
+    }
+}
+
+/// An out-of-stock refusal names the stock record that was short; for a model's record, say
+/// which product and model that is.
+fn short_line_named(error: Error, order: &Order) -> Error {
+    match error {
+        Error::InsufficientStock { product_id } => {
+            let model = order.lines.iter().find(|l| {
+                l.model_id
+                    .as_ref()
+                    .is_some_and(|m| m.as_str() == product_id)
+            });
+            match model {
+                Some(line) => Error::InsufficientStock {
+                    product_id: format!(
+                        "{} (model {} {})",
+                        line.product_id,
+                        line.model_name.as_deref().unwrap_or_default(),
+                        product_id
+                    ),
+                },
+                None => Error::InsufficientStock { product_id },
+            }
+        }
+        other => other,
     }
 }
 
