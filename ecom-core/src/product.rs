@@ -72,19 +72,14 @@ pub struct Product {
 
 impl Product {
     /// Every price it sells at: its models' prices, or its one price.
-    pub fn prices(&self) -> Vec<Money> {
-        match self.models.is_empty() {
-            true => vec![self.price],
-            false => self.models.iter().map(|m| m.price).collect(),
-        }
+    pub fn prices(&self) -> impl Iterator<Item = Money> + '_ {
+        let own = self.models.is_empty().then_some(self.price);
+        own.into_iter().chain(self.models.iter().map(|m| m.price))
     }
 
     /// Its highest price (its price without models).
     pub fn price_max(&self) -> Money {
-        self.prices()
-            .into_iter()
-            .max_by_key(|m| m.minor)
-            .unwrap_or(self.price)
+        self.prices().max_by_key(|m| m.minor).unwrap_or(self.price)
     }
 
     /// The ids of its stock records: its models', or its own.
@@ -166,7 +161,7 @@ impl CatalogueFilter {
             })
             && self.shop.as_ref().is_none_or(|s| &product.shop_id == s)
             && self.kind.as_ref().is_none_or(|k| &product.kind == k)
-            && product.prices().iter().any(|p| {
+            && product.prices().any(|p| {
                 self.min_price.is_none_or(|min| p.minor >= min)
                     && self.max_price.is_none_or(|max| p.minor <= max)
             })

@@ -139,7 +139,7 @@ impl ProductDoc {
             rating: p.rating,
             variations: p.variations.clone(),
             models: p.models.iter().map(ModelDoc::from_model).collect(),
-            prices: p.prices().iter().map(|m| m.minor).collect(),
+            prices: p.prices().map(|m| m.minor).collect(),
             price_max: p.price_max().minor,
             is_draft: p.is_draft,
             is_published: p.is_published,

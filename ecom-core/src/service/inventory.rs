@@ -134,20 +134,7 @@ impl InventoryService {
             .await?;
         // The id is new, so the store applied this adjustment for this call: the gate follows
         // once. The store stays the final guard while the gate lags.
-        let delta = adjusted.adjustment.delta;
-        let gate = &self.backend.gate;
-        let followed = match delta.cmp(&0) {
-            Ordering::Equal => Ok(()),
-            Ordering::Less => gate.take(product_id, delta.unsigned_abs()).await,
-            Ordering::Greater => match u32::try_from(delta) {
-                Ok(units) => gate.add(product_id, units).await,
-                // More than one addition carries: the count is seeded again from the store.
-                Err(_) => gate.reset(product_id).await,
-            },
-        };
-        if let Err(e) = followed {
-            tracing::warn!(%product_id, delta, error = %e, "stock gate did not follow an adjustment");
-        }
+        follow_adjustment(&self.backend, product_id, adjusted.adjustment.delta).await;
         Ok(adjusted)
     }
 
@@ -286,6 +273,24 @@ impl InventoryService {
         let model = product.model_of_line(model)?;
         self.record(crate::variant::stock_id(product_id, model.map(|m| &m.id)))
             .await
+    }
+}
+
+/// Moves the stock gate's count of `stock_id` by an adjustment's applied `delta` (the store
+/// has it already); a failure is logged, not returned: the gate heals (see [`crate::gate`]).
+pub(super) async fn follow_adjustment(backend: &Backend, stock_id: &ProductId, delta: i64) {
+    let gate = &backend.gate;
+    let followed = match delta.cmp(&0) {
+        Ordering::Equal => Ok(()),
+        Ordering::Less => gate.take(stock_id, delta.unsigned_abs()).await,
+        Ordering::Greater => match u32::try_from(delta) {
+            Ok(units) => gate.add(stock_id, units).await,
+            // More than one addition carries: the count is seeded again from the store.
+            Err(_) => gate.reset(stock_id).await,
+        },
+    };
+    if let Err(e) = followed {
+        tracing::warn!(%stock_id, delta, error = %e, "stock gate did not follow an adjustment");
     }
 }
 

@@ -482,11 +482,14 @@ impl ProductService {
             by: product.shop_id.clone(),
             at: self.backend.clock.now(),
         };
-        let retired = self.backend.inventory.adjust(&adjustment).await;
-        if let Err(e) = retired {
-            tracing::warn!(model_id = %model.id, error = %e, "taking a removed model's stock off failed");
-        } else if let Err(e) = super::gate_heal::heal(&self.backend, &model.id, true).await {
-            tracing::warn!(model_id = %model.id, error = %e, "the gate count of a removed model was not refreshed");
+        match self.backend.inventory.adjust(&adjustment).await {
+            Ok(retired) => {
+                let delta = retired.adjustment.delta;
+                super::inventory::follow_adjustment(&self.backend, &model.id, delta).await;
+            }
+            Err(e) => {
+                tracing::warn!(model_id = %model.id, error = %e, "taking a removed model's stock off failed");
+            }
         }
     }
 
