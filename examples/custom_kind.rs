@@ -89,7 +89,7 @@ async fn main() -> Result<(), Error> {
         "created {} ({}), isbn {}",
         book.name, book.kind, book.attributes["isbn"]
     );
-    let found = ecom.products.search("klabnik", Default::default()).await?;
+    let found = ecom.catalogue.search("klabnik", Default::default()).await?;
     println!("search 'klabnik' finds {} product(s)", found.products.len());
     Ok(())
 }

@@ -101,7 +101,7 @@ async fn a_kind_from_outside_core_creates_products() {
         .await
         .expect("published");
     let found = ecom
-        .products
+        .catalogue
         .search("dracaena", Page::default())
         .await
         .expect("searched");

@@ -65,7 +65,7 @@ pub struct Discount {
     /// Total uses allowed.
     pub max_uses: u32,
     /// Uses allowed per customer.
-    pub max_uses_per_user: u32,
+    pub max_uses_per_customer: u32,
     /// Minimum value of the applicable lines for the code to apply.
     pub min_order_value: Money,
     /// Inactive codes never apply.
@@ -124,7 +124,7 @@ impl Discount {
         if self.uses_count() >= self.max_uses {
             return refuse("the code is used up");
         }
-        if used_by_customer >= self.max_uses_per_user {
+        if used_by_customer >= self.max_uses_per_customer {
             return refuse("you have used this code the maximum number of times");
         }
         Ok(())
@@ -210,7 +210,7 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
     async fn orders_using(&self, id: &DiscountId, customer: &CustomerId) -> Result<Vec<OrderId>>;
 
     /// Atomically opens `use_` if the discount is active, has fewer than `max_uses` uses and
-    /// the customer fewer than `max_uses_per_user` (counting by `use_.order_id`), and `use_.at`
+    /// the customer fewer than `max_uses_per_customer` (counting by `use_.order_id`), and `use_.at`
     /// within the code's window (`starts_at <= at < ends_at`); otherwise
     /// [`Error::DiscountNotApplicable`] and nothing changes. Idempotent: if `use_.id` is
     /// already open, `Ok` and nothing changes. [`Error::NotFound`] if missing.
@@ -266,7 +266,7 @@ mod tests {
             starts_at: now - Duration::days(1),
             ends_at: now + Duration::days(1),
             max_uses: 10,
-            max_uses_per_user: 1,
+            max_uses_per_customer: 1,
             min_order_value: Money::new(min, Currency::USD),
             is_active: true,
             applies_to,

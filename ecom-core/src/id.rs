@@ -77,52 +77,52 @@ macro_rules! typed_id {
 typed_id!(
     /// Id of an account (a shop or a customer).
     AccountId,
-    "userId"
+    "account_id"
 );
 typed_id!(
     /// Id of a shop (a seller account).
     ShopId,
-    "shopId"
+    "shop_id"
 );
 typed_id!(
     /// Id of a customer account.
     CustomerId,
-    "userId"
+    "customer_id"
 );
 typed_id!(
     /// Id of a login session (key store).
     SessionId,
-    "sessionId"
+    "session_id"
 );
 typed_id!(
     /// Id of an API key record.
     ApiKeyId,
-    "apiKeyId"
+    "api_key_id"
 );
 typed_id!(
     /// Id of a product (its inventory shares it).
     ProductId,
-    "productId"
+    "product_id"
 );
 typed_id!(
     /// Id of a cart.
     CartId,
-    "cartId"
+    "cart_id"
 );
 typed_id!(
     /// Id of a discount code record.
     DiscountId,
-    "codeId"
+    "discount_id"
 );
 typed_id!(
     /// Id of an order.
     OrderId,
-    "orderId"
+    "order_id"
 );
 typed_id!(
     /// Id of a stock adjustment.
     AdjustmentId,
-    "adjustmentId"
+    "adjustment_id"
 );
 
 /// Account ids and the role-specific ids share one id space.

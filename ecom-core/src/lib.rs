@@ -3,7 +3,8 @@
 //! The heart of ecom, an embeddable commerce engine: domain types, the ports (one repository
 //! trait per aggregate, a [`DistributedLock`](lock::DistributedLock) and a
 //! [`Clock`](clock::Clock)), the product-kind registry, the services (use cases), the in-process
-//! [`memory`] backend, and (feature `testkit`) the conformance suite every backend passes.
+//! lock and gate ([`in_process`]), the in-process store (feature `memory`), and (feature
+//! `testkit`) the conformance suite every backend passes.
 //!
 //! Data flows one way: caller -> [`service`] -> ports ([`Backend`]) -> adapter.
 //!
@@ -41,10 +42,14 @@ pub mod discount;
 pub mod error;
 pub mod gate;
 pub mod id;
+pub mod idempotency;
+pub mod in_process;
 pub mod inventory;
 pub mod key_store;
 pub mod kind;
 pub mod lock;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;
 pub mod money;
 pub mod order;

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
-use crate::payment::{Payment, PaymentStatus};
+use crate::payment::state::{Payment, PaymentStatus};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

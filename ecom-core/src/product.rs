@@ -96,11 +96,11 @@ impl Product {
         match (model, self.models.is_empty()) {
             (None, true) => Ok(None),
             (Some(_), true) => Err(Error::validation(
-                "modelId",
+                "model_id",
                 "this product has no models: leave modelId out",
             )),
             (None, false) => Err(Error::validation(
-                "modelId",
+                "model_id",
                 "this product has models: name one",
             )),
             (Some(id), false) => self
@@ -108,7 +108,7 @@ impl Product {
                 .iter()
                 .find(|m| &m.id == id)
                 .map(Some)
-                .ok_or_else(|| Error::validation("modelId", "no such model of this product")),
+                .ok_or_else(|| Error::validation("model_id", "no such model of this product")),
         }
     }
 }

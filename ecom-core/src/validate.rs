@@ -134,17 +134,6 @@ pub fn date(field: &str, value: crate::clock::Timestamp) -> Result<crate::clock:
     }
 }
 
-/// An idempotency key: 1 to 255 printable ASCII characters.
-pub fn idempotency_key(value: &str) -> Result<String> {
-    if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::validation(
-            "idempotency-key",
-            "must be 1 to 255 printable characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
 /// A URL slug: lowercase alphanumeric words joined by `-`.
 pub fn slug(text: &str) -> String {
     text.split(|c: char| !c.is_alphanumeric())

@@ -109,6 +109,64 @@ impl ModelInput {
     }
 }
 
+/// How a product is offered: at one price with a stock record of its own, or as models, each
+/// with its own price, stock record and SKU (then the product has no price or stock of its
+/// own: it shows the lowest model price and the sum of the models' stock).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Offer {
+    /// One price and one stock.
+    Single {
+        /// Unit price, above zero, in the configured currency.
+        price: Money,
+        /// Initial stock, 1 to [`validate::MAX_QUANTITY`].
+        stock: u32,
+    },
+    /// Tiers of variation and the models sold.
+    Models {
+        /// Tiers of variation (at most two).
+        variations: Vec<Variation>,
+        /// The models, one per combination sold (new ones: no id).
+        models: Vec<ModelInput>,
+    },
+}
+
+impl Offer {
+    /// The offer of a product from the parts a client may send, by the one rule: with
+    /// `models`, no price or stock of the product's own; without, a price, a stock and no
+    /// tiers. Errors name `price`, `stock` and `models`; the tiers and models themselves are
+    /// checked when the product is created.
+    pub fn from_parts(
+        price: Option<Money>,
+        stock: Option<u32>,
+        variations: Vec<Variation>,
+        models: Option<Vec<ModelInput>>,
+    ) -> Result<Offer> {
+        match models {
+            Some(models) => {
+                if price.is_some() || stock.is_some() {
+                    return Err(Error::validation(
+                        "price",
+                        "a product with models has no price or quantity of its own: set them on the models",
+                    ));
+                }
+                Ok(Offer::Models { variations, models })
+            }
+            None => {
+                if !variations.is_empty() {
+                    return Err(Error::validation(
+                        "models",
+                        "variations need at least one model",
+                    ));
+                }
+                Ok(Offer::Single {
+                    price: price.ok_or_else(|| Error::validation("price", "is required"))?,
+                    stock: stock.ok_or_else(|| Error::validation("stock", "is required"))?,
+                })
+            }
+        }
+    }
+}
+
 /// The id of the stock record a line of `product` (and `model`, if any) takes its units from.
 pub fn stock_id<'a>(product: &'a ProductId, model: Option<&'a ProductId>) -> &'a ProductId {
     model.unwrap_or(product)

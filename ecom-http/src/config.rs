@@ -29,6 +29,7 @@
 //! | signup/login/refresh attempts per minute, per client address and per email or account (0: off) | `ECOM_AUTH_RATE_LIMIT` / `--auth-rate-limit` | `auth_rate_limit` | `30` |
 //! | CORS origins | `ECOM_CORS_ORIGINS` / `--cors-origins` (comma-separated) | `cors_origins` | none |
 
+use crate::http_config::HttpConfig;
 use anyhow::{bail, Context};
 use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::payment::SignedWebhook;
@@ -38,15 +39,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-#[cfg(feature = "server")]
 use std::path::Path;
 use std::time::Duration;
 
 /// The default listen address: 127.0.0.1:3055.
 pub const DEFAULT_BIND: SocketAddr =
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 3055));
-/// The default body limit: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// How often abandoned checkouts are rolled back or forward, by default
+/// ([`Config::recovery_every`]).
+pub const RECOVERY_EVERY: Duration = Duration::from_secs(30);
 /// The default prefix of every Redis key the server writes.
 pub const DEFAULT_REDIS_PREFIX: &str = "ecom:";
 /// Longest accepted lifetime or timeout, in seconds (10 years): dates computed from it stay
@@ -55,35 +56,6 @@ const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 /// Shortest accepted `ECOM_SECRET`, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
-
-/// Settings of the HTTP layer itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpConfig {
-    /// Largest request body, in bytes (413 beyond).
-    pub body_limit: usize,
-    /// Longest time a request may take (503 beyond).
-    pub request_timeout: Duration,
-    /// Origins allowed by CORS; `*` allows any; empty allows no cross-origin use.
-    pub cors_origins: Vec<String>,
-    /// Signup, login and refresh attempts allowed per minute per client address and per email
-    /// or account (429 beyond); 0 turns the limits off (e.g. for load tests).
-    pub auth_rate_limit: u32,
-    /// How often the server looks for checkouts a crashed or stalled process left half-way
-    /// (holds older than the lease); default [`crate::server::RECOVERY_EVERY`].
-    pub recovery_every: Duration,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            body_limit: DEFAULT_BODY_LIMIT,
-            request_timeout: Duration::from_secs(30),
-            auth_rate_limit: 30,
-            cors_origins: Vec::new(),
-            recovery_every: crate::server::RECOVERY_EVERY,
-        }
-    }
-}
 
 /// A connection string (a MongoDB URI, a Redis URL) that may carry a password. `Debug` and
 /// `Display` show it with the password replaced by `***`, the user, hosts, database and
@@ -182,6 +154,9 @@ pub struct Config {
     /// How long answers of the public catalogue may be served from memory
     /// ([`EcomConfig::catalogue_cache`]); zero: never.
     pub catalogue_cache: Duration,
+    /// How often the server looks for checkouts a crashed or stalled process left half-way
+    /// (holds older than the lease), reconciles the stock gate and sweeps expired sessions.
+    pub recovery_every: Duration,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -207,6 +182,7 @@ impl Default for Config {
             payment_webhook_secret: None,
             payment_timeout: Duration::from_secs(900),
             catalogue_cache: Duration::from_secs(1),
+            recovery_every: RECOVERY_EVERY,
             http: HttpConfig::default(),
         }
     }
@@ -216,138 +192,89 @@ impl Default for Config {
 /// (clap reads `ECOM_*` for each flag; a flag wins over its variable). Layers merge with
 /// [`Settings::merge`]; [`Config::try_from`] checks the result.
 #[serde_with::skip_serializing_none]
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "server", derive(clap::Args))]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Listen address [default: 127.0.0.1:3055].
-    #[cfg_attr(feature = "server", arg(long, env = "ECOM_BIND", global = true))]
+    #[arg(long, env = "ECOM_BIND", global = true)]
     pub bind: Option<SocketAddr>,
     /// API-key HMAC secret, at least 16 bytes (required with MongoDB).
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_SECRET", hide_env_values = true, global = true)
-    )]
+    #[arg(long, env = "ECOM_SECRET", hide_env_values = true, global = true)]
     #[serde(serialize_with = "expose_secret")]
     pub secret: Option<SecretString>,
     /// ISO 4217 currency of all prices [default: USD].
-    #[cfg_attr(feature = "server", arg(long, env = "ECOM_CURRENCY", global = true))]
+    #[arg(long, env = "ECOM_CURRENCY", global = true)]
     pub currency: Option<String>,
     /// An API key to ensure at start with permission 0000.
-    #[cfg_attr(
-        feature = "server",
-        arg(
-            long,
-            env = "ECOM_BOOTSTRAP_API_KEY",
-            hide_env_values = true,
-            global = true
-        )
+    #[arg(
+        long,
+        env = "ECOM_BOOTSTRAP_API_KEY",
+        hide_env_values = true,
+        global = true
     )]
     #[serde(serialize_with = "expose_secret")]
     pub bootstrap_api_key: Option<SecretString>,
     /// Access token lifetime in seconds [default: 900].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_ACCESS_TOKEN_TTL", global = true)
-    )]
+    #[arg(long, env = "ECOM_ACCESS_TOKEN_TTL", global = true)]
     pub access_token_ttl: Option<u64>,
     /// Refresh token lifetime in seconds [default: 604800].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_REFRESH_TOKEN_TTL", global = true)
-    )]
+    #[arg(long, env = "ECOM_REFRESH_TOKEN_TTL", global = true)]
     pub refresh_token_ttl: Option<u64>,
     /// MongoDB connection string [default: none, memory backend].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_MONGO_URI", hide_env_values = true, global = true)
-    )]
+    #[arg(long, env = "ECOM_MONGO_URI", hide_env_values = true, global = true)]
     pub mongo_uri: Option<ConnectionString>,
     /// MongoDB database [default: ecom].
-    #[cfg_attr(feature = "server", arg(long, env = "ECOM_MONGO_DB", global = true))]
+    #[arg(long, env = "ECOM_MONGO_DB", global = true)]
     pub mongo_db: Option<String>,
     /// Redis URL [default: none, in-process lock].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_REDIS_URL", hide_env_values = true, global = true)
-    )]
+    #[arg(long, env = "ECOM_REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<ConnectionString>,
     /// Prefix of the server's Redis keys [default: ecom:].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_REDIS_PREFIX", global = true)
-    )]
+    #[arg(long, env = "ECOM_REDIS_PREFIX", global = true)]
     pub redis_prefix: Option<String>,
     /// How checkouts reserve stock: one of the names of `CheckoutStrategy::ALL`, e.g. atomic or
     /// lock_then_reserve [default: atomic].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_CHECKOUT_STRATEGY", global = true)
-    )]
+    #[arg(long, env = "ECOM_CHECKOUT_STRATEGY", global = true)]
     pub checkout_strategy: Option<String>,
     /// Checkout lease in seconds [default: 30].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_CHECKOUT_LEASE", global = true)
-    )]
+    #[arg(long, env = "ECOM_CHECKOUT_LEASE", global = true)]
     pub checkout_lease: Option<u64>,
     /// Seconds between recovery passes (stale checkouts, the stock gate's reconcile, expired
     /// sessions) [default: 30].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_RECOVERY_EVERY", global = true)
-    )]
+    #[arg(long, env = "ECOM_RECOVERY_EVERY", global = true)]
     pub recovery_every: Option<u64>,
     /// Secret of the signed payment webhook, at least 16 bytes; offers the `online` payment
     /// method [default: none, cash on delivery only].
-    #[cfg_attr(
-        feature = "server",
-        arg(
-            long,
-            env = "ECOM_PAYMENT_WEBHOOK_SECRET",
-            hide_env_values = true,
-            global = true
-        )
+    #[arg(
+        long,
+        env = "ECOM_PAYMENT_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
     )]
     #[serde(serialize_with = "expose_secret")]
     pub payment_webhook_secret: Option<SecretString>,
     /// Seconds an online order may stay unpaid before the server cancels it [default: 900].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_PAYMENT_TIMEOUT", global = true)
-    )]
+    #[arg(long, env = "ECOM_PAYMENT_TIMEOUT", global = true)]
     pub payment_timeout: Option<u64>,
     /// Milliseconds answers of the public catalogue (listings, counts, facets, categories)
     /// may be served from memory; 0 turns it off [default: 1000].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_CATALOGUE_CACHE_MS", global = true)
-    )]
+    #[arg(long, env = "ECOM_CATALOGUE_CACHE_MS", global = true)]
     pub catalogue_cache_ms: Option<u64>,
     /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
-    #[cfg_attr(feature = "server", arg(long, env = "ECOM_FEE_SHIP", global = true))]
+    #[arg(long, env = "ECOM_FEE_SHIP", global = true)]
     pub fee_ship: Option<MajorUnits>,
     /// Largest request body in bytes [default: 1048576].
-    #[cfg_attr(feature = "server", arg(long, env = "ECOM_BODY_LIMIT", global = true))]
+    #[arg(long, env = "ECOM_BODY_LIMIT", global = true)]
     pub body_limit: Option<usize>,
     /// Request timeout in seconds [default: 30].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_REQUEST_TIMEOUT", global = true)
-    )]
+    #[arg(long, env = "ECOM_REQUEST_TIMEOUT", global = true)]
     pub request_timeout: Option<u64>,
     /// Signup, login and refresh attempts per minute per client address and per email or
     /// account; 0 turns the limits off [default: 30].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_AUTH_RATE_LIMIT", global = true)
-    )]
+    #[arg(long, env = "ECOM_AUTH_RATE_LIMIT", global = true)]
     pub auth_rate_limit: Option<u32>,
     /// CORS origins, comma-separated; `*` for any [default: none].
-    #[cfg_attr(
-        feature = "server",
-        arg(long, env = "ECOM_CORS_ORIGINS", value_delimiter = ',', global = true)
-    )]
+    #[arg(long, env = "ECOM_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Option<Vec<String>>,
 }
 
@@ -359,8 +286,6 @@ fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S
     }
 }
 
-#[cfg(feature = "server")]
-#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 impl Settings {
     /// Reads a TOML file of settings (unknown keys are an error).
     pub fn from_toml_file(path: &Path) -> anyhow::Result<Self> {
@@ -474,6 +399,7 @@ impl TryFrom<Settings> for Config {
                 s.payment_timeout,
                 d.payment_timeout,
             )?,
+            recovery_every: seconds_or("ECOM_RECOVERY_EVERY", s.recovery_every, d.recovery_every)?,
             catalogue_cache: match s.catalogue_cache_ms {
                 Some(ms) if ms > MAX_SECONDS * 1000 => {
                     bail!("ECOM_CATALOGUE_CACHE_MS must be at most {MAX_SECONDS}000")
@@ -496,11 +422,6 @@ impl TryFrom<Settings> for Config {
                         .collect()
                 }),
                 auth_rate_limit: s.auth_rate_limit.unwrap_or(d.http.auth_rate_limit),
-                recovery_every: seconds_or(
-                    "ECOM_RECOVERY_EVERY",
-                    s.recovery_every,
-                    d.http.recovery_every,
-                )?,
             },
         })
     }
@@ -509,8 +430,6 @@ impl TryFrom<Settings> for Config {
 impl Config {
     /// The TOML file at `file` (if any) overlaid by `overrides` (environment and flags, as clap
     /// resolved them), checked.
-    #[cfg(feature = "server")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
     pub fn load(file: Option<&Path>, overrides: Settings) -> anyhow::Result<Self> {
         let settings = match file {
             Some(path) => Settings::from_toml_file(path)?.merge(overrides)?,
@@ -556,6 +475,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_config::DEFAULT_BODY_LIMIT;
 
     fn layer(toml: &str) -> Settings {
         Settings::from_toml(toml).unwrap()

@@ -50,8 +50,9 @@ impl AppError {
 }
 
 impl From<Error> for AppError {
+    /// The error with its field named as every route names it ([`crate::fields`]).
     fn from(err: Error) -> Self {
-        AppError::Core(err)
+        AppError::Core(crate::fields::rename(err, crate::fields::Area::Any))
     }
 }
 

@@ -2,9 +2,9 @@
 //! CORS, compression, error envelopes for responses produced by middleware, panics caught as
 //! 500, timeout and body limit.
 
-use crate::config::HttpConfig;
 use crate::envelope::ErrorBody;
 use crate::extract::{API_KEY, CLIENT_ID, REFRESH_TOKEN};
+use crate::http_config::HttpConfig;
 use crate::metrics::{self, Metrics};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};

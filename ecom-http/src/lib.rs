@@ -28,7 +28,8 @@
 //! # }
 //! ```
 //!
-//! Or run it from configuration (defaults < TOML file < `ECOM_*` env < flags; see [`config`]):
+//! Or run it from configuration (feature `server`; defaults < TOML file < `ECOM_*` env <
+//! flags; see `config`):
 //!
 //! ```no_run
 //! # #[tokio::main]
@@ -42,21 +43,30 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod config;
 pub mod dto;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod fields;
+pub mod http_config;
 pub mod layers;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
 pub mod state;
 
-pub use config::{Config, ConnectionString, HttpConfig, Settings};
+#[cfg(feature = "server")]
+pub use config::{Config, ConnectionString, Settings};
 pub use error::AppError;
+pub use http_config::HttpConfig;
 pub use routes::{openapi_doc, router};
+#[cfg(feature = "server")]
 pub use server::{build_ecom, serve, serve_ecom, shutdown_signal};
 pub use state::AppState;

@@ -11,6 +11,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+/// Base path of the business routes.
+pub const API_BASE: &str = "/v1/api";
+
 /// The document's fixed part; the paths are added by the router.
 #[derive(OpenApi)]
 #[openapi(
@@ -90,7 +93,7 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi, kinds: &ProductKindRegistry) ->
         .schemas
         .insert(EXTRA_JSON.to_owned(), extra_json_schema().into());
     for (path, item) in doc.paths.paths.iter_mut() {
-        let business = path.starts_with(crate::routes::API_BASE);
+        let business = path.starts_with(API_BASE);
         let has_path_param = path.contains('{');
         for (writes, op) in [
             (false, &mut item.get),

@@ -120,7 +120,7 @@ pub async fn serve_ecom(
     let recovery = tokio::spawn(recover_checkouts(
         Ecom::clone(&state.ecom),
         state.metrics.clone(),
-        config.http.recovery_every,
+        config.recovery_every,
     ));
     let payments = tokio::spawn(sweep_payments(
         Ecom::clone(&state.ecom),
@@ -149,10 +149,6 @@ pub async fn serve_ecom(
     tracing::info!("ecom-server stopped");
     Ok(())
 }
-
-/// How often abandoned checkouts are rolled back or forward, by default
-/// ([`HttpConfig::recovery_every`](crate::HttpConfig::recovery_every)).
-pub const RECOVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Orders handled per payment sweep batch.
 const SWEEP_BATCH: u32 = 100;

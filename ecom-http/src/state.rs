@@ -1,6 +1,6 @@
 //! [`AppState`]: what every handler can reach.
 
-use crate::config::HttpConfig;
+use crate::http_config::HttpConfig;
 use crate::limits::AuthLimits;
 use crate::metrics::Metrics;
 use ecom_core::Ecom;

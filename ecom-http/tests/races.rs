@@ -245,7 +245,7 @@ async fn races_and_edges_on_mongo_and_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_recovery_loop_gives_back_what_a_dead_checkout_held() {
     let mut config = support::config();
-    config.http.recovery_every = std::time::Duration::from_millis(50);
+    config.recovery_every = std::time::Duration::from_millis(50);
     let server = TestServer::with_clock_and(config).await;
     let shop = signup(&server, "shop", "loop@shop.example").await;
     let user = signup(&server, "user", "loop@buyer.example").await;

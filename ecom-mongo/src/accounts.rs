@@ -1,6 +1,7 @@
 //! [`AccountRepo`] on the `Shops` and `Customers` collections (one per account kind, as in the
 //! seed), each with a unique index on `email`.
 
+use crate::collection::{collection, unique};
 use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use ecom_core::account::{Account, AccountKind, AccountRepo, Role};
 use ecom_core::clock::Timestamp;
 use ecom_core::id::AccountId;
 use ecom_core::Result;
-use mongodb::options::IndexOptions;
+
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -20,15 +21,7 @@ pub(crate) const CUSTOMERS: &str = "Customers";
 
 /// Indexes of both account collections: the email is unique per kind.
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "email": 1 })
-        .options(
-            IndexOptions::builder()
-                .name("email_unique".to_owned())
-                .unique(true)
-                .build(),
-        )
-        .build()]
+    vec![unique("email_unique", doc! { "email": 1 })]
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -88,8 +81,8 @@ impl MongoAccounts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoAccounts {
-            shops: crate::collection(db, SHOPS),
-            customers: crate::collection(db, CUSTOMERS),
+            shops: collection(db, SHOPS),
+            customers: collection(db, CUSTOMERS),
         }
     }
 

@@ -1,5 +1,6 @@
 //! [`ApiKeyRepo`] on the `apiKeys` collection, unique on the key's HMAC (`keyHash`).
 
+use crate::collection::{collection, unique};
 use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use ecom_core::clock::Timestamp;
 use ecom_core::id::ApiKeyId;
 use ecom_core::Result;
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
+
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -18,15 +19,7 @@ pub(crate) const API_KEYS: &str = "apiKeys";
 
 /// Indexes of `apiKeys`: the hash is unique.
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "keyHash": 1 })
-        .options(
-            IndexOptions::builder()
-                .name("key_hash_unique".to_owned())
-                .unique(true)
-                .build(),
-        )
-        .build()]
+    vec![unique("key_hash_unique", doc! { "keyHash": 1 })]
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,7 +46,7 @@ impl MongoApiKeys {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoApiKeys {
-            keys: crate::collection(db, API_KEYS),
+            keys: collection(db, API_KEYS),
         }
     }
 }

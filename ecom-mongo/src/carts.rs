@@ -2,6 +2,7 @@
 //! `state: "active"` carts makes "one active cart per customer" a database rule; every change is
 //! one guarded single-document update, retried when a concurrent writer changed the cart first.
 
+use crate::collection::{collection, partial, update_each};
 use crate::error::{out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use ecom_core::clock::Timestamp;
 use ecom_core::id::{CartId, CustomerId, ProductId, ShopId};
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
-use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -23,16 +24,12 @@ const MAX_ATTEMPTS: usize = 64;
 
 /// Indexes of `Carts`: at most one active cart per customer.
 pub(crate) fn indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "customerId": 1 })
-        .options(
-            IndexOptions::builder()
-                .name("customer_active_unique".to_owned())
-                .unique(true)
-                .partial_filter_expression(doc! { "state": "active" })
-                .build(),
-        )
-        .build()]
+    vec![partial(
+        "customer_active_unique",
+        doc! { "customerId": 1 },
+        doc! { "state": "active" },
+        true,
+    )]
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -138,7 +135,7 @@ impl MongoCarts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoCarts {
-            carts: crate::collection(db, CARTS),
+            carts: collection(db, CARTS),
         }
     }
 
@@ -367,7 +364,7 @@ impl CartRepo for MongoCarts {
             })
             .collect();
         if !statements.is_empty() {
-            crate::update_each(&self.carts, statements).await?;
+            update_each(&self.carts, statements).await?;
         }
         Ok(())
     }

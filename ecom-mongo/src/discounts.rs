@@ -12,6 +12,7 @@
 //! and the customer's second; giving a use back writes the customer's document first and the
 //! code's second. A crash between the two leaves an open use, which recovery finishes.
 
+use crate::collection::{collection, index, partial, stale_entries};
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -22,7 +23,7 @@ use ecom_core::id::{CustomerId, DiscountId, OrderId, ShopId};
 use ecom_core::page::Page;
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
+
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -33,20 +34,13 @@ pub(crate) const DISCOUNTS: &str = "Discounts";
 /// lookups by code and the shop's list); open uses by their opening time (recovery's scan).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
-        IndexModel::builder()
-            .keys(doc! { "shopId": 1, "code": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("shop_active_code_unique".to_owned())
-                    .unique(true)
-                    .partial_filter_expression(doc! { "isActive": true })
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "open.at": 1 })
-            .options(IndexOptions::builder().name("open_uses".to_owned()).build())
-            .build(),
+        partial(
+            "shop_active_code_unique",
+            doc! { "shopId": 1, "code": 1 },
+            doc! { "isActive": true },
+            true,
+        ),
+        index("open_uses", doc! { "open.at": 1 }),
     ]
 }
 
@@ -131,7 +125,7 @@ impl DiscountDoc {
             starts_at: d.starts_at,
             ends_at: d.ends_at,
             max_uses: i64::from(d.max_uses),
-            max_uses_per_user: i64::from(d.max_uses_per_user),
+            max_uses_per_user: i64::from(d.max_uses_per_customer),
             min_order_value: d.min_order_value,
             is_active: d.is_active,
             applies_to: d.applies_to.clone(),
@@ -154,7 +148,7 @@ impl DiscountDoc {
             starts_at: self.starts_at,
             ends_at: self.ends_at,
             max_uses: u32::try_from(self.max_uses).map_err(|_| out_of_range("maxUses"))?,
-            max_uses_per_user: u32::try_from(self.max_uses_per_user)
+            max_uses_per_customer: u32::try_from(self.max_uses_per_user)
                 .map_err(|_| out_of_range("maxUsesPerUser"))?,
             min_order_value: self.min_order_value,
             is_active: self.is_active,
@@ -192,8 +186,8 @@ impl MongoDiscounts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoDiscounts {
-            discounts: crate::collection(db, DISCOUNTS),
-            uses: crate::collection(db, DISCOUNT_USES),
+            discounts: collection(db, DISCOUNTS),
+            uses: collection(db, DISCOUNT_USES),
         }
     }
 
@@ -445,31 +439,23 @@ impl DiscountRepo for MongoDiscounts {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<(DiscountId, Redemption)>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let before_text = timestamp::to_bson(&before).map_err(to_core)?;
-        let docs: Vec<DiscountDoc> = self
-            .discounts
-            .find(doc! { "open.at": { "$lt": before_text } })
-            .limit(i64::from(limit))
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
-        let mut stale: Vec<(DiscountId, Redemption)> = docs
-            .into_iter()
-            .flat_map(|d| {
-                let id = d.id;
-                d.open
+        stale_entries(
+            &self.discounts,
+            "open.at",
+            before,
+            limit,
+            |doc: DiscountDoc| {
+                let id = doc.id;
+                Ok(doc
+                    .open
                     .into_iter()
-                    .filter(|u| u.at < before)
-                    .map(move |u| (id.clone(), u.into_use()))
-            })
-            .collect();
-        stale.sort_by(|a, b| (a.1.at, &a.1.id).cmp(&(b.1.at, &b.1.id)));
-        stale.truncate(limit as usize);
-        Ok(stale)
+                    .map(|u| {
+                        let use_ = u.into_use();
+                        (use_.at, use_.id.clone(), (id.clone(), use_))
+                    })
+                    .collect())
+            },
+        )
+        .await
     }
 }

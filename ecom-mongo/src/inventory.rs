@@ -29,6 +29,7 @@
 //! newest [`ADJUSTMENT_HISTORY`] is deleting `seq <= adjustSeq - ADJUSTMENT_HISTORY`, done by
 //! each copy; a listing also reads only above that line.
 
+use crate::collection::{collection, index, partial, stale_entries, update_each};
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -42,7 +43,7 @@ use ecom_core::inventory::{
 use ecom_core::page::Page;
 use ecom_core::{ConflictReason, Error, Result};
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
+
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -57,45 +58,22 @@ const ADJUST_ROUNDS: u32 = 64;
 
 /// Indexes of `StockAdjustments`: a product's history, newest first.
 pub(crate) fn adjustment_indexes() -> Vec<IndexModel> {
-    vec![IndexModel::builder()
-        .keys(doc! { "productId": 1, "seq": -1 })
-        .options(
-            IndexOptions::builder()
-                .name("product_newest".to_owned())
-                .build(),
-        )
-        .build()]
+    vec![index("product_newest", doc! { "productId": 1, "seq": -1 })]
 }
 
 /// Indexes of `Inventories`: by shop; by free stock (the in-stock filter); a model's record by
 /// its product (units sold per product); by the opening time of open holds (recovery's scan).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
-        IndexModel::builder()
-            .keys(doc! { "shopId": 1 })
-            .options(IndexOptions::builder().name("shop".to_owned()).build())
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "stock": 1, "shopId": 1 })
-            .options(IndexOptions::builder().name("sold_out".to_owned()).build())
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "modelOf": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("models_of_product".to_owned())
-                    .partial_filter_expression(doc! { "modelOf": { "$exists": true } })
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "holds.at": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("open_holds".to_owned())
-                    .build(),
-            )
-            .build(),
+        index("shop", doc! { "shopId": 1 }),
+        index("sold_out", doc! { "stock": 1, "shopId": 1 }),
+        partial(
+            "models_of_product",
+            doc! { "modelOf": 1 },
+            doc! { "modelOf": { "$exists": true } },
+            false,
+        ),
+        index("open_holds", doc! { "holds.at": 1 }),
     ]
 }
 
@@ -279,8 +257,8 @@ impl MongoInventory {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoInventory {
-            inventories: crate::collection(db, INVENTORIES),
-            adjustments: crate::collection(db, ADJUSTMENTS),
+            inventories: collection(db, INVENTORIES),
+            adjustments: collection(db, ADJUSTMENTS),
         }
     }
 
@@ -655,7 +633,7 @@ impl InventoryRepo for MongoInventory {
                 Ok(doc! { "q": filter, "u": update })
             })
             .collect::<Result<Vec<_>>>()?;
-        let matched = crate::update_each(&self.inventories, statements).await?;
+        let matched = update_each(&self.inventories, statements).await?;
         if matched == batch.len() as u64 {
             return Ok(batch.iter().map(|_| Ok(())).collect());
         }
@@ -693,7 +671,7 @@ impl InventoryRepo for MongoInventory {
                 doc! { "q": filter, "u": update }
             })
             .collect();
-        let matched = crate::update_each(&self.inventories, statements).await?;
+        let matched = update_each(&self.inventories, statements).await?;
         if matched < batch.len() as u64 {
             // Some holds were no longer open: settle what is left hold by hold.
             for (product, holds) in batch {
@@ -828,29 +806,25 @@ impl InventoryRepo for MongoInventory {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<(ProductId, Reservation)>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let before_text = timestamp::to_bson(&before).map_err(to_core)?;
-        let docs: Vec<InventoryDoc> = self
-            .inventories
-            .find(doc! { "holds.at": { "$lt": before_text } })
-            .limit(i64::from(limit))
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
-        let mut stale = Vec::new();
-        for doc in docs {
-            for hold in doc.holds {
-                if hold.at < before {
-                    stale.push((doc.product_id.clone(), hold.into_hold()?));
-                }
-            }
-        }
-        stale.sort_by(|a, b| (a.1.created_at, &a.1.id).cmp(&(b.1.created_at, &b.1.id)));
-        stale.truncate(limit as usize);
-        Ok(stale)
+        stale_entries(
+            &self.inventories,
+            "holds.at",
+            before,
+            limit,
+            |doc: InventoryDoc| {
+                doc.holds
+                    .into_iter()
+                    .map(|hold| {
+                        let hold = hold.into_hold()?;
+                        Ok((
+                            hold.created_at,
+                            hold.id.clone(),
+                            (doc.product_id.clone(), hold),
+                        ))
+                    })
+                    .collect()
+            },
+        )
+        .await
     }
 }

@@ -1,5 +1,6 @@
 //! [`KeyStoreRepo`] on the `Keys` collection (one document per login session).
 
+use crate::collection::{collection, index};
 use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use ecom_core::id::{AccountId, SessionId};
 use ecom_core::key_store::{KeyStore, KeyStoreRepo};
 use ecom_core::{Result, Secret};
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
+
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -21,14 +22,8 @@ pub(crate) const KEYS: &str = "Keys";
 /// sweep of expired sessions.
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
-        IndexModel::builder()
-            .keys(doc! { "accountId": 1 })
-            .options(IndexOptions::builder().name("account".to_owned()).build())
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "expiresAt": 1 })
-            .options(IndexOptions::builder().name("expiry".to_owned()).build())
-            .build(),
+        index("account", doc! { "accountId": 1 }),
+        index("expiry", doc! { "expiresAt": 1 }),
     ]
 }
 
@@ -93,7 +88,7 @@ impl MongoKeyStores {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoKeyStores {
-            keys: crate::collection(db, KEYS),
+            keys: collection(db, KEYS),
         }
     }
 }

@@ -99,6 +99,7 @@
 mod accounts;
 mod api_keys;
 mod carts;
+mod collection;
 mod discounts;
 mod error;
 mod inventory;
@@ -120,11 +121,10 @@ pub use orders::MongoOrders;
 pub use products::MongoProducts;
 
 use ecom_core::clock::SystemClock;
-use ecom_core::memory::{MemoryGate, MemoryLock};
+use ecom_core::in_process::{MemoryGate, MemoryLock};
 use ecom_core::{Backend, Result};
 use error::to_core;
-use mongodb::options::{CollectionOptions, WriteConcern};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Client, Database, IndexModel};
 use std::sync::Arc;
 
 /// Every repository port on `db`, with the in-process [`MemoryLock`] and [`MemoryGate`] and the
@@ -148,62 +148,6 @@ pub fn backend(db: Database) -> Backend {
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),
     }
-}
-
-/// A collection of `db` with the write concern every ecom write uses: the database's own if it
-/// has one (from the connection string, e.g. `w=majority`), otherwise journaled (`j: true`), so
-/// an acknowledged write survives a crash of the server.
-pub(crate) fn collection<T: Send + Sync>(db: &Database, name: &str) -> Collection<T> {
-    let write_concern = db
-        .write_concern()
-        .cloned()
-        .unwrap_or_else(|| WriteConcern::builder().journal(true).build());
-    db.collection_with_options(
-        name,
-        CollectionOptions::builder()
-            .write_concern(write_concern)
-            .build(),
-    )
-}
-
-/// Runs several updates of one collection in one round trip: the `update` command with one
-/// statement (`{ q, u }`) per update, unordered, under the collection's write concern. Returns
-/// how many statements matched a document, in all (the command does not say which).
-pub(crate) async fn update_each<T: Send + Sync>(
-    collection: &Collection<T>,
-    statements: Vec<bson::Document>,
-) -> Result<u64> {
-    let mut command = bson::doc! {
-        "update": collection.name(),
-        "updates": statements,
-        "ordered": false,
-    };
-    if let Some(write_concern) = collection.write_concern() {
-        command.insert(
-            "writeConcern",
-            bson::to_document(write_concern).map_err(ecom_core::Error::backend)?,
-        );
-    }
-    let reply = collection
-        .client()
-        .database(&collection.namespace().db)
-        .run_command(command)
-        .await
-        .map_err(to_core)?;
-    if let Ok(errors) = reply.get_array("writeErrors") {
-        if !errors.is_empty() {
-            return Err(ecom_core::Error::backend(format!(
-                "{} of the updates failed",
-                errors.len()
-            )));
-        }
-    }
-    let matched = match reply.get("n") {
-        Some(bson::Bson::Int32(n)) => i64::from(*n),
-        Some(bson::Bson::Int64(n)) => *n,
-        _ => 0,
-    };
-    Ok(u64::try_from(matched).unwrap_or(0))
 }
 
 /// Connects to `uri`, creates the indexes in database `db_name`, and returns its [`backend`].

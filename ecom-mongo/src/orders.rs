@@ -5,6 +5,7 @@
 //! inserts a tombstone `{ _id, void: true }` in its place: a later insert of that id fails on
 //! `_id`, and tombstones have no `customerId`, so no query for orders ever sees them.
 
+use crate::collection::{collection, index, partial};
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -20,7 +21,7 @@ use ecom_core::payment::Payment;
 use ecom_core::{Error, Result};
 use futures::TryStreamExt;
 use mongodb::error::ErrorKind;
-use mongodb::options::IndexOptions;
+
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,50 +39,32 @@ pub(crate) const ORDERS: &str = "Orders";
 /// time it is due (only those are in it).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
-        IndexModel::builder()
-            .keys(doc! { "customerId": 1, "createdAt": -1, "_id": -1 })
-            .options(
-                IndexOptions::builder()
-                    .name("customer_newest".to_owned())
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "customerId": 1, "idempotencyKey": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("customer_key_unique".to_owned())
-                    .unique(true)
-                    .partial_filter_expression(doc! { "customerId": { "$exists": true } })
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "lines.shop_id": 1, "createdAt": -1, "_id": -1 })
-            .options(
-                IndexOptions::builder()
-                    .name("shop_newest".to_owned())
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "paymentDue": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("payment_due".to_owned())
-                    .partial_filter_expression(doc! { "paymentDue": { "$exists": true } })
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "returning.deadline": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("returning".to_owned())
-                    .partial_filter_expression(doc! { "returning": { "$exists": true } })
-                    .build(),
-            )
-            .build(),
+        index(
+            "customer_newest",
+            doc! { "customerId": 1, "createdAt": -1, "_id": -1 },
+        ),
+        partial(
+            "customer_key_unique",
+            doc! { "customerId": 1, "idempotencyKey": 1 },
+            doc! { "customerId": { "$exists": true } },
+            true,
+        ),
+        index(
+            "shop_newest",
+            doc! { "lines.shop_id": 1, "createdAt": -1, "_id": -1 },
+        ),
+        partial(
+            "payment_due",
+            doc! { "paymentDue": 1 },
+            doc! { "paymentDue": { "$exists": true } },
+            false,
+        ),
+        partial(
+            "returning",
+            doc! { "returning.deadline": 1 },
+            doc! { "returning": { "$exists": true } },
+            false,
+        ),
     ]
 }
 
@@ -189,8 +172,8 @@ impl MongoOrders {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoOrders {
-            orders: crate::collection(db, ORDERS),
-            raw: crate::collection(db, ORDERS),
+            orders: collection(db, ORDERS),
+            raw: collection(db, ORDERS),
         }
     }
 

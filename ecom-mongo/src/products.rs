@@ -1,5 +1,6 @@
 //! [`ProductRepo`] on the `Products` collection.
 
+use crate::collection::{collection, index};
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -16,20 +17,13 @@ use ecom_core::variant::{Model, Variation};
 use ecom_core::{Error, Money, Result};
 use futures::TryStreamExt;
 use mongodb::action::Action;
-use mongodb::options::{Hint, IndexOptions};
+use mongodb::options::Hint;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Collection of products.
 pub(crate) const PRODUCTS: &str = "Products";
-
-fn index(name: &str, keys: Document) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(IndexOptions::builder().name(name.to_owned()).build())
-        .build()
-}
 
 /// Indexes of `Products`: the public listings (published + each sort key: newest, price, best
 /// selling), each equality filter of the catalogue with newest first (category subtree, shop,
@@ -366,7 +360,7 @@ impl MongoProducts {
     /// The repository on `db`.
     pub fn new(db: &Database) -> Self {
         MongoProducts {
-            products: crate::collection(db, PRODUCTS),
+            products: collection(db, PRODUCTS),
         }
     }
 

@@ -1,8 +1,8 @@
-use super::locked;
-use super::Map;
 use crate::account::{Account, AccountKind, AccountRepo};
 use crate::error::{Error, Result};
 use crate::id::AccountId;
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use async_trait::async_trait;
 use std::sync::Mutex;
 

@@ -1,8 +1,8 @@
-use super::locked;
-use super::Map;
 use crate::api_key::{ApiKey, ApiKeyRepo};
 use crate::error::{Error, Result};
 use crate::id::ApiKeyId;
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use async_trait::async_trait;
 use std::sync::Mutex;
 

@@ -1,9 +1,9 @@
-use super::locked;
-use super::Map;
 use crate::cart::{Cart, CartLine, CartRepo, CartState};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CartId, CustomerId, ProductId};
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use async_trait::async_trait;
 use std::sync::Mutex;
 

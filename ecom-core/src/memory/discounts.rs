@@ -1,9 +1,9 @@
-use super::locked;
-use super::Map;
 use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use crate::page::Page;
 use async_trait::async_trait;
 use std::collections::BTreeSet;
@@ -126,7 +126,7 @@ impl DiscountRepo for MemoryDiscounts {
         let mine = by_customer
             .entry((id.clone(), use_.customer_id.clone()))
             .or_default();
-        if !mine.contains(&use_.order_id) && mine.len() >= discount.max_uses_per_user as usize {
+        if !mine.contains(&use_.order_id) && mine.len() >= discount.max_uses_per_customer as usize {
             return Err(Error::DiscountNotApplicable(
                 "you have used this code the maximum number of times".into(),
             ));

@@ -1,8 +1,8 @@
-use super::locked;
-use super::Map;
 use crate::clock::Timestamp;
 use crate::error::{ConflictReason, Error, Result};
 use crate::id::{ProductId, ShopId};
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use crate::inventory::{
     Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
     ADJUSTMENT_HISTORY,

@@ -1,8 +1,8 @@
-use super::locked;
-use super::Map;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, SessionId};
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use async_trait::async_trait;
 use std::sync::Mutex;

@@ -1,8 +1,8 @@
-use super::locked;
-use super::{Map, Set};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ShopId};
+use crate::in_process::sync::locked;
+use crate::in_process::sync::{Map, Set};
 use crate::order::{Order, OrderRepo, ShopOrderFilter};
 use crate::page::Page;
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
-use super::locked;
-use super::Map;
 use crate::error::{Error, Result};
 use crate::id::ProductId;
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use crate::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
 };

@@ -1,11 +1,11 @@
 //! API keys: minted at random, stored only as HMAC-SHA256 under the server secret.
 
-use super::batched::{Fetch, Lookups};
-use super::config::EcomConfig;
 use crate::api_key::{ApiKey, Permission};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::id::ApiKeyId;
+use crate::service::config::EcomConfig;
+use crate::service::lookups::{Fetch, Lookups};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;

@@ -6,9 +6,6 @@
 //! (anything but HS256, including `none`, is refused) and `exp` is checked against the
 //! [`Clock`](crate::clock::Clock) port.
 
-use super::batched::{Fetch, Lookups};
-use super::config::EcomConfig;
-use super::password;
 use crate::account::{Account, AccountKind, Role};
 use crate::backend::Backend;
 use crate::clock::Timestamp;
@@ -16,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::id::{AccountId, CustomerId, SessionId, ShopId};
 use crate::key_store::KeyStore;
 use crate::secret::{Password, Secret};
+use crate::service::config::EcomConfig;
+use crate::service::lookups::{Fetch, Lookups};
+use crate::service::password;
 use crate::validate;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};

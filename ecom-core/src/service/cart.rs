@@ -164,7 +164,7 @@ impl CartService {
             .ok_or_else(|| Error::not_found("product"))?;
         if &product.shop_id != shop_id {
             return Err(Error::validation(
-                "shopId",
+                "shop_id",
                 "the shop does not sell this product",
             ));
         }

@@ -2,62 +2,9 @@ use crate::kind::ProductKindRegistry;
 use crate::money::Currency;
 use crate::payment::PaymentProviders;
 use crate::secret::Secret;
+use crate::service::checkout::strategy::CheckoutStrategy;
 use chrono::Duration;
 use std::time::Duration as StdDuration;
-
-/// How the checkout reserves stock.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-#[non_exhaustive]
-pub enum CheckoutStrategy {
-    /// Conditional writes only: each line is one atomic `stock >= qty` decrement. The default.
-    #[default]
-    Atomic,
-    /// A lock per product: each line's decrement runs under the backend's
-    /// [`DistributedLock`](crate::lock::DistributedLock) for that product (bounded wait, TTL,
-    /// owner-only release), and is still conditional. A lock that stays busy for the whole wait
-    /// is [`Error::Busy`](crate::Error::Busy), never "out of stock".
-    LockThenReserve,
-    /// The backend's [`StockGate`](crate::gate::StockGate) admits all lines of an order at once
-    /// (all or none) before the store's conditional decrements, which stay the final guard: a
-    /// gate refusal sheds the request without touching the store, and a gate that counts too
-    /// high only lets the store refuse. A gate that counts too low (it missed returned units) is
-    /// rebuilt on demand with
-    /// [`InventoryService::rebuild_gate`](crate::service::InventoryService::rebuild_gate).
-    Gate,
-}
-
-impl CheckoutStrategy {
-    /// Every strategy with its configuration name.
-    pub const ALL: &'static [(&'static str, CheckoutStrategy)] = &[
-        ("atomic", CheckoutStrategy::Atomic),
-        ("lock_then_reserve", CheckoutStrategy::LockThenReserve),
-        ("gate", CheckoutStrategy::Gate),
-    ];
-
-    /// Parses a configuration name (`atomic`, `lock_then_reserve`, `gate`).
-    pub fn parse(name: &str) -> crate::Result<Self> {
-        let wanted = name.trim().to_ascii_lowercase().replace('-', "_");
-        Self::ALL
-            .iter()
-            .find(|(n, _)| *n == wanted)
-            .map(|(_, s)| *s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
-                crate::Error::validation(
-                    "checkout_strategy",
-                    format!("must be one of {}", names.join(", ")),
-                )
-            })
-    }
-
-    /// The configuration name.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map_or("atomic", |(n, _)| n)
-    }
-}
 
 /// Settings of the checkout saga.
 #[derive(Clone, Debug)]

@@ -1,6 +1,5 @@
 //! Discount codes: create, list, quote, delete, give a use back.
 
-use super::config::EcomConfig;
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::{AppliesTo, Discount, DiscountValue, LineValue, Redemption};
@@ -9,6 +8,7 @@ use crate::id::{CustomerId, DiscountId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
+use crate::service::config::EcomConfig;
 use crate::validate;
 use std::sync::Arc;
 
@@ -249,7 +249,7 @@ impl DiscountService {
             starts_at: input.starts_at,
             ends_at: input.ends_at,
             max_uses: input.max_uses,
-            max_uses_per_user: input.max_uses_per_customer,
+            max_uses_per_customer: input.max_uses_per_customer,
             min_order_value,
             is_active: input.active,
             applies_to,

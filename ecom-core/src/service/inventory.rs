@@ -11,7 +11,7 @@ use crate::product::Product;
 use crate::validate;
 use std::cmp::Ordering;
 
-use super::gate_heal;
+use crate::service::checkout::gate_heal;
 
 /// Products read per page by [`InventoryService::reconcile_gate`].
 const RECONCILE_PAGE: u32 = 200;

@@ -1,42 +1,50 @@
 //! The use cases. Services hold the business rules, talk only to ports, and are cheap to
 //! clone. [`Ecom`] bundles them over one [`Backend`].
+//!
+//! Where things live: one file (or folder) per use case (`auth`, `product`, `catalogue`,
+//! `cart`, `discount`, `checkout`, `order`, `payment`, `inventory`, `api_key`); the checkout
+//! saga's machinery in `checkout/` (its strategies, holds, settlement, recovery); what moves
+//! an order after it is placed in `order_update` (the one compare-and-swap loop),
+//! `cancellation` (stock and code uses back) and `refunds` (money back).
 
 mod api_key;
 mod auth;
-mod batched;
+mod cancellation;
 mod cart;
-mod catalogue;
-mod catalogue_cache;
-mod checkout;
+pub(crate) mod catalogue;
+pub(crate) mod checkout;
 mod config;
-mod discount;
-mod gate_heal;
-mod group_commit;
-mod holds;
-mod inventory;
+pub(crate) mod discount;
+pub(crate) mod group_commit;
+pub(crate) mod inventory;
+mod lookups;
 mod order;
+mod order_update;
 mod password;
 mod payment;
+mod payment_stats;
 mod product;
-mod recovery;
-mod settler;
+mod refunds;
 
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
 pub use cart::{CartItem, CartService, CartUpdate};
-pub use catalogue::{CatalogueQuery, Listing, Storefront};
+pub use catalogue::{CatalogueQuery, CatalogueService, Listing, Storefront};
 pub use checkout::{
-    CheckoutRequest, CheckoutReview, CheckoutService, PlaceOrder, RecoveryReport, ReviewedItem,
-    ShopOrder, ShopReview,
+    CheckoutRequest, CheckoutReview, CheckoutService, CheckoutStrategy, PlaceOrder, RecoveryReport,
+    ReviewedItem, ShopOrder, ShopReview,
 };
-pub use config::{CheckoutSettings, CheckoutStrategy, EcomConfig};
+pub use config::{CheckoutSettings, EcomConfig};
 pub use discount::{DiscountQuote, DiscountService, ItemRequest, NewDiscount};
 pub use inventory::{GateReconcile, InventoryService, ProductStock};
 pub use order::{LineStatusChange, OrderService, StatusUpdate};
-pub use payment::{PaymentCounts, PaymentService, SweepReport};
+pub use payment::{PaymentService, SweepReport};
+pub use payment_stats::PaymentCounts;
 pub use product::{NewProduct, ProductPatch, ProductService};
 
 use crate::backend::Backend;
+use catalogue::cache::CatalogueCache;
+use payment_stats::PaymentStats;
 use std::sync::Arc;
 
 /// Every service over one backend and one configuration.
@@ -46,8 +54,10 @@ pub struct Ecom {
     pub auth: AuthService,
     /// API keys.
     pub api_keys: ApiKeyService,
-    /// Products.
+    /// Products: create, change, publish, a shop's own lists.
     pub products: ProductService,
+    /// The public catalogue: listings, facets, categories, search, storefronts.
+    pub catalogue: CatalogueService,
     /// Stock.
     pub inventory: InventoryService,
     /// Carts.
@@ -68,11 +78,13 @@ impl Ecom {
     /// Builds every service on `backend` with `config`.
     pub fn new(backend: Backend, config: EcomConfig) -> Self {
         let config = Arc::new(config);
-        let payment_stats = Arc::new(payment::PaymentStats::default());
+        let payment_stats = Arc::new(PaymentStats::default());
+        let cache = CatalogueCache::of(&config);
         Ecom {
             auth: AuthService::new(backend.clone(), config.clone()),
             api_keys: ApiKeyService::new(backend.clone(), config.clone()),
-            products: ProductService::new(backend.clone(), config.clone()),
+            products: ProductService::new(backend.clone(), config.clone(), cache.clone()),
+            catalogue: CatalogueService::new(backend.clone(), config.clone(), cache),
             inventory: InventoryService::new(backend.clone()),
             carts: CartService::new(backend.clone()),
             discounts: DiscountService::new(backend.clone(), config.clone()),

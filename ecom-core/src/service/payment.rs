@@ -8,85 +8,16 @@
 //! first wins (the order is cancelled, its stock and code uses return exactly once, and the
 //! late payment is recorded with a refund due, answered [`Error::Conflict`]).
 
-use super::config::EcomConfig;
-use super::order::cancel_all;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::order::{Order, OrderStatus};
-use crate::payment::{Callback, PaymentEventKind, PaymentProvider, PaymentStatus, RefundOutcome};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-/// How often a conditional payment write is retried after losing to a concurrent one.
-const ATTEMPTS: usize = 5;
-
-/// Counts of what happened to payments in this process (for metrics).
-#[derive(Debug, Default)]
-pub(crate) struct PaymentStats {
-    counts: Mutex<Counts>,
-}
-
-#[derive(Debug, Default, Clone)]
-struct Counts {
-    outcomes: BTreeMap<(String, PaymentStatus), u64>,
-    expired: u64,
-    refunds_requested: u64,
-}
-
-/// A snapshot of [`PaymentService::stats`].
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct PaymentCounts {
-    /// Payments that reached a status, per (method, status): `paid`, `failed`, `refunded`.
-    pub outcomes: Vec<(String, PaymentStatus, u64)>,
-    /// Unpaid online orders the server cancelled at their expiry.
-    pub expired: u64,
-    /// Refunds the providers took a request for (or made at once).
-    pub refunds_requested: u64,
-}
-
-impl PaymentStats {
-    /// Counts the move from `before` to `after`, if the status moved.
-    pub(crate) fn moved(&self, before: &Order, after: &Order) {
-        if before.payment.status != after.payment.status {
-            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            *counts
-                .outcomes
-                .entry((after.payment.method.clone(), after.payment.status))
-                .or_default() += 1;
-        }
-    }
-
-    fn expired(&self) {
-        self.counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .expired += 1;
-    }
-
-    fn refund_requested(&self) {
-        self.counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .refunds_requested += 1;
-    }
-
-    fn snapshot(&self) -> PaymentCounts {
-        let counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        PaymentCounts {
-            outcomes: counts
-                .outcomes
-                .into_iter()
-                .map(|((method, status), n)| (method, status, n))
-                .collect(),
-            expired: counts.expired,
-            refunds_requested: counts.refunds_requested,
-        }
-    }
-}
+use crate::payment::{Callback, PaymentEvent, PaymentEventKind, PaymentProvider, PaymentStatus};
+use crate::service::cancellation::{cancelled, finish_returns};
+use crate::service::config::EcomConfig;
+use crate::service::order_update::{update_order, Edit};
+use crate::service::payment_stats::{PaymentCounts, PaymentStats};
+use crate::service::refunds::refund_due;
+use std::sync::Arc;
 
 /// What a [`PaymentService::sweep`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -138,87 +69,38 @@ impl PaymentService {
             .map_err(|_| Error::not_found("payment method"))?
             .clone();
         let event = provider.verify(callback, self.backend.clock.now())?;
-        for _ in 0..ATTEMPTS {
-            let order = self
-                .backend
-                .orders
-                .get(&event.order_id)
-                .await?
-                .ok_or_else(|| Error::not_found("order"))?;
-            if order.payment.method != provider.name() {
-                return Err(Error::refused(
-                    "payment",
-                    "the order is not paid by this method",
-                ));
-            }
-            if order.payment.has_seen(&event.id) {
-                return Ok(order);
-            }
-            if event.amount != order.payment.amount {
-                return Err(Error::refused(
-                    "payment",
-                    format!(
-                        "the amount {} does not match the order's {}",
-                        event.amount, order.payment.amount
-                    ),
-                ));
-            }
-            let now = self.backend.clock.now();
-            let mut next = order.clone();
-            next.payment.remember(&event.id);
-            let mut late = false;
-            match (event.kind, order.payment.status) {
-                (PaymentEventKind::Succeeded, PaymentStatus::Pending | PaymentStatus::Failed) => {
-                    next.payment.become_(PaymentStatus::Paid, now)?;
-                    if event.provider_ref.is_some() {
-                        next.payment.provider_ref = event.provider_ref.clone();
-                    }
-                    if order.status == OrderStatus::Cancelled {
-                        next.payment.refund_due_at = Some(now);
-                        late = true;
-                    }
-                }
-                (PaymentEventKind::Failed, PaymentStatus::Pending) => {
-                    let remember = event.id.clone();
-                    match cancel_all(&self.backend, &order, self.config.checkout.lease, |o| {
-                        o.payment.remember(&remember)
-                    })
-                    .await
-                    {
-                        Ok(cancelled) => {
-                            self.stats.moved(&order, &cancelled);
-                            return Ok(cancelled);
-                        }
-                        Err(e) if e.is_changed() => continue,
-                        Err(e) => return Err(e),
-                    }
-                }
-                (PaymentEventKind::RefundSucceeded, PaymentStatus::Paid) => {
-                    next.payment.become_(PaymentStatus::Refunded, now)?;
-                }
-                // Anything else changes nothing but is remembered (a failure after a success,
-                // a second success, a refund of an unpaid payment).
-                _ => {}
-            }
-            next.version = order.version + 1;
-            next.updated_at = now;
-            match self.backend.orders.replace(&next, order.version).await {
-                Ok(()) => {
-                    self.stats.moved(&order, &next);
-                    if late {
-                        refund_due(&self.backend, provider.as_ref(), &self.stats, next).await;
-                        return Err(Error::refused(
-                            "order",
-                            "was cancelled before the payment arrived; a refund was requested",
-                        ));
-                    }
-                    return Ok(next);
-                }
-                Err(e) if e.is_changed() => continue,
-                Err(e) => return Err(e),
-            }
+        let order = self
+            .backend
+            .orders
+            .get(&event.order_id)
+            .await?
+            .ok_or_else(|| Error::not_found("order"))?;
+        let lease = self.config.checkout.lease;
+        let now = self.backend.clock.now();
+        let applied = update_order(&self.backend, order, |current| {
+            apply(current, &event, provider.name(), now, lease)
+        })
+        .await?;
+        if !applied.saved {
+            return Ok(applied.after);
         }
-        Err(Error::changed("order"))
+        self.stats.moved(&applied.before, &applied.after);
+        let (before, after) = (&applied.before, applied.after.clone());
+        if before.status != OrderStatus::Cancelled && after.status == OrderStatus::Cancelled {
+            // The payment failed: the order's stock and code uses go back.
+            return finish_returns(&self.backend, after, lease).await;
+        }
+        let late = before.payment.status != PaymentStatus::Paid
+            && after.payment.status == PaymentStatus::Paid
+            && after.status == OrderStatus::Cancelled;
+        if late {
+            refund_due(&self.backend, provider.as_ref(), &self.stats, after).await;
+            return Err(Error::refused(
+                "order",
+                "was cancelled before the payment arrived; a refund was requested",
+            ));
+        }
+        Ok(after)
     }
 
     /// Handles up to `limit` payments due now: cancels unpaid online orders past their expiry
@@ -231,7 +113,7 @@ impl PaymentService {
         let mut report = SweepReport::default();
         for order in due {
             match order.payment.status {
-                PaymentStatus::Pending => match self.expire(&order).await {
+                PaymentStatus::Pending => match self.expire(order.clone()).await {
                     Ok(true) => report.expired += 1,
                     Ok(false) => {}
                     Err(e) => {
@@ -264,40 +146,85 @@ impl PaymentService {
     }
 
     /// Cancels `order` if it is still unpaid past its expiry; whether this call did.
-    async fn expire(&self, order: &Order) -> Result<bool> {
-        let mut order = order.clone();
-        for _ in 0..ATTEMPTS {
-            let now = self.backend.clock.now();
-            let expired = order.payment.status == PaymentStatus::Pending
-                && order.payment.expires_at.is_some_and(|at| at <= now)
-                && order.status != OrderStatus::Cancelled;
-            if !expired {
-                return Ok(false);
-            }
-            match cancel_all(&self.backend, &order, self.config.checkout.lease, |_| {}).await {
-                Ok(cancelled) => {
-                    self.stats.moved(&order, &cancelled);
-                    self.stats.expired();
-                    return Ok(true);
-                }
-                Err(e) if e.is_changed() => {
-                    order = self
-                        .backend
-                        .orders
-                        .get(&order.id)
-                        .await?
-                        .ok_or_else(|| Error::not_found("order"))?;
-                }
-                Err(e) => return Err(e),
-            }
+    async fn expire(&self, order: Order) -> Result<bool> {
+        let lease = self.config.checkout.lease;
+        let now = self.backend.clock.now();
+        let expired = update_order(&self.backend, order, |current| {
+            let due = current.payment.status == PaymentStatus::Pending
+                && current.payment.expires_at.is_some_and(|at| at <= now)
+                && current.status != OrderStatus::Cancelled;
+            Ok(match due {
+                true => Edit::save(cancelled(current, now, lease)?),
+                false => Edit::Keep,
+            })
+        })
+        .await?;
+        if !expired.saved {
+            return Ok(false);
         }
-        Err(Error::changed("order"))
+        self.stats.moved(&expired.before, &expired.after);
+        self.stats.expired();
+        finish_returns(&self.backend, expired.after, lease).await?;
+        Ok(true)
     }
 
     /// Counts of payment outcomes, expiries and refunds in this process so far.
     pub fn stats(&self) -> PaymentCounts {
         self.stats.snapshot()
     }
+}
+
+/// What `event` does to `order`'s payment (see [`PaymentService::callback`]): the one table
+/// of callback moves.
+fn apply(
+    order: &Order,
+    event: &PaymentEvent,
+    method: &str,
+    now: crate::clock::Timestamp,
+    lease: chrono::Duration,
+) -> Result<Edit> {
+    if order.payment.method != method {
+        return Err(Error::refused(
+            "payment",
+            "the order is not paid by this method",
+        ));
+    }
+    if order.payment.has_seen(&event.id) {
+        return Ok(Edit::Keep);
+    }
+    if event.amount != order.payment.amount {
+        return Err(Error::refused(
+            "payment",
+            format!(
+                "the amount {} does not match the order's {}",
+                event.amount, order.payment.amount
+            ),
+        ));
+    }
+    let mut next = match (event.kind, order.payment.status) {
+        (PaymentEventKind::Failed, PaymentStatus::Pending) => cancelled(order, now, lease)?,
+        _ => order.clone(),
+    };
+    next.payment.remember(&event.id);
+    match (event.kind, order.payment.status) {
+        (PaymentEventKind::Succeeded, PaymentStatus::Pending | PaymentStatus::Failed) => {
+            next.payment.become_(PaymentStatus::Paid, now)?;
+            if event.provider_ref.is_some() {
+                next.payment.provider_ref = event.provider_ref.clone();
+            }
+            if order.status == OrderStatus::Cancelled {
+                next.payment.refund_due_at = Some(now);
+            }
+        }
+        (PaymentEventKind::RefundSucceeded, PaymentStatus::Paid) => {
+            next.payment.become_(PaymentStatus::Refunded, now)?;
+        }
+        // A failure of a pending payment cancelled the order above; anything else changes
+        // nothing but is remembered (a failure after a success, a second success, a refund of
+        // an unpaid payment).
+        _ => {}
+    }
+    Ok(Edit::save(next))
 }
 
 /// After a checkout placed `order`: lets its provider start the payment, and records the
@@ -316,82 +243,22 @@ pub(crate) async fn start(
             return order;
         }
     };
-    let mut current = order;
-    for _ in 0..ATTEMPTS {
-        let mut next = current.clone();
-        next.payment.provider_ref = Some(reference.clone());
-        next.version = current.version + 1;
-        next.updated_at = backend.clock.now();
-        match backend.orders.replace(&next, current.version).await {
-            Ok(()) => return next,
-            Err(e) if e.is_changed() => match backend.orders.get(&current.id).await {
-                Ok(Some(fresh)) => current = fresh,
-                _ => return current,
+    let fallback = order.clone();
+    let recorded = update_order(backend, order, |current| {
+        Ok(Edit::save(Order {
+            payment: crate::payment::Payment {
+                provider_ref: Some(reference.clone()),
+                ..current.payment.clone()
             },
-            Err(e) => {
-                tracing::warn!(order_id = %current.id, error = %e, "recording the provider's reference failed");
-                return current;
-            }
-        }
-    }
-    current
-}
-
-/// If `order` has a refund due that its provider has not taken yet, asks the provider and
-/// records the answer (one conditional write). Failures are logged and left for the sweep;
-/// returns the order as it stands after.
-pub(crate) async fn refund_due(
-    backend: &Backend,
-    provider: &dyn PaymentProvider,
-    stats: &PaymentStats,
-    order: Order,
-) -> Order {
-    let owes = |o: &Order| {
-        o.payment.status == PaymentStatus::Paid
-            && o.payment.refund_due_at.is_some()
-            && !o.payment.refund_requested
-    };
-    if !owes(&order) {
-        return order;
-    }
-    let outcome = match provider.refund(&order).await {
-        Ok(outcome) => outcome,
+            ..current.clone()
+        }))
+    })
+    .await;
+    match recorded {
+        Ok(done) => done.after,
         Err(e) => {
-            tracing::warn!(order_id = %order.id, error = %e, "refund request failed; the sweep retries");
-            return order;
-        }
-    };
-    let mut current = order;
-    for _ in 0..ATTEMPTS {
-        if !owes(&current) {
-            return current;
-        }
-        let now = backend.clock.now();
-        let mut next = current.clone();
-        match outcome {
-            RefundOutcome::Refunded => {
-                next.payment.refund_requested = true;
-                next.payment.status = PaymentStatus::Refunded;
-            }
-            RefundOutcome::Requested => next.payment.refund_requested = true,
-        }
-        next.version = current.version + 1;
-        next.updated_at = now;
-        match backend.orders.replace(&next, current.version).await {
-            Ok(()) => {
-                stats.refund_requested();
-                stats.moved(&current, &next);
-                return next;
-            }
-            Err(e) if e.is_changed() => match backend.orders.get(&current.id).await {
-                Ok(Some(fresh)) => current = fresh,
-                _ => return current,
-            },
-            Err(e) => {
-                tracing::warn!(order_id = %current.id, error = %e, "recording a refund request failed; the sweep retries");
-                return current;
-            }
+            tracing::warn!(order_id = %fallback.id, error = %e, "recording the provider's reference failed");
+            fallback
         }
     }
-    current
 }

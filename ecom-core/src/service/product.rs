@@ -1,8 +1,5 @@
 //! Products: create (with inventory), partial update, publish, lists and keyword search.
 
-use super::catalogue::CatalogueQuery;
-use super::catalogue_cache::CatalogueCache;
-use super::config::EcomConfig;
 use crate::backend::Backend;
 use crate::category::category_path;
 use crate::error::{Error, Result};
@@ -13,8 +10,12 @@ use crate::money::Money;
 use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
 use crate::search;
+use crate::service::catalogue::cache::CatalogueCache;
+use crate::service::catalogue::sold::with_sold;
+use crate::service::config::EcomConfig;
+use crate::service::inventory::follow_adjustment;
 use crate::validate;
-use crate::variant::{self, Model, ModelInput, Variation};
+use crate::variant::{self, Model, ModelInput, Offer, Variation};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -31,8 +32,9 @@ const INITIAL_RATING: f64 = 4.5;
 /// methods. Errors name these fields (`name`, `thumb`, `description`, `price`, `stock`, `kind`,
 /// `attributes.<key>`, `variations`, `models`).
 ///
-/// A product with variants ([`NewProduct::with_variants`]) has no price or stock of its own:
-/// each model has its own, and the product shows the lowest price and the sum of the stock.
+/// How it is offered is an [`Offer`]: one price and stock, or models with their own
+/// ([`NewProduct::with_variants`]; the product then shows the lowest price and the sum of the
+/// stock).
 ///
 /// ```
 /// use ecom_core::service::NewProduct;
@@ -52,18 +54,12 @@ pub struct NewProduct {
     pub thumb: String,
     /// Description (may be empty).
     pub description: String,
-    /// Unit price, in the configured currency, above zero (zero with models: they have theirs).
-    pub price: Money,
-    /// Initial stock, also put in the inventory (zero with models: they have theirs).
-    pub stock: u32,
+    /// One price and stock, or models with theirs.
+    pub offer: Offer,
     /// Kind name, e.g. `Clothing` (a [`ProductKind`] of the registry).
     pub kind: String,
     /// Attributes, validated and normalized by the kind.
     pub attributes: Map<String, Value>,
-    /// Tiers of variation (at most two), with [`Self::models`].
-    pub variations: Vec<Variation>,
-    /// Models, one per combination sold (new ones: no id), each with its price and stock.
-    pub models: Vec<ModelInput>,
     /// Category path ([`crate::category::category_path`]), if any.
     pub category: Option<String>,
 }
@@ -76,12 +72,9 @@ impl NewProduct {
             name: name.into(),
             thumb: "-".into(),
             description: String::new(),
-            price,
-            stock,
+            offer: Offer::Single { price, stock },
             kind: kind.into(),
             attributes: Map::new(),
-            variations: Vec::new(),
-            models: Vec::new(),
             category: None,
         }
     }
@@ -91,7 +84,7 @@ impl NewProduct {
     ///
     /// ```
     /// use ecom_core::service::NewProduct;
-    /// use ecom_core::variant::{ModelInput, Variation};
+    /// use ecom_core::variant::{ModelInput, Offer, Variation};
     /// use ecom_core::{Currency, Money};
     ///
     /// let usd = |minor| Money::new(minor, Currency::USD);
@@ -104,7 +97,7 @@ impl NewProduct {
     ///         ModelInput::new([1, 1], usd(2199), 0),
     ///     ],
     /// );
-    /// assert_eq!(tee.models.len(), 2);
+    /// assert!(matches!(tee.offer, Offer::Models { ref models, .. } if models.len() == 2));
     /// ```
     pub fn with_variants(
         name: impl Into<String>,
@@ -112,10 +105,10 @@ impl NewProduct {
         variations: Vec<Variation>,
         models: Vec<ModelInput>,
     ) -> Self {
-        let mut product = NewProduct::new(name, kind, Money::new(0, crate::Currency::USD), 0);
-        product.variations = variations;
-        product.models = models;
-        product
+        NewProduct {
+            offer: Offer::Models { variations, models },
+            ..NewProduct::new(name, kind, Money::new(0, crate::money::Currency::USD), 0)
+        }
     }
 
     /// In this category (a path such as `Fashion/Men/T-Shirts`).
@@ -176,15 +169,19 @@ pub struct ProductPatch {
 /// The product use cases.
 #[derive(Clone, Debug)]
 pub struct ProductService {
-    pub(super) backend: Backend,
-    pub(super) config: Arc<EcomConfig>,
-    /// Recent catalogue answers, when [`EcomConfig::catalogue_cache`] is set.
-    pub(super) cache: Option<Arc<CatalogueCache>>,
+    backend: Backend,
+    config: Arc<EcomConfig>,
+    /// Recent catalogue answers, when [`EcomConfig::catalogue_cache`] is set: product writes
+    /// clear them.
+    cache: Option<Arc<CatalogueCache>>,
 }
 
 impl ProductService {
-    pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
-        let cache = CatalogueCache::of(&config);
+    pub(crate) fn new(
+        backend: Backend,
+        config: Arc<EcomConfig>,
+        cache: Option<Arc<CatalogueCache>>,
+    ) -> Self {
         ProductService {
             backend,
             config,
@@ -192,7 +189,7 @@ impl ProductService {
         }
     }
 
-    /// Creates a draft product of `shop` and its inventory holding `input.stock`.
+    /// Creates a draft product of `shop` and its stock records (one, or one per model).
     pub async fn create(&self, shop: &ShopId, input: NewProduct) -> Result<Product> {
         let kind = self.config.kinds.get(input.kind.trim())?.clone();
         let name = validate::text("name", &input.name, MAX_NAME)?;
@@ -201,38 +198,26 @@ impl ProductService {
             validate::optional_text("description", &input.description, MAX_DESCRIPTION)?;
         let attributes = attributes(kind.as_ref(), input.attributes)?;
         let category = input.category.as_deref().map(category_path).transpose()?;
-        let variations = variant::variations(input.variations)?;
-        kind.check_variations(&variations)?;
-        let models = match (variations.is_empty(), input.models.is_empty()) {
-            (true, true) => Vec::new(),
-            (false, false) => {
-                if input.price.minor != 0 || input.stock != 0 {
+        let (variations, models, price, quantity) = match input.offer {
+            Offer::Single { price, stock } => (
+                Vec::new(),
+                Vec::new(),
+                self.price(price)?,
+                validate::quantity("stock", stock)?,
+            ),
+            Offer::Models { variations, models } => {
+                if variations.is_empty() {
                     return Err(Error::validation(
-                        "price",
-                        "a product with models has no price or stock of its own: set them on the models",
+                        "variations",
+                        "models need tiers of variation",
                     ));
                 }
-                self.models(&variations, input.models, &[])?
+                let variations = variant::variations(variations)?;
+                kind.check_variations(&variations)?;
+                let models = self.models(&variations, models, &[])?;
+                let (price, quantity) = summary(&models);
+                (variations, models, price, quantity)
             }
-            (true, false) => {
-                return Err(Error::validation(
-                    "variations",
-                    "models need tiers of variation",
-                ))
-            }
-            (false, true) => {
-                return Err(Error::validation(
-                    "models",
-                    "variations need at least one model",
-                ))
-            }
-        };
-        let (price, quantity) = match models.is_empty() {
-            true => (
-                self.price(input.price)?,
-                validate::quantity("stock", input.stock)?,
-            ),
-            false => summary(&models),
         };
         let now = self.backend.clock.now();
         let id = ProductId::generate();
@@ -485,7 +470,7 @@ impl ProductService {
         match self.backend.inventory.adjust(&adjustment).await {
             Ok(retired) => {
                 let delta = retired.adjustment.delta;
-                super::inventory::follow_adjustment(&self.backend, &model.id, delta).await;
+                follow_adjustment(&self.backend, &model.id, delta).await;
             }
             Err(e) => {
                 tracing::warn!(model_id = %model.id, error = %e, "taking a removed model's stock off failed");
@@ -525,16 +510,6 @@ impl ProductService {
         self.shop_list(shop, true, page).await
     }
 
-    /// Every published product, sorted and paged ([`Self::browse`] without filters).
-    pub async fn list_public(&self, sort: ProductSort, page: Page) -> Result<Vec<Product>> {
-        let query = CatalogueQuery {
-            sort,
-            page,
-            ..CatalogueQuery::default()
-        };
-        Ok(self.browse(&query).await?.products)
-    }
-
     /// The product `id` if `shop` owns it, else [`Error::NotFound`].
     pub async fn owned(&self, shop: &ShopId, id: &ProductId) -> Result<Product> {
         self.backend
@@ -558,7 +533,7 @@ impl ProductService {
                 page,
             })
             .await?;
-        self.with_sold(list).await
+        with_sold(&self.backend, list).await
     }
 
     async fn set_published(
@@ -591,7 +566,7 @@ impl ProductService {
     }
 
     async fn with_one_sold(&self, product: Product) -> Result<Product> {
-        let mut one = self.with_sold(vec![product]).await?;
+        let mut one = with_sold(&self.backend, vec![product]).await?;
         one.pop().ok_or_else(|| Error::not_found("product"))
     }
 

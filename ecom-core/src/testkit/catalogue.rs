@@ -232,7 +232,7 @@ pub async fn filters_and_sorts_match_brute_force(backend: &Backend) {
         let pages = expected.len().div_ceil(100).max(1) as u64;
         for page in [1, rng.gen_range(1..=pages)] {
             query.page = Page::numbered(page, 100).unwrap();
-            let listing = ecom.products.browse(&query).await.unwrap();
+            let listing = ecom.catalogue.browse(&query).await.unwrap();
             assert_eq!(
                 listing.total,
                 expected.len() as u64,
@@ -264,7 +264,7 @@ pub async fn facets_and_categories_match_brute_force(backend: &Backend) {
     for round in 0..COMBINATIONS {
         let query = query_of(round, &catalogue, &mut rng);
         let matches = brute_force(&catalogue, &query);
-        let facets = ecom.products.facets(&query).await.unwrap();
+        let facets = ecom.catalogue.facets(&query).await.unwrap();
         let mut categories: BTreeMap<String, u64> = BTreeMap::new();
         let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
         let mut shops: BTreeMap<ShopId, u64> = BTreeMap::new();
@@ -304,7 +304,7 @@ pub async fn facets_and_categories_match_brute_force(backend: &Backend) {
         );
         if round == 0 {
             // The tree holds the same counts, nested by path.
-            let tree = ecom.products.categories().await.unwrap();
+            let tree = ecom.catalogue.categories().await.unwrap();
             let mut seen = 0;
             let mut stack: Vec<&crate::category::CategoryNode> = tree.iter().collect();
             while let Some(node) = stack.pop() {
@@ -351,14 +351,14 @@ pub async fn storefront_counts_published_products(backend: &Backend) {
         )
         .await
         .unwrap();
-    let front = ecom.products.storefront(&shop).await.unwrap();
+    let front = ecom.catalogue.storefront(&shop).await.unwrap();
     assert_eq!(front.product_count, 2, "drafts are not counted");
     assert_eq!(front.name, session.account.name);
     assert!(matches!(
-        ecom.products.storefront(&ShopId::generate()).await,
+        ecom.catalogue.storefront(&ShopId::generate()).await,
         Err(Error::NotFound { .. })
     ));
-    let tree = ecom.products.categories().await.unwrap();
+    let tree = ecom.catalogue.categories().await.unwrap();
     let fashion = tree.iter().find(|n| n.path == "Fashion").expect("Fashion");
     assert_eq!(fashion.count, 2);
     let children: Vec<&str> = fashion.children.iter().map(|n| n.name.as_str()).collect();
@@ -372,7 +372,11 @@ pub async fn storefront_counts_published_products(backend: &Backend) {
     assert_eq!(moved.category.as_deref(), Some("Fashion/Hats"));
     ecom.products.publish(&shop, &draft.id).await.unwrap();
     assert_eq!(
-        ecom.products.storefront(&shop).await.unwrap().product_count,
+        ecom.catalogue
+            .storefront(&shop)
+            .await
+            .unwrap()
+            .product_count,
         3
     );
     // Bad paths change nothing.
@@ -419,7 +423,7 @@ pub async fn units_sold_and_stock_follow_orders(backend: &Backend) {
         sort: ProductSort::BestSelling,
         ..CatalogueQuery::default()
     };
-    let listing = ecom.products.browse(&shop_query).await.unwrap();
+    let listing = ecom.catalogue.browse(&shop_query).await.unwrap();
     let sold: Vec<(&ProductId, u64)> = listing.products.iter().map(|p| (&p.id, p.sold)).collect();
     assert_eq!(
         sold,
@@ -432,12 +436,12 @@ pub async fn units_sold_and_stock_follow_orders(backend: &Backend) {
         in_stock: true,
         ..shop_query.clone()
     };
-    let listing = ecom.products.browse(&in_stock).await.unwrap();
+    let listing = ecom.catalogue.browse(&in_stock).await.unwrap();
     assert_eq!(ids(&listing.products), [&tee.id]);
     assert_eq!(listing.total, 1);
     // Cancelling gives the units back: sold falls, and the best-selling order follows.
     ecom.orders.cancel(&customer, &first.id).await.unwrap();
-    let listing = ecom.products.browse(&shop_query).await.unwrap();
+    let listing = ecom.catalogue.browse(&shop_query).await.unwrap();
     let sold: Vec<(&ProductId, u64)> = listing.products.iter().map(|p| (&p.id, p.sold)).collect();
     assert_eq!(sold, [(&mug.id, 2), (&tee.id, 0)]);
     let stored = backend.products.get(&tee.id).await.unwrap().unwrap();
@@ -496,12 +500,12 @@ pub async fn bad_catalogue_queries_are_refused(backend: &Backend) {
         ),
     ];
     for (query, field) in cases {
-        let err = ecom.products.browse(&query).await.unwrap_err();
+        let err = ecom.catalogue.browse(&query).await.unwrap_err();
         assert!(
             matches!(&err, Error::Validation { field: f, .. } if f == field),
             "{query:?}: {err:?}"
         );
-        let err = ecom.products.facets(&query).await.unwrap_err();
+        let err = ecom.catalogue.facets(&query).await.unwrap_err();
         assert!(matches!(&err, Error::Validation { field: f, .. } if f == field));
     }
     // A query of no words is no filter at all.
@@ -509,7 +513,7 @@ pub async fn bad_catalogue_queries_are_refused(backend: &Backend) {
         q: Some(" -- ".into()),
         ..CatalogueQuery::default()
     };
-    assert!(ecom.products.browse(&all).await.is_ok());
+    assert!(ecom.catalogue.browse(&all).await.is_ok());
 }
 
 pub async fn cached_answers_follow_product_writes(backend: &Backend) {
@@ -522,12 +526,12 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
         sort: ProductSort::BestSelling,
         ..CatalogueQuery::default()
     };
-    assert_eq!(ecom.products.browse(&mine).await.unwrap().total, 0);
+    assert_eq!(ecom.catalogue.browse(&mine).await.unwrap().total, 0);
     // A product write through this process shows at once.
     let tee = published_product(&ecom, &shop, "10", 5).await;
-    let listing = ecom.products.browse(&mine).await.unwrap();
+    let listing = ecom.catalogue.browse(&mine).await.unwrap();
     assert_eq!(ids(&listing.products), [&tee.id]);
-    let facets = ecom.products.facets(&mine).await.unwrap();
+    let facets = ecom.catalogue.facets(&mine).await.unwrap();
     assert_eq!(facets.total, 1);
     // A sale shows within the period: first the remembered answer, then the new one.
     let customer = CustomerId::generate();
@@ -536,7 +540,7 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
         .await
         .unwrap();
     ecom.checkout.flush().await;
-    let remembered = ecom.products.browse(&mine).await.unwrap();
+    let remembered = ecom.catalogue.browse(&mine).await.unwrap();
     assert_eq!(remembered.products[0].sold, 0, "served from memory");
     assert_eq!(
         ecom.products.get(&tee.id, None).await.unwrap().sold,
@@ -544,7 +548,7 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
         "reads of one product are never cached"
     );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let fresh = ecom.products.browse(&mine).await.unwrap();
+    let fresh = ecom.catalogue.browse(&mine).await.unwrap();
     assert_eq!(fresh.products[0].sold, 2, "the period ended");
     // Concurrent misses of one listing share one store query.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
@@ -554,7 +558,7 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
     let probed = Ecom::new(probe.wrap(backend), config);
     let results = super::rush(16, |_| {
         let (probed, mine) = (probed.clone(), mine.clone());
-        async move { probed.products.browse(&mine).await }
+        async move { probed.catalogue.browse(&mine).await }
     })
     .await;
     assert!(results

@@ -26,7 +26,7 @@ pub fn discount(
         starts_at: now - chrono::Duration::days(1),
         ends_at: now + chrono::Duration::days(1),
         max_uses,
-        max_uses_per_user: per_user,
+        max_uses_per_customer: per_user,
         min_order_value: Money::zero(Currency::USD),
         is_active: true,
         applies_to: AppliesTo::All,
@@ -103,7 +103,7 @@ pub async fn insert_find_list_delete(backend: &Backend) {
     backend.discounts.insert(&dup).await.unwrap();
 }
 
-/// max_uses 10, max_uses_per_user 1, 200 concurrent redemptions by 50 customers.
+/// max_uses 10, max_uses_per_customer 1, 200 concurrent redemptions by 50 customers.
 pub async fn redeem_limits_hold_under_concurrency(backend: &Backend) {
     let shop = ShopId::generate();
     let d = discount(backend, &shop, "RUSH", 10, 1);

@@ -8,6 +8,7 @@ use crate::money::{Currency, Money};
 use crate::page::Page;
 use crate::product::{CatalogueFilter, Product, ProductFilter, ProductQuery, ProductSort};
 use crate::service::{NewProduct, ProductPatch};
+use crate::variant::Offer;
 use serde_json::{json, Map, Value};
 
 fn product(shop: &ShopId, name: &str, minor: i64, published: bool, backend: &Backend) -> Product {
@@ -216,6 +217,7 @@ pub async fn bad_product_input_writes_nothing(backend: &Backend) {
     let ecom = ecom(backend);
     let (shop, _) = shop(&ecom).await;
     let usd = |minor| Money::new(minor, Currency::USD);
+    let single = |price, stock| Offer::Single { price, stock };
     let base = NewProduct::new("Thing", "Electronics", usd(1000), 5)
         .with_thumb("t.png")
         .with_attribute("manufacturer", "Acme");
@@ -227,15 +229,15 @@ pub async fn bad_product_input_writes_nothing(backend: &Backend) {
     let cases: Vec<(NewProduct, &str)> = vec![
         (with(&|p| p.name = "  ".into()), "name"),
         (with(&|p| p.thumb = String::new()), "thumb"),
-        (with(&|p| p.price = usd(0)), "price"),
-        (with(&|p| p.price = usd(-100)), "price"),
+        (with(&|p| p.offer = single(usd(0), 5)), "price"),
+        (with(&|p| p.offer = single(usd(-100), 5)), "price"),
         (
-            with(&|p| p.price = Money::new(1000, Currency::from_code("EUR").unwrap())),
+            with(&|p| p.offer = single(Money::new(1000, Currency::from_code("EUR").unwrap()), 5)),
             "price",
         ),
-        (with(&|p| p.price = usd(i64::MAX)), "price"),
-        (with(&|p| p.stock = 0), "stock"),
-        (with(&|p| p.stock = 2_000_000), "stock"),
+        (with(&|p| p.offer = single(usd(i64::MAX), 5)), "price"),
+        (with(&|p| p.offer = single(usd(1000), 0)), "stock"),
+        (with(&|p| p.offer = single(usd(1000), 2_000_000)), "stock"),
         (with(&|p| p.attributes.clear()), "attributes.manufacturer"),
         (
             with(&|p| {
@@ -425,7 +427,7 @@ pub async fn keyword_search(backend: &Backend) {
     let search = |text: String| {
         let ecom = ecom.clone();
         async move {
-            let found = ecom.products.search(&text, page).await.unwrap();
+            let found = ecom.catalogue.search(&text, page).await.unwrap();
             let ids: Vec<ProductId> = found.products.into_iter().map(|p| p.id).collect();
             assert_eq!(
                 ids.len() as u64,
@@ -475,7 +477,7 @@ pub async fn keyword_search(backend: &Backend) {
         "a lone word is a prefix"
     );
     assert!(matches!(
-        ecom.products.search(" !! ", page).await,
+        ecom.catalogue.search(" !! ", page).await,
         Err(Error::Validation { .. })
     ));
     assert_ne!(draft.id, jacket.id);

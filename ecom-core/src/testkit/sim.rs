@@ -37,7 +37,7 @@
 //!   given back while its order holds it, none sold twice;
 //! - per code, `uses <= max_uses`, and `uses` is exactly the uses of orders not returned, of
 //!   checkouts before their commit point and of returns not yet given back; per customer the
-//!   same orders, within `max_uses_per_user`;
+//!   same orders, within `max_uses_per_customer`;
 //! - one order per customer and key; an order's status rolls up from its lines; only
 //!   cancelled lines (and codes of all-cancelled shop parts) are returned;
 //! - a cancelled order's payment is not pending, and if paid it has a refund due; an online
@@ -64,6 +64,7 @@
 mod actions;
 mod check;
 mod end;
+mod fixture;
 mod judge;
 mod ledger;
 mod setup;
@@ -71,15 +72,15 @@ mod setup;
 mod tests;
 
 use self::check::Snapshot;
+use self::fixture::{Code, Fixture};
 use self::ledger::Ledger;
 use super::checkout::{create_code, place};
 use super::probe::{Fault, FaultMode, Probe, Target};
 use crate::backend::Backend;
 use crate::clock::ManualClock;
 use crate::error::Error;
-use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
+use crate::id::{CustomerId, OrderId, ShopId};
 use crate::order::{Order, OrderStatus};
-use crate::product::Product;
 use crate::secret::Secret;
 use crate::service::{
     CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, GateReconcile, ItemRequest,
@@ -312,35 +313,6 @@ async fn simulate(seed: u64, config: SimConfig) -> SimReport {
         stats: world.stats.clone(),
         failure: outcome.err(),
     }
-}
-
-/// What the run sells and who buys, and the store to check.
-#[derive(Debug)]
-struct Fixture {
-    /// The memory backend itself (the checks read it, never through the probe).
-    raw: Backend,
-    /// Units received per product.
-    ledger: Arc<Ledger>,
-    shops: Vec<ShopId>,
-    products: Vec<Product>,
-    codes: Vec<Code>,
-    customers: Vec<CustomerId>,
-}
-
-impl Fixture {
-    fn product_index(&self, id: &crate::id::ProductId) -> usize {
-        self.products
-            .iter()
-            .position(|p| &p.id == id)
-            .unwrap_or(usize::MAX)
-    }
-}
-
-/// A shop's code.
-#[derive(Debug)]
-struct Code {
-    code: String,
-    id: DiscountId,
 }
 
 /// A checkout key a customer used, with the request it first went with.

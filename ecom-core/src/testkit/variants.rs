@@ -16,7 +16,7 @@ use crate::service::{
     CartItem, CartUpdate, CatalogueQuery, CheckoutRequest, CheckoutStrategy, Ecom,
     LineStatusChange, NewProduct, ProductPatch, ShopOrder, StatusUpdate,
 };
-use crate::variant::{ModelInput, Variation};
+use crate::variant::{ModelInput, Offer, Variation};
 
 fn usd(minor: i64) -> Money {
     Money::new(minor, Currency::USD)
@@ -177,7 +177,7 @@ pub async fn models_have_their_own_price_and_stock(backend: &Backend) {
         in_stock: true,
         ..CatalogueQuery::default()
     };
-    let listing = ecom.products.browse(&in_stock).await.unwrap();
+    let listing = ecom.catalogue.browse(&in_stock).await.unwrap();
     assert_eq!(listing.total, 1, "in stock while some model is");
     // Price filters look at every model's price.
     let between = CatalogueQuery {
@@ -186,14 +186,14 @@ pub async fn models_have_their_own_price_and_stock(backend: &Backend) {
         max_price: Some(usd(1260)),
         ..CatalogueQuery::default()
     };
-    assert_eq!(ecom.products.browse(&between).await.unwrap().total, 1);
+    assert_eq!(ecom.catalogue.browse(&between).await.unwrap().total, 1);
     let above = CatalogueQuery {
         shop: Some(shop.clone()),
         min_price: Some(usd(1300)),
         ..CatalogueQuery::default()
     };
-    assert_eq!(ecom.products.browse(&above).await.unwrap().total, 0);
-    let facets = ecom.products.facets(&between).await.unwrap();
+    assert_eq!(ecom.catalogue.browse(&above).await.unwrap().total, 0);
+    let facets = ecom.catalogue.facets(&between).await.unwrap();
     assert_eq!(facets.price, Some((usd(1000), usd(1250))));
     // Every model out: the in-stock filter leaves the product out.
     for m in &product.models {
@@ -211,7 +211,7 @@ pub async fn models_have_their_own_price_and_stock(backend: &Backend) {
                 .unwrap();
         }
     }
-    assert_eq!(ecom.products.browse(&in_stock).await.unwrap().total, 0);
+    assert_eq!(ecom.catalogue.browse(&in_stock).await.unwrap().total, 0);
 }
 
 /// 1,000 concurrent single-unit orders spread over the six models of one product (one model
@@ -285,7 +285,7 @@ pub async fn lines_name_a_model_exactly_when_the_product_has_models(backend: &Ba
     ];
     for result in &refused {
         assert!(
-            matches!(result, Err(e) if is_validation(e, "modelId")),
+            matches!(result, Err(e) if is_validation(e, "model_id")),
             "{result:?}"
         );
     }
@@ -297,14 +297,14 @@ pub async fn lines_name_a_model_exactly_when_the_product_has_models(backend: &Ba
         CheckoutRequest::new([ShopOrder::new(shop.clone(), [(product.id.clone(), 1)])]);
     let review = ecom.checkout.review(&buyer, &without_model).await;
     assert!(
-        matches!(review, Err(ref e) if is_validation(e, "modelId")),
+        matches!(review, Err(ref e) if is_validation(e, "model_id")),
         "{review:?}"
     );
     let placed = ecom
         .checkout
         .place_order(&buyer, place(without_model, None))
         .await;
-    assert!(matches!(placed, Err(ref e) if is_validation(e, "modelId")));
+    assert!(matches!(placed, Err(ref e) if is_validation(e, "model_id")));
     assert_eq!(free_stock(backend, &red_m).await, 5);
     // Two models of one product are two lines; the plain product is a line without a model.
     for item in [
@@ -511,7 +511,7 @@ pub async fn adjustments_per_model(backend: &Backend) {
     ];
     for e in refusals {
         assert!(
-            e.as_ref().is_some_and(|e| is_validation(e, "modelId")),
+            e.as_ref().is_some_and(|e| is_validation(e, "model_id")),
             "{e:?}"
         );
     }
@@ -653,7 +653,7 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
         )
         .await;
     assert!(
-        matches!(gone, Err(ref e) if is_validation(e, "modelId")),
+        matches!(gone, Err(ref e) if is_validation(e, "model_id")),
         "{gone:?}"
     );
     // No price of its own; no models for a product made without them; no stock edits here.
@@ -713,24 +713,29 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
 pub async fn bad_variants_are_refused(backend: &Backend) {
     let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
     let (shop, _) = shop(&ecom).await;
-    let tiers = |t: Vec<Variation>| {
-        let mut p = tee([1; 6]);
-        p.variations = t;
-        p
+    let parts = |product: NewProduct| match product.offer {
+        Offer::Models { variations, models } => (variations, models),
+        Offer::Single { .. } => unreachable!("tee has models"),
     };
-    let models = |m: Vec<ModelInput>| {
-        let mut p = tee([1; 6]);
-        p.models = m;
-        p
+    let with = |variations: Vec<Variation>, models: Vec<ModelInput>| NewProduct {
+        offer: Offer::Models { variations, models },
+        ..tee([1; 6])
     };
+    let tiers = |t: Vec<Variation>| with(t, parts(tee([1; 6])).1);
+    let models = |m: Vec<ModelInput>| with(parts(tee([1; 6])).0, m);
     let one = |i: Vec<u32>| ModelInput::new(i, usd(100), 1);
     let twenty_one: Vec<String> = (0..21).map(|i| format!("o{i}")).collect();
-    let mut priced = tee([1; 6]);
-    priced.price = usd(100);
-    let mut no_models = tee([1; 6]);
-    no_models.models.clear();
-    let mut no_tiers = tee([1; 6]);
-    no_tiers.variations.clear();
+    // A price (or stock) of the product's own beside models: refused where the parts meet.
+    let (tee_tiers, tee_models) = parts(tee([1; 6]));
+    for (price, stock) in [(Some(usd(100)), None), (None, Some(3))] {
+        let mixed = Offer::from_parts(price, stock, tee_tiers.clone(), Some(tee_models.clone()));
+        assert!(
+            matches!(mixed, Err(ref e) if is_validation(e, "price")),
+            "{mixed:?}"
+        );
+    }
+    let no_models = models(Vec::new());
+    let no_tiers = tiers(Vec::new());
     let cases: Vec<(NewProduct, &str)> = vec![
         (
             tiers(vec![
@@ -772,7 +777,6 @@ pub async fn bad_variants_are_refused(backend: &Backend) {
             "models",
         ),
         (models(vec![ModelInput::new([0, 0], usd(0), 1)]), "models"),
-        (priced, "price"),
         (no_models, "models"),
         (no_tiers, "variations"),
     ];

@@ -3,11 +3,15 @@
 
 use super::discount::ItemBody;
 use ecom_core::id::{CartId, ShopId};
+use ecom_core::idempotency::IdempotencyKey;
 use ecom_core::order::{AppliedDiscount, CheckoutTotals};
 use ecom_core::service::{CheckoutRequest, CheckoutReview, ItemRequest, ShopOrder, ShopReview};
 use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
 use utoipa::{IntoParams, ToSchema};
 
 /// A shop's code in a checkout.
@@ -38,16 +42,6 @@ pub struct ShopOrderBody {
     #[schema(min_items = 1, max_items = 100)]
     pub item_products: Vec<ItemBody>,
 }
-
-/// The contract's names of the fields of a [`CheckoutRequest`], for errors.
-pub const CHECKOUT_FIELDS: &[(&str, &str)] = &[
-    ("shops", "shop_order_ids"),
-    ("shop", "shopId"),
-    ("items", "item_products"),
-    ("code", "shop_discounts"),
-    ("shipping", "user_address"),
-    ("payment", "user_payment"),
-];
 
 impl TryFrom<ShopOrderBody> for ShopOrder {
     type Error = Error;
@@ -108,16 +102,34 @@ impl CheckoutBody {
     }
 }
 
+/// The header carrying the client's idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// The optional `idempotency-key` header of `POST /checkout/order` (for the OpenAPI document;
-/// the handler reads the header itself).
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct IdempotencyKeyHeader {
-    /// 1 to 255 printable ASCII characters; a repeat from the same customer returns the first
-    /// outcome (the same order, or the same error), even with a different body.
-    #[serde(rename = "idempotency-key")]
-    #[param(required = false, pattern = "^[!-~]{1,255}$")]
-    pub idempotency_key: String,
+/// the handler reads the header itself). Its rule is the core's
+/// ([`IdempotencyKey`](ecom_core::idempotency::IdempotencyKey)).
+#[derive(Debug)]
+pub struct IdempotencyKeyHeader;
+
+impl IntoParams for IdempotencyKeyHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(IdempotencyKey::MAX_LEN))
+            .pattern(Some(IdempotencyKey::PATTERN));
+        vec![ParameterBuilder::new()
+            .name(IDEMPOTENCY_KEY)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "1 to 255 printable ASCII characters; a repeat from the same customer returns \
+                 the first outcome (the same order, or the same error), even with a different \
+                 body.",
+            ))
+            .schema(Some(schema))
+            .build()]
+    }
 }
 
 /// Body of `POST /checkout/order`: the review body plus where to ship and how to pay. Send an

@@ -104,15 +104,6 @@ fn product_ids_schema() -> RefOr<Schema> {
         .into()
 }
 
-/// The contract's names of the fields of a [`NewDiscount`], for errors.
-pub const DISCOUNT_FIELDS: &[(&str, &str)] = &[
-    ("starts_at", "start_date"),
-    ("ends_at", "end_date"),
-    ("max_uses_per_customer", "max_uses_per_user"),
-    ("active", "is_active"),
-    ("applies_to", "product_ids"),
-];
-
 impl CreateDiscountBody {
     /// The core's input, with `value` and `min_order_value` read exactly (amounts in
     /// `currency`, a percentage to basis points).
@@ -344,7 +335,7 @@ impl From<Discount> for DiscountDto {
             discount_start_date: d.starts_at,
             discount_end_date: d.ends_at,
             discount_max_uses: d.max_uses,
-            discount_max_uses_per_user: d.max_uses_per_user,
+            discount_max_uses_per_user: d.max_uses_per_customer,
             discount_min_order_value: d.min_order_value.major_json(),
             shop_id: d.shop_id.to_string(),
             discount_is_active: d.is_active,

@@ -7,7 +7,7 @@ use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
 use ecom_core::product::{Product, ProductSort};
 use ecom_core::service::{CatalogueQuery, NewProduct, ProductPatch};
-use ecom_core::variant::{Model, ModelInput, Variation};
+use ecom_core::variant::{Model, ModelInput, Offer, Variation};
 use ecom_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -61,20 +61,6 @@ pub struct CreateProductBody {
     #[schema(schema_with = super::nullable_category_schema)]
     pub product_category: Option<String>,
 }
-
-/// The contract's names of the fields of [`NewProduct`] and [`ProductPatch`], for errors.
-pub const PRODUCT_FIELDS: &[(&str, &str)] = &[
-    ("name", "product_name"),
-    ("thumb", "product_thumb"),
-    ("description", "product_description"),
-    ("price", "product_price"),
-    ("stock", "product_quantity"),
-    ("kind", "product_type"),
-    ("attributes", "product_attributes"),
-    ("variations", "product_variations"),
-    ("models", "product_models"),
-    ("category", "product_category"),
-];
 
 /// One tier of variation, as sent and shown.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -136,21 +122,19 @@ impl ModelBody {
         let id = match (self.model_id, patch) {
             (Some(_), false) => {
                 return Err(Error::validation(
-                    "product_models",
+                    "models",
                     "model_id is given by the server",
                 ))
             }
             (id, _) => id
                 .map(|id| ecom_core::id::ProductId::parse(&id))
                 .transpose()
-                .map_err(|_| {
-                    Error::validation("product_models", "model_id must be a model's id")
-                })?,
+                .map_err(|_| Error::validation("models", "model_id must be a model's id"))?,
         };
         Ok(ModelInput {
             id,
             tier_index: self.tier_index,
-            price: Money::parse_major(&self.price, currency, "product_models")?,
+            price: Money::parse_major(&self.price, currency, "models")?,
             stock: self.stock,
             sku: self.sku,
         })
@@ -172,48 +156,26 @@ fn model_inputs(
 impl CreateProductBody {
     /// The core's input, with the price read exactly in `currency`.
     pub fn into_new_product(self, currency: Currency) -> Result<NewProduct, Error> {
-        let (price, stock, models) = match self.product_models {
-            Some(models) => {
-                if self.product_price.is_some() || self.product_quantity.is_some() {
-                    return Err(Error::validation(
-                        "product_price",
-                        "a product with models has no price or quantity of its own: set them on the models",
-                    ));
-                }
-                if models.is_empty() {
-                    return Err(Error::validation(
-                        "product_models",
-                        "must hold at least one model",
-                    ));
-                }
-                let models = model_inputs(models, currency, false)?;
-                (Money::zero(currency), 0, models)
-            }
-            None => {
-                let price = self
-                    .product_price
-                    .ok_or_else(|| Error::validation("product_price", "is required"))?;
-                let stock = self
-                    .product_quantity
-                    .ok_or_else(|| Error::validation("product_quantity", "is required"))?;
-                let price = Money::parse_major(&price, currency, "product_price")?;
-                (price, stock, Vec::new())
-            }
-        };
+        let price = self
+            .product_price
+            .map(|p| Money::parse_major(&p, currency, "price"))
+            .transpose()?;
+        let models = self
+            .product_models
+            .map(|models| model_inputs(models, currency, false))
+            .transpose()?;
+        let variations = self
+            .product_variations
+            .into_iter()
+            .map(Variation::from)
+            .collect();
         Ok(NewProduct {
             name: self.product_name,
             thumb: self.product_thumb,
             description: self.product_description.unwrap_or_default(),
-            price,
-            stock,
+            offer: Offer::from_parts(price, self.product_quantity, variations, models)?,
             kind: self.product_type,
             attributes: self.product_attributes,
-            variations: self
-                .product_variations
-                .into_iter()
-                .map(Variation::from)
-                .collect(),
-            models,
             category: self.product_category,
         })
     }
@@ -274,7 +236,7 @@ impl PatchProductBody {
             description: self.product_description,
             price: self
                 .product_price
-                .map(|p| Money::parse_major(&p, currency, "product_price"))
+                .map(|p| Money::parse_major(&p, currency, "price"))
                 .transpose()?,
             attributes: self.product_attributes,
             variations: self

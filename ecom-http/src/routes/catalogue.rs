@@ -33,7 +33,7 @@ pub async fn product_facets(
     Query(query): Query<CatalogueParams>,
 ) -> Result<Reply<FacetsDto>, AppError> {
     let query = query.into_query(state.ecom.config().currency)?;
-    let facets = state.ecom.products.facets(&query).await?;
+    let facets = state.ecom.catalogue.facets(&query).await?;
     Ok(Reply::ok("Get product facets success!", facets.into()))
 }
 
@@ -47,7 +47,7 @@ pub async fn product_facets(
 pub async fn categories(
     State(state): State<AppState>,
 ) -> Result<Reply<Vec<CategoryDto>>, AppError> {
-    let tree = state.ecom.products.categories().await?;
+    let tree = state.ecom.catalogue.categories().await?;
     Ok(Reply::ok(
         "Get categories success!",
         tree.into_iter().map(CategoryDto::from).collect(),
@@ -65,7 +65,7 @@ pub async fn storefront(
     State(state): State<AppState>,
     PathId(shop): PathId<ShopId>,
 ) -> Result<Reply<StorefrontDto>, AppError> {
-    let front = state.ecom.products.storefront(&shop).await?;
+    let front = state.ecom.catalogue.storefront(&shop).await?;
     Ok(Reply::ok("Get shop success!", front.into()))
 }
 
@@ -87,7 +87,7 @@ pub async fn shop_products(
     Query(query): Query<CatalogueParams>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
     let query = query.into_query(state.ecom.config().currency)?;
-    let listing = state.ecom.products.browse_shop(&shop, &query).await?;
+    let listing = state.ecom.catalogue.browse_shop(&shop, &query).await?;
     Ok(
         Reply::ok("Get shop products success!", products(listing.products))
             .with_total(listing.total),

@@ -1,21 +1,20 @@
 //! Checkout (customer): review prices a request; order places it (the saga of ecom-core).
 
 use crate::dto::checkout::{
-    CheckoutBody, IdempotencyKeyHeader, OrderBody, ReviewDto, CHECKOUT_FIELDS,
+    CheckoutBody, IdempotencyKeyHeader, OrderBody, ReviewDto, IDEMPOTENCY_KEY,
 };
 use crate::dto::order::OrderDto;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
 use crate::extract::{CustomerAuth, Json};
+use crate::fields::{wire, Area};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use ecom_core::idempotency::IdempotencyKey;
 use ecom_core::service::PlaceOrder;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// Header carrying the client's idempotency key.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The checkout routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -43,21 +42,20 @@ pub async fn review(
         .checkout
         .review(&user.customer_id, &request)
         .await
-        .map_err(|e| e.rename_fields(CHECKOUT_FIELDS))?;
+        .map_err(wire(Area::Checkout))?;
     Ok(Reply::ok(
         "Review checkout success!",
         ReviewDto::new(&request, review),
     ))
 }
 
-/// The `idempotency-key` header, if sent; a value that is not visible ASCII is a 400.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    match headers.get(IDEMPOTENCY_KEY) {
-        None => Ok(None),
-        Some(value) => value.to_str().map(|key| Some(key.to_owned())).map_err(|_| {
-            AppError::invalid(IDEMPOTENCY_KEY, "must be 1 to 255 printable characters")
-        }),
-    }
+/// The `idempotency-key` header, if sent, parsed by the core's rule.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, AppError> {
+    headers
+        .get(IDEMPOTENCY_KEY)
+        .map(|value| IdempotencyKey::parse_bytes(value.as_bytes()))
+        .transpose()
+        .map_err(AppError::from)
 }
 
 /// Places an order: reviews again at server prices, reserves every line all or nothing,
@@ -95,7 +93,7 @@ pub async fn place_order(
             },
         )
         .await
-        .map_err(|e| e.rename_fields(CHECKOUT_FIELDS));
+        .map_err(wire(Area::Checkout));
     state.metrics.record_checkout(placed.as_ref().map(|_| ()));
     Ok(Reply::created("Order placed!", placed?.into()))
 }

@@ -3,13 +3,14 @@
 
 use crate::dto::discount::{
     CancelUseBody, CancelledUseDto, CreateDiscountBody, DeletedDiscountDto, DiscountDto,
-    ProductsForCodeQuery, QuoteBody, QuoteDto, DISCOUNT_FIELDS,
+    ProductsForCodeQuery, QuoteBody, QuoteDto,
 };
 use crate::dto::product::{products, ProductDto};
 use crate::dto::PageQuery;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
 use crate::extract::{CustomerAuth, Json, PathText, Query, ShopAuth};
+use crate::fields::{wire, Area};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::service::ItemRequest;
@@ -47,7 +48,7 @@ pub async fn create_discount(
         .discounts
         .create(&shop.shop_id, body.into_new_discount(currency)?)
         .await
-        .map_err(|e| e.rename_fields(DISCOUNT_FIELDS))?;
+        .map_err(wire(Area::Discounts))?;
     Ok(Reply::created("Create discount success!", discount.into()))
 }
 

@@ -121,7 +121,7 @@ pub async fn list_adjustments(
         .as_deref()
         .map(ProductId::parse)
         .transpose()
-        .map_err(|e| e.rename_fields(&[("productId", "modelId")]))?;
+        .map_err(|e| e.rename_fields(&[("product_id", "model_id")]))?;
     let page = PageQuery {
         limit: query.limit,
         page: query.page,

@@ -18,7 +18,7 @@ pub mod product;
 use crate::error::AppError;
 use crate::extract::ApiKeyGuard;
 use crate::layers;
-use crate::openapi;
+use crate::openapi::{self, API_BASE};
 use crate::state::AppState;
 use axum::http::{Method, StatusCode, Uri};
 use axum::{Extension, Router};
@@ -26,9 +26,6 @@ use ecom_core::kind::ProductKindRegistry;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-
-/// Base path of the business routes.
-pub const API_BASE: &str = "/v1/api";
 
 /// Every route, with its OpenAPI description.
 fn api() -> OpenApiRouter<AppState> {

@@ -5,6 +5,7 @@ use crate::dto::PageQuery;
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
 use crate::extract::{CustomerAuth, Json, PathId, Query, ShopAuth};
+use crate::fields::{wire, Area};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::id::OrderId;
@@ -147,7 +148,8 @@ pub async fn update_order_status(
         .ecom
         .orders
         .update_status(&shop.shop_id, &id, body.into())
-        .await?;
+        .await
+        .map_err(wire(Area::Orders))?;
     let view = ShopOrderDto::view(&order, &shop.shop_id)?;
     Ok(Reply::ok("Update order status success!", view))
 }

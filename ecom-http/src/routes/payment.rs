@@ -112,6 +112,13 @@ async fn receive(
             .collect(),
         body: body.to_vec(),
     };
-    let order = state.ecom.payments.callback(method, &callback).await?;
+    // The provider's errors name the fields of its own callback body (`order_id`, `amount`):
+    // shown as they are, not renamed.
+    let order = state
+        .ecom
+        .payments
+        .callback(method, &callback)
+        .await
+        .map_err(AppError::Core)?;
     Ok(Reply::ok("Payment event received", order.into()))
 }

@@ -2,11 +2,12 @@
 
 use crate::dto::product::{
     products, CatalogueParams, CreateProductBody, ListQuery, PatchProductBody, ProductDto,
-    ShopListQuery, PRODUCT_FIELDS,
+    ShopListQuery,
 };
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
 use crate::extract::{Json, PathId, PathText, Query, ShopAuth, Viewer};
+use crate::fields::{wire, Area};
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::id::ProductId;
@@ -41,7 +42,7 @@ pub async fn list_products(
     Query(query): Query<CatalogueParams>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
     let query = query.into_query(state.ecom.config().currency)?;
-    let listing = state.ecom.products.browse(&query).await?;
+    let listing = state.ecom.catalogue.browse(&query).await?;
     Ok(
         Reply::ok("Get list products success!", products(listing.products))
             .with_total(listing.total),
@@ -67,7 +68,12 @@ pub async fn search_products(
     PathText(text): PathText,
     Query(query): Query<ListQuery>,
 ) -> Result<Reply<Vec<ProductDto>>, AppError> {
-    let listing = state.ecom.products.search(&text, query.page()?).await?;
+    let listing = state
+        .ecom
+        .catalogue
+        .search(&text, query.page()?)
+        .await
+        .map_err(wire(Area::Search))?;
     Ok(Reply::ok("Search products success!", products(listing.products)).with_total(listing.total))
 }
 
@@ -101,12 +107,10 @@ pub async fn create_product(
     Json(body): Json<CreateProductBody>,
 ) -> Result<Reply<ProductDto>, AppError> {
     let currency = state.ecom.config().currency;
-    let product = state
-        .ecom
-        .products
-        .create(&shop.shop_id, body.into_new_product(currency)?)
+    let input = body.into_new_product(currency);
+    let product = async { state.ecom.products.create(&shop.shop_id, input?).await }
         .await
-        .map_err(|e| e.rename_fields(PRODUCT_FIELDS))?;
+        .map_err(wire(Area::Products))?;
     Ok(Reply::created(
         "Create new Product success!",
         product.into(),
@@ -128,12 +132,10 @@ pub async fn update_product(
     Json(body): Json<PatchProductBody>,
 ) -> Result<Reply<ProductDto>, AppError> {
     let currency = state.ecom.config().currency;
-    let product = state
-        .ecom
-        .products
-        .update(&shop.shop_id, &id, body.into_patch(currency)?)
+    let patch = body.into_patch(currency);
+    let product = async { state.ecom.products.update(&shop.shop_id, &id, patch?).await }
         .await
-        .map_err(|e| e.rename_fields(PRODUCT_FIELDS))?;
+        .map_err(wire(Area::Products))?;
     Ok(Reply::ok("Update Product success!", product.into()))
 }
 

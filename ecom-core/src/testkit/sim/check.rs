@@ -15,9 +15,9 @@
 //! Codes, the same way: `uses <= max_uses`, and `uses` equals the uses of orders not returned,
 //! plus open uses of checkouts before their commit point, plus open uses of returns recorded
 //! but not yet given back; per customer the code's list of orders is exactly those, within
-//! `max_uses_per_user`.
+//! `max_uses_per_customer`.
 
-use super::Fixture;
+use super::fixture::Fixture;
 use crate::discount::Discount;
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
 use crate::inventory::Inventory;
@@ -378,11 +378,11 @@ fn per_customer(
         ensure(*counted == expected, || {
             format!("c{k}: customer c{c} counted for orders {counted:?}, holds {expected:?}")
         })?;
-        ensure(counted.len() <= code.max_uses_per_user as usize, || {
+        ensure(counted.len() <= code.max_uses_per_customer as usize, || {
             format!(
                 "c{k}: customer c{c} holds {} uses of at most {}",
                 counted.len(),
-                code.max_uses_per_user
+                code.max_uses_per_customer
             )
         })?;
     }

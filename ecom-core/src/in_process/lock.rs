@@ -1,6 +1,6 @@
-use super::locked;
-use super::Map;
 use crate::error::{Error, Result};
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use crate::lock::{DistributedLock, LockGuard};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,9 @@
-use super::locked;
-use super::Map;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::gate::{Admission, GateLine, StockGate, Tally};
 use crate::id::ProductId;
+use crate::in_process::sync::locked;
+use crate::in_process::sync::Map;
 use async_trait::async_trait;
 use std::sync::Mutex;
 

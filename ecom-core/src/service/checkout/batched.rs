@@ -1,17 +1,17 @@
 //! The calls many concurrent checkouts make alike, coalesced into batches (group commit; see
-//! [`super::group_commit`]): reading products, inserting orders, removing bought lines from
+//! [`crate::service::group_commit`]): reading products, inserting orders, removing bought lines from
 //! carts. A batch of one is the plain call; under load a hot product costs one store round
 //! trip per batch for each of them, not one per order. Each caller still gets its own outcome:
 //! an order's insert succeeds or conflicts on its own, and a read is issued after the caller
 //! asked (it never reuses a read already in flight), so it is as fresh as an unbatched one.
 
-use super::group_commit::{BoxFuture, GroupCommit, Runner};
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, ProductId};
 use crate::order::Order;
 use crate::product::Product;
+use crate::service::group_commit::{GroupCommit, Runner};
 use std::sync::Arc;
 
 /// Bought lines to remove from carts, batched.
@@ -140,53 +140,5 @@ impl Batched {
                 .await
                 .map(drop)
         }
-    }
-}
-
-/// Fetches the values stored under some keys (those missing are left out).
-pub(crate) type Fetch<K, V> = Arc<dyn Fn(Vec<K>) -> BoxFuture<Result<Vec<V>>> + Send + Sync>;
-
-/// Concurrent lookups of single keys (a session by id, an API key by hash), coalesced into
-/// one lookup of many keys per batch.
-pub(crate) struct Lookups<K, V> {
-    commit: Arc<GroupCommit<(), K, Result<Option<V>>>>,
-}
-
-impl<K, V> std::fmt::Debug for Lookups<K, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lookups").finish_non_exhaustive()
-    }
-}
-
-impl<K, V> Lookups<K, V>
-where
-    K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    /// Lookups through `fetch`, matching the values found to keys with `key_of`.
-    pub(crate) fn new(fetch: Fetch<K, V>, key_of: fn(&V) -> K) -> Self {
-        let run: Runner<(), K, Result<Option<V>>> = Arc::new(move |(), keys| {
-            let fetch = fetch.clone();
-            Box::pin(async move {
-                let mut unique = keys.clone();
-                unique.dedup();
-                match fetch(unique).await {
-                    Ok(found) => {
-                        let by_key: std::collections::HashMap<K, V> =
-                            found.into_iter().map(|v| (key_of(&v), v)).collect();
-                        keys.iter().map(|k| Ok(by_key.get(k).cloned())).collect()
-                    }
-                    Err(e) => keys.iter().map(|_| Err(e.replicate())).collect(),
-                }
-            })
-        });
-        Lookups {
-            commit: GroupCommit::new(run),
-        }
-    }
-
-    /// The value stored under `key`, if any.
-    pub(crate) async fn get(&self, key: K) -> Result<Option<V>> {
-        self.commit.submit((), key).await
     }
 }

@@ -5,11 +5,11 @@
 //! Any product write through this process drops everything (a shop sees its own change at
 //! once); sales, stock changes and other processes' writes show within the period.
 
-use super::catalogue::Listing;
-use super::config::EcomConfig;
+use super::query::Listing;
 use crate::category::CategoryNode;
 use crate::error::{Error, Result};
 use crate::product::Facets;
+use crate::service::config::EcomConfig;
 use moka::future::Cache;
 use std::future::Future;
 use std::sync::Arc;

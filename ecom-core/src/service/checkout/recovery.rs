@@ -1,6 +1,6 @@
 //! Recovery: finishing what crashed or stalled processes left half-way.
 //!
-//! What is left is always an open hold (of stock, of a code use, or of a gate admission) older
+//! What is left is always an open hold (of stock, of a code use, or of an admission) older
 //! than the lease, or a return claim past its deadline. The order named by the hold decides its fate:
 //!
 //! | the hold's order                                  | the hold is          | so it is   |
@@ -13,55 +13,34 @@
 //!
 //! Every step is idempotent, so several processes may recover at once.
 
-use super::checkout::{CheckoutService, RecoveryReport};
-use super::config::CheckoutStrategy;
-use super::order::finish_returns;
+use super::holds::Holds;
+use super::retries::Retries;
+use super::strategy::Strategy;
+use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::Redemption;
 use crate::error::{Error, Result};
 use crate::id::{DiscountId, OrderId, ProductId};
 use crate::inventory::Reservation;
 use crate::order::Order;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::service::cancellation::finish_returns;
+use crate::service::catalogue::sold::record_sales;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// Holds (and claims) handled per recovery pass and kind.
 const RECOVERY_BATCH: u32 = 500;
 
-/// Longest wait before an order whose recovery keeps failing is tried again.
-const MAX_BACKOFF_SECS: i64 = 600;
-
-/// Orders whose recovery failed, with when to try each again (exponential backoff: 2, 4, 8 s
-/// ... up to 10 minutes), and how many recoveries failed in all. One bad record therefore
-/// neither stops a pass nor takes every pass's time, and it is still retried.
-#[derive(Debug, Default)]
-pub(super) struct Retries {
-    backoff: std::sync::Mutex<HashMap<OrderId, (u32, Timestamp)>>,
-    failures: std::sync::atomic::AtomicU64,
-}
-
-impl Retries {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, (u32, Timestamp)>> {
-        self.backoff.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether `order` is waiting out its backoff at `now`.
-    fn deferred(&self, order: &OrderId, now: Timestamp) -> bool {
-        self.map().get(order).is_some_and(|(_, at)| *at > now)
-    }
-
-    fn failed(&self, order: &OrderId, now: Timestamp) {
-        self.failures
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut map = self.map();
-        let entry = map.entry(order.clone()).or_insert((0, now));
-        entry.0 = entry.0.saturating_add(1);
-        let wait = 2_i64.saturating_pow(entry.0.min(20)).min(MAX_BACKOFF_SECS);
-        entry.1 = now + chrono::Duration::seconds(wait);
-    }
-
-    fn recovered(&self, order: &OrderId) {
-        self.map().remove(order);
-    }
+/// What a recovery pass did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct RecoveryReport {
+    /// Abandoned checkouts (no order was placed) whose stock and code uses went back.
+    pub rolled_back: u32,
+    /// Checkouts whose order was placed but whose holds were still open: settled (and their
+    /// bought lines removed from the cart).
+    pub completed: u32,
+    /// Orders whose returns (stock and code uses of cancelled lines) were finished.
+    pub returns_finished: u32,
 }
 
 /// What became of the order a stale hold names.
@@ -79,6 +58,10 @@ struct Tally {
     completed: HashSet<OrderId>,
     /// Orders something of which failed to recover in this pass.
     failing: HashSet<OrderId>,
+    /// Orders read since the current kind of holds was listed: only their fates may be
+    /// trusted for the holds of that list (an order read before a hold was listed may have
+    /// moved on: a return claimed, reopened and recorded in between).
+    read_since_listing: HashSet<OrderId>,
     first_error: Option<Error>,
 }
 
@@ -89,42 +72,57 @@ impl Tally {
     }
 }
 
-impl CheckoutService {
-    /// How many recoveries of a hold, use, admission or return failed since this service
-    /// started (each is retried with backoff; the server exports it as
-    /// `ecom_recovery_failures_total`).
-    pub fn recovery_failures(&self) -> u64 {
-        self.inner
-            .retries
-            .failures
-            .load(std::sync::atomic::Ordering::Relaxed)
+/// Recovers the holds, admissions and return claims of one checkout service.
+#[derive(Debug)]
+pub(crate) struct Recovery {
+    backend: Backend,
+    lease: chrono::Duration,
+    holds: Holds,
+    strategy: Arc<dyn Strategy>,
+    retries: Retries,
+}
+
+impl Recovery {
+    /// Recovery over `backend`: holds older than `lease` are stale.
+    pub(crate) fn new(
+        backend: Backend,
+        lease: chrono::Duration,
+        holds: Holds,
+        strategy: Arc<dyn Strategy>,
+    ) -> Self {
+        Recovery {
+            backend,
+            lease,
+            holds,
+            strategy,
+            retries: Retries::default(),
+        }
     }
 
-    /// Finishes what crashed or stalled processes left half-way (see the module docs of
-    /// `recovery`): holds open for longer than the checkout lease are settled or given back, then
-    /// return claims past their deadline are taken over and finished (after the holds, so the
-    /// units a dead superseded claimant reopened are back in `sold` first). Idempotent; safe to run
-    /// from several processes at once. A hold that fails to recover does not stop the pass; the
-    /// first such error is returned after it.
-    pub async fn recover_stale_checkouts(&self, now: Timestamp) -> Result<RecoveryReport> {
+    /// How many recoveries of a hold, use, admission or return failed so far.
+    pub(crate) fn failures(&self) -> u64 {
+        self.retries.failures()
+    }
+
+    /// One pass (see [`CheckoutService::recover_stale_checkouts`](super::CheckoutService::recover_stale_checkouts)).
+    pub(crate) async fn run(&self, now: Timestamp) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
         let mut tally = Tally::default();
-        let cutoff = now - self.inner.config.checkout.lease;
+        let cutoff = now - self.lease;
         // Ordered: placed orders are finished in id order, the same order every run.
         let mut fates: BTreeMap<OrderId, Fate> = BTreeMap::new();
         let mut touched: Vec<ProductId> = Vec::new();
-        for (product, hold) in self
-            .inner
+        for (stock, hold) in self
             .backend
             .inventory
             .list_stale(cutoff, RECOVERY_BATCH)
             .await?
         {
-            if self.inner.retries.deferred(&hold.order_id, now) {
+            if self.retries.deferred(&hold.order_id, now) {
                 continue;
             }
             let outcome = self
-                .recover_hold(&product, &hold, &mut fates, &mut tally)
+                .recover_hold(&stock, &hold, &mut fates, &mut tally)
                 .await;
             self.tried(&hold.order_id, outcome, now, &mut tally);
             // Units sold change only for placed orders; a model's record names its product
@@ -134,19 +132,19 @@ impl CheckoutService {
                     order
                         .lines
                         .iter()
-                        .filter(|l| l.stock_id() == &product)
+                        .filter(|l| l.stock_id() == &stock)
                         .map(|l| l.product_id.clone()),
                 );
             }
         }
+        tally.read_since_listing.clear();
         for (discount, use_) in self
-            .inner
             .backend
             .discounts
             .list_stale(cutoff, RECOVERY_BATCH)
             .await?
         {
-            if self.inner.retries.deferred(&use_.order_id, now) {
+            if self.retries.deferred(&use_.order_id, now) {
                 continue;
             }
             let outcome = self
@@ -154,30 +152,27 @@ impl CheckoutService {
                 .await;
             self.tried(&use_.order_id, outcome, now, &mut tally);
         }
-        if self.inner.config.checkout.strategy == CheckoutStrategy::Gate {
-            for (checkout, products) in self
-                .inner
-                .backend
-                .gate
-                .list_stale(cutoff, RECOVERY_BATCH)
-                .await?
+        tally.read_since_listing.clear();
+        for (checkout, stock) in self
+            .strategy
+            .stale_admissions(cutoff, RECOVERY_BATCH)
+            .await?
+        {
+            let order = OrderId::parse(&checkout).ok();
+            if order
+                .as_ref()
+                .is_some_and(|o| self.retries.deferred(o, now))
             {
-                let order = OrderId::parse(&checkout).ok();
-                if order
-                    .as_ref()
-                    .is_some_and(|o| self.inner.retries.deferred(o, now))
-                {
-                    continue;
-                }
-                let outcome = self
-                    .recover_admission(&checkout, &products, &mut fates, &mut tally)
-                    .await;
-                match order {
-                    Some(order) => self.tried(&order, outcome, now, &mut tally),
-                    None => {
-                        if let Err(e) = outcome {
-                            tally.failed(e);
-                        }
+                continue;
+            }
+            let outcome = self
+                .recover_admission(&checkout, &stock, &mut fates, &mut tally)
+                .await;
+            match order {
+                Some(order) => self.tried(&order, outcome, now, &mut tally),
+                None => {
+                    if let Err(e) = outcome {
+                        tally.failed(e);
                     }
                 }
             }
@@ -194,7 +189,7 @@ impl CheckoutService {
         // Returns last: a stale hold of a superseded claim (its claimant died after reopening
         // it) is settled back above first, or taking the claim over would find `sold` short.
         report.returns_finished = self.finish_due_returns(now, &mut tally).await?;
-        super::catalogue::record_sales(&self.inner.backend, touched).await;
+        record_sales(&self.backend, touched).await;
         report.rolled_back = count(&tally.rolled_back);
         report.completed = count(&tally.completed);
         match tally.first_error {
@@ -208,25 +203,22 @@ impl CheckoutService {
     async fn finish_due_returns(&self, now: Timestamp, tally: &mut Tally) -> Result<u32> {
         let mut finished = 0;
         for order in self
-            .inner
             .backend
             .orders
             .list_returning(now, RECOVERY_BATCH)
             .await?
         {
-            let retries = &self.inner.retries;
             let id = order.id.clone();
-            if retries.deferred(&id, now) {
+            if self.retries.deferred(&id, now) {
                 continue;
             }
-            match finish_returns(&self.inner.backend, order, self.inner.config.checkout.lease).await
-            {
+            match finish_returns(&self.backend, order, self.lease).await {
                 Ok(_) => {
-                    retries.recovered(&id);
+                    self.retries.recovered(&id);
                     finished += 1;
                 }
                 Err(e) => {
-                    retries.failed(&id, now);
+                    self.retries.failed(&id, now);
                     tally.failed(e);
                 }
             }
@@ -238,24 +230,32 @@ impl CheckoutService {
     /// order off and is reported after the pass; a success clears its backoff.
     fn tried(&self, order: &OrderId, outcome: Result<()>, now: Timestamp, tally: &mut Tally) {
         match outcome {
-            Ok(()) if !tally.failing.contains(order) => self.inner.retries.recovered(order),
+            Ok(()) if !tally.failing.contains(order) => self.retries.recovered(order),
             Ok(()) => {}
             Err(e) => {
-                self.inner.retries.failed(order, now);
+                self.retries.failed(order, now);
                 tally.failing.insert(order.clone());
                 tally.failed(e);
             }
         }
     }
 
-    /// The fate of the order `id` names, looked up once per pass.
+    /// The fate of the order `id` names. An abandoned order stays abandoned (its id is void);
+    /// an order that exists is read again for each list of holds, after the list.
     async fn fate<'a>(
         &self,
         id: &OrderId,
         fates: &'a mut BTreeMap<OrderId, Fate>,
+        read_since_listing: &mut HashSet<OrderId>,
     ) -> Result<&'a Fate> {
-        if !fates.contains_key(id) {
-            let orders = &self.inner.backend.orders;
+        let known = match fates.get(id) {
+            Some(Fate::Abandoned) => true,
+            Some(Fate::Exists(_)) => read_since_listing.contains(id),
+            None => false,
+        };
+        if !known {
+            read_since_listing.insert(id.clone());
+            let orders = &self.backend.orders;
             let found = match orders.get(id).await? {
                 Some(order) => Some(order),
                 None => orders.void(id).await?,
@@ -271,17 +271,17 @@ impl CheckoutService {
 
     async fn recover_hold(
         &self,
-        product: &ProductId,
+        stock: &ProductId,
         hold: &Reservation,
         fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
-        let inventory = &self.inner.backend.inventory;
+        let inventory = &self.backend.inventory;
         let hold_slice = std::slice::from_ref(hold);
-        match self.fate(&hold.order_id, fates).await? {
+        match self.fate(&hold.order_id, fates, &mut tally.read_since_listing).await? {
             Fate::Abandoned => {
-                inventory.release(product, hold_slice).await?;
-                self.release_admission(&hold.order_id, product).await;
+                inventory.release(stock, hold_slice).await?;
+                self.release_admission(&hold.order_id, stock).await;
                 tally.rolled_back.insert(hold.order_id.clone());
             }
             // Settled with the rest of the order, after its cart (see `finish_placed`).
@@ -290,14 +290,14 @@ impl CheckoutService {
             }
             Fate::Exists(order) => {
                 let won = order.lines.iter().any(|l| {
-                    l.stock_id() == product && l.returned.as_deref() == Some(hold.id.as_str())
+                    l.stock_id() == stock && l.returned.as_deref() == Some(hold.id.as_str())
                 });
                 let in_flight = order.returning.as_ref().is_some_and(|c| c.token == hold.id);
                 if won {
-                    let units = inventory.release(product, hold_slice).await?;
-                    self.restock_gate(product, units).await;
+                    let units = inventory.release(stock, hold_slice).await?;
+                    self.restock_gate(stock, units).await;
                 } else if !in_flight {
-                    inventory.settle(product, hold_slice).await?;
+                    inventory.settle(stock, hold_slice).await?;
                 }
             }
         }
@@ -311,8 +311,8 @@ impl CheckoutService {
         fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
-        let discounts = &self.inner.backend.discounts;
-        match self.fate(&use_.order_id, fates).await? {
+        let discounts = &self.backend.discounts;
+        match self.fate(&use_.order_id, fates, &mut tally.read_since_listing).await? {
             Fate::Abandoned => {
                 discounts.release(discount, use_).await?;
                 tally.rolled_back.insert(use_.order_id.clone());
@@ -335,72 +335,61 @@ impl CheckoutService {
         Ok(())
     }
 
-    /// A gate admission left by a checkout that died between its admission and its end: given
+    /// An admission left by a checkout that died between its admission and its end: given
     /// back if its order was never placed, forgotten (units kept) if it was.
     async fn recover_admission(
         &self,
         checkout: &str,
-        products: &[ProductId],
+        stock: &[ProductId],
         fates: &mut BTreeMap<OrderId, Fate>,
         tally: &mut Tally,
     ) -> Result<()> {
-        let gate = &self.inner.backend.gate;
         let Ok(order_id) = OrderId::parse(checkout) else {
-            tracing::warn!(checkout, "a gate admission of no checkout; giving it back");
-            return gate.release(checkout, products).await;
+            tracing::warn!(checkout, "an admission of no checkout; giving it back");
+            return self.strategy.release(checkout, stock).await;
         };
-        match self.fate(&order_id, fates).await? {
+        match self.fate(&order_id, fates, &mut tally.read_since_listing).await? {
             Fate::Abandoned => {
-                gate.release(checkout, products).await?;
+                self.strategy.release(checkout, stock).await?;
                 tally.rolled_back.insert(order_id);
             }
-            Fate::Exists(_) => gate.commit(checkout, products).await?,
+            Fate::Exists(_) => self.strategy.settled(checkout, stock).await?,
         }
         Ok(())
     }
 
     /// A placed order found with open holds: what its checkout did not get to after the
     /// commit point, in its order — the bought lines leave the cart, then every hold settles
-    /// (and the gate admission is forgotten) — so a failure leaves holds open for the next pass.
+    /// (and the admission is forgotten) — so a failure leaves holds open for the next pass.
     async fn finish_placed(&self, order: &Order, now: Timestamp) -> Result<()> {
         let bought: Vec<ProductId> = order.lines.iter().map(|l| l.stock_id().clone()).collect();
-        self.inner
-            .backend
+        self.backend
             .carts
             .remove_lines(&order.customer_id, &bought, now)
             .await?;
-        self.inner.holds.settle(order, line_time(order)).await
+        // The holds carry the order's creation time (they are matched by id and quantity).
+        self.holds.settle(order, order.created_at).await
     }
 
-    async fn release_admission(&self, order: &OrderId, product: &ProductId) {
-        if self.inner.config.checkout.strategy != CheckoutStrategy::Gate {
-            return;
-        }
+    async fn release_admission(&self, order: &OrderId, stock: &ProductId) {
         if let Err(e) = self
-            .inner
-            .backend
-            .gate
-            .release(order.as_str(), std::slice::from_ref(product))
+            .strategy
+            .release(order.as_str(), std::slice::from_ref(stock))
             .await
         {
-            tracing::warn!(%order, error = %e, "stock gate release failed; the gate counts low until it heals");
+            tracing::warn!(%order, error = %e, "releasing an admission failed; the gate counts low until it heals");
         }
     }
 
-    async fn restock_gate(&self, product: &ProductId, units: u64) {
+    async fn restock_gate(&self, stock: &ProductId, units: u64) {
         if units == 0 {
             return;
         }
         let units = u32::try_from(units).unwrap_or(u32::MAX);
-        if let Err(e) = self.inner.backend.gate.add(product, units).await {
-            tracing::warn!(%product, error = %e, "stock gate add failed; the gate counts low until it heals");
+        if let Err(e) = self.backend.gate.add(stock, units).await {
+            tracing::warn!(%stock, error = %e, "stock gate add failed; the gate counts low until it heals");
         }
     }
-}
-
-/// The time a placed order's holds carry (they are matched by id and quantity only).
-fn line_time(order: &Order) -> Timestamp {
-    order.created_at
 }
 
 fn count(ids: &HashSet<OrderId>) -> u32 {

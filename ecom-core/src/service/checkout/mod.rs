@@ -18,216 +18,78 @@
 //! same time in one process wait for the first and take its order; a repeat of a key whose
 //! attempt was refused is a new attempt.
 
-use super::batched::Batched;
-use super::config::EcomConfig;
-use super::discount::ItemRequest;
-use super::holds::Holds;
+mod batched;
+pub(crate) mod gate_heal;
+pub(crate) mod holds;
+mod in_flight;
+mod recovery;
+mod request;
+mod retries;
+mod settler;
+pub(crate) mod strategy;
+
+pub use recovery::RecoveryReport;
+pub use request::{
+    CheckoutRequest, CheckoutReview, PlaceOrder, ReviewedItem, ShopOrder, ShopReview,
+};
+pub use strategy::CheckoutStrategy;
+
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::{Discount, LineValue};
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ProductId, ShopId};
+use crate::idempotency::IdempotencyKey;
 use crate::money::Money;
 use crate::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderStatus};
-use crate::payment::Payment;
-use crate::validate::{self, MAX_QUANTITY};
-use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::payment::{Payment, PaymentProvider};
+use crate::service::config::EcomConfig;
+use crate::validate;
+use batched::Batched;
+use holds::Holds;
+use in_flight::InFlight;
+use recovery::Recovery;
+use std::collections::HashSet;
 use std::sync::Arc;
-
-/// Most shops in one checkout.
-const MAX_SHOPS: usize = 20;
-/// Most distinct products in one checkout.
-const MAX_LINES: usize = 100;
-
-/// One shop's part of a checkout request: what to buy from it (client prices, if any, are
-/// never asked for) and at most one of its codes.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ShopOrder {
-    /// The shop.
-    pub shop_id: ShopId,
-    /// A code of this shop to apply, if any.
-    pub code: Option<String>,
-    /// What to buy from it; a product (and model) listed twice counts once with the units
-    /// added.
-    pub items: Vec<ItemRequest>,
-}
-
-impl ShopOrder {
-    /// Buying `items` (product, units) from `shop_id`, without a code.
-    pub fn new(shop_id: ShopId, items: impl IntoIterator<Item = (ProductId, u32)>) -> Self {
-        ShopOrder {
-            shop_id,
-            code: None,
-            items: items
-                .into_iter()
-                .map(|(product_id, quantity)| ItemRequest::new(product_id, quantity))
-                .collect(),
-        }
-    }
-
-    /// Also buying `quantity` units of `model` of `product`.
-    pub fn with_model(mut self, product: ProductId, model: ProductId, quantity: u32) -> Self {
-        self.items
-            .push(ItemRequest::new(product, quantity).of_model(model));
-        self
-    }
-
-    /// With the shop's code `code`.
-    pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-}
-
-/// A checkout request: what to buy, grouped by shop. Errors name the fields `shops`, `shop`,
-/// `items`, `quantity` and `code`.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct CheckoutRequest {
-    /// The shops' parts, 1 to 20, each shop once.
-    pub shops: Vec<ShopOrder>,
-}
-
-impl CheckoutRequest {
-    /// A request of these shops' parts.
-    pub fn new(shops: impl IntoIterator<Item = ShopOrder>) -> Self {
-        CheckoutRequest {
-            shops: shops.into_iter().collect(),
-        }
-    }
-}
-
-/// Input of [`CheckoutService::place_order`].
-#[derive(Clone, PartialEq, Debug)]
-pub struct PlaceOrder {
-    /// What to buy.
-    pub request: CheckoutRequest,
-    /// Shipping address (free-form JSON, stored as given).
-    pub shipping: Value,
-    /// The payment method: a name registered in
-    /// [`EcomConfig::payments`](crate::EcomConfig::payments) (`cod` by default).
-    pub payment_method: String,
-    /// The client's `Idempotency-Key`; a repeat returns the first outcome. Without one every
-    /// call is a new checkout.
-    pub idempotency_key: Option<String>,
-}
-
-impl PlaceOrder {
-    /// Placing `request`, shipped to `address` (field, value pairs such as `("city",
-    /// "Hanoi")`), paid cash on delivery, without an idempotency key.
-    pub fn new<K, V>(request: CheckoutRequest, address: impl IntoIterator<Item = (K, V)>) -> Self
-    where
-        K: Into<String>,
-        V: Into<Value>,
-    {
-        PlaceOrder {
-            request,
-            shipping: Value::Object(
-                address
-                    .into_iter()
-                    .map(|(k, v)| (k.into(), v.into()))
-                    .collect(),
-            ),
-            payment_method: "cod".to_owned(),
-            idempotency_key: None,
-        }
-    }
-
-    /// Paid by `method` (a registered payment method, such as `online`).
-    pub fn with_payment(mut self, method: impl Into<String>) -> Self {
-        self.payment_method = method.into();
-        self
-    }
-
-    /// With this idempotency key (a repeat returns the first outcome).
-    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into());
-        self
-    }
-}
-
-/// A line priced by the server.
-#[derive(Clone, PartialEq, Debug)]
-pub struct ReviewedItem {
-    /// The product.
-    pub product_id: ProductId,
-    /// Its model, for a product with models.
-    pub model_id: Option<ProductId>,
-    /// The model's name (`Red / M`).
-    pub model_name: Option<String>,
-    /// Its name.
-    pub name: String,
-    /// Units.
-    pub quantity: u32,
-    /// Stored unit price (the model's, for a product with models).
-    pub unit_price: Money,
-    /// `quantity * unit_price`.
-    pub value: Money,
-}
-
-/// One shop's part, priced.
-#[derive(Clone, PartialEq, Debug)]
-pub struct ShopReview {
-    /// The shop.
-    pub shop_id: ShopId,
-    /// Its lines.
-    pub items: Vec<ReviewedItem>,
-    /// Its code, if one was sent and applies.
-    pub discounts: Vec<AppliedDiscount>,
-    /// Sum of its lines.
-    pub subtotal: Money,
-    /// `subtotal` minus its discounts.
-    pub after_discounts: Money,
-}
-
-/// The result of a review.
-#[derive(Clone, PartialEq, Debug)]
-pub struct CheckoutReview {
-    /// Per shop.
-    pub shops: Vec<ShopReview>,
-    /// Totals.
-    pub totals: CheckoutTotals,
-}
-
-/// What a recovery pass did.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct RecoveryReport {
-    /// Abandoned checkouts (no order was placed) whose stock and code uses went back.
-    pub rolled_back: u32,
-    /// Checkouts whose order was placed but whose holds were still open: settled (and their
-    /// bought lines removed from the cart).
-    pub completed: u32,
-    /// Orders whose returns (stock and code uses of cancelled lines) were finished.
-    pub returns_finished: u32,
-}
 
 /// The checkout use cases. Cheap to clone (one shared state).
 #[derive(Clone, Debug)]
 pub struct CheckoutService {
-    pub(super) inner: Arc<Shared>,
+    inner: Arc<Shared>,
 }
 
 /// What every clone of a [`CheckoutService`] shares.
 #[derive(Debug)]
-pub(super) struct Shared {
-    pub(super) backend: Backend,
-    pub(super) config: Arc<EcomConfig>,
-    pub(super) holds: Holds,
+struct Shared {
+    backend: Backend,
+    config: Arc<EcomConfig>,
+    holds: Holds,
     batched: Batched,
     in_flight: Arc<InFlight>,
-    pub(super) retries: super::recovery::Retries,
+    recovery: Recovery,
 }
 
 impl CheckoutService {
     pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
+        let settings = &config.checkout;
+        let strategy = settings.strategy.build(
+            &backend,
+            strategy::Tuning {
+                group_commit: config.group_commit,
+                lock_ttl: settings.lock_ttl,
+                lock_wait: settings.lock_wait,
+                gate_heal_every: settings.gate_heal_every,
+            },
+        );
+        let holds = Holds::new(backend.clone(), strategy.clone());
         CheckoutService {
             inner: Arc::new(Shared {
-                holds: Holds::new(backend.clone(), config.clone()),
+                recovery: Recovery::new(backend.clone(), settings.lease, holds.clone(), strategy),
                 batched: Batched::new(backend.clone(), config.group_commit),
+                holds,
                 backend,
                 config,
                 in_flight: Arc::default(),
-                retries: super::recovery::Retries::default(),
             }),
         }
     }
@@ -238,7 +100,7 @@ impl CheckoutService {
         customer: &CustomerId,
         request: &CheckoutRequest,
     ) -> Result<CheckoutReview> {
-        let wanted = wanted_lines(request)?;
+        let wanted = request.wanted_lines()?;
         let mut ids: Vec<ProductId> = wanted.keys().map(|(p, _)| p.clone()).collect();
         ids.dedup();
         let products = self.inner.batched.products(ids).await?;
@@ -338,22 +200,25 @@ impl CheckoutService {
     /// Places an order: the steps described in the module docs. Out of stock for any line is
     /// [`Error::InsufficientStock`] with nothing held; a busy stock lock is [`Error::Busy`]; a
     /// checkout given up by recovery, or whose outcome could not be learned, is
-    /// [`Error::Unavailable`] (retry with the same key).
+    /// [`Error::Unavailable`] (retry with the same key). An unknown payment method is
+    /// [`Error::Validation`] of `payment.method`.
     ///
     /// The checkout runs on a task of its own: once started it runs to its end even if the
     /// caller stops waiting (a client that went away can learn the outcome by repeating its
     /// key).
     pub async fn place_order(&self, customer: &CustomerId, input: PlaceOrder) -> Result<Order> {
         let explicit = input.idempotency_key.is_some();
-        let key = match &input.idempotency_key {
-            Some(key) => validate::idempotency_key(key)?,
-            None => OrderId::generate().to_string(),
-        };
+        let key = input
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(IdempotencyKey::generate);
         validate::plain_json("shipping", &input.shipping)?;
-        self.inner
+        let provider = self
+            .inner
             .config
             .payments
-            .get(&input.payment_method, "payment.method")?;
+            .get(&input.payment_method, "payment.method")?
+            .clone();
         let service = self.clone();
         let customer = customer.clone();
         let task = tokio::spawn(async move {
@@ -364,30 +229,16 @@ impl CheckoutService {
                 false => None,
             };
             if turn.as_ref().is_some_and(|t| t.waited) {
-                if let Some(order) = service
-                    .inner
-                    .backend
-                    .orders
-                    .find_by_key(&customer, &key)
-                    .await?
-                {
+                if let Some(order) = service.placed_with(&customer, &key).await? {
                     return Ok(order);
                 }
             }
-            let outcome = service.attempt(&customer, &key, input).await;
+            let outcome = service.attempt(&customer, &key, input, provider).await;
             match outcome {
-                Err(e) if explicit => {
-                    match service
-                        .inner
-                        .backend
-                        .orders
-                        .find_by_key(&customer, &key)
-                        .await
-                    {
-                        Ok(Some(order)) => Ok(order),
-                        _ => Err(e),
-                    }
-                }
+                Err(e) if explicit => match service.placed_with(&customer, &key).await {
+                    Ok(Some(order)) => Ok(order),
+                    _ => Err(e),
+                },
                 outcome => outcome,
             }
         });
@@ -398,22 +249,52 @@ impl CheckoutService {
         }
     }
 
+    /// The customer's order placed with `key`, if any.
+    async fn placed_with(
+        &self,
+        customer: &CustomerId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Order>> {
+        self.inner
+            .backend
+            .orders
+            .find_by_key(customer, key.as_str())
+            .await
+    }
+
     /// Waits until every order placed so far through this service has settled its holds
     /// (they settle in the background). For tests and graceful shutdown.
     pub async fn flush(&self) {
         self.inner.holds.flush().await;
     }
 
+    /// Finishes what crashed or stalled processes left half-way (see the module docs of
+    /// `recovery`): holds open for longer than the checkout lease are settled or given back,
+    /// then return claims past their deadline are taken over and finished (after the holds, so
+    /// the units a dead superseded claimant reopened are back in `sold` first). Idempotent; safe
+    /// to run from several processes at once. A hold that fails to recover does not stop the
+    /// pass; the first such error is returned after it.
+    pub async fn recover_stale_checkouts(&self, now: Timestamp) -> Result<RecoveryReport> {
+        self.inner.recovery.run(now).await
+    }
+
+    /// How many recoveries of a hold, use, admission or return failed since this service
+    /// started (each is retried with backoff; the server exports it as
+    /// `ecom_recovery_failures_total`).
+    pub fn recovery_failures(&self) -> u64 {
+        self.inner.recovery.failures()
+    }
+
     /// One attempt at placing an order: its own order id, its own holds.
-    async fn attempt(&self, customer: &CustomerId, key: &str, input: PlaceOrder) -> Result<Order> {
+    async fn attempt(
+        &self,
+        customer: &CustomerId,
+        key: &IdempotencyKey,
+        input: PlaceOrder,
+        provider: Arc<dyn PaymentProvider>,
+    ) -> Result<Order> {
         let review = self.review(customer, &input.request).await?;
         let now = self.inner.backend.clock.now();
-        let provider = self
-            .inner
-            .config
-            .payments
-            .get(&input.payment_method, "payment.method")?
-            .clone();
         let mut lines: Vec<OrderLine> = review
             .shops
             .iter()
@@ -436,7 +317,7 @@ impl CheckoutService {
         let order = Arc::new(Order {
             id: OrderId::generate(),
             customer_id: customer.clone(),
-            idempotency_key: key.to_owned(),
+            idempotency_key: key.as_str().to_owned(),
             totals: review.totals,
             shipping: input.shipping,
             payment: Payment::new(
@@ -463,7 +344,10 @@ impl CheckoutService {
             Commit::Placed => {
                 self.finish(&order, now).await;
                 let order = Arc::unwrap_or_clone(order);
-                Ok(super::payment::start(&self.inner.backend, provider.as_ref(), order).await)
+                Ok(
+                    crate::service::payment::start(&self.inner.backend, provider.as_ref(), order)
+                        .await,
+                )
             }
             Commit::Taken(first) => {
                 self.inner.holds.give_back(&order, now).await;
@@ -554,64 +438,6 @@ enum Commit {
     Voided,
 }
 
-/// One checkout per (customer, key) at a time in this process: a repeat waits for the first.
-#[derive(Debug, Default)]
-struct InFlight {
-    keys: std::sync::Mutex<HashMap<(CustomerId, String), KeyLock>>,
-}
-
-/// Serializes the checkouts of one (customer, key) in this process.
-type KeyLock = Arc<tokio::sync::Mutex<()>>;
-
-/// A checkout's turn at its key; frees the key's entry when the last one ends.
-struct Turn {
-    in_flight: Arc<InFlight>,
-    key: (CustomerId, String),
-    gate: Option<tokio::sync::OwnedMutexGuard<()>>,
-    /// Whether another checkout with the key ran first.
-    waited: bool,
-}
-
-impl InFlight {
-    async fn turn(self: &Arc<Self>, customer: &CustomerId, key: &str) -> Turn {
-        let key = (customer.clone(), key.to_owned());
-        let lock = self
-            .keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        let (gate, waited) = match lock.clone().try_lock_owned() {
-            Ok(gate) => (gate, false),
-            Err(_) => (lock.lock_owned().await, true),
-        };
-        Turn {
-            in_flight: self.clone(),
-            key,
-            gate: Some(gate),
-            waited,
-        }
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        drop(self.gate.take());
-        let mut keys = self
-            .in_flight
-            .keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if keys
-            .get(&self.key)
-            .is_some_and(|lock| Arc::strong_count(lock) == 1)
-        {
-            keys.remove(&self.key);
-        }
-    }
-}
-
 /// An out-of-stock refusal names the stock record that was short; for a model's record, say
 /// which product and model that is.
 fn short_line_named(error: Error, order: &Order) -> Error {
@@ -636,47 +462,4 @@ fn short_line_named(error: Error, order: &Order) -> Error {
         }
         other => other,
     }
-}
-
-/// A line of a checkout: the product and its model, if any.
-type LineKey = (ProductId, Option<ProductId>);
-
-/// Validates the request's shape and returns the units wanted per line (duplicates merged).
-fn wanted_lines(request: &CheckoutRequest) -> Result<BTreeMap<LineKey, u32>> {
-    let shops = &request.shops;
-    if shops.is_empty() || shops.len() > MAX_SHOPS {
-        return Err(Error::validation(
-            "shops",
-            format!("must hold 1 to {MAX_SHOPS} shops"),
-        ));
-    }
-    let mut seen_shops = HashSet::new();
-    let mut wanted: BTreeMap<LineKey, u32> = BTreeMap::new();
-    for shop in shops {
-        if !seen_shops.insert(&shop.shop_id) {
-            return Err(Error::validation("shop", "each shop may appear once"));
-        }
-        if shop.items.is_empty() {
-            return Err(Error::validation("items", "must not be empty"));
-        }
-        for item in &shop.items {
-            let quantity = validate::quantity("quantity", item.quantity)?;
-            let line = (item.product_id.clone(), item.model_id.clone());
-            let total = wanted.entry(line).or_insert(0);
-            *total = total.saturating_add(quantity);
-            if *total > MAX_QUANTITY {
-                return Err(Error::validation(
-                    "quantity",
-                    format!("must be between 1 and {MAX_QUANTITY}"),
-                ));
-            }
-        }
-    }
-    if wanted.len() > MAX_LINES {
-        return Err(Error::validation(
-            "items",
-            format!("at most {MAX_LINES} lines (products and models) per checkout"),
-        ));
-    }
-    Ok(wanted)
 }

@@ -3,6 +3,7 @@
 //! (group commit), however many orders the batch holds. A failure (or a crash of this process)
 //! leaves holds open, which recovery settles after the lease.
 
+use super::strategy::Strategy;
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::Redemption;
@@ -56,8 +57,8 @@ impl Placed {
 #[derive(Debug)]
 pub(crate) struct Settler {
     backend: Backend,
-    /// Whether checkouts hold gate admissions (forgotten once settled).
-    gate: bool,
+    /// Whose admissions are forgotten once their orders settle.
+    strategy: Arc<dyn Strategy>,
     queue: Mutex<Option<mpsc::UnboundedSender<Placed>>>,
     counter: Arc<Counter>,
 }
@@ -78,11 +79,11 @@ impl Counter {
 }
 
 impl Settler {
-    /// A settler over `backend`; `gate` when checkouts hold gate admissions.
-    pub(crate) fn new(backend: Backend, gate: bool) -> Self {
+    /// A settler over `backend`, forgetting admissions of `strategy`.
+    pub(crate) fn new(backend: Backend, strategy: Arc<dyn Strategy>) -> Self {
         Settler {
             backend,
-            gate,
+            strategy,
             queue: Mutex::new(None),
             counter: Arc::default(),
         }
@@ -105,7 +106,7 @@ impl Settler {
         *queue = Some(tx);
         tokio::spawn(run(
             self.backend.clone(),
-            self.gate,
+            self.strategy.clone(),
             rx,
             self.counter.clone(),
         ));
@@ -127,7 +128,7 @@ impl Settler {
 
 async fn run(
     backend: Backend,
-    gate: bool,
+    strategy: Arc<dyn Strategy>,
     mut rx: mpsc::UnboundedReceiver<Placed>,
     counter: Arc<Counter>,
 ) {
@@ -141,7 +142,7 @@ async fn run(
         }
         let n = batch.len();
         // A batch of its own task: a panic in it is logged, not the end of the settler.
-        if let Err(e) = tokio::spawn(settle_batch(backend.clone(), gate, batch)).await {
+        if let Err(e) = tokio::spawn(settle_batch(backend.clone(), strategy.clone(), batch)).await {
             tracing::error!(error = %e, "settling a batch of placed orders died; recovery will");
         }
         counter.done(n);
@@ -150,7 +151,7 @@ async fn run(
 
 /// Settles the holds of `batch`: per product, one call for all its holds (products and codes
 /// in id order, so a run does the same calls in the same order every time).
-async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
+async fn settle_batch(backend: Backend, strategy: Arc<dyn Strategy>, batch: Vec<Placed>) {
     let mut by_product: BTreeMap<&ProductId, Vec<Reservation>> = BTreeMap::new();
     for placed in &batch {
         for (product, quantity) in &placed.lines {
@@ -184,7 +185,7 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
         }
     };
     match settled {
-        Ok(()) => super::catalogue::record_sales(&backend, products).await,
+        Ok(()) => crate::service::catalogue::sold::record_sales(&backend, products).await,
         Err(e) => tracing::warn!(error = %e, "settling placed orders' stock failed; recovery will"),
     }
     let mut by_code: BTreeMap<&DiscountId, Vec<Redemption>> = BTreeMap::new();
@@ -212,11 +213,9 @@ async fn settle_batch(backend: Backend, gate: bool, batch: Vec<Placed>) {
         }
     }
     for placed in &batch {
-        if gate {
-            let products: Vec<ProductId> = placed.lines.iter().map(|(p, _)| p.clone()).collect();
-            if let Err(e) = backend.gate.commit(placed.id.as_str(), &products).await {
-                tracing::warn!(order_id = %placed.id, error = %e, "forgetting a gate admission failed; recovery will");
-            }
+        let stock: Vec<ProductId> = placed.lines.iter().map(|(p, _)| p.clone()).collect();
+        if let Err(e) = strategy.settled(placed.id.as_str(), &stock).await {
+            tracing::warn!(order_id = %placed.id, error = %e, "forgetting an admission failed; recovery will");
         }
     }
 }

@@ -1,79 +1,60 @@
 //! The public catalogue: filtered, sorted and counted listings, facets, the category tree,
 //! keyword search and shop storefronts; and keeping each product's units sold.
 
-use super::product::ProductService;
+pub(crate) mod cache;
+mod query;
+pub(crate) mod sold;
+
+pub use query::{CatalogueQuery, Listing, Storefront};
+
 use crate::account::AccountKind;
 use crate::backend::Backend;
 use crate::category::{category_path, tree, CategoryNode};
-use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::id::{AccountId, ProductId, ShopId};
+use crate::id::{AccountId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductSort};
 use crate::search::SearchWords;
+use crate::service::config::EcomConfig;
+use cache::CatalogueCache;
+use sold::with_sold;
+use std::sync::Arc;
 
-/// What [`ProductService::browse`] and [`ProductService::facets`] select: every field is
-/// optional and they combine. Build one with `CatalogueQuery::default()` and struct update.
-///
-/// ```
-/// use ecom_core::product::ProductSort;
-/// use ecom_core::service::CatalogueQuery;
-///
-/// let tees = CatalogueQuery {
-///     category: Some("Fashion/Men".into()),
-///     q: Some("cotton te".into()),
-///     in_stock: true,
-///     sort: ProductSort::Relevance,
-///     ..CatalogueQuery::default()
-/// };
-/// assert!(tees.shop.is_none());
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CatalogueQuery {
-    /// A category path: products in it or anywhere under it (errors name `category`).
-    pub category: Option<String>,
-    /// One shop's products.
-    pub shop: Option<ShopId>,
-    /// One kind's products (a registered kind's name; errors name `type`).
-    pub kind: Option<String>,
-    /// Lowest price, inclusive (errors name `min_price`).
-    pub min_price: Option<Money>,
-    /// Highest price, inclusive (errors name `max_price`).
-    pub max_price: Option<Money>,
-    /// Keywords ([`crate::search`]): products matching at least one (errors name `q`).
-    pub q: Option<String>,
-    /// Only products with free stock.
-    pub in_stock: bool,
-    /// Order of the listing (facets ignore it).
-    pub sort: ProductSort,
-    /// Window of the listing (facets ignore it).
-    pub page: Page,
+/// The public catalogue: listings, facets, the category tree, search and storefronts. Cheap
+/// to clone.
+#[derive(Clone, Debug)]
+pub struct CatalogueService {
+    backend: Backend,
+    config: Arc<EcomConfig>,
+    /// Recent answers, when [`EcomConfig::catalogue_cache`] is set (shared with the product
+    /// service, whose writes clear it).
+    cache: Option<Arc<CatalogueCache>>,
 }
 
-/// One page of a listing and how many products match in all.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Listing {
-    /// The page.
-    pub products: Vec<Product>,
-    /// Every match, over all pages.
-    pub total: u64,
-}
+impl CatalogueService {
+    pub(crate) fn new(
+        backend: Backend,
+        config: Arc<EcomConfig>,
+        cache: Option<Arc<CatalogueCache>>,
+    ) -> Self {
+        CatalogueService {
+            backend,
+            config,
+            cache,
+        }
+    }
 
-/// A shop's public face.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Storefront {
-    /// The shop.
-    pub id: ShopId,
-    /// Its name.
-    pub name: String,
-    /// Its published products.
-    pub product_count: u64,
-    /// When it signed up.
-    pub created_at: Timestamp,
-}
+    /// Every published product, sorted and paged ([`Self::browse`] without filters).
+    pub async fn list_public(&self, sort: ProductSort, page: Page) -> Result<Vec<Product>> {
+        let query = CatalogueQuery {
+            sort,
+            page,
+            ..CatalogueQuery::default()
+        };
+        Ok(self.browse(&query).await?.products)
+    }
 
-impl ProductService {
     /// Published products `query` selects, sorted and paged, with the number of matches.
     pub async fn browse(&self, query: &CatalogueQuery) -> Result<Listing> {
         match &self.cache {
@@ -98,7 +79,7 @@ impl ProductService {
             self.backend.products.count(&query.filter)
         );
         Ok(Listing {
-            products: self.with_sold(products?).await?,
+            products: with_sold(&self.backend, products?).await?,
             total: total?,
         })
     }
@@ -139,7 +120,7 @@ impl ProductService {
     }
 
     /// Published products matching the words of `text` ([`crate::search`]), most words
-    /// matched first, then newest. No word is a validation error on `keySearch`.
+    /// matched first, then newest. No word is a validation error on `q`.
     pub async fn search(&self, text: &str, page: Page) -> Result<Listing> {
         let query = CatalogueQuery {
             q: Some(text.to_owned()),
@@ -147,11 +128,8 @@ impl ProductService {
             page,
             ..CatalogueQuery::default()
         };
-        if SearchWords::parse(text)
-            .map_err(|e| e.rename_fields(&[("q", "keySearch")]))?
-            .is_none()
-        {
-            return Err(Error::validation("keySearch", "must contain a word"));
+        if SearchWords::parse(text)?.is_none() {
+            return Err(Error::validation("q", "must contain a word"));
         }
         self.browse(&query).await
     }
@@ -201,21 +179,6 @@ impl ProductService {
             .await?
             .filter(|a| a.active)
             .ok_or_else(|| Error::not_found("shop"))
-    }
-
-    /// `products` with their exact units sold, from their stock records.
-    pub(crate) async fn with_sold(&self, mut products: Vec<Product>) -> Result<Vec<Product>> {
-        if products.is_empty() {
-            return Ok(products);
-        }
-        let ids: Vec<ProductId> = products.iter().map(|p| p.id.clone()).collect();
-        let sold = self.backend.inventory.sold_of(&ids).await?;
-        for product in &mut products {
-            if let Some((_, units)) = sold.iter().find(|(id, _)| id == &product.id) {
-                product.sold = *units;
-            }
-        }
-        Ok(products)
     }
 
     async fn catalogue_filter(&self, query: &CatalogueQuery) -> Result<CatalogueFilter> {
@@ -269,25 +232,5 @@ impl ProductService {
             words,
             exclude,
         })
-    }
-}
-
-/// Copies the units sold of `products` from their stock records onto the products (the copy
-/// the best-selling sort reads): one write per product, after a batch of settlements or a
-/// cancellation's restock. Best effort: a failure is logged and the next refresh of the
-/// product repairs it.
-pub(crate) async fn record_sales(backend: &Backend, products: impl IntoIterator<Item = ProductId>) {
-    let mut ids: Vec<ProductId> = products.into_iter().collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return;
-    }
-    let refreshed = match backend.inventory.sold_of(&ids).await {
-        Ok(sold) => backend.products.record_sold(&sold).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = refreshed {
-        tracing::warn!(error = %e, "refreshing products' units sold failed; the next sale of each will");
     }
 }
