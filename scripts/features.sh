@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every feature of `ecom` and `ecom-http` builds alone without warnings, and `ecom`'s `http`
-# feature alone (the router to mount) pulls in no database driver. Run by .ci/run.
+# feature alone (the router to mount) pulls in no database driver, none of the server's
+# dependencies, and not the in-process store. Run by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check() {
@@ -17,9 +18,18 @@ check -p ecom-http --no-default-features
 for feature in mongo redis server; do
   check -p ecom-http --no-default-features --features "$feature"
 done
+banned="mongodb|redis|clap|figment|toml|tracing-subscriber|anyhow|mimalloc|secrecy"
 drivers=$(cargo tree --locked -p ecom --no-default-features --features http -e normal --prefix none |
-  grep -E "^(mongodb|redis|clap|figment|toml|tracing-subscriber) " | sort -u || true)
+  grep -E "^($banned) " | sort -u || true)
 if [ -n "$drivers" ]; then
   echo "features: ecom's http feature alone pulls in:"; echo "$drivers"; exit 1
 fi
-echo "features: every feature builds alone; http alone pulls no mongodb, redis, clap, figment, toml or tracing-subscriber"
+# The in-process store is compiled only with `memory`: no crate turns it on for the router.
+core_features=$(cargo tree --locked -p ecom --no-default-features --features http -e normal,features \
+  --prefix none -i ecom-core | grep -o '^ecom-core feature "[a-z]*"' | sort -u || true)
+if grep -q '"memory"' <<<"$core_features"; then
+  echo "features: ecom's http feature alone compiles ecom-core's memory backend:"
+  cargo tree --locked -p ecom --no-default-features --features http -e normal,features -i ecom-core
+  exit 1
+fi
+echo "features: every feature builds alone; http alone pulls none of ${banned//|/, } and no memory backend"

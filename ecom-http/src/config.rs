@@ -523,6 +523,38 @@ mod tests {
         }
     }
 
+    /// The table of this module's documentation names every setting with the variable and flag
+    /// clap reads and the key TOML files use, and nothing else.
+    #[test]
+    fn the_settings_table_lists_every_setting() {
+        let rows: Vec<Vec<String>> = include_str!("config.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("//! | "))
+            .filter(|row| row.contains("`ECOM_"))
+            .map(|row| {
+                // The quoted words of the env / flag and TOML key columns.
+                row.split('|')
+                    .skip(1)
+                    .take(2)
+                    .flat_map(|cell| cell.split('`').skip(1).step_by(2).map(str::to_owned))
+                    .collect()
+            })
+            .collect();
+        let command = <Settings as clap::Args>::augment_args(clap::Command::new("settings"));
+        let arguments: Vec<&clap::Arg> = command.get_arguments().collect();
+        for arg in &arguments {
+            let key = arg.get_id().as_str();
+            let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
+            let flag = format!("--{}", arg.get_long().unwrap_or_default());
+            let row = rows
+                .iter()
+                .find(|row| row.last().map(String::as_str) == Some(key))
+                .unwrap_or_else(|| panic!("no row of the settings table for `{key}`"));
+            assert_eq!(row[..2], [env.to_owned(), flag], "the row of `{key}`");
+        }
+        assert_eq!(rows.len(), arguments.len(), "rows: {rows:?}");
+    }
+
     #[test]
     fn connection_strings_show_hosts_but_no_password() {
         for (uri, shown) in [

@@ -22,11 +22,12 @@
 //! of it is linked into ecom.
 
 use crate::{backend, ensure_indexes};
+use ecom_core::testkit::process::{follow, Watched};
 use ecom_core::Backend;
 use mongodb::{Client, Database};
-use std::io::{self, BufRead, BufReader, Write};
+use std::ffi::OsStr;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
@@ -37,24 +38,6 @@ pub const SECANTUSD_ENV: &str = "ECOM_TEST_SECANTUSD";
 
 /// How long a starting server may take to print its port.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Runs the server under a watchdog shell. `$1` storage path, `$2` log file, `$3` directory to
-/// remove after the server stopped (or empty), `$4` the binary. The server is stopped (SIGTERM,
-/// then waited for) when the shell's stdin, a pipe held by the test process, reaches EOF, or
-/// killed (SIGKILL) when the line `kill` arrives on it; the shell exits when the server does, so
-/// a server that fails to start closes stdout at once.
-const WATCHDOG: &str = r#"
-exec 3<&0
-"$4" --port "$5" --storage-path "$1" --log-file-max 16MB --cache-size 256M --log-level WARNING 2>>"$2" </dev/null &
-pid=$!
-{ read -r signal <&3; if [ "$signal" = kill ]; then kill -9 "$pid"; else kill "$pid"; fi; } >/dev/null 2>&1 &
-watcher=$!
-wait "$pid"
-status=$?
-kill "$watcher" 2>/dev/null
-if [ -n "$3" ]; then rm -rf "$3"; fi
-exit "$status"
-"#;
 
 fn secantusd_binary() -> PathBuf {
     if let Some(path) = std::env::var_os(SECANTUSD_ENV).filter(|p| !p.is_empty()) {
@@ -85,8 +68,7 @@ fn secantusd_binary() -> PathBuf {
 /// `tokio::task::spawn_blocking` in async tests.
 #[derive(Debug)]
 pub struct MongoServer {
-    shell: Child,
-    stop_pipe: Option<ChildStdin>,
+    process: Watched,
     port: u16,
     storage: PathBuf,
 }
@@ -107,51 +89,39 @@ impl MongoServer {
     fn spawn(storage: PathBuf, remove_after: Option<&Path>, port: u16) -> io::Result<Self> {
         std::fs::create_dir_all(&storage)?;
         let binary = secantusd_binary();
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("ecom-mongo-testkit")
-            .arg(&storage)
-            .arg(storage.join("secantusd.log"))
-            .arg(remove_after.map(Path::as_os_str).unwrap_or_default())
-            .arg(&binary)
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stop_pipe = shell.stdin.take();
-        let stdout = shell
-            .stdout
-            .take()
-            .ok_or_else(|| io::Error::other("no stdout pipe"))?;
-        // Reads the port from the first lines, then keeps draining stdout until the server exits.
+        let log = storage.join("secantusd.log");
+        let port_arg = port.to_string();
+        let args: [&OsStr; 10] = [
+            "--port".as_ref(),
+            port_arg.as_ref(),
+            "--storage-path".as_ref(),
+            storage.as_os_str(),
+            "--log-file-max".as_ref(),
+            "16MB".as_ref(),
+            "--cache-size".as_ref(),
+            "256M".as_ref(),
+            "--log-level".as_ref(),
+            "WARNING".as_ref(),
+        ];
+        let (process, stdout) = Watched::spawn(&binary, args, Some(&log), remove_after)?;
+        // The port comes on the first lines; the rest is drained until the server exits.
         let (port_tx, port_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut port_tx = Some(port_tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(port) = listening_port(&line) {
-                    if let Some(tx) = port_tx.take() {
-                        let _ = tx.send(port);
-                    }
+        let mut port_tx = Some(port_tx);
+        follow(stdout, move |line| {
+            if let Some(port) = listening_port(line) {
+                if let Some(tx) = port_tx.take() {
+                    let _ = tx.send(port);
                 }
             }
         });
-        let mut server = MongoServer {
-            shell,
-            stop_pipe,
-            port: 0,
-            storage,
-        };
         match port_rx.recv_timeout(START_TIMEOUT) {
-            Ok(port) => {
-                server.port = port;
-                Ok(server)
-            }
+            Ok(port) => Ok(MongoServer {
+                process,
+                port,
+                storage,
+            }),
             Err(_) => {
-                let log = std::fs::read_to_string(server.storage.join("secantusd.log"))
-                    .unwrap_or_default();
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
                 Err(io::Error::other(format!(
                     "{} did not start (install it with scripts/dev-services.sh, or set {MONGO_URI_ENV} \
                      to an existing MongoDB); its log: {log}",
@@ -178,28 +148,13 @@ impl MongoServer {
 
     /// Stops the server cleanly and waits until the process has exited.
     pub fn stop(mut self) -> io::Result<()> {
-        self.shutdown()
+        self.process.stop()
     }
 
     /// Kills the server (SIGKILL: no clean shutdown, so it may lose its last acknowledged
     /// writes) and waits until the process has exited.
     pub fn kill(mut self) -> io::Result<()> {
-        if let Some(mut pipe) = self.stop_pipe.take() {
-            pipe.write_all(b"kill\n")?;
-        }
-        self.shell.wait().map(drop)
-    }
-
-    fn shutdown(&mut self) -> io::Result<()> {
-        // Closing the pipe is the stop signal; the shell exits after the server has.
-        self.stop_pipe.take();
-        self.shell.wait().map(drop)
-    }
-}
-
-impl Drop for MongoServer {
-    fn drop(&mut self) {
-        let _ = self.shutdown();
+        self.process.kill()
     }
 }
 

@@ -8,30 +8,14 @@
 //! [`RedisServer`] starts servers of a test's own (to stop, kill and restart them), and
 //! [`Prefix`] gives each test its own key namespace, deleted when it drops.
 
-use std::io::{self, BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
+pub use ecom_core::testkit::process::free_port;
+use ecom_core::testkit::process::{follow, Watched};
+use std::io;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Environment variable naming an existing Redis to test against.
 pub const REDIS_URL_ENV: &str = "ECOM_TEST_REDIS_URL";
-
-/// Runs `redis-server` under a watchdog shell: `$1` the port. Prints the server's pid first; the
-/// server is killed when the shell's stdin (a pipe held by the test process) reaches EOF, and
-/// the shell exits when the server does.
-const WATCHDOG: &str = r#"
-exec 3<&0
-redis-server --bind 127.0.0.1 --port "$1" --save "" --appendonly no --daemonize no \
-  >/dev/null 2>&1 </dev/null &
-pid=$!
-echo "pid=$pid"
-{ read _ <&3; kill "$pid"; } >/dev/null 2>&1 &
-watcher=$!
-wait "$pid"
-status=$?
-kill "$watcher" 2>/dev/null
-exit "$status"
-"#;
 
 /// How long a starting server may take to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -39,9 +23,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// A `redis-server` process of a test's own (no persistence: it comes back empty).
 #[derive(Debug)]
 pub struct RedisServer {
-    shell: Child,
-    stop_pipe: Option<ChildStdin>,
-    pid: u32,
+    process: Watched,
     port: u16,
 }
 
@@ -52,33 +34,22 @@ impl RedisServer {
             Some(port) => port,
             None => free_port()?,
         };
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("ecom-redis-testkit")
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stop_pipe = shell.stdin.take();
-        let stdout = shell
-            .stdout
-            .take()
-            .ok_or_else(|| io::Error::other("no stdout pipe"))?;
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        let pid = first
-            .trim()
-            .strip_prefix("pid=")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("unexpected watchdog output {first:?}")))?;
-        let server = RedisServer {
-            shell,
-            stop_pipe,
-            pid,
-            port,
-        };
+        let port_arg = port.to_string();
+        let args = [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port_arg,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ];
+        let (process, stdout) = Watched::spawn("redis-server", args, None, None)?;
+        follow(stdout, |_| {});
+        let server = RedisServer { process, port };
         let deadline = Instant::now() + START_TIMEOUT;
         while !server.answers() {
             if Instant::now() > deadline {
@@ -112,35 +83,13 @@ impl RedisServer {
     /// Kills the server (SIGKILL: nothing is saved, it would come back empty) and waits until
     /// it is gone. Blocking.
     pub fn kill(mut self) -> io::Result<()> {
-        Command::new("kill")
-            .args(["-9", &self.pid.to_string()])
-            .status()?;
-        self.stop_pipe.take();
-        self.shell.wait().map(drop)
+        self.process.kill()
     }
 
     /// Stops the server (SIGTERM) and waits until it is gone. Blocking.
     pub fn stop(mut self) -> io::Result<()> {
-        self.shutdown()
+        self.process.stop()
     }
-
-    fn shutdown(&mut self) -> io::Result<()> {
-        self.stop_pipe.take();
-        self.shell.wait().map(drop)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.shutdown();
-    }
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// The Redis to test against: `ECOM_TEST_REDIS_URL`, or else the private server this test

@@ -25,6 +25,7 @@ pub mod lock;
 pub mod orders;
 pub mod payments;
 pub mod probe;
+pub mod process;
 pub mod products;
 pub mod sim;
 pub mod variants;

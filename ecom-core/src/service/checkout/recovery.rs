@@ -278,7 +278,10 @@ impl Recovery {
     ) -> Result<()> {
         let inventory = &self.backend.inventory;
         let hold_slice = std::slice::from_ref(hold);
-        match self.fate(&hold.order_id, fates, &mut tally.read_since_listing).await? {
+        match self
+            .fate(&hold.order_id, fates, &mut tally.read_since_listing)
+            .await?
+        {
             Fate::Abandoned => {
                 inventory.release(stock, hold_slice).await?;
                 self.release_admission(&hold.order_id, stock).await;
@@ -312,7 +315,10 @@ impl Recovery {
         tally: &mut Tally,
     ) -> Result<()> {
         let discounts = &self.backend.discounts;
-        match self.fate(&use_.order_id, fates, &mut tally.read_since_listing).await? {
+        match self
+            .fate(&use_.order_id, fates, &mut tally.read_since_listing)
+            .await?
+        {
             Fate::Abandoned => {
                 discounts.release(discount, use_).await?;
                 tally.rolled_back.insert(use_.order_id.clone());
@@ -348,7 +354,10 @@ impl Recovery {
             tracing::warn!(checkout, "an admission of no checkout; giving it back");
             return self.strategy.release(checkout, stock).await;
         };
-        match self.fate(&order_id, fates, &mut tally.read_since_listing).await? {
+        match self
+            .fate(&order_id, fates, &mut tally.read_since_listing)
+            .await?
+        {
             Fate::Abandoned => {
                 self.strategy.release(checkout, stock).await?;
                 tally.rolled_back.insert(order_id);
