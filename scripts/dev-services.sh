@@ -3,6 +3,7 @@
 # Idempotent; safe to run again on a Debian/Ubuntu machine (uses apt-get, needs root or sudo).
 #   - cmake and secantusd-rs (a MongoDB-wire-compatible test server, crate secantus-mdb; GPL-2.0,
 #     used by the test kit only, never linked into ecom)
+#   - cargo-deny (licence, ban and source checks)
 #   - redis-server installed (each test binary starts a private one on a free port, unless
 #     ECOM_TEST_REDIS_URL names a Redis to use)
 set -euo pipefail
@@ -36,6 +37,14 @@ if ! command -v secantusd-rs >/dev/null 2>&1 ||
   cargo install secantus-mdb --version "=${SECANTUS_VERSION}" --ignore-rust-version --locked
 fi
 log "secantusd-rs: $(command -v secantusd-rs)"
+
+# cargo-deny (the licence, ban and source checks of .ci/run)
+CARGO_DENY_VERSION="0.20.2"
+if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+  log "installing cargo-deny ${CARGO_DENY_VERSION} (takes a few minutes once)"
+  cargo install cargo-deny --version "=${CARGO_DENY_VERSION}" --locked
+fi
+log "cargo-deny: $(cargo deny --version)"
 
 # redis-server (the tests start their own; nothing needs to run)
 if ! command -v redis-server >/dev/null 2>&1; then
