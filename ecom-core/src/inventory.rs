@@ -38,6 +38,15 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 
+/// What the catalogue keeps of a product's stock records.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct StockState {
+    /// Units in placed orders, over all its records (removed models' included).
+    pub sold: u64,
+    /// Whether a record of it that is on sale (its own, or a live model's) has free stock.
+    pub in_stock: bool,
+}
+
 /// Units held open for one checkout or one return.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Reservation {
@@ -71,6 +80,10 @@ pub struct Inventory {
     pub sold: u64,
     /// Open holds only (checkouts and returns in flight).
     pub reservations: Vec<Reservation>,
+    /// A removed model's record: it takes no reservation, and units returned to it (a
+    /// cancelled old order) stay off sale.
+    #[serde(default)]
+    pub retired: bool,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -195,14 +208,17 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     /// The record of `product_id`, if any.
     async fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>>;
 
-    /// The units sold (`sold`) of each of `product_ids` that has records: its own record's,
-    /// or the sum over the records of its models ([`Inventory::model_of`]); in any order.
-    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>>;
+    /// The [`StockState`] of each of `product_ids` that has records, from its own record or
+    /// the records of its models ([`Inventory::model_of`]); in any order.
+    async fn stock_states(&self, product_ids: &[ProductId])
+        -> Result<Vec<(ProductId, StockState)>>;
 
-    /// The products (of `shop`, or of every shop) with no free stock: their own record's
-    /// `stock` is zero, or every record of their models has zero: what an in-stock filter
-    /// leaves out.
-    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>>;
+    /// Retires the record (a removed model's), or brings it back (`retired` false): atomic.
+    /// Retiring refuses a record with open holds ([`Error::Conflict`], nothing changed), so a
+    /// checkout holding it and the retirement cannot both succeed; a retired record takes no
+    /// reservation, and units returned to it stay off sale. [`Error::NotFound`] if there is
+    /// no record.
+    async fn set_retired(&self, product_id: &ProductId, retired: bool) -> Result<()>;
 
     /// Deletes the record (only for undoing a product creation that failed half-way); false
     /// if there was none.
@@ -218,10 +234,10 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<Inventory>;
 
-    /// Atomically, all or nothing: if `stock` covers the sum of `holds` and none of their ids
-    /// is open, moves that sum from `stock` into these open holds. Otherwise changes nothing and
-    /// returns [`Error::InsufficientStock`] (which also covers
-    /// an id already open: a caller that may have reserved it before reads the record).
+    /// Atomically, all or nothing: if the record is not retired, `stock` covers the sum of
+    /// `holds` and none of their ids is open, moves that sum from `stock` into these open
+    /// holds. Otherwise changes nothing and returns [`Error::InsufficientStock`] (which also
+    /// covers an id already open: a caller that may have reserved it before reads the record).
     /// [`Error::NotFound`] if there is no record.
     async fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;
 

@@ -5,6 +5,7 @@ use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::error::Result;
 use crate::id::{ProductId, ShopId};
+use crate::inventory::StockState;
 use crate::money::Money;
 use crate::page::Page;
 use crate::search::SearchWords;
@@ -13,6 +14,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt::Debug;
+
+/// Products stored before the in-stock flag existed count as in stock until refreshed.
+fn in_stock_by_default() -> bool {
+    true
+}
 
 /// A product a shop sells.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
@@ -56,6 +62,12 @@ pub struct Product {
     /// batch and each cancellation's restock, with one write per product, never one per order.
     #[serde(default)]
     pub sold: u64,
+    /// Whether the product has free stock (its own record, or a live model's), as last
+    /// recorded: what the catalogue's in-stock filter reads. Set at creation; the services
+    /// refresh it with `sold`, after settlements, returns, restocks and adjustments (the
+    /// checkout itself always asks the stock records).
+    #[serde(default = "in_stock_by_default")]
+    pub in_stock: bool,
     /// True until published.
     pub is_draft: bool,
     /// Visible to the public.
@@ -144,8 +156,8 @@ pub struct CatalogueFilter {
     pub max_price: Option<i64>,
     /// Keywords: products matching at least one ([`SearchWords::score`] above 0).
     pub words: Option<SearchWords>,
-    /// Products left out whatever else holds (the sold-out ones, for an in-stock filter).
-    pub exclude: Vec<ProductId>,
+    /// Only products with free stock ([`Product::in_stock`]).
+    pub in_stock: bool,
 }
 
 impl CatalogueFilter {
@@ -169,7 +181,7 @@ impl CatalogueFilter {
                 .words
                 .as_ref()
                 .is_none_or(|w| w.score(&product.search_terms) > 0)
-            && !self.exclude.contains(&product.id)
+            && (!self.in_stock || product.in_stock)
     }
 
     /// How well `product` matches the keywords (0 without keywords): the relevance sort's key.
@@ -272,8 +284,8 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
     async fn get_many(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
 
     /// Replaces the stored product with `product` only if the stored `version` is
-    /// `expected_version` (compare-and-set), all but the stored `sold` (which only
-    /// [`Self::record_sold`] writes). [`Error::NotFound`] if
+    /// `expected_version` (compare-and-set), all but the stored `sold` and `in_stock` (which
+    /// only [`Self::record_stock`] writes). [`Error::NotFound`] if
     /// missing, [`Error::Conflict`] if the version moved.
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()>;
 
@@ -286,7 +298,8 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
     /// The facets of the products `filter` selects.
     async fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
 
-    /// Stores each product's units sold (the copy [`ProductSort::BestSelling`] orders by);
-    /// products that no longer exist are skipped.
-    async fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()>;
+    /// Stores each product's units sold (the copy [`ProductSort::BestSelling`] orders by) and
+    /// whether it has free stock (the in-stock filter's); products that no longer exist are
+    /// skipped.
+    async fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()>;
 }

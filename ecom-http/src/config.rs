@@ -26,7 +26,7 @@
 //! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
-//! | signup/login/refresh attempts per minute, per client address and per email or account (0: off) | `ECOM_AUTH_RATE_LIMIT` / `--auth-rate-limit` | `auth_rate_limit` | `30` |
+//! | signup/login/refresh attempts per minute, per client address and route, and per refresh token; 0 turns these and the login delay after wrong passwords off (see `limits`) | `ECOM_AUTH_RATE_LIMIT` / `--auth-rate-limit` | `auth_rate_limit` | `30` |
 //! | CORS origins | `ECOM_CORS_ORIGINS` / `--cors-origins` (comma-separated) | `cors_origins` | none |
 
 use crate::http_config::HttpConfig;
@@ -269,8 +269,8 @@ pub struct Settings {
     /// Request timeout in seconds [default: 30].
     #[arg(long, env = "ECOM_REQUEST_TIMEOUT", global = true)]
     pub request_timeout: Option<u64>,
-    /// Signup, login and refresh attempts per minute per client address and per email or
-    /// account; 0 turns the limits off [default: 30].
+    /// Signup, login and refresh attempts per minute per client address and route, and per
+    /// refresh token; 0 turns them off [default: 30].
     #[arg(long, env = "ECOM_AUTH_RATE_LIMIT", global = true)]
     pub auth_rate_limit: Option<u32>,
     /// CORS origins, comma-separated; `*` for any [default: none].

@@ -330,8 +330,9 @@ impl FromRequestParts<AppState> for CustomerAuth {
 }
 
 /// The shop looking at a public route, if it proved who it is: a valid shop token makes it
-/// the viewer (owners see their drafts); no token, or one that does not authenticate a shop,
-/// makes an anonymous viewer (only published data), never an error.
+/// the viewer (owners see their drafts); no token, a customer's token, or any token that does
+/// not authenticate a shop makes an anonymous viewer (only published data), never an error.
+/// Only a failure to check the token at all (the store is down) is one.
 #[derive(Debug, Clone)]
 pub struct Viewer(pub Option<ShopId>);
 
@@ -350,8 +351,9 @@ impl FromRequestParts<AppState> for Viewer {
             .await
         {
             Ok(principal) => Ok(Viewer(Some(principal.account_id.into()))),
-            Err(Error::Unauthorized(_)) => Ok(Viewer(None)),
-            Err(other) => Err(other.into()),
+            Err(Error::Backend(e)) => Err(Error::Backend(e).into()),
+            Err(e) if e.is_retryable() => Err(e.into()),
+            Err(_) => Ok(Viewer(None)),
         }
     }
 }

@@ -15,8 +15,9 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Origins allowed by CORS; `*` allows any; empty allows no cross-origin use.
     pub cors_origins: Vec<String>,
-    /// Signup, login and refresh attempts allowed per minute per client address and per email
-    /// or account (429 beyond); 0 turns the limits off (e.g. for load tests).
+    /// Signup, login and refresh attempts allowed per minute per client address and route,
+    /// and per refresh token (429 beyond; see [`crate::limits`]); 0 turns the limits off
+    /// (e.g. for load tests).
     pub auth_rate_limit: u32,
 }
 

@@ -38,7 +38,7 @@ use ecom_core::clock::Timestamp;
 use ecom_core::id::{AdjustmentId, OrderId, ProductId, ShopId};
 use ecom_core::inventory::{
     below_zero, Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
-    StockChange, ADJUSTMENT_HISTORY,
+    StockChange, StockState, ADJUSTMENT_HISTORY,
 };
 use ecom_core::page::Page;
 use ecom_core::{ConflictReason, Error, Result};
@@ -66,7 +66,6 @@ pub(crate) fn adjustment_indexes() -> Vec<IndexModel> {
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
         index("shop", doc! { "shopId": 1 }),
-        index("sold_out", doc! { "stock": 1, "shopId": 1 }),
         partial(
             "models_of_product",
             doc! { "modelOf": 1 },
@@ -120,6 +119,9 @@ struct InventoryDoc {
     stock: i64,
     sold: i64,
     holds: Vec<HoldDoc>,
+    /// A removed model's record (absent: on sale).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    retired: bool,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
     #[serde(with = "timestamp")]
@@ -195,6 +197,7 @@ impl InventoryDoc {
             stock: i64::try_from(i.stock).map_err(|_| too_large("stock"))?,
             sold: i64::try_from(i.sold).map_err(|_| too_large("sold"))?,
             holds: i.reservations.iter().map(HoldDoc::from_hold).collect(),
+            retired: i.retired,
             created_at: i.created_at,
             updated_at: i.updated_at,
             adjust_seq: 0,
@@ -217,6 +220,7 @@ impl InventoryDoc {
             stock: u64::try_from(self.stock).map_err(|_| out_of_range("stock"))?,
             sold: u64::try_from(self.sold).map_err(|_| out_of_range("sold"))?,
             reservations,
+            retired: self.retired,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -426,8 +430,8 @@ impl MongoInventory {
     }
 }
 
-/// The conditional write of [`InventoryRepo::reserve`]: enough stock and none of these holds
-/// open yet; take the units and open the holds.
+/// The conditional write of [`InventoryRepo::reserve`]: not retired, enough stock and none of
+/// these holds open yet; take the units and open the holds.
 fn reserve_statement(
     product_id: &ProductId,
     holds: &[Reservation],
@@ -440,6 +444,7 @@ fn reserve_statement(
             "_id": product_id.as_str(),
             "stock": { "$gte": sum },
             "holds.id": { "$nin": ids },
+            "retired": { "$ne": true },
         },
         doc! {
             "$inc": { "stock": -sum },
@@ -496,7 +501,10 @@ impl InventoryRepo for MongoInventory {
             .transpose()
     }
 
-    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
+    async fn stock_states(
+        &self,
+        product_ids: &[ProductId],
+    ) -> Result<Vec<(ProductId, StockState)>> {
         if product_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -506,58 +514,48 @@ impl InventoryRepo for MongoInventory {
             { "modelOf": { "$in": ids } },
         ] };
         let rows = self
-            .fields(filter, doc! { "sold": 1, "modelOf": 1 })
+            .fields(
+                filter,
+                doc! { "sold": 1, "stock": 1, "retired": 1, "modelOf": 1 },
+            )
             .await?;
-        let mut sold: std::collections::BTreeMap<ProductId, u64> = Default::default();
+        let mut states: std::collections::BTreeMap<ProductId, StockState> = Default::default();
         for row in &rows {
             let id = row
                 .get_str("modelOf")
                 .or_else(|_| row.get_str("_id"))
                 .map_err(|_| out_of_range("_id"))?;
-            let units = row.get_i64("sold").map_err(|_| out_of_range("sold"))?;
-            *sold.entry(ProductId::parse(id)?).or_default() +=
-                u64::try_from(units).map_err(|_| out_of_range("sold"))?;
+            let sold = row.get_i64("sold").map_err(|_| out_of_range("sold"))?;
+            let stock = row.get_i64("stock").map_err(|_| out_of_range("stock"))?;
+            let retired = row.get_bool("retired").unwrap_or(false);
+            let state = states.entry(ProductId::parse(id)?).or_default();
+            state.sold += u64::try_from(sold).map_err(|_| out_of_range("sold"))?;
+            state.in_stock |= !retired && stock > 0;
         }
-        Ok(sold.into_iter().collect())
+        Ok(states.into_iter().collect())
     }
 
-    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
-        let mut filter = doc! { "stock": 0_i64 };
-        if let Some(shop) = shop {
-            filter.insert("shopId", shop.as_str());
+    async fn set_retired(&self, product_id: &ProductId, retired: bool) -> Result<()> {
+        let mut filter = doc! { "_id": product_id.as_str() };
+        if retired {
+            // Refused while a checkout or return holds units of it.
+            filter.insert("holds.0", doc! { "$exists": false });
         }
-        let rows = self.fields(filter, doc! { "_id": 1, "modelOf": 1 }).await?;
-        let mut out = Vec::new();
-        let mut parents = std::collections::BTreeSet::new();
-        for row in &rows {
-            match row.get_str("modelOf") {
-                Ok(product) => {
-                    parents.insert(product.to_owned());
-                }
-                Err(_) => out.push(ProductId::parse(
-                    row.get_str("_id").map_err(|_| out_of_range("_id"))?,
-                )?),
-            }
+        let updated = self
+            .inventories
+            .update_one(filter, doc! { "$set": { "retired": retired } })
+            .await
+            .map_err(to_core)?;
+        if updated.matched_count == 1 {
+            return Ok(());
         }
-        if !parents.is_empty() {
-            // A product with models is out of stock only when every model is.
-            let listed: Vec<&str> = parents.iter().map(String::as_str).collect();
-            let stocked = self
-                .fields(
-                    doc! { "modelOf": { "$in": listed }, "stock": { "$gt": 0_i64 } },
-                    doc! { "modelOf": 1 },
-                )
-                .await?;
-            for row in &stocked {
-                if let Ok(product) = row.get_str("modelOf") {
-                    parents.remove(product);
-                }
-            }
-            for product in parents {
-                out.push(ProductId::parse(&product)?);
-            }
+        match self.find(product_id).await? {
+            Some(_) => Err(Error::refused(
+                "inventory",
+                "has stock held by a checkout or return",
+            )),
+            None => Err(Error::not_found("inventory")),
         }
-        Ok(out)
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {

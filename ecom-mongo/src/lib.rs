@@ -67,8 +67,9 @@
 //!
 //! `x-total-count` is a count over the same filter; facets are one aggregation (`$facet`) over
 //! it; relevance is computed by the server over the keyword matches (`$addFields`, `$sort`).
-//! `in_stock` reads the sold-out ids from `Inventories` (index `sold_out`; a product with models
-//! only when none of them has stock, index `models_of_product`) and leaves them out.
+//! `in_stock` is a condition on the product's own `inStock` flag, which the services keep from
+//! its stock records (`record_stock`, with the units sold): its cost does not grow with the
+//! number of sold-out products.
 //!
 //! ## Consistency
 //!

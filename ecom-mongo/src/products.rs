@@ -1,6 +1,6 @@
 //! [`ProductRepo`] on the `Products` collection.
 
-use crate::collection::{collection, index};
+use crate::collection::{collection, index, update_each};
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
@@ -8,6 +8,7 @@ use bson::{doc, Bson, Document};
 use ecom_core::category::ancestors;
 use ecom_core::clock::Timestamp;
 use ecom_core::id::{ProductId, ShopId};
+use ecom_core::inventory::StockState;
 use ecom_core::page::Page;
 use ecom_core::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
@@ -107,9 +108,13 @@ struct ProductDoc {
     /// The category and every category above it (the subtree filter's lookup); derived.
     #[serde(default, skip_deserializing)]
     category_paths: Vec<String>,
-    /// Units sold as last recorded (the best-selling sort); only `record_sold` writes it.
+    /// Units sold as last recorded (the best-selling sort); only `record_stock` writes it.
     #[serde(default)]
     sold: i64,
+    /// Whether it has free stock, as last recorded (the in-stock filter); only `record_stock`
+    /// writes it after the insert.
+    #[serde(default = "in_stock_by_default")]
+    in_stock: bool,
     version: i64,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
@@ -142,6 +147,7 @@ impl ProductDoc {
             category: p.category.clone(),
             category_paths: p.category.as_deref().map(ancestors).unwrap_or_default(),
             sold: i64::try_from(p.sold).map_err(|_| Error::validation("sold", "is too large"))?,
+            in_stock: p.in_stock,
             version: i64::try_from(p.version)
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: p.created_at,
@@ -173,6 +179,7 @@ impl ProductDoc {
             search_terms: self.search_terms,
             category: self.category,
             sold: u64::try_from(self.sold).map_err(|_| out_of_range("sold"))?,
+            in_stock: self.in_stock,
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -268,11 +275,15 @@ fn catalogue_filter(filter: &CatalogueFilter) -> Document {
             );
         }
     }
-    if !filter.exclude.is_empty() {
-        let ids: Vec<&str> = filter.exclude.iter().map(ProductId::as_str).collect();
-        query.insert("_id", doc! { "$nin": ids });
+    if filter.in_stock {
+        query.insert("inStock", true);
     }
     query
+}
+
+/// Products stored before the in-stock flag existed count as in stock until refreshed.
+fn in_stock_by_default() -> bool {
+    true
 }
 
 /// The index a catalogue query reads through. Named, not left to the planner: some servers
@@ -439,11 +450,13 @@ impl ProductRepo for MongoProducts {
 
     async fn replace(&self, product: &Product, expected_version: u64) -> Result<()> {
         let expected = i64::try_from(expected_version).map_err(|_| Error::changed("product"))?;
-        // Every field but the id and the units sold (which only `record_sold` writes).
+        // Every field but the id, the units sold and the stock state (which only
+        // `record_stock` writes).
         let mut fields =
             bson::to_document(&ProductDoc::from_product(product)?).map_err(Error::backend)?;
         fields.remove("_id");
         fields.remove("sold");
+        fields.remove("inStock");
         if product.category.is_none() {
             fields.remove("category");
         }
@@ -555,17 +568,20 @@ impl ProductRepo for MongoProducts {
         Ok(facets)
     }
 
-    async fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()> {
-        for (id, units) in sold {
-            let units = i64::try_from(*units).map_err(|_| out_of_range("sold"))?;
-            self.products
-                .update_one(
-                    doc! { "_id": id.as_str() },
-                    doc! { "$set": { "sold": units } },
-                )
-                .await
-                .map_err(to_core)?;
+    async fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()> {
+        let statements = states
+            .iter()
+            .map(|(id, state)| {
+                let sold = i64::try_from(state.sold).map_err(|_| out_of_range("sold"))?;
+                Ok(doc! {
+                    "q": { "_id": id.as_str() },
+                    "u": { "$set": { "sold": sold, "inStock": state.in_stock } },
+                })
+            })
+            .collect::<Result<Vec<Document>>>()?;
+        if statements.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        update_each(&self.products, statements).await.map(drop)
     }
 }

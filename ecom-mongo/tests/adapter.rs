@@ -264,6 +264,7 @@ async fn an_adjustment_left_in_the_journal_is_listed_and_applied_once() {
             stock: 10,
             sold: 0,
             reservations: Vec::new(),
+            retired: false,
             created_at: now,
             updated_at: now,
         })

@@ -4,7 +4,7 @@ use crate::id::{ProductId, ShopId};
 use crate::in_process::sync::locked;
 use crate::in_process::sync::Map;
 use crate::inventory::{
-    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockState,
     ADJUSTMENT_HISTORY,
 };
 use crate::page::Page;
@@ -30,6 +30,8 @@ struct Row {
     stock: u64,
     sold: u64,
     open: Map<String, Reservation>,
+    /// A removed model's record: no reservations, no free stock on sale.
+    retired: bool,
     /// The newest adjustments, oldest first, at most [`ADJUSTMENT_HISTORY`].
     adjustments: VecDeque<StockAdjustment>,
     created_at: Timestamp,
@@ -48,6 +50,7 @@ impl Row {
             stock: self.stock,
             sold: self.sold,
             reservations,
+            retired: self.retired,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -114,6 +117,7 @@ impl InventoryRepo for MemoryInventory {
                 .iter()
                 .map(|r| (r.id.clone(), r.clone()))
                 .collect(),
+            retired: inventory.retired,
             adjustments: VecDeque::new(),
             created_at: inventory.created_at,
             updated_at: inventory.updated_at,
@@ -135,39 +139,36 @@ impl InventoryRepo for MemoryInventory {
             .map(|row| locked(&row).snapshot(product_id)))
     }
 
-    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
+    async fn stock_states(
+        &self,
+        product_ids: &[ProductId],
+    ) -> Result<Vec<(ProductId, StockState)>> {
         Ok(product_ids
             .iter()
             .filter_map(|id| {
                 let records = self.records_of(id);
-                let sold = records.iter().map(|row| locked(row).sold).sum();
-                (!records.is_empty()).then(|| (id.clone(), sold))
+                let mut state = StockState::default();
+                for row in &records {
+                    let row = locked(row);
+                    state.sold += row.sold;
+                    state.in_stock |= !row.retired && row.stock > 0;
+                }
+                (!records.is_empty()).then(|| (id.clone(), state))
             })
             .collect())
     }
 
-    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
-        let rows: Vec<(ProductId, Arc<Mutex<Row>>)> = self
-            .rows
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(id, row)| (id.clone(), row.clone()))
-            .collect();
-        // Per product: whether any of its records has free stock.
-        let mut products: Map<ProductId, bool> = Map::default();
-        for (id, row) in rows {
-            let row = locked(&row);
-            if shop.is_none_or(|s| &row.shop_id == s) {
-                let product = row.model_of.clone().unwrap_or(id);
-                *products.entry(product).or_insert(false) |= row.stock > 0;
-            }
+    async fn set_retired(&self, product_id: &ProductId, retired: bool) -> Result<()> {
+        let row = self.existing_row(product_id)?;
+        let mut row = locked(&row);
+        if retired && !row.open.is_empty() {
+            return Err(Error::refused(
+                "inventory",
+                "has stock held by a checkout or return",
+            ));
         }
-        Ok(products
-            .into_iter()
-            .filter(|(_, in_stock)| !in_stock)
-            .map(|(id, _)| id)
-            .collect())
+        row.retired = retired;
+        Ok(())
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {
@@ -203,7 +204,7 @@ impl InventoryRepo for MemoryInventory {
         let row = self.existing_row(product_id)?;
         let mut row = locked(&row);
         let sum: u64 = holds.iter().map(|h| u64::from(h.quantity)).sum();
-        if row.stock < sum || holds.iter().any(|h| row.open.contains_key(&h.id)) {
+        if row.retired || row.stock < sum || holds.iter().any(|h| row.open.contains_key(&h.id)) {
             return Err(Error::InsufficientStock {
                 product_id: product_id.to_string(),
             });

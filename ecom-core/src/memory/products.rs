@@ -2,6 +2,7 @@ use crate::error::{Error, Result};
 use crate::id::ProductId;
 use crate::in_process::sync::locked;
 use crate::in_process::sync::Map;
+use crate::inventory::StockState;
 use crate::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
 };
@@ -71,9 +72,10 @@ impl ProductRepo for MemoryProducts {
         if stored.version != expected_version {
             return Err(Error::changed("product"));
         }
-        let sold = stored.sold;
+        let (sold, in_stock) = (stored.sold, stored.in_stock);
         *stored = product.clone();
         stored.sold = sold;
+        stored.in_stock = in_stock;
         Ok(())
     }
 
@@ -97,11 +99,12 @@ impl ProductRepo for MemoryProducts {
         Ok(Facets::of(products.values().filter(|p| filter.matches(p))))
     }
 
-    async fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()> {
+    async fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()> {
         let mut products = locked(&self.products);
-        for (id, units) in sold {
+        for (id, state) in states {
             if let Some(p) = products.get_mut(id) {
-                p.sold = *units;
+                p.sold = state.sold;
+                p.in_stock = state.in_stock;
             }
         }
         Ok(())

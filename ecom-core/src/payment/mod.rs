@@ -12,5 +12,5 @@ pub(crate) mod state;
 pub use cod::CashOnDelivery;
 pub use provider::{Callback, PaymentEvent, PaymentEventKind, PaymentProvider, RefundOutcome};
 pub use registry::PaymentProviders;
-pub use signed_webhook::{SignedWebhook, SIGNATURE_HEADER};
+pub use signed_webhook::{SignedWebhook, MAX_SIGNATURES, MAX_SIGNATURE_HEADER, SIGNATURE_HEADER};
 pub use state::{Capture, Payment, PaymentStatus, MAX_EVENTS};

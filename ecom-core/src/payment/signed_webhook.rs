@@ -16,12 +16,19 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
+/// Most `v1` signatures a callback may carry (a secret being rotated needs two).
+pub const MAX_SIGNATURES: usize = 3;
+
+/// Longest signature header accepted, in bytes (three signatures and a time fit with room).
+pub const MAX_SIGNATURE_HEADER: usize = 512;
+
 /// The header carrying a [`SignedWebhook`] signature.
 pub const SIGNATURE_HEADER: &str = "x-ecom-signature";
 
 /// A provider that reports by signed webhook (`online`), with Stripe's scheme: the header
 /// [`SIGNATURE_HEADER`] is `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`
-/// (several `v1` are allowed, for secret rotation), `t` at most `tolerance` away from now, and
+/// (up to [`MAX_SIGNATURES`] `v1`, for secret rotation; the header at most
+/// [`MAX_SIGNATURE_HEADER`] bytes), `t` at most `tolerance` away from now, and
 /// the body is `{id, type: payment.succeeded | payment.failed | refund.succeeded, order_id,
 /// amount, currency, provider_ref?}` with `amount` in major units as the order shows it.
 ///
@@ -76,27 +83,35 @@ impl SignedWebhook {
         let header = callback
             .header(SIGNATURE_HEADER)
             .ok_or_else(|| bad("is required"))?;
+        if header.len() > MAX_SIGNATURE_HEADER {
+            return Err(bad("is too long"));
+        }
         let mut t = None;
         let mut signatures = Vec::new();
         for part in header.split(',') {
             match part.trim().split_once('=') {
                 Some(("t", v)) => t = v.parse::<i64>().ok(),
                 Some(("v1", v)) => {
+                    if signatures.len() == MAX_SIGNATURES {
+                        return Err(bad("carries more than 3 v1 signatures"));
+                    }
                     signatures.push(hex::decode(v).map_err(|_| bad("v1 must be hex"))?)
                 }
                 _ => {}
             }
         }
         let t = t.ok_or_else(|| bad("must carry t=<unix seconds>"))?;
-        if (now.timestamp() - t).abs() > self.tolerance.num_seconds() {
+        // Compared without arithmetic that could wrap: any i64 `t` is fine.
+        if now.timestamp().abs_diff(t) > self.tolerance.num_seconds().unsigned_abs() {
             return Err(bad("is too old or from the future"));
         }
-        let genuine = signatures.iter().any(|s| {
-            Self::mac(&self.secret, t, &callback.body)
-                .verify_slice(s)
-                .is_ok()
-        });
-        if !genuine {
+        // The MAC is computed once over the body; each signature is compared to it in
+        // constant time (a clone of the finished state costs one hash block, not the body).
+        let mac = Self::mac(&self.secret, t, &callback.body);
+        if !signatures
+            .iter()
+            .any(|s| mac.clone().verify_slice(s).is_ok())
+        {
             return Err(bad("does not match the body"));
         }
         Ok(())
@@ -164,5 +179,93 @@ impl PaymentProvider for SignedWebhook {
                 .map(|r| crate::validate::text("provider_ref", &r, 200))
                 .transpose()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn provider() -> (SignedWebhook, Secret) {
+        let secret = Secret::new(b"webhook-secret-0123456789".to_vec());
+        (
+            SignedWebhook::new(secret.clone(), Duration::seconds(900)),
+            secret,
+        )
+    }
+
+    fn callback(header: &str, body: &[u8]) -> Callback {
+        Callback {
+            headers: vec![(SIGNATURE_HEADER.to_owned(), header.to_owned())],
+            body: body.to_vec(),
+        }
+    }
+
+    /// A header of 5,000 `v1` entries over a 100 KB body is refused, and costs no more than
+    /// one genuine signature (before, the MAC of the whole body was computed per entry).
+    #[test]
+    fn many_signatures_cost_what_one_does() {
+        let (provider, secret) = provider();
+        let body = vec![b'x'; 100_000];
+        let now = chrono::Utc::now();
+        let one = SignedWebhook::sign(&secret, now.timestamp(), &body);
+        let mut many = format!("t={}", now.timestamp());
+        for _ in 0..5_000 {
+            many.push_str(",v1=00");
+        }
+        let refused = provider.check_signature(&callback(&many, &body), now);
+        assert!(
+            matches!(refused, Err(Error::Validation { ref field, .. }) if field == SIGNATURE_HEADER),
+            "{refused:?}"
+        );
+        let cost = |header: &str| {
+            let call = callback(header, &body);
+            let start = Instant::now();
+            for _ in 0..20 {
+                let _ = provider.check_signature(&call, now);
+            }
+            start.elapsed()
+        };
+        let (one_cost, many_cost) = (cost(&one), cost(&many));
+        assert!(
+            many_cost <= one_cost * 3,
+            "5,000 entries cost {many_cost:?}, one genuine signature {one_cost:?}"
+        );
+        // Within the size bound, at most three signatures; a genuine one among them passes.
+        let fake = "0".repeat(64);
+        let three = format!("{one},v1={fake},v1={fake}");
+        assert!(provider
+            .check_signature(&callback(&three, &body), now)
+            .is_ok());
+        let four = format!("{three},v1={fake}");
+        assert!(provider
+            .check_signature(&callback(&four, &body), now)
+            .is_err());
+    }
+
+    /// A time far in the past or future cannot wrap the freshness check around.
+    #[test]
+    fn extreme_times_are_refused_not_wrapped() {
+        let (provider, secret) = provider();
+        let body = br#"{"id":"e"}"#;
+        let now = chrono::Utc::now();
+        for t in [
+            i64::MIN,
+            -9_223_372_035_058_208_728,
+            i64::MAX,
+            now.timestamp() - 301,
+        ] {
+            let header = SignedWebhook::sign(&secret, t, body);
+            let refused = provider.check_signature(&callback(&header, body), now);
+            assert!(
+                matches!(refused, Err(Error::Validation { ref message, .. }) if message.contains("too old")),
+                "t={t}: {refused:?}"
+            );
+        }
+        let fresh = SignedWebhook::sign(&secret, now.timestamp() - 299, body);
+        assert!(provider
+            .check_signature(&callback(&fresh, body), now)
+            .is_ok());
     }
 }

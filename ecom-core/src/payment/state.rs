@@ -111,6 +111,13 @@ pub struct Payment {
     pub refund_due_at: Option<Timestamp>,
     /// Whether the provider took the refund request (then it confirms with a refund event).
     pub refund_requested: bool,
+    /// Refund requests that failed so far (the provider was down, or its method is gone).
+    #[serde(default)]
+    pub refund_attempts: u32,
+    /// After a failed refund request: when the sweep asks again (backing off, so failing
+    /// refunds never hold up the rest of the sweep).
+    #[serde(default)]
+    pub refund_retry_at: Option<Timestamp>,
     /// The provider events applied or answered, newest last (at most [`MAX_EVENTS`]).
     pub events: Vec<String>,
 }
@@ -140,17 +147,22 @@ impl Payment {
             provider_ref: None,
             refund_due_at: None,
             refund_requested: false,
+            refund_attempts: 0,
+            refund_retry_at: None,
             events: Vec::new(),
         }
     }
 
     /// When the server must act on this payment by itself, if ever: the expiry of an unpaid
-    /// online payment, or a refund due and not yet taken by the provider. Sweeps look for
+    /// online payment, or a refund due and not yet taken by the provider (after a failed
+    /// request, its next try). Sweeps look for
     /// payments due before now ([`crate::order::OrderRepo::list_payments_due`]).
     pub fn due_at(&self) -> Option<Timestamp> {
         match self.status {
             PaymentStatus::Pending => self.expires_at,
-            PaymentStatus::Paid if !self.refund_requested => self.refund_due_at,
+            PaymentStatus::Paid if !self.refund_requested => self
+                .refund_due_at
+                .map(|due| self.refund_retry_at.map_or(due, |r| r.max(due))),
             _ => None,
         }
     }
@@ -191,6 +203,14 @@ impl Payment {
         }
         self.status = next;
         Ok(())
+    }
+
+    /// A refund request failed at `now`: the next try waits 1, 2, 4 ... minutes, at most an
+    /// hour.
+    pub fn refund_failed(&mut self, now: Timestamp) {
+        self.refund_attempts = self.refund_attempts.saturating_add(1);
+        let minutes = (1i64 << self.refund_attempts.saturating_sub(1).min(6)).min(60);
+        self.refund_retry_at = Some(now + Duration::minutes(minutes));
     }
 
     /// The order was cancelled as a whole: a pending payment fails (no money will be taken);

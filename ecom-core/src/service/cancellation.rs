@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::id::{DiscountId, OrderId, ProductId, ShopId};
 use crate::inventory::Reservation;
 use crate::order::{Order, OrderStatus, ReturnClaim};
-use crate::service::catalogue::sold::record_sales;
+use crate::service::catalogue::sold::refresh_stock;
 use crate::service::checkout::holds::{code_use, line_hold};
 use crate::service::order_update::{update_order, Edit};
 use chrono::Duration;
@@ -235,6 +235,6 @@ pub(crate) async fn finish_returns(
         backend.discounts.release(discount, use_).await?;
     }
     let products = owed.lines.iter().map(|&i| done.lines[i].product_id.clone());
-    record_sales(backend, products).await;
+    refresh_stock(backend, products).await;
     Ok(done)
 }

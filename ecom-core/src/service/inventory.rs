@@ -8,6 +8,7 @@ use crate::inventory::{
 };
 use crate::page::Page;
 use crate::product::Product;
+use crate::service::catalogue::sold::refresh_stock;
 use crate::validate;
 use std::cmp::Ordering;
 
@@ -39,7 +40,7 @@ impl InventoryService {
     }
 
     /// Adds `quantity` units to a product of `shop` (to its model `model`, for a product with
-    /// models: required for one, refused for one without, errors naming `modelId`); optionally
+    /// models: required for one, refused for one without, errors naming `model_id`); optionally
     /// sets its location. Returns the stock record changed.
     pub async fn add_stock(
         &self,
@@ -53,6 +54,7 @@ impl InventoryService {
         let location = location
             .map(|l| validate::optional_text("location", l, 200))
             .transpose()?;
+        let product = product_id.clone();
         let record = self.owned(shop, product_id, model).await?;
         let product_id = &record.product_id;
         let inventory = self
@@ -70,6 +72,7 @@ impl InventoryService {
             // only counts low until it is rebuilt.
             tracing::warn!(%product_id, error = %e, "stock gate add failed");
         }
+        refresh_stock(&self.backend, [product]).await;
         Ok(inventory)
     }
 
@@ -117,6 +120,7 @@ impl InventoryService {
             valid => valid,
         };
         let reason = validate::text("reason", reason, 200)?;
+        let product = product_id.clone();
         let record = self.owned(shop, product_id, model).await?;
         let product_id = &record.product_id;
         let adjusted = self
@@ -135,6 +139,7 @@ impl InventoryService {
         // The id is new, so the store applied this adjustment for this call: the gate follows
         // once. The store stays the final guard while the gate lags.
         follow_adjustment(&self.backend, product_id, adjusted.adjustment.delta).await;
+        refresh_stock(&self.backend, [product]).await;
         Ok(adjusted)
     }
 
@@ -230,6 +235,7 @@ impl InventoryService {
                 stock: models.iter().map(|m| m.stock).sum(),
                 sold: models.iter().map(|m| m.sold).sum(),
                 reservations: models.iter().flat_map(|m| m.reservations.clone()).collect(),
+                retired: false,
                 created_at: models
                     .iter()
                     .map(|m| m.created_at)

@@ -16,7 +16,7 @@ use crate::service::cancellation::{cancelled, finish_returns};
 use crate::service::config::EcomConfig;
 use crate::service::order_update::{update_order, Edit};
 use crate::service::payment_stats::{PaymentCounts, PaymentStats};
-use crate::service::refunds::refund_due;
+use crate::service::refunds::{defer, refund_due};
 use std::sync::Arc;
 
 /// What a [`PaymentService::sweep`] did.
@@ -57,7 +57,9 @@ impl PaymentService {
     ///   is asked for, and the answer is [`Error::Conflict`];
     /// - `failed`: a pending payment fails and the order is cancelled (stock and code uses
     ///   return);
-    /// - `refund succeeded`: paid -> refunded.
+    /// - `refund succeeded`: paid -> refunded; a live order (not cancelled) is cancelled with
+    ///   it, its stock and code uses returning, unless its lines already shipped (then only the
+    ///   refund is recorded).
     ///
     /// An unknown method or order is [`Error::NotFound`]; a callback that is not genuine is
     /// [`Error::Validation`].
@@ -126,6 +128,7 @@ impl PaymentService {
                         Ok(provider) => provider.clone(),
                         Err(_) => {
                             tracing::warn!(order_id = %order.id, method = %order.payment.method, "refund due for an unregistered payment method");
+                            defer(&self.backend, order).await;
                             report.failed += 1;
                             continue;
                         }
@@ -203,6 +206,17 @@ fn apply(
     }
     let mut next = match (event.kind, order.payment.status) {
         (PaymentEventKind::Failed, PaymentStatus::Pending) => cancelled(order, now, lease)?,
+        // The money went back while the order is live: it is cancelled (stock, gate and code
+        // uses back once, through the cancel path). An order whose lines already shipped
+        // cannot be: the refund is recorded and the goods stay with the customer.
+        (PaymentEventKind::RefundSucceeded, PaymentStatus::Paid)
+            if order.status != OrderStatus::Cancelled =>
+        {
+            cancelled(order, now, lease).unwrap_or_else(|_| {
+                tracing::warn!(order_id = %order.id, status = ?order.status, "a refund of an order that already shipped: recorded, the order left as it is");
+                order.clone()
+            })
+        }
         _ => order.clone(),
     };
     next.payment.remember(&event.id);
@@ -217,6 +231,7 @@ fn apply(
             }
         }
         (PaymentEventKind::RefundSucceeded, PaymentStatus::Paid) => {
+            next.payment.refund_requested = true;
             next.payment.become_(PaymentStatus::Refunded, now)?;
         }
         // A failure of a pending payment cancelled the order above; anything else changes

@@ -11,7 +11,7 @@ use crate::page::Page;
 use crate::product::{Product, ProductFilter, ProductQuery, ProductSort};
 use crate::search;
 use crate::service::catalogue::cache::CatalogueCache;
-use crate::service::catalogue::sold::with_sold;
+use crate::service::catalogue::sold::{refresh_stock, with_sold};
 use crate::service::config::EcomConfig;
 use crate::service::inventory::follow_adjustment;
 use crate::validate;
@@ -238,6 +238,7 @@ impl ProductService {
             models,
             category,
             sold: 0,
+            in_stock: quantity > 0,
             is_draft: true,
             is_published: false,
             version: 0,
@@ -371,15 +372,6 @@ impl ProductService {
             .filter(|old| !models.iter().any(|m| m.id == old.id))
             .cloned()
             .collect();
-        for model in &removed {
-            let held = self.backend.inventory.get(&model.id).await?;
-            if held.is_some_and(|r| !r.reservations.is_empty()) {
-                return Err(Error::refused(
-                    "model",
-                    format!("{} has stock held by a checkout or return", model.name),
-                ));
-            }
-        }
         let now = self.backend.clock.now();
         let added: Vec<Inventory> = models
             .iter()
@@ -444,19 +436,58 @@ impl ProductService {
             .patch_models(kind.as_ref(), &mut next, patch.variations, patch.models)
             .await?;
         self.insert_records(&added).await?;
+        // Removed models stop taking reservations before the product forgets them: a checkout
+        // holding one makes the removal a 409; one arriving later finds the record retired.
+        if let Err(e) = self.set_retired(&removed).await {
+            self.delete_records(&added).await;
+            return Err(e);
+        }
         let saved = self.save(next, current.version).await;
         if saved.is_err() {
             self.delete_records(&added).await;
+            self.unretire(&removed).await;
         }
         let saved = saved?;
-        for model in removed {
-            self.retire(&saved, &model).await;
+        for model in &removed {
+            self.retire(&saved, model).await;
+        }
+        if !removed.is_empty() {
+            refresh_stock(&self.backend, [saved.id.clone()]).await;
         }
         Ok(saved)
     }
 
+    /// Retires the stock records of `models`, all or none: a record with open holds refuses
+    /// ([`Error::Conflict`] naming the model) and the ones retired before it come back.
+    async fn set_retired(&self, models: &[Model]) -> Result<()> {
+        for (done, model) in models.iter().enumerate() {
+            if let Err(e) = self.backend.inventory.set_retired(&model.id, true).await {
+                self.unretire(&models[..done]).await;
+                return Err(match e {
+                    Error::Conflict { .. } => Error::refused(
+                        "model",
+                        format!("{} has stock held by a checkout or return", model.name),
+                    ),
+                    other => other,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings retired records of `models` back (undoing a removal that did not happen; best
+    /// effort: logged).
+    async fn unretire(&self, models: &[Model]) {
+        for model in models {
+            if let Err(e) = self.backend.inventory.set_retired(&model.id, false).await {
+                tracing::warn!(model_id = %model.id, error = %e, "a model of a failed change stays retired");
+            }
+        }
+    }
+
     /// A removed model's free units leave its stock record by a recorded adjustment (best
-    /// effort: logged), so no in-stock count or gate sees them.
+    /// effort: logged), so no gate sees them; units returned to it later stay off sale (the
+    /// record is retired).
     async fn retire(&self, product: &Product, model: &Model) {
         let adjustment = crate::inventory::NewAdjustment {
             id: crate::id::AdjustmentId::generate(),
@@ -615,6 +646,7 @@ fn record(
         stock: u64::from(stock),
         sold: 0,
         reservations: Vec::new(),
+        retired: false,
         created_at: now,
         updated_at: now,
     }

@@ -28,8 +28,8 @@ pub(crate) async fn refund_due(
     let outcome = match provider.refund(&order).await {
         Ok(outcome) => outcome,
         Err(e) => {
-            tracing::warn!(order_id = %order.id, error = %e, "refund request failed; the sweep retries");
-            return order;
+            tracing::warn!(order_id = %order.id, error = %e, "refund request failed; the sweep retries later");
+            return defer(backend, order).await;
         }
     };
     let fallback = order.clone();
@@ -54,6 +54,31 @@ pub(crate) async fn refund_due(
         Ok(done) => done.after,
         Err(e) => {
             tracing::warn!(order_id = %fallback.id, error = %e, "recording a refund request failed; the sweep retries");
+            fallback
+        }
+    }
+}
+
+/// A refund request of `order` failed (or cannot be made: its method is gone): the sweep asks
+/// again later, backing off ([`Payment::refund_failed`](crate::payment::Payment::refund_failed)),
+/// so failing refunds never keep the sweep from the payments due after them. Returns the order
+/// as it stands after.
+pub(crate) async fn defer(backend: &Backend, order: Order) -> Order {
+    let now = backend.clock.now();
+    let fallback = order.clone();
+    let deferred = update_order(backend, order, |current| {
+        if !owes_refund(current) {
+            return Ok(Edit::Keep);
+        }
+        let mut next = current.clone();
+        next.payment.refund_failed(now);
+        Ok(Edit::save(next))
+    })
+    .await;
+    match deferred {
+        Ok(done) => done.after,
+        Err(e) => {
+            tracing::warn!(order_id = %fallback.id, error = %e, "deferring a failed refund failed");
             fallback
         }
     }

@@ -69,6 +69,7 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
         let published = rng.gen_range(0..10) != 0;
         // Pairs of products share a creation time: ties are broken by id.
         let created_at = start + chrono::Duration::seconds((i / 2) as i64);
+        let stock = rng.gen_range(0..4);
         let product = Product {
             models: Vec::new(),
             id: ProductId::generate(),
@@ -87,13 +88,15 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
             category: (rng.gen_range(0..20) != 0)
                 .then(|| categories[rng.gen_range(0..categories.len())].clone()),
             sold: rng.gen_range(0..6),
+            // As the services record it: free stock in its record.
+            in_stock: stock > 0,
             is_draft: !published,
             is_published: published,
             version: 0,
             created_at,
             updated_at: created_at,
         };
-        products.push((product, rng.gen_range(0..4)));
+        products.push((product, stock));
     }
     for chunk in products.chunks(100) {
         futures::future::join_all(chunk.iter().map(|(p, stock)| async move {
@@ -107,6 +110,7 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
                     stock: *stock,
                     sold: p.sold,
                     reservations: Vec::new(),
+                    retired: false,
                     created_at: p.created_at,
                     updated_at: p.created_at,
                 })

@@ -569,7 +569,7 @@ pub async fn round_trips_per_order(backend: &Backend) {
         let background = |name: &str| {
             matches!(
                 name,
-                "inventory.settle" | "gate.commit" | "inventory.sold_of" | "products.record_sold"
+                "inventory.settle" | "gate.commit" | "inventory.stock_states" | "products.record_stock"
             )
         };
         let (settled, hot): (Vec<_>, Vec<_>) =
@@ -594,14 +594,14 @@ pub async fn round_trips_per_order(backend: &Backend) {
         let expected_after: &[&str] = match strategy {
             CheckoutStrategy::Gate => &[
                 "inventory.settle",
-                "inventory.sold_of",
-                "products.record_sold",
+                "inventory.stock_states",
+                "products.record_stock",
                 "gate.commit",
             ],
             _ => &[
                 "inventory.settle",
-                "inventory.sold_of",
-                "products.record_sold",
+                "inventory.stock_states",
+                "products.record_stock",
             ],
         };
         assert_eq!(

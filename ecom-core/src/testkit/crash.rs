@@ -260,7 +260,7 @@ fn in_background(step: &Call) -> bool {
             | "inventory.settle_many"
             | "discounts.settle"
             | "gate.commit"
-            | "products.record_sold"
+            | "products.record_stock"
     )
 }
 
@@ -384,7 +384,19 @@ async fn rollback_faults(backend: &Backend, strategy: CheckoutStrategy, mode: Fa
         let outcome = fx.place_on_task(&view).await;
         view.checkout.flush().await;
         assert_fired(&probe, step, &what);
-        assert_outcome(mode, step, &outcome, &what);
+        if step.name == "products.record_stock" {
+            // The refresh of the products' stock state after the units came back is best
+            // effort: the refusal stands (a panic still takes the task down).
+            assert!(
+                matches!(
+                    (mode, &outcome),
+                    (FaultMode::Panic, Err(_)) | (_, Ok(Err(Error::InsufficientStock { .. })))
+                ),
+                "{what}: {outcome:?}"
+            );
+        } else {
+            assert_outcome(mode, step, &outcome, &what);
+        }
         recover(&ecom, &what).await;
         assert!(
             fx.check(backend, &what).await.is_empty(),
@@ -464,7 +476,7 @@ async fn recovery_faults(
             FaultMode::Panic => assert!(outcome.is_err(), "{what}: recovery should have died"),
             // The refresh of the products' units sold (the best-selling order's copy) is best
             // effort: its failure is logged, the next refresh repairs it.
-            _ if step.name == "products.record_sold" => {
+            _ if step.name == "products.record_stock" => {
                 assert!(
                     matches!(outcome, Ok(Ok(_))),
                     "{what}: a failed refresh of units sold fails nothing: {outcome:?}"
@@ -550,7 +562,7 @@ async fn cancel_faults(backend: &Backend, strategy: CheckoutStrategy, mode: Faul
             FaultMode::Panic => assert!(outcome.is_err(), "{what}: the cancel should have died"),
             // The store has the units back; a failing gate, or a failing refresh of the units
             // sold the best-selling order reads, is not worth failing the cancel for.
-            _ if step.name.starts_with("gate.") || step.name == "products.record_sold" => {
+            _ if step.name.starts_with("gate.") || step.name == "products.record_stock" => {
                 assert!(matches!(outcome, Ok(Ok(_))), "{what}: {outcome:?}");
             }
             _ => assert!(

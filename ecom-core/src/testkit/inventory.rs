@@ -35,6 +35,7 @@ async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
         stock,
         sold: 0,
         reservations: Vec::new(),
+        retired: false,
         created_at: now,
         updated_at: now,
     };

@@ -27,7 +27,7 @@ use crate::id::{
     AccountId, ApiKeyId, CustomerId, DiscountId, OrderId, ProductId, SessionId, ShopId,
 };
 use crate::inventory::{
-    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockState,
 };
 use crate::key_store::{KeyStore, KeyStoreRepo};
 use crate::lock::{DistributedLock, LockGuard};
@@ -359,14 +359,14 @@ probed!(ProductRepo, "products", {
     read fn list(&self, query: &ProductQuery) -> Result<Vec<Product>>;
     read fn count(&self, filter: &ProductFilter) -> Result<u64>;
     read fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
-    write fn record_sold(&self, sold: &[(ProductId, u64)]) -> Result<()>;
+    write fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()>;
 });
 
 probed!(InventoryRepo, "inventory", {
     write fn insert(&self, inventory: &Inventory) -> Result<()>;
     read fn get(&self, product_id: &ProductId) -> Result<Option<Inventory>>;
-    read fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>>;
-    read fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>>;
+    read fn stock_states(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, StockState)>>;
+    write fn set_retired(&self, product_id: &ProductId, retired: bool) -> Result<()>;
     write fn delete(&self, product_id: &ProductId) -> Result<bool>;
     write fn add_stock(&self, product_id: &ProductId, quantity: u32, location: Option<&str>, now: Timestamp) -> Result<Inventory>;
     write fn reserve(&self, product_id: &ProductId, holds: &[Reservation]) -> Result<()>;

@@ -29,6 +29,7 @@ fn product(shop: &ShopId, name: &str, minor: i64, published: bool, backend: &Bac
         variations: Vec::new(),
         category: None,
         sold: 0,
+        in_stock: true,
         is_draft: !published,
         is_published: published,
         search_terms: vec![name.to_lowercase()],

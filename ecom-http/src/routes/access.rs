@@ -8,10 +8,12 @@ use crate::dto::account::{
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
 use crate::extract::{ClientAddr, CustomerAuth, Json, RefreshRequest, ShopAuth};
+use crate::limits::Route;
 use crate::state::AppState;
 use axum::extract::State;
 use ecom_core::account::AccountKind;
 use ecom_core::service::{Principal, Session};
+use ecom_core::Error;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -34,18 +36,32 @@ async fn signup(
     addr: ClientAddr,
     body: SignupBody,
 ) -> Result<Session, AppError> {
-    state.limits.check(addr.0, &body.email)?;
+    state.limits.attempt(Route::Signup(kind), addr.0)?;
     Ok(state.ecom.auth.signup(kind, body.into()).await?)
 }
 
+/// A login: the address's budget first, then the email's delay (earned by wrong passwords
+/// only); the outcome of the password check feeds the delay.
 async fn login(
     state: &AppState,
     kind: AccountKind,
     addr: ClientAddr,
     body: LoginBody,
 ) -> Result<Session, AppError> {
-    state.limits.check(addr.0, &body.email)?;
-    Ok(state.ecom.auth.login(kind, body.into()).await?)
+    state.limits.attempt(Route::Login(kind), addr.0)?;
+    state.limits.login_allowed(kind, &body.email)?;
+    let email = body.email.clone();
+    match state.ecom.auth.login(kind, body.into()).await {
+        Ok(session) => {
+            state.limits.login_succeeded(kind, &email);
+            Ok(session)
+        }
+        Err(e @ Error::Unauthorized(_)) => {
+            state.limits.login_failed(kind, &email);
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn logout(state: &AppState, principal: &Principal) -> Result<Reply<LoggedOutDto>, AppError> {
@@ -65,7 +81,8 @@ async fn refresh(
     addr: ClientAddr,
     request: RefreshRequest,
 ) -> Result<Reply<RefreshedDto>, AppError> {
-    state.limits.check(addr.0, &request.client_id)?;
+    state.limits.attempt(Route::Refresh(kind), addr.0)?;
+    state.limits.refresh(kind, &request.refresh_token)?;
     let session = state
         .ecom
         .auth
@@ -81,7 +98,7 @@ async fn refresh(
     responses(
         (status = 201, description = "Shop registered and logged in", body = Envelope<ShopSessionDto>),
         (status = 409, description = "Email already registered", body = crate::envelope::ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -101,7 +118,7 @@ pub async fn shop_signup(
     responses(
         (status = 200, description = "Logged in", body = Envelope<ShopSessionDto>),
         (status = 401, description = "Wrong email or password", body = crate::envelope::ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address, or a login for this email delayed by wrong passwords", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -134,7 +151,7 @@ pub async fn shop_logout(
     responses(
         (status = 200, description = "New tokens", body = Envelope<RefreshedDto>),
         (status = 403, description = "Refresh token reused; all sessions revoked", body = crate::envelope::ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this account", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or with this token", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = [], "client_id" = [], "refresh_token" = []))
 )]
@@ -153,7 +170,7 @@ pub async fn shop_refresh(
     responses(
         (status = 201, description = "Customer registered and logged in", body = Envelope<UserSessionDto>),
         (status = 409, description = "Email already registered", body = crate::envelope::ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -173,7 +190,7 @@ pub async fn user_signup(
     responses(
         (status = 200, description = "Logged in", body = Envelope<UserSessionDto>),
         (status = 401, description = "Wrong email or password", body = crate::envelope::ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this email", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address, or a login for this email delayed by wrong passwords", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -205,7 +222,7 @@ pub async fn user_logout(
     responses(
         (status = 200, description = "New tokens", body = Envelope<RefreshedDto>),
         (status = 403, description = "Refresh token reused; all sessions revoked", body = crate::envelope::ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this account", body = crate::envelope::ErrorBody),
+        (status = 429, description = "Too many attempts from this address or with this token", body = crate::envelope::ErrorBody),
     ),
     security(("api_key" = [], "client_id" = [], "refresh_token" = []))
 )]

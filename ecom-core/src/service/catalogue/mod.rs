@@ -218,11 +218,7 @@ impl CatalogueService {
             Some(q) => SearchWords::parse(q)?,
             None => None,
         };
-        let exclude = if query.in_stock {
-            self.backend.inventory.sold_out(query.shop.as_ref()).await?
-        } else {
-            Vec::new()
-        };
+
         Ok(CatalogueFilter {
             category: query.category.as_deref().map(category_path).transpose()?,
             shop: query.shop.clone(),
@@ -230,7 +226,7 @@ impl CatalogueService {
             min_price,
             max_price,
             words,
-            exclude,
+            in_stock: query.in_stock,
         })
     }
 }

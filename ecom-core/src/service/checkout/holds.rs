@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::id::ProductId;
 use crate::inventory::Reservation;
 use crate::order::{AppliedDiscount, Order, OrderLine};
+use crate::service::catalogue::sold::refresh_stock;
 use std::sync::Arc;
 
 /// The hold of an order's line (its id is the order's).
@@ -95,6 +96,8 @@ impl Holds {
                 tracing::warn!(order_id = %order.id, error = %e, "giving back {what} failed; recovery will");
             }
         };
+        // Products some of whose units came back (their free stock may be back).
+        let mut restocked = Vec::new();
         for line in &order.lines {
             let hold = line_hold(order, line, at);
             let released = self
@@ -103,6 +106,9 @@ impl Holds {
                 .inventory
                 .release(line.stock_id(), std::slice::from_ref(&hold))
                 .await;
+            if matches!(released, Ok(units) if units > 0) {
+                restocked.push(line.product_id.clone());
+            }
             log("stock", released.map(drop));
         }
         for applied in &order.discounts {
@@ -120,6 +126,7 @@ impl Holds {
             .release(order.id.as_str(), &stock_ids(order))
             .await;
         log("the admission", released);
+        refresh_stock(&self.inner.backend, restocked).await;
         complete
     }
 

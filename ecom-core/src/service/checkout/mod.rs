@@ -40,7 +40,7 @@ use crate::discount::{Discount, LineValue};
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, OrderId, ProductId, ShopId};
 use crate::idempotency::IdempotencyKey;
-use crate::money::Money;
+use crate::money::{Money, MAX_MAJOR_UNITS};
 use crate::order::{AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderStatus};
 use crate::payment::{Payment, PaymentProvider};
 use crate::service::config::EcomConfig;
@@ -186,6 +186,19 @@ impl CheckoutService {
         let total_checkout = total_price
             .checked_add(fee_ship)?
             .checked_sub(total_discount)?;
+        // One money limit: an order's total is at most what a payment (or a provider's
+        // callback) can carry.
+        total_checkout
+            .checked_input(currency, "items")
+            .map_err(|_| {
+                Error::validation(
+                    "items",
+                    format!(
+                        "the order's total may be at most {MAX_MAJOR_UNITS} (the largest amount a \
+                     payment carries)"
+                    ),
+                )
+            })?;
         Ok(CheckoutReview {
             shops,
             totals: CheckoutTotals {

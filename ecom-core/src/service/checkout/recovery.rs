@@ -24,7 +24,7 @@ use crate::id::{DiscountId, OrderId, ProductId};
 use crate::inventory::Reservation;
 use crate::order::Order;
 use crate::service::cancellation::finish_returns;
-use crate::service::catalogue::sold::record_sales;
+use crate::service::catalogue::sold::refresh_stock;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -112,6 +112,8 @@ impl Recovery {
         // Ordered: placed orders are finished in id order, the same order every run.
         let mut fates: BTreeMap<OrderId, Fate> = BTreeMap::new();
         let mut touched: Vec<ProductId> = Vec::new();
+        // Records an abandoned checkout's units went back to.
+        let mut released: Vec<ProductId> = Vec::new();
         for (stock, hold) in self
             .backend
             .inventory
@@ -125,16 +127,18 @@ impl Recovery {
                 .recover_hold(&stock, &hold, &mut fates, &mut tally)
                 .await;
             self.tried(&hold.order_id, outcome, now, &mut tally);
-            // Units sold change only for placed orders; a model's record names its product
-            // through the order's line.
-            if let Some(Fate::Exists(order)) = fates.get(&hold.order_id) {
-                touched.extend(
+            // Units sold and free stock change: for a placed order, its line names the product
+            // of the record; an abandoned checkout's record names it itself.
+            match fates.get(&hold.order_id) {
+                Some(Fate::Exists(order)) => touched.extend(
                     order
                         .lines
                         .iter()
                         .filter(|l| l.stock_id() == &stock)
                         .map(|l| l.product_id.clone()),
-                );
+                ),
+                Some(Fate::Abandoned) => released.push(stock),
+                None => {}
             }
         }
         tally.read_since_listing.clear();
@@ -189,7 +193,8 @@ impl Recovery {
         // Returns last: a stale hold of a superseded claim (its claimant died after reopening
         // it) is settled back above first, or taking the claim over would find `sold` short.
         report.returns_finished = self.finish_due_returns(now, &mut tally).await?;
-        record_sales(&self.backend, touched).await;
+        touched.extend(products_of(&self.backend, released).await);
+        refresh_stock(&self.backend, touched).await;
         report.rolled_back = count(&tally.rolled_back);
         report.completed = count(&tally.completed);
         match tally.first_error {
@@ -399,6 +404,22 @@ impl Recovery {
             tracing::warn!(%stock, error = %e, "stock gate add failed; the gate counts low until it heals");
         }
     }
+}
+
+/// The products of stock records (a model's record names its product); records that cannot be
+/// read now are skipped (their products refresh with their next change).
+async fn products_of(backend: &Backend, mut records: Vec<ProductId>) -> Vec<ProductId> {
+    records.sort();
+    records.dedup();
+    let mut products = Vec::with_capacity(records.len());
+    for record in records {
+        match backend.inventory.get(&record).await {
+            Ok(Some(found)) => products.push(found.model_of.unwrap_or(record)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%record, error = %e, "reading a stock record failed"),
+        }
+    }
+    products
 }
 
 fn count(ids: &HashSet<OrderId>) -> u32 {

@@ -185,7 +185,7 @@ async fn settle_batch(backend: Backend, strategy: Arc<dyn Strategy>, batch: Vec<
         }
     };
     match settled {
-        Ok(()) => crate::service::catalogue::sold::record_sales(&backend, products).await,
+        Ok(()) => crate::service::catalogue::sold::refresh_stock(&backend, products).await,
         Err(e) => tracing::warn!(error = %e, "settling placed orders' stock failed; recovery will"),
     }
     let mut by_code: BTreeMap<&DiscountId, Vec<Redemption>> = BTreeMap::new();

@@ -5,9 +5,9 @@
 
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::id::{AdjustmentId, ProductId, ShopId};
+use crate::id::{AdjustmentId, ProductId};
 use crate::inventory::{
-    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockState,
 };
 use crate::page::Page;
 use async_trait::async_trait;
@@ -59,12 +59,15 @@ impl InventoryRepo for Ledger {
         self.inner.get(product_id).await
     }
 
-    async fn sold_of(&self, product_ids: &[ProductId]) -> Result<Vec<(ProductId, u64)>> {
-        self.inner.sold_of(product_ids).await
+    async fn stock_states(
+        &self,
+        product_ids: &[ProductId],
+    ) -> Result<Vec<(ProductId, StockState)>> {
+        self.inner.stock_states(product_ids).await
     }
 
-    async fn sold_out(&self, shop: Option<&ShopId>) -> Result<Vec<ProductId>> {
-        self.inner.sold_out(shop).await
+    async fn set_retired(&self, product_id: &ProductId, retired: bool) -> Result<()> {
+        self.inner.set_retired(product_id, retired).await
     }
 
     async fn delete(&self, product_id: &ProductId) -> Result<bool> {
