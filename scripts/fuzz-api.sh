@@ -28,6 +28,10 @@
 #   ECOM_CARGO_LOCK         a lock file every cargo command here takes first (flock), where builds
 #                           must not overlap with others on the machine (default: none)
 #   CARGO_TARGET_DIR        as for cargo
+#
+# The document states the rules of free-form JSON (no `$` keys in bodies; the keys and integers
+# of client data) in words, which client generators take; scripts/schemathesis_hooks.py gives
+# them to schemathesis as JSON Schema.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -241,13 +245,14 @@ RESULTS="$WORK/results.tsv"
 
 # fuzz NAME CLIENT_ID TOKEN: one schemathesis run with these credentials; appends its figures.
 # scripts/schemathesis.toml lists the few operations with rules across fields that JSON Schema
-# cannot state. The filter_too_much health check is off: the key patterns of free-form JSON make
-# the generator discard many drafts, which slows it down but is no finding.
+# cannot state; scripts/schemathesis_hooks.py gives schemathesis the rules of free-form JSON that
+# the document states in words. The filter_too_much health check is off: the key patterns of
+# free-form JSON make the generator discard many drafts, which slows it down but is no finding.
 fuzz() {
   local name=$1 client=$2 token=$3 dir="$WORK/$1" status=0
   mkdir -p "$dir"
   log "$name: schemathesis against $BASE/openapi.json (seed $SEED, $MAX_EXAMPLES examples)"
-  (cd "$dir" && "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$BASE/openapi.json" \
+  (cd "$dir" && SCHEMATHESIS_HOOKS="$ROOT/scripts/schemathesis_hooks.py" "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$BASE/openapi.json" \
     -H "x-api-key: $KEY" -H "x-client-id: $client" -H "authorization: Bearer $token" \
     --exclude-path-regex '/(logout|handlerRefreshToken)$' \
     --max-examples "$MAX_EXAMPLES" --workers "$WORKERS" --seed "$SEED" --mode "$MODE" \
