@@ -25,7 +25,13 @@
 #   ECOM_FUZZ_REPORT_DIR    keep each run's reports (JSON, HAR, server log) in this directory
 #   ECOM_FUZZ_SCHEMATHESIS  the schemathesis version to install (default 4.32.5)
 #   ECOM_FUZZ_PYTHON        the Python to make the venv with (default: python3.13, 3.12, python3)
+#   ECOM_CARGO_LOCK         a lock file every cargo command here takes first (flock), where builds
+#                           must not overlap with others on the machine (default: none)
 #   CARGO_TARGET_DIR        as for cargo
+#
+# The document states the rules of free-form JSON (no `$` keys in bodies; the keys and integers
+# of client data) in words, which client generators take; scripts/schemathesis_hooks.py gives
+# them to schemathesis as JSON Schema.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +45,15 @@ VENV=${XDG_CACHE_HOME:-$HOME/.cache}/ecom-fuzz-venv
 export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf 'fuzz-api: %s\n' "$*" >&2; }
+
+# cargo, after taking ECOM_CARGO_LOCK when it is set.
+cargo_() {
+  if [ -n "${ECOM_CARGO_LOCK:-}" ]; then
+    flock "$ECOM_CARGO_LOCK" cargo "$@"
+  else
+    cargo "$@"
+  fi
+}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ecom-fuzz.XXXXXX")
 SERVER_PID=""
@@ -102,8 +117,8 @@ ST="$VENV/bin/schemathesis"
 PY="$VENV/bin/python"
 
 log "building ecom-server"
-(cd "$ROOT" && cargo build --quiet -p ecom-http --bin ecom-server)
-TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+(cd "$ROOT" && cargo_ build --quiet -p ecom-http --bin ecom-server)
+TARGET_DIR=$(cd "$ROOT" && cargo_ metadata --format-version 1 --no-deps |
   "$PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 SERVER_BIN="$TARGET_DIR/debug/ecom-server"
 
@@ -170,6 +185,8 @@ api() {
 # Starts ecom-server with the environment given as arguments (NAME=VALUE...); sets BASE.
 start_server() {
   local out="$WORK/server.out"
+  # Emptied first: the previous server's "listening on" line must not be read as this one's.
+  : >"$out"
   env ECOM_BIND=127.0.0.1:0 ECOM_AUTH_RATE_LIMIT=0 RUST_LOG=warn "$@" \
     "$SERVER_BIN" >"$out" 2>"$WORK/server.err" &
   SERVER_PID=$!
@@ -228,13 +245,14 @@ RESULTS="$WORK/results.tsv"
 
 # fuzz NAME CLIENT_ID TOKEN: one schemathesis run with these credentials; appends its figures.
 # scripts/schemathesis.toml lists the few operations with rules across fields that JSON Schema
-# cannot state. The filter_too_much health check is off: the key patterns of free-form JSON make
-# the generator discard many drafts, which slows it down but is no finding.
+# cannot state; scripts/schemathesis_hooks.py gives schemathesis the rules of free-form JSON that
+# the document states in words. The filter_too_much health check is off: the key patterns of
+# free-form JSON make the generator discard many drafts, which slows it down but is no finding.
 fuzz() {
   local name=$1 client=$2 token=$3 dir="$WORK/$1" status=0
   mkdir -p "$dir"
   log "$name: schemathesis against $BASE/openapi.json (seed $SEED, $MAX_EXAMPLES examples)"
-  (cd "$dir" && "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$BASE/openapi.json" \
+  (cd "$dir" && SCHEMATHESIS_HOOKS="$ROOT/scripts/schemathesis_hooks.py" "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$BASE/openapi.json" \
     -H "x-api-key: $KEY" -H "x-client-id: $client" -H "authorization: Bearer $token" \
     --exclude-path-regex '/(logout|handlerRefreshToken)$' \
     --max-examples "$MAX_EXAMPLES" --workers "$WORKERS" --seed "$SEED" --mode "$MODE" \

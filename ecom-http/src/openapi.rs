@@ -2,7 +2,7 @@
 //! `utoipa-axum`, plus the security schemes, the error responses every route shares and the
 //! attributes of the registered product kinds.
 
-use crate::dto::{extra_json_schema, no_operator_key, plain_json_schema, EXTRA_JSON, PLAIN_JSON};
+use crate::dto::{extra_json_schema, plain_json_schema, EXTRA_JSON, PLAIN_JSON};
 use crate::envelope::ErrorBody;
 use ecom_core::kind::ProductKindRegistry;
 use serde_json::{json, Map, Value};
@@ -113,12 +113,19 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi, kinds: &ProductKindRegistry) ->
         json!({})
     });
     describe_extra_fields(&mut json);
+    let schemas = &mut json["components"]["schemas"];
+    if let Some(body) = schemas.get_mut("CreateProductBody").map(Value::take) {
+        let (variants, attributes) = create_product_by_kind(body, kinds, schemas);
+        schemas["CreateProductBody"] = variants;
+        for (name, schema) in attributes {
+            schemas[name.as_str()] = schema;
+        }
+    }
     for (name, edit) in [
         (
-            "CreateProductBody",
-            create_product_by_kind as fn(Value, &_) -> Value,
+            "PatchProductBody",
+            patch_attributes_of_kinds as fn(Value, &_) -> Value,
         ),
-        ("PatchProductBody", patch_attributes_of_kinds),
         ("StatusBody", |body, _| something_to_update(body)),
         ("AdjustStockBody", |body, _| delta_or_set(body)),
     ] {
@@ -130,8 +137,9 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi, kinds: &ProductKindRegistry) ->
 }
 
 /// Says what else the objects of every request body may carry, unless their schema says so
-/// already (free-form JSON, attributes, bodies that refuse unknown fields): other fields are
-/// ignored, but a key starting with `$` is refused anywhere in a body.
+/// already (free-form JSON, attributes, bodies that refuse unknown fields): any other field
+/// ([`EXTRA_JSON`]: ignored, but a key starting with `$` is refused anywhere in a body, which its
+/// description says).
 fn describe_extra_fields(doc: &mut Value) {
     let mut pending: Vec<String> = Vec::new();
     for item in doc["paths"].as_object().into_iter().flat_map(Map::values) {
@@ -140,10 +148,7 @@ fn describe_extra_fields(doc: &mut Value) {
         }
     }
     let mut done: Vec<String> = vec![EXTRA_JSON.to_owned(), PLAIN_JSON.to_owned()];
-    let extra = (
-        serde_json::to_value(no_operator_key().build()).unwrap_or(Value::Null),
-        json!({"$ref": format!("#/components/schemas/{EXTRA_JSON}")}),
-    );
+    let extra = json!({"$ref": format!("#/components/schemas/{EXTRA_JSON}")});
     while let Some(name) = pending.pop() {
         if done.contains(&name) {
             continue;
@@ -174,14 +179,13 @@ fn collect_refs(value: &Value, names: &mut Vec<String>) {
     }
 }
 
-/// Sets `propertyNames` and `additionalProperties` (`extra`) on the objects with listed
-/// properties in `value` that do not say what else they take.
-fn describe_extras(value: &mut Value, extra: &(Value, Value)) {
+/// Sets `additionalProperties` (`extra`) on the objects with listed properties in `value` that
+/// do not say what else they take.
+fn describe_extras(value: &mut Value, extra: &Value) {
     match value {
         Value::Object(map) => {
             if map.contains_key("properties") && !map.contains_key("additionalProperties") {
-                map.insert("propertyNames".to_owned(), extra.0.clone());
-                map.insert("additionalProperties".to_owned(), extra.1.clone());
+                map.insert("additionalProperties".to_owned(), extra.clone());
             }
             map.values_mut().for_each(|v| describe_extras(v, extra));
         }
@@ -219,59 +223,128 @@ fn attributes_of(kind: &dyn ecom_core::kind::ProductKind) -> Value {
         .unwrap_or_else(|| json!({"type": "object"}))
 }
 
-/// `POST /products` as one variant per kind: `product_type` names the kind and
-/// `product_attributes` follows its schema (required when the kind requires an attribute).
-fn create_product_by_kind(body: Value, kinds: &ProductKindRegistry) -> Value {
-    let variants: Vec<Value> = kinds
-        .kinds()
-        .map(|kind| {
-            let attributes = attributes_of(kind.as_ref());
-            let mut variant = body.clone();
-            variant.as_object_mut().map(|v| v.remove("description"));
-            if let Some(properties) = variant["properties"].as_object_mut() {
-                let mut product_type = properties
-                    .get("product_type")
-                    .cloned()
-                    .unwrap_or_else(|| json!({"type": "string"}));
-                product_type["enum"] = json!([kind.name()]);
-                properties.insert("product_type".to_owned(), product_type);
-                properties.insert("product_attributes".to_owned(), attributes.clone());
+/// `POST /products` as two variants per kind, each a plain object schema (client generators
+/// take no `oneOf` beside `properties`): `product_type` names the kind, `product_attributes`
+/// follows its schema (required when the kind requires an attribute; a component of its own,
+/// `{Kind}Attributes`, that both variants refer to), and either a price and quantity of its own
+/// (title `{Kind}Product`) or tiers and models, each model with its price and stock (title
+/// `{Kind}ProductWithModels`). Returns the body's schema and the attribute components to add
+/// (named apart from those in `schemas`).
+fn create_product_by_kind(
+    body: Value,
+    kinds: &ProductKindRegistry,
+    schemas: &Value,
+) -> (Value, Vec<(String, Value)>) {
+    let mut variants = Vec::new();
+    let mut components: Vec<(String, Value)> = Vec::new();
+    for kind in kinds.kinds() {
+        let attributes = attributes_of(kind.as_ref());
+        let ident = unique_ident(kind.name(), |ident| {
+            let taken = |name: String| {
+                schemas.get(&name).is_some() || components.iter().any(|(n, _)| *n == name)
+            };
+            taken(format!("{ident}Attributes"))
+                || taken(format!("{ident}Product"))
+                || taken(format!("{ident}ProductWithModels"))
+        });
+        let attributes_name = format!("{ident}Attributes");
+        let mut variant = body.clone();
+        variant.as_object_mut().map(|v| v.remove("description"));
+        if let Some(properties) = variant["properties"].as_object_mut() {
+            let mut product_type = properties
+                .get("product_type")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "string"}));
+            product_type["enum"] = json!([kind.name()]);
+            properties.insert("product_type".to_owned(), product_type);
+            properties.insert(
+                "product_attributes".to_owned(),
+                json!({"$ref": format!("#/components/schemas/{attributes_name}")}),
+            );
+        }
+        let needs_attributes = attributes["required"]
+            .as_array()
+            .is_some_and(|required| !required.is_empty());
+        if needs_attributes {
+            if let Some(required) = variant["required"].as_array_mut() {
+                required.push(json!("product_attributes"));
             }
-            // Either a price and quantity of its own, or tiers and models (each with theirs).
-            variant["oneOf"] = json!([
-                {
-                    "required": ["product_price", "product_quantity"],
-                    "properties": {"product_variations": {"maxItems": 0}},
-                    "not": {"required": ["product_models"],
-                            "properties": {"product_models": {"type": "array"}}}
-                },
-                {
-                    "required": ["product_variations", "product_models"],
-                    "properties": {
-                        "product_variations": {"minItems": 1},
-                        "product_models": {"type": "array", "minItems": 1}
-                    },
-                    "not": {"anyOf": [{"required": ["product_price"]},
-                                      {"required": ["product_quantity"]}]}
-                }
-            ]);
-            let needs_attributes = attributes["required"]
-                .as_array()
-                .is_some_and(|required| !required.is_empty());
-            if needs_attributes {
-                if let Some(required) = variant["required"].as_array_mut() {
-                    required.push(json!("product_attributes"));
-                }
-            }
-            variant
-        })
-        .collect();
+        }
+        components.push((attributes_name, attributes));
+
+        // A price and a quantity of its own: no tiers, no models (`null` is the same as none).
+        let mut simple = variant.clone();
+        simple["title"] = json!(format!("{ident}Product"));
+        push_required(&mut simple, &["product_price", "product_quantity"]);
+        let properties = &mut simple["properties"];
+        properties["product_variations"]["maxItems"] = json!(0);
+        properties["product_models"] = json!({
+            "type": "null",
+            "description": "Models come with `product_variations` (the other variant).",
+        });
+        variants.push(simple);
+
+        // Tiers and models, each model with its price and stock: no price or quantity of the
+        // product's own (a `null` price is the same as none; any quantity is refused).
+        let mut with_models = variant;
+        with_models["title"] = json!(format!("{ident}ProductWithModels"));
+        push_required(&mut with_models, &["product_variations", "product_models"]);
+        let properties = &mut with_models["properties"];
+        properties["product_variations"]["minItems"] = json!(1);
+        properties["product_models"]["type"] = json!("array");
+        properties["product_models"]["minItems"] = json!(1);
+        properties["product_price"] = json!({
+            "type": "null",
+            "description": "Not sent: each model has its price.",
+        });
+        properties["product_quantity"] = json!({
+            "not": {},
+            "description": "Not sent (any value is a 400): each model has its stock.",
+        });
+        variants.push(with_models);
+    }
     let mut one_of = Map::new();
     one_of.insert("oneOf".to_owned(), Value::Array(variants));
     if let Some(description) = body.get("description") {
         one_of.insert("description".to_owned(), description.clone());
     }
-    Value::Object(one_of)
+    (Value::Object(one_of), components)
+}
+
+/// Adds `names` to the `required` list of the object schema `schema`.
+fn push_required(schema: &mut Value, names: &[&str]) {
+    if !schema["required"].is_array() {
+        schema["required"] = json!([]);
+    }
+    if let Some(required) = schema["required"].as_array_mut() {
+        required.extend(names.iter().map(|name| json!(name)));
+    }
+}
+
+/// A name for `kind` usable in component names and as a class name by client generators: its
+/// ASCII letters and digits, each word capitalized (`home goods` is `HomeGoods`), `Kind` when
+/// none is left, and a number added while `taken` says the name is in use.
+fn unique_ident(kind: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut ident: String = kind
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    if !ident.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        ident.insert_str(0, "Kind");
+    }
+    let base = ident.clone();
+    let mut n = 2;
+    while taken(&ident) {
+        ident = format!("{base}{n}");
+        n += 1;
+    }
+    ident
 }
 
 /// `PATCH /products/{productId}`: `product_attributes` may name the attributes of any kind
@@ -361,4 +434,21 @@ fn add_errors(op: &mut Operation, business: bool, has_path_param: bool, writes: 
     }
     add("500", "Internal error (details are logged, never shown)");
     add("503", "A backend is unavailable or busy; retry later");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_ident;
+
+    #[test]
+    fn kind_names_become_identifiers_apart_from_those_taken() {
+        let free = |_: &str| false;
+        assert_eq!(unique_ident("Clothing", free), "Clothing");
+        assert_eq!(unique_ident("home goods", free), "HomeGoods");
+        assert_eq!(unique_ident("3d-prints", free), "Kind3dPrints");
+        assert_eq!(unique_ident("Été", free), "T");
+        assert_eq!(unique_ident("", free), "Kind");
+        let taken = |name: &str| ["Books", "Books2"].contains(&name);
+        assert_eq!(unique_ident("books", taken), "Books3");
+    }
 }

@@ -509,25 +509,160 @@ fn request_schemas_state_the_rules_the_server_applies() {
     assert_eq!(category["schema"]["maxLength"], 203);
     let in_stock = list.iter().find(|p| p["name"] == "in_stock").unwrap();
     assert_eq!(in_stock["schema"]["type"], "boolean");
-    // One variant per product kind, each with the attributes it accepts.
+    // Two variants per product kind, each with the attributes it accepts: a price and
+    // quantity of its own, or tiers and models.
     let variants = schemas["CreateProductBody"]["oneOf"].as_array().unwrap();
-    let kinds: Vec<&Value> = variants
+    let kinds: Vec<(&str, &str)> = variants
         .iter()
-        .map(|v| &v["properties"]["product_type"]["enum"][0])
+        .map(|v| {
+            let kind = &v["properties"]["product_type"]["enum"][0];
+            (kind.as_str().unwrap(), v["title"].as_str().unwrap())
+        })
         .collect();
-    assert_eq!(kinds, ["Clothing", "Electronics", "Furniture"]);
     assert_eq!(
-        variants[0]["properties"]["product_attributes"]["required"],
+        kinds,
+        [
+            ("Clothing", "ClothingProduct"),
+            ("Clothing", "ClothingProductWithModels"),
+            ("Electronics", "ElectronicsProduct"),
+            ("Electronics", "ElectronicsProductWithModels"),
+            ("Furniture", "FurnitureProduct"),
+            ("Furniture", "FurnitureProductWithModels"),
+        ]
+    );
+    for variant in variants {
+        assert!(variant.get("oneOf").is_none(), "{variant}");
+        assert_eq!(
+            variant["properties"]["product_attributes"]["$ref"],
+            format!(
+                "#/components/schemas/{}Attributes",
+                variant["properties"]["product_type"]["enum"][0]
+                    .as_str()
+                    .unwrap()
+            )
+        );
+    }
+    assert_eq!(
+        schemas["ClothingAttributes"]["required"],
         serde_json::json!(["brand"])
     );
-    // Fields a body does not list are ignored, but never `$` keys.
+    let required = |v: &Value| -> Vec<String> {
+        v["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (simple, with_models) = (&variants[0], &variants[1]);
+    for field in ["product_price", "product_quantity", "product_attributes"] {
+        assert!(required(simple).iter().any(|r| r == field), "{field}");
+    }
+    assert_eq!(simple["properties"]["product_variations"]["maxItems"], 0);
+    assert_eq!(simple["properties"]["product_models"]["type"], "null");
+    for field in ["product_variations", "product_models"] {
+        assert!(required(with_models).iter().any(|r| r == field), "{field}");
+    }
+    assert_eq!(with_models["properties"]["product_models"]["minItems"], 1);
+    assert_eq!(with_models["properties"]["product_price"]["type"], "null");
+    assert_eq!(
+        with_models["properties"]["product_quantity"]["not"],
+        serde_json::json!({})
+    );
+    // Fields a body does not list are ignored, but never `$` keys: said in words, which client
+    // generators take (not as `propertyNames`).
     let body = &schemas["AddToCartBody"];
     assert_eq!(
         body["additionalProperties"]["$ref"],
         "#/components/schemas/ExtraJson"
     );
-    assert!(body["propertyNames"]["pattern"].is_string());
+    assert!(schemas["ExtraJson"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("starting with `$` are refused"));
+    // Free-form client data: any object, its rules in words.
+    let address = &schemas["OrderBody"]["properties"]["user_address"];
+    assert_eq!(address["$ref"], "#/components/schemas/PlainJson");
+    let plain = &schemas["PlainJson"];
+    assert_eq!(plain["type"], "object");
+    assert_eq!(plain["additionalProperties"], true);
+    let rules = plain["description"].as_str().unwrap();
+    for rule in ["`$`", "`.`", "NUL", "2^63 - 1", "8 levels"] {
+        assert!(rules.contains(rule), "{rule}: {rules}");
+    }
     // The status update must change something.
     let status = schemas["StatusBody"]["allOf"].as_array().unwrap();
     assert_eq!(status[1]["anyOf"].as_array().unwrap().len(), 3);
+}
+
+/// The component schemas each of `value` refers to, directly.
+fn component_refs(value: &Value) -> Vec<String> {
+    let mut targets = Vec::new();
+    refs(value, &mut targets);
+    targets
+        .iter()
+        .filter_map(|t| t.strip_prefix("#/components/schemas/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Client generators (openapi-python-client, openapi-typescript) cannot take a union or a map
+/// that refers to itself, directly or through others ("Unable to parse schema", TS2502), nor
+/// these keywords. A model (an object with named properties) may: the category tree's
+/// `children` are categories, and that is the only schema that refers to itself.
+#[test]
+fn no_schema_refers_to_itself_or_uses_what_generators_refuse() {
+    let json = ecom_http::openapi_doc();
+    let schemas = json["components"]["schemas"].as_object().unwrap();
+    let mut recursive = Vec::new();
+    for start in schemas.keys() {
+        // Every schema reachable from `start`: is `start` among them?
+        let mut seen: Vec<String> = Vec::new();
+        let mut pending = component_refs(&schemas[start]);
+        while let Some(name) = pending.pop() {
+            if &name == start {
+                recursive.push(start.as_str());
+                break;
+            }
+            if !seen.contains(&name) {
+                pending.extend(component_refs(&schemas[&name]));
+                seen.push(name);
+            }
+        }
+    }
+    assert_eq!(recursive, ["CategoryDto"]);
+    let category = &schemas["CategoryDto"];
+    assert_eq!(category["type"], "object");
+    assert_eq!(
+        component_refs(&category["properties"]["children"]),
+        ["CategoryDto"]
+    );
+    assert_eq!(component_refs(category), ["CategoryDto"]);
+    let text = json.to_string();
+    for keyword in ["\"propertyNames\"", "\"patternProperties\""] {
+        assert!(!text.contains(keyword), "the document uses {keyword}");
+    }
+    // A `oneOf` or `anyOf` beside `properties` is a schema generators cannot parse.
+    fn check(value: &Value, at: &str) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("properties") {
+                    assert!(
+                        !map.contains_key("oneOf") && !map.contains_key("anyOf"),
+                        "{at}: oneOf/anyOf beside properties"
+                    );
+                }
+                for (key, inner) in map {
+                    check(inner, &format!("{at}/{key}"));
+                }
+            }
+            Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    check(inner, &format!("{at}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    check(&json, "");
 }

@@ -11,7 +11,7 @@ pub mod order;
 pub mod product;
 
 use utoipa::openapi::schema::{
-    ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+    AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
 };
 use utoipa::openapi::{Ref, RefOr};
 
@@ -179,27 +179,23 @@ fn id_object() -> ObjectBuilder {
 /// ([`extra_json_schema`]).
 pub const EXTRA_JSON: &str = "ExtraJson";
 
-/// What a request body may carry besides the fields it lists (they are ignored): any JSON
-/// without object keys starting with `$` (those are refused anywhere in a body). Recursive:
-/// register it as the component [`EXTRA_JSON`].
+/// The rules of object keys in every request body, in words: JSON Schema can state them
+/// (`propertyNames`), but client generators do not take that, so the document says them in
+/// descriptions, the server enforces them (`extract`) and the fuzzer's configuration
+/// (`scripts/schemathesis_hooks.py`) puts them back into the schema it generates data from.
+pub const NO_OPERATOR_KEYS: &str =
+    "Object keys starting with `$` are refused anywhere in a request body (400).";
+
+/// What a request body may carry besides the fields it lists (they are ignored): any JSON. Keys
+/// starting with `$` are refused anywhere in a body ([`NO_OPERATOR_KEYS`]); the schema says so
+/// in words only, so that client generators take it (it refers to nothing, itself included).
+/// Register it as the component [`EXTRA_JSON`].
 pub fn extra_json_schema() -> Schema {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([
-            Type::Null,
-            Type::Boolean,
-            Type::Number,
-            Type::String,
-        ])))
-        .item(ArrayBuilder::new().items(Ref::from_schema_name(EXTRA_JSON)))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Object)
-                .property_names(Some(no_operator_key()))
-                .additional_properties(Some(Ref::from_schema_name(EXTRA_JSON))),
-        )
-        .description(Some(
-            "Ignored by the server; any JSON without object keys starting with `$`.",
-        ))
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .description(Some(format!(
+            "Any JSON; ignored by the server. {NO_OPERATOR_KEYS}"
+        )))
         .into()
 }
 
@@ -209,61 +205,32 @@ pub fn ignored_schema() -> RefOr<Schema> {
     Ref::from_schema_name(EXTRA_JSON).into()
 }
 
-/// The schema of object keys in request bodies: anything not starting with `$`.
-pub fn no_operator_key() -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(r"^([^$][\s\S]*)?$"))
-}
-
-/// Name of the component schema of free-form client JSON ([`plain_json_schema`]).
+/// Name of the component schema of free-form client JSON objects ([`plain_json_schema`]).
 pub const PLAIN_JSON: &str = "PlainJson";
 
-/// Free-form client JSON that every backend stores the same way: no object key starting with
-/// `$` or holding `.` or NUL, integers of at most 2^63 - 1, at most 8 levels deep (the depth is
-/// not in the schema). Recursive: register it as the component [`PLAIN_JSON`].
-pub fn plain_json_schema() -> Schema {
-    let any = || RefOr::from(Ref::from_schema_name(PLAIN_JSON));
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([
-            Type::Null,
-            Type::Boolean,
-            Type::String,
-        ])))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Number)
-                .maximum(Some(9_223_372_036_854_775_807.0)),
-        )
-        .item(ArrayBuilder::new().items(any()))
-        .item(plain_object())
-        .description(Some(
-            "Any JSON, except object keys starting with `$` or holding `.` or NUL, integers \
-             above 2^63 - 1 and nesting deeper than 8 levels.",
-        ))
-        .into()
-}
+/// The rules of free-form client JSON that every backend stores the same way, in words (as
+/// `ecom_core::validate::plain_json` enforces them; the fuzzer's configuration,
+/// `scripts/schemathesis_hooks.py`, states them in JSON Schema).
+pub const PLAIN_JSON_RULES: &str = "No object key (at any depth) starting with `$` or holding      `.` or NUL, no integer above 2^63 - 1 (9223372036854775807), at most 8 levels deep;      anything else is a 400.";
 
-/// An object of [`plain_json_schema`] values.
-fn plain_object() -> ObjectBuilder {
+/// A JSON object of free-form client data (an address) that every backend stores the same way:
+/// any members, under [`PLAIN_JSON_RULES`], stated in words only so that client generators take
+/// the schema (it refers to nothing, itself included). Register it as the component
+/// [`PLAIN_JSON`].
+pub fn plain_json_schema() -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(r"^([^$.\x00][^.\x00]*)?$")),
-        ))
-        .additional_properties(Some(Ref::from_schema_name(PLAIN_JSON)))
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        .description(Some(format!(
+            "A JSON object of free-form data, stored as given. {PLAIN_JSON_RULES}"
+        )))
+        .into()
 }
 
-/// Schema of a JSON object of free-form client data (an address, payment details).
+/// Schema of a JSON object of free-form client data (an address): the component
+/// [`PLAIN_JSON`].
 pub fn plain_object_schema() -> RefOr<Schema> {
-    plain_object()
-        .description(Some(
-            "Stored as given: no key starting with `$` or holding `.` or NUL, integers of at \
-             most 2^63 - 1, at most 8 levels deep.",
-        ))
-        .into()
+    Ref::from_schema_name(PLAIN_JSON).into()
 }
 
 /// Schema of required text: at most `MAX` characters, at least one that is not white space
