@@ -32,7 +32,7 @@ pub use cart::{CartItem, CartService, CartUpdate};
 pub use catalogue::{CatalogueQuery, CatalogueService, Listing, Storefront};
 pub use checkout::{
     CheckoutRequest, CheckoutReview, CheckoutService, CheckoutStrategy, PlaceOrder, RecoveryReport,
-    ReviewedItem, ShopOrder, ShopReview,
+    ReviewedItem, ShopOrder, ShopReview, GIVEN_UP,
 };
 pub use config::{CheckoutSettings, EcomConfig};
 pub use discount::{DiscountQuote, DiscountService, ItemRequest, NewDiscount};

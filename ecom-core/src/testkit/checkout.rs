@@ -569,7 +569,10 @@ pub async fn round_trips_per_order(backend: &Backend) {
         let background = |name: &str| {
             matches!(
                 name,
-                "inventory.settle" | "gate.commit" | "inventory.stock_states" | "products.record_stock"
+                "inventory.settle"
+                    | "gate.commit"
+                    | "inventory.stock_states"
+                    | "products.record_stock"
             )
         };
         let (settled, hot): (Vec<_>, Vec<_>) =

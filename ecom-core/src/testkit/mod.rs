@@ -20,6 +20,7 @@ pub mod checkout;
 pub mod crash;
 pub mod discounts;
 pub mod gate;
+pub mod holes;
 pub mod inventory;
 pub mod lock;
 pub mod orders;
@@ -246,6 +247,13 @@ macro_rules! conformance_suite {
                 shops_see_their_orders
             },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
+            holes {
+                a_checkout_total_is_at_most_what_a_payment_carries,
+                a_refund_of_a_live_order_cancels_it, returned_units_of_a_removed_model_stay_off_sale,
+                in_stock_listings_do_not_scan_the_stock, a_cancel_survives_an_unrelated_change,
+                failing_refunds_do_not_hold_up_expiries, removing_a_model_races_its_checkout,
+                a_catalogue_fill_cannot_outlive_a_write, recovery_keeps_to_the_lease
+            },
             gate {
                 admits_all_or_nothing, heal_never_counts_twice,
                 concurrent_admissions_never_exceed_the_count,

@@ -77,14 +77,14 @@ use self::ledger::Ledger;
 use super::checkout::{create_code, place};
 use super::probe::{Fault, FaultMode, Probe, Target};
 use crate::backend::Backend;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::error::Error;
 use crate::id::{CustomerId, OrderId, ShopId};
 use crate::order::{Order, OrderStatus};
 use crate::secret::Secret;
 use crate::service::{
     CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, GateReconcile, ItemRequest,
-    LineStatusChange, RecoveryReport, ShopOrder, StatusUpdate, SweepReport,
+    LineStatusChange, RecoveryReport, ShopOrder, StatusUpdate, SweepReport, GIVEN_UP,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -328,6 +328,8 @@ enum Done {
     Place {
         customer: usize,
         key: Option<String>,
+        /// The business clock when it started.
+        started: crate::clock::Timestamp,
         result: crate::Result<Order>,
     },
     Cancel(crate::Result<Order>),

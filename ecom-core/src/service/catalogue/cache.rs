@@ -4,6 +4,10 @@
 //! (moka's `try_get_with`), so a rush on one listing costs the store one query per period.
 //! Any product write through this process drops everything (a shop sees its own change at
 //! once); sales, stock changes and other processes' writes show within the period.
+//!
+//! Every key carries the cache's generation, which each drop moves on: a fill that was
+//! already in flight when a write dropped the cache stores its (older) answer under the old
+//! generation, where no later read looks, so it can never be served after the write.
 
 use super::query::Listing;
 use crate::category::CategoryNode;
@@ -12,6 +16,7 @@ use crate::product::Facets;
 use crate::service::config::EcomConfig;
 use moka::future::Cache;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +27,13 @@ const LISTED_PRODUCTS: u64 = 20_000;
 const FACET_ROWS: u64 = 200_000;
 
 /// The cached answers of one process.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct CatalogueCache {
-    listings: Cache<String, Listing>,
-    facets: Cache<String, Facets>,
-    categories: Cache<(), Vec<CategoryNode>>,
+    listings: Cache<(u64, String), Listing>,
+    facets: Cache<(u64, String), Facets>,
+    categories: Cache<u64, Vec<CategoryNode>>,
+    /// Moved on by every drop; part of every key.
+    generation: AtomicU64,
 }
 
 impl CatalogueCache {
@@ -48,6 +55,7 @@ impl CatalogueCache {
                 .time_to_live(ttl)
                 .build(),
             categories: Cache::builder().time_to_live(ttl).build(),
+            generation: AtomicU64::new(0),
         }))
     }
 
@@ -57,7 +65,10 @@ impl CatalogueCache {
         key: String,
         load: impl Future<Output = Result<Listing>>,
     ) -> Result<Listing> {
-        self.listings.try_get_with(key, load).await.map_err(shared)
+        self.listings
+            .try_get_with((self.generation(), key), load)
+            .await
+            .map_err(shared)
     }
 
     /// The facets of `key`, from the cache or from `load`.
@@ -66,7 +77,10 @@ impl CatalogueCache {
         key: String,
         load: impl Future<Output = Result<Facets>>,
     ) -> Result<Facets> {
-        self.facets.try_get_with(key, load).await.map_err(shared)
+        self.facets
+            .try_get_with((self.generation(), key), load)
+            .await
+            .map_err(shared)
     }
 
     /// The category tree, from the cache or from `load`.
@@ -74,11 +88,19 @@ impl CatalogueCache {
         &self,
         load: impl Future<Output = Result<Vec<CategoryNode>>>,
     ) -> Result<Vec<CategoryNode>> {
-        self.categories.try_get_with((), load).await.map_err(shared)
+        self.categories
+            .try_get_with(self.generation(), load)
+            .await
+            .map_err(shared)
     }
 
-    /// Drops every answer (a product changed).
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Drops every answer (a product changed), including fills in flight.
     pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.listings.invalidate_all();
         self.facets.invalidate_all();
         self.categories.invalidate_all();

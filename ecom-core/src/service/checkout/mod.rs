@@ -52,6 +52,10 @@ use recovery::Recovery;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// The answer of a checkout whose order recovery gave up (its holds were older than the
+/// lease): only a checkout that ran longer than the lease can get it.
+pub const GIVEN_UP: &str = "the checkout took too long and was given up; retry";
+
 /// The checkout use cases. Cheap to clone (one shared state).
 #[derive(Clone, Debug)]
 pub struct CheckoutService {
@@ -368,8 +372,12 @@ impl CheckoutService {
             }
             Commit::Voided => {
                 self.inner.holds.give_back(&order, now).await;
+                Err(Error::Unavailable(GIVEN_UP.into()))
+            }
+            Commit::NotStored => {
+                self.inner.holds.give_back(&order, now).await;
                 Err(Error::Unavailable(
-                    "the checkout took too long and was given up; retry".into(),
+                    "the order could not be stored; retry with the same key".into(),
                 ))
             }
         }
@@ -403,7 +411,7 @@ impl CheckoutService {
                         Some(_) => Ok(Commit::Placed),
                         None => match orders.void(&order.id).await? {
                             Some(_) => Ok(Commit::Placed),
-                            None => Ok(Commit::Voided),
+                            None => Ok(Commit::NotStored),
                         },
                     }
                 };
@@ -447,8 +455,12 @@ enum Commit {
     Placed,
     /// Another attempt with the same key placed this order first.
     Taken(Box<Order>),
-    /// Its order id is voided: it can never be placed.
+    /// Its order id was voided by recovery (the checkout outlived its lease): it can never be
+    /// placed.
     Voided,
+    /// Its insert's outcome was unknown, the order was not there, and the checkout voided
+    /// the id itself: it can never be placed.
+    NotStored,
 }
 
 /// An out-of-stock refusal names the stock record that was short; for a model's record, say

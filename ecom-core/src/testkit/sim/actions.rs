@@ -181,11 +181,13 @@ impl World {
             false => "cod",
         };
         let input = place(request, key.as_deref()).with_payment(method);
+        let started = self.clock.now();
         Ok(self.spawn(p, what, async move {
             let result = ecom.checkout.place_order(&customer, input).await;
             Done::Place {
                 customer: c,
                 key,
+                started,
                 result,
             }
         }))

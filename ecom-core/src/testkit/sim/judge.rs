@@ -46,10 +46,26 @@ impl World {
                 customer,
                 key,
                 result: Ok(order),
+                ..
             } => {
                 self.acknowledged(customer, key, &order).await?;
                 self.stats.placed += 1;
                 Ok(format!("placed {}", self.name(&order.id)))
+            }
+            Done::Place {
+                started,
+                result: Err(Error::Unavailable(message)),
+                ..
+            } if message == GIVEN_UP => {
+                // Recovery gives up only checkouts whose holds outlived the lease.
+                let ran = self.clock.now() - started;
+                if ran < self.config.checkout.lease {
+                    return Err(format!(
+                        "a checkout was given up by recovery after {ran}, within its lease"
+                    ));
+                }
+                self.stats.refused += 1;
+                Ok("given up".into())
             }
             Done::Place { result: Err(e), .. } => {
                 let refused = matches!(
