@@ -553,6 +553,20 @@ mod tests {
             assert_eq!(row[..2], [env.to_owned(), flag], "the row of `{key}`");
         }
         assert_eq!(rows.len(), arguments.len(), "rows: {rows:?}");
+        // The README's table of settings names the same variables.
+        let mut readme: Vec<&str> = include_str!("../../README.md")
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `ECOM_"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        let mut envs: Vec<String> = arguments
+            .iter()
+            .filter_map(|arg| arg.get_env().and_then(|e| e.to_str()))
+            .map(|env| env.trim_start_matches("ECOM_").to_owned())
+            .collect();
+        readme.sort_unstable();
+        envs.sort_unstable();
+        assert_eq!(readme, envs, "the README's table of settings");
     }
 
     #[test]
