@@ -1,12 +1,9 @@
 //! Bad input on every route: each case gets its documented 4xx envelope and changes nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, Body, TestServer, KEY};
 use ecom_core::api_key::Permission;
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Body, TestServer, KEY};
 
 const FOREIGN_ID: &str = "0190f5a0c0de7000a000000000000001";
 

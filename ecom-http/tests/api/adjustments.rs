@@ -3,13 +3,10 @@
 //! queries (400 naming the field, nothing changed); another shop's product (404); the history
 //! newest first and paged; the gate follows (checkouts sell exactly the adjusted stock); and
 //! every answer is one the OpenAPI document describes.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, published, signup, Account, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{published, signup, Account, Api};
 
 /// Adjusts `product` of `shop` with `body` (the product id is added).
 async fn adjust(api: &Api, shop: &Account, product: &str, mut body: Value) -> support::Answer {

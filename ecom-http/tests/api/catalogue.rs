@@ -2,13 +2,10 @@
 //! with `x-total-count`, facets, the category tree, ranked accent-insensitive search,
 //! storefronts, units sold and the in-stock filter after a real order, and 400s for bad
 //! filters. Every answer is checked against the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, Api, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Api, TestServer};
 
 /// Creates and publishes (unless `draft`) a product; its id.
 async fn product(

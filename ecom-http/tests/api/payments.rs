@@ -3,16 +3,13 @@
 //! cancelled by the server itself; a cash order paid on delivery; webhook signatures, replays
 //! and wrong amounts; the seller's order desk with two shops in one order. Every answer is
 //! checked against the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, published, signup, Account, Api, Body, TestServer};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{published, signup, Account, Api, Body, TestServer};
 
 /// The webhook secret the test servers share with their "provider".
 const SECRET: &str = "whsec-test-0123456789abcdef";

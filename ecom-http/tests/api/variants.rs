@@ -3,13 +3,10 @@
 //! model, stock added, adjusted and listed per model, cancellation restocking the right
 //! model, patches adding, repricing and removing models, and the 400s of the contract. Every
 //! answer is checked against the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, publish, signup, tee, Account, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, publish, signup, tee, Account, Api};
 
 /// A 2 x 3 tee: Red/Blue x S/M/L, Blue / L without stock.
 fn variant_tee() -> Value {

@@ -1,13 +1,10 @@
 //! The flows over a real socket: shop signup, products, inventory, customer sessions; then the
 //! whole commerce flow (cart, discounts, checkout, orders) on the memory backend and on
 //! MongoDB + Redis.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, config, create_product, signup, tee, Account, Api, TestServer, KEY};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{config, create_product, signup, tee, Account, Api, TestServer, KEY};
 
 const PRODUCT_FIELDS: &[&str] = &[
     "_id",

@@ -9,10 +9,8 @@
 //! Sized by `ECOM_CHAOS_ATTEMPTS` (default 2,000 checkout attempts) and `ECOM_CHAOS_CUSTOMERS`
 //! (default 200); `ECOM_CHAOS_STRATEGY` picks the checkout strategy (default `gate`).
 //! `scripts/chaos.sh` runs it longer and on every strategy. Prints one line of figures.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support;
 use ecom_core::id::{CustomerId, OrderId, ProductId};
 use ecom_core::order::{Order, OrderStatus};
 use ecom_mongo::testkit::MongoServer;
