@@ -17,10 +17,10 @@ bash scripts/dev-services.sh
 export ECOM_CHAOS_ATTEMPTS="${ECOM_CHAOS_ATTEMPTS:-10000}"
 for strategy in ${ECOM_CHAOS_STRATEGIES:-atomic lock_then_reserve gate}; do
   ECOM_CHAOS_STRATEGY="$strategy" cargo test --release -p ecom-http --all-features --locked \
-    --test chaos -- --nocapture 2>&1 | grep -E "^chaos|panicked|violations|test result"
+    --test processes chaos -- --nocapture 2>&1 | grep -E "^chaos|panicked|violations|test result"
 done
 for strategy in ${ECOM_CHAOS_KILL_STRATEGIES:-gate atomic}; do
   ECOM_CHAOS_STORE=kill ECOM_CHAOS_STRATEGY="$strategy" cargo test --release -p ecom-http \
-    --all-features --locked --test chaos -- --nocapture 2>&1 |
+    --all-features --locked --test processes chaos -- --nocapture 2>&1 |
     grep -E "^chaos|panicked|violations|test result"
 done

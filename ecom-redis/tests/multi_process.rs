@@ -12,14 +12,15 @@ mod common;
 use bson::doc;
 use common::{prefix, redis_url};
 use ecom_core::id::{CustomerId, ProductId, ShopId};
+use ecom_core::product::Product;
 use ecom_core::service::{CheckoutRequest, CheckoutStrategy, ShopOrder};
 use ecom_core::testkit::checkout::{ecom_with, place};
 use ecom_core::testkit::{published_product, shop};
 use ecom_core::Error;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 const PROCESSES: usize = 2;
 const ATTEMPTS_PER_PROCESS: usize = 500;
@@ -161,6 +162,22 @@ async fn processes_sharing_the_redis_gate_never_oversell() {
     .await;
 }
 
+/// What the parent sets up for the workers: the store, the Redis and a key prefix on it, the
+/// shop, the hot product (stock 100), the product the shared keys buy, and those keys.
+struct Run {
+    strategy: CheckoutStrategy,
+    db: ecom_mongo::testkit::TestDatabase,
+    url: String,
+    prefix: common::Prefix,
+    shop_id: ShopId,
+    product: Product,
+    repeated: Product,
+    shared: Vec<(CustomerId, String)>,
+}
+
+/// A worker process and the lines of its stdout still to read.
+type Worker = (Child, Lines<BufReader<ChildStdout>>);
+
 /// Starts the workers (this binary running test `test` in worker mode), releases them together,
 /// and checks the outcome in the store.
 async fn parent(test: &str, strategy: CheckoutStrategy) {
@@ -176,6 +193,33 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
     let shared: Vec<(CustomerId, String)> = (0..SHARED_KEYS)
         .map(|i| (CustomerId::generate(), format!("shared-key-{i}")))
         .collect();
+    let run = Run {
+        strategy,
+        db,
+        url,
+        prefix,
+        shop_id,
+        product,
+        repeated,
+        shared,
+    };
+    let workers = start_workers(&run, test).await;
+    let answers = release_and_collect(workers).await;
+    check_the_store(&run, &answers).await;
+}
+
+/// Starts the worker processes and waits until each says it is ready.
+async fn start_workers(run: &Run, test: &str) -> Vec<Worker> {
+    let Run {
+        strategy,
+        db,
+        url,
+        prefix,
+        shop_id,
+        product,
+        repeated,
+        shared,
+    } = run;
     let shared_env = shared
         .iter()
         .map(|(c, k)| format!("{c}:{k}"))
@@ -196,7 +240,7 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
             .env("ECOM_MP_PRODUCT", product.id.to_string())
             .env("ECOM_MP_REPEATED", repeated.id.to_string())
             .env("ECOM_MP_SHARED", &shared_env)
-            .env("ECOM_TEST_REDIS_URL", &url)
+            .env("ECOM_TEST_REDIS_URL", url)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -216,6 +260,12 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
         }
         workers.push((child, lines));
     }
+    workers
+}
+
+/// Releases the workers together and collects what each answered for the shared keys, by
+/// (customer, key); checks that each exited cleanly and placed some orders.
+async fn release_and_collect(mut workers: Vec<Worker>) -> HashMap<(String, String), Vec<String>> {
     // The barrier: every worker is connected and waiting; release them together.
     for (child, _) in &mut workers {
         child
@@ -249,7 +299,23 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
         let placed = placed.expect("the worker reports its count");
         assert!(placed >= 1, "every process placed at least one order");
     }
+    answers
+}
 
+/// Counts the outcome in the store (and Redis): exactly 100 orders of the hot product, one
+/// order per shared key named by every answer for it, nothing held, no lock key left, the
+/// gate at 0.
+async fn check_the_store(run: &Run, answers: &HashMap<(String, String), Vec<String>>) {
+    let Run {
+        strategy,
+        db,
+        url,
+        prefix,
+        product,
+        repeated,
+        shared,
+        ..
+    } = run;
     // Counted from the store.
     let orders = db.database().collection::<bson::Document>("Orders");
     let placed = orders
@@ -269,7 +335,7 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
         .expect("exists");
     assert_eq!((inventory.stock, inventory.sold), (0, 100));
     assert!(inventory.reservations.is_empty(), "no hold left open");
-    for (customer, key) in &shared {
+    for (customer, key) in shared {
         let stored = db
             .backend()
             .orders
@@ -309,8 +375,8 @@ async fn parent(test: &str, strategy: CheckoutStrategy) {
     );
     let locks = tokio::task::block_in_place(|| prefix.keys("lock:*")).expect("Redis answers");
     assert!(locks.is_empty(), "lock keys left behind: {locks:?}");
-    if strategy == CheckoutStrategy::Gate {
-        let gate = ecom_redis::RedisStockGate::connect(&url, prefix.as_str())
+    if *strategy == CheckoutStrategy::Gate {
+        let gate = ecom_redis::RedisStockGate::connect(url, prefix.as_str())
             .await
             .expect("redis");
         use ecom_core::gate::StockGate;

@@ -4,14 +4,16 @@
 //! the gate agrees with the store, and orders work again. Uses a Redis of its own.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use ecom_core::id::CustomerId;
+use ecom_core::id::{CustomerId, ShopId};
 use ecom_core::lock::DistributedLock;
 use ecom_core::order::Order;
-use ecom_core::service::{CheckoutStrategy, Ecom};
+use ecom_core::product::Product;
+use ecom_core::service::{CheckoutRequest, CheckoutStrategy, Ecom};
 use ecom_core::testkit::checkout::{assert_stock_matches_orders, ecom_with, place, request};
 use ecom_core::testkit::{published_product, shop};
-use ecom_core::Error;
+use ecom_core::{Backend, Error};
 use ecom_redis::testkit::RedisServer;
+use ecom_redis::RedisLock;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,25 @@ async fn start(port: Option<u16>) -> RedisServer {
         .expect("redis-server starts (scripts/dev-services.sh installs it)")
 }
 
+/// The services over the memory backend with the lock and gate on this test's Redis, the shop,
+/// its product and the request of one unit of it, shared by the steps of an outage.
+struct Rig {
+    strategy: CheckoutStrategy,
+    backend: Backend,
+    ecom: Ecom,
+    lock: RedisLock,
+    shop: ShopId,
+    product: Product,
+    req: CheckoutRequest,
+}
+
+/// One order of `req` by a new customer.
+async fn place_one(ecom: Ecom, req: CheckoutRequest) -> ecom_core::Result<Order> {
+    ecom.checkout
+        .place_order(&CustomerId::generate(), place(req, None))
+        .await
+}
+
 async fn outage(strategy: CheckoutStrategy) {
     let redis = start(None).await;
     let port = redis.port();
@@ -53,29 +74,44 @@ async fn outage(strategy: CheckoutStrategy) {
     let (shop, _) = shop(&ecom).await;
     let product = published_product(&ecom, &shop, "1.00", STOCK).await;
     let req = request(&shop, &[(&product, 1)], None);
-    let place_one = move |ecom: Ecom| {
-        let req = req.clone();
-        async move {
-            ecom.checkout
-                .place_order(&CustomerId::generate(), place(req, None))
-                .await
-        }
-    };
-    let mut orders: Vec<Order> = vec![place_one(ecom.clone())
+    let mut orders: Vec<Order> = vec![place_one(ecom.clone(), req.clone())
         .await
         .expect("works while Redis is up")];
+    let rig = Rig {
+        strategy,
+        backend,
+        ecom,
+        lock,
+        shop,
+        product,
+        req,
+    };
+    redis_dies_in_flight(&rig, redis, &mut orders).await;
+    redis_comes_back_empty(&rig, port, orders).await;
+}
 
+/// Redis dies while workers keep checking out: 503-class errors (or finished orders), never a
+/// hang, nothing oversold; checkouts fail while it is down.
+async fn redis_dies_in_flight(rig: &Rig, redis: RedisServer, orders: &mut Vec<Order>) {
+    let Rig {
+        backend,
+        ecom,
+        lock,
+        product,
+        req,
+        ..
+    } = rig;
     // Redis dies while workers keep checking out (holding locks and admissions, or asking the
     // gate); each worker stops at its first 503-class error.
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {
             let ecom = ecom.clone();
-            let place_one = place_one.clone();
+            let req = req.clone();
             tokio::spawn(async move {
                 let mut placed = Vec::new();
                 let until = Instant::now() + Duration::from_secs(2);
                 while Instant::now() < until {
-                    match place_one(ecom.clone()).await {
+                    match place_one(ecom.clone(), req.clone()).await {
                         Ok(order) => placed.push(order),
                         Err(e @ (Error::Unavailable(_) | Error::Busy(_))) => {
                             assert!(e.is_retryable());
@@ -117,7 +153,7 @@ async fn outage(strategy: CheckoutStrategy) {
         .unwrap()
         .stock;
     for _ in 0..3 {
-        match place_one(ecom.clone()).await {
+        match place_one(ecom.clone(), req.clone()).await {
             Err(Error::Unavailable(_)) => {}
             // Sold out: the lock strategy refuses from the store without asking Redis.
             Err(Error::InsufficientStock { .. }) if left == 0 => {}
@@ -131,8 +167,21 @@ async fn outage(strategy: CheckoutStrategy) {
     ));
     // Nothing oversold, nothing held for an order that does not exist.
     assert!(orders.len() <= STOCK as usize);
-    assert_stock_matches_orders(&backend, &[(product.id.clone(), u64::from(STOCK))], &orders).await;
+    assert_stock_matches_orders(backend, &[(product.id.clone(), u64::from(STOCK))], orders).await;
+}
 
+/// Redis comes back with nothing in it; recovery runs; everything agrees, new stock reaches the
+/// gate and orders work again.
+async fn redis_comes_back_empty(rig: &Rig, port: u16, mut orders: Vec<Order>) {
+    let Rig {
+        strategy,
+        backend,
+        ecom,
+        lock,
+        shop,
+        product,
+        req,
+    } = rig;
     // Redis comes back with nothing in it; recovery runs; everything agrees.
     let _redis = start(Some(port)).await;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -163,27 +212,31 @@ async fn outage(strategy: CheckoutStrategy) {
             .is_empty(),
         "no admission left held"
     );
-    assert_stock_matches_orders(&backend, &[(product.id.clone(), u64::from(STOCK))], &orders).await;
+    assert_stock_matches_orders(backend, &[(product.id.clone(), u64::from(STOCK))], &orders).await;
     // New stock reaches a gate that lost its counts (it seeds again from the store).
     ecom.inventory
-        .add_stock(&shop, &product.id, None, RESTOCK, None)
+        .add_stock(shop, &product.id, None, RESTOCK, None)
         .await
         .expect("stock added");
     for _ in 0..3 {
-        orders.push(place_one(ecom.clone()).await.expect("works again"));
+        orders.push(
+            place_one(ecom.clone(), req.clone())
+                .await
+                .expect("works again"),
+        );
     }
     ecom.checkout.flush().await;
     let store = backend.inventory.get(&product.id).await.unwrap().unwrap();
     let received = u64::from(STOCK + RESTOCK);
     assert_eq!(store.stock, received - orders.len() as u64);
-    if strategy == CheckoutStrategy::Gate {
+    if *strategy == CheckoutStrategy::Gate {
         assert_eq!(
             backend.gate.available(&product.id).await.unwrap(),
             Some(store.stock),
             "the gate, seeded again from the store, agrees with it"
         );
     }
-    assert_stock_matches_orders(&backend, &[(product.id.clone(), received)], &orders).await;
+    assert_stock_matches_orders(backend, &[(product.id.clone(), received)], &orders).await;
     let guard = lock
         .acquire(
             &format!("stock:{}", product.id),

@@ -267,9 +267,24 @@ pub async fn uses_open_settle_and_return(backend: &Backend) {
 }
 
 use super::{ecom, published_product, shop};
-use crate::service::{ItemRequest, NewDiscount};
+use crate::product::Product;
+use crate::service::{Ecom, ItemRequest, NewDiscount};
 
-pub async fn discount_service_flow(backend: &Backend) {
+/// The services, a shop with two products (10.00 and 30.00), another shop with one (5.00), and
+/// the input of the code `FIVE`: 5.00 off the first shop's two products, from 20.00 on, twice
+/// per customer, a week long.
+struct ServiceFixture {
+    ecom: Ecom,
+    shop: ShopId,
+    other_shop: ShopId,
+    a: Product,
+    b: Product,
+    foreign: Product,
+    now: crate::clock::Timestamp,
+    base: NewDiscount,
+}
+
+async fn service_fixture(backend: &Backend) -> ServiceFixture {
     let ecom = ecom(backend);
     let (shop, _) = shop(&ecom).await;
     let (other_shop, _) = super::shop(&ecom).await;
@@ -289,6 +304,29 @@ pub async fn discount_service_flow(backend: &Backend) {
     .with_max_uses_per_customer(2)
     .with_min_order_value(usd(2000))
     .for_products([a.id.clone(), b.id.clone()]);
+    ServiceFixture {
+        ecom,
+        shop,
+        other_shop,
+        a,
+        b,
+        foreign,
+        now,
+        base,
+    }
+}
+
+/// Bad input to the discount service is refused, naming the field, and writes nothing.
+pub async fn discount_service_refuses_bad_input(backend: &Backend) {
+    let ServiceFixture {
+        ecom,
+        shop,
+        foreign,
+        now,
+        base,
+        ..
+    } = service_fixture(backend).await;
+    let usd = |minor| Money::new(minor, Currency::USD);
     let with = |change: &dyn Fn(&mut NewDiscount)| {
         let mut input = base.clone();
         change(&mut input);
@@ -345,7 +383,20 @@ pub async fn discount_service_flow(backend: &Backend) {
             .is_empty(),
         "nothing written"
     );
+}
 
+/// A code is created once per shop; quotes use server prices and count only the listed
+/// products; a use that belongs to no placed order is given back; only the owner deletes.
+pub async fn discount_service_flow(backend: &Backend) {
+    let ServiceFixture {
+        ecom,
+        shop,
+        other_shop,
+        a,
+        b,
+        base,
+        ..
+    } = service_fixture(backend).await;
     let created = ecom.discounts.create(&shop, base.clone()).await.unwrap();
     assert_eq!(
         created.value,

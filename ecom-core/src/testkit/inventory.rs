@@ -99,7 +99,7 @@ pub async fn add_stock_and_owner_checks(backend: &Backend) {
 }
 
 /// Every move of units: reserve (all or nothing, never over the stock, never an open id
-/// twice), release, settle, unsettle; each hold moves once; stale holds are listed.
+/// twice), release, settle, unsettle; each hold moves once.
 pub async fn holds_move_once(backend: &Backend) {
     let id = fresh_inventory(backend, 10).await;
     let inv = backend.inventory.get(&id).await.unwrap().unwrap();
@@ -240,7 +240,11 @@ pub async fn holds_move_once(backend: &Backend) {
     let inv2 = backend.inventory.get(&id).await.unwrap().unwrap();
     assert_eq!(counts(&inv2), (8, 0, 2));
     assert_eq!(inv2.received(), inv.received());
-    // Stale holds are listed, fresh ones are not.
+}
+
+/// Stale holds are listed, fresh ones are not; a record is deleted once.
+pub async fn stale_holds_are_listed_and_records_deleted(backend: &Backend) {
+    let id = fresh_inventory(backend, 10).await;
     let f = hold(backend, 1);
     backend
         .inventory

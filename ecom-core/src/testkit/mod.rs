@@ -212,7 +212,8 @@ macro_rules! conformance_suite {
                 patch_adds_changes_and_removes_models, bad_variants_are_refused
             },
             inventory {
-                add_stock_and_owner_checks, holds_move_once, batched_moves_across_products,
+                add_stock_and_owner_checks, holds_move_once,
+                stale_holds_are_listed_and_records_deleted, batched_moves_across_products,
                 concurrent_reserves_never_oversell, concurrent_releases_and_settles_move_once,
                 adjust_up_down_and_to_zero, adjust_below_zero_changes_nothing,
                 adjustments_racing_checkouts_keep_the_invariant,
@@ -223,7 +224,7 @@ macro_rules! conformance_suite {
             discounts {
                 insert_find_list_delete, redeem_limits_hold_under_concurrency,
                 uses_open_settle_and_return, redeem_only_inside_the_window,
-                discount_service_flow
+                discount_service_refuses_bad_input, discount_service_flow
             },
             checkout {
                 review_uses_server_prices, thousand_orders_atomic,

@@ -7,10 +7,11 @@ use super::{customer, published_product, rush, shop};
 use crate::backend::Backend;
 use crate::clock::{Clock, ManualClock, Timestamp};
 use crate::error::Error;
-use crate::id::CustomerId;
+use crate::id::{CustomerId, ShopId};
 use crate::order::{Order, OrderStatus, ShopOrderFilter};
 use crate::page::Page;
 use crate::payment::{Callback, PaymentStatus, SignedWebhook, SIGNATURE_HEADER};
+use crate::product::Product;
 use crate::secret::Secret;
 use crate::service::{
     CheckoutRequest, CheckoutStrategy, Ecom, EcomConfig, LineStatusChange, ShopOrder, StatusUpdate,
@@ -131,6 +132,16 @@ async fn stored(backend: &Backend, order: &Order) -> Order {
     backend.orders.get(&order.id).await.unwrap().unwrap()
 }
 
+/// The services on a manual clock offering `cod` and `online`, a shop's product with 50 units
+/// and a customer: what the steps of [`payment_moves_follow_the_rules`] share.
+struct Moves {
+    clock: Arc<ManualClock>,
+    ecom: Ecom,
+    shop: ShopId,
+    product: Product,
+    buyer: CustomerId,
+}
+
 /// Every allowed move once, through each entry point; every forbidden one refused or
 /// ignored with nothing changed.
 pub async fn payment_moves_follow_the_rules(backend: &Backend) {
@@ -152,177 +163,18 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
         matches!(&refused, Err(Error::Validation { field, .. }) if field == "payment.method"),
         "{refused:?}"
     );
-
-    // online: pending -> paid (a callback) -> the shop ships -> delivered.
-    let online = buy(
-        &ecom,
-        &buyer,
-        request(&shop, &[(&product, 2)], None),
-        "online",
-    )
-    .await;
-    assert_eq!(online.payment.status, PaymentStatus::Pending);
-    assert_eq!(online.payment.amount.minor, 2000);
-    assert_eq!(online.payment.expires_at, Some(online.created_at + TIMEOUT));
-    // Unpaid: the shop may confirm, not ship.
-    move_line(&ecom, &shop, &online, &product.id, OrderStatus::Confirmed)
-        .await
-        .unwrap();
-    let early = move_line(&ecom, &shop, &online, &product.id, OrderStatus::Shipped).await;
-    assert!(matches!(early, Err(Error::Conflict { .. })), "{early:?}");
-    assert_eq!(
-        stored(backend, &online).await.lines[0].status,
-        OrderStatus::Confirmed
-    );
-    // A refund of an unpaid payment changes nothing but is remembered.
-    let ignored = pay(&ecom, "evt_r0", "refund.succeeded", &online)
-        .await
-        .unwrap();
-    assert_eq!(ignored.payment.status, PaymentStatus::Pending);
-    let paid = pay(&ecom, "evt_1", "payment.succeeded", &online)
-        .await
-        .unwrap();
-    assert_eq!(paid.payment.status, PaymentStatus::Paid);
-    assert_eq!(paid.payment.paid_at, Some(clock.now()));
-    assert_eq!(paid.payment.provider_ref.as_deref(), Some("psp_evt_1"));
-    assert_eq!(
-        paid.payment.due_at(),
-        None,
-        "nothing is due on a paid order"
-    );
-    // A second success (another event id) changes nothing.
-    let again = pay(&ecom, "evt_2", "payment.succeeded", &online)
-        .await
-        .unwrap();
-    assert_eq!(again.payment.status, PaymentStatus::Paid);
-    assert_eq!(again.payment.paid_at, paid.payment.paid_at);
-    move_line(&ecom, &shop, &online, &product.id, OrderStatus::Shipped)
-        .await
-        .unwrap();
-    let delivered = move_line(&ecom, &shop, &online, &product.id, OrderStatus::Delivered)
-        .await
-        .unwrap();
-    assert_eq!(delivered.status, OrderStatus::Delivered);
-    assert_eq!(delivered.payment.status, PaymentStatus::Paid);
-    // A failure after the money arrived changes nothing.
-    let late_failure = pay(&ecom, "evt_3", "payment.failed", &online)
-        .await
-        .unwrap();
-    assert_eq!(late_failure.status, OrderStatus::Delivered);
-    assert_eq!(late_failure.payment.status, PaymentStatus::Paid);
-
-    // cod: pending until every line is delivered, then paid; the shop ships unpaid.
-    let cod = buy(&ecom, &buyer, request(&shop, &[(&product, 1)], None), "cod").await;
-    assert_eq!(cod.payment.status, PaymentStatus::Pending);
-    assert_eq!(
-        cod.payment.expires_at, None,
-        "cash on delivery never expires"
-    );
-    for status in [OrderStatus::Confirmed, OrderStatus::Shipped] {
-        let moved = move_line(&ecom, &shop, &cod, &product.id, status)
-            .await
-            .unwrap();
-        assert_eq!(moved.payment.status, PaymentStatus::Pending);
-    }
-    let cod_done = move_line(&ecom, &shop, &cod, &product.id, OrderStatus::Delivered)
-        .await
-        .unwrap();
-    assert_eq!(cod_done.payment.status, PaymentStatus::Paid);
-    assert!(cod_done.payment.paid_at.is_some());
-    // cod takes no callbacks.
-    let no_callbacks = ecom
-        .payments
-        .callback("cod", &genuine(&ecom, "evt_4", "payment.succeeded", &cod))
-        .await;
-    assert!(
-        matches!(no_callbacks, Err(Error::Validation { .. })),
-        "{no_callbacks:?}"
-    );
-
-    // online, paid, then cancelled by the customer: a refund is asked for, then confirmed.
-    let refunded = buy(
-        &ecom,
-        &buyer,
-        request(&shop, &[(&product, 1)], None),
-        "online",
-    )
-    .await;
-    pay(&ecom, "evt_5", "payment.succeeded", &refunded)
-        .await
-        .unwrap();
-    let cancelled = ecom.orders.cancel(&buyer, &refunded.id).await.unwrap();
-    assert_eq!(cancelled.status, OrderStatus::Cancelled);
-    assert_eq!(cancelled.payment.status, PaymentStatus::Paid);
-    assert!(cancelled.payment.refund_due_at.is_some());
-    assert!(
-        cancelled.payment.refund_requested,
-        "the provider took the refund request"
-    );
-    assert_eq!(cancelled.payment.due_at(), None);
-    let confirmed = pay(&ecom, "evt_6", "refund.succeeded", &refunded)
-        .await
-        .unwrap();
-    assert_eq!(confirmed.payment.status, PaymentStatus::Refunded);
-
-    // online, unpaid, cancelled by the customer: the payment fails; money arriving later is
-    // recorded, refused (409) and its refund asked for.
-    let dropped = buy(
-        &ecom,
-        &buyer,
-        request(&shop, &[(&product, 1)], None),
-        "online",
-    )
-    .await;
-    let cancelled = ecom.orders.cancel(&buyer, &dropped.id).await.unwrap();
-    assert_eq!(cancelled.payment.status, PaymentStatus::Failed);
-    assert_eq!(cancelled.payment.due_at(), None);
-    let late = pay(&ecom, "evt_7", "payment.succeeded", &dropped).await;
-    assert!(matches!(late, Err(Error::Conflict { .. })), "{late:?}");
-    let after = stored(backend, &dropped).await;
-    assert_eq!(after.status, OrderStatus::Cancelled);
-    assert_eq!(after.payment.status, PaymentStatus::Paid);
-    assert!(after.payment.refund_requested);
-
-    // payment.failed cancels an unpaid order and returns its stock.
-    let failing = buy(
-        &ecom,
-        &buyer,
-        request(&shop, &[(&product, 4)], None),
-        "online",
-    )
-    .await;
-    let failed = pay(&ecom, "evt_8", "payment.failed", &failing)
-        .await
-        .unwrap();
-    assert_eq!(failed.status, OrderStatus::Cancelled);
-    assert_eq!(failed.payment.status, PaymentStatus::Failed);
-    assert!(
-        failed.lines.iter().all(|l| l.returned.is_some()),
-        "stock returned"
-    );
-
-    // The shop cancelling every line of a paid order refunds it too.
-    let shop_cancel = buy(
-        &ecom,
-        &buyer,
-        request(&shop, &[(&product, 1)], None),
-        "online",
-    )
-    .await;
-    pay(&ecom, "evt_9", "payment.succeeded", &shop_cancel)
-        .await
-        .unwrap();
-    let by_shop = move_line(
-        &ecom,
-        &shop,
-        &shop_cancel,
-        &product.id,
-        OrderStatus::Cancelled,
-    )
-    .await
-    .unwrap();
-    assert_eq!(by_shop.status, OrderStatus::Cancelled);
-    assert!(by_shop.payment.refund_requested);
+    let fx = Moves {
+        clock,
+        ecom,
+        shop,
+        product,
+        buyer,
+    };
+    let online = online_paid_then_delivered(backend, &fx).await;
+    let cod = cod_paid_on_delivery(&fx).await;
+    customer_cancels_refund_or_fail(backend, &fx).await;
+    failures_and_shop_cancels_return_stock(&fx).await;
+    let Moves { ecom, product, .. } = &fx;
 
     ecom.checkout.flush().await;
     let live: Vec<Order> = [&online, &cod].iter().map(|o| (*o).clone()).collect();
@@ -340,6 +192,190 @@ pub async fn payment_moves_follow_the_rules(backend: &Backend) {
     assert_eq!(count("online", PaymentStatus::Refunded), 1, "{counts:?}");
     assert_eq!(count("cod", PaymentStatus::Paid), 1, "{counts:?}");
     assert_eq!(counts.refunds_requested, 3, "{counts:?}");
+}
+
+/// online: pending -> paid (a callback) -> the shop ships -> delivered; unpaid, the shop may
+/// confirm, not ship; refunds before and failures after the money arrived change nothing.
+async fn online_paid_then_delivered(backend: &Backend, fx: &Moves) -> Order {
+    let Moves {
+        clock,
+        ecom,
+        shop,
+        product,
+        buyer,
+    } = fx;
+    // online: pending -> paid (a callback) -> the shop ships -> delivered.
+    let online = buy(ecom, buyer, request(shop, &[(product, 2)], None), "online").await;
+    assert_eq!(online.payment.status, PaymentStatus::Pending);
+    assert_eq!(online.payment.amount.minor, 2000);
+    assert_eq!(online.payment.expires_at, Some(online.created_at + TIMEOUT));
+    // Unpaid: the shop may confirm, not ship.
+    move_line(ecom, shop, &online, &product.id, OrderStatus::Confirmed)
+        .await
+        .unwrap();
+    let early = move_line(ecom, shop, &online, &product.id, OrderStatus::Shipped).await;
+    assert!(matches!(early, Err(Error::Conflict { .. })), "{early:?}");
+    assert_eq!(
+        stored(backend, &online).await.lines[0].status,
+        OrderStatus::Confirmed
+    );
+    // A refund of an unpaid payment changes nothing but is remembered.
+    let ignored = pay(ecom, "evt_r0", "refund.succeeded", &online)
+        .await
+        .unwrap();
+    assert_eq!(ignored.payment.status, PaymentStatus::Pending);
+    let paid = pay(ecom, "evt_1", "payment.succeeded", &online)
+        .await
+        .unwrap();
+    assert_eq!(paid.payment.status, PaymentStatus::Paid);
+    assert_eq!(paid.payment.paid_at, Some(clock.now()));
+    assert_eq!(paid.payment.provider_ref.as_deref(), Some("psp_evt_1"));
+    assert_eq!(
+        paid.payment.due_at(),
+        None,
+        "nothing is due on a paid order"
+    );
+    // A second success (another event id) changes nothing.
+    let again = pay(ecom, "evt_2", "payment.succeeded", &online)
+        .await
+        .unwrap();
+    assert_eq!(again.payment.status, PaymentStatus::Paid);
+    assert_eq!(again.payment.paid_at, paid.payment.paid_at);
+    move_line(ecom, shop, &online, &product.id, OrderStatus::Shipped)
+        .await
+        .unwrap();
+    let delivered = move_line(ecom, shop, &online, &product.id, OrderStatus::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(delivered.status, OrderStatus::Delivered);
+    assert_eq!(delivered.payment.status, PaymentStatus::Paid);
+    // A failure after the money arrived changes nothing.
+    let late_failure = pay(ecom, "evt_3", "payment.failed", &online).await.unwrap();
+    assert_eq!(late_failure.status, OrderStatus::Delivered);
+    assert_eq!(late_failure.payment.status, PaymentStatus::Paid);
+    online
+}
+
+/// cod: pending until every line is delivered, then paid; the shop ships unpaid; no callbacks.
+async fn cod_paid_on_delivery(fx: &Moves) -> Order {
+    let Moves {
+        ecom,
+        shop,
+        product,
+        buyer,
+        ..
+    } = fx;
+    // cod: pending until every line is delivered, then paid; the shop ships unpaid.
+    let cod = buy(ecom, buyer, request(shop, &[(product, 1)], None), "cod").await;
+    assert_eq!(cod.payment.status, PaymentStatus::Pending);
+    assert_eq!(
+        cod.payment.expires_at, None,
+        "cash on delivery never expires"
+    );
+    for status in [OrderStatus::Confirmed, OrderStatus::Shipped] {
+        let moved = move_line(ecom, shop, &cod, &product.id, status)
+            .await
+            .unwrap();
+        assert_eq!(moved.payment.status, PaymentStatus::Pending);
+    }
+    let cod_done = move_line(ecom, shop, &cod, &product.id, OrderStatus::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(cod_done.payment.status, PaymentStatus::Paid);
+    assert!(cod_done.payment.paid_at.is_some());
+    // cod takes no callbacks.
+    let no_callbacks = ecom
+        .payments
+        .callback("cod", &genuine(ecom, "evt_4", "payment.succeeded", &cod))
+        .await;
+    assert!(
+        matches!(no_callbacks, Err(Error::Validation { .. })),
+        "{no_callbacks:?}"
+    );
+    cod
+}
+
+/// Cancelled by the customer: paid, a refund is asked for, then confirmed; unpaid, the payment
+/// fails, and money arriving later is recorded, refused and its refund asked for.
+async fn customer_cancels_refund_or_fail(backend: &Backend, fx: &Moves) {
+    let Moves {
+        ecom,
+        shop,
+        product,
+        buyer,
+        ..
+    } = fx;
+    // online, paid, then cancelled by the customer: a refund is asked for, then confirmed.
+    let refunded = buy(ecom, buyer, request(shop, &[(product, 1)], None), "online").await;
+    pay(ecom, "evt_5", "payment.succeeded", &refunded)
+        .await
+        .unwrap();
+    let cancelled = ecom.orders.cancel(buyer, &refunded.id).await.unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(cancelled.payment.status, PaymentStatus::Paid);
+    assert!(cancelled.payment.refund_due_at.is_some());
+    assert!(
+        cancelled.payment.refund_requested,
+        "the provider took the refund request"
+    );
+    assert_eq!(cancelled.payment.due_at(), None);
+    let confirmed = pay(ecom, "evt_6", "refund.succeeded", &refunded)
+        .await
+        .unwrap();
+    assert_eq!(confirmed.payment.status, PaymentStatus::Refunded);
+
+    // online, unpaid, cancelled by the customer: the payment fails; money arriving later is
+    // recorded, refused (409) and its refund asked for.
+    let dropped = buy(ecom, buyer, request(shop, &[(product, 1)], None), "online").await;
+    let cancelled = ecom.orders.cancel(buyer, &dropped.id).await.unwrap();
+    assert_eq!(cancelled.payment.status, PaymentStatus::Failed);
+    assert_eq!(cancelled.payment.due_at(), None);
+    let late = pay(ecom, "evt_7", "payment.succeeded", &dropped).await;
+    assert!(matches!(late, Err(Error::Conflict { .. })), "{late:?}");
+    let after = stored(backend, &dropped).await;
+    assert_eq!(after.status, OrderStatus::Cancelled);
+    assert_eq!(after.payment.status, PaymentStatus::Paid);
+    assert!(after.payment.refund_requested);
+}
+
+/// payment.failed cancels an unpaid order and returns its stock; the shop cancelling every
+/// line of a paid order refunds it.
+async fn failures_and_shop_cancels_return_stock(fx: &Moves) {
+    let Moves {
+        ecom,
+        shop,
+        product,
+        buyer,
+        ..
+    } = fx;
+    // payment.failed cancels an unpaid order and returns its stock.
+    let failing = buy(ecom, buyer, request(shop, &[(product, 4)], None), "online").await;
+    let failed = pay(ecom, "evt_8", "payment.failed", &failing)
+        .await
+        .unwrap();
+    assert_eq!(failed.status, OrderStatus::Cancelled);
+    assert_eq!(failed.payment.status, PaymentStatus::Failed);
+    assert!(
+        failed.lines.iter().all(|l| l.returned.is_some()),
+        "stock returned"
+    );
+
+    // The shop cancelling every line of a paid order refunds it too.
+    let shop_cancel = buy(ecom, buyer, request(shop, &[(product, 1)], None), "online").await;
+    pay(ecom, "evt_9", "payment.succeeded", &shop_cancel)
+        .await
+        .unwrap();
+    let by_shop = move_line(
+        ecom,
+        shop,
+        &shop_cancel,
+        &product.id,
+        OrderStatus::Cancelled,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_shop.status, OrderStatus::Cancelled);
+    assert!(by_shop.payment.refund_requested);
 }
 
 /// Good, bad, stale, future, missing and replayed signatures; wrong amounts and currencies.

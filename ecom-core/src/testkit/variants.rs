@@ -542,6 +542,20 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
     let product = published_tee(&ecom, &shop, [5; 6]).await;
     let red_m = model(&product, 0, 1);
     let blue_l = model(&product, 1, 2);
+    let patched = add_reprice_and_re_sku(backend, &ecom, &shop, &product, &red_m).await;
+    let removed = remove_a_model(backend, &ecom, &shop, &product, &patched, &blue_l).await;
+    refused_patches(&ecom, &shop, &product, &removed).await;
+}
+
+/// A patch adds a size (and a model of it), reprices and re-SKUs Red / M; a checkout pays the
+/// new price. The patched product.
+async fn add_reprice_and_re_sku(
+    backend: &Backend,
+    ecom: &Ecom,
+    shop: &ShopId,
+    product: &Product,
+    red_m: &ProductId,
+) -> Product {
     let mut inputs: Vec<ModelInput> = product.models.iter().map(ModelInput::keep).collect();
     inputs[1].price = usd(900);
     inputs[1].sku = Some("RED-M".into());
@@ -551,7 +565,7 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
     let patched = ecom
         .products
         .update(
-            &shop,
+            shop,
             &product.id,
             ProductPatch {
                 variations: Some(tiers),
@@ -576,7 +590,7 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
             .model_of,
         Some(product.id.clone())
     );
-    let red_m_model = patched.models.iter().find(|m| m.id == red_m).unwrap();
+    let red_m_model = patched.models.iter().find(|m| m.id == *red_m).unwrap();
     assert_eq!(
         (red_m_model.price, red_m_model.sku.as_deref()),
         (usd(900), Some("RED-M"))
@@ -586,12 +600,24 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
         .checkout
         .review(
             &CustomerId::generate(),
-            &buy(&shop, &patched, &[(red_m.clone(), 1)]),
+            &buy(shop, &patched, &[(red_m.clone(), 1)]),
         )
         .await
         .unwrap();
     assert_eq!(review.totals.total_price, usd(900));
-    // Removing Blue / L while a checkout holds its stock: 409, nothing changes.
+    patched
+}
+
+/// Removing Blue / L while a checkout holds its stock: 409, nothing changes; once released, it
+/// goes and its free units leave by a recorded adjustment. The product without it.
+async fn remove_a_model(
+    backend: &Backend,
+    ecom: &Ecom,
+    shop: &ShopId,
+    product: &Product,
+    patched: &Product,
+    blue_l: &ProductId,
+) -> Product {
     let hold = Reservation {
         id: "held-for-the-test".into(),
         order_id: crate::id::OrderId::generate(),
@@ -600,13 +626,13 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
     };
     backend
         .inventory
-        .reserve(&blue_l, std::slice::from_ref(&hold))
+        .reserve(blue_l, std::slice::from_ref(&hold))
         .await
         .unwrap();
     let without_blue_l: Vec<ModelInput> = patched
         .models
         .iter()
-        .filter(|m| m.id != blue_l)
+        .filter(|m| m.id != *blue_l)
         .map(ModelInput::keep)
         .collect();
     let remove = ProductPatch {
@@ -615,7 +641,7 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
     };
     let held = ecom
         .products
-        .update(&shop, &product.id, remove.clone())
+        .update(shop, &product.id, remove.clone())
         .await;
     assert!(matches!(held, Err(Error::Conflict { .. })), "{held:?}");
     assert_eq!(
@@ -629,19 +655,19 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
     );
     backend
         .inventory
-        .release(&blue_l, std::slice::from_ref(&hold))
+        .release(blue_l, std::slice::from_ref(&hold))
         .await
         .unwrap();
     let removed = ecom
         .products
-        .update(&shop, &product.id, remove)
+        .update(shop, &product.id, remove)
         .await
         .unwrap();
     assert_eq!(removed.models.len(), 6);
-    assert_eq!(free_stock(backend, &blue_l).await, 0, "its free units left");
+    assert_eq!(free_stock(backend, blue_l).await, 0, "its free units left");
     let retired = backend
         .inventory
-        .adjustments(&blue_l, crate::page::Page::default())
+        .adjustments(blue_l, crate::page::Page::default())
         .await
         .unwrap();
     assert_eq!(retired.first().map(|a| a.delta), Some(-5));
@@ -649,18 +675,22 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
         .checkout
         .review(
             &CustomerId::generate(),
-            &buy(&shop, &removed, &[(blue_l.clone(), 1)]),
+            &buy(shop, &removed, &[(blue_l.clone(), 1)]),
         )
         .await;
     assert!(
         matches!(gone, Err(ref e) if is_validation(e, "model_id")),
         "{gone:?}"
     );
-    // No price of its own; no models for a product made without them; no stock edits here.
+    removed
+}
+
+/// No price of its own; no models for a product made without them; no stock edits here.
+async fn refused_patches(ecom: &Ecom, shop: &ShopId, product: &Product, removed: &Product) {
     let priced = ecom
         .products
         .update(
-            &shop,
+            shop,
             &product.id,
             ProductPatch {
                 price: Some(usd(100)),
@@ -681,7 +711,7 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
     let restocked = ecom
         .products
         .update(
-            &shop,
+            shop,
             &product.id,
             ProductPatch {
                 models: Some(restock),
@@ -690,11 +720,11 @@ pub async fn patch_adds_changes_and_removes_models(backend: &Backend) {
         )
         .await;
     assert!(matches!(restocked, Err(ref e) if is_validation(e, "models")));
-    let plain = super::published_product(&ecom, &shop, "4.00", 5).await;
+    let plain = super::published_product(ecom, shop, "4.00", 5).await;
     let gain = ecom
         .products
         .update(
-            &shop,
+            shop,
             &plain.id,
             ProductPatch {
                 variations: Some(vec![Variation::new("Size", ["S"])]),

@@ -69,7 +69,7 @@ pub async fn answers_against_the_document(api: &Api) -> (usize, Vec<String>) {
             continue;
         }
         let Some((template, op)) = operation(&doc, method, path) else {
-            // Unknown routes answer 404/405 in the envelope; tests/openapi.rs checks those.
+            // Unknown routes answer 404/405 in the envelope; tests/api/openapi.rs checks those.
             if ![404, 405].contains(status) {
                 problems.push(format!("{what}: no operation in the document"));
             }

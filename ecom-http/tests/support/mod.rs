@@ -55,7 +55,7 @@ pub struct TestServer {
 }
 
 /// A test configuration: bootstrap key, port 0, no rate limits on the account routes (every
-/// test client comes from 127.0.0.1; `tests/limits.rs` tests the limits).
+/// test client comes from 127.0.0.1; `tests/api/limits.rs` tests the limits).
 /// The settings every test server starts from: any free port, the test API key, the test
 /// shipping fee, no rate limits.
 pub fn settings() -> ecom_http::Settings {

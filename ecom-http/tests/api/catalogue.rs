@@ -2,13 +2,10 @@
 //! with `x-total-count`, facets, the category tree, ranked accent-insensitive search,
 //! storefronts, units sold and the in-stock filter after a real order, and 400s for bad
 //! filters. Every answer is checked against the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, Api, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Api, TestServer};
 
 /// Creates and publishes (unless `draft`) a product; its id.
 async fn product(
@@ -49,6 +46,18 @@ async fn listed(api: &Api, path: &str) -> (Vec<String>, u64) {
     (ids, total)
 }
 
+/// Two shops, a customer and the published products (a mug, a red and a blue tee), shared by
+/// every step of the story.
+struct Catalogue {
+    api: Api,
+    a: Account,
+    b: Account,
+    user: Account,
+    mug: String,
+    red: String,
+    blue: String,
+}
+
 async fn catalogue(api: Api) {
     let a = signup(&api, "shop", "lumiere@shops.example").await;
     let b = signup(&api, "shop", "azur@shops.example").await;
@@ -84,61 +93,93 @@ async fn catalogue(api: Api) {
     )
     .await;
     let lamp = product(&api, &b, "Draft lamp", "30", 3, "Home/Lighting", true).await;
+    let cat = Catalogue {
+        api,
+        a,
+        b,
+        user,
+        mug,
+        red,
+        blue,
+    };
+    filters_and_search(&cat).await;
+    facets_and_tree(&cat).await;
+    storefronts(&cat).await;
+    a_sale_and_a_move(&cat).await;
+    bad_filters(&cat).await;
+    assert_ne!(lamp, cat.mug);
+    support::contract::assert_answers_follow_the_document(&cat.api).await;
+}
 
+/// Filters combine and the header counts every match; search ignores accents and case, takes
+/// the last word as a prefix, ranks more words higher, never lists drafts.
+async fn filters_and_search(cat: &Catalogue) {
+    let Catalogue {
+        api,
+        a,
+        mug,
+        red,
+        blue,
+        ..
+    } = cat;
     // Filters combine; the header counts every match.
     assert_eq!(
-        listed(&api, "/products/all?category=Fashion&sort=price_asc").await,
+        listed(api, "/products/all?category=Fashion&sort=price_asc").await,
         (vec![blue.clone(), red.clone()], 2)
     );
     assert_eq!(
-        listed(&api, "/products/all?category=Fashion&max_price=10").await,
+        listed(api, "/products/all?category=Fashion&max_price=10").await,
         (vec![blue.clone()], 1)
     );
     assert_eq!(
         listed(
-            &api,
+            api,
             "/products/all?min_price=12.5&max_price=19.99&sort=price_desc"
         )
         .await,
         (vec![red.clone(), mug.clone()], 2)
     );
     assert_eq!(
-        listed(&api, &format!("/products/all?shop={}&type=Clothing", a.id)).await,
+        listed(api, &format!("/products/all?shop={}&type=Clothing", a.id)).await,
         (vec![red.clone(), mug.clone()], 2)
     );
     assert_eq!(
         listed(
-            &api,
+            api,
             &format!("/products/all?shop={}&category=Fashion", a.id)
         )
         .await,
         (vec![red.clone()], 1)
     );
     assert_eq!(
-        listed(&api, "/products/all?limit=1&page=2&sort=price_asc").await,
+        listed(api, "/products/all?limit=1&page=2&sort=price_asc").await,
         (vec![mug.clone()], 3),
         "the page holds one, the header counts all"
     );
     // Search: accents and case do not matter, the last word is a prefix, more words rank higher.
     assert_eq!(
-        listed(&api, "/products/all?q=CAFE").await,
+        listed(api, "/products/all?q=CAFE").await,
         (vec![mug.clone()], 1)
     );
     assert_eq!(
-        listed(&api, "/products/search/creme%20mu").await,
+        listed(api, "/products/search/creme%20mu").await,
         (vec![mug.clone()], 1)
     );
     assert_eq!(
-        listed(&api, "/products/all?q=red%20cotton").await,
+        listed(api, "/products/all?q=red%20cotton").await,
         (vec![red.clone(), blue.clone()], 2),
         "two words matched, then one"
     );
     assert_eq!(
-        listed(&api, "/products/all?q=lamp").await,
+        listed(api, "/products/all?q=lamp").await,
         (vec![], 0),
         "drafts are never listed"
     );
+}
 
+/// Facets and the category tree (the draft's category is not shown).
+async fn facets_and_tree(cat: &Catalogue) {
+    let Catalogue { api, .. } = cat;
     // Facets and the tree.
     let facets = api
         .api(Method::GET, "/products/facets?category=Fashion", &[], None)
@@ -179,7 +220,13 @@ async fn catalogue(api: Api) {
         ]),
         "the draft's category is not shown"
     );
+}
 
+/// Storefronts: a shop and its products; unknown and malformed shop ids.
+async fn storefronts(cat: &Catalogue) {
+    let Catalogue {
+        api, a, b, blue, ..
+    } = cat;
     // Storefronts.
     let front = api
         .api(Method::GET, &format!("/shops/{}", a.id), &[], None)
@@ -189,11 +236,11 @@ async fn catalogue(api: Api) {
     assert_eq!(front["name"], "Someone");
     assert_eq!(front["product_count"], 2);
     assert_eq!(
-        listed(&api, &format!("/shops/{}/products?sort=price_asc", b.id)).await,
+        listed(api, &format!("/shops/{}/products?sort=price_asc", b.id)).await,
         (vec![blue.clone()], 1)
     );
     assert_eq!(
-        listed(&api, &format!("/shops/{}/products?shop={}", b.id, a.id)).await,
+        listed(api, &format!("/shops/{}/products?shop={}", b.id, a.id)).await,
         (vec![], 0),
         "a shop filter naming another shop matches nothing"
     );
@@ -212,7 +259,20 @@ async fn catalogue(api: Api) {
     api.api(Method::GET, "/shops/nope", &[], None)
         .await
         .err(400, "shopId");
+}
 
+/// A sale (units sold shown, the best seller first, the sold-out tee out of `in_stock`), and a
+/// product moved to another category.
+async fn a_sale_and_a_move(cat: &Catalogue) {
+    let Catalogue {
+        api,
+        a,
+        user,
+        mug,
+        red,
+        blue,
+        ..
+    } = cat;
     // A sale: units sold are shown, the best seller leads, the sold-out tee leaves in_stock.
     let order = json!({"shop_order_ids": [{"shopId": a.id, "item_products": [{"productId": red, "quantity": 1}]}],
         "user_address": {"street": "1 Rue"}, "user_payment": {}});
@@ -232,11 +292,11 @@ async fn catalogue(api: Api) {
     }
     assert_eq!(sold, 1, "settled in the background, then counted");
     assert_eq!(
-        listed(&api, "/products/all?sort=best_selling&limit=1").await,
+        listed(api, "/products/all?sort=best_selling&limit=1").await,
         (vec![red.clone()], 3)
     );
     assert_eq!(
-        listed(&api, "/products/all?in_stock=true&sort=price_asc").await,
+        listed(api, "/products/all?in_stock=true&sort=price_asc").await,
         (vec![blue.clone(), mug.clone()], 2)
     );
     // Moving a product to another category.
@@ -250,10 +310,14 @@ async fn catalogue(api: Api) {
         .await;
     assert_eq!(moved.ok(200)["product_category"], "Home/Dining");
     assert_eq!(
-        listed(&api, "/products/all?category=Home/Dining").await,
+        listed(api, "/products/all?category=Home/Dining").await,
         (vec![mug.clone()], 1)
     );
+}
 
+/// Bad filters: 400 naming the parameter.
+async fn bad_filters(cat: &Catalogue) {
+    let Catalogue { api, a, .. } = cat;
     // Bad filters: 400 naming the parameter.
     let long_q = format!("q={}", "0".repeat(1001));
     for (query, field) in [
@@ -289,8 +353,6 @@ async fn catalogue(api: Api) {
         )
         .await;
     bad.err(400, "product_category");
-    assert_ne!(lamp, mug);
-    support::contract::assert_answers_follow_the_document(&api).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

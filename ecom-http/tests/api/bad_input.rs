@@ -1,12 +1,9 @@
 //! Bad input on every route: each case gets its documented 4xx envelope and changes nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, Body, TestServer, KEY};
 use ecom_core::api_key::Permission;
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Body, TestServer, KEY};
 
 const FOREIGN_ID: &str = "0190f5a0c0de7000a000000000000001";
 
@@ -51,6 +48,7 @@ enum Cred {
     OtherUser,
 }
 
+#[derive(Clone)]
 struct World {
     wrong_permission_key: String,
     shop: Account,
@@ -264,9 +262,11 @@ fn order_body() -> Value {
     body
 }
 
-/// `path` or body text with the world's ids in place of the placeholders.
+/// `path` or body text with the world's ids in place of the placeholders (`{f}` is an id of
+/// nothing: [`FOREIGN_ID`]).
 fn fill(world: &World, text: &str) -> String {
-    text.replace("{p}", &world.product)
+    text.replace("{f}", FOREIGN_ID)
+        .replace("{p}", &world.product)
         .replace("{q}", &world.sellable)
         .replace("{o}", &world.order)
         .replace("{s}", &world.shop.id)
@@ -359,9 +359,30 @@ fn set(base: &Value, path: &str, value: Value) -> Value {
     body
 }
 
+/// An operator object where a plain value belongs.
+fn op() -> Value {
+    json!({"$gt": ""})
+}
+
+/// `base` with its `field` set to `value`.
+fn with(base: Value, field: &str, value: Value) -> Value {
+    let mut body = base;
+    body[field] = value;
+    body
+}
+
 /// Bad bodies of the discount, cart, checkout and order routes.
 fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
-    let op = || json!({"$gt": ""});
+    discount_cases(cases);
+    quote_and_use_cases(cases);
+    cart_cases(cases);
+    checkout_cases(cases);
+    order_cases(cases);
+    order_status_cases(cases);
+}
+
+/// Bad bodies of `POST /discounts`.
+fn discount_cases(cases: &mut Vec<BodyCase>) {
     let mut add =
         |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
             cases.push((method, path, cred, body, status, needle.to_owned()));
@@ -444,7 +465,14 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
         400,
         "is required",
     );
+}
 
+/// Bad bodies of `POST /discounts/amount` and `POST /discounts/cancel`.
+fn quote_and_use_cases(cases: &mut Vec<BodyCase>) {
+    let mut add =
+        |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
+            cases.push((method, path, cred, body, status, needle.to_owned()));
+        };
     let q = quote_body();
     for (field, value, status, needle) in [
         ("/codeId", op(), 400, "invalid codeId.$gt"),
@@ -503,7 +531,14 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
             needle,
         );
     }
+}
 
+/// Bad bodies of the cart routes.
+fn cart_cases(cases: &mut Vec<BodyCase>) {
+    let mut add =
+        |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
+            cases.push((method, path, cred, body, status, needle.to_owned()));
+        };
     let cart = cart_body();
     for (field, value, status, needle) in [
         ("/product/quantity", json!(0), 400, "invalid quantity"),
@@ -633,7 +668,14 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
             needle,
         );
     }
+}
 
+/// Bad bodies of `POST /checkout/review` and `POST /checkout/order`.
+fn checkout_cases(cases: &mut Vec<BodyCase>) {
+    let mut add =
+        |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
+            cases.push((method, path, cred, body, status, needle.to_owned()));
+        };
     for (path, base) in [
         ("/checkout/review", checkout_body()),
         ("/checkout/order", order_body()),
@@ -753,6 +795,14 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
             "invalid cartId",
         );
     }
+}
+
+/// Bad bodies of `POST /checkout/order` only: address, payment, more than the stock.
+fn order_cases(cases: &mut Vec<BodyCase>) {
+    let mut add =
+        |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
+            cases.push((method, path, cred, body, status, needle.to_owned()));
+        };
     let order = order_body();
     for (field, value, needle) in [
         ("/user_address", json!("1 Main St"), "invalid user_address"),
@@ -811,7 +861,14 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
         409,
         "insufficient stock",
     );
+}
 
+/// Bad bodies of `PATCH /orders/{o}/status`.
+fn order_status_cases(cases: &mut Vec<BodyCase>) {
+    let mut add =
+        |method: Method, path: &'static str, cred: Cred, body: Value, status: u16, needle: &str| {
+            cases.push((method, path, cred, body, status, needle.to_owned()));
+        };
     let status = json!({"orderProducts": [{"productIds": ["{q}"], "status": "confirmed"}]});
     for (field, value, status_code, needle) in [
         (
@@ -887,8 +944,32 @@ fn commerce_body_cases(cases: &mut Vec<BodyCase>) {
     }
 }
 
+/// The server (memory backend, manual clock, a probe on the store), the world in it, and the
+/// snapshot of everything the routes could change, taken before the first case.
+struct Bench {
+    server: TestServer,
+    world: World,
+    before: Value,
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
+    let bench = set_up().await;
+    let mut cases = 0;
+    credentials_on_every_route(&bench, &mut cases).await;
+    malformed_bodies(&bench, &mut cases).await;
+    bad_json_bodies(&bench, &mut cases).await;
+    bad_paths_and_queries(&bench, &mut cases).await;
+    bad_idempotency_keys(&bench, &mut cases).await;
+    expired_tokens(&bench, &mut cases).await;
+    nothing_changed(&bench).await;
+    assert!(cases > 250, "{cases} cases");
+    bench.server.stop().await;
+}
+
+/// Two shops, two customers, a draft, a published product with an order of the customer
+/// (with the shop's code) and a cart line; the snapshot once the order's holds settled.
+async fn set_up() -> Bench {
     let server = TestServer::with_clock().await;
     let ecom = server.ecom.clone().unwrap();
     let wrong_permission_key = ecom
@@ -966,9 +1047,20 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
     assert_eq!(before["cart"]["metadata"]["cart_count_product"], 1);
     assert_eq!(before["orders"]["metadata"].as_array().unwrap().len(), 1);
     assert_eq!(before["discounts"]["metadata"][0]["discount_uses_count"], 1);
-    let mut cases = 0;
+    Bench {
+        server,
+        world,
+        before,
+    }
+}
 
-    // 1. Credentials, on every route.
+/// Credentials, on every route (part 1 of the test).
+async fn credentials_on_every_route(bench: &Bench, cases: &mut usize) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
     for route in routes() {
         let body = || route.body.clone().map(Body::Json);
         let mut expect = vec![
@@ -1033,8 +1125,8 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         }
         for (cred, status, needle) in expect {
             let answer = send(
-                &server,
-                &world,
+                server,
+                world,
                 route.method.clone(),
                 route.path,
                 cred,
@@ -1050,11 +1142,18 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 answer.text
             );
             answer.err(status, needle);
-            cases += unchanged(&server, &world, &before, cases).await;
+            *cases += unchanged(server, world, before, *cases).await;
         }
     }
+}
 
-    // 2. Bodies: malformed, wrong types, operators, out-of-range values, oversized.
+/// Bodies (part 2): malformed, not an object, an operator key, oversized, not JSON at all.
+async fn malformed_bodies(bench: &Bench, cases: &mut usize) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
     let big = format!("{{\"product_name\": \"{}\"}}", "x".repeat(1024 * 1024));
     let body_routes: Vec<(Method, &str, Cred)> = vec![
         (Method::POST, "/shop/signup", Cred::Key),
@@ -1084,8 +1183,8 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             (big.as_str(), 413, "too large"),
         ] {
             let answer = send(
-                &server,
-                &world,
+                server,
+                world,
                 method.clone(),
                 path,
                 *cred,
@@ -1100,11 +1199,11 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 answer.text
             );
             answer.err(status, needle);
-            cases += unchanged(&server, &world, &before, cases).await;
+            *cases += unchanged(server, world, before, *cases).await;
         }
         // A non-JSON content type.
-        let path_full = format!("/v1/api{}", fill(&world, path));
-        let h = headers(&world, *cred);
+        let path_full = format!("/v1/api{}", fill(world, path));
+        let h = headers(world, *cred);
         let mut request = server
             .client
             .request(method.clone(), server.url(&path_full))
@@ -1115,20 +1214,48 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 415, "{method} {path}");
-        cases += unchanged(&server, &world, &before, cases).await;
+        *cases += unchanged(server, world, before, *cases).await;
     }
+}
 
-    let op = || json!({"$gt": ""});
-    let with = |base: Value, field: &str, value: Value| {
-        let mut body = base;
-        body[field] = value;
-        body
-    };
+/// Bodies (part 2): wrong types, operators, out-of-range values, missing fields, on every route
+/// that takes a body.
+async fn bad_json_bodies(bench: &Bench, cases: &mut usize) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
+    let mut body_cases = account_body_cases();
+    body_cases.extend(product_body_cases());
+    body_cases.extend(inventory_body_cases());
+    commerce_body_cases(&mut body_cases);
+    for (method, path, cred, body, status, needle) in body_cases {
+        let answer = send(
+            server,
+            world,
+            method.clone(),
+            path,
+            cred,
+            Some(Body::Json(body.clone())),
+        )
+        .await;
+        assert_eq!(
+            answer.status.as_u16(),
+            status,
+            "{method} {path} {body}: {}",
+            answer.text
+        );
+        answer.err(status, &needle);
+        *cases += unchanged(server, world, before, *cases).await;
+    }
+}
+
+/// Bad bodies of the signup and login routes.
+fn account_body_cases() -> Vec<BodyCase> {
     let account = json!({"name": "N", "email": "fresh@example.com", "password": "long enough pw"});
     let login = json!({"email": "fresh@example.com", "password": "long enough pw"});
-    let product = tee("New", json!(1));
-    let stock = json!({"productId": "{p}", "stock": 1});
-    let mut body_cases: Vec<(Method, &str, Cred, Value, u16, String)> = Vec::new();
+    let mut body_cases: Vec<BodyCase> = Vec::new();
     for route in ["/shop/signup", "/user/signup"] {
         for field in ["name", "email", "password"] {
             body_cases.push((
@@ -1193,6 +1320,13 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             ));
         }
     }
+    body_cases
+}
+
+/// Bad bodies of `POST /products` and `PATCH /products/{p}`.
+fn product_body_cases() -> Vec<BodyCase> {
+    let product = tee("New", json!(1));
+    let mut body_cases: Vec<BodyCase> = Vec::new();
     for field in [
         "product_name",
         "product_thumb",
@@ -1319,6 +1453,13 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             needle.to_owned(),
         ));
     }
+    body_cases
+}
+
+/// Bad bodies of `POST /inventory`.
+fn inventory_body_cases() -> Vec<BodyCase> {
+    let stock = json!({"productId": "{p}", "stock": 1});
+    let mut body_cases: Vec<BodyCase> = Vec::new();
     for (field, value, needle) in [
         ("stock", json!(0), "invalid stock"),
         ("stock", json!(-3), "invalid stock"),
@@ -1350,29 +1491,40 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         400,
         "invalid productId: is required".into(),
     ));
-    commerce_body_cases(&mut body_cases);
-    for (method, path, cred, body, status, needle) in body_cases {
-        let answer = send(
-            &server,
-            &world,
-            method.clone(),
-            path,
-            cred,
-            Some(Body::Json(body.clone())),
-        )
-        .await;
+    body_cases
+}
+
+/// A bad path or query: method, path (placeholders as in [`fill`]), credentials, status, and
+/// what the message says.
+type PathCase = (Method, &'static str, Cred, u16, &'static str);
+
+/// Paths and queries (part 3).
+async fn bad_paths_and_queries(bench: &Bench, cases: &mut usize) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
+    let table = product_path_cases()
+        .into_iter()
+        .chain(list_query_cases())
+        .chain(discount_and_order_path_cases());
+    for (method, path, cred, status, needle) in table {
+        let answer = send(server, world, method.clone(), path, cred, None).await;
         assert_eq!(
             answer.status.as_u16(),
             status,
-            "{method} {path} {body}: {}",
+            "{method} {path}: {}",
             answer.text
         );
-        answer.err(status, &needle);
-        cases += unchanged(&server, &world, &before, cases).await;
+        answer.err(status, needle);
+        *cases += unchanged(server, world, before, *cases).await;
     }
+}
 
-    // 3. Paths and queries.
-    for (method, path, cred, status, needle) in [
+/// Bad ids in the product and inventory paths, and a bad search.
+fn product_path_cases() -> Vec<PathCase> {
+    vec![
         (
             Method::GET,
             "/products/not-an-id",
@@ -1396,7 +1548,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         ),
         (
             Method::GET,
-            &format!("/products/{FOREIGN_ID}"),
+            "/products/{f}",
             Cred::Key,
             404,
             "product not found",
@@ -1417,7 +1569,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         ),
         (
             Method::POST,
-            &format!("/products/publish/{FOREIGN_ID}"),
+            "/products/publish/{f}",
             Cred::Shop,
             404,
             "not found",
@@ -1436,13 +1588,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             400,
             "invalid productId",
         ),
-        (
-            Method::GET,
-            &format!("/inventory/{FOREIGN_ID}"),
-            Cred::Shop,
-            404,
-            "not found",
-        ),
+        (Method::GET, "/inventory/{f}", Cred::Shop, 404, "not found"),
         (
             Method::GET,
             "/products/search/%21%21%21",
@@ -1450,6 +1596,12 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             400,
             "invalid keySearch",
         ),
+    ]
+}
+
+/// Bad paging, sorting and operators in the queries of the lists.
+fn list_query_cases() -> Vec<PathCase> {
+    vec![
         (
             Method::GET,
             "/products/all?limit=0",
@@ -1562,6 +1714,12 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             400,
             "invalid page[$gt]",
         ),
+    ]
+}
+
+/// Bad codes, shops and ids in the discount and order paths.
+fn discount_and_order_path_cases() -> Vec<PathCase> {
+    vec![
         (
             Method::GET,
             "/discounts/list_product_code?shopId={s}",
@@ -1662,33 +1820,28 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         ),
         (
             Method::POST,
-            &format!("/orders/{FOREIGN_ID}/cancel"),
+            "/orders/{f}/cancel",
             Cred::Customer,
             404,
             "order not found",
         ),
-    ] {
-        let answer = send(&server, &world, method.clone(), path, cred, None).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            status,
-            "{method} {path}: {}",
-            answer.text
-        );
-        answer.err(status, needle);
-        cases += unchanged(&server, &world, &before, cases).await;
-    }
+    ]
+}
 
-    // An idempotency key that is too long or not printable ASCII.
+/// An idempotency key that is too long or not printable ASCII.
+async fn bad_idempotency_keys(bench: &Bench, cases: &mut usize) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
     for key in ["k".repeat(300), "clé".to_owned()] {
-        let mut headers = headers(&world, Cred::Customer);
+        let mut headers = headers(world, Cred::Customer);
         headers.push(("idempotency-key".to_owned(), key));
         let mut request = server
             .client
             .post(server.url("/v1/api/checkout/order"))
-            .json(
-                &serde_json::from_str::<Value>(&fill(&world, &order_body().to_string())).unwrap(),
-            );
+            .json(&serde_json::from_str::<Value>(&fill(world, &order_body().to_string())).unwrap());
         for (a, b) in &headers {
             request = request.header(a, b);
         }
@@ -1703,10 +1856,17 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
                 .contains("invalid idempotency-key"),
             "{body}"
         );
-        cases += unchanged(&server, &world, &before, cases).await;
+        *cases += unchanged(server, world, before, *cases).await;
     }
+}
 
-    // 4. Expired tokens: past the 15-minute access lifetime, every shop route is 401.
+/// Expired tokens (part 4): past the 15-minute access lifetime, every shop route is 401.
+async fn expired_tokens(bench: &Bench, cases: &mut usize) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
     server
         .clock
         .as_ref()
@@ -1714,8 +1874,8 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         .advance(chrono::Duration::minutes(16));
     for route in routes().into_iter().filter(|r| r.shop || r.user) {
         let answer = send(
-            &server,
-            &world,
+            server,
+            world,
             route.method.clone(),
             route.path,
             if route.shop {
@@ -1727,11 +1887,11 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         )
         .await;
         answer.err(401, "invalid or expired token");
-        cases += unchanged(&server, &world, &before, cases).await;
+        *cases += unchanged(server, world, before, *cases).await;
     }
     send(
-        &server,
-        &world,
+        server,
+        world,
         Method::POST,
         "/user/logout",
         Cred::Customer,
@@ -1739,9 +1899,16 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
     )
     .await
     .err(401, "invalid or expired token");
+}
 
-    // Nothing changed: read everything again with fresh tokens, and the rejected signups'
-    // email is still free.
+/// Nothing changed: read everything again with fresh tokens, and the rejected signups' email
+/// is still free.
+async fn nothing_changed(bench: &Bench) {
+    let Bench {
+        server,
+        world,
+        before,
+    } = bench;
     let fresh = |email: &'static str| {
         let server = &server;
         async move {
@@ -1785,12 +1952,10 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
         other: fresh("other@shop.example").await,
         user: fresh_user("buyer@example.com").await,
         other_user: fresh_user("other@example.com").await,
-        ..world
+        ..world.clone()
     };
-    let after = snapshot(&server, &world).await;
-    assert_eq!(before, after);
-    signup(&server, "shop", "fresh@example.com").await;
-    signup(&server, "user", "fresh@example.com").await;
-    assert!(cases > 250, "{cases} cases");
-    server.stop().await;
+    let after = snapshot(server, &world).await;
+    assert_eq!(*before, after);
+    signup(server, "shop", "fresh@example.com").await;
+    signup(server, "user", "fresh@example.com").await;
 }

@@ -1,11 +1,8 @@
 //! The OpenAPI document, unknown routes, wrong methods, the middleware stack.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, config, TestServer, KEY};
 use reqwest::Method;
 use serde_json::Value;
-use support::{config, TestServer, KEY};
 
 /// Every route of the contract that the server offers now, and the operations routes.
 const ROUTES: &[(&str, &str)] = &[

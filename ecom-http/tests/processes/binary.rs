@@ -1,6 +1,5 @@
 //! The `ecom-server` binary: starts with no configuration, prints a development key, serves,
 //! stops cleanly on SIGTERM; `apikey create` and configuration errors are clear.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use ecom_core::api_key::Permission;
 use ecom_core::{Ecom, EcomConfig, Secret};

@@ -3,16 +3,13 @@
 //! cancelled by the server itself; a cash order paid on delivery; webhook signatures, replays
 //! and wrong amounts; the seller's order desk with two shops in one order. Every answer is
 //! checked against the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, published, signup, Account, Api, Body, TestServer};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{published, signup, Account, Api, Body, TestServer};
 
 /// The webhook secret the test servers share with their "provider".
 const SECRET: &str = "whsec-test-0123456789abcdef";
@@ -116,15 +113,63 @@ async fn customer_view(api: &Api, user: &Account, order: &Value) -> Value {
     .clone()
 }
 
+/// Two shops with a product each and a customer, shared by every step of the lifecycle.
+struct Shops {
+    api: Api,
+    shop: Account,
+    other: Account,
+    user: Account,
+    tee: String,
+    cap: String,
+}
+
 async fn lifecycle(api: Api) {
     let shop = signup(&api, "shop", "pay@shop.example").await;
     let other = signup(&api, "shop", "pay@other.example").await;
     let user = signup(&api, "user", "pay@buyer.example").await;
     let tee = published(&api, &shop, "Pay Tee", json!(10), 20).await;
     let cap = published(&api, &other, "Pay Cap", json!(10), 20).await;
+    let fx = Shops {
+        api,
+        shop,
+        other,
+        user,
+        tee,
+        cap,
+    };
+    let online = online_paid_by_webhook(&fx).await;
+    let unpaid = online_left_unpaid(&fx).await;
+    let cod = failed_and_cash_on_delivery(&fx).await;
+    order_desks(&fx, &online, &unpaid, &cod).await;
+    let api = &fx.api;
 
+    // Metrics count the payments.
+    let metrics = api.call(Method::GET, "/metrics", &[], None).await.text;
+    for line in [
+        "ecom_payments_total{method=\"online\",outcome=\"paid\"} 2",
+        "ecom_payments_total{method=\"online\",outcome=\"failed\"} 2",
+        "ecom_payments_total{method=\"online\",outcome=\"refunded\"} 1",
+        "ecom_payments_total{method=\"cod\",outcome=\"paid\"} 1",
+        "ecom_payment_expiries_total 1",
+        "ecom_refunds_requested_total 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    support::contract::assert_answers_follow_the_document(api).await;
+}
+
+/// Online: pending, unshippable until paid; webhooks not genuine or for the wrong amount are
+/// refused; the signed webhook pays it (a replay changes nothing); shipped, delivered.
+async fn online_paid_by_webhook(fx: &Shops) -> Value {
+    let Shops {
+        api,
+        shop,
+        user,
+        tee,
+        ..
+    } = fx;
     // Online: pending, unshippable until paid; the signed webhook pays it; shipped, delivered.
-    let online = buy(&api, &user, &[(&shop, &tee, 2)], "online").await;
+    let online = buy(api, user, &[(shop, tee, 2)], "online").await;
     assert_eq!(online["order_payment"]["method"], "online");
     assert_eq!(online["order_payment"]["status"], "pending");
     assert_eq!(
@@ -133,18 +178,18 @@ async fn lifecycle(api: Api) {
         "2 x 10 + 2.50 shipping"
     );
     assert!(online["order_payment"]["expires_at"].is_string());
-    set_status(&api, &shop, &online, &tee, "confirmed")
+    set_status(api, shop, &online, tee, "confirmed")
         .await
         .ok(200);
-    set_status(&api, &shop, &online, &tee, "shipped")
+    set_status(api, shop, &online, tee, "shipped")
         .await
         .err(409, "not paid");
     // Not genuine: refused, nothing changes.
     let paid = event("evt_pay_1", "payment.succeeded", &online);
-    webhook(&api, "not-the-secret-0123456789", now(), &paid)
+    webhook(api, "not-the-secret-0123456789", now(), &paid)
         .await
         .err(400, "x-ecom-signature");
-    webhook(&api, SECRET, now() - 301, &paid)
+    webhook(api, SECRET, now() - 301, &paid)
         .await
         .err(400, "too old");
     let unsigned = api
@@ -158,51 +203,58 @@ async fn lifecycle(api: Api) {
     unsigned.err(400, "x-ecom-signature");
     let mut short = paid.clone();
     short["amount"] = json!(22.49);
-    webhook(&api, SECRET, now(), &short)
+    webhook(api, SECRET, now(), &short)
         .await
         .err(409, "does not match");
     let mut yen = paid.clone();
     yen["currency"] = json!("JPY");
     yen["amount"] = json!(22);
-    webhook(&api, SECRET, now(), &yen)
+    webhook(api, SECRET, now(), &yen)
         .await
         .err(409, "does not match");
     assert_eq!(
-        customer_view(&api, &user, &online).await["order_payment"]["status"],
+        customer_view(api, user, &online).await["order_payment"]["status"],
         "pending"
     );
     // Genuine: paid; the same event again changes nothing.
-    let ack = webhook(&api, SECRET, now(), &paid).await;
+    let ack = webhook(api, SECRET, now(), &paid).await;
     assert_eq!(ack.ok(200)["payment_status"], "paid");
-    let before = customer_view(&api, &user, &online).await;
-    let replay = webhook(&api, SECRET, now(), &paid).await;
+    let before = customer_view(api, user, &online).await;
+    let replay = webhook(api, SECRET, now(), &paid).await;
     assert_eq!(replay.ok(200)["payment_status"], "paid");
     assert_eq!(
-        customer_view(&api, &user, &online).await,
+        customer_view(api, user, &online).await,
         before,
         "a replay changes nothing"
     );
     assert!(before["order_payment"]["paid_at"].is_string());
-    set_status(&api, &shop, &online, &tee, "shipped")
-        .await
-        .ok(200);
-    let delivered = set_status(&api, &shop, &online, &tee, "delivered").await;
+    set_status(api, shop, &online, tee, "shipped").await.ok(200);
+    let delivered = set_status(api, shop, &online, tee, "delivered").await;
     assert_eq!(
         delivered.ok(200)["order_payment"],
         json!({"method": "online", "status": "paid"})
     );
+    online
+}
 
+/// Online, never paid: the server cancels it after the timeout and its stock returns; money
+/// arriving later is refused and its refund requested.
+async fn online_left_unpaid(fx: &Shops) -> Value {
+    let Shops {
+        api,
+        shop,
+        user,
+        tee,
+        ..
+    } = fx;
     // Online, never paid: the server cancels it after the timeout; its stock returns.
-    let (stock_before, _, _) = support::inventory(&api, &shop, &tee).await;
-    let unpaid = buy(&api, &user, &[(&shop, &tee, 5)], "online").await;
-    assert_eq!(
-        support::inventory(&api, &shop, &tee).await.0,
-        stock_before - 5
-    );
+    let (stock_before, _, _) = support::inventory(api, shop, tee).await;
+    let unpaid = buy(api, user, &[(shop, tee, 5)], "online").await;
+    assert_eq!(support::inventory(api, shop, tee).await.0, stock_before - 5);
     let mut expired = Value::Null;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        expired = customer_view(&api, &user, &unpaid).await;
+        expired = customer_view(api, user, &unpaid).await;
         if expired["order_status"] == "cancelled" {
             break;
         }
@@ -214,7 +266,7 @@ async fn lifecycle(api: Api) {
     assert_eq!(expired["order_payment"]["status"], "failed");
     let mut restocked = 0;
     for _ in 0..50 {
-        restocked = support::inventory(&api, &shop, &tee).await.0;
+        restocked = support::inventory(api, shop, tee).await.0;
         if restocked == stock_before {
             break;
         }
@@ -223,29 +275,41 @@ async fn lifecycle(api: Api) {
     assert_eq!(restocked, stock_before, "the stock came back");
     // Money arriving after that is refused, and its refund is requested.
     let late = webhook(
-        &api,
+        api,
         SECRET,
         now(),
         &event("evt_late", "payment.succeeded", &unpaid),
     )
     .await;
     late.err(409, "cancelled before the payment arrived");
-    let after = customer_view(&api, &user, &unpaid).await;
+    let after = customer_view(api, user, &unpaid).await;
     assert_eq!(after["order_payment"]["status"], "paid");
     assert_eq!(after["order_payment"]["refund_requested"], true);
     let refunded = webhook(
-        &api,
+        api,
         SECRET,
         now(),
         &event("evt_refund", "refund.succeeded", &unpaid),
     )
     .await;
     assert_eq!(refunded.ok(200)["payment_status"], "refunded");
+    unpaid
+}
 
+/// payment.failed cancels at once; cash on delivery is paid when delivered; payment details
+/// are never taken.
+async fn failed_and_cash_on_delivery(fx: &Shops) -> Value {
+    let Shops {
+        api,
+        shop,
+        user,
+        tee,
+        ..
+    } = fx;
     // payment.failed cancels at once.
-    let failing = buy(&api, &user, &[(&shop, &tee, 1)], "online").await;
+    let failing = buy(api, user, &[(shop, tee, 1)], "online").await;
     let failed = webhook(
-        &api,
+        api,
         SECRET,
         now(),
         &event("evt_fail", "payment.failed", &failing),
@@ -256,13 +320,13 @@ async fn lifecycle(api: Api) {
     assert_eq!(failed["payment_status"], "failed");
 
     // Cash on delivery: shipped unpaid, paid when delivered.
-    let cod = buy(&api, &user, &[(&shop, &tee, 1)], "cod").await;
+    let cod = buy(api, user, &[(shop, tee, 1)], "cod").await;
     assert_eq!(cod["order_payment"]["status"], "pending");
     assert!(cod["order_payment"].get("expires_at").is_none());
     for status in ["confirmed", "shipped"] {
-        set_status(&api, &shop, &cod, &tee, status).await.ok(200);
+        set_status(api, shop, &cod, tee, status).await.ok(200);
     }
-    let done = set_status(&api, &shop, &cod, &tee, "delivered").await;
+    let done = set_status(api, shop, &cod, tee, "delivered").await;
     assert_eq!(
         done.ok(200)["order_payment"],
         json!({"method": "cod", "status": "paid"})
@@ -273,14 +337,26 @@ async fn lifecycle(api: Api) {
     api.api(Method::POST, "/checkout/order", &user.auth(), Some(body))
         .await
         .err(400, "user_payment");
+    cod
+}
 
+/// Two shops in one order: each desk shows its own part only; filters and pages.
+async fn order_desks(fx: &Shops, online: &Value, unpaid: &Value, cod: &Value) {
+    let Shops {
+        api,
+        shop,
+        other,
+        user,
+        tee,
+        cap,
+    } = fx;
     // Two shops in one order: each desk shows its own part only.
-    let shared = buy(&api, &user, &[(&shop, &tee, 1), (&other, &cap, 3)], "cod").await;
+    let shared = buy(api, user, &[(shop, tee, 1), (other, cap, 3)], "cod").await;
     let shared_id = shared["_id"].as_str().unwrap();
-    set_status(&api, &other, &shared, &cap, "confirmed")
+    set_status(api, other, &shared, cap, "confirmed")
         .await
         .ok(200);
-    let mine = desk(&api, &shop, "").await;
+    let mine = desk(api, shop, "").await;
     assert_eq!(
         mine.len(),
         5,
@@ -295,11 +371,11 @@ async fn lifecycle(api: Api) {
             "no payment details"
         );
     }
-    let theirs = desk(&api, &other, "").await;
+    let theirs = desk(api, other, "").await;
     assert_eq!(theirs.len(), 1);
     assert_eq!(
         theirs[0]["order_products"][0]["item_products"][0]["productId"],
-        cap
+        *cap
     );
     assert_eq!(
         theirs[0]["order_status"], "confirmed",
@@ -307,18 +383,20 @@ async fn lifecycle(api: Api) {
     );
     assert_eq!(theirs[0]["order_subtotal"]["totalPrice"], json!(30.0));
     assert!(
-        !serde_json::to_string(&theirs).unwrap().contains(&tee),
+        !serde_json::to_string(&theirs)
+            .unwrap()
+            .contains(tee.as_str()),
         "never the other shop's lines"
     );
-    assert_eq!(desk(&api, &other, "?status=confirmed").await.len(), 1);
-    assert_eq!(desk(&api, &shop, "?status=confirmed").await.len(), 0);
-    let paid_desk = desk(&api, &shop, "?payment_status=paid").await;
+    assert_eq!(desk(api, other, "?status=confirmed").await.len(), 1);
+    assert_eq!(desk(api, shop, "?status=confirmed").await.len(), 0);
+    let paid_desk = desk(api, shop, "?payment_status=paid").await;
     let paid_ids: Vec<&Value> = paid_desk.iter().map(|o| &o["_id"]).collect();
     assert_eq!(paid_ids, vec![&cod["_id"], &online["_id"]]);
-    let refunded_desk = desk(&api, &shop, "?payment_status=refunded").await;
+    let refunded_desk = desk(api, shop, "?payment_status=refunded").await;
     assert_eq!(refunded_desk.len(), 1);
     assert_eq!(refunded_desk[0]["_id"], unpaid["_id"]);
-    let page = desk(&api, &shop, "?limit=2&page=3").await;
+    let page = desk(api, shop, "?limit=2&page=3").await;
     assert_eq!(page.len(), 1);
     assert_eq!(page[0]["_id"], online["_id"]);
     let one = api
@@ -345,20 +423,6 @@ async fn lifecycle(api: Api) {
     api.api(Method::GET, "/shop/orders", &user.auth(), None)
         .await
         .err(403, "");
-
-    // Metrics count the payments.
-    let metrics = api.call(Method::GET, "/metrics", &[], None).await.text;
-    for line in [
-        "ecom_payments_total{method=\"online\",outcome=\"paid\"} 2",
-        "ecom_payments_total{method=\"online\",outcome=\"failed\"} 2",
-        "ecom_payments_total{method=\"online\",outcome=\"refunded\"} 1",
-        "ecom_payments_total{method=\"cod\",outcome=\"paid\"} 1",
-        "ecom_payment_expiries_total 1",
-        "ecom_refunds_requested_total 1",
-    ] {
-        assert!(metrics.contains(line), "{line} in\n{metrics}");
-    }
-    support::contract::assert_answers_follow_the_document(&api).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

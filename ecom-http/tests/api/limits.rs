@@ -1,12 +1,9 @@
 //! Signup, login and refresh are rate limited per client address and per email (or account):
 //! over the limit, 429 in the error envelope with `Retry-After`, and nothing is done.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, signup, TestServer};
 use reqwest::Method;
 use serde_json::json;
-use support::{signup, TestServer};
 
 #[tokio::test]
 async fn account_routes_are_rate_limited_per_email_and_per_address() {

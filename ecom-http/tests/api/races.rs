@@ -2,16 +2,13 @@
 //! of one order, a customer's cancel racing the shop cancelling the line, concurrent refreshes
 //! with one refresh token, pagination with ties on the sort key, and the server's own recovery
 //! loop finishing a checkout whose process died at the commit point.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, published as product, signup, Account, Answer, Api, TestServer};
 use ecom_core::testkit::probe::{Fault, FaultMode, Target};
 use ecom_core::testkit::rush;
 use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeSet;
-use support::{published as product, signup, Account, Answer, Api, TestServer};
 
 /// Places a one-line order; its id.
 async fn order(api: &Api, shop: &Account, user: &Account, product: &str, quantity: u32) -> String {

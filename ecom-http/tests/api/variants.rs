@@ -3,13 +3,10 @@
 //! model, stock added, adjusted and listed per model, cancellation restocking the right
 //! model, patches adding, repricing and removing models, and the 400s of the contract. Every
 //! answer is checked against the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, publish, signup, tee, Account, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, publish, signup, tee, Account, Api};
 
 /// A 2 x 3 tee: Red/Blue x S/M/L, Blue / L without stock.
 fn variant_tee() -> Value {
@@ -65,12 +62,34 @@ async fn stock_of(api: &Api, shop: &Account, product: &str, model: &str) -> u64 
     models.into_iter().find(|(m, _)| m == model).unwrap().1
 }
 
-async fn variants(api: Api) {
-    let api = &api;
-    let shop = signup(api, "shop", "tiers@shops.example").await;
-    let user = signup(api, "user", "tiers@people.example").await;
+/// The shop, the customer, the tee with models (its JSON, id, the Red / M and Blue / L
+/// models) and a plain product, shared by every step of the story.
+struct Tiers {
+    api: Api,
+    shop: Account,
+    user: Account,
+    product: Value,
+    id: String,
+    red_m: String,
+    blue_l: String,
+    plain: String,
+}
 
-    // Refused shapes: nothing is created.
+async fn variants(api: Api) {
+    let shop = signup(&api, "shop", "tiers@shops.example").await;
+    let user = signup(&api, "user", "tiers@people.example").await;
+    refused_shapes(&api, &shop).await;
+    let t = a_tee_with_models(api, shop, user).await;
+    cart_lines(&t).await;
+    let order_id = review_and_order(&t).await;
+    stock_per_model(&t).await;
+    cancel_restocks_the_model(&t, &order_id).await;
+    patch_and_filters(&t).await;
+    support::contract::assert_answers_follow_the_document(&t.api).await;
+}
+
+/// Refused shapes: nothing is created.
+async fn refused_shapes(api: &Api, shop: &Account) {
     let with = |field: &str, value: Value| {
         let mut body = variant_tee();
         body[field] = value;
@@ -113,8 +132,13 @@ async fn variants(api: Api) {
         .api(Method::GET, "/products/draft/all", &shop.auth(), None)
         .await;
     assert_eq!(drafts.ok(200), &json!([]));
+}
 
-    // A product with variants: the lowest price, the highest, the sum of stock, its models.
+/// A product with variants: the lowest price, the highest, the sum of stock, its models; and
+/// a plain product. Both published.
+async fn a_tee_with_models(api: Api, shop: Account, user: Account) -> Tiers {
+    let api_owned = api;
+    let api = &api_owned;
     let answer = api
         .api(Method::POST, "/products", &shop.auth(), Some(variant_tee()))
         .await;
@@ -138,8 +162,29 @@ async fn variants(api: Api) {
     publish(api, &shop, &id).await;
     let plain = create_product(api, &shop, tee("Plain tee", json!("4.00"))).await;
     publish(api, &shop, &plain).await;
+    Tiers {
+        api: api_owned,
+        shop,
+        user,
+        product,
+        id,
+        red_m,
+        blue_l,
+        plain,
+    }
+}
 
-    // Cart lines name a model exactly when the product has models.
+/// Cart lines name a model exactly when the product has models.
+async fn cart_lines(t: &Tiers) {
+    let Tiers {
+        api,
+        shop,
+        user,
+        id,
+        red_m,
+        plain,
+        ..
+    } = t;
     let add = |product: &str, model: Option<&str>, quantity: u32| {
         let mut line = json!({"productId": product, "shopId": shop.id, "quantity": quantity});
         if let Some(model) = model {
@@ -148,9 +193,9 @@ async fn variants(api: Api) {
         json!({"product": line})
     };
     for (body, needle) in [
-        (add(&id, None, 1), "modelId"),
-        (add(&plain, Some(&red_m), 1), "modelId"),
-        (add(&id, Some(&plain), 1), "modelId"),
+        (add(id, None, 1), "modelId"),
+        (add(plain, Some(red_m), 1), "modelId"),
+        (add(id, Some(plain), 1), "modelId"),
     ] {
         api.api(Method::POST, "/carts", &user.auth(), Some(body))
             .await
@@ -160,7 +205,7 @@ async fn variants(api: Api) {
         Method::POST,
         "/carts",
         &user.auth(),
-        Some(add(&id, Some(&red_m), 2)),
+        Some(add(id, Some(red_m), 2)),
     )
     .await
     .ok(200);
@@ -169,7 +214,7 @@ async fn variants(api: Api) {
             Method::POST,
             "/carts",
             &user.auth(),
-            Some(add(&plain, None, 1)),
+            Some(add(plain, None, 1)),
         )
         .await;
     let cart = answer.ok(200);
@@ -179,8 +224,20 @@ async fn variants(api: Api) {
         (&line["modelId"], &line["model_name"], &line["price"]),
         (&json!(red_m), &json!("Red / M"), &json!(11.0))
     );
+}
 
-    // Review and order: each model at its price; the order lines show the model.
+/// Review and order: each model at its price; the order lines show the model; the order id.
+async fn review_and_order(t: &Tiers) -> String {
+    let Tiers {
+        api,
+        shop,
+        user,
+        id,
+        red_m,
+        blue_l,
+        plain,
+        ..
+    } = t;
     let checkout = |lines: Value| {
         json!({"shop_order_ids": [{"shopId": shop.id, "shop_discounts": [], "item_products": lines}],
                "user_address": {"street": "1 Main St"}, "user_payment": {"method": "cod"}})
@@ -253,12 +310,24 @@ async fn variants(api: Api) {
         0,
         "bought lines left the cart"
     );
-    assert_eq!(stock_of(api, &shop, &id, &red_m).await, 3);
-    let (models, total) = model_stock(api, &shop, &id).await;
+    assert_eq!(stock_of(api, shop, id, red_m).await, 3);
+    let (models, total) = model_stock(api, shop, id).await;
     assert_eq!(models.len(), 6);
     assert_eq!(total, 23);
+    order_id
+}
 
-    // Stock per model: added, adjusted, listed; the model is required and checked.
+/// Stock per model: added, adjusted, listed; the model is required and checked.
+async fn stock_per_model(t: &Tiers) {
+    let Tiers {
+        api,
+        shop,
+        id,
+        red_m,
+        blue_l,
+        plain,
+        ..
+    } = t;
     let answer = api
         .api(
             Method::POST,
@@ -316,8 +385,19 @@ async fn variants(api: Api) {
     )
     .await
     .err(400, "modelId");
+}
 
-    // The customer cancels: the Red / M units go back to Red / M.
+/// The customer cancels: the Red / M units go back to Red / M.
+async fn cancel_restocks_the_model(t: &Tiers, order_id: &str) {
+    let Tiers {
+        api,
+        shop,
+        user,
+        id,
+        red_m,
+        blue_l,
+        ..
+    } = t;
     api.api(
         Method::POST,
         &format!("/orders/{order_id}/cancel"),
@@ -326,10 +406,22 @@ async fn variants(api: Api) {
     )
     .await
     .ok(200);
-    assert_eq!(stock_of(api, &shop, &id, &red_m).await, 5);
-    assert_eq!(stock_of(api, &shop, &id, &blue_l).await, 2);
+    assert_eq!(stock_of(api, shop, id, red_m).await, 5);
+    assert_eq!(stock_of(api, shop, id, blue_l).await, 2);
+}
 
-    // PATCH: reprice one model, add one, remove one; a price of the product's own is refused.
+/// PATCH: reprice one model, add one, remove one; a price of the product's own is refused;
+/// filters see model prices.
+async fn patch_and_filters(t: &Tiers) {
+    let Tiers {
+        api,
+        shop,
+        product,
+        id,
+        blue_l,
+        plain,
+        ..
+    } = t;
     let mut kept: Vec<Value> = product["product_models"]
         .as_array()
         .unwrap()
@@ -351,10 +443,10 @@ async fn variants(api: Api) {
     assert_eq!(patched["product_price_max"], json!(13.0));
     let new_blue_l = model_id(&patched, "Blue / L");
     assert_ne!(
-        new_blue_l, blue_l,
+        new_blue_l, *blue_l,
         "the removed model's place went to a new model"
     );
-    assert_eq!(stock_of(api, &shop, &id, &new_blue_l).await, 1);
+    assert_eq!(stock_of(api, shop, id, &new_blue_l).await, 1);
     api.api(
         Method::PATCH,
         &format!("/products/{id}"),
@@ -389,7 +481,6 @@ async fn variants(api: Api) {
     let listed = answer.ok(200).as_array().unwrap().clone();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["_id"], json!(id));
-    support::contract::assert_answers_follow_the_document(api).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

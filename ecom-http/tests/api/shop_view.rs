@@ -1,13 +1,10 @@
 //! A shop sees only its part of an order from several shops: its lines, its discount, its
 //! subtotal, the shipping address and the payment method; never the other shop's lines or
 //! code, never payment details. Tracking numbers and notes are kept per shop.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, signup, Account, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{signup, Account, Api};
 
 /// A published tee of `shop` with 10 units.
 async fn published(api: &Api, shop: &Account, name: &str, price: Value) -> String {

@@ -3,13 +3,10 @@
 //! queries (400 naming the field, nothing changed); another shop's product (404); the history
 //! newest first and paged; the gate follows (checkouts sell exactly the adjusted stock); and
 //! every answer is one the OpenAPI document describes.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, published, signup, Account, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{published, signup, Account, Api};
 
 /// Adjusts `product` of `shop` with `body` (the product id is added).
 async fn adjust(api: &Api, shop: &Account, product: &str, mut body: Value) -> support::Answer {
@@ -52,13 +49,52 @@ async fn order(api: &Api, shop: &Account, user: &Account, product: &str, quantit
         .as_u16()
 }
 
+/// The accounts and the product every step of the story shares.
+struct Fixture {
+    api: Api,
+    shop: Account,
+    other: Account,
+    user: Account,
+    product: String,
+}
+
 async fn adjustments(api: Api) {
     let shop = signup(&api, "shop", "adjust@shop.example").await;
     let other = signup(&api, "shop", "other@shop.example").await;
     let user = signup(&api, "user", "adjust@buyer.example").await;
     let product = published(&api, &shop, "Adjusted tee", json!(12), 10).await;
+    let fx = Fixture {
+        api,
+        shop,
+        other,
+        user,
+        product,
+    };
+    up_down_count_and_zero(&fx).await;
+    refusals_change_nothing(&fx).await;
+    history_newest_first_and_paged(&fx).await;
+    let Fixture {
+        api,
+        shop,
+        user,
+        product,
+        ..
+    } = &fx;
 
-    // Up, down, a count that finds the stock right, to zero: each answers the inventory.
+    // The gate and the store follow: exactly the 4 units sell.
+    assert_eq!(order(api, shop, user, product, 4).await, 201);
+    assert_eq!(order(api, shop, user, product, 1).await, 409);
+    assert_eq!(support::inventory(api, shop, product).await.0, 0);
+
+    let checked = support::contract::assert_answers_follow_the_document(api).await;
+    assert!(checked > 40, "{checked} answers checked");
+}
+
+/// Up, down, a count that finds the stock right, to zero: each answers the inventory.
+async fn up_down_count_and_zero(fx: &Fixture) {
+    let Fixture {
+        api, shop, product, ..
+    } = fx;
     let steps = [
         (json!({"delta": 5, "reason": "Found a box"}), 15),
         (json!({"delta": -3, "reason": "Damaged", "set": null}), 12),
@@ -69,23 +105,34 @@ async fn adjustments(api: Api) {
         (json!({"set": 0, "reason": "Recall"}), 0),
     ];
     for (body, stock) in steps {
-        let answer = adjust(&api, &shop, &product, body.clone()).await;
+        let answer = adjust(api, shop, product, body.clone()).await;
         let meta = answer.ok(200);
         assert_eq!(meta["invent_stock"], stock, "{body}");
         assert_eq!(meta["invent_productId"], product.as_str());
         assert_eq!(meta["invent_shopId"], shop.id.as_str());
     }
-    assert_eq!(support::inventory(&api, &shop, &product).await, (0, 0, 0));
+    assert_eq!(support::inventory(api, shop, product).await, (0, 0, 0));
+}
 
+/// Below zero (409), bad bodies (400 naming the field), another shop's or an unknown product
+/// (404), a customer: nothing changes.
+async fn refusals_change_nothing(fx: &Fixture) {
+    let Fixture {
+        api,
+        shop,
+        other,
+        user,
+        product,
+    } = fx;
     // Below zero: 409 in the envelope, nothing changed.
     let before = (
-        support::inventory(&api, &shop, &product).await,
-        history(&api, &shop, &product, "").await.ok(200).clone(),
+        support::inventory(api, shop, product).await,
+        history(api, shop, product, "").await.ok(200).clone(),
     );
     adjust(
-        &api,
-        &shop,
-        &product,
+        api,
+        shop,
+        product,
         json!({"delta": -1, "reason": "One more"}),
     )
     .await
@@ -145,54 +192,47 @@ async fn adjustments(api: Api) {
 
     // Another shop's product, an unknown one: 404, nothing changed.
     adjust(
-        &api,
-        &other,
-        &product,
+        api,
+        other,
+        product,
         json!({"delta": 5, "reason": "Not mine"}),
     )
     .await
     .err(404, "not found");
-    history(&api, &other, &product, "")
+    history(api, other, product, "").await.err(404, "not found");
+    let unknown = "0190f5a0c0de7000a000000000000001";
+    adjust(api, shop, unknown, json!({"delta": 5, "reason": "Unknown"}))
         .await
         .err(404, "not found");
-    let unknown = "0190f5a0c0de7000a000000000000001";
-    adjust(
-        &api,
-        &shop,
-        unknown,
-        json!({"delta": 5, "reason": "Unknown"}),
-    )
-    .await
-    .err(404, "not found");
     // A customer is not a shop.
-    let as_customer = adjust(
-        &api,
-        &user,
-        &product,
-        json!({"delta": 5, "reason": "Buyer"}),
-    )
-    .await;
+    let as_customer = adjust(api, user, product, json!({"delta": 5, "reason": "Buyer"})).await;
     assert!(
         [401, 403].contains(&as_customer.status.as_u16()),
         "{}",
         as_customer.text
     );
     let after = (
-        support::inventory(&api, &shop, &product).await,
-        history(&api, &shop, &product, "").await.ok(200).clone(),
+        support::inventory(api, shop, product).await,
+        history(api, shop, product, "").await.ok(200).clone(),
     );
     assert_eq!(after, before, "refused requests changed nothing");
+}
 
+/// Back to 4 units; the history, newest first, whole and in pages; bad queries.
+async fn history_newest_first_and_paged(fx: &Fixture) {
+    let Fixture {
+        api, shop, product, ..
+    } = fx;
     // Back to 4 units; the history, newest first, whole and in pages.
     adjust(
-        &api,
-        &shop,
-        &product,
+        api,
+        shop,
+        product,
         json!({"set": 4.0, "reason": "Restocked"}),
     )
     .await
     .ok(200);
-    let all = history(&api, &shop, &product, "").await;
+    let all = history(api, shop, product, "").await;
     let list = all.ok(200);
     let expected = vec![
         (4, 4, "Restocked".to_owned()),
@@ -209,7 +249,7 @@ async fn adjustments(api: Api) {
     }
     let mut paged = Vec::new();
     for page in 1..=4 {
-        let answer = history(&api, &shop, &product, &format!("?limit=2&page={page}")).await;
+        let answer = history(api, shop, product, &format!("?limit=2&page={page}")).await;
         let items = entries(answer.ok(200));
         assert!(items.len() <= 2);
         if page == 4 {
@@ -218,24 +258,16 @@ async fn adjustments(api: Api) {
         paged.extend(items);
     }
     assert_eq!(paged, expected, "the pages together are the whole history");
-    history(&api, &shop, &product, "?limit=0")
+    history(api, shop, product, "?limit=0")
         .await
         .err(400, "limit");
-    history(&api, &shop, &product, "?page=0")
+    history(api, shop, product, "?page=0")
         .await
         .err(400, "page");
-    history(&api, &shop, &product, "?limit=101")
+    history(api, shop, product, "?limit=101")
         .await
         .err(400, "limit");
-    history(&api, &shop, "nope", "").await.err(400, "productId");
-
-    // The gate and the store follow: exactly the 4 units sell.
-    assert_eq!(order(&api, &shop, &user, &product, 4).await, 201);
-    assert_eq!(order(&api, &shop, &user, &product, 1).await, 409);
-    assert_eq!(support::inventory(&api, &shop, &product).await.0, 0);
-
-    let checked = support::contract::assert_answers_follow_the_document(&api).await;
-    assert!(checked > 40, "{checked} answers checked");
+    history(api, shop, "nope", "").await.err(400, "productId");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,10 @@
 //! 500 concurrent HTTP orders against a stock of 100 through one server on MongoDB + Redis
 //! with `lock_then_reserve` and with `gate`: exactly 100 orders, 400 refusals, stock 0.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, TestServer, KEY};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::json;
-use support::{create_product, signup, tee, Account, TestServer, KEY};
 
 const ORDERS: usize = 500;
 const STOCK: u64 = 100;

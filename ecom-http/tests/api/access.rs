@@ -3,13 +3,10 @@
 //! kind: 404 or 403, never the owner's data, and nothing the owner has changes. The table must
 //! name every path with an id parameter in the OpenAPI document, so a new one cannot be left
 //! out. Lists scoped to the caller never show another account's records.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Api};
 
 /// What one account owns, to be reached for by others.
 struct Owned {

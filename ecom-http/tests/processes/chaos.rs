@@ -9,10 +9,8 @@
 //! Sized by `ECOM_CHAOS_ATTEMPTS` (default 2,000 checkout attempts) and `ECOM_CHAOS_CUSTOMERS`
 //! (default 200); `ECOM_CHAOS_STRATEGY` picks the checkout strategy (default `gate`).
 //! `scripts/chaos.sh` runs it longer and on every strategy. Prints one line of figures.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support;
 use ecom_core::id::{CustomerId, OrderId, ProductId};
 use ecom_core::order::{Order, OrderStatus};
 use ecom_mongo::testkit::MongoServer;
@@ -31,6 +29,8 @@ use std::time::{Duration, Instant};
 const SERVERS: usize = 3;
 const PRODUCTS: usize = 20;
 const CODE: &str = "CHAOS50";
+/// The Redis key prefix of the servers.
+const PREFIX: &str = "chaos:";
 const CODE_USES: u32 = 60;
 const API_KEY: &str = "chaos-bootstrap-api-key-0123456789";
 const SECRET: &str = "chaos-test-secret-0123456789";
@@ -191,43 +191,11 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
     // (scripts/chaos.sh runs it; CI runs the clean stop).
     let store_kill = std::env::var("ECOM_CHAOS_STORE").is_ok_and(|mode| mode == "kill");
     let seed = ecom_core::testkit::seed();
-    let storage = tempfile::tempdir().unwrap();
-    let data = storage.path().join("data");
-    let mongo = {
-        let data = data.clone();
-        tokio::task::spawn_blocking(move || MongoServer::start(data))
-            .await
-            .unwrap()
-            .expect("secantusd-rs starts (scripts/dev-services.sh installs it)")
-    };
-    let mongo_port = mongo.port();
-    let redis = tokio::task::spawn_blocking(|| RedisServer::start(None))
-        .await
-        .unwrap()
-        .expect("redis-server starts");
-    let redis_port = redis.port();
-    let database = ecom_mongo::testkit::unique_database_name();
-    let prefix = "chaos:";
-    let env: Vec<(String, String)> = [
-        ("ECOM_MONGO_URI", mongo.uri()),
-        ("ECOM_MONGO_DB", database.clone()),
-        ("ECOM_SECRET", SECRET.into()),
-        ("ECOM_REDIS_URL", redis.url()),
-        ("ECOM_REDIS_PREFIX", prefix.into()),
-        ("ECOM_CHECKOUT_STRATEGY", strategy.clone()),
-        ("ECOM_BOOTSTRAP_API_KEY", API_KEY.into()),
-        ("ECOM_AUTH_RATE_LIMIT", "0".into()),
-        ("ECOM_CHECKOUT_LEASE", "2".into()),
-        ("ECOM_RECOVERY_EVERY", "1".into()),
-        ("ECOM_REQUEST_TIMEOUT", "10".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let services = start_services(&strategy).await;
     let ports: Vec<u16> = (0..SERVERS).map(|_| free_port().unwrap()).collect();
     let mut servers: Vec<Option<ServerProcess>> = ports
         .iter()
-        .map(|&port| Some(ServerProcess::start(port, &env)))
+        .map(|&port| Some(ServerProcess::start(port, &services.env)))
         .collect();
     let cluster = Arc::new(Cluster {
         ports: ports.clone(),
@@ -263,64 +231,24 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
         }));
     }
 
-    // The faults, at fixed shares of the attempts.
-    let mut faults = Vec::new();
-    let reached = |share: f64| {
-        let cluster = cluster.clone();
-        async move {
-            let target = (attempts_target as f64 * share) as usize;
-            while cluster.attempts.load(SeqCst) < target {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    };
-    reached(0.2).await;
-    drop(servers[0].take());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    servers[0] = Some(ServerProcess::start(ports[0], &env));
-    faults.push("server SIGKILL + restart");
-    reached(0.45).await;
-    tokio::task::spawn_blocking(move || redis.kill())
-        .await
-        .unwrap()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let redis = tokio::task::spawn_blocking(move || RedisServer::start(Some(redis_port)))
-        .await
-        .unwrap()
-        .expect("redis-server starts again on its port");
-    faults.push("redis SIGKILL + restart empty");
-    reached(0.7).await;
-    tokio::task::spawn_blocking(move || {
-        if store_kill {
-            mongo.kill()
-        } else {
-            mongo.stop()
-        }
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let mongo = {
-        let data = data.clone();
-        tokio::task::spawn_blocking(move || MongoServer::start_on(data, mongo_port))
-            .await
-            .unwrap()
-            .expect("secantusd-rs starts again on its data")
-    };
-    faults.push(if store_kill {
-        "store SIGKILL + restart"
-    } else {
-        "store clean stop + restart"
-    });
+    let (services, faults) = inject_faults(
+        &cluster,
+        &mut servers,
+        services,
+        attempts_target,
+        store_kill,
+    )
+    .await;
     for client in clients {
         client.await.expect("no client panics");
     }
 
     // Recovery: holds of checkouts the killed server left are past their 2 s lease within
     // a few 1 s passes; the gate is reconciled in the same passes.
-    let store = ecom_mongo::connect(&mongo.uri(), &database).await.unwrap();
-    let gate = ecom_redis::RedisStockGate::connect(&redis.url(), prefix)
+    let store = ecom_mongo::connect(&services.mongo.uri(), &services.database)
+        .await
+        .unwrap();
+    let gate = ecom_redis::RedisStockGate::connect(&services.redis.url(), PREFIX)
         .await
         .unwrap();
     let violations = settle_and_check(&cluster, &store, &gate, &products, &shop, stock).await;
@@ -358,6 +286,141 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
         "the run made its attempts"
     );
     drop(servers);
+}
+
+/// The store (on a data directory of its own) and the Redis the servers share, and the
+/// servers' environment naming them; the faults stop and start them again.
+struct Services {
+    data: std::path::PathBuf,
+    mongo: MongoServer,
+    redis: RedisServer,
+    database: String,
+    env: Vec<(String, String)>,
+    /// Holds `data`; removed on drop, after the store stopped (fields drop in this order).
+    storage: tempfile::TempDir,
+}
+
+/// Starts `secantusd-rs` and a private Redis; the servers' environment for `strategy`.
+async fn start_services(strategy: &str) -> Services {
+    let storage = tempfile::tempdir().unwrap();
+    let data = storage.path().join("data");
+    let mongo = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || MongoServer::start(data))
+            .await
+            .unwrap()
+            .expect("secantusd-rs starts (scripts/dev-services.sh installs it)")
+    };
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start(None))
+        .await
+        .unwrap()
+        .expect("redis-server starts");
+    let database = ecom_mongo::testkit::unique_database_name();
+    let env: Vec<(String, String)> = [
+        ("ECOM_MONGO_URI", mongo.uri()),
+        ("ECOM_MONGO_DB", database.clone()),
+        ("ECOM_SECRET", SECRET.into()),
+        ("ECOM_REDIS_URL", redis.url()),
+        ("ECOM_REDIS_PREFIX", PREFIX.into()),
+        ("ECOM_CHECKOUT_STRATEGY", strategy.to_owned()),
+        ("ECOM_BOOTSTRAP_API_KEY", API_KEY.into()),
+        ("ECOM_AUTH_RATE_LIMIT", "0".into()),
+        ("ECOM_CHECKOUT_LEASE", "2".into()),
+        ("ECOM_RECOVERY_EVERY", "1".into()),
+        ("ECOM_REQUEST_TIMEOUT", "10".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Services {
+        storage,
+        data,
+        mongo,
+        redis,
+        database,
+        env,
+    }
+}
+
+/// The faults, at fixed shares of the attempts: a server SIGKILLed and started again, Redis
+/// SIGKILLed and started again empty, the store stopped (or SIGKILLed when `store_kill`) and
+/// started again on its data. The services as they run afterwards, and the faults injected.
+async fn inject_faults(
+    cluster: &Arc<Cluster>,
+    servers: &mut [Option<ServerProcess>],
+    services: Services,
+    attempts_target: usize,
+    store_kill: bool,
+) -> (Services, Vec<&'static str>) {
+    let Services {
+        storage,
+        data,
+        mongo,
+        redis,
+        database,
+        env,
+    } = services;
+    let mongo_port = mongo.port();
+    let redis_port = redis.port();
+    // The faults, at fixed shares of the attempts.
+    let mut faults = Vec::new();
+    let reached = |share: f64| {
+        let cluster = cluster.clone();
+        async move {
+            let target = (attempts_target as f64 * share) as usize;
+            while cluster.attempts.load(SeqCst) < target {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    reached(0.2).await;
+    drop(servers[0].take());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    servers[0] = Some(ServerProcess::start(cluster.ports[0], &env));
+    faults.push("server SIGKILL + restart");
+    reached(0.45).await;
+    tokio::task::spawn_blocking(move || redis.kill())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let redis = tokio::task::spawn_blocking(move || RedisServer::start(Some(redis_port)))
+        .await
+        .unwrap()
+        .expect("redis-server starts again on its port");
+    faults.push("redis SIGKILL + restart empty");
+    reached(0.7).await;
+    tokio::task::spawn_blocking(move || {
+        if store_kill {
+            mongo.kill()
+        } else {
+            mongo.stop()
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let mongo = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || MongoServer::start_on(data, mongo_port))
+            .await
+            .unwrap()
+            .expect("secantusd-rs starts again on its data")
+    };
+    faults.push(if store_kill {
+        "store SIGKILL + restart"
+    } else {
+        "store clean stop + restart"
+    });
+    let services = Services {
+        storage,
+        data,
+        mongo,
+        redis,
+        database,
+        env,
+    };
+    (services, faults)
 }
 
 /// The shop: signs up, creates and publishes the products, and the limited code.

@@ -3,13 +3,10 @@
 //! huge and odd numbers, deep nesting, long strings, unicode edge cases and wrong types in each
 //! field and parameter. The server must never answer 5xx, must answer 4xx in the error envelope,
 //! and a refused request must change nothing the account can read.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Account, Answer, Api, Body};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Account, Answer, Api, Body};
 
 /// Stands for the hostile JSON text in a body before it is spliced in.
 const SLOT: &str = "\u{E000}hostile\u{E000}";

@@ -1,13 +1,10 @@
 //! Free-form JSON and dates that one backend could store and another could not get the same
 //! 400 on both, naming the field, and leave nothing behind: integers of 2^63 and more, keys
 //! with NUL, nesting deeper than 8 levels, years outside 1 to 9999.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use crate::support::{self, create_product, signup, tee, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{create_product, signup, tee, Api};
 
 /// `{"a": {"a": ... value}}`, `depth` objects deep.
 fn nested(depth: usize, value: Value) -> Value {
