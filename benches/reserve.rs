@@ -30,6 +30,7 @@ async fn inventories(backend: &Backend, count: usize) -> Vec<ProductId> {
             stock: u64::MAX / 2,
             sold: 0,
             reservations: Vec::new(),
+            retired: false,
             created_at: now,
             updated_at: now,
         };

@@ -99,6 +99,7 @@ pub trait PaymentProvider: Send + Sync + Debug + 'static {
     async fn refund(&self, order: &Order) -> Result<RefundOutcome>;
 
     /// Verifies a callback (signature, freshness) and parses it into an event.
-    /// [`Error::Validation`] for a callback that is not genuine or not understood.
+    /// [`Error::Validation`](crate::error::Error::Validation) for a callback that is not genuine
+    /// or not understood.
     fn verify(&self, callback: &Callback, now: Timestamp) -> Result<PaymentEvent>;
 }

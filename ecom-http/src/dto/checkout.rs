@@ -107,7 +107,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The optional `idempotency-key` header of `POST /checkout/order` (for the OpenAPI document;
 /// the handler reads the header itself). Its rule is the core's
-/// ([`IdempotencyKey`](ecom_core::idempotency::IdempotencyKey)).
+/// ([`IdempotencyKey`]).
 #[derive(Debug)]
 pub struct IdempotencyKeyHeader;
 

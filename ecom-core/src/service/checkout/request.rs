@@ -72,7 +72,7 @@ impl CheckoutRequest {
     }
 }
 
-/// Input of [`CheckoutService::place_order`].
+/// Input of [`CheckoutService::place_order`](crate::service::CheckoutService::place_order).
 #[derive(Clone, PartialEq, Debug)]
 pub struct PlaceOrder {
     /// What to buy.
