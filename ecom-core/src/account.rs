@@ -40,6 +40,16 @@ pub enum Role {
     Editor,
 }
 
+/// A shop's settings (defaults for its products).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct ShopSettings {
+    /// The low-stock threshold its new products get when they name none (none: the operator's
+    /// default, [`EcomConfig::low_stock_threshold`](crate::EcomConfig)). Products keep the
+    /// threshold they were created with; a product's own is changed on the product.
+    #[serde(default)]
+    pub low_stock_threshold: Option<u32>,
+}
+
 /// A shop or customer account.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Account {
@@ -57,6 +67,9 @@ pub struct Account {
     pub roles: Vec<Role>,
     /// False once the account is disabled.
     pub active: bool,
+    /// A shop's settings (default for a customer).
+    #[serde(default)]
+    pub settings: ShopSettings,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -76,4 +89,14 @@ pub trait AccountRepo: Send + Sync + Debug + 'static {
 
     /// The account of `kind` with the (already normalized) `email`, if any.
     async fn find_by_email(&self, kind: AccountKind, email: &str) -> Result<Option<Account>>;
+
+    /// Replaces the settings of the account of `kind` with `id` (stamping `updated_at` with
+    /// `at`); whether it exists.
+    async fn set_settings(
+        &self,
+        kind: AccountKind,
+        id: &AccountId,
+        settings: &ShopSettings,
+        at: Timestamp,
+    ) -> Result<bool>;
 }

@@ -5,6 +5,7 @@ use crate::api_key::ApiKeyRepo;
 use crate::cart::CartRepo;
 use crate::clock::Clock;
 use crate::discount::DiscountRepo;
+use crate::event::{EventRepo, OutboxRepo};
 use crate::gate::StockGate;
 use crate::inventory::InventoryRepo;
 use crate::key_store::KeyStoreRepo;
@@ -35,6 +36,11 @@ pub struct Backend {
     pub discounts: Arc<dyn DiscountRepo>,
     /// Orders.
     pub orders: Arc<dyn OrderRepo>,
+    /// The log of events.
+    pub events: Arc<dyn EventRepo>,
+    /// The outboxes of orders, products, stock records and codes (events waiting for the
+    /// relay).
+    pub outboxes: Arc<dyn OutboxRepo>,
     /// The lock used by lock-based checkout strategies.
     pub lock: Arc<dyn DistributedLock>,
     /// The stock gate used by the gate checkout strategy (and kept in step by the others).

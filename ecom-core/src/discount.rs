@@ -2,6 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
@@ -245,6 +246,11 @@ pub trait DiscountRepo: Send + Sync + Debug + 'static {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<(DiscountId, Redemption)>>;
+
+    /// If every use of the code is taken (`uses >= max_uses`) and it was not marked exhausted
+    /// before, marks it and appends `event` to its outbox, in one atomic write; whether this
+    /// call did (of concurrent calls, one does).
+    async fn mark_exhausted(&self, id: &DiscountId, event: &Event) -> Result<bool>;
 }
 
 #[cfg(test)]

@@ -120,6 +120,21 @@ typed_id!(
     "order_id"
 );
 typed_id!(
+    /// Id of an event.
+    EventId,
+    "event_id"
+);
+typed_id!(
+    /// Id of a webhook endpoint.
+    EndpointId,
+    "endpoint_id"
+);
+typed_id!(
+    /// Id of a webhook delivery.
+    DeliveryId,
+    "delivery_id"
+);
+typed_id!(
     /// Id of a stock adjustment.
     AdjustmentId,
     "adjustment_id"

@@ -45,6 +45,8 @@ pub struct StockState {
     pub sold: u64,
     /// Whether a record of it that is on sale (its own, or a live model's) has free stock.
     pub in_stock: bool,
+    /// Its free stock over the records on sale.
+    pub free: u64,
 }
 
 /// Units held open for one checkout or one return.
@@ -293,6 +295,9 @@ pub trait InventoryRepo: Send + Sync + Debug + 'static {
     /// zero, changes and records nothing and returns [`Error::Conflict`].
     /// A [`StockChange::Set`] to the current stock is recorded with delta 0.
     /// [`Error::NotFound`] if there is no record.
+    ///
+    /// In the same atomic write, the record's outbox gets the adjustment's `stock.adjusted`
+    /// event ([`crate::event::adjusted`], at the record's count of adjustments as version).
     ///
     /// Idempotent by `adjustment.id`: if that id is in the history already, changes nothing and
     /// returns the recorded adjustment (whatever this call asked for) with the current record,

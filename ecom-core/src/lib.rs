@@ -40,6 +40,7 @@ pub mod category;
 pub mod clock;
 pub mod discount;
 pub mod error;
+pub mod event;
 pub mod gate;
 pub mod id;
 pub mod idempotency;

@@ -2,6 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
@@ -268,18 +269,19 @@ impl ShopOrderFilter {
 /// the checkout finds out at its insert, and gives its holds back).
 #[async_trait]
 pub trait OrderRepo: Send + Sync + Debug + 'static {
-    /// Inserts an order; [`Error::AlreadyExists`] if its id exists or was voided, or the customer
-    /// already has an order with its idempotency key (atomically: of concurrent inserts, one
-    /// wins).
-    async fn insert(&self, order: &Order) -> Result<()>;
+    /// Inserts an order with `events` in its outbox (one atomic write: the events exist if
+    /// and only if the order does); [`Error::AlreadyExists`] if its id exists or was voided, or
+    /// the customer already has an order with its idempotency key (atomically: of concurrent
+    /// inserts, one wins).
+    async fn insert(&self, order: &Order, events: &[Event]) -> Result<()>;
 
-    /// Inserts several orders at once (group commit), each with the rules of [`Self::insert`]:
-    /// one result per order, in order. `Err` when the outcome of the whole call is unknown
-    /// (any of them may or may not be in). The default inserts them one by one.
-    async fn insert_many(&self, orders: &[&Order]) -> Result<Vec<Result<()>>> {
+    /// Inserts several orders at once (group commit), each with its events and the rules of
+    /// [`Self::insert`]: one result per order, in order. `Err` when the outcome of the whole
+    /// call is unknown (any of them may or may not be in). The default inserts them one by one.
+    async fn insert_many(&self, orders: &[(&Order, &[Event])]) -> Result<Vec<Result<()>>> {
         let mut results = Vec::with_capacity(orders.len());
-        for order in orders {
-            results.push(self.insert(order).await);
+        for (order, events) in orders {
+            results.push(self.insert(order, events).await);
         }
         Ok(results)
     }
@@ -301,10 +303,11 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
     /// The customer's orders, newest first, paged.
     async fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>>;
 
-    /// Replaces the stored order with `order` only if the stored `version` is `expected_version`.
-    /// [`Error::NotFound`] if missing,
-    /// [`Error::Conflict`] if the version moved.
-    async fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
+    /// Replaces the stored order with `order` only if the stored `version` is `expected_version`,
+    /// and in the same atomic write appends `events` to its outbox (the events still waiting
+    /// there stay). [`Error::NotFound`] if missing, [`Error::Conflict`] if the version moved
+    /// (and then no event is added).
+    async fn replace(&self, order: &Order, expected_version: u64, events: &[Event]) -> Result<()>;
 
     /// Up to `limit` orders with a return claim whose deadline is before `now`, oldest first.
     async fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;

@@ -4,6 +4,7 @@ use crate::category::{ancestors, is_within};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::error::Result;
+use crate::event::Event;
 use crate::id::{ProductId, ShopId};
 use crate::inventory::StockState;
 use crate::money::Money;
@@ -14,6 +15,30 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt::Debug;
+
+/// What the services record of a product's stock ([`ProductRepo::record_stock`]).
+#[derive(Clone, PartialEq, Debug)]
+pub struct StockRecord {
+    /// The product.
+    pub product_id: ProductId,
+    /// Units sold and whether it has free stock.
+    pub state: StockState,
+    /// Whether it is low on stock.
+    pub low_stock: bool,
+    /// The flags (`in_stock`, `low_stock`) the events were computed against.
+    pub was: (bool, bool),
+    /// The product's version the events were computed at (their aggregate's version): a
+    /// record with events is written only while the product is still at it, so the events of
+    /// a product stay in version order in its outbox.
+    pub version: u64,
+    /// The stock events of the flip (none: the flags did not move).
+    pub events: Vec<Event>,
+}
+
+/// The low-stock threshold of products stored before it existed.
+fn default_low_stock_threshold() -> u32 {
+    5
+}
 
 /// Products stored before the in-stock flag existed count as in stock until refreshed.
 fn in_stock_by_default() -> bool {
@@ -68,6 +93,15 @@ pub struct Product {
     /// checkout itself always asks the stock records).
     #[serde(default = "in_stock_by_default")]
     pub in_stock: bool,
+    /// Whether its free stock was at or below [`Self::low_stock_threshold`] (and above zero)
+    /// when last recorded, with `in_stock`.
+    #[serde(default)]
+    pub low_stock: bool,
+    /// Free stock at or below which the product is low on stock (`stock.low`): its own, or
+    /// the configured default ([`EcomConfig::low_stock_threshold`](crate::EcomConfig)) at
+    /// creation.
+    #[serde(default = "default_low_stock_threshold")]
+    pub low_stock_threshold: u32,
     /// True until published.
     pub is_draft: bool,
     /// Visible to the public.
@@ -284,10 +318,16 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
     async fn get_many(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
 
     /// Replaces the stored product with `product` only if the stored `version` is
-    /// `expected_version` (compare-and-set), all but the stored `sold` and `in_stock` (which
-    /// only [`Self::record_stock`] writes). [`Error::NotFound`] if
+    /// `expected_version` (compare-and-set), all but the stored `sold`, `in_stock` and
+    /// `low_stock` (which only [`Self::record_stock`] writes), and in the same atomic write
+    /// appends `events` to its outbox. [`Error::NotFound`] if
     /// missing, [`Error::Conflict`] if the version moved.
-    async fn replace(&self, product: &Product, expected_version: u64) -> Result<()>;
+    async fn replace(
+        &self,
+        product: &Product,
+        expected_version: u64,
+        events: &[Event],
+    ) -> Result<()>;
 
     /// The products `query` selects, sorted and paged.
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>>;
@@ -299,7 +339,12 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
     async fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
 
     /// Stores each product's units sold (the copy [`ProductSort::BestSelling`] orders by) and
-    /// whether it has free stock (the in-stock filter's); products that no longer exist are
-    /// skipped.
-    async fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()>;
+    /// stock flags (the in-stock filter's, and low stock). Each record is written only if the
+    /// flags stored are still the ones it saw ([`StockRecord::was`]), and a record with events
+    /// only if the product is still at [`StockRecord::version`], its events appended to the
+    /// product's outbox in the same atomic write: a flip is announced once, by the refresh that
+    /// made it, and a refresh that read older stock never writes over a newer one's flags.
+    /// Returns how many records were written (the others saw flags or a version that moved, or
+    /// a product that no longer exists).
+    async fn record_stock(&self, records: &[StockRecord]) -> Result<u64>;
 }

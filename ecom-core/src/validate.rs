@@ -36,6 +36,17 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
+/// A low-stock threshold: at most [`MAX_QUANTITY`]; errors name `low_stock_threshold`.
+pub fn low_stock_threshold(threshold: u32) -> Result<u32> {
+    if threshold > MAX_QUANTITY {
+        return Err(Error::validation(
+            "low_stock_threshold",
+            format!("must be at most {MAX_QUANTITY}"),
+        ));
+    }
+    Ok(threshold)
+}
+
 /// A quantity in `1..=MAX_QUANTITY`.
 pub fn quantity(field: &str, value: u32) -> Result<u32> {
     if value == 0 || value > MAX_QUANTITY {

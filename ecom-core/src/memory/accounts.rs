@@ -1,4 +1,5 @@
-use crate::account::{Account, AccountKind, AccountRepo};
+use crate::account::{Account, AccountKind, AccountRepo, ShopSettings};
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::AccountId;
 use crate::in_process::sync::locked;
@@ -43,5 +44,23 @@ impl AccountRepo for MemoryAccounts {
             .get(&(kind, email.to_owned()))
             .and_then(|id| inner.by_id.get(id))
             .cloned())
+    }
+
+    async fn set_settings(
+        &self,
+        kind: AccountKind,
+        id: &AccountId,
+        settings: &ShopSettings,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let mut inner = locked(&self.inner);
+        match inner.by_id.get_mut(id).filter(|a| a.kind == kind) {
+            Some(account) => {
+                account.settings = settings.clone();
+                account.updated_at = at;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }

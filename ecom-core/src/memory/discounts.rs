@@ -1,9 +1,11 @@
+use super::outbox::{HasOutbox, Outbox};
 use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
-use crate::id::{CustomerId, DiscountId, OrderId, ShopId};
+use crate::event::Event;
+use crate::id::{CustomerId, DiscountId, EventId, OrderId, ShopId};
 use crate::in_process::sync::locked;
-use crate::in_process::sync::Map;
+use crate::in_process::sync::{Map, Set};
 use crate::page::Page;
 use async_trait::async_trait;
 use std::collections::BTreeSet;
@@ -20,6 +22,10 @@ pub struct MemoryDiscounts {
 struct Inner {
     discounts: Map<DiscountId, Discount>,
     by_customer: Map<(DiscountId, CustomerId), BTreeSet<OrderId>>,
+    /// Codes marked exhausted (their event made).
+    exhausted: Set<DiscountId>,
+    /// Events waiting, per code.
+    outbox: Outbox,
 }
 
 fn active_code<'a>(
@@ -103,6 +109,7 @@ impl DiscountRepo for MemoryDiscounts {
         let Inner {
             discounts,
             by_customer,
+            ..
         } = &mut *inner;
         let discount = discounts
             .get_mut(id)
@@ -142,6 +149,7 @@ impl DiscountRepo for MemoryDiscounts {
         let Inner {
             discounts,
             by_customer,
+            ..
         } = &mut *inner;
         let Some(discount) = discounts.get_mut(id) else {
             return Ok(false);
@@ -196,5 +204,28 @@ impl DiscountRepo for MemoryDiscounts {
         stale.sort_by(|a, b| (a.1.at, &a.1.id, &a.0).cmp(&(b.1.at, &b.1.id, &b.0)));
         stale.truncate(limit as usize);
         Ok(stale)
+    }
+
+    async fn mark_exhausted(&self, id: &DiscountId, event: &Event) -> Result<bool> {
+        let mut inner = locked(&self.inner);
+        let used_up = inner
+            .discounts
+            .get(id)
+            .is_some_and(|d| d.uses >= d.max_uses);
+        if !used_up || !inner.exhausted.insert(id.clone()) {
+            return Ok(false);
+        }
+        inner.outbox.push(id.as_str(), std::slice::from_ref(event));
+        Ok(true)
+    }
+}
+
+impl HasOutbox for MemoryDiscounts {
+    fn outbox_waiting(&self, limit: u32) -> Vec<(String, Vec<Event>)> {
+        locked(&self.inner).outbox.waiting(limit)
+    }
+
+    fn outbox_clear(&self, id: &str, ids: &[EventId]) {
+        locked(&self.inner).outbox.clear(id, ids);
     }
 }

@@ -1,6 +1,8 @@
+use super::outbox::{HasOutbox, Outbox};
 use crate::clock::Timestamp;
 use crate::error::{ConflictReason, Error, Result};
-use crate::id::{ProductId, ShopId};
+use crate::event::{adjusted, Event};
+use crate::id::{EventId, ProductId, ShopId};
 use crate::in_process::sync::locked;
 use crate::in_process::sync::Map;
 use crate::inventory::{
@@ -20,6 +22,8 @@ pub struct MemoryInventory {
     rows: RwLock<Map<ProductId, Arc<Mutex<Row>>>>,
     /// Per product with models, its models' records.
     models: RwLock<Map<ProductId, Vec<ProductId>>>,
+    /// Events waiting, per record (pushed under the record's lock, with its change).
+    outbox: Mutex<Outbox>,
 }
 
 #[derive(Debug)]
@@ -32,6 +36,8 @@ struct Row {
     open: Map<String, Reservation>,
     /// A removed model's record: no reservations, no free stock on sale.
     retired: bool,
+    /// Adjustments ever applied (the version of `stock.adjusted` events).
+    adjust_seq: u64,
     /// The newest adjustments, oldest first, at most [`ADJUSTMENT_HISTORY`].
     adjustments: VecDeque<StockAdjustment>,
     created_at: Timestamp,
@@ -118,6 +124,7 @@ impl InventoryRepo for MemoryInventory {
                 .map(|r| (r.id.clone(), r.clone()))
                 .collect(),
             retired: inventory.retired,
+            adjust_seq: 0,
             adjustments: VecDeque::new(),
             created_at: inventory.created_at,
             updated_at: inventory.updated_at,
@@ -151,7 +158,10 @@ impl InventoryRepo for MemoryInventory {
                 for row in &records {
                     let row = locked(row);
                     state.sold += row.sold;
-                    state.in_stock |= !row.retired && row.stock > 0;
+                    if !row.retired {
+                        state.in_stock |= row.stock > 0;
+                        state.free += row.stock;
+                    }
                 }
                 (!records.is_empty()).then(|| (id.clone(), state))
             })
@@ -278,6 +288,8 @@ impl InventoryRepo for MemoryInventory {
         };
         row.stock = stock_after;
         row.updated_at = row.updated_at.max(adjustment.at);
+        row.adjust_seq += 1;
+        locked(&self.outbox).push(product_id.as_str(), &[adjusted(&recorded, row.adjust_seq)]);
         row.adjustments.push_back(recorded.clone());
         while row.adjustments.len() > ADJUSTMENT_HISTORY {
             row.adjustments.pop_front();
@@ -323,5 +335,15 @@ impl InventoryRepo for MemoryInventory {
         stale.sort_by(|a, b| (a.1.created_at, &a.1.id, &a.0).cmp(&(b.1.created_at, &b.1.id, &b.0)));
         stale.truncate(limit as usize);
         Ok(stale)
+    }
+}
+
+impl HasOutbox for MemoryInventory {
+    fn outbox_waiting(&self, limit: u32) -> Vec<(String, Vec<Event>)> {
+        locked(&self.outbox).waiting(limit)
+    }
+
+    fn outbox_clear(&self, id: &str, ids: &[EventId]) {
+        locked(&self.outbox).clear(id, ids);
     }
 }

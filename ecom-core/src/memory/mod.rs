@@ -8,9 +8,11 @@ mod accounts;
 mod api_keys;
 mod carts;
 mod discounts;
+mod events;
 mod inventory;
 mod key_stores;
 mod orders;
+mod outbox;
 mod products;
 
 pub use crate::in_process::{MemoryGate, MemoryLock};
@@ -18,24 +20,37 @@ pub use accounts::MemoryAccounts;
 pub use api_keys::MemoryApiKeys;
 pub use carts::MemoryCarts;
 pub use discounts::MemoryDiscounts;
+pub use events::MemoryEvents;
 pub use inventory::MemoryInventory;
 pub use key_stores::MemoryKeyStores;
 pub use orders::MemoryOrders;
+pub use outbox::MemoryOutboxes;
 pub use products::MemoryProducts;
 
 /// A fresh, empty in-process backend on the system clock.
 pub fn backend() -> crate::backend::Backend {
     use crate::clock::SystemClock;
     use std::sync::Arc;
+    let products = Arc::new(MemoryProducts::default());
+    let inventory = Arc::new(MemoryInventory::default());
+    let discounts = Arc::new(MemoryDiscounts::default());
+    let orders = Arc::new(MemoryOrders::default());
     crate::backend::Backend {
         accounts: Arc::new(MemoryAccounts::default()),
         key_stores: Arc::new(MemoryKeyStores::default()),
         api_keys: Arc::new(MemoryApiKeys::default()),
-        products: Arc::new(MemoryProducts::default()),
-        inventory: Arc::new(MemoryInventory::default()),
+        outboxes: Arc::new(MemoryOutboxes::new(
+            orders.clone(),
+            products.clone(),
+            inventory.clone(),
+            discounts.clone(),
+        )),
+        products,
+        inventory,
         carts: Arc::new(MemoryCarts::default()),
-        discounts: Arc::new(MemoryDiscounts::default()),
-        orders: Arc::new(MemoryOrders::default()),
+        discounts,
+        orders,
+        events: Arc::new(MemoryEvents::default()),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),

@@ -1,5 +1,8 @@
+use super::outbox::{HasOutbox, Outbox};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::id::EventId;
 use crate::id::{CustomerId, OrderId, ShopId};
 use crate::in_process::sync::locked;
 use crate::in_process::sync::{Map, Set};
@@ -26,6 +29,8 @@ struct Inner {
     payment_due: Set<OrderId>,
     /// Orders by the shops of their lines.
     by_shop: Map<ShopId, Vec<OrderId>>,
+    /// Events waiting, per order.
+    outbox: Outbox,
 }
 
 impl Inner {
@@ -47,7 +52,7 @@ fn newest_first(a: &&Order, b: &&Order) -> std::cmp::Ordering {
 
 #[async_trait]
 impl OrderRepo for MemoryOrders {
-    async fn insert(&self, order: &Order) -> Result<()> {
+    async fn insert(&self, order: &Order, events: &[Event]) -> Result<()> {
         let mut inner = locked(&self.inner);
         let key = (order.customer_id.clone(), order.idempotency_key.clone());
         if inner.orders.contains_key(&order.id)
@@ -74,6 +79,7 @@ impl OrderRepo for MemoryOrders {
         }
         inner.index_payment(order);
         inner.orders.insert(order.id.clone(), order.clone());
+        inner.outbox.push(order.id.as_str(), events);
         Ok(())
     }
 
@@ -116,7 +122,7 @@ impl OrderRepo for MemoryOrders {
         Ok(page.apply(own.into_iter().cloned()))
     }
 
-    async fn replace(&self, order: &Order, expected_version: u64) -> Result<()> {
+    async fn replace(&self, order: &Order, expected_version: u64, events: &[Event]) -> Result<()> {
         let mut inner = locked(&self.inner);
         let stored = inner
             .orders
@@ -132,6 +138,7 @@ impl OrderRepo for MemoryOrders {
             inner.returning.remove(&order.id);
         }
         inner.index_payment(order);
+        inner.outbox.push(order.id.as_str(), events);
         Ok(())
     }
 
@@ -180,5 +187,15 @@ impl OrderRepo for MemoryOrders {
             .collect();
         own.sort_by(newest_first);
         Ok(page.apply(own.into_iter().cloned()))
+    }
+}
+
+impl HasOutbox for MemoryOrders {
+    fn outbox_waiting(&self, limit: u32) -> Vec<(String, Vec<Event>)> {
+        locked(&self.inner).outbox.waiting(limit)
+    }
+
+    fn outbox_clear(&self, id: &str, ids: &[EventId]) {
+        locked(&self.inner).outbox.clear(id, ids);
     }
 }

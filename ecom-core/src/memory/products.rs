@@ -1,10 +1,13 @@
+use super::outbox::{HasOutbox, Outbox};
 use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::id::EventId;
 use crate::id::ProductId;
 use crate::in_process::sync::locked;
 use crate::in_process::sync::Map;
-use crate::inventory::StockState;
 use crate::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
+    StockRecord,
 };
 use async_trait::async_trait;
 use std::cmp::Ordering;
@@ -14,6 +17,8 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct MemoryProducts {
     products: Mutex<Map<ProductId, Product>>,
+    /// Events waiting, per product (under the products' lock: written with the change).
+    outbox: Mutex<Outbox>,
 }
 
 fn selects(filter: &ProductFilter, p: &Product) -> bool {
@@ -64,7 +69,12 @@ impl ProductRepo for MemoryProducts {
             .collect())
     }
 
-    async fn replace(&self, product: &Product, expected_version: u64) -> Result<()> {
+    async fn replace(
+        &self,
+        product: &Product,
+        expected_version: u64,
+        events: &[Event],
+    ) -> Result<()> {
         let mut products = locked(&self.products);
         let stored = products
             .get_mut(&product.id)
@@ -72,10 +82,12 @@ impl ProductRepo for MemoryProducts {
         if stored.version != expected_version {
             return Err(Error::changed("product"));
         }
-        let (sold, in_stock) = (stored.sold, stored.in_stock);
+        let (sold, in_stock, low_stock) = (stored.sold, stored.in_stock, stored.low_stock);
         *stored = product.clone();
         stored.sold = sold;
         stored.in_stock = in_stock;
+        stored.low_stock = low_stock;
+        locked(&self.outbox).push(product.id.as_str(), events);
         Ok(())
     }
 
@@ -99,14 +111,34 @@ impl ProductRepo for MemoryProducts {
         Ok(Facets::of(products.values().filter(|p| filter.matches(p))))
     }
 
-    async fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()> {
+    async fn record_stock(&self, records: &[StockRecord]) -> Result<u64> {
         let mut products = locked(&self.products);
-        for (id, state) in states {
-            if let Some(p) = products.get_mut(id) {
-                p.sold = state.sold;
-                p.in_stock = state.in_stock;
+        let mut written = 0;
+        for record in records {
+            let Some(p) = products.get_mut(&record.product_id) else {
+                continue;
+            };
+            if (p.in_stock, p.low_stock) != record.was
+                || (!record.events.is_empty() && p.version != record.version)
+            {
+                continue;
             }
+            p.sold = record.state.sold;
+            p.in_stock = record.state.in_stock;
+            p.low_stock = record.low_stock;
+            locked(&self.outbox).push(record.product_id.as_str(), &record.events);
+            written += 1;
         }
-        Ok(())
+        Ok(written)
+    }
+}
+
+impl HasOutbox for MemoryProducts {
+    fn outbox_waiting(&self, limit: u32) -> Vec<(String, Vec<Event>)> {
+        locked(&self.outbox).waiting(limit)
+    }
+
+    fn outbox_clear(&self, id: &str, ids: &[EventId]) {
+        locked(&self.outbox).clear(id, ids);
     }
 }

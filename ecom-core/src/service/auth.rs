@@ -178,6 +178,7 @@ impl AuthService {
                 AccountKind::Customer => Vec::new(),
             },
             active: true,
+            settings: Default::default(),
             created_at: now,
             updated_at: now,
         };

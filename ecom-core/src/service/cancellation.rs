@@ -10,6 +10,7 @@ use crate::inventory::Reservation;
 use crate::order::{Order, OrderStatus, ReturnClaim};
 use crate::service::catalogue::sold::refresh_stock;
 use crate::service::checkout::holds::{code_use, line_hold};
+use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
 use chrono::Duration;
 
@@ -155,7 +156,7 @@ pub(crate) async fn finish_returns(
     let now = backend.clock.now();
     if let Some(stale) = order.returning.clone().filter(|c| c.deadline <= now) {
         // Take over a claim whose claimant stalled or died.
-        let taken = update_order(backend, order, |current| {
+        let taken = update_order(backend, order, Actor::System, |current| {
             Ok(match current.returning.as_ref() == Some(&stale) {
                 true => Edit::save(Order {
                     returning: Some(claim(now, lease)),
@@ -196,7 +197,7 @@ pub(crate) async fn finish_returns(
         backend.discounts.unsettle(discount, use_).await?;
     }
     // 2. Record the return: the commit point.
-    let recorded = update_order(backend, order.clone(), |current| {
+    let recorded = update_order(backend, order.clone(), Actor::System, |current| {
         if current.returning.as_ref() != Some(&claim) {
             return Ok(Edit::Keep);
         }

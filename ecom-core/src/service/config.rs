@@ -3,7 +3,9 @@ use crate::money::Currency;
 use crate::payment::PaymentProviders;
 use crate::secret::Secret;
 use crate::service::checkout::strategy::CheckoutStrategy;
+use crate::service::events::EventSink;
 use chrono::Duration;
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 /// Settings of the checkout saga.
@@ -68,6 +70,12 @@ pub struct EcomConfig {
     /// process show at once, sales and stock changes (units sold, the in-stock filter) and
     /// other processes' writes within the period. Stock itself is never read from it.
     pub catalogue_cache: std::time::Duration,
+    /// Free stock at or below which a product is low on stock (`stock.low`), unless the
+    /// product sets its own (default 5).
+    pub low_stock_threshold: u32,
+    /// Where events go besides the log, webhooks and the pull API: sinks of the embedding
+    /// application (see [`EventSink`]).
+    pub sinks: Vec<Arc<dyn EventSink>>,
 }
 
 impl EcomConfig {
@@ -83,6 +91,8 @@ impl EcomConfig {
             checkout: CheckoutSettings::default(),
             group_commit: true,
             catalogue_cache: std::time::Duration::ZERO,
+            low_stock_threshold: 5,
+            sinks: Vec::new(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! clone. [`Ecom`] bundles them over one [`Backend`].
 //!
 //! Where things live: one file (or folder) per use case (`auth`, `product`, `catalogue`,
-//! `cart`, `discount`, `checkout`, `order`, `payment`, `inventory`, `api_key`); the checkout
+//! `cart`, `discount`, `checkout`, `order`, `payment`, `inventory`, `api_key`, `shop`,
+//! `events`); the checkout
 //! saga's machinery in `checkout/` (its strategies, holds, settlement, recovery); what moves
 //! an order after it is placed in `order_update` (the one compare-and-swap loop),
 //! `cancellation` (stock and code uses back) and `refunds` (money back).
@@ -15,16 +16,19 @@ pub(crate) mod catalogue;
 pub(crate) mod checkout;
 mod config;
 pub(crate) mod discount;
+mod events;
 pub(crate) mod group_commit;
 pub(crate) mod inventory;
 mod lookups;
 mod order;
+mod order_events;
 mod order_update;
 mod password;
 mod payment;
 mod payment_stats;
 mod product;
 mod refunds;
+mod shop;
 
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
@@ -36,11 +40,13 @@ pub use checkout::{
 };
 pub use config::{CheckoutSettings, EcomConfig};
 pub use discount::{DiscountQuote, DiscountService, ItemRequest, NewDiscount};
+pub use events::{EventService, EventSink, RelayReport, MAX_EVENTS_PER_READ};
 pub use inventory::{GateReconcile, InventoryService, ProductStock};
 pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use payment::{PaymentService, SweepReport};
 pub use payment_stats::PaymentCounts;
 pub use product::{NewProduct, ProductPatch, ProductService};
+pub use shop::{ShopService, ShopSettingsPatch};
 
 use crate::backend::Backend;
 use catalogue::cache::CatalogueCache;
@@ -70,6 +76,10 @@ pub struct Ecom {
     pub orders: OrderService,
     /// Payments: provider callbacks, expiry of unpaid orders, refunds.
     pub payments: PaymentService,
+    /// Events: the relay, the log's reads, subscriptions and sinks.
+    pub events: EventService,
+    /// Shops' settings.
+    pub shops: ShopService,
     backend: Backend,
     config: Arc<EcomConfig>,
 }
@@ -91,6 +101,8 @@ impl Ecom {
             checkout: CheckoutService::new(backend.clone(), config.clone()),
             orders: OrderService::new(backend.clone(), config.clone(), payment_stats.clone()),
             payments: PaymentService::new(backend.clone(), config.clone(), payment_stats),
+            events: EventService::new(backend.clone(), config.sinks.clone()),
+            shops: ShopService::new(backend.clone()),
             backend,
             config,
         }

@@ -8,6 +8,7 @@ use crate::page::Page;
 use crate::payment::{Capture, PaymentStatus};
 use crate::service::cancellation::{cancelled, claim, finish_returns};
 use crate::service::config::EcomConfig;
+use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
 use crate::service::payment_stats::PaymentStats;
 use crate::service::refunds::refund_due;
@@ -99,7 +100,7 @@ impl OrderService {
     pub async fn cancel(&self, customer: &CustomerId, id: &OrderId) -> Result<Order> {
         let order = self.get(customer, id).await?;
         let now = self.backend.clock.now();
-        let done = update_order(&self.backend, order, |current| {
+        let done = update_order(&self.backend, order, Actor::Customer, |current| {
             Ok(Edit::save(cancelled(current, now, self.lease)?))
         })
         .await?;
@@ -150,7 +151,7 @@ impl OrderService {
         // returns. A claim it merely carries over (another cancel in flight) stays its
         // claimant's, so two callers never give back under one token at once.
         let mut claimed = false;
-        let done = update_order(&self.backend, order, |current| {
+        let done = update_order(&self.backend, order, Actor::Shop(shop.clone()), |current| {
             claimed = false;
             let mut next = current.clone();
             for change in &update.lines {

@@ -1,9 +1,11 @@
 //! The one way an order changes after it is placed: replaced at the version it was read at,
-//! and on a lost race read again and edited again.
+//! with the events the change makes in the same write, and on a lost race read again and
+//! edited again.
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::order::Order;
+use crate::service::order_events::{order_events, Actor};
 
 /// Tries before giving up with [`Error::changed`] when other writes keep winning.
 const ATTEMPTS: usize = 5;
@@ -34,14 +36,16 @@ pub(crate) struct Updated {
     pub(crate) saved: bool,
 }
 
-/// Edits `order` with `edit` and writes the result conditionally on `order`'s version. When
-/// another write came first, reads the order again and calls `edit` again on it (so `edit`
-/// re-checks every rule on the order as it stands); an error of `edit` ends the update with
-/// nothing written. [`Error::NotFound`] if the order is gone; [`Error::changed`] if other
-/// writes won [`ATTEMPTS`] times in a row.
+/// Edits `order` with `edit` and writes the result conditionally on `order`'s version, with
+/// the events the change makes (by `actor`; see [`order_events`]) in its outbox. When another
+/// write came first, reads the order again and calls `edit` again on it (so `edit` re-checks
+/// every rule on the order as it stands); an error of `edit` ends the update with nothing
+/// written. [`Error::NotFound`] if the order is gone; [`Error::changed`] if other writes won
+/// [`ATTEMPTS`] times in a row.
 pub(crate) async fn update_order(
     backend: &Backend,
     order: Order,
+    actor: Actor,
     mut edit: impl FnMut(&Order) -> Result<Edit>,
 ) -> Result<Updated> {
     let mut current = order;
@@ -58,7 +62,12 @@ pub(crate) async fn update_order(
         };
         next.version = current.version + 1;
         next.updated_at = backend.clock.now();
-        match backend.orders.replace(&next, current.version).await {
+        let events = order_events(&current, &next, &actor, next.updated_at);
+        match backend
+            .orders
+            .replace(&next, current.version, &events)
+            .await
+        {
             Ok(()) => {
                 return Ok(Updated {
                     before: current,

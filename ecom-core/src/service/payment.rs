@@ -14,6 +14,7 @@ use crate::order::{Order, OrderStatus};
 use crate::payment::{Callback, PaymentEvent, PaymentEventKind, PaymentProvider, PaymentStatus};
 use crate::service::cancellation::{cancelled, finish_returns};
 use crate::service::config::EcomConfig;
+use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
 use crate::service::payment_stats::{PaymentCounts, PaymentStats};
 use crate::service::refunds::{defer, refund_due};
@@ -79,7 +80,7 @@ impl PaymentService {
             .ok_or_else(|| Error::not_found("order"))?;
         let lease = self.config.checkout.lease;
         let now = self.backend.clock.now();
-        let applied = update_order(&self.backend, order, |current| {
+        let applied = update_order(&self.backend, order, Actor::Provider, |current| {
             apply(current, &event, provider.name(), now, lease)
         })
         .await?;
@@ -152,7 +153,7 @@ impl PaymentService {
     async fn expire(&self, order: Order) -> Result<bool> {
         let lease = self.config.checkout.lease;
         let now = self.backend.clock.now();
-        let expired = update_order(&self.backend, order, |current| {
+        let expired = update_order(&self.backend, order, Actor::Expiry, |current| {
             let due = current.payment.status == PaymentStatus::Pending
                 && current.payment.expires_at.is_some_and(|at| at <= now)
                 && current.status != OrderStatus::Cancelled;
@@ -259,7 +260,7 @@ pub(crate) async fn start(
         }
     };
     let fallback = order.clone();
-    let recorded = update_order(backend, order, |current| {
+    let recorded = update_order(backend, order, Actor::System, |current| {
         Ok(Edit::save(Order {
             payment: crate::payment::Payment {
                 provider_ref: Some(reference.clone()),

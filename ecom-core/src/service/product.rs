@@ -3,6 +3,7 @@
 use crate::backend::Backend;
 use crate::category::category_path;
 use crate::error::{Error, Result};
+use crate::event::{Aggregate, AggregateKind, Event, EventKind};
 use crate::id::{ProductId, ShopId};
 use crate::inventory::Inventory;
 use crate::kind::ProductKind;
@@ -62,6 +63,9 @@ pub struct NewProduct {
     pub attributes: Map<String, Value>,
     /// Category path ([`crate::category::category_path`]), if any.
     pub category: Option<String>,
+    /// Free stock at or below which it is low on stock (`stock.low`); none: the configured
+    /// default ([`EcomConfig::low_stock_threshold`]).
+    pub low_stock_threshold: Option<u32>,
 }
 
 impl NewProduct {
@@ -76,6 +80,7 @@ impl NewProduct {
             kind: kind.into(),
             attributes: Map::new(),
             category: None,
+            low_stock_threshold: None,
         }
     }
 
@@ -114,6 +119,12 @@ impl NewProduct {
     /// In this category (a path such as `Fashion/Men/T-Shirts`).
     pub fn with_category(mut self, path: impl Into<String>) -> Self {
         self.category = Some(path.into());
+        self
+    }
+
+    /// With its own low-stock threshold.
+    pub fn with_low_stock_threshold(mut self, threshold: u32) -> Self {
+        self.low_stock_threshold = Some(threshold);
         self
     }
 
@@ -164,6 +175,8 @@ pub struct ProductPatch {
     pub models: Option<Vec<ModelInput>>,
     /// New category path.
     pub category: Option<String>,
+    /// New low-stock threshold (at most [`validate::MAX_QUANTITY`]).
+    pub low_stock_threshold: Option<u32>,
 }
 
 /// The product use cases.
@@ -219,6 +232,14 @@ impl ProductService {
                 (variations, models, price, quantity)
             }
         };
+        let low_stock_threshold = input
+            .low_stock_threshold
+            .map(validate::low_stock_threshold)
+            .transpose()?;
+        let low_stock_threshold = match low_stock_threshold {
+            Some(own) => own,
+            None => super::shop::default_threshold(&self.backend, &self.config, shop).await?,
+        };
         let now = self.backend.clock.now();
         let id = ProductId::generate();
         let product = Product {
@@ -239,6 +260,8 @@ impl ProductService {
             category,
             sold: 0,
             in_stock: quantity > 0,
+            low_stock: quantity > 0 && quantity <= low_stock_threshold,
+            low_stock_threshold,
             is_draft: true,
             is_published: false,
             version: 0,
@@ -426,6 +449,9 @@ impl ProductService {
         if let Some(category) = &patch.category {
             next.category = Some(category_path(category)?);
         }
+        if let Some(threshold) = patch.low_stock_threshold {
+            next.low_stock_threshold = validate::low_stock_threshold(threshold)?;
+        }
         next.search_terms = search_terms(
             kind.as_ref(),
             &next.name,
@@ -442,7 +468,9 @@ impl ProductService {
             self.delete_records(&added).await;
             return Err(e);
         }
-        let saved = self.save(next, current.version).await;
+        let saved = self
+            .save(next, current.version, Some(EventKind::ProductUpdated))
+            .await;
         if saved.is_err() {
             self.delete_records(&added).await;
             self.unretire(&removed).await;
@@ -577,13 +605,33 @@ impl ProductService {
         let mut next = current.clone();
         next.is_published = published;
         next.is_draft = !published;
-        self.save(next, current.version).await
+        let event = match (current.is_published, published) {
+            (false, true) => Some(EventKind::ProductPublished),
+            (true, false) => Some(EventKind::ProductUnpublished),
+            _ => None,
+        };
+        self.save(next, current.version, event).await
     }
 
-    async fn save(&self, mut next: Product, expected_version: u64) -> Result<Product> {
+    /// Writes `next` at `expected_version`, with the event `kind` of the change (if any) in
+    /// the same write.
+    async fn save(
+        &self,
+        mut next: Product,
+        expected_version: u64,
+        kind: Option<EventKind>,
+    ) -> Result<Product> {
         next.version = expected_version + 1;
         next.updated_at = self.backend.clock.now();
-        let replaced = self.backend.products.replace(&next, expected_version).await;
+        let events: Vec<Event> = kind
+            .map(|kind| product_event(kind, &next, next.updated_at))
+            .into_iter()
+            .collect();
+        let replaced = self
+            .backend
+            .products
+            .replace(&next, expected_version, &events)
+            .await;
         self.changed();
         replaced?;
         self.with_one_sold(next).await
@@ -608,6 +656,25 @@ impl ProductService {
         }
         Ok(price)
     }
+}
+
+/// The event `kind` of `product` as a change left it at `at`.
+pub(crate) fn product_event(
+    kind: EventKind,
+    product: &Product,
+    at: crate::clock::Timestamp,
+) -> Event {
+    Event::new(
+        kind,
+        at,
+        Aggregate {
+            kind: AggregateKind::Product,
+            id: product.id.to_string(),
+            version: product.version,
+        },
+        vec![product.shop_id.clone()],
+        product,
+    )
 }
 
 /// Attributes as the kind normalizes them, checked to be storable the same way everywhere.

@@ -3,6 +3,7 @@
 use crate::backend::Backend;
 use crate::order::Order;
 use crate::payment::{PaymentProvider, PaymentStatus, RefundOutcome};
+use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
 use crate::service::payment_stats::PaymentStats;
 
@@ -33,7 +34,7 @@ pub(crate) async fn refund_due(
         }
     };
     let fallback = order.clone();
-    let recorded = update_order(backend, order, |current| {
+    let recorded = update_order(backend, order, Actor::System, |current| {
         if !owes_refund(current) {
             return Ok(Edit::Keep);
         }
@@ -66,7 +67,7 @@ pub(crate) async fn refund_due(
 pub(crate) async fn defer(backend: &Backend, order: Order) -> Order {
     let now = backend.clock.now();
     let fallback = order.clone();
-    let deferred = update_order(backend, order, |current| {
+    let deferred = update_order(backend, order, Actor::System, |current| {
         if !owes_refund(current) {
             return Ok(Edit::Keep);
         }

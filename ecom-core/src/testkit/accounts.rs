@@ -17,6 +17,7 @@ fn account(kind: AccountKind, email: &str, backend: &Backend) -> Account {
         password_hash: "$argon2id$not-a-real-hash".into(),
         roles: vec![Role::Shop],
         active: true,
+        settings: Default::default(),
         created_at: now,
         updated_at: now,
     }

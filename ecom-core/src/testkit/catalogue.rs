@@ -90,6 +90,8 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
             sold: rng.gen_range(0..6),
             // As the services record it: free stock in its record.
             in_stock: stock > 0,
+            low_stock: false,
+            low_stock_threshold: 0,
             is_draft: !published,
             is_published: published,
             version: 0,

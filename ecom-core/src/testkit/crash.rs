@@ -4,7 +4,8 @@
 //! whole state — orders, stock and reservations, gate counts, code uses, cart, checkout records —
 //! must agree. Scenarios: a checkout, a checkout that rolls back, recovery itself, a cancel.
 //! Writes that run in the background after a checkout (settling its holds) are faulted too: the
-//! order is placed all the same, and recovery settles what they left open.
+//! order is placed all the same, and recovery settles what they left open. The events agree
+//! with the orders after every fault: none lost, none invented.
 
 use super::checkout::{assert_stock_matches, ecom_with, place, request};
 use super::probe::{Call, Fault, FaultMode, Probe, Target};
@@ -158,6 +159,7 @@ impl Fixture {
             open.is_empty(),
             "{what}: code uses open without a placed order: {open:?}"
         );
+        super::events::assert_events_match_store(backend, &orders, what).await;
         orders
     }
 }

@@ -362,7 +362,7 @@ pub async fn failing_refunds_do_not_hold_up_expiries(backend: &Backend) {
     for _ in 0..120 {
         let mut order = refund_due_of_a_gone_method(&buyer, now);
         order.payment.refund_due_at = Some(now);
-        backend.orders.insert(&order).await.unwrap();
+        backend.orders.insert(&order, &[]).await.unwrap();
     }
     clock.advance(chrono::Duration::seconds(1));
     let unpaid = ecom

@@ -19,6 +19,7 @@ pub mod catalogue;
 pub mod checkout;
 pub mod crash;
 pub mod discounts;
+pub mod events;
 pub mod gate;
 pub mod holes;
 pub mod inventory;
@@ -248,6 +249,13 @@ macro_rules! conformance_suite {
                 shops_see_their_orders
             },
             lock { mutual_exclusion, expiry_and_owner_only_release, fencing_tokens_increase },
+            events {
+                each_change_emits_its_events_once, no_event_without_its_change,
+                relay_faults_lose_no_event, concurrent_changes_keep_each_aggregates_order,
+                stock_and_code_events_are_told_once, low_stock_follows_each_products_threshold,
+                retention_purges_only_old_events,
+                subscriptions_and_sinks_resume
+            },
             holes {
                 a_checkout_total_is_at_most_what_a_payment_carries,
                 a_refund_of_a_live_order_cancels_it, returned_units_of_a_removed_model_stay_off_sale,

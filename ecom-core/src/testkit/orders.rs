@@ -55,15 +55,15 @@ pub async fn insert_get_list_replace(backend: &Backend) {
     let customer = CustomerId::generate();
     let first = order(backend, &customer, 0);
     let second = order(backend, &customer, 1);
-    backend.orders.insert(&first).await.unwrap();
-    backend.orders.insert(&second).await.unwrap();
+    backend.orders.insert(&first, &[]).await.unwrap();
+    backend.orders.insert(&second, &[]).await.unwrap();
     assert!(matches!(
-        backend.orders.insert(&first).await,
+        backend.orders.insert(&first, &[]).await,
         Err(Error::AlreadyExists { .. })
     ));
     backend
         .orders
-        .insert(&order(backend, &CustomerId::generate(), 2))
+        .insert(&order(backend, &CustomerId::generate(), 2), &[])
         .await
         .unwrap();
     assert_eq!(
@@ -94,16 +94,16 @@ pub async fn insert_get_list_replace(backend: &Backend) {
     let mut next = first.clone();
     next.status = OrderStatus::Cancelled;
     next.version = 1;
-    backend.orders.replace(&next, 0).await.unwrap();
+    backend.orders.replace(&next, 0, &[]).await.unwrap();
     assert!(matches!(
-        backend.orders.replace(&next, 0).await,
+        backend.orders.replace(&next, 0, &[]).await,
         Err(Error::Conflict { .. })
     ));
     assert_eq!(backend.orders.get(&first.id).await.unwrap(), Some(next));
     assert!(matches!(
         backend
             .orders
-            .replace(&order(backend, &customer, 3), 0)
+            .replace(&order(backend, &customer, 3), 0, &[])
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -114,17 +114,17 @@ pub async fn insert_get_list_replace(backend: &Backend) {
 pub async fn keys_and_voids(backend: &Backend) {
     let customer = CustomerId::generate();
     let first = order(backend, &customer, 0);
-    backend.orders.insert(&first).await.unwrap();
+    backend.orders.insert(&first, &[]).await.unwrap();
     let mut same_key = order(backend, &customer, 1);
     same_key.idempotency_key = first.idempotency_key.clone();
     assert!(matches!(
-        backend.orders.insert(&same_key).await,
+        backend.orders.insert(&same_key, &[]).await,
         Err(Error::AlreadyExists { .. })
     ));
     // Another customer may use the same key.
     let mut other = order(backend, &CustomerId::generate(), 1);
     other.idempotency_key = first.idempotency_key.clone();
-    backend.orders.insert(&other).await.unwrap();
+    backend.orders.insert(&other, &[]).await.unwrap();
     assert_eq!(
         backend
             .orders
@@ -151,7 +151,7 @@ pub async fn keys_and_voids(backend: &Backend) {
     assert!(backend.orders.void(&voided.id).await.unwrap().is_none());
     assert!(backend.orders.void(&voided.id).await.unwrap().is_none());
     assert!(matches!(
-        backend.orders.insert(&voided).await,
+        backend.orders.insert(&voided, &[]).await,
         Err(Error::AlreadyExists { .. })
     ));
     assert!(backend.orders.get(&voided.id).await.unwrap().is_none());
@@ -177,7 +177,7 @@ pub async fn keys_and_voids(backend: &Backend) {
         let racing = racing.clone();
         let mut o = order(&racing, &customer, 10 + i64::try_from(i).unwrap());
         o.idempotency_key = key.clone();
-        async move { racing.orders.insert(&o).await }
+        async move { racing.orders.insert(&o, &[]).await }
     })
     .await;
     super::assert_race(
@@ -193,7 +193,7 @@ pub async fn keys_and_voids(backend: &Backend) {
             let (a, b) = (racing.clone(), racing.clone());
             let (o1, o2) = (contested.clone(), contested.clone());
             tokio::join!(
-                tokio::spawn(async move { a.orders.insert(&o1).await }),
+                tokio::spawn(async move { a.orders.insert(&o1, &[]).await }),
                 tokio::spawn(async move { b.orders.void(&o2.id).await })
             )
         };

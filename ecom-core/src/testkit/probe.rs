@@ -15,16 +15,17 @@
 //! # }
 //! ```
 
-use crate::account::{Account, AccountKind, AccountRepo};
+use crate::account::{Account, AccountKind, AccountRepo, ShopSettings};
 use crate::api_key::{ApiKey, ApiKeyRepo};
 use crate::backend::Backend;
 use crate::cart::{Cart, CartLine, CartRepo};
 use crate::clock::Timestamp;
 use crate::discount::{Discount, DiscountRepo, Redemption};
 use crate::error::{Error, Result};
+use crate::event::{AggregateKind, Cursor, Event, EventFilter, EventRepo, Logged, OutboxRepo};
 use crate::gate::{Admission, GateLine, StockGate, Tally};
 use crate::id::{
-    AccountId, ApiKeyId, CustomerId, DiscountId, OrderId, ProductId, SessionId, ShopId,
+    AccountId, ApiKeyId, CustomerId, DiscountId, EventId, OrderId, ProductId, SessionId, ShopId,
 };
 use crate::inventory::{
     Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockState,
@@ -33,7 +34,9 @@ use crate::key_store::{KeyStore, KeyStoreRepo};
 use crate::lock::{DistributedLock, LockGuard};
 use crate::order::{Order, OrderRepo, ShopOrderFilter};
 use crate::page::Page;
-use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo};
+use crate::product::{
+    CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, StockRecord,
+};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -146,6 +149,8 @@ impl Probe {
         out.carts = Arc::new(Probed(backend.carts.clone(), self.clone()));
         out.discounts = Arc::new(Probed(backend.discounts.clone(), self.clone()));
         out.orders = Arc::new(Probed(backend.orders.clone(), self.clone()));
+        out.events = Arc::new(Probed(backend.events.clone(), self.clone()));
+        out.outboxes = Arc::new(Probed(backend.outboxes.clone(), self.clone()));
         out.lock = Arc::new(Probed(backend.lock.clone(), self.clone()));
         out.gate = Arc::new(Probed(backend.gate.clone(), self.clone()));
         out
@@ -332,6 +337,7 @@ probed!(AccountRepo, "accounts", {
     write fn insert(&self, account: &Account) -> Result<()>;
     read fn get(&self, kind: AccountKind, id: &AccountId) -> Result<Option<Account>>;
     read fn find_by_email(&self, kind: AccountKind, email: &str) -> Result<Option<Account>>;
+    write fn set_settings(&self, kind: AccountKind, id: &AccountId, settings: &ShopSettings, at: Timestamp) -> Result<bool>;
 });
 
 probed!(KeyStoreRepo, "key_stores", {
@@ -355,11 +361,11 @@ probed!(ProductRepo, "products", {
     write fn insert(&self, product: &Product) -> Result<()>;
     read fn get(&self, id: &ProductId) -> Result<Option<Product>>;
     read fn get_many(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
-    write fn replace(&self, product: &Product, expected_version: u64) -> Result<()>;
+    write fn replace(&self, product: &Product, expected_version: u64, events: &[Event]) -> Result<()>;
     read fn list(&self, query: &ProductQuery) -> Result<Vec<Product>>;
     read fn count(&self, filter: &ProductFilter) -> Result<u64>;
     read fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
-    write fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()>;
+    write fn record_stock(&self, records: &[StockRecord]) -> Result<u64>;
 });
 
 probed!(InventoryRepo, "inventory", {
@@ -402,16 +408,32 @@ probed!(DiscountRepo, "discounts", {
     write fn settle_many(&self, id: &DiscountId, uses: &[Redemption]) -> Result<u32>;
     write fn unsettle(&self, id: &DiscountId, use_: &Redemption) -> Result<()>;
     read fn list_stale(&self, before: Timestamp, limit: u32) -> Result<Vec<(DiscountId, Redemption)>>;
+    write fn mark_exhausted(&self, id: &DiscountId, event: &Event) -> Result<bool>;
+});
+
+probed!(EventRepo, "events", {
+    write fn append(&self, events: &[Event]) -> Result<Vec<Cursor>>;
+    read fn list(&self, after: Cursor, filter: &EventFilter, limit: u32) -> Result<Vec<Logged>>;
+    read fn get(&self, id: &EventId) -> Result<Option<Logged>>;
+    read fn head(&self) -> Result<Cursor>;
+    write fn purge(&self, before: Timestamp) -> Result<u64>;
+    read fn cursor(&self, name: &str) -> Result<Cursor>;
+    write fn save_cursor(&self, name: &str, from: Cursor, to: Cursor) -> Result<bool>;
+});
+
+probed!(OutboxRepo, "outboxes", {
+    read fn waiting(&self, kind: AggregateKind, limit: u32) -> Result<Vec<(String, Vec<Event>)>>;
+    write fn clear(&self, kind: AggregateKind, cleared: &[(String, Vec<EventId>)]) -> Result<()>;
 });
 
 probed!(OrderRepo, "orders", {
-    write fn insert(&self, order: &Order) -> Result<()>;
-    write fn insert_many(&self, orders: &[&Order]) -> Result<Vec<Result<()>>>;
+    write fn insert(&self, order: &Order, events: &[Event]) -> Result<()>;
+    write fn insert_many(&self, orders: &[(&Order, &[Event])]) -> Result<Vec<Result<()>>>;
     read fn get(&self, id: &OrderId) -> Result<Option<Order>>;
     read fn find_by_key(&self, customer_id: &CustomerId, idempotency_key: &str) -> Result<Option<Order>>;
     write fn void(&self, id: &OrderId) -> Result<Option<Order>>;
     read fn list_by_customer(&self, customer_id: &CustomerId, page: Page) -> Result<Vec<Order>>;
-    write fn replace(&self, order: &Order, expected_version: u64) -> Result<()>;
+    write fn replace(&self, order: &Order, expected_version: u64, events: &[Event]) -> Result<()>;
     read fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
     read fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
     read fn list_by_shop(&self, shop: &ShopId, filter: ShopOrderFilter, page: Page) -> Result<Vec<Order>>;

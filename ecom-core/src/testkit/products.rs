@@ -30,6 +30,8 @@ fn product(shop: &ShopId, name: &str, minor: i64, published: bool, backend: &Bac
         category: None,
         sold: 0,
         in_stock: true,
+        low_stock: false,
+        low_stock_threshold: 5,
         is_draft: !published,
         is_published: published,
         search_terms: vec![name.to_lowercase()],
@@ -71,17 +73,17 @@ pub async fn insert_get_many_replace(backend: &Backend) {
     let mut next = a.clone();
     next.name = "alpha two".into();
     next.version = 1;
-    backend.products.replace(&next, 0).await.unwrap();
+    backend.products.replace(&next, 0, &[]).await.unwrap();
     let mut stale = a.clone();
     stale.version = 1;
     assert!(matches!(
-        backend.products.replace(&stale, 0).await,
+        backend.products.replace(&stale, 0, &[]).await,
         Err(Error::Conflict { .. })
     ));
     assert_eq!(backend.products.get(&a.id).await.unwrap(), Some(next));
     let missing = product(&shop, "gamma", 1, true, backend);
     assert!(matches!(
-        backend.products.replace(&missing, 0).await,
+        backend.products.replace(&missing, 0, &[]).await,
         Err(Error::NotFound { .. })
     ));
 }

@@ -339,6 +339,7 @@ enum Done {
     Reconcile(crate::Result<GateReconcile>),
     Pay(crate::Result<Order>),
     Sweep(crate::Result<SweepReport>),
+    Relay(crate::Result<crate::service::RelayReport>),
 }
 
 /// An operation in flight.

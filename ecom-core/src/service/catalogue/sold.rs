@@ -3,9 +3,12 @@
 //! free stock (copied onto products for the in-stock filter).
 
 use crate::backend::Backend;
+use crate::clock::Timestamp;
 use crate::error::Result;
+use crate::event::{Aggregate, AggregateKind, Event, EventKind};
 use crate::id::ProductId;
-use crate::product::Product;
+use crate::inventory::StockState;
+use crate::product::{Product, StockRecord};
 
 /// `products` with their exact units sold and stock state, from their stock records.
 pub(crate) async fn with_sold(
@@ -27,10 +30,17 @@ pub(crate) async fn with_sold(
 }
 
 /// Copies the units sold and the stock state of `products` from their stock records onto the
-/// products (the copies the best-selling sort and the in-stock filter read): one read of the
-/// records and one write per product, after a batch of settlements, a cancellation's restock,
-/// a checkout's stock given back, or a stock addition or adjustment. Best effort: a failure is
-/// logged and the next refresh of the product repairs it.
+/// products (the copies the best-selling sort and the in-stock filter read), with the stock
+/// events of a flip (`stock.out`, `stock.back_in_stock`, `stock.low`) in the same write: one
+/// read of the products, one of their records and one write for all, after a batch of
+/// settlements, a cancellation's restock, a checkout's stock given back, or a stock addition
+/// or adjustment.
+///
+/// The products are read before their records, and each write is conditioned on the flags it
+/// read: of two refreshes racing, the one that read older stock can only lose, and the loser
+/// reads again (a few times) so the flags end where the stock is. Best effort: a failure is
+/// logged and the next refresh of the product repairs it (a flip is announced by the refresh
+/// that records it, once).
 pub(crate) async fn refresh_stock(
     backend: &Backend,
     products: impl IntoIterator<Item = ProductId>,
@@ -41,11 +51,78 @@ pub(crate) async fn refresh_stock(
     if ids.is_empty() {
         return;
     }
-    let refreshed = match backend.inventory.stock_states(&ids).await {
-        Ok(states) => backend.products.record_stock(&states).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = refreshed {
-        tracing::warn!(error = %e, "refreshing products' units sold and stock failed; the next change of each will");
+    for _ in 0..REFRESH_ATTEMPTS {
+        match refresh_once(backend, &ids).await {
+            Ok(true) => return,
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing products' units sold and stock failed; the next change of each will");
+                return;
+            }
+        }
+    }
+    tracing::warn!("refreshing products' stock kept racing other refreshes; the next change of each repairs it");
+}
+
+/// Reads of a refresh that lost a race before it gives up.
+const REFRESH_ATTEMPTS: u32 = 4;
+
+/// One refresh of `ids`; whether every record was written.
+async fn refresh_once(backend: &Backend, ids: &[ProductId]) -> Result<bool> {
+    let stored = backend.products.get_many(ids).await?;
+    let states = backend.inventory.stock_states(ids).await?;
+    let now = backend.clock.now();
+    let records: Vec<StockRecord> = states
+        .into_iter()
+        .filter_map(|(id, state)| {
+            let product = stored.iter().find(|p| p.id == id)?;
+            Some(stock_record(product, state, now))
+        })
+        .collect();
+    let written = backend.products.record_stock(&records).await?;
+    Ok(written >= records.len() as u64)
+}
+
+/// What to record of `product`'s stock `state`, with the events of the flags it flips.
+fn stock_record(product: &Product, state: StockState, at: Timestamp) -> StockRecord {
+    let threshold = product.low_stock_threshold;
+    let low_stock = state.in_stock && state.free <= u64::from(threshold);
+    let mut kinds = Vec::new();
+    match (product.in_stock, state.in_stock) {
+        (true, false) => kinds.push(EventKind::StockOut),
+        (false, true) => kinds.push(EventKind::StockBackInStock),
+        _ => {}
+    }
+    if low_stock && !product.low_stock {
+        kinds.push(EventKind::StockLow);
+    }
+    // A flip is an event of the product, at the version it was computed against (the write
+    // is conditioned on it), so a product's events stay in version order.
+    let version = product.version;
+    let events = kinds
+        .into_iter()
+        .map(|kind| {
+            Event::new(
+                kind,
+                at,
+                Aggregate {
+                    kind: AggregateKind::Product,
+                    id: product.id.to_string(),
+                    version,
+                },
+                vec![product.shop_id.clone()],
+                &serde_json::json!({
+                    "product_id": product.id, "stock": state.free, "threshold": threshold,
+                }),
+            )
+        })
+        .collect();
+    StockRecord {
+        product_id: product.id.clone(),
+        state,
+        low_stock,
+        was: (product.in_stock, product.low_stock),
+        version,
+        events,
     }
 }

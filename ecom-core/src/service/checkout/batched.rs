@@ -8,10 +8,12 @@
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::id::{CustomerId, ProductId};
 use crate::order::Order;
 use crate::product::Product;
 use crate::service::group_commit::{GroupCommit, Runner};
+use crate::service::order_events::placed;
 use std::sync::Arc;
 
 /// Bought lines to remove from carts, batched.
@@ -56,10 +58,15 @@ impl Batched {
         let inserts: Runner<(), Arc<Order>, Result<()>> = Arc::new(move |(), batch| {
             let orders = orders.clone();
             Box::pin(async move {
-                if let [one] = batch.as_slice() {
-                    return vec![orders.insert(one).await];
+                let events: Vec<[Event; 1]> = batch.iter().map(|o| [placed(o)]).collect();
+                if let ([one], [event]) = (batch.as_slice(), events.as_slice()) {
+                    return vec![orders.insert(one, event).await];
                 }
-                let refs: Vec<&Order> = batch.iter().map(Arc::as_ref).collect();
+                let refs: Vec<(&Order, &[Event])> = batch
+                    .iter()
+                    .zip(&events)
+                    .map(|(o, e)| (o.as_ref(), e.as_slice()))
+                    .collect();
                 match orders.insert_many(&refs).await {
                     Ok(results) if results.len() == batch.len() => results,
                     Ok(_) => batch
@@ -112,12 +119,13 @@ impl Batched {
         }
     }
 
-    /// Inserts `order` (see [`crate::order::OrderRepo::insert`]).
+    /// Inserts `order` with its `order.placed` event (see
+    /// [`crate::order::OrderRepo::insert`]).
     pub(crate) async fn insert(&self, order: Arc<Order>) -> Result<()> {
         if self.enabled {
             self.inserts.submit((), order).await
         } else {
-            self.backend.orders.insert(&order).await
+            self.backend.orders.insert(&order, &[placed(&order)]).await
         }
     }
 

@@ -7,6 +7,7 @@ use super::strategy::Strategy;
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::discount::Redemption;
+use crate::event::{Aggregate, AggregateKind, Event, EventKind};
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
 use crate::inventory::Reservation;
 use crate::order::Order;
@@ -211,11 +212,42 @@ async fn settle_batch(backend: Backend, strategy: Arc<dyn Strategy>, batch: Vec<
         if let Err(e) = settled {
             tracing::warn!(%discount, error = %e, "settling code uses failed; recovery will");
         }
+        announce_exhausted(&backend, discount).await;
     }
     for placed in &batch {
         let stock: Vec<ProductId> = placed.lines.iter().map(|(p, _)| p.clone()).collect();
         if let Err(e) = strategy.settled(placed.id.as_str(), &stock).await {
             tracing::warn!(order_id = %placed.id, error = %e, "forgetting an admission failed; recovery will");
         }
+    }
+}
+
+/// If every use of the code `id` is taken, marks it exhausted with its `discount.exhausted`
+/// event (once, whoever gets there first). Best effort: logged.
+pub(crate) async fn announce_exhausted(backend: &Backend, id: &DiscountId) {
+    let marked = async {
+        let Some(discount) = backend.discounts.get(id).await? else {
+            return Ok(false);
+        };
+        if discount.uses < discount.max_uses {
+            return Ok(false);
+        }
+        let event = Event::new(
+            EventKind::DiscountExhausted,
+            backend.clock.now(),
+            Aggregate {
+                kind: AggregateKind::Discount,
+                id: id.to_string(),
+                version: u64::from(discount.uses),
+            },
+            vec![discount.shop_id.clone()],
+            &serde_json::json!({
+                "discount_id": discount.id, "code": discount.code, "max_uses": discount.max_uses,
+            }),
+        );
+        backend.discounts.mark_exhausted(id, &event).await
+    };
+    if let Err(e) = marked.await {
+        tracing::warn!(%id, error = %e, "marking a used-up code failed");
     }
 }

@@ -29,6 +29,8 @@ const NAMED: &[&str] = &[
     "gate.commit",
     "gate.add",
     "lock.acquire",
+    "events.append",
+    "outboxes.clear",
 ];
 
 /// Calls the simulator may stall.
@@ -55,6 +57,7 @@ enum Action {
     Reconcile,
     Pay,
     Sweep,
+    Relay,
     Arm,
     Abort,
     Crash,
@@ -75,6 +78,7 @@ const ACTIONS: &[(Action, u32)] = &[
     (Action::Reconcile, 1),
     (Action::Pay, 3),
     (Action::Sweep, 2),
+    (Action::Relay, 3),
     (Action::Arm, 6),
     (Action::Abort, 2),
     (Action::Crash, 1),
@@ -135,6 +139,7 @@ impl World {
             Action::Reconcile if !busy => self.start_reconcile(),
             Action::Pay if !busy => self.start_pay().await,
             Action::Sweep if !busy => self.start_sweep(),
+            Action::Relay if !busy => self.start_relay(),
             Action::Arm => Ok(self.arm()),
             Action::Abort if !self.ops.is_empty() => Ok(self.abort()),
             Action::Crash => Ok(self.crash()),
@@ -375,6 +380,14 @@ impl World {
         let limit = self.rng.gen_range(1..=5);
         Ok(self.spawn(p, format!("sweep {limit}"), async move {
             Done::Sweep(ecom.payments.sweep(limit).await)
+        }))
+    }
+
+    fn start_relay(&mut self) -> Result<String, String> {
+        let p = self.process();
+        let ecom = self.services(p)?;
+        Ok(self.spawn(p, "relay".into(), async move {
+            Done::Relay(ecom.events.relay().await)
         }))
     }
 

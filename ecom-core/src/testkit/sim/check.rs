@@ -16,14 +16,20 @@
 //! plus open uses of checkouts before their commit point, plus open uses of returns recorded
 //! but not yet given back; per customer the code's list of orders is exactly those, within
 //! `max_uses_per_customer`.
+//!
+//! Events: every order's events (in the log, or still in its outbox) agree with the order —
+//! each change told once, nothing told that did not happen — and at rest nothing waits.
 
 use super::fixture::Fixture;
 use crate::discount::Discount;
+use crate::event::{AggregateKind, Cursor, Event, EventFilter};
 use crate::id::{CustomerId, DiscountId, OrderId, ProductId};
 use crate::inventory::Inventory;
 use crate::order::{Order, OrderStatus};
 use crate::page::{Page, MAX_PAGE_LIMIT};
 use crate::payment::{Capture, PaymentStatus};
+use crate::service::MAX_EVENTS_PER_READ;
+use crate::testkit::events::order_events_agree;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the store holds at one instant.
@@ -38,6 +44,11 @@ pub(super) struct Snapshot {
     /// Per code, per customer of the fixture: the orders whose use of the code the store
     /// counts for the customer.
     using: Vec<Vec<BTreeSet<OrderId>>>,
+    /// Per order (by id) with events: its events, in the log or still in its outbox, in the
+    /// order they were made (each once).
+    events: BTreeMap<String, Vec<Event>>,
+    /// Events still waiting in the orders' outboxes.
+    pub(super) waiting: usize,
 }
 
 /// `Err(message())` unless `ok`.
@@ -88,12 +99,72 @@ impl Snapshot {
                 orders.insert(order.id.clone(), order);
             }
         }
+        let (events, waiting) = order_events(raw).await?;
         Ok(Snapshot {
             stock,
             codes,
             orders,
             using,
+            events,
+            waiting,
         })
+    }
+}
+
+/// The events of every order: those the relay moved into the log, then those still waiting in
+/// the orders' outboxes (an event in both, moved but not yet cleared, counts once).
+async fn order_events(
+    raw: &crate::Backend,
+) -> Result<(BTreeMap<String, Vec<Event>>, usize), String> {
+    let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let mut after = Cursor::default();
+    loop {
+        let page = raw
+            .events
+            .list(after, &EventFilter::default(), MAX_EVENTS_PER_READ)
+            .await;
+        let page = page.map_err(failed("the event log"))?;
+        let Some(last) = page.last() else { break };
+        after = last.cursor;
+        for logged in page {
+            if logged.event.aggregate.kind == AggregateKind::Order {
+                seen.insert(logged.event.id.clone());
+                events
+                    .entry(logged.event.aggregate.id.clone())
+                    .or_default()
+                    .push(logged.event);
+            }
+        }
+    }
+    let waiting = raw.outboxes.waiting(AggregateKind::Order, u32::MAX).await;
+    let waiting = waiting.map_err(failed("the outboxes"))?;
+    let mut count = 0;
+    for (id, outbox) in waiting {
+        count += outbox.len();
+        for event in outbox {
+            if !seen.contains(&event.id) {
+                events.entry(id.clone()).or_default().push(event);
+            }
+        }
+    }
+    Ok((events, count))
+}
+
+/// Every change of an order made its events, once, and nothing else made any: each order's
+/// events agree with it, and no order that does not exist has events.
+fn events(snap: &Snapshot) -> Result<(), String> {
+    for (id, order) in &snap.orders {
+        let events: Vec<&Event> = snap.events.get(id.as_str()).into_iter().flatten().collect();
+        order_events_agree(order, &events)?;
+    }
+    match snap
+        .events
+        .keys()
+        .find(|id| !snap.orders.keys().any(|o| o.as_str() == id.as_str()))
+    {
+        Some(invented) => Err(format!("events of order {invented}, which does not exist")),
+        None => Ok(()),
     }
 }
 
@@ -117,6 +188,7 @@ async fn all_orders(fx: &Fixture, customer: &CustomerId) -> Result<Vec<Order>, S
 /// Every invariant that holds at any instant, even with operations half-way.
 pub(super) fn mid_flight(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
     orders(snap)?;
+    events(snap)?;
     for order in snap.orders.values() {
         payment(order)?;
     }
@@ -142,7 +214,9 @@ pub(super) fn at_rest(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
     for order in snap.orders.values() {
         returned_exactly_cancelled(order)?;
     }
-    Ok(())
+    ensure(snap.waiting == 0, || {
+        format!("{} order events still waiting at rest", snap.waiting)
+    })
 }
 
 /// An order's payment agrees with its lines at every instant (each move is one write of the

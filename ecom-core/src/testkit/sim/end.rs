@@ -40,12 +40,17 @@ impl World {
         self.recover_to_rest(&ecom).await?;
         self.sweep_to_rest(&ecom).await?;
         self.recover_to_rest(&ecom).await?;
+        let relayed = ecom.events.relay_all(RECOVERY_PASSES as u32).await;
+        let relayed = relayed.map_err(|e| format!("the relay failed without faults: {e:?}"))?;
+        self.trace.push(format!("final relayed {relayed}"));
         let snap = Snapshot::take(&self.fx).await?;
         check::at_rest(&self.fx, &snap).map_err(|e| format!("at rest: {e}"))?;
         check::payments_at_rest(&snap, self.clock_now()).map_err(|e| format!("at rest: {e}"))?;
         self.acked_exist(&snap)?;
         self.check_gate(&ecom, &snap).await?;
         self.sell_the_rest(&ecom).await?;
+        let relayed = ecom.events.relay_all(RECOVERY_PASSES as u32).await;
+        relayed.map_err(|e| format!("the relay failed without faults: {e:?}"))?;
         let snap = Snapshot::take(&self.fx).await?;
         check::at_rest(&self.fx, &snap).map_err(|e| format!("sold out: {e}"))?;
         self.trace

@@ -125,6 +125,8 @@ impl World {
                 ))
             }
             Done::Sweep(Err(e)) => expected(matches!(e, Error::Unavailable(_)), &e),
+            Done::Relay(Ok(report)) => Ok(format!("relayed {}/{}", report.moved, report.failed)),
+            Done::Relay(Err(e)) => expected(matches!(e, Error::Unavailable(_)), &e),
             Done::AddStock(Err(e)) | Done::Reconcile(Err(e)) => {
                 expected(matches!(e, Error::Unavailable(_)), &e)
             }

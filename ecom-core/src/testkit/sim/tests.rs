@@ -29,6 +29,7 @@ async fn with_an_order() -> (World, Order) {
     let order = ecom.checkout.place_order(&fx.customers[0], input);
     let order = order.await.unwrap();
     ecom.checkout.flush().await;
+    ecom.events.relay_all(5).await.unwrap();
     assert_eq!(verdict(&world, check::at_rest).await, Ok(()));
     (world, order)
 }
@@ -95,7 +96,7 @@ fn the_checks_catch_a_corrupted_store() {
         wrong.status = OrderStatus::Delivered;
         wrong.version += 1;
         let orders = &world.fx.raw.orders;
-        orders.replace(&wrong, order.version).await.unwrap();
+        orders.replace(&wrong, order.version, &[]).await.unwrap();
         assert_caught(&world, check::mid_flight, "roll up").await;
 
         // A checkout's hold is fine in flight, not at rest.
@@ -113,5 +114,59 @@ fn the_checks_catch_a_corrupted_store() {
             .unwrap();
         assert_eq!(verdict(&world, check::mid_flight).await, Ok(()));
         assert_caught(&world, check::at_rest, "holds left open").await;
+    });
+}
+
+/// An event of `kind` on the order `id`, with `order` as its state.
+fn order_event(kind: crate::event::EventKind, id: &OrderId, order: &Order) -> crate::event::Event {
+    let aggregate = crate::event::Aggregate {
+        kind: crate::event::AggregateKind::Order,
+        id: id.to_string(),
+        version: order.version,
+    };
+    crate::event::Event::new(kind, order.created_at, aggregate, vec![], order)
+}
+
+/// The events check catches a change without its event, an event told twice, an event of an
+/// order that does not exist, and events left waiting at rest.
+#[test]
+fn the_checks_catch_lost_and_invented_events() {
+    use crate::event::EventKind;
+    block_on(async {
+        let (world, order) = with_an_order().await;
+        let mut paid = order.clone();
+        paid.payment.paid_at = Some(order.created_at);
+        paid.version += 1;
+        let orders = &world.fx.raw.orders;
+        orders.replace(&paid, order.version, &[]).await.unwrap();
+        assert_caught(&world, check::mid_flight, "paid once iff it was paid").await;
+
+        let (world, order) = with_an_order().await;
+        let mut noted = order.clone();
+        noted.version += 1;
+        let again = order_event(EventKind::OrderPlaced, &noted.id, &noted);
+        let orders = &world.fx.raw.orders;
+        orders
+            .replace(&noted, order.version, &[again])
+            .await
+            .unwrap();
+        assert_caught(&world, check::mid_flight, "placed once").await;
+        assert_caught(&world, check::at_rest, "placed once").await;
+
+        let (world, order) = with_an_order().await;
+        let stray = order_event(EventKind::OrderPaid, &OrderId::generate(), &order);
+        world.fx.raw.events.append(&[stray]).await.unwrap();
+        assert_caught(&world, check::mid_flight, "does not exist").await;
+
+        let (world, order) = with_an_order().await;
+        let ecom = world.services(0).unwrap();
+        let cancelled = ecom
+            .orders
+            .cancel(&order.customer_id, &order.id)
+            .await
+            .unwrap();
+        assert_eq!(cancelled.status, OrderStatus::Cancelled);
+        assert_eq!(verdict(&world, check::mid_flight).await, Ok(()));
+        assert_caught(&world, check::at_rest, "still waiting at rest").await;
     });
 }
