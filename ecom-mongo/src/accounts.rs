@@ -6,7 +6,7 @@ use crate::error::{exists_as, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
 use bson::doc;
-use ecom_core::account::{Account, AccountKind, AccountRepo, Role};
+use ecom_core::account::{Account, AccountKind, AccountRepo, Role, ShopSettings};
 use ecom_core::clock::Timestamp;
 use ecom_core::id::AccountId;
 use ecom_core::Result;
@@ -35,6 +35,9 @@ struct AccountDoc {
     roles: Vec<Role>,
     /// The `status` flag of the stored document.
     active: bool,
+    /// A shop's settings.
+    #[serde(default)]
+    settings: ShopSettings,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
     #[serde(with = "timestamp")]
@@ -50,6 +53,7 @@ impl AccountDoc {
             password_hash: a.password_hash.clone(),
             roles: a.roles.clone(),
             active: a.active,
+            settings: a.settings.clone(),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -64,6 +68,7 @@ impl AccountDoc {
             password_hash: self.password_hash,
             roles: self.roles,
             active: self.active,
+            settings: self.settings,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -121,5 +126,25 @@ impl AccountRepo for MongoAccounts {
             .await
             .map_err(to_core)?;
         Ok(found.map(|d| d.into_account(kind)))
+    }
+
+    async fn set_settings(
+        &self,
+        kind: AccountKind,
+        id: &AccountId,
+        settings: &ShopSettings,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let settings = bson::to_bson(settings).map_err(ecom_core::Error::backend)?;
+        let at = timestamp::to_bson(&at).map_err(ecom_core::Error::backend)?;
+        let updated = self
+            .of(kind)
+            .update_one(
+                doc! { "_id": id.as_str() },
+                doc! { "$set": { "settings": settings, "updatedAt": at } },
+            )
+            .await
+            .map_err(to_core)?;
+        Ok(updated.matched_count == 1)
     }
 }

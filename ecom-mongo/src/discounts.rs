@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use bson::{doc, Document};
 use ecom_core::clock::Timestamp;
 use ecom_core::discount::{AppliesTo, Discount, DiscountRepo, DiscountValue, Redemption};
+use ecom_core::event::Event;
 use ecom_core::id::{CustomerId, DiscountId, OrderId, ShopId};
 use ecom_core::page::Page;
 use ecom_core::{Error, Money, Result};
@@ -107,6 +108,12 @@ struct DiscountDoc {
     left: i64,
     /// Open uses only.
     open: Vec<UseDoc>,
+    /// Set once every use was taken (and its event made).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    exhausted: bool,
+    /// Events waiting for the relay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    outbox: Vec<Event>,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
     #[serde(with = "timestamp")]
@@ -132,6 +139,8 @@ impl DiscountDoc {
             uses: i64::from(d.uses),
             left: i64::from(d.max_uses) - i64::from(d.uses),
             open: d.open.iter().map(UseDoc::from_use).collect(),
+            exhausted: false,
+            outbox: Vec::new(),
             created_at: d.created_at,
             updated_at: d.updated_at,
         }
@@ -457,5 +466,22 @@ impl DiscountRepo for MongoDiscounts {
             },
         )
         .await
+    }
+
+    async fn mark_exhausted(&self, id: &DiscountId, event: &Event) -> Result<bool> {
+        let event = bson::to_bson(event).map_err(Error::backend)?;
+        let marked = self
+            .discounts
+            .update_one(
+                doc! {
+                    "_id": id.as_str(),
+                    "left": { "$lte": 0_i64 },
+                    "exhausted": { "$ne": true },
+                },
+                doc! { "$set": { "exhausted": true }, "$push": { "outbox": event } },
+            )
+            .await
+            .map_err(to_core)?;
+        Ok(marked.modified_count == 1)
     }
 }

@@ -35,6 +35,7 @@ use crate::timestamp;
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use ecom_core::clock::Timestamp;
+use ecom_core::event::{adjusted, Event};
 use ecom_core::id::{AdjustmentId, OrderId, ProductId, ShopId};
 use ecom_core::inventory::{
     below_zero, Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
@@ -132,6 +133,9 @@ struct InventoryDoc {
     /// Applied adjustments not yet copied into the history.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     adjusting: Vec<AdjustmentDoc>,
+    /// Events waiting for the relay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    outbox: Vec<Event>,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -202,6 +206,7 @@ impl InventoryDoc {
             updated_at: i.updated_at,
             adjust_seq: 0,
             adjusting: Vec::new(),
+            outbox: Vec::new(),
         })
     }
 
@@ -308,14 +313,28 @@ impl MongoInventory {
                 .await
                 .map_err(to_core)?;
         }
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        self.inventories
-            .update_one(
-                doc! { "_id": product_id.as_str() },
-                doc! { "$pull": { "adjusting": { "id": { "$in": ids } } } },
-            )
-            .await
-            .map_err(to_core)?;
+        // Each entry leaves the journal in the write that puts its `stock.adjusted` event in the
+        // outbox: the entry was written with the change, so the event exists if and only if the
+        // adjustment was applied (the event's id is the adjustment's: a second copy of an
+        // entry another copy moved finds nothing to move).
+        for entry in entries {
+            let adjustment = entry.clone().into_adjustment(product_id)?;
+            let event = bson::to_bson(&adjusted(
+                &adjustment,
+                u64::try_from(entry.seq).unwrap_or(0),
+            ))
+            .map_err(Error::backend)?;
+            self.inventories
+                .update_one(
+                    doc! { "_id": product_id.as_str(), "adjusting.id": entry.id.as_str() },
+                    doc! {
+                        "$pull": { "adjusting": { "id": entry.id.as_str() } },
+                        "$push": { "outbox": event },
+                    },
+                )
+                .await
+                .map_err(to_core)?;
+        }
         Ok(())
     }
 
@@ -530,7 +549,10 @@ impl InventoryRepo for MongoInventory {
             let retired = row.get_bool("retired").unwrap_or(false);
             let state = states.entry(ProductId::parse(id)?).or_default();
             state.sold += u64::try_from(sold).map_err(|_| out_of_range("sold"))?;
-            state.in_stock |= !retired && stock > 0;
+            if !retired {
+                state.in_stock |= stock > 0;
+                state.free += u64::try_from(stock).map_err(|_| out_of_range("stock"))?;
+            }
         }
         Ok(states.into_iter().collect())
     }

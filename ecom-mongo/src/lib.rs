@@ -103,6 +103,7 @@ mod carts;
 mod collection;
 mod discounts;
 mod error;
+mod events;
 mod inventory;
 mod key_stores;
 mod orders;
@@ -116,6 +117,7 @@ pub use accounts::MongoAccounts;
 pub use api_keys::MongoApiKeys;
 pub use carts::MongoCarts;
 pub use discounts::MongoDiscounts;
+pub use events::{MongoEvents, MongoOutboxes};
 pub use inventory::MongoInventory;
 pub use key_stores::MongoKeyStores;
 pub use orders::MongoOrders;
@@ -127,6 +129,9 @@ use ecom_core::{Backend, Result};
 use error::to_core;
 use mongodb::{Client, Database, IndexModel};
 use std::sync::Arc;
+
+/// How long the log keeps an event after it happened (then it expires).
+pub const EVENT_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
 /// Every repository port on `db`, with the in-process [`MemoryLock`] and [`MemoryGate`] and the
 /// system clock.
@@ -145,6 +150,8 @@ pub fn backend(db: Database) -> Backend {
         carts: Arc::new(MongoCarts::new(&db)),
         discounts: Arc::new(MongoDiscounts::new(&db)),
         orders: Arc::new(MongoOrders::new(&db)),
+        events: Arc::new(MongoEvents::new(&db, EVENT_RETENTION)),
+        outboxes: Arc::new(MongoOutboxes::new(&db)),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),
@@ -168,17 +175,22 @@ pub async fn connect(uri: &str, db_name: &str) -> Result<Backend> {
 /// active discount per (shop, code), one active cart per customer, one checkout per
 /// (customer, idempotency key).
 pub async fn ensure_indexes(db: &Database) -> Result<()> {
-    let sets: [(&str, Vec<IndexModel>); 10] = [
+    let with_outbox = |mut indexes: Vec<IndexModel>| {
+        indexes.push(events::outbox_index());
+        indexes
+    };
+    let sets: [(&str, Vec<IndexModel>); 11] = [
         (accounts::SHOPS, accounts::indexes()),
         (accounts::CUSTOMERS, accounts::indexes()),
         (key_stores::KEYS, key_stores::indexes()),
         (api_keys::API_KEYS, api_keys::indexes()),
-        (products::PRODUCTS, products::indexes()),
-        (inventory::INVENTORIES, inventory::indexes()),
+        (products::PRODUCTS, with_outbox(products::indexes())),
+        (inventory::INVENTORIES, with_outbox(inventory::indexes())),
         (inventory::ADJUSTMENTS, inventory::adjustment_indexes()),
         (carts::CARTS, carts::indexes()),
-        (discounts::DISCOUNTS, discounts::indexes()),
-        (orders::ORDERS, orders::indexes()),
+        (discounts::DISCOUNTS, with_outbox(discounts::indexes())),
+        (orders::ORDERS, with_outbox(orders::indexes())),
+        (events::EVENTS, events::indexes()),
     ];
     for (collection, indexes) in sets {
         db.collection::<bson::Document>(collection)

@@ -9,8 +9,9 @@ use crate::collection::{collection, index, partial};
 use crate::error::{exists_as, out_of_range, to_core};
 use crate::timestamp;
 use async_trait::async_trait;
-use bson::{doc, Document};
+use bson::{doc, Bson, Document};
 use ecom_core::clock::Timestamp;
+use ecom_core::event::Event;
 use ecom_core::id::{CustomerId, OrderId, ShopId};
 use ecom_core::order::{
     AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderRepo, OrderStatus, ReturnClaim,
@@ -101,7 +102,14 @@ pub(crate) struct OrderDoc {
     created_at: Timestamp,
     #[serde(with = "timestamp")]
     updated_at: Timestamp,
+    /// Events waiting for the relay (written with the change that made them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    outbox: Vec<Event>,
 }
+
+/// The fields of [`OrderDoc`] a serialized order may leave out (`None`, empty): a replace
+/// unsets those it leaves out.
+const OPTIONAL_FIELDS: [&str; 3] = ["paymentDue", "fulfilment", "returning"];
 
 impl OrderDoc {
     pub(crate) fn from_order(o: &Order) -> Result<Self> {
@@ -130,6 +138,15 @@ impl OrderDoc {
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: o.created_at,
             updated_at: o.updated_at,
+            outbox: Vec::new(),
+        })
+    }
+
+    /// The document of `order` with `events` waiting.
+    fn with_events(order: &Order, events: &[Event]) -> Result<Self> {
+        Ok(OrderDoc {
+            outbox: events.to_vec(),
+            ..OrderDoc::from_order(order)?
         })
     }
 
@@ -205,19 +222,19 @@ impl MongoOrders {
 
 #[async_trait]
 impl OrderRepo for MongoOrders {
-    async fn insert(&self, order: &Order) -> Result<()> {
+    async fn insert(&self, order: &Order, events: &[Event]) -> Result<()> {
         self.orders
-            .insert_one(OrderDoc::from_order(order)?)
+            .insert_one(OrderDoc::with_events(order, events)?)
             .await
             .map_err(to_core)
             .map_err(|e| exists_as(e, "order"))?;
         Ok(())
     }
 
-    async fn insert_many(&self, orders: &[&Order]) -> Result<Vec<Result<()>>> {
+    async fn insert_many(&self, orders: &[(&Order, &[Event])]) -> Result<Vec<Result<()>>> {
         let docs = orders
             .iter()
-            .map(|o| OrderDoc::from_order(o))
+            .map(|(o, events)| OrderDoc::with_events(o, events))
             .collect::<Result<Vec<_>>>()?;
         match self.orders.insert_many(docs).ordered(false).await {
             Ok(_) => Ok(orders.iter().map(|_| Ok(())).collect()),
@@ -288,14 +305,31 @@ impl OrderRepo for MongoOrders {
         .await
     }
 
-    async fn replace(&self, order: &Order, expected_version: u64) -> Result<()> {
+    async fn replace(&self, order: &Order, expected_version: u64, events: &[Event]) -> Result<()> {
         let conflict = || Error::changed("order");
         let expected = i64::try_from(expected_version).map_err(|_| conflict())?;
         let mut filter = real(&order.id);
         filter.insert("version", expected);
+        // Every field but the outbox, which keeps its waiting events and gets the new ones.
+        let mut fields =
+            bson::to_document(&OrderDoc::from_order(order)?).map_err(Error::backend)?;
+        fields.remove("_id");
+        let unset: Document = OPTIONAL_FIELDS
+            .iter()
+            .filter(|f| !fields.contains_key(**f))
+            .map(|f| ((*f).to_owned(), Bson::String(String::new())))
+            .collect();
+        let mut update = doc! { "$set": fields };
+        if !unset.is_empty() {
+            update.insert("$unset", unset);
+        }
+        if !events.is_empty() {
+            let events = bson::to_bson(events).map_err(Error::backend)?;
+            update.insert("$push", doc! { "outbox": { "$each": events } });
+        }
         let replaced = self
             .orders
-            .replace_one(filter, OrderDoc::from_order(order)?)
+            .update_one(filter, update)
             .await
             .map_err(to_core)?;
         if replaced.matched_count == 1 {

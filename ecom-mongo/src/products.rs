@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use ecom_core::category::ancestors;
 use ecom_core::clock::Timestamp;
+use ecom_core::event::Event;
 use ecom_core::id::{ProductId, ShopId};
-use ecom_core::inventory::StockState;
 use ecom_core::page::Page;
 use ecom_core::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
+    StockRecord,
 };
 use ecom_core::search::{self, SearchWords};
 use ecom_core::variant::{Model, Variation};
@@ -115,6 +116,15 @@ struct ProductDoc {
     /// writes it after the insert.
     #[serde(default = "in_stock_by_default")]
     in_stock: bool,
+    /// Whether it is low on stock, as last recorded; only `record_stock` writes it.
+    #[serde(default)]
+    low_stock: bool,
+    /// Its low-stock threshold.
+    #[serde(default = "default_low_stock_threshold")]
+    low_stock_threshold: u32,
+    /// Events waiting for the relay (written with the change that made them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    outbox: Vec<Event>,
     version: i64,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
@@ -148,6 +158,9 @@ impl ProductDoc {
             category_paths: p.category.as_deref().map(ancestors).unwrap_or_default(),
             sold: i64::try_from(p.sold).map_err(|_| Error::validation("sold", "is too large"))?,
             in_stock: p.in_stock,
+            low_stock: p.low_stock,
+            low_stock_threshold: p.low_stock_threshold,
+            outbox: Vec::new(),
             version: i64::try_from(p.version)
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: p.created_at,
@@ -180,6 +193,8 @@ impl ProductDoc {
             category: self.category,
             sold: u64::try_from(self.sold).map_err(|_| out_of_range("sold"))?,
             in_stock: self.in_stock,
+            low_stock: self.low_stock,
+            low_stock_threshold: self.low_stock_threshold,
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -279,6 +294,11 @@ fn catalogue_filter(filter: &CatalogueFilter) -> Document {
         query.insert("inStock", true);
     }
     query
+}
+
+/// The low-stock threshold of products stored before it existed.
+fn default_low_stock_threshold() -> u32 {
+    5
 }
 
 /// Products stored before the in-stock flag existed count as in stock until refreshed.
@@ -448,23 +468,33 @@ impl ProductRepo for MongoProducts {
         docs.into_iter().map(ProductDoc::into_product).collect()
     }
 
-    async fn replace(&self, product: &Product, expected_version: u64) -> Result<()> {
+    async fn replace(
+        &self,
+        product: &Product,
+        expected_version: u64,
+        events: &[Event],
+    ) -> Result<()> {
         let expected = i64::try_from(expected_version).map_err(|_| Error::changed("product"))?;
         // Every field but the id, the units sold and the stock state (which only
-        // `record_stock` writes).
+        // `record_stock` writes) and the outbox (which gets the new events).
         let mut fields =
             bson::to_document(&ProductDoc::from_product(product)?).map_err(Error::backend)?;
-        fields.remove("_id");
-        fields.remove("sold");
-        fields.remove("inStock");
+        for derived in ["_id", "sold", "inStock", "lowStock", "outbox"] {
+            fields.remove(derived);
+        }
         if product.category.is_none() {
             fields.remove("category");
+        }
+        let mut update = doc! { "$set": fields };
+        if !events.is_empty() {
+            let events = bson::to_bson(events).map_err(Error::backend)?;
+            update.insert("$push", doc! { "outbox": { "$each": events } });
         }
         let replaced = self
             .products
             .update_one(
                 doc! { "_id": product.id.as_str(), "version": expected },
-                doc! { "$set": fields },
+                update,
             )
             .await
             .map_err(to_core)?;
@@ -568,20 +598,38 @@ impl ProductRepo for MongoProducts {
         Ok(facets)
     }
 
-    async fn record_stock(&self, states: &[(ProductId, StockState)]) -> Result<()> {
-        let statements = states
+    async fn record_stock(&self, records: &[StockRecord]) -> Result<u64> {
+        let statements = records
             .iter()
-            .map(|(id, state)| {
-                let sold = i64::try_from(state.sold).map_err(|_| out_of_range("sold"))?;
+            .map(|r| {
+                let sold = i64::try_from(r.state.sold).map_err(|_| out_of_range("sold"))?;
+                let set = doc! {
+                    "sold": sold, "inStock": r.state.in_stock, "lowStock": r.low_stock,
+                };
+                // Only over the flags the record was computed against (a product stored
+                // before the flags existed counts as in stock and not low), and with events
+                // only at the version they were computed at.
+                let (in_stock, low) = r.was;
+                let mut filter = doc! {
+                    "_id": r.product_id.as_str(),
+                    "inStock": if in_stock { doc! { "$ne": false } } else { doc! { "$eq": false } },
+                    "lowStock": if low { doc! { "$eq": true } } else { doc! { "$ne": true } },
+                };
+                if r.events.is_empty() {
+                    return Ok(doc! { "q": filter, "u": { "$set": set } });
+                }
+                let version = i64::try_from(r.version).map_err(|_| out_of_range("version"))?;
+                filter.insert("version", version);
+                let events = bson::to_bson(&r.events).map_err(Error::backend)?;
                 Ok(doc! {
-                    "q": { "_id": id.as_str() },
-                    "u": { "$set": { "sold": sold, "inStock": state.in_stock } },
+                    "q": filter,
+                    "u": { "$set": set, "$push": { "outbox": { "$each": events } } },
                 })
             })
             .collect::<Result<Vec<Document>>>()?;
         if statements.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
-        update_each(&self.products, statements).await.map(drop)
+        update_each(&self.products, statements).await
     }
 }

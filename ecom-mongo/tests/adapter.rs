@@ -219,7 +219,7 @@ async fn client_json_with_operator_like_keys_round_trips() {
         "nested": {"$gt": "", "list": [1, 2.5, "x", null, {"$ne": 1}]},
         "big": 9_007_199_254_740_993_u64,
     });
-    backend.orders.insert(&placed).await.unwrap();
+    backend.orders.insert(&placed, &[]).await.unwrap();
     assert_eq!(backend.orders.get(&placed.id).await.unwrap(), Some(placed));
 }
 

@@ -82,7 +82,7 @@ async fn data_survives_a_server_restart() {
         .await
         .unwrap();
     let placed = order(&backend, &customer, 0);
-    backend.orders.insert(&placed).await.unwrap();
+    backend.orders.insert(&placed, &[]).await.unwrap();
 
     let before = (
         backend

@@ -60,6 +60,11 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(schema_with = super::nullable_category_schema)]
     pub product_category: Option<String>,
+    /// Free stock at or below which the product counts as low on stock (a `stock.low` event),
+    /// 0 to 1000000; default 5.
+    #[serde(default, deserialize_with = "super::whole_opt")]
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub product_low_stock_threshold: Option<u32>,
 }
 
 /// One tier of variation, as sent and shown.
@@ -177,6 +182,7 @@ impl CreateProductBody {
             kind: self.product_type,
             attributes: self.product_attributes,
             category: self.product_category,
+            low_stock_threshold: self.product_low_stock_threshold,
         })
     }
 }
@@ -225,6 +231,11 @@ pub struct PatchProductBody {
     #[serde(default)]
     #[schema(schema_with = super::nullable_category_schema)]
     pub product_category: Option<String>,
+    /// Free stock at or below which the product counts as low on stock (a `stock.low` event),
+    /// 0 to 1000000; default 5.
+    #[serde(default, deserialize_with = "super::whole_opt")]
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub product_low_stock_threshold: Option<u32>,
 }
 
 impl PatchProductBody {
@@ -247,6 +258,7 @@ impl PatchProductBody {
                 .map(|m| model_inputs(m, currency, true))
                 .transpose()?,
             category: self.product_category,
+            low_stock_threshold: self.product_low_stock_threshold,
         })
     }
 }
@@ -454,6 +466,8 @@ pub struct ProductDto {
     pub product_category: Option<String>,
     /// Units in live orders (placed and not cancelled).
     pub product_sold: u64,
+    /// Free stock at or below which it counts as low on stock (`stock.low`).
+    pub product_low_stock_threshold: u32,
     /// True until published.
     #[serde(rename = "isDraft")]
     pub is_draft: bool,
@@ -488,6 +502,7 @@ impl From<Product> for ProductDto {
             product_variations: p.variations.into_iter().map(VariationBody::from).collect(),
             product_category: p.category,
             product_sold: p.sold,
+            product_low_stock_threshold: p.low_stock_threshold,
             is_draft: p.is_draft,
             is_published: p.is_published,
             created_at: p.created_at,
