@@ -19,6 +19,7 @@
 //! | Redis key prefix | `ECOM_REDIS_PREFIX` / `--redis-prefix` | `redis_prefix` | `ecom:` |
 //! | checkout strategy | `ECOM_CHECKOUT_STRATEGY` / `--checkout-strategy` | `checkout_strategy` | `atomic` (names: `CheckoutStrategy::ALL`) |
 //! | checkout lease (s): how long a checkout may hold stock before recovery takes over | `ECOM_CHECKOUT_LEASE` / `--checkout-lease` | `checkout_lease` | `30` |
+//! | event relay period (ms): how often events move from the changed documents into the log and on to sinks | `ECOM_EVENT_RELAY_MS` / `--event-relay-ms` | `event_relay_ms` | `100` |
 //! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
 //! | payment webhook secret: offers the `online` payment method, whose provider signs `POST /webhooks/payments` with it | `ECOM_PAYMENT_WEBHOOK_SECRET` / `--payment-webhook-secret` | `payment_webhook_secret` | none: `cod` only |
 //! | payment timeout (s): an unpaid online order is cancelled after it | `ECOM_PAYMENT_TIMEOUT` / `--payment-timeout` | `payment_timeout` | `900` |
@@ -157,6 +158,9 @@ pub struct Config {
     /// How often the server looks for checkouts a crashed or stalled process left half-way
     /// (holds older than the lease), reconciles the stock gate and sweeps expired sessions.
     pub recovery_every: Duration,
+    /// How often events move from the outboxes of changed documents into the log, and on to
+    /// the sinks.
+    pub event_relay_every: Duration,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -183,6 +187,7 @@ impl Default for Config {
             payment_timeout: Duration::from_secs(900),
             catalogue_cache: Duration::from_secs(1),
             recovery_every: RECOVERY_EVERY,
+            event_relay_every: Duration::from_millis(100),
             http: HttpConfig::default(),
         }
     }
@@ -243,6 +248,10 @@ pub struct Settings {
     /// sessions) [default: 30].
     #[arg(long, env = "ECOM_RECOVERY_EVERY", global = true)]
     pub recovery_every: Option<u64>,
+    /// Milliseconds between passes of the event relay (outboxes into the log, then the sinks),
+    /// 1 to 60000 [default: 100].
+    #[arg(long, env = "ECOM_EVENT_RELAY_MS", global = true)]
+    pub event_relay_ms: Option<u64>,
     /// Secret of the signed payment webhook, at least 16 bytes; offers the `online` payment
     /// method [default: none, cash on delivery only].
     #[arg(
@@ -400,6 +409,11 @@ impl TryFrom<Settings> for Config {
                 d.payment_timeout,
             )?,
             recovery_every: seconds_or("ECOM_RECOVERY_EVERY", s.recovery_every, d.recovery_every)?,
+            event_relay_every: match s.event_relay_ms {
+                Some(ms @ 1..=60_000) => Duration::from_millis(ms),
+                Some(_) => bail!("ECOM_EVENT_RELAY_MS must be between 1 and 60000"),
+                None => d.event_relay_every,
+            },
             catalogue_cache: match s.catalogue_cache_ms {
                 Some(ms) if ms > MAX_SECONDS * 1000 => {
                     bail!("ECOM_CATALOGUE_CACHE_MS must be at most {MAX_SECONDS}000")

@@ -39,6 +39,9 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Events moved into the log by this process, by `type`.
+pub const EVENTS: &str = "ecom_events_total";
+
 /// The registry of one server: its own Prometheus recorder, so two servers in one process (or
 /// an application with recorders of its own) never mix their counts. Nothing is installed
 /// globally.
@@ -109,6 +112,15 @@ impl Metrics {
             }
             metrics::counter!(PAYMENT_EXPIRIES).absolute(counts.expired);
             metrics::counter!(REFUNDS_REQUESTED).absolute(counts.refunds_requested);
+        });
+    }
+
+    /// Sets the event counters to `counts` (kept by the event service).
+    pub fn record_events(&self, counts: &[(ecom_core::event::EventKind, u64)]) {
+        self.record(|| {
+            for (kind, n) in counts {
+                metrics::counter!(EVENTS, "type" => kind.name()).absolute(*n);
+            }
         });
     }
 
@@ -189,6 +201,7 @@ fn describe() {
         "Unpaid online orders cancelled at their expiry"
     );
     metrics::describe_counter!(REFUNDS_REQUESTED, "Refunds asked of payment providers");
+    metrics::describe_counter!(EVENTS, "Events moved into the log by this process, by type");
     metrics::counter!(PAYMENT_EXPIRIES).absolute(0);
     metrics::counter!(REFUNDS_REQUESTED).absolute(0);
     // Registered at zero so dashboards see every series before the first checkout.

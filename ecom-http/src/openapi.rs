@@ -29,6 +29,8 @@ pub const API_BASE: &str = "/v1/api";
         (name = "cart", description = "The customer's cart"),
         (name = "checkout", description = "Review and place orders (prices always from the server)"),
         (name = "orders", description = "Customers' orders and shops' status updates"),
+        (name = "shops", description = "A shop's own settings"),
+        (name = "events", description = "What happened, for everything outside ecom: the pull API of the event log"),
         (name = "operations", description = "Health, readiness, metrics and this document (no API key)"),
     ),
     components(schemas(ErrorBody)),

@@ -122,6 +122,11 @@ pub async fn serve_ecom(
         state.metrics.clone(),
         config.recovery_every,
     ));
+    let relay = tokio::spawn(relay_events(
+        Ecom::clone(&state.ecom),
+        state.metrics.clone(),
+        config.event_relay_every,
+    ));
     let payments = tokio::spawn(sweep_payments(
         Ecom::clone(&state.ecom),
         config.payment_sweep_every(),
@@ -137,6 +142,7 @@ pub async fn serve_ecom(
     upkeep.abort();
     recovery.abort();
     payments.abort();
+    relay.abort();
     // Placed orders settle their holds in the background; let them finish (recovery would,
     // after the lease, if this process stopped first).
     if tokio::time::timeout(SETTLE_ON_SHUTDOWN, ecom.checkout.flush())
@@ -145,9 +151,37 @@ pub async fn serve_ecom(
     {
         tracing::warn!("stopping with holds of placed orders unsettled; recovery will settle them");
     }
+    // Move what waits into the log now rather than leave it to the next server's relay.
+    match tokio::time::timeout(SETTLE_ON_SHUTDOWN, ecom.events.relay_all(RELAY_PASSES)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::warn!(error = ?err, "relaying events on shutdown failed"),
+        Err(_) => {
+            tracing::warn!("stopping with events still in outboxes; the next relay moves them")
+        }
+    }
     served.context("server failed")?;
     tracing::info!("ecom-server stopped");
     Ok(())
+}
+
+/// Most relay passes per tick (each moves up to a batch per kind of document).
+const RELAY_PASSES: u32 = 20;
+
+/// Every `period`, moves the events waiting in outboxes into the log and feeds the sinks
+/// ([`ecom_core::service::EventService`]); safe with any number of servers on one database.
+async fn relay_events(ecom: Ecom, metrics: crate::metrics::Metrics, period: std::time::Duration) {
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(err) = ecom.events.relay_all(RELAY_PASSES).await {
+            tracing::warn!(error = ?err, "relaying events failed");
+        }
+        if let Err(err) = ecom.events.feed_sinks().await {
+            tracing::warn!(error = ?err, "feeding event sinks failed");
+        }
+        metrics.record_events(&ecom.events.moved_counts());
+    }
 }
 
 /// Orders handled per payment sweep batch.
@@ -211,6 +245,9 @@ async fn recover_checkouts(
         }
         if let Err(err) = ecom.auth.sweep_expired_sessions(now).await {
             tracing::warn!(error = ?err, "sweeping expired sessions failed");
+        }
+        if let Err(err) = ecom.events.purge(now - ecom_core::event::RETENTION).await {
+            tracing::warn!(error = ?err, "removing events past their retention failed");
         }
     }
 }

@@ -130,9 +130,6 @@ use error::to_core;
 use mongodb::{Client, Database, IndexModel};
 use std::sync::Arc;
 
-/// How long the log keeps an event after it happened (then it expires).
-pub const EVENT_RETENTION: chrono::Duration = chrono::Duration::days(7);
-
 /// Every repository port on `db`, with the in-process [`MemoryLock`] and [`MemoryGate`] and the
 /// system clock.
 ///
@@ -150,7 +147,7 @@ pub fn backend(db: Database) -> Backend {
         carts: Arc::new(MongoCarts::new(&db)),
         discounts: Arc::new(MongoDiscounts::new(&db)),
         orders: Arc::new(MongoOrders::new(&db)),
-        events: Arc::new(MongoEvents::new(&db, EVENT_RETENTION)),
+        events: Arc::new(MongoEvents::new(&db, ecom_core::event::RETENTION)),
         outboxes: Arc::new(MongoOutboxes::new(&db)),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),

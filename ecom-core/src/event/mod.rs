@@ -17,3 +17,8 @@ pub use model::{
     Logged,
 };
 pub use repo::{EventRepo, OutboxRepo};
+
+/// How long the log keeps an event after it happened; then it is removed (on MongoDB by a TTL
+/// index, elsewhere by [`EventService::purge`](crate::service::EventService::purge), which the
+/// server runs with every recovery pass).
+pub const RETENTION: chrono::Duration = chrono::Duration::days(7);

@@ -4,12 +4,15 @@
 //! in.
 
 use crate::backend::Backend;
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::event::EventKind;
 use crate::event::{AggregateKind, Cursor, Event, EventFilter, Logged};
 use crate::id::EventId;
 use async_trait::async_trait;
 use futures::Stream;
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +49,8 @@ pub trait EventSink: Send + Sync + Debug + 'static {
 pub struct EventService {
     backend: Backend,
     sinks: Arc<Vec<Arc<dyn EventSink>>>,
+    /// Events this process moved into the log, per type (in [`EventKind::ALL`]'s order).
+    moved: Arc<[AtomicU64; EventKind::ALL.len()]>,
 }
 
 impl EventService {
@@ -53,6 +58,7 @@ impl EventService {
         EventService {
             backend,
             sinks: Arc::new(sinks),
+            moved: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 
@@ -89,7 +95,12 @@ impl EventService {
                 self.backend.outboxes.clear(kind, &cleared).await
             };
             match moved.await {
-                Ok(()) => report.moved += events.len() as u64,
+                Ok(()) => {
+                    report.moved += events.len() as u64;
+                    for event in &events {
+                        self.moved[kind_index(event.kind)].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(?kind, documents = waiting.len(), error = %e, "moving events into the log failed; the next pass retries");
                     report.failed += waiting.len() as u64;
@@ -97,6 +108,21 @@ impl EventService {
             }
         }
         Ok(report)
+    }
+
+    /// The events this process moved into the log, per type, since it started (for metrics;
+    /// an event appended again after a crash between append and clear counts twice).
+    pub fn moved_counts(&self) -> Vec<(EventKind, u64)> {
+        EventKind::ALL
+            .into_iter()
+            .map(|kind| (kind, self.moved[kind_index(kind)].load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Removes the events of the log that happened before `before` (the retention; on MongoDB
+    /// a TTL index does it too); how many went.
+    pub async fn purge(&self, before: Timestamp) -> Result<u64> {
+        self.backend.events.purge(before).await
     }
 
     /// Relays until nothing waits (at most `passes` passes): for tests and shutdown.
@@ -196,4 +222,12 @@ impl EventService {
         }
         Ok(fed)
     }
+}
+
+/// The place of `kind` in [`EventKind::ALL`].
+fn kind_index(kind: EventKind) -> usize {
+    EventKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or_default()
 }

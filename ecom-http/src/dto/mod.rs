@@ -6,9 +6,11 @@ pub mod cart;
 pub mod catalogue;
 pub mod checkout;
 pub mod discount;
+pub mod event;
 pub mod inventory;
 pub mod order;
 pub mod product;
+pub mod shop;
 
 use utoipa::openapi::schema::{
     AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,

@@ -9,11 +9,13 @@ pub mod cart;
 pub mod catalogue;
 pub mod checkout;
 pub mod discount;
+pub mod event;
 pub mod inventory;
 pub mod ops;
 pub mod order;
 pub mod payment;
 pub mod product;
+pub mod shop;
 
 use crate::error::AppError;
 use crate::extract::ApiKeyGuard;
@@ -38,6 +40,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(cart::routes())
         .merge(checkout::routes())
         .merge(order::routes())
+        .merge(shop::routes())
+        .merge(event::routes())
         .route_layer(axum::middleware::from_extractor::<ApiKeyGuard>());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())

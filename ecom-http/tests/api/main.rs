@@ -14,6 +14,7 @@ mod adjustments;
 mod bad_input;
 mod catalogue;
 mod concurrency;
+mod events;
 mod holes;
 mod hostile;
 mod limits;

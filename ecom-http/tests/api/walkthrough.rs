@@ -24,6 +24,7 @@ const PRODUCT_FIELDS: &[&str] = &[
     "product_price_max",
     "product_category",
     "product_sold",
+    "product_low_stock_threshold",
     "isDraft",
     "isPublished",
     "createdAt",
