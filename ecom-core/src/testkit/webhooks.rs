@@ -256,7 +256,7 @@ impl Kit {
         );
         self.backend()
             .events
-            .append(&[event.clone()])
+            .append(std::slice::from_ref(&event))
             .await
             .unwrap();
         event.id
