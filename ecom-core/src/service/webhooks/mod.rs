@@ -137,8 +137,8 @@ pub struct DeliverReport {
     pub retrying: u64,
     /// Deliveries given up.
     pub failed: u64,
-    /// Deliveries whose claim another worker took over before this one finished (their
-    /// outcome was not recorded here).
+    /// Deliveries whose outcome was not recorded: another worker took the claim over before
+    /// this one finished, or the store failed (the lease lapses and they are attempted again).
     pub lost: u64,
     /// Endpoints disabled.
     pub disabled: u64,
@@ -219,7 +219,8 @@ impl WebhookService {
 
     /// Registers an endpoint of `owner`, with a new signing secret
     /// ([`Endpoint::current_secret`], to be shown to the owner now). A shop has at most
-    /// [`WebhookSettings::max_endpoints_per_shop`] (a conflict beyond).
+    /// [`WebhookSettings::max_endpoints_per_shop`] (a conflict beyond; registrations racing
+    /// each other may pass it by as many as race).
     pub async fn create(&self, owner: &EndpointOwner, input: NewEndpoint) -> Result<Endpoint> {
         let url = validate_url(&input.url, self.settings.url_rules()).await?;
         let events = checked_events(input.events)?;

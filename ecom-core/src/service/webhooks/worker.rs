@@ -64,7 +64,15 @@ impl WebhookService {
         drop(permits);
         let mut report = DeliverReport::default();
         for fate in fates {
-            let (fate, disabled) = fate?;
+            let (fate, disabled) = match fate {
+                Ok(done) => done,
+                Err(e) => {
+                    // Its lease lapses and another pass attempts it again.
+                    tracing::warn!(error = %e, "recording a webhook attempt failed");
+                    report.lost += 1;
+                    continue;
+                }
+            };
             report.attempted += 1;
             report.disabled += u64::from(disabled);
             match fate {
