@@ -12,6 +12,7 @@ use crate::key_store::KeyStoreRepo;
 use crate::lock::DistributedLock;
 use crate::order::OrderRepo;
 use crate::product::ProductRepo;
+use crate::webhook::WebhookRepo;
 use std::sync::Arc;
 
 /// Every port ecom's services use. Cheap to clone (all `Arc`s).
@@ -41,6 +42,8 @@ pub struct Backend {
     /// The outboxes of orders, products, stock records and codes (events waiting for the
     /// relay).
     pub outboxes: Arc<dyn OutboxRepo>,
+    /// Webhook endpoints and deliveries.
+    pub webhooks: Arc<dyn WebhookRepo>,
     /// The lock used by lock-based checkout strategies.
     pub lock: Arc<dyn DistributedLock>,
     /// The stock gate used by the gate checkout strategy (and kept in step by the others).

@@ -65,6 +65,7 @@ pub mod service;
 pub mod testkit;
 pub mod validate;
 pub mod variant;
+pub mod webhook;
 
 pub use account::AccountKind;
 pub use backend::Backend;

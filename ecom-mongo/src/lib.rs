@@ -41,6 +41,8 @@
 //! | `Carts`       | cart             | cart id      | unique `customerId` among `state: "active"`; lines keyed by `stockId` (the model's id, or the product's) |
 //! | `Discounts`   | discount code    | discount id  | unique `(shopId, code)` among `isActive: true`; `uses`, `left`, open uses only; by `open.at` |
 //! | `DiscountUses`| (code, customer) | `code:customer` | the orders holding the customer's uses (at most `max_uses_per_user`) |
+//! | `webhook_endpoints` | webhook endpoint | endpoint id | `ownerKey` (shop id or `platform`); by `(ownerKey, enabled)` |
+//! | `webhook_deliveries` | (endpoint, event) delivery | delivery id | unique `(endpoint_id, event_id)`; due ones by `due` (pending only); chains by `(endpoint_id, status, orderKey, cursor)`; lists by `(endpoint_id[, status], _id desc)`; finished ones expire `expiresAt` (TTL, 7 days) |
 //! | `Orders`      | order, or a voided order id | order id | by `(customerId, createdAt)`; unique `(customerId, idempotencyKey)`; by `returning.deadline`; by `(lines.shop_id, createdAt)` (the seller desk; its line-status and payment-status filters read within it); by `paymentDue` (unpaid online orders by expiry, refunds due; only those) |
 //!
 //! Ids are the 32-hex-character strings core generates. Money is
@@ -109,6 +111,7 @@ mod key_stores;
 mod orders;
 mod products;
 mod timestamp;
+mod webhooks;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -122,6 +125,7 @@ pub use inventory::MongoInventory;
 pub use key_stores::MongoKeyStores;
 pub use orders::MongoOrders;
 pub use products::MongoProducts;
+pub use webhooks::MongoWebhooks;
 
 use ecom_core::clock::SystemClock;
 use ecom_core::in_process::{MemoryGate, MemoryLock};
@@ -149,6 +153,10 @@ pub fn backend(db: Database) -> Backend {
         orders: Arc::new(MongoOrders::new(&db)),
         events: Arc::new(MongoEvents::new(&db, ecom_core::event::RETENTION)),
         outboxes: Arc::new(MongoOutboxes::new(&db)),
+        webhooks: Arc::new(MongoWebhooks::new(
+            &db,
+            ecom_core::service::DELIVERY_RETENTION,
+        )),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),
@@ -176,7 +184,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<()> {
         indexes.push(events::outbox_index());
         indexes
     };
-    let sets: [(&str, Vec<IndexModel>); 11] = [
+    let sets: [(&str, Vec<IndexModel>); 13] = [
         (accounts::SHOPS, accounts::indexes()),
         (accounts::CUSTOMERS, accounts::indexes()),
         (key_stores::KEYS, key_stores::indexes()),
@@ -188,6 +196,8 @@ pub async fn ensure_indexes(db: &Database) -> Result<()> {
         (discounts::DISCOUNTS, with_outbox(discounts::indexes())),
         (orders::ORDERS, with_outbox(orders::indexes())),
         (events::EVENTS, events::indexes()),
+        (webhooks::ENDPOINTS, webhooks::endpoint_indexes()),
+        (webhooks::DELIVERIES, webhooks::delivery_indexes()),
     ];
     for (collection, indexes) in sets {
         db.collection::<bson::Document>(collection)

@@ -14,6 +14,7 @@ mod key_stores;
 mod orders;
 mod outbox;
 mod products;
+mod webhooks;
 
 pub use crate::in_process::{MemoryGate, MemoryLock};
 pub use accounts::MemoryAccounts;
@@ -26,6 +27,7 @@ pub use key_stores::MemoryKeyStores;
 pub use orders::MemoryOrders;
 pub use outbox::MemoryOutboxes;
 pub use products::MemoryProducts;
+pub use webhooks::MemoryWebhooks;
 
 /// A fresh, empty in-process backend on the system clock.
 pub fn backend() -> crate::backend::Backend {
@@ -51,6 +53,7 @@ pub fn backend() -> crate::backend::Backend {
         discounts,
         orders,
         events: Arc::new(MemoryEvents::default()),
+        webhooks: Arc::new(MemoryWebhooks::default()),
         lock: Arc::new(MemoryLock::default()),
         gate: Arc::new(MemoryGate::default()),
         clock: Arc::new(SystemClock),

@@ -4,6 +4,7 @@ use crate::payment::PaymentProviders;
 use crate::secret::Secret;
 use crate::service::checkout::strategy::CheckoutStrategy;
 use crate::service::events::EventSink;
+use crate::service::webhooks::WebhookSettings;
 use chrono::Duration;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -76,6 +77,8 @@ pub struct EcomConfig {
     /// Where events go besides the log, webhooks and the pull API: sinks of the embedding
     /// application (see [`EventSink`]).
     pub sinks: Vec<Arc<dyn EventSink>>,
+    /// Webhooks: the transport, which URLs endpoints may have, retries, limits, retention.
+    pub webhooks: WebhookSettings,
 }
 
 impl EcomConfig {
@@ -93,6 +96,7 @@ impl EcomConfig {
             catalogue_cache: std::time::Duration::ZERO,
             low_stock_threshold: 5,
             sinks: Vec::new(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Where things live: one file (or folder) per use case (`auth`, `product`, `catalogue`,
 //! `cart`, `discount`, `checkout`, `order`, `payment`, `inventory`, `api_key`, `shop`,
-//! `events`); the checkout
+//! `events`, `webhooks`); the checkout
 //! saga's machinery in `checkout/` (its strategies, holds, settlement, recovery); what moves
 //! an order after it is placed in `order_update` (the one compare-and-swap loop),
 //! `cancellation` (stock and code uses back) and `refunds` (money back).
@@ -29,6 +29,7 @@ mod payment_stats;
 mod product;
 mod refunds;
 mod shop;
+mod webhooks;
 
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
@@ -47,6 +48,10 @@ pub use payment::{PaymentService, SweepReport};
 pub use payment_stats::PaymentCounts;
 pub use product::{NewProduct, ProductPatch, ProductService};
 pub use shop::{ShopService, ShopSettingsPatch};
+pub use webhooks::{
+    DeliverReport, DispatchReport, EndpointPatch, NewEndpoint, WebhookCounts, WebhookService,
+    WebhookSettings, DELIVERY_RETENTION, MAX_DESCRIPTION_LEN,
+};
 
 use crate::backend::Backend;
 use catalogue::cache::CatalogueCache;
@@ -80,6 +85,8 @@ pub struct Ecom {
     pub events: EventService,
     /// Shops' settings.
     pub shops: ShopService,
+    /// Webhooks: endpoints, dispatch of events to them, delivery workers.
+    pub webhooks: WebhookService,
     backend: Backend,
     config: Arc<EcomConfig>,
 }
@@ -103,6 +110,7 @@ impl Ecom {
             payments: PaymentService::new(backend.clone(), config.clone(), payment_stats),
             events: EventService::new(backend.clone(), config.sinks.clone()),
             shops: ShopService::new(backend.clone()),
+            webhooks: WebhookService::new(backend.clone(), config.webhooks.clone()),
             backend,
             config,
         }

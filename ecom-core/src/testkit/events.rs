@@ -685,7 +685,7 @@ pub async fn stock_and_code_events_are_told_once(backend: &Backend) {
     assert_eq!(adjustment.aggregate.kind, AggregateKind::Stock);
     assert_eq!(
         told(EventKind::DiscountExhausted)[0].shops,
-        [fx.shop.clone()]
+        std::slice::from_ref(&fx.shop)
     );
 }
 

@@ -31,6 +31,7 @@ pub mod process;
 pub mod products;
 pub mod sim;
 pub mod variants;
+pub mod webhooks;
 
 use crate::account::AccountKind;
 use crate::backend::Backend;
@@ -262,6 +263,16 @@ macro_rules! conformance_suite {
                 in_stock_listings_do_not_scan_the_stock, a_cancel_survives_an_unrelated_change,
                 failing_refunds_do_not_hold_up_expiries, removing_a_model_races_its_checkout,
                 a_catalogue_fill_cannot_outlive_a_write, recovery_keeps_to_the_lease
+            },
+            webhooks {
+                each_event_reaches_each_matching_endpoint_once,
+                dispatch_twice_or_concurrently_makes_no_duplicate,
+                racing_workers_deliver_each_delivery_once,
+                a_flaky_receiver_gets_everything_with_backoff, gone_disables_the_endpoint,
+                continuous_failure_disables_after_the_period,
+                each_aggregate_keeps_its_order_per_endpoint, rotated_secrets_sign_for_a_day,
+                a_crashed_workers_lease_lapses, retention_purges_only_old_finished_deliveries,
+                endpoint_urls_and_limits_are_checked, retries_pings_and_lists_are_the_owners
             },
             gate {
                 admits_all_or_nothing, heal_never_counts_twice,
