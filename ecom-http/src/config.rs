@@ -20,6 +20,9 @@
 //! | checkout strategy | `ECOM_CHECKOUT_STRATEGY` / `--checkout-strategy` | `checkout_strategy` | `atomic` (names: `CheckoutStrategy::ALL`) |
 //! | checkout lease (s): how long a checkout may hold stock before recovery takes over | `ECOM_CHECKOUT_LEASE` / `--checkout-lease` | `checkout_lease` | `30` |
 //! | event relay period (ms): how often events move from the changed documents into the log and on to sinks | `ECOM_EVENT_RELAY_MS` / `--event-relay-ms` | `event_relay_ms` | `100` |
+//! | webhooks may reach private, loopback, link-local and metadata addresses (tests, closed networks) | `ECOM_WEBHOOK_ALLOW_PRIVATE` / `--webhook-allow-private` | `webhook_allow_private` | `false` |
+//! | webhook endpoints may use plain `http://` | `ECOM_WEBHOOK_ALLOW_HTTP` / `--webhook-allow-http` | `webhook_allow_http` | `false` |
+//! | days an endpoint may fail every attempt before it is disabled | `ECOM_WEBHOOK_DISABLE_AFTER_DAYS` / `--webhook-disable-after-days` | `webhook_disable_after_days` | `2` |
 //! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
 //! | payment webhook secret: offers the `online` payment method, whose provider signs `POST /webhooks/payments` with it | `ECOM_PAYMENT_WEBHOOK_SECRET` / `--payment-webhook-secret` | `payment_webhook_secret` | none: `cod` only |
 //! | payment timeout (s): an unpaid online order is cancelled after it | `ECOM_PAYMENT_TIMEOUT` / `--payment-timeout` | `payment_timeout` | `900` |
@@ -161,6 +164,12 @@ pub struct Config {
     /// How often events move from the outboxes of changed documents into the log, and on to
     /// the sinks.
     pub event_relay_every: Duration,
+    /// Whether webhook endpoints may be private, loopback or internal addresses.
+    pub webhook_allow_private: bool,
+    /// Whether webhook endpoints may use plain `http://`.
+    pub webhook_allow_http: bool,
+    /// How long an endpoint may fail every attempt before it is disabled.
+    pub webhook_disable_after: Duration,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -188,6 +197,9 @@ impl Default for Config {
             catalogue_cache: Duration::from_secs(1),
             recovery_every: RECOVERY_EVERY,
             event_relay_every: Duration::from_millis(100),
+            webhook_allow_private: false,
+            webhook_allow_http: false,
+            webhook_disable_after: Duration::from_secs(2 * 24 * 3600),
             http: HttpConfig::default(),
         }
     }
@@ -252,6 +264,16 @@ pub struct Settings {
     /// 1 to 60000 [default: 100].
     #[arg(long, env = "ECOM_EVENT_RELAY_MS", global = true)]
     pub event_relay_ms: Option<u64>,
+    /// Let webhook endpoints be private, loopback, link-local or metadata addresses (tests,
+    /// closed networks) [default: false].
+    #[arg(long, env = "ECOM_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: Option<bool>,
+    /// Let webhook endpoints use plain http:// [default: false].
+    #[arg(long, env = "ECOM_WEBHOOK_ALLOW_HTTP", global = true)]
+    pub webhook_allow_http: Option<bool>,
+    /// Days an endpoint may fail every attempt before it is disabled, 1 to 365 [default: 2].
+    #[arg(long, env = "ECOM_WEBHOOK_DISABLE_AFTER_DAYS", global = true)]
+    pub webhook_disable_after_days: Option<u64>,
     /// Secret of the signed payment webhook, at least 16 bytes; offers the `online` payment
     /// method [default: none, cash on delivery only].
     #[arg(
@@ -414,6 +436,13 @@ impl TryFrom<Settings> for Config {
                 Some(_) => bail!("ECOM_EVENT_RELAY_MS must be between 1 and 60000"),
                 None => d.event_relay_every,
             },
+            webhook_allow_private: s.webhook_allow_private.unwrap_or(d.webhook_allow_private),
+            webhook_allow_http: s.webhook_allow_http.unwrap_or(d.webhook_allow_http),
+            webhook_disable_after: match s.webhook_disable_after_days {
+                Some(days @ 1..=365) => Duration::from_secs(days * 24 * 3600),
+                Some(_) => bail!("ECOM_WEBHOOK_DISABLE_AFTER_DAYS must be between 1 and 365"),
+                None => d.webhook_disable_after,
+            },
             catalogue_cache: match s.catalogue_cache_ms {
                 Some(ms) if ms > MAX_SECONDS * 1000 => {
                     bail!("ECOM_CATALOGUE_CACHE_MS must be at most {MAX_SECONDS}000")
@@ -472,6 +501,19 @@ impl Config {
             .context("checkout lease is too long")?;
         ecom.checkout.fee_ship_minor = self.fee_ship.minor;
         ecom.catalogue_cache = self.catalogue_cache;
+        ecom.webhooks.allow_private = self.webhook_allow_private;
+        ecom.webhooks.allow_http = self.webhook_allow_http;
+        ecom.webhooks.disable_after = chrono::Duration::from_std(self.webhook_disable_after)
+            .context("webhook disable-after is too long")?;
+        // A claim outlives an attempt (its timeout) with room to record it; a killed server's
+        // claims lapse soon after.
+        ecom.webhooks.lease =
+            chrono::Duration::from_std(crate::webhook_client::DELIVERY_TIMEOUT * 2)
+                .context("webhook lease")?;
+        ecom.webhooks.transport = Some(std::sync::Arc::new(
+            crate::webhook_client::HttpTransport::new(self.webhook_allow_private)
+                .context("cannot build the webhook client")?,
+        ));
         if let Some(secret) = &self.payment_webhook_secret {
             let timeout = chrono::Duration::from_std(self.payment_timeout)
                 .context("payment timeout is too long")?;

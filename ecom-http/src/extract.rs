@@ -4,6 +4,7 @@
 //! Authentication order is fixed: the API key is checked first (403), then the token (401),
 //! then the body (400), so a request without a key never learns anything else.
 
+use crate::dto::event::Audience;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -305,6 +306,26 @@ impl FromRequestParts<AppState> for ShopAuth {
             shop_id: principal.account_id.clone().into(),
             principal,
         })
+    }
+}
+
+/// A shop proven by its token, else the operator: an API key with permission `2222` sent
+/// without a token. Anyone else is refused as on shop routes (401 without a token, 403 with a
+/// customer's).
+#[derive(Debug, Clone)]
+pub struct ShopOrOperator(pub Audience);
+
+impl FromRequestParts<AppState> for ShopOrOperator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let key = ClientKey::from_request_parts(parts, state).await?;
+        let has_token = parts.headers.contains_key(header::AUTHORIZATION);
+        if !has_token && key.0.permissions.contains(&Permission::P2222) {
+            return Ok(ShopOrOperator(Audience::Operator));
+        }
+        let shop = ShopAuth::from_request_parts(parts, state).await?;
+        Ok(ShopOrOperator(Audience::Shop(shop.shop_id)))
     }
 }
 

@@ -61,6 +61,7 @@ pub mod routes;
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
 pub mod state;
+pub mod webhook_client;
 
 #[cfg(feature = "server")]
 pub use config::{Config, ConnectionString, Settings};

@@ -3,7 +3,10 @@
 
 use clap::{Parser, Subcommand};
 use ecom_core::api_key::Permission;
+use ecom_core::event::EventKind;
 use ecom_core::id::ProductId;
+use ecom_core::service::NewEndpoint;
+use ecom_core::webhook::EndpointOwner;
 use ecom_http::{build_ecom, serve, shutdown_signal, Config, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +43,27 @@ enum Command {
     Gate {
         #[command(subcommand)]
         action: GateAction,
+    },
+    /// Manage the platform's webhook endpoints (they receive every shop's events).
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookAction {
+    /// Register a platform endpoint and print it with its signing secret (shown once).
+    Add {
+        /// Where deliveries go.
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (e.g. order.placed,order.paid).
+        #[arg(long, value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        /// A note.
+        #[arg(long, default_value = "")]
+        description: String,
     },
 }
 
@@ -109,6 +133,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ecom = build_ecom(&config).await?;
             let key = ecom.api_keys.create(permissions).await?;
             println!("{}", key.key);
+            Ok(())
+        }
+        Command::Webhook {
+            action:
+                WebhookAction::Add {
+                    url,
+                    events,
+                    description,
+                },
+        } => {
+            let events = events
+                .iter()
+                .map(|name| EventKind::parse(name.trim(), "events"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if config.mongo_uri.is_none() {
+                anyhow::bail!(
+                    "webhook add needs the servers' store (set ECOM_MONGO_URI and ECOM_SECRET); \
+                     the memory backend forgets endpoints when this command exits; \
+                     use POST /v1/api/webhooks/endpoints with an operator key (2222) instead"
+                );
+            }
+            let ecom = build_ecom(&config).await?;
+            let input = NewEndpoint {
+                url,
+                events,
+                description,
+            };
+            let endpoint = ecom
+                .webhooks
+                .create(&EndpointOwner::Platform, input)
+                .await?;
+            println!("endpoint: {}", endpoint.id);
+            println!("secret: {}", endpoint.current_secret().unwrap_or_default());
             Ok(())
         }
         Command::Gate {

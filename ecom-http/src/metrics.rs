@@ -42,6 +42,11 @@ const BUCKETS: &[f64] = &[
 /// Events moved into the log by this process, by `type`.
 pub const EVENTS: &str = "ecom_events_total";
 
+/// Webhook deliveries by `outcome` (`succeeded`, `retrying`, `failed`, `lost`).
+pub const WEBHOOK_DELIVERIES: &str = "ecom_webhook_deliveries_total";
+/// Webhook endpoints disabled (a `410 Gone`, continuous failure).
+pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "ecom_webhook_endpoints_disabled_total";
+
 /// The registry of one server: its own Prometheus recorder, so two servers in one process (or
 /// an application with recorders of its own) never mix their counts. Nothing is installed
 /// globally.
@@ -124,6 +129,16 @@ impl Metrics {
         });
     }
 
+    /// Sets the webhook counters to `counts` (kept by the webhook service).
+    pub fn record_webhooks(&self, counts: &ecom_core::service::WebhookCounts) {
+        self.record(|| {
+            for (outcome, n) in counts.outcomes() {
+                metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).absolute(n);
+            }
+            metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(counts.endpoints_disabled);
+        });
+    }
+
     /// How often [`Metrics::upkeep`] should run.
     pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 }
@@ -202,6 +217,14 @@ fn describe() {
     );
     metrics::describe_counter!(REFUNDS_REQUESTED, "Refunds asked of payment providers");
     metrics::describe_counter!(EVENTS, "Events moved into the log by this process, by type");
+    metrics::describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts of this process, by outcome"
+    );
+    metrics::describe_counter!(
+        WEBHOOK_ENDPOINTS_DISABLED,
+        "Webhook endpoints this process disabled (410 Gone, continuous failure)"
+    );
     metrics::counter!(PAYMENT_EXPIRIES).absolute(0);
     metrics::counter!(REFUNDS_REQUESTED).absolute(0);
     // Registered at zero so dashboards see every series before the first checkout.

@@ -31,6 +31,7 @@ pub const API_BASE: &str = "/v1/api";
         (name = "orders", description = "Customers' orders and shops' status updates"),
         (name = "shops", description = "A shop's own settings"),
         (name = "events", description = "What happened, for everything outside ecom: the pull API of the event log"),
+        (name = "webhooks", description = "Endpoints that receive events, signed as the Standard Webhooks specification says; their deliveries"),
         (name = "operations", description = "Health, readiness, metrics and this document (no API key)"),
     ),
     components(schemas(ErrorBody)),

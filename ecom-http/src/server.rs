@@ -127,6 +127,11 @@ pub async fn serve_ecom(
         state.metrics.clone(),
         config.event_relay_every,
     ));
+    let webhooks = tokio::spawn(deliver_webhooks(
+        Ecom::clone(&state.ecom),
+        state.metrics.clone(),
+        config.event_relay_every,
+    ));
     let payments = tokio::spawn(sweep_payments(
         Ecom::clone(&state.ecom),
         config.payment_sweep_every(),
@@ -143,6 +148,7 @@ pub async fn serve_ecom(
     recovery.abort();
     payments.abort();
     relay.abort();
+    webhooks.abort();
     // Placed orders settle their holds in the background; let them finish (recovery would,
     // after the lease, if this process stopped first).
     if tokio::time::timeout(SETTLE_ON_SHUTDOWN, ecom.checkout.flush())
@@ -181,6 +187,38 @@ async fn relay_events(ecom: Ecom, metrics: crate::metrics::Metrics, period: std:
             tracing::warn!(error = ?err, "feeding event sinks failed");
         }
         metrics.record_events(&ecom.events.moved_counts());
+    }
+}
+
+/// Most dispatch passes per tick (each reads up to a batch of the log).
+const DISPATCH_PASSES: u32 = 20;
+
+/// Every `period`, makes the deliveries of newly logged events to the endpoints that want
+/// them, and starts attempting the due ones (each attempt in a task of its own, so a slow
+/// receiver holds up nothing but its own deliveries; how many run at once is bounded by the
+/// webhook settings). Safe with any number of servers on one database: deliveries are made
+/// once and claimed under a lease.
+async fn deliver_webhooks(
+    ecom: Ecom,
+    metrics: crate::metrics::Metrics,
+    period: std::time::Duration,
+) {
+    let worker = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(err) = ecom.webhooks.dispatch_all(DISPATCH_PASSES).await {
+            tracing::warn!(error = ?err, "dispatching events to webhooks failed");
+        }
+        let (webhooks, worker) = (ecom.webhooks.clone(), worker.clone());
+        let now = ecom.backend().clock.now();
+        tokio::spawn(async move {
+            if let Err(err) = webhooks.deliver_due(now, &worker).await {
+                tracing::warn!(error = ?err, "delivering webhooks failed");
+            }
+        });
+        metrics.record_webhooks(&ecom.webhooks.stats());
     }
 }
 
@@ -248,6 +286,9 @@ async fn recover_checkouts(
         }
         if let Err(err) = ecom.events.purge(now - ecom_core::event::RETENTION).await {
             tracing::warn!(error = ?err, "removing events past their retention failed");
+        }
+        if let Err(err) = ecom.webhooks.purge().await {
+            tracing::warn!(error = ?err, "removing finished webhook deliveries failed");
         }
     }
 }

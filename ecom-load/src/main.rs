@@ -12,9 +12,11 @@
 //! ecom-load checkout --url http://127.0.0.1:3055 --api-key "$KEY" --connections 64 --products 1
 //! ecom-load ceiling --mongo-uri mongodb://127.0.0.1:27017 --redis-url redis://127.0.0.1:6379
 //! ecom-load browse --url http://127.0.0.1:3055 --api-key "$KEY" --products 10000 --connections 16
+//! ecom-load receive --port 3056
 //! ```
 
 mod browse;
+mod receive;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -35,6 +37,8 @@ enum Cli {
     Ceiling(Ceiling),
     /// The public catalogue: listings with each filter and sort, facets and categories.
     Browse(browse::Browse),
+    /// A webhook receiver that answers 200 and counts what it gets (`GET /stats`).
+    Receive(receive::Receive),
 }
 
 /// Options of `ceiling`.
@@ -223,6 +227,7 @@ async fn main() -> Result<()> {
         Cli::Checkout(args) => checkout(args).await,
         Cli::Ceiling(ceiling) => store_ceiling(ceiling).await,
         Cli::Browse(args) => browse::browse(args).await,
+        Cli::Receive(args) => receive::receive(args).await,
     }
 }
 
@@ -572,7 +577,8 @@ async fn checkout(args: Args) -> Result<()> {
     );
     println!(
         "summary {}",
-        json!({"label": args.label, "windows": rows, "rss_mib": rss, "consistent": consistent})
+        json!({"label": args.label, "windows": rows, "rss_mib": rss, "consistent": consistent,
+            "orders": ordered.values().sum::<u64>()})
     );
     if !consistent {
         bail!("stock and orders disagree");

@@ -140,6 +140,7 @@ impl WebhookTransport for FakeTransport {
         endpoint: &Endpoint,
         delivery: &Delivery,
         event: Option<&Logged>,
+        _now: crate::clock::Timestamp,
     ) -> AttemptOutcome {
         let mut call = {
             let mut seen = self.seen.lock().unwrap();

@@ -213,11 +213,13 @@ pub struct AttemptOutcome {
 /// allowed.
 #[async_trait]
 pub trait WebhookTransport: Send + Sync + Debug + 'static {
-    /// Makes one attempt of `delivery` to `endpoint`, carrying `event` (none: a ping).
+    /// Makes one attempt of `delivery` to `endpoint`, carrying `event` (none: a ping), at
+    /// `now` (the time it signs with, and picks the live secrets by).
     async fn deliver(
         &self,
         endpoint: &Endpoint,
         delivery: &Delivery,
         event: Option<&Logged>,
+        now: Timestamp,
     ) -> AttemptOutcome;
 }

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod order;
 pub mod product;
 pub mod shop;
+pub mod webhook;
 
 use utoipa::openapi::schema::{
     AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,

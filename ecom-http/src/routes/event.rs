@@ -4,11 +4,9 @@
 use crate::dto::event::{Audience, EventDto, EventsQuery};
 use crate::envelope::{Envelope, Reply};
 use crate::error::AppError;
-use crate::extract::{ClientKey, Query, ShopAuth};
+use crate::extract::{Query, ShopOrOperator};
 use crate::state::AppState;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use ecom_core::api_key::Permission;
+use axum::extract::State;
 use ecom_core::event::EventFilter;
 use ecom_core::Error;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,27 +15,6 @@ use utoipa_axum::routes;
 /// The event routes.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_events))
-}
-
-/// Who reads events: a shop proven by its token, else the operator (an API key with
-/// permission `2222`); anyone else is refused (401 without a token, as on every shop route).
-#[derive(Debug, Clone)]
-pub struct EventReader(pub Audience);
-
-impl FromRequestParts<AppState> for EventReader {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let key = ClientKey::from_request_parts(parts, state).await?;
-        let has_token = parts
-            .headers
-            .contains_key(axum::http::header::AUTHORIZATION);
-        if !has_token && key.0.permissions.contains(&Permission::P2222) {
-            return Ok(EventReader(Audience::Operator));
-        }
-        let shop = ShopAuth::from_request_parts(parts, state).await?;
-        Ok(EventReader(Audience::Shop(shop.shop_id)))
-    }
 }
 
 /// Events after `after`, oldest first, at most `limit`: a shop's own (each in its view), or
@@ -54,7 +31,7 @@ impl FromRequestParts<AppState> for EventReader {
     security(("api_key" = [], "client_id" = [], "access_token" = []), ("api_key" = []))
 )]
 pub async fn list_events(
-    EventReader(audience): EventReader,
+    ShopOrOperator(audience): ShopOrOperator,
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Reply<Vec<EventDto>>, AppError> {

@@ -16,6 +16,7 @@ pub mod order;
 pub mod payment;
 pub mod product;
 pub mod shop;
+pub mod webhook;
 
 use crate::error::AppError;
 use crate::extract::ApiKeyGuard;
@@ -42,6 +43,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(order::routes())
         .merge(shop::routes())
         .merge(event::routes())
+        .merge(webhook::routes())
         .route_layer(axum::middleware::from_extractor::<ApiKeyGuard>());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())

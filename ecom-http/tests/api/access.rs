@@ -18,6 +18,9 @@ struct Owned {
     draft: String,
     code: String,
     order: String,
+    /// A webhook endpoint of `shop`, and a delivery to it (a ping).
+    endpoint: String,
+    delivery: String,
 }
 
 /// Who is calling: the owner's peer of the same kind, or an account of the other kind.
@@ -127,6 +130,48 @@ fn rows(o: &Owned) -> Vec<Row> {
             None,
         ),
         row(
+            Method::GET,
+            "/webhooks/endpoints/{endpointId}",
+            format!("/webhooks/endpoints/{}", o.endpoint),
+            None,
+        ),
+        row(
+            Method::PATCH,
+            "/webhooks/endpoints/{endpointId}",
+            format!("/webhooks/endpoints/{}", o.endpoint),
+            Some(json!({"enabled": false, "url": "https://93.184.216.34/taken"})),
+        ),
+        row(
+            Method::DELETE,
+            "/webhooks/endpoints/{endpointId}",
+            format!("/webhooks/endpoints/{}", o.endpoint),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/webhooks/endpoints/{endpointId}/rotate-secret",
+            format!("/webhooks/endpoints/{}/rotate-secret", o.endpoint),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/webhooks/endpoints/{endpointId}/test",
+            format!("/webhooks/endpoints/{}/test", o.endpoint),
+            None,
+        ),
+        row(
+            Method::GET,
+            "/webhooks/endpoints/{endpointId}/deliveries",
+            format!("/webhooks/endpoints/{}/deliveries", o.endpoint),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/webhooks/deliveries/{deliveryId}/retry",
+            format!("/webhooks/deliveries/{}/retry", o.delivery),
+            None,
+        ),
+        row(
             Method::POST,
             "/discounts/cancel",
             "/discounts/cancel".into(),
@@ -144,6 +189,8 @@ fn scoped_lists() -> Vec<&'static str> {
         "/discounts",
         "/products/draft/all",
         "/products/published/all",
+        "/webhooks/endpoints",
+        "/events",
     ]
 }
 
@@ -193,6 +240,31 @@ async fn set_up(api: &Api) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
+    // A public address (no DNS needed); nothing listens for it here, so its deliveries wait.
+    let endpoint = api
+        .api(
+            Method::POST,
+            "/webhooks/endpoints",
+            &shop.auth(),
+            Some(json!({"url": "https://93.184.216.34/owned", "events": ["order.placed"]})),
+        )
+        .await
+        .ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delivery = api
+        .api(
+            Method::POST,
+            &format!("/webhooks/endpoints/{endpoint}/test"),
+            &shop.auth(),
+            None,
+        )
+        .await
+        .ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
         shop,
         customer,
@@ -200,6 +272,8 @@ async fn set_up(api: &Api) -> Owned {
         draft,
         code: code.into(),
         order,
+        endpoint,
+        delivery,
     }
 }
 
@@ -240,7 +314,7 @@ async fn access_matrix(api: Api) {
     let rows = rows(&owner);
     assert_every_id_route_is_covered(&api, &rows).await;
     let before = snapshot(&api, &owner).await;
-    let private = [&owner.draft, &owner.order];
+    let private = [&owner.draft, &owner.order, &owner.delivery];
     for row in &rows {
         for caller in row.callers {
             let account = match caller {
@@ -277,7 +351,7 @@ async fn access_matrix(api: Api) {
     for path in scoped_lists() {
         for account in [&other_shop, &other_customer] {
             let answer = api.api(Method::GET, path, &account.auth(), None).await;
-            for id in [&owner.draft, &owner.order, &owner.code] {
+            for id in [&owner.draft, &owner.order, &owner.code, &owner.endpoint] {
                 assert!(
                     !answer.text.contains(id.as_str()),
                     "GET {path} by another account shows {id}: {}",
@@ -290,6 +364,20 @@ async fn access_matrix(api: Api) {
         snapshot(&api, &owner).await,
         before,
         "nothing the owner has changed"
+    );
+    let endpoint = api
+        .api(
+            Method::GET,
+            &format!("/webhooks/endpoints/{}", owner.endpoint),
+            &owner.shop.auth(),
+            None,
+        )
+        .await;
+    let endpoint = endpoint.ok(200);
+    assert_eq!(endpoint["url"], "https://93.184.216.34/owned");
+    assert_eq!(
+        endpoint["enabled"], true,
+        "the endpoint is the owner's still"
     );
 }
 

@@ -25,3 +25,4 @@ mod shop_view;
 mod storable;
 mod variants;
 mod walkthrough;
+mod webhooks;

@@ -4,7 +4,10 @@
 //! comes back empty) and restarts the store on the same data (a clean stop). Afterwards,
 //! counted from the store: every order a client was told about exists once, one order per key,
 //! no unit oversold, stock + units in live orders == stock received per product, no hold left,
-//! code uses == live orders using the code, and the gate agrees with the store.
+//! code uses == live orders using the code, and the gate agrees with the store. The shop has a
+//! webhook endpoint on a receiver in this process: afterwards every order's `order.placed`
+//! (and `order.cancelled`, for those cancelled) arrived, counted from the store by distinct
+//! `webhook-id`, one order's events in version order; duplicates are counted and printed.
 //!
 //! Sized by `ECOM_CHAOS_ATTEMPTS` (default 2,000 checkout attempts) and `ECOM_CHAOS_CUSTOMERS`
 //! (default 200); `ECOM_CHAOS_STRATEGY` picks the checkout strategy (default `gate`).
@@ -211,6 +214,18 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
     // units on average), so the faults hit orders being placed.
     let stock = (attempts_target as u64 * 9 / (PRODUCTS as u64 * 5)).max(5);
     let (shop, products) = stock_the_shop(&cluster, stock).await;
+    let receiver = support::receiver::Receiver::start().await;
+    let endpoint = json!({"url": format!("{}/chaos", receiver.base),
+        "events": ["order.placed", "order.cancelled"]});
+    support::Api::new(&format!("http://127.0.0.1:{}", cluster.ports[0]), API_KEY)
+        .api(
+            Method::POST,
+            "/webhooks/endpoints",
+            &shop.auth(),
+            Some(endpoint),
+        )
+        .await
+        .ok(201);
     let customers = sign_up_customers(&cluster, customers_n).await;
 
     // The clients.
@@ -251,7 +266,9 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
     let gate = ecom_redis::RedisStockGate::connect(&services.redis.url(), PREFIX)
         .await
         .unwrap();
-    let violations = settle_and_check(&cluster, &store, &gate, &products, &shop, stock).await;
+    let mut violations = settle_and_check(&cluster, &store, &gate, &products, &shop, stock).await;
+    let (webhook_violations, duplicates) = webhooks_arrived(&cluster, &store, &receiver).await;
+    violations.extend(webhook_violations);
     let seen = cluster.seen.lock().unwrap();
     let refusals: Vec<String> = seen
         .refusals
@@ -260,7 +277,8 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
         .collect();
     println!(
         "chaos ({strategy}, seed {seed}): attempts {}, orders {}, cancels {}, refusals [{}], \
-         retries {}, gave up {}, 500s {}, faults injected {} ({}), violations: {}",
+         retries {}, gave up {}, 500s {}, faults injected {} ({}), webhook duplicates {}, \
+         violations: {}",
         cluster.attempts.load(SeqCst),
         seen.orders.len(),
         seen.cancels,
@@ -270,6 +288,7 @@ async fn checkouts_survive_killed_servers_redis_and_store_restarts() {
         seen.server_errors,
         faults.len(),
         faults.join("; "),
+        duplicates,
         violations.len()
     );
     if store_kill {
@@ -328,6 +347,8 @@ async fn start_services(strategy: &str) -> Services {
         ("ECOM_CHECKOUT_LEASE", "2".into()),
         ("ECOM_RECOVERY_EVERY", "1".into()),
         ("ECOM_REQUEST_TIMEOUT", "10".into()),
+        ("ECOM_WEBHOOK_ALLOW_PRIVATE", "true".into()),
+        ("ECOM_WEBHOOK_ALLOW_HTTP", "true".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -580,6 +601,77 @@ fn refusal_kind(reason: &str) -> String {
 
 /// Waits until the store is quiet (no hold left, gate in step) or 60 s passed, then checks
 /// every invariant; returns the violations.
+/// Waits (at most 120 s: a killed server's claims lapse after the webhook lease) until the
+/// receiver accepted, by distinct `webhook-id`, an `order.placed` for every order in the store
+/// and an `order.cancelled` for every cancelled one, and nothing else; what is still wrong
+/// then, and how many deliveries came more than once.
+async fn webhooks_arrived(
+    cluster: &Cluster,
+    store: &ecom_core::Backend,
+    receiver: &support::receiver::Receiver,
+) -> (Vec<String>, usize) {
+    let customers: HashSet<String> = {
+        let seen = cluster.seen.lock().unwrap();
+        seen.orders.keys().map(|(c, _)| c.clone()).collect()
+    };
+    let mut expected: HashMap<String, Vec<&str>> = HashMap::new();
+    for customer in customers {
+        let id = CustomerId::parse(&customer).unwrap();
+        let page = ecom_core::page::Page {
+            limit: 10_000,
+            skip: 0,
+        };
+        for order in store.orders.list_by_customer(&id, page).await.unwrap() {
+            let mut kinds = vec!["order.placed"];
+            if order.status == OrderStatus::Cancelled {
+                kinds.push("order.cancelled");
+            }
+            expected.insert(order.id.to_string(), kinds);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let accepted = receiver.accepted("/chaos");
+        let mut violations = Vec::new();
+        let mut got: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+        for r in &accepted {
+            let body = r.json();
+            got.entry(body["aggregate"]["id"].as_str().unwrap().to_owned())
+                .or_default()
+                .push((
+                    body["type"].as_str().unwrap().to_owned(),
+                    body["aggregate"]["version"].as_u64().unwrap(),
+                ));
+        }
+        for (order, kinds) in &expected {
+            let arrived: Vec<&str> = got
+                .get(order)
+                .map(|v| v.iter().map(|(k, _)| k.as_str()).collect())
+                .unwrap_or_default();
+            if &arrived != kinds {
+                violations.push(format!(
+                    "order {order}: webhooks {arrived:?}, changes {kinds:?}"
+                ));
+            }
+            let versions: Vec<u64> = got
+                .get(order)
+                .map(|v| v.iter().map(|(_, n)| *n).collect())
+                .unwrap_or_default();
+            if versions.windows(2).any(|w| w[0] > w[1]) {
+                violations.push(format!("order {order}: versions arrived as {versions:?}"));
+            }
+        }
+        if got.keys().any(|order| !expected.contains_key(order)) {
+            violations.push("a webhook of an order the store does not have".to_owned());
+        }
+        if violations.is_empty() || Instant::now() > deadline {
+            let duplicates = receiver.at("/chaos").len() - accepted.len();
+            return (violations, duplicates);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 async fn settle_and_check(
     cluster: &Cluster,
     store: &ecom_core::Backend,

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 pub mod contract;
+pub mod receiver;
 use tokio::task::JoinHandle;
 
 /// The bootstrap API key every test server ensures.

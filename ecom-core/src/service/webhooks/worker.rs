@@ -124,7 +124,7 @@ impl WebhookService {
             },
         };
         let outcome = transport
-            .deliver(&endpoint, &delivery, event.as_ref())
+            .deliver(&endpoint, &delivery, event.as_ref(), now)
             .await;
         let status = outcome.status;
         delivery.record(attempt_of(now, outcome));
