@@ -4,7 +4,7 @@ use crate::account::{AccountKind, ShopSettings};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::id::ShopId;
-use crate::service::EcomConfig;
+use crate::service::config::EcomConfig;
 use crate::validate;
 
 /// A change of a shop's settings: each field given replaces the stored one.

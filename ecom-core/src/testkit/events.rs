@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The whole log, read in pages.
-pub async fn read_log(backend: &Backend) -> Vec<Logged> {
+pub(crate) async fn read_log(backend: &Backend) -> Vec<Logged> {
     let mut all: Vec<Logged> = Vec::new();
     loop {
         let after = all.last().map(|l| l.cursor).unwrap_or_default();
