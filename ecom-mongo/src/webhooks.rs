@@ -10,8 +10,9 @@
 //! A claim takes due deliveries one by one with `find_one_and_update` on the fence it read
 //! (which it moves up); a worker's result is written with `replace_one` on the fence its claim
 //! got. A delivery waiting behind an earlier pending one of its chain is parked (its `due`
-//! moved past the earlier one's next try or lease) so it does not crowd the due ones; when a
-//! delivery leaves `pending`, the next one of its chain is made due at once.
+//! moved past the earlier one's next try or lease, and `parked` set) so it does not crowd the
+//! due ones; when a delivery leaves `pending`, the next one of its chain is woken (made due at
+//! once) if parked, and a park that comes after the head left `pending` wakes itself.
 
 use crate::collection::{collection, index, partial, unique};
 use crate::error::{out_of_range, to_core, StoreError};
@@ -88,6 +89,14 @@ pub(crate) fn delivery_indexes() -> Vec<IndexModel> {
             )
             .build(),
     ]
+}
+
+/// The earliest pending delivery of a chain (an endpoint's deliveries of one aggregate).
+struct ChainHead {
+    id: String,
+    cursor: u64,
+    due: Timestamp,
+    lease: Option<Timestamp>,
 }
 
 /// MongoDB [`WebhookRepo`] on `webhook_endpoints` and `webhook_deliveries`.
@@ -210,11 +219,11 @@ impl MongoWebhooks {
     }
 
     /// For the chains of `candidates`, the earliest pending delivery of each (endpoint, order
-    /// key) below the highest candidate's cursor: its cursor, due time and lease.
+    /// key) below the highest candidate's cursor.
     async fn chain_heads(
         &self,
         candidates: &[Delivery],
-    ) -> Result<BTreeMap<(String, String), (u64, Timestamp, Option<Timestamp>)>> {
+    ) -> Result<BTreeMap<(String, String), ChainHead>> {
         let clauses: Vec<Document> = candidates
             .iter()
             .map(|c| -> Result<Document> {
@@ -236,17 +245,48 @@ impl MongoWebhooks {
             let d = delivery_of(doc)?;
             heads
                 .entry((d.endpoint_id.to_string(), d.order_key()))
-                .or_insert((d.cursor.0, d.next_try_at, d.lease.map(|l| l.until)));
+                .or_insert(ChainHead {
+                    id: d.id.to_string(),
+                    cursor: d.cursor.0,
+                    due: d.next_try_at,
+                    lease: d.lease.map(|l| l.until),
+                });
         }
         Ok(heads)
     }
 
-    /// Moves a blocked delivery's due time past what it waits for (no other change).
-    async fn park(&self, d: &Delivery, until: Timestamp) -> Result<()> {
+    /// Parks a blocked delivery: moves its due time past what it waits for, and marks it for
+    /// the wake-up of the head of its chain. If the head left `pending` meanwhile (its wake-up
+    /// may have come before the park), it is woken at once: a head that was still pending
+    /// after the park wakes it when it finishes.
+    async fn park(&self, d: &Delivery, head: &ChainHead, now: Timestamp) -> Result<()> {
+        let waits_for = head.due.max(head.lease.unwrap_or(now)).max(now) + PARK_MARGIN;
         self.deliveries
             .update_one(
                 doc! { "_id": d.id.as_str(), "fence": i64_of(d.fence)?, "status": "pending" },
-                doc! { "$max": { "due": text(&until)? } },
+                doc! { "$max": { "due": text(&waits_for)? }, "$set": { "parked": true } },
+            )
+            .await
+            .map_err(to_core)?;
+        let head_pending = self
+            .deliveries
+            .find_one(doc! { "_id": head.id.as_str(), "status": "pending" })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(to_core)?
+            .is_some();
+        if !head_pending {
+            self.unpark(d.id.as_str(), now).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the parked delivery `id` due at `now`.
+    async fn unpark(&self, id: &str, now: Timestamp) -> Result<()> {
+        self.deliveries
+            .update_one(
+                doc! { "_id": id, "status": "pending", "parked": true },
+                doc! { "$min": { "due": text(&now)? }, "$set": { "parked": false } },
             )
             .await
             .map_err(to_core)?;
@@ -290,7 +330,7 @@ impl MongoWebhooks {
                     "$or": free(now),
                 },
                 doc! {
-                    "$set": { "lease": lease, "leaseUntil": text(&until)? },
+                    "$set": { "lease": lease, "leaseUntil": text(&until)?, "parked": false },
                     "$inc": { "fence": 1_i64 },
                 },
             )
@@ -300,7 +340,7 @@ impl MongoWebhooks {
         taken.map(delivery_of).transpose()
     }
 
-    /// Makes the next pending delivery of `d`'s chain due at `now`, if it was never attempted.
+    /// Makes the next pending delivery of `d`'s chain due at `now`, if it is parked.
     async fn wake_next(&self, d: &Delivery, now: Timestamp) -> Result<()> {
         let next = self
             .deliveries
@@ -315,13 +355,7 @@ impl MongoWebhooks {
             .await
             .map_err(to_core)?;
         if let Some(Ok(id)) = next.as_ref().map(|n| n.get_str("_id")) {
-            self.deliveries
-                .update_one(
-                    doc! { "_id": id, "status": "pending", "attempt_count": 0_i64 },
-                    doc! { "$min": { "due": text(&now)? } },
-                )
-                .await
-                .map_err(to_core)?;
+            self.unpark(id, now).await?;
         }
         Ok(())
     }
@@ -509,10 +543,9 @@ impl WebhookRepo for MongoWebhooks {
                 break;
             }
             let chain = (c.endpoint_id.to_string(), c.order_key());
-            if let Some((cursor, due, lease)) = heads.get(&chain) {
-                if *cursor < c.cursor.0 {
-                    let waits_for = (*due).max(lease.unwrap_or(now)).max(now);
-                    self.park(&c, waits_for + PARK_MARGIN).await?;
+            if let Some(head) = heads.get(&chain) {
+                if head.cursor < c.cursor.0 {
+                    self.park(&c, head, now).await?;
                     continue;
                 }
             }

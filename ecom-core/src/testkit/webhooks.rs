@@ -749,8 +749,10 @@ pub async fn continuous_failure_disables_after_the_period(backend: &Backend) {
 }
 
 pub async fn each_aggregate_keeps_its_order_per_endpoint(backend: &Backend) {
-    // A third of the deliveries fail their first attempt; four workers race, time moves.
-    let kit = Arc::new(kit(backend, |call| {
+    // A third of the deliveries fail their first attempt; four workers race, time moves (by
+    // far less than a lease while an attempt lasts, as the transport's timeout ensures).
+    let long_lease = |s: &mut WebhookSettings| s.lease = Duration::days(1);
+    let kit = Arc::new(kit_with(backend, long_lease, |call| {
         let fails = call
             .aggregate
             .as_ref()
@@ -793,6 +795,7 @@ pub async fn each_aggregate_keeps_its_order_per_endpoint(backend: &Backend) {
                     .deliver_due(kit.now(), &format!("w{i}"))
                     .await
                     .unwrap();
+                assert_eq!(report.lost, 0, "no lease lapses while an attempt lasts");
                 if kit.transport.successes() >= expected {
                     return;
                 }
@@ -813,6 +816,11 @@ pub async fn each_aggregate_keeps_its_order_per_endpoint(backend: &Backend) {
         "every delivery succeeded"
     );
     assert!(calls.len() > expected, "some failed first");
+    assert_eq!(
+        kit.transport.most_at_once().0,
+        1,
+        "one delivery attempted twice at once"
+    );
     // A call for version v starts only after every lower version of its aggregate succeeded
     // at that endpoint.
     for call in &calls {
