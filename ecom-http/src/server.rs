@@ -193,17 +193,23 @@ async fn relay_events(ecom: Ecom, metrics: crate::metrics::Metrics, period: std:
 /// Most dispatch passes per tick (each reads up to a batch of the log).
 const DISPATCH_PASSES: u32 = 20;
 
+/// Most delivery loops per server: each claims what is due (within the webhook settings'
+/// bounds on deliveries in flight, per endpoint and per process), attempts it, and goes on
+/// while there was some, so a slow receiver holds up only the loop that holds its deliveries.
+const DELIVERY_LOOPS: usize = 4;
+
 /// Every `period`, makes the deliveries of newly logged events to the endpoints that want
-/// them, and starts attempting the due ones (each attempt in a task of its own, so a slow
-/// receiver holds up nothing but its own deliveries; how many run at once is bounded by the
-/// webhook settings). Safe with any number of servers on one database: deliveries are made
-/// once and claimed under a lease.
+/// them, and starts a delivery loop if fewer than [`DELIVERY_LOOPS`] run (an idle server
+/// claims once per period). Safe with any number of servers on one database: deliveries are
+/// made once and claimed under a lease.
 async fn deliver_webhooks(
     ecom: Ecom,
     metrics: crate::metrics::Metrics,
     period: std::time::Duration,
 ) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let worker = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let running = std::sync::Arc::new(AtomicUsize::new(0));
     let mut every = tokio::time::interval(period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -211,13 +217,25 @@ async fn deliver_webhooks(
         if let Err(err) = ecom.webhooks.dispatch_all(DISPATCH_PASSES).await {
             tracing::warn!(error = ?err, "dispatching events to webhooks failed");
         }
-        let (webhooks, worker) = (ecom.webhooks.clone(), worker.clone());
-        let now = ecom.backend().clock.now();
-        tokio::spawn(async move {
-            if let Err(err) = webhooks.deliver_due(now, &worker).await {
-                tracing::warn!(error = ?err, "delivering webhooks failed");
-            }
-        });
+        if running.fetch_add(1, Ordering::SeqCst) < DELIVERY_LOOPS {
+            let (ecom, worker, running) = (ecom.clone(), worker.clone(), running.clone());
+            tokio::spawn(async move {
+                loop {
+                    let now = ecom.backend().clock.now();
+                    match ecom.webhooks.deliver_due(now, &worker).await {
+                        Ok(report) if report.attempted > 0 => {}
+                        Ok(_) => break,
+                        Err(err) => {
+                            tracing::warn!(error = ?err, "delivering webhooks failed");
+                            break;
+                        }
+                    }
+                }
+                running.fetch_sub(1, Ordering::SeqCst);
+            });
+        } else {
+            running.fetch_sub(1, Ordering::SeqCst);
+        }
         metrics.record_webhooks(&ecom.webhooks.stats());
     }
 }

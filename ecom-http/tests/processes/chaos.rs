@@ -601,7 +601,7 @@ fn refusal_kind(reason: &str) -> String {
 
 /// Waits until the store is quiet (no hold left, gate in step) or 60 s passed, then checks
 /// every invariant; returns the violations.
-/// Waits (at most 120 s: a killed server's claims lapse after the webhook lease) until the
+/// Waits (at most 180 s: a killed server's claims lapse after the webhook lease) until the
 /// receiver accepted, by distinct `webhook-id`, an `order.placed` for every order in the store
 /// and an `order.cancelled` for every cancelled one, and nothing else; what is still wrong
 /// then, and how many deliveries came more than once.
@@ -629,7 +629,7 @@ async fn webhooks_arrived(
             expected.insert(order.id.to_string(), kinds);
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let accepted = receiver.accepted("/chaos");
         let mut violations = Vec::new();
@@ -666,6 +666,19 @@ async fn webhooks_arrived(
         }
         if violations.is_empty() || Instant::now() > deadline {
             let duplicates = receiver.at("/chaos").len() - accepted.len();
+            if !violations.is_empty() {
+                let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+                for r in &accepted {
+                    *by_type
+                        .entry(r.json()["type"].as_str().unwrap().to_owned())
+                        .or_default() += 1;
+                }
+                let cancelled = expected.values().filter(|k| k.len() == 2).count();
+                println!(
+                    "chaos webhooks: accepted {by_type:?} of {} orders, {cancelled} cancelled",
+                    expected.len()
+                );
+            }
             return (violations, duplicates);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
