@@ -31,3 +31,13 @@ start_secantusd() {
   MONGO_PORT="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/mongo.out" | head -1 | sed 's/.*://')"
   MONGO="mongodb://127.0.0.1:${MONGO_PORT}/?directConnection=true"
 }
+
+# A private Redis without persistence; sets REDIS_PORT and REDIS.
+start_redis() {
+  REDIS_PORT="$(free_port)"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    >"$WORK/redis.out" 2>&1 </dev/null &
+  PIDS+=($!)
+  wait_for "$WORK/redis.out" "Ready to accept connections"
+  REDIS="redis://127.0.0.1:${REDIS_PORT}"
+}

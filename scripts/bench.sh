@@ -40,13 +40,7 @@ LOAD=target/release/ecom-load
 # Private secantusd-rs.
 start_secantusd
 
-# Private Redis (no persistence).
-REDIS_PORT="$(free_port)"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-  >"$WORK/redis.out" 2>&1 </dev/null &
-PIDS+=($!)
-wait_for "$WORK/redis.out" "Ready to accept connections"
-REDIS="redis://127.0.0.1:${REDIS_PORT}"
+start_redis
 
 RESULTS="$WORK/results"
 : >"$RESULTS"
