@@ -510,9 +510,12 @@ impl Config {
         ecom.webhooks.lease =
             chrono::Duration::from_std(crate::webhook_client::DELIVERY_TIMEOUT * 2)
                 .context("webhook lease")?;
-        // Enough deliveries in flight per endpoint to keep up with a flash sale's orders, few
-        // enough that one slow receiver cannot take every slot (64 per process).
-        ecom.webhooks.max_in_flight_per_endpoint = 16;
+        // Enough deliveries in flight per endpoint to keep up with a flash sale's orders (each
+        // claim records its results together, so bigger claims cost the store less per
+        // delivery), few enough that one slow receiver cannot take every slot (128 per
+        // process).
+        ecom.webhooks.max_in_flight = 128;
+        ecom.webhooks.max_in_flight_per_endpoint = 64;
         ecom.webhooks.transport = Some(std::sync::Arc::new(
             crate::webhook_client::HttpTransport::new(self.webhook_allow_private)
                 .context("cannot build the webhook client")?,

@@ -251,13 +251,21 @@ impl EventRepo for MongoEvents {
         docs.into_iter().map(logged_of).collect()
     }
 
-    async fn get(&self, id: &EventId) -> Result<Option<Logged>> {
+    async fn get_many(&self, ids: &[EventId]) -> Result<Vec<Logged>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(EventId::as_str).collect();
         self.events
-            .find_one(doc! { "eventId": id.as_str() })
+            .find(doc! { "eventId": { "$in": ids } })
             .await
             .map_err(to_core)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(to_core)?
+            .into_iter()
             .map(logged_of)
-            .transpose()
+            .collect()
     }
 
     async fn head(&self) -> Result<Cursor> {

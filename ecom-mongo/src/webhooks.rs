@@ -2,17 +2,23 @@
 //!
 //! Each document is the core type as serde writes it, with `_id` (its id) and fields for the
 //! queries: an endpoint's `ownerKey` (the shop's id, or `platform`); a delivery's `orderKey`
-//! (its endpoint's deliveries of one aggregate go in cursor order), `due` (when it is next
-//! due, fixed-width text: the truth of `next_try_at`), `leaseUntil` (text, while a worker holds
-//! it), `finishedAt` and `expiresAt` (a BSON date: the TTL index drops finished deliveries
-//! after the retention). A delivery is unique per `(endpoint_id, event_id)`.
+//! (its endpoint's deliveries of one aggregate go in cursor order), `due` (fixed-width text,
+//! only while it is pending: when a worker may next take it — its next try, or the end of the
+//! lease a worker holds on it, or a parked one's wait; it is the truth of `next_try_at`),
+//! `leaseUntil` (text, while a worker holds it), `finishedAt` and `expiresAt` (a BSON date: the
+//! TTL index drops finished deliveries after the retention). A delivery is unique per
+//! `(endpoint_id, event_id)`. So "pending, not leased, and due" is the single range
+//! `due <= now`, which a store reads from the `due` index alone.
 //!
-//! A claim takes due deliveries one by one with `find_one_and_update` on the fence it read
-//! (which it moves up); a worker's result is written with `replace_one` on the fence its claim
-//! got. A delivery waiting behind an earlier pending one of its chain is parked (its `due`
-//! moved past the earlier one's next try or lease, and `parked` set) so it does not crowd the
-//! due ones; when a delivery leaves `pending`, the next one of its chain is woken (made due at
-//! once) if parked, and a park that comes after the head left `pending` wakes itself.
+//! A claim reads the due deliveries, the heads of their chains and the endpoints' leases (one
+//! query each), then takes what it chose in one `update_many` that checks each is still due and
+//! free, moves its fence up and marks it with the claim's token, and reads back what carries the
+//! token; a worker's result is written with `replace_one` on the fence its claim got. A
+//! delivery waiting behind an earlier pending one of its chain is parked (its `due` moved past
+//! the earlier one's next try or lease, and `parked` set) so it does not crowd the due ones,
+//! and the head of its chain is marked `waited`; when a marked delivery leaves `pending`, the
+//! parked ones of its chain are woken (made due at once), and a park that comes after the head
+//! left `pending` wakes itself. An unmarked delivery's result is one write.
 
 use crate::collection::{collection, index, partial, unique};
 use crate::error::{out_of_range, to_core, StoreError};
@@ -28,9 +34,9 @@ use ecom_core::webhook::{
 use ecom_core::{Error, Result};
 use futures::TryStreamExt;
 use mongodb::error::ErrorKind;
-use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The collection of endpoints.
 pub(crate) const ENDPOINTS: &str = "webhook_endpoints";
@@ -42,32 +48,30 @@ const DUPLICATE_KEY: i32 = 11000;
 /// How much longer than what it waits for a blocked delivery is parked (a lost wake-up only
 /// delays it by this much).
 const PARK_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
-/// Candidates read per claim, per delivery wanted (some are blocked or taken).
-const CANDIDATES_PER_CLAIM: u32 = 4;
+/// A claim reads a `1/CANDIDATES_SLACK` more candidates than it may take (some are blocked,
+/// or over their endpoint's budget).
+const CANDIDATES_SLACK: u32 = 4;
 
 /// The indexes of endpoints: by owner (lists, and the endpoints an event may go to).
 pub(crate) fn endpoint_indexes() -> Vec<IndexModel> {
     vec![index("owner_enabled", doc! { "ownerKey": 1, "enabled": 1 })]
 }
 
-/// The indexes of deliveries: one per (endpoint, event); the due ones; each endpoint's chains
-/// (order checks, wake-ups, leases counted); an endpoint's lists; retention.
+/// The indexes of deliveries: one per (endpoint, event); the due ones; chains, led by the
+/// aggregate's key (order checks, wake-ups: a handful of deliveries per key); the leased ones,
+/// led by the lease's end (only those in flight are after now); an endpoint's lists; retention.
 pub(crate) fn delivery_indexes() -> Vec<IndexModel> {
     vec![
         unique(
             "endpoint_event_unique",
             doc! { "endpoint_id": 1, "event_id": 1 },
         ),
-        partial(
-            "pending_due",
-            doc! { "due": 1, "cursor": 1 },
-            doc! { "status": "pending" },
-            false,
-        ),
+        index("due", doc! { "due": 1, "cursor": 1 }),
         index(
-            "endpoint_chain",
-            doc! { "endpoint_id": 1, "status": 1, "orderKey": 1, "cursor": 1 },
+            "chain",
+            doc! { "orderKey": 1, "endpoint_id": 1, "status": 1, "cursor": 1 },
         ),
+        index("leases", doc! { "leaseUntil": 1, "endpoint_id": 1 }),
         index("endpoint_newest", doc! { "endpoint_id": 1, "_id": -1 }),
         index(
             "endpoint_status_newest",
@@ -131,25 +135,16 @@ fn endpoint_of(doc: Document) -> Result<Endpoint> {
 }
 
 fn delivery_of(mut doc: Document) -> Result<Delivery> {
-    let due = doc
-        .get_str("due")
-        .map_err(|_| malformed("a webhook delivery without its due time"))?
-        .to_owned();
+    let due = doc.get_str("due").ok().map(str::to_owned);
     doc.remove("_id");
     let mut delivery: Delivery =
         bson::from_document(doc).map_err(|e| malformed(&format!("a webhook delivery: {e}")))?;
-    delivery.next_try_at = chrono::DateTime::parse_from_rfc3339(&due)
-        .map_err(|_| malformed("a webhook delivery's due time"))?
-        .with_timezone(&chrono::Utc);
+    if let Some(due) = due {
+        delivery.next_try_at = chrono::DateTime::parse_from_rfc3339(&due)
+            .map_err(|_| malformed("a webhook delivery's due time"))?
+            .with_timezone(&chrono::Utc);
+    }
     Ok(delivery)
-}
-
-/// The filter of a delivery with no lease, or a lapsed one, at `now`.
-fn free(now: &Bson) -> Bson {
-    Bson::Array(vec![
-        Bson::Document(doc! { "leaseUntil": Bson::Null }),
-        Bson::Document(doc! { "leaseUntil": { "$lte": now.clone() } }),
-    ])
 }
 
 impl MongoWebhooks {
@@ -166,7 +161,13 @@ impl MongoWebhooks {
         let mut doc = bson::to_document(d).map_err(to_core)?;
         doc.insert("_id", d.id.as_str());
         doc.insert("orderKey", d.order_key());
-        doc.insert("due", text(&d.next_try_at)?);
+        if d.status == DeliveryStatus::Pending {
+            let due = d
+                .lease
+                .as_ref()
+                .map_or(d.next_try_at, |l| l.until.max(d.next_try_at));
+            doc.insert("due", text(&due)?);
+        }
         match &d.lease {
             Some(lease) => doc.insert("leaseUntil", text(&lease.until)?),
             None => doc.insert("leaseUntil", Bson::Null),
@@ -199,16 +200,18 @@ impl MongoWebhooks {
 
     /// The deliveries of the endpoints in `endpoints` leased at `now`, per endpoint.
     async fn leased(&self, endpoints: &[String], now: &Bson) -> Result<BTreeMap<String, u32>> {
-        let docs = Self::find_all(
-            &self.deliveries,
-            doc! {
-                "endpoint_id": { "$in": endpoints },
-                "status": "pending",
+        let docs: Vec<Document> = self
+            .deliveries
+            .find(doc! {
                 "leaseUntil": { "$gt": now.clone() },
-            },
-            doc! {},
-        )
-        .await?;
+                "endpoint_id": { "$in": endpoints },
+            })
+            .projection(doc! { "_id": 0, "endpoint_id": 1 })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
         let mut leased = BTreeMap::new();
         for d in docs {
             if let Ok(e) = d.get_str("endpoint_id") {
@@ -219,30 +222,34 @@ impl MongoWebhooks {
     }
 
     /// For the chains of `candidates`, the earliest pending delivery of each (endpoint, order
-    /// key) below the highest candidate's cursor.
+    /// key): one read of the deliveries of their keys (a handful per key), the rest picked here.
     async fn chain_heads(
         &self,
         candidates: &[Delivery],
     ) -> Result<BTreeMap<(String, String), ChainHead>> {
-        let clauses: Vec<Document> = candidates
-            .iter()
-            .map(|c| -> Result<Document> {
-                Ok(doc! {
-                    "endpoint_id": c.endpoint_id.as_str(),
-                    "orderKey": c.order_key(),
-                    "cursor": { "$lt": i64_of(c.cursor.0)? },
+        let endpoints: BTreeSet<&str> = candidates.iter().map(|c| c.endpoint_id.as_str()).collect();
+        let keys: BTreeSet<String> = candidates.iter().map(Delivery::order_key).collect();
+        let docs: Vec<Document> = self
+            .deliveries
+            .find(doc! { "orderKey": { "$in": keys.into_iter().collect::<Vec<_>>() } })
+            .await
+            .map_err(to_core)?
+            .try_collect()
+            .await
+            .map_err(to_core)?;
+        let mut docs = docs
+            .into_iter()
+            .map(delivery_of)
+            .filter(|d| {
+                d.as_ref().map_or(true, |d| {
+                    d.status == DeliveryStatus::Pending
+                        && endpoints.contains(d.endpoint_id.as_str())
                 })
             })
-            .collect::<Result<_>>()?;
-        let docs = Self::find_all(
-            &self.deliveries,
-            doc! { "status": "pending", "$or": clauses },
-            doc! { "cursor": 1 },
-        )
-        .await?;
+            .collect::<Result<Vec<_>>>()?;
+        docs.sort_by_key(|d| d.cursor);
         let mut heads = BTreeMap::new();
-        for doc in docs {
-            let d = delivery_of(doc)?;
+        for d in docs {
             heads
                 .entry((d.endpoint_id.to_string(), d.order_key()))
                 .or_insert(ChainHead {
@@ -255,10 +262,10 @@ impl MongoWebhooks {
         Ok(heads)
     }
 
-    /// Parks a blocked delivery: moves its due time past what it waits for, and marks it for
-    /// the wake-up of the head of its chain. If the head left `pending` meanwhile (its wake-up
-    /// may have come before the park), it is woken at once: a head that was still pending
-    /// after the park wakes it when it finishes.
+    /// Parks a blocked delivery: moves its due time past what it waits for, marks it for the
+    /// wake-up of its chain, and marks the head of its chain `waited`. If the head left
+    /// `pending` meanwhile, it is woken at once; a head marked while still pending wakes the
+    /// chain with its result.
     async fn park(&self, d: &Delivery, head: &ChainHead, now: Timestamp) -> Result<()> {
         let waits_for = head.due.max(head.lease.unwrap_or(now)).max(now) + PARK_MARGIN;
         self.deliveries
@@ -268,13 +275,18 @@ impl MongoWebhooks {
             )
             .await
             .map_err(to_core)?;
+        // Tell the head it has a waiter: its result then wakes the chain. If it is not pending
+        // any more, its result came first (and woke nothing): wake this one now.
         let head_pending = self
             .deliveries
-            .find_one(doc! { "_id": head.id.as_str(), "status": "pending" })
-            .projection(doc! { "_id": 1 })
+            .update_one(
+                doc! { "_id": head.id.as_str(), "status": "pending" },
+                doc! { "$set": { "waited": true } },
+            )
             .await
             .map_err(to_core)?
-            .is_some();
+            .matched_count
+            == 1;
         if !head_pending {
             self.unpark(d.id.as_str(), now).await?;
         }
@@ -294,69 +306,157 @@ impl MongoWebhooks {
     }
 
     /// Gives back a claim (its fence stays moved).
-    async fn unclaim(&self, d: &Delivery) -> Result<()> {
+    async fn unclaim(&self, d: &Delivery, now: &Bson) -> Result<()> {
         self.deliveries
             .update_one(
                 doc! { "_id": d.id.as_str(), "fence": i64_of(d.fence)? },
-                doc! { "$set": { "lease": Bson::Null, "leaseUntil": Bson::Null } },
+                doc! { "$set": { "lease": Bson::Null, "leaseUntil": Bson::Null, "due": now.clone() } },
             )
             .await
             .map_err(to_core)?;
         Ok(())
     }
 
-    /// Takes `d` (read as due and free at `now`) for `holder` until `until`, if it is still
-    /// as read.
+    /// Takes `chosen` (read as due and free at `now`), those that still are, for `holder`
+    /// until `until`, in one update marked with a token of this claim; returns them as taken, in
+    /// the order given (read back only if another worker took some first).
     async fn take(
         &self,
-        d: &Delivery,
+        chosen: Vec<Delivery>,
         now: &Bson,
         holder: &str,
         until: Timestamp,
-    ) -> Result<Option<Delivery>> {
-        let lease = bson::to_bson(&Lease {
+    ) -> Result<Vec<Delivery>> {
+        let lease = Lease {
             holder: holder.to_owned(),
             until,
-        })
-        .map_err(to_core)?;
+        };
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let ids: Vec<&str> = chosen.iter().map(|d| d.id.as_str()).collect();
         let taken = self
             .deliveries
-            .find_one_and_update(
+            .update_many(
+                doc! { "_id": { "$in": &ids }, "due": { "$lte": now.clone() } },
                 doc! {
-                    "_id": d.id.as_str(),
-                    "fence": i64_of(d.fence)?,
-                    "status": "pending",
-                    "due": { "$lte": now.clone() },
-                    "$or": free(now),
-                },
-                doc! {
-                    "$set": { "lease": lease, "leaseUntil": text(&until)?, "parked": false },
+                    "$set": {
+                        "lease": bson::to_bson(&lease).map_err(to_core)?,
+                        "leaseUntil": text(&until)?,
+                        "due": text(&until)?,
+                        "parked": false,
+                        "claim": &token,
+                    },
                     "$inc": { "fence": 1_i64 },
                 },
             )
-            .return_document(ReturnDocument::After)
             .await
             .map_err(to_core)?;
-        taken.map(delivery_of).transpose()
+        if taken.matched_count == chosen.len() as u64 {
+            return Ok(chosen
+                .into_iter()
+                .map(|mut d| {
+                    d.lease = Some(lease.clone());
+                    d.fence += 1;
+                    d
+                })
+                .collect());
+        }
+        let mut taken: BTreeMap<String, Delivery> = Self::find_all(
+            &self.deliveries,
+            doc! { "_id": { "$in": &ids }, "claim": &token },
+            doc! {},
+        )
+        .await?
+        .into_iter()
+        .map(|doc| delivery_of(doc).map(|d| (d.id.to_string(), d)))
+        .collect::<Result<_>>()?;
+        Ok(chosen
+            .iter()
+            .filter_map(|d| taken.remove(d.id.as_str()))
+            .collect())
     }
 
-    /// Makes the next pending delivery of `d`'s chain due at `now`, if it is parked.
-    async fn wake_next(&self, d: &Delivery, now: Timestamp) -> Result<()> {
-        let next = self
-            .deliveries
-            .find_one(doc! {
-                "endpoint_id": d.endpoint_id.as_str(),
-                "status": "pending",
-                "orderKey": d.order_key(),
-                "cursor": { "$gt": i64_of(d.cursor.0)? },
+    /// Stores each of `group` (all claimed at `fence`) that no parked delivery waits for, in
+    /// one statement that replaces each by its own document (a pipeline update picking it by
+    /// `_id`): the store's cost per statement, not per delivery. Whether every one was stored.
+    async fn finish_together(&self, group: &[&Delivery], fence: u64) -> Result<bool> {
+        let ids: Vec<&str> = group.iter().map(|d| d.id.as_str()).collect();
+        let branches = group
+            .iter()
+            .map(|d| -> Result<Document> {
+                Ok(doc! {
+                    "case": { "$eq": ["$_id", d.id.as_str()] },
+                    "then": { "$literal": self.delivery_doc(d)? },
+                })
             })
-            .sort(doc! { "cursor": 1 })
-            .projection(doc! { "_id": 1 })
+            .collect::<Result<Vec<_>>>()?;
+        let replaced = self
+            .deliveries
+            .update_many(
+                doc! {
+                    "_id": { "$in": ids },
+                    "fence": i64_of(fence)?,
+                    "waited": { "$ne": true },
+                },
+                vec![doc! {
+                    "$replaceWith": { "$switch": { "branches": branches, "default": "$$ROOT" } },
+                }],
+            )
             .await
             .map_err(to_core)?;
-        if let Some(Ok(id)) = next.as_ref().map(|n| n.get_str("_id")) {
-            self.unpark(id, now).await?;
+        Ok(replaced.matched_count == group.len() as u64)
+    }
+
+    /// Stores `d` if its fence is still `fence`. The common case is one write: a delivery no
+    /// parked one waits for (not marked `waited`). A waited-for one is written keeping the mark
+    /// while it stays pending, and wakes its chain when it leaves `pending`.
+    async fn finish_one(&self, d: &Delivery, fence: u64) -> Result<bool> {
+        let fence = i64_of(fence)?;
+        let replaced = self
+            .deliveries
+            .replace_one(
+                doc! { "_id": d.id.as_str(), "fence": fence, "waited": { "$ne": true } },
+                self.delivery_doc(d)?,
+            )
+            .await
+            .map_err(to_core)?;
+        if replaced.matched_count == 1 {
+            return Ok(true);
         }
+        let mut doc = self.delivery_doc(d)?;
+        let pending = d.status == DeliveryStatus::Pending;
+        if pending {
+            doc.insert("waited", true);
+        }
+        let replaced = self
+            .deliveries
+            .replace_one(doc! { "_id": d.id.as_str(), "fence": fence }, doc)
+            .await
+            .map_err(to_core)?;
+        if replaced.matched_count != 1 {
+            return Ok(false);
+        }
+        if !pending {
+            self.wake_next(d, d.finished_at.unwrap_or(d.next_try_at))
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Makes the parked deliveries of `d`'s chain due at `now` (the next one goes; any after
+    /// it are parked again behind it).
+    async fn wake_next(&self, d: &Delivery, now: Timestamp) -> Result<()> {
+        self.deliveries
+            .update_many(
+                doc! {
+                    "orderKey": d.order_key(),
+                    "endpoint_id": d.endpoint_id.as_str(),
+                    "status": "pending",
+                    "parked": true,
+                },
+                doc! { "$min": { "due": text(&now)? }, "$set": { "parked": false } },
+            )
+            .await
+            .map_err(to_core)?;
         Ok(())
     }
 }
@@ -513,13 +613,13 @@ impl WebhookRepo for MongoWebhooks {
         let now_text = text(&now)?;
         let candidates: Vec<Delivery> = self
             .deliveries
-            .find(doc! {
-                "status": "pending",
-                "due": { "$lte": now_text.clone() },
-                "$or": free(&now_text),
-            })
-            .sort(doc! { "due": 1, "cursor": 1 })
-            .limit(i64::from(limits.max.saturating_mul(CANDIDATES_PER_CLAIM)))
+            // Pending, free and due: one range of the `due` index, walked in (due, cursor) order
+            // up to the limit (no sort stage: a store that sorts before limiting,
+            // secantusd-rs, would read every due delivery of a backlog on each claim).
+            .find(doc! { "due": { "$lte": now_text.clone() } })
+            .limit(i64::from(
+                limits.max.saturating_add(limits.max / CANDIDATES_SLACK),
+            ))
             .await
             .map_err(to_core)?
             .try_collect::<Vec<Document>>()
@@ -531,17 +631,27 @@ impl WebhookRepo for MongoWebhooks {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let heads = self.chain_heads(&candidates).await?;
         let endpoints: Vec<String> = candidates
             .iter()
             .map(|c| c.endpoint_id.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
+        // Within each endpoint's budget first, so only those are checked for their order.
         let mut leased = self.leased(&endpoints, &now_text).await?;
-        let mut claimed = Vec::new();
-        for c in candidates {
-            if claimed.len() >= limits.max as usize {
-                break;
-            }
+        let within: Vec<Delivery> = candidates
+            .into_iter()
+            .filter(|c| {
+                let count = leased.entry(c.endpoint_id.to_string()).or_default();
+                let free = *count < limits.per_endpoint;
+                *count += u32::from(free);
+                free
+            })
+            .take(limits.max as usize)
+            .collect();
+        let heads = self.chain_heads(&within).await?;
+        let mut chosen = Vec::new();
+        for c in within {
             let chain = (c.endpoint_id.to_string(), c.order_key());
             if let Some(head) = heads.get(&chain) {
                 if head.cursor < c.cursor.0 {
@@ -549,49 +659,53 @@ impl WebhookRepo for MongoWebhooks {
                     continue;
                 }
             }
-            let count = leased.entry(chain.0.clone()).or_default();
-            if *count >= limits.per_endpoint {
-                continue;
+            chosen.push(c);
+        }
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut claimed = self.take(chosen, &now_text, holder, until).await?;
+        // Other workers may have leased deliveries of the same endpoints meanwhile: count
+        // again, and give back what puts an endpoint over its limit.
+        let mut over: BTreeMap<String, u32> = self
+            .leased(&endpoints, &now_text)
+            .await?
+            .into_iter()
+            .filter_map(|(e, n)| (n > limits.per_endpoint).then(|| (e, n - limits.per_endpoint)))
+            .collect();
+        if !over.is_empty() {
+            let mut kept = Vec::with_capacity(claimed.len());
+            for d in claimed.into_iter().rev() {
+                match over.get_mut(d.endpoint_id.as_str()) {
+                    Some(extra) if *extra > 0 => {
+                        *extra -= 1;
+                        self.unclaim(&d, &now_text).await?;
+                    }
+                    _ => kept.push(d),
+                }
             }
-            let Some(taken) = self.take(&c, &now_text, holder, until).await? else {
-                continue;
-            };
-            // Another worker may have leased one of the endpoint's deliveries meanwhile: count
-            // again, and give this one back if the endpoint is over its limit.
-            let now_leased = self
-                .leased(std::slice::from_ref(&chain.0), &now_text)
-                .await?
-                .get(&chain.0)
-                .copied()
-                .unwrap_or(0);
-            if now_leased > limits.per_endpoint {
-                self.unclaim(&taken).await?;
-                *count = now_leased.saturating_sub(1);
-                continue;
-            }
-            *count = now_leased;
-            claimed.push(taken);
+            kept.reverse();
+            claimed = kept;
         }
         Ok(claimed)
     }
 
-    async fn finish(&self, delivery: &Delivery, fence: u64) -> Result<bool> {
-        let replaced = self
-            .deliveries
-            .replace_one(
-                doc! { "_id": delivery.id.as_str(), "fence": i64_of(fence)? },
-                self.delivery_doc(delivery)?,
-            )
+    async fn finish_many(&self, finished: &[(Delivery, u64)]) -> Result<Vec<bool>> {
+        let mut by_fence: BTreeMap<u64, Vec<&Delivery>> = BTreeMap::new();
+        for (d, fence) in finished {
+            by_fence.entry(*fence).or_default().push(d);
+        }
+        let mut all_stored = true;
+        for (fence, group) in by_fence {
+            all_stored &= self.finish_together(&group, fence).await?;
+        }
+        if all_stored {
+            return Ok(vec![true; finished.len()]);
+        }
+        // Some were taken over, or are waited for: one by one (writing one already stored
+        // again stores the same document).
+        futures::future::try_join_all(finished.iter().map(|(d, fence)| self.finish_one(d, *fence)))
             .await
-            .map_err(to_core)?;
-        if replaced.matched_count != 1 {
-            return Ok(false);
-        }
-        if delivery.status != DeliveryStatus::Pending {
-            let now = delivery.finished_at.unwrap_or(delivery.next_try_at);
-            self.wake_next(delivery, now).await?;
-        }
-        Ok(true)
     }
 
     async fn delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>> {
@@ -629,13 +743,36 @@ impl WebhookRepo for MongoWebhooks {
     }
 
     async fn retry(&self, id: &DeliveryId, now: Timestamp) -> Result<Option<Delivery>> {
+        let now = text(&now)?;
+        // A failed one is pending again, due now.
         self.deliveries
             .update_one(
-                doc! { "_id": id.as_str(), "status": { "$ne": "succeeded" } },
+                doc! { "_id": id.as_str(), "status": "failed" },
                 doc! {
-                    "$set": { "status": "pending", "due": text(&now)?, "finished_at": Bson::Null },
+                    "$set": {
+                        "status": "pending",
+                        "due": now.clone(),
+                        "finished_at": Bson::Null,
+                        "lease": Bson::Null,
+                        "leaseUntil": Bson::Null,
+                    },
                     "$unset": { "finishedAt": "", "expiresAt": "" },
                 },
+            )
+            .await
+            .map_err(to_core)?;
+        // A pending one is due now, unless a worker holds it (its due is its lease's end).
+        self.deliveries
+            .update_one(
+                doc! {
+                    "_id": id.as_str(),
+                    "status": "pending",
+                    "$or": [
+                        { "leaseUntil": Bson::Null },
+                        { "leaseUntil": { "$lte": now.clone() } },
+                    ],
+                },
+                doc! { "$min": { "due": now }, "$set": { "parked": false } },
             )
             .await
             .map_err(to_core)?;

@@ -20,8 +20,8 @@ pub trait EventRepo: Send + Sync + Debug + 'static {
     /// The events after `after` that `filter` passes, in cursor order, at most `limit`.
     async fn list(&self, after: Cursor, filter: &EventFilter, limit: u32) -> Result<Vec<Logged>>;
 
-    /// The event with `id`, if it is in the log.
-    async fn get(&self, id: &EventId) -> Result<Option<Logged>>;
+    /// The events among `ids` that are in the log (in no particular order).
+    async fn get_many(&self, ids: &[EventId]) -> Result<Vec<Logged>>;
 
     /// The newest cursor (`Cursor(0)` for an empty log).
     async fn head(&self) -> Result<Cursor>;

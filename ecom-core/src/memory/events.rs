@@ -58,13 +58,16 @@ impl EventRepo for MemoryEvents {
             .collect())
     }
 
-    async fn get(&self, id: &EventId) -> Result<Option<Logged>> {
+    async fn get_many(&self, ids: &[EventId]) -> Result<Vec<Logged>> {
         let inner = locked(&self.inner);
-        let Some(cursor) = inner.cursors.get(id) else {
-            return Ok(None);
-        };
-        let at = inner.log.partition_point(|l| l.cursor < *cursor);
-        Ok(inner.log.get(at).filter(|l| l.cursor == *cursor).cloned())
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let cursor = inner.cursors.get(id)?;
+                let at = inner.log.partition_point(|l| l.cursor < *cursor);
+                inner.log.get(at).filter(|l| l.cursor == *cursor).cloned()
+            })
+            .collect())
     }
 
     async fn head(&self) -> Result<Cursor> {

@@ -189,32 +189,12 @@ impl WebhookRepo for MemoryWebhooks {
         Ok(claimed)
     }
 
-    async fn finish(&self, delivery: &Delivery, fence: u64) -> Result<bool> {
+    async fn finish_many(&self, finished: &[(Delivery, u64)]) -> Result<Vec<bool>> {
         let mut inner = locked(&self.inner);
-        match inner.deliveries.get_mut(&delivery.id) {
-            Some(stored) if stored.fence == fence => *stored = delivery.clone(),
-            _ => return Ok(false),
-        }
-        if delivery.status != DeliveryStatus::Pending {
-            let key = delivery.order_key();
-            let next = inner
-                .deliveries
-                .values_mut()
-                .filter(|d| {
-                    d.endpoint_id == delivery.endpoint_id
-                        && d.status == DeliveryStatus::Pending
-                        && d.cursor > delivery.cursor
-                        && d.order_key() == key
-                })
-                .min_by_key(|d| d.cursor);
-            if let Some(next) = next {
-                let now = delivery.finished_at.unwrap_or(delivery.next_try_at);
-                if next.attempt_count == 0 && next.next_try_at > now {
-                    next.next_try_at = now;
-                }
-            }
-        }
-        Ok(true)
+        Ok(finished
+            .iter()
+            .map(|(delivery, fence)| finish_one(&mut inner, delivery, *fence))
+            .collect())
     }
 
     async fn delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>> {
@@ -267,4 +247,33 @@ impl WebhookRepo for MemoryWebhooks {
         }
         Ok(gone.len() as u64)
     }
+}
+
+/// Stores `delivery` if its fence is still `fence`, waking the next of its chain when it left
+/// `pending`; whether it was stored.
+fn finish_one(inner: &mut Inner, delivery: &Delivery, fence: u64) -> bool {
+    match inner.deliveries.get_mut(&delivery.id) {
+        Some(stored) if stored.fence == fence => *stored = delivery.clone(),
+        _ => return false,
+    }
+    if delivery.status != DeliveryStatus::Pending {
+        let key = delivery.order_key();
+        let next = inner
+            .deliveries
+            .values_mut()
+            .filter(|d| {
+                d.endpoint_id == delivery.endpoint_id
+                    && d.status == DeliveryStatus::Pending
+                    && d.cursor > delivery.cursor
+                    && d.order_key() == key
+            })
+            .min_by_key(|d| d.cursor);
+        if let Some(next) = next {
+            let now = delivery.finished_at.unwrap_or(delivery.next_try_at);
+            if next.attempt_count == 0 && next.next_try_at > now {
+                next.next_try_at = now;
+            }
+        }
+    }
+    true
 }

@@ -792,12 +792,13 @@ pub async fn retention_purges_only_old_events(backend: &Backend) {
         "the newer events keep their cursors"
     );
     assert_eq!(backend.events.head().await.unwrap(), head);
-    assert!(backend
-        .events
-        .get(&old[0].event.id)
-        .await
-        .unwrap()
-        .is_none());
+    let wanted = [old[0].event.id.clone(), all[old.len()].event.id.clone()];
+    let found = backend.events.get_many(&wanted).await.unwrap();
+    assert_eq!(
+        found,
+        vec![all[old.len()].clone()],
+        "a purged event is gone, a kept one is found"
+    );
     fx.buy("cod").await;
     let next = relayed_log(&fx.ecom, "after the purge").await;
     assert!(

@@ -414,7 +414,7 @@ probed!(DiscountRepo, "discounts", {
 probed!(EventRepo, "events", {
     write fn append(&self, events: &[Event]) -> Result<Vec<Cursor>>;
     read fn list(&self, after: Cursor, filter: &EventFilter, limit: u32) -> Result<Vec<Logged>>;
-    read fn get(&self, id: &EventId) -> Result<Option<Logged>>;
+    read fn get_many(&self, ids: &[EventId]) -> Result<Vec<Logged>>;
     read fn head(&self) -> Result<Cursor>;
     write fn purge(&self, before: Timestamp) -> Result<u64>;
     read fn cursor(&self, name: &str) -> Result<Cursor>;

@@ -961,7 +961,14 @@ pub async fn a_crashed_workers_lease_lapses(backend: &Backend) {
     // The crashed worker coming back cannot write over its successor's result.
     stale.status = DeliveryStatus::Failed;
     let fence = stale.fence;
-    assert!(!kit.backend().webhooks.finish(&stale, fence).await.unwrap());
+    assert_eq!(
+        kit.backend()
+            .webhooks
+            .finish_many(&[(stale, fence)])
+            .await
+            .unwrap(),
+        vec![false]
+    );
     let stored = kit.deliveries(&owner, &endpoint.id).await;
     assert_eq!(stored[0].status, DeliveryStatus::Succeeded);
     assert_eq!(stored[0].fence, fence + 1);

@@ -73,11 +73,12 @@ pub trait WebhookRepo: Send + Sync + Debug + 'static {
         limits: ClaimLimits,
     ) -> Result<Vec<Delivery>>;
 
-    /// Stores `delivery` (its status, attempts, next try, lease), only if its fence is still
-    /// `fence` (no other worker claimed it since); whether it was stored. A delivery that
-    /// leaves `pending` makes the next pending delivery of its endpoint and order key that
-    /// was never attempted due at once.
-    async fn finish(&self, delivery: &Delivery, fence: u64) -> Result<bool>;
+    /// Stores each `(delivery, fence)` of `finished` (its status, attempts, next try, lease),
+    /// only if its fence is still `fence` (no other worker claimed it since), in as few round
+    /// trips as the store allows; whether each was stored, in order. A delivery that leaves
+    /// `pending` makes the next pending delivery of its endpoint and order key that was never
+    /// attempted due at once.
+    async fn finish_many(&self, finished: &[(Delivery, u64)]) -> Result<Vec<bool>>;
 
     /// The delivery with `id`, if any.
     async fn delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>>;

@@ -3,20 +3,42 @@
 use super::{DeliverReport, WebhookService};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::event::Logged;
+use crate::id::{EndpointId, EventId};
 use crate::webhook::{
     Attempt, AttemptOutcome, ClaimLimits, Delivery, DeliveryStatus, Endpoint, WebhookTransport,
 };
 use chrono::Duration;
 use rand::Rng;
-use std::sync::Arc;
+use std::collections::HashMap;
 
 /// What became of one claimed delivery.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Fate {
     Succeeded,
     Retrying,
     Failed,
-    /// Another worker claimed it since: nothing was recorded.
-    Lost,
+}
+
+/// What an attempt says about its endpoint.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    /// Nothing (the delivery was given up without an attempt).
+    None,
+    /// The receiver failed (no answer, or neither 2xx nor 410).
+    Failing,
+    /// The receiver answered 2xx.
+    Alive,
+    /// The receiver answered `410 Gone`.
+    Gone,
+}
+
+/// One attempted (or given up) delivery, ready to be recorded.
+struct Done {
+    delivery: Delivery,
+    fence: u64,
+    fate: Fate,
+    verdict: Verdict,
 }
 
 impl WebhookService {
@@ -24,16 +46,19 @@ impl WebhookService {
     /// [`max_in_flight`](super::WebhookSettings::max_in_flight) of this process, and
     /// [`max_in_flight_per_endpoint`](super::WebhookSettings::max_in_flight_per_endpoint) per
     /// endpoint over all workers), attempts them concurrently through the transport and
-    /// records each attempt: a 2xx succeeds; a `410 Gone` disables the endpoint and gives the
-    /// delivery up; anything else is retried with exponential backoff and jitter until
-    /// [`max_attempts`](super::WebhookSettings::max_attempts), and an endpoint that failed
-    /// every attempt for [`disable_after`](super::WebhookSettings::disable_after) is disabled.
+    /// records the attempts together: a 2xx succeeds; a `410 Gone` disables the endpoint and
+    /// gives the delivery up; anything else is retried with exponential backoff and jitter
+    /// until [`max_attempts`](super::WebhookSettings::max_attempts), and an endpoint that
+    /// failed every attempt for [`disable_after`](super::WebhookSettings::disable_after) is
+    /// disabled.
     ///
     /// A claim is a lease with a fence: two workers (or processes) never attempt one delivery
     /// at once, a worker that dies holding one only delays it until the lease lapses, and a
     /// worker whose lease lapsed cannot record over its successor. One endpoint's deliveries of
     /// one aggregate are attempted in log order, each only after the one before it succeeded
-    /// or was given up.
+    /// or was given up. The store is read and written a fixed number of times per claim, not
+    /// per delivery: the claim, the endpoints and events it needs, the results, and each
+    /// endpoint's health once.
     pub async fn deliver_due(&self, now: Timestamp, worker_id: &str) -> Result<DeliverReport> {
         let transport =
             self.settings.transport.clone().ok_or_else(|| {
@@ -57,122 +82,152 @@ impl WebhookService {
             .claim(now, worker_id, until, limits)
             .await?;
         permits.truncate(claimed.len());
-        let attempts = claimed
-            .into_iter()
-            .map(|delivery| self.attempt(transport.clone(), delivery, now));
-        let fates = futures::future::join_all(attempts).await;
+        let (endpoints, events) = self.context_of(&claimed).await?;
+        let attempts = claimed.into_iter().map(|delivery| {
+            let endpoint = endpoints.get(&delivery.endpoint_id);
+            let event = events.get(&delivery.event_id);
+            self.attempt(transport.as_ref(), delivery, endpoint, event, now)
+        });
+        let done = futures::future::join_all(attempts).await;
         drop(permits);
+        let finished: Vec<(Delivery, u64)> =
+            done.iter().map(|d| (d.delivery.clone(), d.fence)).collect();
+        // On an error nothing below is recorded: the leases lapse and the deliveries are
+        // attempted again.
+        let stored = self.backend.webhooks.finish_many(&finished).await?;
         let mut report = DeliverReport::default();
-        for fate in fates {
-            let (fate, disabled) = match fate {
-                Ok(done) => done,
-                Err(e) => {
-                    // Its lease lapses and another pass attempts it again.
-                    tracing::warn!(error = %e, "recording a webhook attempt failed");
-                    report.lost += 1;
-                    continue;
-                }
-            };
+        let mut verdicts: HashMap<&EndpointId, Verdict> = HashMap::new();
+        for (done, stored) in done.iter().zip(stored) {
+            if !stored {
+                report.lost += 1;
+                continue;
+            }
             report.attempted += 1;
-            report.disabled += u64::from(disabled);
-            match fate {
+            match done.fate {
                 Fate::Succeeded => report.succeeded += 1,
                 Fate::Retrying => report.retrying += 1,
                 Fate::Failed => report.failed += 1,
-                Fate::Lost => report.lost += 1,
+            }
+            let verdict = verdicts
+                .entry(&done.delivery.endpoint_id)
+                .or_insert(Verdict::None);
+            *verdict = (*verdict).max(done.verdict);
+        }
+        for (id, verdict) in verdicts {
+            if let Some(endpoint) = endpoints.get(id) {
+                report.disabled += u64::from(self.judge(endpoint, verdict, now).await?);
             }
         }
         self.count(&report);
         Ok(report)
     }
 
-    /// One attempt of a claimed `delivery`; the fate, and whether an endpoint was disabled.
+    /// The endpoints and the logged events of `claimed`, each read once.
+    async fn context_of(
+        &self,
+        claimed: &[Delivery],
+    ) -> Result<(HashMap<EndpointId, Endpoint>, HashMap<EventId, Logged>)> {
+        let mut endpoints = HashMap::new();
+        for delivery in claimed {
+            if !endpoints.contains_key(&delivery.endpoint_id) {
+                if let Some(e) = self
+                    .backend
+                    .webhooks
+                    .endpoint(&delivery.endpoint_id)
+                    .await?
+                {
+                    endpoints.insert(e.id.clone(), e);
+                }
+            }
+        }
+        let wanted: Vec<EventId> = claimed
+            .iter()
+            .filter(|d| !d.is_ping())
+            .map(|d| d.event_id.clone())
+            .collect();
+        let events = self
+            .backend
+            .events
+            .get_many(&wanted)
+            .await?
+            .into_iter()
+            .map(|l| (l.event.id.clone(), l))
+            .collect();
+        Ok((endpoints, events))
+    }
+
+    /// One attempt of a claimed `delivery` to `endpoint` (none: deleted) carrying `event`
+    /// (none for a ping, or when it left the log), not yet recorded.
     async fn attempt(
         &self,
-        transport: Arc<dyn WebhookTransport>,
+        transport: &dyn WebhookTransport,
         mut delivery: Delivery,
+        endpoint: Option<&Endpoint>,
+        event: Option<&Logged>,
         now: Timestamp,
-    ) -> Result<(Fate, bool)> {
-        let fence = delivery.fence;
-        let endpoint = self
-            .backend
-            .webhooks
-            .endpoint(&delivery.endpoint_id)
-            .await?;
+    ) -> Done {
         let endpoint = match endpoint {
             Some(e) if e.enabled => e,
-            Some(_) => {
-                return self
-                    .give_up(delivery, now, "the endpoint is disabled")
-                    .await
-            }
-            None => {
-                return self
-                    .give_up(delivery, now, "the endpoint was deleted")
-                    .await
-            }
+            Some(_) => return give_up(delivery, now, "the endpoint is disabled"),
+            None => return give_up(delivery, now, "the endpoint was deleted"),
         };
-        let event = match delivery.event_kind {
-            None => None,
-            Some(_) => match self.backend.events.get(&delivery.event_id).await? {
-                Some(event) => Some(event),
-                None => {
-                    return self
-                        .give_up(delivery, now, "the event is no longer in the log")
-                        .await
-                }
-            },
-        };
-        let outcome = transport
-            .deliver(&endpoint, &delivery, event.as_ref(), now)
-            .await;
+        if !delivery.is_ping() && event.is_none() {
+            return give_up(delivery, now, "the event is no longer in the log");
+        }
+        let fence = delivery.fence;
+        let outcome = transport.deliver(endpoint, &delivery, event, now).await;
         let status = outcome.status;
         delivery.record(attempt_of(now, outcome));
         delivery.lease = None;
-        let mut disabled = false;
-        let fate = match status {
-            Some(200..=299) => {
+        let (fate, verdict) = match status {
+            Some(200..=299) => (Fate::Succeeded, Verdict::Alive),
+            Some(410) => (Fate::Failed, Verdict::Gone),
+            _ if delivery.attempt_count >= self.settings.max_attempts => {
+                (Fate::Failed, Verdict::Failing)
+            }
+            _ => (Fate::Retrying, Verdict::Failing),
+        };
+        match fate {
+            Fate::Succeeded => {
                 delivery.status = DeliveryStatus::Succeeded;
                 delivery.finished_at = Some(now);
-                Fate::Succeeded
             }
-            Some(410) => {
+            Fate::Failed => {
                 delivery.status = DeliveryStatus::Failed;
                 delivery.finished_at = Some(now);
-                Fate::Failed
             }
-            _ if delivery.attempt_count >= self.settings.max_attempts => {
-                delivery.status = DeliveryStatus::Failed;
-                delivery.finished_at = Some(now);
-                Fate::Failed
-            }
-            _ => {
+            Fate::Retrying => {
                 delivery.next_try_at = now + self.backoff(delivery.attempt_count);
-                Fate::Retrying
             }
-        };
-        if !self.backend.webhooks.finish(&delivery, fence).await? {
-            return Ok((Fate::Lost, false));
         }
-        match status {
-            Some(200..=299) => {
-                if endpoint.failing_since.is_some() {
-                    self.backend
-                        .webhooks
-                        .endpoint_succeeded(&endpoint.id)
-                        .await?;
-                }
-            }
-            Some(410) => {
-                disabled = self
-                    .backend
-                    .webhooks
+        Done {
+            delivery,
+            fence,
+            fate,
+            verdict,
+        }
+    }
+
+    /// Records what one claim's attempts say about `endpoint`: a `410 Gone` disables it; a
+    /// success clears its failing streak; failures alone extend it, and disable it once it
+    /// has failed every attempt for the configured period. Whether it was disabled.
+    async fn judge(&self, endpoint: &Endpoint, verdict: Verdict, now: Timestamp) -> Result<bool> {
+        let webhooks = &self.backend.webhooks;
+        match verdict {
+            Verdict::None => Ok(false),
+            Verdict::Gone => {
+                webhooks
                     .disable_endpoint(&endpoint.id, "the receiver answered 410 Gone")
-                    .await?;
+                    .await
             }
-            _ => disabled = self.failed_again(&endpoint, now).await?,
+            Verdict::Alive => {
+                if endpoint.failing_since.is_some() {
+                    webhooks.endpoint_succeeded(&endpoint.id).await?;
+                }
+                Ok(false)
+            }
+            Verdict::Failing => self.failed_again(endpoint, now).await,
         }
-        Ok((fate, disabled))
     }
 
     /// Records a failed attempt to `endpoint` at `now`; disables it if it has failed every
@@ -198,29 +253,6 @@ impl WebhookService {
         }
     }
 
-    /// Gives up a claimed delivery that cannot be attempted, saying why.
-    async fn give_up(
-        &self,
-        mut delivery: Delivery,
-        now: Timestamp,
-        why: &str,
-    ) -> Result<(Fate, bool)> {
-        let fence = delivery.fence;
-        delivery.record(Attempt {
-            at: now,
-            status: None,
-            duration_ms: 0,
-            error: Some(why.to_owned()),
-        });
-        delivery.status = DeliveryStatus::Failed;
-        delivery.finished_at = Some(now);
-        delivery.lease = None;
-        match self.backend.webhooks.finish(&delivery, fence).await? {
-            true => Ok((Fate::Failed, false)),
-            false => Ok((Fate::Lost, false)),
-        }
-    }
-
     /// The wait after the `failures`-th failed attempt: the first retry wait doubled with each
     /// failure, at most the longest wait, give or take a fifth (so receivers coming back are
     /// not hit by every delivery at once).
@@ -234,6 +266,26 @@ impl WebhookService {
         #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         let waited = (base as f64 * jitter) as i64;
         Duration::milliseconds(waited.max(1))
+    }
+}
+
+/// A claimed delivery that cannot be attempted, given up saying why.
+fn give_up(mut delivery: Delivery, now: Timestamp, why: &str) -> Done {
+    let fence = delivery.fence;
+    delivery.record(Attempt {
+        at: now,
+        status: None,
+        duration_ms: 0,
+        error: Some(why.to_owned()),
+    });
+    delivery.status = DeliveryStatus::Failed;
+    delivery.finished_at = Some(now);
+    delivery.lease = None;
+    Done {
+        delivery,
+        fence,
+        fate: Fate::Failed,
+        verdict: Verdict::None,
     }
 }
 
