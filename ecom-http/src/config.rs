@@ -23,6 +23,7 @@
 //! | webhooks may reach private, loopback, link-local and metadata addresses (tests, closed networks) | `ECOM_WEBHOOK_ALLOW_PRIVATE` / `--webhook-allow-private` | `webhook_allow_private` | `false` |
 //! | webhook endpoints may use plain `http://` | `ECOM_WEBHOOK_ALLOW_HTTP` / `--webhook-allow-http` | `webhook_allow_http` | `false` |
 //! | days an endpoint may fail every attempt before it is disabled | `ECOM_WEBHOOK_DISABLE_AFTER_DAYS` / `--webhook-disable-after-days` | `webhook_disable_after_days` | `2` |
+//! | webhook yield lag (s): while requests are being served and delivery is less than this far behind, webhooks deliver one claim a second so checkouts go first (0: never yield) | `ECOM_WEBHOOK_YIELD_LAG` / `--webhook-yield-lag` | `webhook_yield_lag` | `15` |
 //! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
 //! | payment webhook secret: offers the `online` payment method, whose provider signs `POST /webhooks/payments` with it | `ECOM_PAYMENT_WEBHOOK_SECRET` / `--payment-webhook-secret` | `payment_webhook_secret` | none: `cod` only |
 //! | payment timeout (s): an unpaid online order is cancelled after it | `ECOM_PAYMENT_TIMEOUT` / `--payment-timeout` | `payment_timeout` | `900` |
@@ -170,6 +171,9 @@ pub struct Config {
     pub webhook_allow_http: bool,
     /// How long an endpoint may fail every attempt before it is disabled.
     pub webhook_disable_after: Duration,
+    /// While the server serves requests and webhook delivery is less than this far behind,
+    /// deliveries yield to them (one claim a second); zero: never yield.
+    pub webhook_yield_lag: Duration,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -200,6 +204,7 @@ impl Default for Config {
             webhook_allow_private: false,
             webhook_allow_http: false,
             webhook_disable_after: Duration::from_secs(2 * 24 * 3600),
+            webhook_yield_lag: Duration::from_secs(15),
             http: HttpConfig::default(),
         }
     }
@@ -274,6 +279,10 @@ pub struct Settings {
     /// Days an endpoint may fail every attempt before it is disabled, 1 to 365 [default: 2].
     #[arg(long, env = "ECOM_WEBHOOK_DISABLE_AFTER_DAYS", global = true)]
     pub webhook_disable_after_days: Option<u64>,
+    /// Seconds webhook delivery may fall behind while it yields to requests being served, 0 to
+    /// 3600; 0 never yields [default: 15].
+    #[arg(long, env = "ECOM_WEBHOOK_YIELD_LAG", global = true)]
+    pub webhook_yield_lag: Option<u64>,
     /// Secret of the signed payment webhook, at least 16 bytes; offers the `online` payment
     /// method [default: none, cash on delivery only].
     #[arg(
@@ -442,6 +451,11 @@ impl TryFrom<Settings> for Config {
                 Some(days @ 1..=365) => Duration::from_secs(days * 24 * 3600),
                 Some(_) => bail!("ECOM_WEBHOOK_DISABLE_AFTER_DAYS must be between 1 and 365"),
                 None => d.webhook_disable_after,
+            },
+            webhook_yield_lag: match s.webhook_yield_lag {
+                Some(secs @ 0..=3600) => Duration::from_secs(secs),
+                Some(_) => bail!("ECOM_WEBHOOK_YIELD_LAG must be between 0 and 3600"),
+                None => d.webhook_yield_lag,
             },
             catalogue_cache: match s.catalogue_cache_ms {
                 Some(ms) if ms > MAX_SECONDS * 1000 => {

@@ -6,6 +6,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,9 @@ pub const EVENTS: &str = "ecom_events_total";
 pub const WEBHOOK_DELIVERIES: &str = "ecom_webhook_deliveries_total";
 /// Webhook endpoints disabled (a `410 Gone`, continuous failure).
 pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "ecom_webhook_endpoints_disabled_total";
+/// How far webhook delivery runs behind, in seconds: the age of the oldest delivery the last
+/// claim took (0 when nothing was due).
+pub const WEBHOOK_LAG: &str = "ecom_webhook_delivery_lag_seconds";
 
 /// The registry of one server: its own Prometheus recorder, so two servers in one process (or
 /// an application with recorders of its own) never mix their counts. Nothing is installed
@@ -54,6 +58,8 @@ pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "ecom_webhook_endpoints_disabled_to
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// Requests being served now.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for Metrics {
@@ -83,6 +89,7 @@ impl Metrics {
         let metrics = Metrics {
             handle: recorder.handle(),
             recorder: Arc::new(recorder),
+            in_flight: Arc::default(),
         };
         metrics.record(describe);
         metrics
@@ -129,6 +136,16 @@ impl Metrics {
         });
     }
 
+    /// How many requests are being served now (background work yields to them).
+    pub fn requests_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Sets how far webhook delivery runs behind.
+    pub fn record_webhook_lag(&self, lag: Duration) {
+        self.record(|| metrics::gauge!(WEBHOOK_LAG).set(lag.as_secs_f64()));
+    }
+
     /// Sets the webhook counters to `counts` (kept by the webhook service).
     pub fn record_webhooks(&self, counts: &ecom_core::service::WebhookCounts) {
         self.record(|| {
@@ -173,7 +190,9 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = method_label(request.method()).to_owned();
     let started = Instant::now();
+    let serving = InFlight::enter(&metrics.in_flight);
     let response = next.run(request).await;
+    drop(serving);
     let labels = [
         ("method", method),
         ("route", route),
@@ -185,6 +204,22 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
         metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed);
     });
     response
+}
+
+/// One request counted in flight until dropped (also when its future is dropped half-way).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn describe() {
@@ -225,6 +260,12 @@ fn describe() {
         WEBHOOK_ENDPOINTS_DISABLED,
         "Webhook endpoints this process disabled (410 Gone, continuous failure)"
     );
+    metrics::describe_gauge!(
+        WEBHOOK_LAG,
+        metrics::Unit::Seconds,
+        "Age of the oldest webhook delivery the last claim took (0: nothing was due)"
+    );
+    metrics::gauge!(WEBHOOK_LAG).set(0.0);
     metrics::counter!(PAYMENT_EXPIRIES).absolute(0);
     metrics::counter!(REFUNDS_REQUESTED).absolute(0);
     // Registered at zero so dashboards see every series before the first checkout.

@@ -131,6 +131,7 @@ pub async fn serve_ecom(
         Ecom::clone(&state.ecom),
         state.metrics.clone(),
         config.event_relay_every,
+        config.webhook_yield_lag,
     ));
     let payments = tokio::spawn(sweep_payments(
         Ecom::clone(&state.ecom),
@@ -198,18 +199,67 @@ const DISPATCH_PASSES: u32 = 20;
 /// while there was some, so a slow receiver holds up only the loop that holds its deliveries.
 const DELIVERY_LOOPS: usize = 4;
 
+/// While deliveries yield to requests, one claim per this period.
+const YIELDING_CLAIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// When webhook deliveries yield to the requests being served: while any are, and delivery
+/// runs less than `yield_lag` behind (the age of the oldest delivery the last claim took), a
+/// server claims once a second instead of as fast as it can, so a flash sale's checkouts go
+/// first and their notifications catch up after, never more than about `yield_lag` late.
+#[derive(Debug)]
+struct Yielding {
+    metrics: crate::metrics::Metrics,
+    yield_lag: std::time::Duration,
+    /// How far behind the last claim found delivery, in milliseconds.
+    lag_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Yielding {
+    fn now(&self) -> bool {
+        let lag = std::time::Duration::from_millis(
+            self.lag_ms.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        !self.yield_lag.is_zero() && lag < self.yield_lag && self.metrics.requests_in_flight() > 0
+    }
+
+    /// Records how far behind a claim at `now` found delivery.
+    fn claimed(
+        &self,
+        report: &ecom_core::service::DeliverReport,
+        now: ecom_core::clock::Timestamp,
+    ) {
+        let lag = report
+            .oldest
+            .and_then(|oldest| (now - oldest).to_std().ok())
+            .unwrap_or_default();
+        self.lag_ms.store(
+            u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.metrics.record_webhook_lag(lag);
+    }
+}
+
 /// Every `period`, makes the deliveries of newly logged events to the endpoints that want
 /// them, and starts a delivery loop if fewer than [`DELIVERY_LOOPS`] run (an idle server
-/// claims once per period). Safe with any number of servers on one database: deliveries are
-/// made once and claimed under a lease.
+/// claims once per period), or, while deliveries yield to requests ([`Yielding`]), one claim a
+/// second. Safe with any number of servers on one database: deliveries are made once and
+/// claimed under a lease.
 async fn deliver_webhooks(
     ecom: Ecom,
     metrics: crate::metrics::Metrics,
     period: std::time::Duration,
+    yield_lag: std::time::Duration,
 ) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let worker = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let running = std::sync::Arc::new(AtomicUsize::new(0));
+    let yielding = std::sync::Arc::new(Yielding {
+        metrics: metrics.clone(),
+        yield_lag,
+        lag_ms: Default::default(),
+    });
+    let mut yielded_at: Option<std::time::Instant> = None;
     let mut every = tokio::time::interval(period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -217,14 +267,33 @@ async fn deliver_webhooks(
         if let Err(err) = ecom.webhooks.dispatch_all(DISPATCH_PASSES).await {
             tracing::warn!(error = ?err, "dispatching events to webhooks failed");
         }
-        if running.fetch_add(1, Ordering::SeqCst) < DELIVERY_LOOPS {
-            let (ecom, worker, running) = (ecom.clone(), worker.clone(), running.clone());
+        let yield_now = yielding.now();
+        let loops = match yielded_at {
+            Some(at) if yield_now && at.elapsed() < YIELDING_CLAIM_EVERY => 0,
+            _ if yield_now => 1,
+            _ => DELIVERY_LOOPS,
+        };
+        let start = running.fetch_add(1, Ordering::SeqCst) < loops;
+        if start && yield_now {
+            yielded_at = Some(std::time::Instant::now());
+        }
+        if start {
+            let (ecom, worker, running, yielding) = (
+                ecom.clone(),
+                worker.clone(),
+                running.clone(),
+                yielding.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     let now = ecom.backend().clock.now();
                     match ecom.webhooks.deliver_due(now, &worker).await {
-                        Ok(report) if report.attempted > 0 => {}
-                        Ok(_) => break,
+                        Ok(report) => {
+                            yielding.claimed(&report, now);
+                            if report.attempted == 0 || yielding.now() {
+                                break;
+                            }
+                        }
                         Err(err) => {
                             tracing::warn!(error = ?err, "delivering webhooks failed");
                             break;

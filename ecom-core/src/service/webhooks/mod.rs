@@ -7,6 +7,7 @@ mod dispatch;
 mod worker;
 
 use crate::backend::Backend;
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::id::{DeliveryId, EndpointId};
@@ -142,6 +143,9 @@ pub struct DeliverReport {
     pub lost: u64,
     /// Endpoints disabled.
     pub disabled: u64,
+    /// When the oldest delivery claimed was made (none if none was): how far behind delivery
+    /// runs (a retried one counts from its first try).
+    pub oldest: Option<Timestamp>,
 }
 
 /// Counts of what webhook workers of this process did, for metrics

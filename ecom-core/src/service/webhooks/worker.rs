@@ -82,6 +82,7 @@ impl WebhookService {
             .claim(now, worker_id, until, limits)
             .await?;
         permits.truncate(claimed.len());
+        let oldest = claimed.iter().map(|d| d.created_at).min();
         let (endpoints, events) = self.context_of(&claimed).await?;
         let attempts = claimed.into_iter().map(|delivery| {
             let endpoint = endpoints.get(&delivery.endpoint_id);
@@ -95,7 +96,10 @@ impl WebhookService {
         // On an error nothing below is recorded: the leases lapse and the deliveries are
         // attempted again.
         let stored = self.backend.webhooks.finish_many(&finished).await?;
-        let mut report = DeliverReport::default();
+        let mut report = DeliverReport {
+            oldest,
+            ..DeliverReport::default()
+        };
         let mut verdicts: HashMap<&EndpointId, Verdict> = HashMap::new();
         for (done, stored) in done.iter().zip(stored) {
             if !stored {
