@@ -295,16 +295,28 @@ impl Account {
     }
 }
 
-/// Signs up a shop (`kind` = `shop`) or a customer (`user`).
+/// Signs up a shop (`kind` = `shop`) or a customer (`user`), as a well-behaved client: a `503`
+/// (too many password hashes at once on a loaded machine; nothing was created) is retried a
+/// few times after a short wait.
 pub async fn signup(server: &Api, kind: &str, email: &str) -> Account {
-    let answer = server
-        .api(
-            Method::POST,
-            &format!("/{kind}/signup"),
-            &[],
-            Some(json!({"name": "Someone", "email": email, "password": "correct horse battery"})),
-        )
-        .await;
+    let mut tries = 0;
+    let answer = loop {
+        let answer = server
+            .api(
+                Method::POST,
+                &format!("/{kind}/signup"),
+                &[],
+                Some(
+                    json!({"name": "Someone", "email": email, "password": "correct horse battery"}),
+                ),
+            )
+            .await;
+        tries += 1;
+        if answer.status.as_u16() != 503 || tries >= 10 {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+    };
     let meta = answer.ok(201);
     Account {
         id: meta[kind]["_id"].as_str().unwrap().to_owned(),
