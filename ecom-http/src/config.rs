@@ -33,12 +33,16 @@
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
 //! | signup/login/refresh attempts per minute, per client address and route, and per refresh token; 0 turns these and the login delay after wrong passwords off (see `limits`) | `ECOM_AUTH_RATE_LIMIT` / `--auth-rate-limit` | `auth_rate_limit` | `30` |
 //! | CORS origins | `ECOM_CORS_ORIGINS` / `--cors-origins` (comma-separated) | `cors_origins` | none |
+//! | platform webhook endpoints, ensured at every start ([`DeclaredEndpoint`]) | TOML file only | `[[webhook_endpoints]]` | none |
 
 use crate::http_config::HttpConfig;
 use anyhow::{bail, Context};
+use ecom_core::event::EventKind;
 use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::payment::SignedWebhook;
 use ecom_core::service::CheckoutStrategy;
+use ecom_core::service::NewEndpoint;
+use ecom_core::webhook::check_secret;
 use ecom_core::{EcomConfig, Secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
@@ -174,6 +178,8 @@ pub struct Config {
     /// While the server serves requests and webhook delivery is less than this far behind,
     /// deliveries yield to them (one claim a second); zero: never yield.
     pub webhook_yield_lag: Duration,
+    /// Platform webhook endpoints the server ensures at start (events checked).
+    pub webhook_endpoints: Vec<CheckedEndpoint>,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -205,6 +211,7 @@ impl Default for Config {
             webhook_allow_http: false,
             webhook_disable_after: Duration::from_secs(2 * 24 * 3600),
             webhook_yield_lag: Duration::from_secs(15),
+            webhook_endpoints: Vec::new(),
             http: HttpConfig::default(),
         }
     }
@@ -316,9 +323,75 @@ pub struct Settings {
     /// CORS origins, comma-separated; `*` for any [default: none].
     #[arg(long, env = "ECOM_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Option<Vec<String>>,
+    /// Platform webhook endpoints (TOML file only: `[[webhook_endpoints]]` tables).
+    #[arg(skip)]
+    pub webhook_endpoints: Option<Vec<DeclaredEndpoint>>,
+}
+
+/// A platform webhook endpoint declared in the configuration file: it receives the events of
+/// every shop it names the types of, signed with `secret`. The server ensures it at every
+/// start (by URL: registered the first time, brought up to date after; a changed secret
+/// rotates in with the old one signing beside it for 24 hours; a disabled endpoint stays
+/// disabled). Removing it from the file does not delete it: `DELETE
+/// /v1/api/webhooks/endpoints/:id` with an operator key does.
+///
+/// ```toml
+/// [[webhook_endpoints]]
+/// url = "https://erp.example/hooks/ecom"
+/// events = ["order.placed", "order.paid", "order.refunded"]
+/// description = "ERP bookings"
+/// secret = "whsec_..." # echo whsec_$(openssl rand -base64 32)
+/// ```
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredEndpoint {
+    /// Where deliveries go (https, or http where allowed).
+    pub url: String,
+    /// Event types, e.g. `order.placed`.
+    pub events: Vec<String>,
+    /// A note shown with the endpoint.
+    #[serde(default)]
+    pub description: String,
+    /// The signing secret: `whsec_` and the base64 of 24 to 64 random bytes.
+    #[serde(serialize_with = "expose_required_secret")]
+    pub secret: SecretString,
+}
+
+/// A [`DeclaredEndpoint`] with its event types checked.
+#[derive(Clone, Debug)]
+pub struct CheckedEndpoint {
+    /// What to register.
+    pub endpoint: NewEndpoint,
+    /// Its signing secret.
+    pub secret: SecretString,
+}
+
+impl DeclaredEndpoint {
+    fn checked(self) -> anyhow::Result<CheckedEndpoint> {
+        let events = self
+            .events
+            .iter()
+            .map(|name| EventKind::parse(name.trim(), "events"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("webhook_endpoints ({}): {e}", self.url))?;
+        check_secret(self.secret.expose_secret())
+            .map_err(|e| anyhow::anyhow!("webhook_endpoints ({}): {e}", self.url))?;
+        Ok(CheckedEndpoint {
+            endpoint: NewEndpoint {
+                url: self.url,
+                events,
+                description: self.description,
+            },
+            secret: self.secret,
+        })
+    }
 }
 
 /// Writes a secret in clear: only for handing a layer to `figment`, never for output.
+fn expose_required_secret<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
 fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match secret {
         Some(secret) => s.serialize_str(secret.expose_secret()),
@@ -464,6 +537,12 @@ impl TryFrom<Settings> for Config {
                 Some(ms) => Duration::from_millis(ms),
                 None => d.catalogue_cache,
             },
+            webhook_endpoints: s
+                .webhook_endpoints
+                .unwrap_or_default()
+                .into_iter()
+                .map(DeclaredEndpoint::checked)
+                .collect::<anyhow::Result<_>>()?,
             http: HttpConfig {
                 body_limit,
                 request_timeout: seconds_or(
@@ -679,6 +758,50 @@ mod tests {
             assert!(format!("{err:#}").contains(needle), "{toml}: {err:#}");
         }
         assert!(Settings::from_toml("nonsense = 1").is_err());
+    }
+
+    #[test]
+    fn declared_webhook_endpoints_are_checked_and_their_secrets_hidden() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let declared = |events: &str, secret: &str| {
+            format!(
+                "[[webhook_endpoints]]\nurl = \"https://erp.example/hooks\"\n\
+                 events = {events}\nsecret = \"{secret}\"\n"
+            )
+        };
+        let file = layer(&declared(r#"["order.placed", "order.paid"]"#, secret));
+        // A later layer (environment, flags) without endpoints keeps the file's.
+        let merged = file.merge(Settings::default()).unwrap();
+        let config = Config::try_from(merged).unwrap();
+        let [endpoint] = config.webhook_endpoints.as_slice() else {
+            panic!("{:?}", config.webhook_endpoints)
+        };
+        assert_eq!(endpoint.endpoint.url, "https://erp.example/hooks");
+        assert_eq!(
+            endpoint.endpoint.events,
+            [EventKind::OrderPlaced, EventKind::OrderPaid]
+        );
+        assert_eq!(endpoint.secret.expose_secret(), secret);
+        assert!(!format!("{config:?}").contains("MfKQ9r8"));
+        assert!(Config::default().webhook_endpoints.is_empty());
+        for (toml, needle) in [
+            (declared(r#"["order.shipped"]"#, secret), "order.shipped"),
+            (
+                declared(r#"["order.placed"]"#, "whsec_short"),
+                "base64 of 24 to 64",
+            ),
+            (
+                declared(r#"["order.placed"]"#, "not-prefixed-0123456789abcdef"),
+                "whsec_",
+            ),
+        ] {
+            let err = Settings::from_toml(&toml)
+                .and_then(Config::try_from)
+                .unwrap_err();
+            assert!(format!("{err:#}").contains(needle), "{toml}: {err:#}");
+        }
+        let unknown = declared(r#"["order.placed"]"#, secret) + "colour = \"red\"\n";
+        assert!(Settings::from_toml(&unknown).is_err());
     }
 
     #[test]

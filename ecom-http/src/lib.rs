@@ -64,7 +64,7 @@ pub mod state;
 pub mod webhook_client;
 
 #[cfg(feature = "server")]
-pub use config::{Config, ConnectionString, Settings};
+pub use config::{CheckedEndpoint, Config, ConnectionString, DeclaredEndpoint, Settings};
 pub use error::AppError;
 pub use http_config::HttpConfig;
 pub use routes::{openapi_doc, router};

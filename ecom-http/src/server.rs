@@ -106,6 +106,19 @@ pub async fn serve_ecom(
             .await
             .context("cannot ensure ECOM_BOOTSTRAP_API_KEY")?;
     }
+    for declared in &config.webhook_endpoints {
+        let endpoint = ecom
+            .webhooks
+            .ensure_platform(declared.endpoint.clone(), declared.secret.expose_secret())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot ensure the webhook endpoint {}",
+                    declared.endpoint.url
+                )
+            })?;
+        tracing::info!(id = %endpoint.id, url = %endpoint.url, enabled = endpoint.enabled, "platform webhook endpoint");
+    }
     let state = AppState::with_http(ecom, config.http.clone());
     let metrics = state.metrics.clone();
     let limits = state.limits.clone();

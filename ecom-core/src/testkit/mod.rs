@@ -272,6 +272,7 @@ macro_rules! conformance_suite {
                 continuous_failure_disables_after_the_period,
                 each_aggregate_keeps_its_order_per_endpoint, rotated_secrets_sign_for_a_day,
                 a_crashed_workers_lease_lapses, retention_purges_only_old_finished_deliveries,
+                declared_platform_endpoints_are_ensured_once,
                 endpoint_urls_and_limits_are_checked, retries_pings_and_lists_are_the_owners
             },
             gate {

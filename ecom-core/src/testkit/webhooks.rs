@@ -17,7 +17,7 @@ use crate::page::Page;
 use crate::secret::Secret;
 use crate::service::{Ecom, EcomConfig, EndpointPatch, NewEndpoint, WebhookSettings};
 use crate::webhook::{
-    sign, signatures, AttemptOutcome, ClaimLimits, Delivery, DeliveryStatus, Endpoint,
+    new_secret, sign, signatures, AttemptOutcome, ClaimLimits, Delivery, DeliveryStatus, Endpoint,
     EndpointOwner, WebhookTransport,
 };
 use async_trait::async_trait;
@@ -1273,4 +1273,131 @@ pub async fn retries_pings_and_lists_are_the_owners(backend: &Backend) {
         .await;
     assert!(matches!(theirs, Err(Error::NotFound { .. })), "{theirs:?}");
     let _ = Cursor(0);
+}
+
+/// The operator's declared platform endpoints (server configuration): ensuring one is
+/// idempotent even when several servers start at once, it signs with the declared secret, a
+/// changed declaration updates it (a new secret rotates in), an endpoint disabled since
+/// stays disabled, and a bad declaration changes nothing.
+pub async fn declared_platform_endpoints_are_ensured_once(backend: &Backend) {
+    let kit = kit(backend, |_| Answer::status(200));
+    let url = format!("https://erp.test/{}", EndpointId::generate());
+    let secret = new_secret();
+    let declared = |events: &[EventKind], description: &str| NewEndpoint {
+        url: url.clone(),
+        events: events.to_vec(),
+        description: description.to_owned(),
+    };
+    let racers = (0..8).map(|_| {
+        let webhooks = kit.ecom.webhooks.clone();
+        let (input, secret) = (declared(&[EventKind::OrderPlaced], "ERP"), secret.clone());
+        tokio::spawn(async move { webhooks.ensure_platform(input, &secret).await })
+    });
+    let ensured: Vec<Endpoint> = futures::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap().unwrap())
+        .collect();
+    let id = ensured[0].id.clone();
+    assert!(
+        ensured.iter().all(|e| e.id == id),
+        "one endpoint for the URL"
+    );
+    let platform = EndpointOwner::Platform;
+    let at_url = |list: Vec<Endpoint>| list.into_iter().filter(|e| e.url == url).count();
+    assert_eq!(at_url(kit.ecom.webhooks.list(&platform).await.unwrap()), 1);
+    let stored = kit.ecom.webhooks.get(&platform, &id).await.unwrap();
+    assert_eq!(stored.current_secret(), Some(secret.as_str()));
+    let body = br#"{"type":"order.placed"}"#;
+    assert_eq!(
+        signatures(&stored, kit.now(), "msg_1", 1_614_265_330, body),
+        sign(&secret, "msg_1", 1_614_265_330, body)
+    );
+
+    // A changed declaration: new events and description, the same secret.
+    let events = [EventKind::OrderPaid, EventKind::OrderPlaced];
+    let changed = kit
+        .ecom
+        .webhooks
+        .ensure_platform(declared(&events, "ERP bookings"), &secret)
+        .await
+        .unwrap();
+    assert_eq!(changed.id, id);
+    let mut expected = events.to_vec();
+    expected.sort();
+    assert_eq!(changed.events, expected);
+    assert_eq!(changed.description, "ERP bookings");
+    assert_eq!(changed.secrets.len(), 1, "the same secret does not rotate");
+
+    // A new secret rotates in; the old one signs beside it for a day.
+    let newer = new_secret();
+    let rotated = kit
+        .ecom
+        .webhooks
+        .ensure_platform(declared(&events, "ERP bookings"), &newer)
+        .await
+        .unwrap();
+    assert_eq!(rotated.current_secret(), Some(newer.as_str()));
+    assert_eq!(
+        signatures(&rotated, kit.now(), "msg_1", 1_614_265_330, body),
+        format!(
+            "{} {}",
+            sign(&newer, "msg_1", 1_614_265_330, body),
+            sign(&secret, "msg_1", 1_614_265_330, body)
+        )
+    );
+
+    // Disabled since: a restart's ensure leaves it disabled.
+    let patch = EndpointPatch {
+        enabled: Some(false),
+        ..EndpointPatch::default()
+    };
+    kit.ecom
+        .webhooks
+        .update(&platform, &id, patch)
+        .await
+        .unwrap();
+    let again = kit
+        .ecom
+        .webhooks
+        .ensure_platform(declared(&events, "ERP bookings"), &newer)
+        .await
+        .unwrap();
+    assert!(!again.enabled);
+
+    // Bad declarations are refused and register nothing.
+    let other = format!("https://other.test/{}", EndpointId::generate());
+    for (url, events, secret) in [
+        (
+            other.clone(),
+            vec![EventKind::OrderPlaced],
+            "whsec_short".to_owned(),
+        ),
+        (
+            other.clone(),
+            vec![EventKind::OrderPlaced],
+            "plain text secret".to_owned(),
+        ),
+        (other.clone(), vec![], new_secret()),
+        (
+            format!("ftp://x.test/{}", EndpointId::generate()),
+            vec![EventKind::OrderPlaced],
+            new_secret(),
+        ),
+    ] {
+        let input = NewEndpoint {
+            url,
+            events,
+            description: String::new(),
+        };
+        let refused = kit.ecom.webhooks.ensure_platform(input, &secret).await;
+        assert!(
+            matches!(refused, Err(Error::Validation { .. })),
+            "{refused:?}"
+        );
+    }
+    let all = kit.ecom.webhooks.list(&platform).await.unwrap();
+    assert!(all
+        .iter()
+        .all(|e| !e.url.starts_with("https://other.test/") && !e.url.starts_with("ftp://")));
 }

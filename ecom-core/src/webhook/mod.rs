@@ -16,5 +16,5 @@ pub use delivery::{
 };
 pub use endpoint::{Endpoint, EndpointOwner, SigningSecret, MAX_SECRETS, SECRET_OVERLAP};
 pub use repo::{ClaimLimits, WebhookRepo};
-pub use sign::{new_secret, sign, signatures};
+pub use sign::{check_secret, new_secret, sign, signatures};
 pub use url::{is_forbidden_ip, validate_url, UrlRules, MAX_URL_LEN};

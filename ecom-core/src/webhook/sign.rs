@@ -4,6 +4,7 @@
 
 use super::endpoint::Endpoint;
 use crate::clock::Timestamp;
+use crate::error::{Error, Result};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -21,6 +22,26 @@ pub fn new_secret() -> String {
     let mut bytes = [0u8; SECRET_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("{PREFIX}{}", STANDARD.encode(bytes))
+}
+
+/// Fewest and most bytes a secret given by the operator may decode to (the Standard Webhooks
+/// specification's range).
+const GIVEN_SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
+
+/// Checks a secret the operator chose (e.g. in the server's configuration): `whsec_` and the
+/// base64 of 24 to 64 bytes, as [`new_secret`] makes them.
+pub fn check_secret(secret: &str) -> Result<()> {
+    let bytes = secret
+        .strip_prefix(PREFIX)
+        .and_then(|encoded| STANDARD.decode(encoded).ok());
+    match bytes {
+        Some(bytes) if GIVEN_SECRET_BYTES.contains(&bytes.len()) => Ok(()),
+        _ => Err(Error::validation(
+            "secret",
+            "must be whsec_ and the base64 of 24 to 64 random bytes \
+             (e.g. `echo whsec_$(openssl rand -base64 32)`)",
+        )),
+    }
 }
 
 /// The signature of `body` sent as message `msg_id` at `timestamp` (Unix seconds) under
@@ -76,6 +97,21 @@ mod tests {
             br#"{"test": 2432232314}"#,
         );
         assert_eq!(signed, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn given_secrets_must_be_prefixed_base64_of_24_to_64_bytes() {
+        assert!(check_secret(&new_secret()).is_ok());
+        assert!(check_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+        for bad in [
+            "",
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_short",
+            "whsec_not base64 at all, not at all!!",
+            &format!("whsec_{}", STANDARD.encode([7u8; 65])),
+        ] {
+            assert!(check_secret(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

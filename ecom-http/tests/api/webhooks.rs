@@ -10,6 +10,8 @@
 
 use crate::support::receiver::{Received, Receiver};
 use crate::support::{self, published, signup, Account, Api, TestServer};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use ecom_core::api_key::Permission;
 use hmac::{Hmac, Mac};
 use reqwest::Method;
@@ -671,4 +673,58 @@ async fn the_readmes_verification_snippets_accept_a_real_delivery() {
             assert!(err.contains("bad signature"), "{err}");
         }
     }
+}
+
+/// A platform endpoint declared in the configuration file: two servers starting at once over
+/// one MongoDB ensure it once; every shop's `order.placed` reaches it signed with the
+/// declared secret, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_declared_platform_endpoint_is_ensured_once_by_racing_servers() {
+    let receiver = Receiver::start().await;
+    let secret = format!("whsec_{}", STANDARD.encode([42u8; 32]));
+    let file = ecom_http::Settings::from_toml(&format!(
+        r#"
+        [[webhook_endpoints]]
+        url = "{}/declared"
+        events = ["order.placed"]
+        description = "the operator's ERP"
+        secret = "{secret}"
+        "#,
+        receiver.base
+    ))
+    .unwrap();
+    let declared = ecom_http::Config::try_from(file).unwrap().webhook_endpoints;
+    assert_eq!(declared.len(), 1);
+    let (config, fixtures) = support::mongo_redis_config("gate").await;
+    let config = ecom_http::Config {
+        webhook_allow_private: true,
+        webhook_allow_http: true,
+        webhook_endpoints: declared,
+        ..config
+    };
+    let (first, second) =
+        tokio::join!(TestServer::start(config.clone()), TestServer::start(config));
+    second.stop().await;
+    let api = &first.api;
+    let shop_a = signup(api, "shop", "declared-a@hooks.example").await;
+    let shop_b = signup(api, "shop", "declared-b@hooks.example").await;
+    let user = signup(api, "user", "declared-buyer@hooks.example").await;
+    let a = published(api, &shop_a, "Declared Tee", json!(4), 10).await;
+    let b = published(api, &shop_b, "Declared Mug", json!(6), 10).await;
+    order(api, &user, &[(&shop_a, &a)], "cod").await;
+    order(api, &user, &[(&shop_b, &b)], "cod").await;
+    let got = receiver
+        .wait("/declared", 30, |got| count(got, "order.placed") == 2)
+        .await;
+    signed_and_in_order(&got, &secret);
+    // One endpoint, so one delivery per event: nothing else arrives.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        receiver.at("/declared").len(),
+        2,
+        "{:?}",
+        types(&receiver.at("/declared"))
+    );
+    first.stop().await;
+    drop(fixtures);
 }

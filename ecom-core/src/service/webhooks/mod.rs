@@ -13,8 +13,8 @@ use crate::event::EventKind;
 use crate::id::{DeliveryId, EndpointId};
 use crate::page::Page;
 use crate::webhook::{
-    new_secret, validate_url, Delivery, DeliveryStatus, Endpoint, EndpointOwner, SigningSecret,
-    UrlRules, WebhookTransport,
+    check_secret, new_secret, validate_url, Delivery, DeliveryStatus, Endpoint, EndpointOwner,
+    SigningSecret, UrlRules, WebhookTransport,
 };
 use chrono::Duration;
 use std::sync::{Arc, Mutex};
@@ -264,6 +264,57 @@ impl WebhookService {
         Ok(endpoint)
     }
 
+    /// Ensures the platform endpoint the operator declares (the server's configuration) at
+    /// `input.url`: registers it signing with `secret`, or brings the one registered before
+    /// up to date (events, description; a changed secret rotates in, the old one signing
+    /// beside it for 24 hours). Its enabled state is left as it is: one disabled by failures
+    /// or by the operator stays so until enabled. Idempotent, and safe for several servers
+    /// starting at once: the endpoint's id is derived from its URL, so racing registrations
+    /// meet on one document.
+    pub async fn ensure_platform(&self, input: NewEndpoint, secret: &str) -> Result<Endpoint> {
+        check_secret(secret)?;
+        let url = validate_url(&input.url, self.settings.url_rules()).await?;
+        let events = checked_events(input.events)?;
+        let description = checked_description(input.description)?;
+        let id = declared_endpoint_id(&url)?;
+        let owner = EndpointOwner::Platform;
+        if self.backend.webhooks.endpoint(&id).await?.is_none() {
+            let now = self.backend.clock.now();
+            let endpoint = Endpoint {
+                id: id.clone(),
+                owner: owner.clone(),
+                url: url.clone(),
+                events: events.clone(),
+                description: description.clone(),
+                enabled: true,
+                disabled_reason: None,
+                failing_since: None,
+                secrets: vec![SigningSecret {
+                    value: secret.to_owned(),
+                    created_at: now,
+                    expires_at: None,
+                }],
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            match self.backend.webhooks.insert_endpoint(&endpoint).await {
+                Ok(()) => return Ok(endpoint),
+                // Another server registered it first: bring that one up to date.
+                Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.change(&owner, &id, |endpoint, now| {
+            endpoint.events = events.clone();
+            endpoint.description = description.clone();
+            if endpoint.current_secret() != Some(secret) {
+                endpoint.secrets = endpoint.rotated(secret.to_owned(), now);
+            }
+        })
+        .await
+    }
+
     /// `owner`'s endpoint `id` (not found for anyone else's).
     pub async fn get(&self, owner: &EndpointOwner, id: &EndpointId) -> Result<Endpoint> {
         self.backend
@@ -416,6 +467,14 @@ impl WebhookService {
         }
         Err(Error::changed("webhook endpoint"))
     }
+}
+
+/// The id of the platform endpoint declared at `url`: the first 16 bytes of the SHA-256 of
+/// the URL, in hex (an id's form).
+fn declared_endpoint_id(url: &str) -> Result<EndpointId> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("platform endpoint {url}").as_bytes());
+    EndpointId::parse(&hex::encode(&digest[..16]))
 }
 
 fn checked_events(mut events: Vec<EventKind>) -> Result<Vec<EventKind>> {
