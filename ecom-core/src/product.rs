@@ -14,6 +14,7 @@ use crate::variant::{Model, Variation};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::cmp::Ordering;
 use std::fmt::Debug;
 
 /// What the services record of a product's stock ([`ProductRepo::record_stock`]).
@@ -33,6 +34,9 @@ pub struct StockRecord {
     pub version: u64,
     /// The stock events of the flip (none: the flags did not move).
     pub events: Vec<Event>,
+    /// When the record was computed: the product's change stamp
+    /// ([`ProductRepo::changed_since`]) once written.
+    pub at: Timestamp,
 }
 
 /// The low-stock threshold of products stored before it existed.
@@ -305,6 +309,29 @@ pub struct ProductQuery {
     pub page: Page,
 }
 
+impl ProductQuery {
+    /// The order of this query's results: its sort's key, then id descending (the one rule
+    /// the memory backend sorts by, MongoDB's sort documents follow, and the catalogue's
+    /// read model keeps its orders in).
+    pub fn compare(&self, a: &Product, b: &Product) -> Ordering {
+        let newest = || b.created_at.cmp(&a.created_at);
+        let primary = match self.sort {
+            ProductSort::Newest => newest(),
+            ProductSort::RecentlyUpdated => b.updated_at.cmp(&a.updated_at),
+            ProductSort::PriceAsc => a.price.minor.cmp(&b.price.minor),
+            ProductSort::PriceDesc => b.price.minor.cmp(&a.price.minor),
+            ProductSort::BestSelling => b.sold.cmp(&a.sold),
+            ProductSort::Relevance => match &self.filter {
+                ProductFilter::Catalogue(c) => {
+                    c.relevance(b).cmp(&c.relevance(a)).then_with(newest)
+                }
+                ProductFilter::Shop { .. } => newest(),
+            },
+        };
+        primary.then_with(|| b.id.cmp(&a.id))
+    }
+}
+
 /// Storage of products.
 #[async_trait]
 pub trait ProductRepo: Send + Sync + Debug + 'static {
@@ -347,4 +374,14 @@ pub trait ProductRepo: Send + Sync + Debug + 'static {
     /// Returns how many records were written (the others saw flags or a version that moved, or
     /// a product that no longer exists).
     async fn record_stock(&self, records: &[StockRecord]) -> Result<u64>;
+
+    /// Published products with an id above `after` (from the first when `None`), by id
+    /// ascending, at most `limit`: the paged read that loads the catalogue's read model.
+    async fn published_after(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<Product>>;
+
+    /// Products, published or not, whose change stamp is at or after `since`, at most
+    /// `limit`, in any order: what the catalogue's read model polls to follow every process's
+    /// writes. Every write stamps the product: [`Self::insert`] and [`Self::replace`] with the
+    /// product's `updated_at`, [`Self::record_stock`] with the record's `at`.
+    async fn changed_since(&self, since: Timestamp, limit: u32) -> Result<Vec<Product>>;
 }

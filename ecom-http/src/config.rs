@@ -27,7 +27,8 @@
 //! | recovery pass period (s) | `ECOM_RECOVERY_EVERY` / `--recovery-every` | `recovery_every` | `30` |
 //! | payment webhook secret: offers the `online` payment method, whose provider signs `POST /webhooks/payments` with it | `ECOM_PAYMENT_WEBHOOK_SECRET` / `--payment-webhook-secret` | `payment_webhook_secret` | none: `cod` only |
 //! | payment timeout (s): an unpaid online order is cancelled after it | `ECOM_PAYMENT_TIMEOUT` / `--payment-timeout` | `payment_timeout` | `900` |
-//! | catalogue cache (ms): how long listings, counts, facets and categories may be served from memory (0: off) | `ECOM_CATALOGUE_CACHE_MS` / `--catalogue-cache-ms` | `catalogue_cache_ms` | `1000` |
+//! | catalogue index: answer listings, counts, facets, categories and search from an in-process read model of the published products, kept up with every process's writes within 500 ms (`ecom_core::service::read_model`) | `ECOM_CATALOGUE_INDEX` / `--catalogue-index` | `catalogue_index` | `true` |
+//! | catalogue cache (ms): how long listings, counts, facets and categories may be served from memory (0: off) | `ECOM_CATALOGUE_CACHE_MS` / `--catalogue-cache-ms` | `catalogue_cache_ms` | `0` with the catalogue index, `1000` without |
 //! | shipping fee per order (major units) | `ECOM_FEE_SHIP` / `--fee-ship` | `fee_ship` | `0` |
 //! | body limit (bytes) | `ECOM_BODY_LIMIT` / `--body-limit` | `body_limit` | `1048576` |
 //! | request timeout (s) | `ECOM_REQUEST_TIMEOUT` / `--request-timeout` | `request_timeout` | `30` |
@@ -163,6 +164,9 @@ pub struct Config {
     /// How long answers of the public catalogue may be served from memory
     /// ([`EcomConfig::catalogue_cache`]); zero: never.
     pub catalogue_cache: Duration,
+    /// Whether the public catalogue answers from the in-process read model
+    /// ([`EcomConfig::catalogue_index`]).
+    pub catalogue_index: bool,
     /// How often the server looks for checkouts a crashed or stalled process left half-way
     /// (holds older than the lease), reconciles the stock gate and sweeps expired sessions.
     pub recovery_every: Duration,
@@ -204,7 +208,8 @@ impl Default for Config {
             fee_ship: Money::zero(Currency::USD),
             payment_webhook_secret: None,
             payment_timeout: Duration::from_secs(900),
-            catalogue_cache: Duration::from_secs(1),
+            catalogue_cache: Duration::ZERO,
+            catalogue_index: true,
             recovery_every: RECOVERY_EVERY,
             event_relay_every: Duration::from_millis(100),
             webhook_allow_private: false,
@@ -304,9 +309,14 @@ pub struct Settings {
     #[arg(long, env = "ECOM_PAYMENT_TIMEOUT", global = true)]
     pub payment_timeout: Option<u64>,
     /// Milliseconds answers of the public catalogue (listings, counts, facets, categories)
-    /// may be served from memory; 0 turns it off [default: 1000].
+    /// may be served from memory; 0 turns it off [default: 0 with the catalogue index, 1000
+    /// without].
     #[arg(long, env = "ECOM_CATALOGUE_CACHE_MS", global = true)]
     pub catalogue_cache_ms: Option<u64>,
+    /// Whether listings, counts, facets, categories and search are answered from an
+    /// in-process read model of the published products (true or false) [default: true].
+    #[arg(long, env = "ECOM_CATALOGUE_INDEX", global = true)]
+    pub catalogue_index: Option<bool>,
     /// Shipping fee per order, in major units of the currency (e.g. 2.50) [default: 0].
     #[arg(long, env = "ECOM_FEE_SHIP", global = true)]
     pub fee_ship: Option<MajorUnits>,
@@ -535,7 +545,9 @@ impl TryFrom<Settings> for Config {
                     bail!("ECOM_CATALOGUE_CACHE_MS must be at most {MAX_SECONDS}000")
                 }
                 Some(ms) => Duration::from_millis(ms),
-                None => d.catalogue_cache,
+                // The read model answers in microseconds and sees writes: no cache by default.
+                None if s.catalogue_index.unwrap_or(d.catalogue_index) => d.catalogue_cache,
+                None => Duration::from_secs(1),
             },
             webhook_endpoints: s
                 .webhook_endpoints
@@ -543,6 +555,7 @@ impl TryFrom<Settings> for Config {
                 .into_iter()
                 .map(DeclaredEndpoint::checked)
                 .collect::<anyhow::Result<_>>()?,
+            catalogue_index: s.catalogue_index.unwrap_or(d.catalogue_index),
             http: HttpConfig {
                 body_limit,
                 request_timeout: seconds_or(
@@ -594,6 +607,7 @@ impl Config {
             .context("checkout lease is too long")?;
         ecom.checkout.fee_ship_minor = self.fee_ship.minor;
         ecom.catalogue_cache = self.catalogue_cache;
+        ecom.catalogue_index = self.catalogue_index;
         ecom.webhooks.allow_private = self.webhook_allow_private;
         ecom.webhooks.allow_http = self.webhook_allow_http;
         ecom.webhooks.disable_after = chrono::Duration::from_std(self.webhook_disable_after)

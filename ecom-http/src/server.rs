@@ -119,6 +119,14 @@ pub async fn serve_ecom(
             })?;
         tracing::info!(id = %endpoint.id, url = %endpoint.url, enabled = endpoint.enabled, "platform webhook endpoint");
     }
+    // Load the catalogue's read model while the listener comes up (requests that arrive
+    // first wait for the same load).
+    let catalogue = ecom.catalogue.clone();
+    tokio::spawn(async move {
+        if let Err(e) = catalogue.warm().await {
+            tracing::warn!(error = %e, "loading the catalogue's read model failed; the first request retries");
+        }
+    });
     let state = AppState::with_http(ecom, config.http.clone());
     let metrics = state.metrics.clone();
     let limits = state.limits.clone();

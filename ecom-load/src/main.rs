@@ -157,6 +157,46 @@ impl Api {
         Ok(answer["metadata"].clone())
     }
 
+    /// Places a cash-on-delivery order of one unit of `item` (`{productId, modelId?}`) of
+    /// shop `shop_id` for `customer`, with a fresh idempotency key; the answer's status.
+    async fn order_one(
+        &self,
+        customer: &Account,
+        shop_id: &str,
+        mut item: Value,
+    ) -> Result<StatusCode> {
+        item["quantity"] = json!(1);
+        let body = json!({
+            "shop_order_ids": [{"shopId": shop_id, "shop_discounts": [],
+                "item_products": [item]}],
+            "user_address": {"street": "1 Load St"}, "user_payment": {"method": "cod"}
+        });
+        let key = uuid::Uuid::new_v4().simple().to_string();
+        let (status, _) = self
+            .call(
+                reqwest::Method::POST,
+                "/checkout/order",
+                Some(customer),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await?;
+        Ok(status)
+    }
+
+    /// Publishes `shop`'s product `id`.
+    async fn publish(&self, shop: &Account, id: &str) -> Result<()> {
+        self.expect(
+            reqwest::Method::POST,
+            &format!("/products/publish/{id}"),
+            Some(shop),
+            None,
+            200,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn signup(&self, kind: &str) -> Result<Account> {
         let email = format!("load-{}@load.example", uuid::Uuid::new_v4().simple());
         let body = json!({"name": "Load", "email": email, "password": "correct horse battery"});
@@ -392,14 +432,7 @@ async fn checkout(args: Args) -> Result<()> {
             }
             products.push((id.clone(), model));
         }
-        api.expect(
-            reqwest::Method::POST,
-            &format!("/products/publish/{id}"),
-            Some(&shop),
-            None,
-            200,
-        )
-        .await?;
+        api.publish(&shop, &id).await?;
     }
     let mut customers = Vec::with_capacity(args.customers);
     for _ in 0..args.customers.max(1) {
@@ -438,28 +471,13 @@ async fn checkout(args: Args) -> Result<()> {
             while Instant::now() < end {
                 let product = products[next % products.len()].clone();
                 next += connections;
-                let mut item = json!({"productId": product.0, "quantity": 1});
+                let mut item = json!({"productId": product.0});
                 if let Some(model) = &product.1 {
                     item["modelId"] = json!(model);
                 }
-                let body = json!({
-                    "shop_order_ids": [{"shopId": shop_id, "shop_discounts": [],
-                        "item_products": [item]}],
-                    "user_address": {"street": "1 Load St"}, "user_payment": {"method": "cod"}
-                });
                 let sent = Instant::now();
-                let key = uuid::Uuid::new_v4().simple().to_string();
-                let status = match api
-                    .call(
-                        reqwest::Method::POST,
-                        "/checkout/order",
-                        Some(&customer),
-                        Some(body),
-                        &[("idempotency-key", key)],
-                    )
-                    .await
-                {
-                    Ok((status, _)) => status.as_u16(),
+                let status = match api.order_one(&customer, &shop_id, item).await {
+                    Ok(status) => status.as_u16(),
                     Err(_) => 0,
                 };
                 let done = Instant::now();

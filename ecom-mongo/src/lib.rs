@@ -66,8 +66,11 @@
 //! | `search_terms` | `searchTerms, isPublished` | `q`: whole words (multikey) |
 //! | `search_prefixes` | `searchPrefixes, isPublished` | `q`: the last word as a prefix (multikey) |
 //! | `shop_draft_updated` | `shopId, isDraft, updatedAt -1, _id -1` | a shop's own drafts and published lists |
+//! | `published_id` | `isPublished, _id` | the catalogue read model's paged load (`published_after`) |
+//! | `changed_seconds` | `changedSecond, changedAt` | the read model's polls (`changed_since`): every write stamps both; a poll asks for each second of its window by equality |
 //!
-//! `x-total-count` is a count over the same filter; facets are one aggregation (`$facet`) over
+//! With the read model on (the default), the queries above serve only the store path
+//! (`catalogue_index` off) and a shop's own lists. `x-total-count` is a count over the same filter; facets are one aggregation (`$facet`) over
 //! it; relevance is computed by the server over the keyword matches (`$addFields`, `$sort`).
 //! `in_stock` is a condition on the product's own `inStock` flag, which the services keep from
 //! its stock records (`record_stock`, with the units sold): its cost does not grow with the

@@ -67,6 +67,11 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
             doc! { "shopId": 1, "isDraft": 1, "updatedAt": -1, "_id": -1 },
         ),
         index("search_terms", doc! { "searchTerms": 1, "isPublished": 1 }),
+        index("published_id", doc! { "isPublished": 1, "_id": 1 }),
+        index(
+            "changed_seconds",
+            doc! { "changedSecond": 1, "changedAt": 1 },
+        ),
     ]
 }
 
@@ -130,6 +135,22 @@ struct ProductDoc {
     created_at: Timestamp,
     #[serde(with = "timestamp")]
     updated_at: Timestamp,
+    /// When it was last written ([`ProductRepo::changed_since`]): `updatedAt` by inserts and
+    /// replaces, the record's time by `record_stock`; derived, never read back.
+    #[serde(
+        default = "epoch",
+        skip_deserializing,
+        serialize_with = "timestamp::serialize"
+    )]
+    changed_at: Timestamp,
+    /// `changedAt`'s whole second since the epoch: polls look up each second of their
+    /// window by equality (a range over the whole index costs secantusd-rs a scan of it).
+    #[serde(default, skip_deserializing)]
+    changed_second: i64,
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::default()
 }
 
 impl ProductDoc {
@@ -165,6 +186,8 @@ impl ProductDoc {
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: p.created_at,
             updated_at: p.updated_at,
+            changed_at: p.updated_at,
+            changed_second: p.updated_at.timestamp(),
         })
     }
 
@@ -357,7 +380,10 @@ fn sort_of(sort: ProductSort) -> Document {
 /// A projection leaving out the fields derived for queries only (never read back): a product's
 /// prefixes are its largest field, and checkouts read products on their hot path.
 fn derived_fields_left_out() -> Document {
-    doc! { "searchPrefixes": 0, "categoryPaths": 0, "prices": 0, "priceMax": 0 }
+    doc! {
+        "searchPrefixes": 0, "categoryPaths": 0, "prices": 0, "priceMax": 0, "changedAt": 0,
+        "changedSecond": 0,
+    }
 }
 
 /// One facet's rows, `{_id: <key>, n: <count>}`, as (key, count).
@@ -379,6 +405,23 @@ fn count_of(n: Option<&Bson>) -> Result<u64> {
         _ => return Err(out_of_range("facets")),
     };
     u64::try_from(n).map_err(|_| out_of_range("facets"))
+}
+
+/// Most seconds a poll looks up one by one; a longer window is one range.
+const CHANGED_SECONDS: i64 = 120;
+
+/// The products stamped at or after `since`: each second from `since` to a little past now
+/// by equality (cheap on any server), or one range when that is too many seconds (a poll
+/// after a long pause, or a clock far from this one).
+fn changed_filter(since: Timestamp) -> Result<Document> {
+    let at = timestamp::to_bson(&since)?;
+    let from = since.timestamp();
+    let to = chrono::Utc::now().timestamp() + 5;
+    if to < from || to - from > CHANGED_SECONDS {
+        return Ok(doc! { "changedAt": { "$gte": at } });
+    }
+    let seconds: Vec<i64> = (from..=to).collect();
+    Ok(doc! { "changedSecond": { "$in": seconds }, "changedAt": { "$gte": at } })
 }
 
 /// MongoDB [`ProductRepo`] on the `Products` collection.
@@ -410,7 +453,10 @@ impl MongoProducts {
             doc! { "$sort": { "relevance": -1, "createdAt": -1, "_id": -1 } },
             doc! { "$skip": skip },
             doc! { "$limit": i64::from(page.limit) },
-            doc! { "$project": { "relevance": 0, "searchPrefixes": 0, "categoryPaths": 0 } },
+            doc! { "$project": {
+                "relevance": 0, "searchPrefixes": 0, "categoryPaths": 0, "changedAt": 0,
+                "changedSecond": 0,
+            } },
         ];
         let docs: Vec<Document> = self
             .products
@@ -428,6 +474,18 @@ impl MongoProducts {
             })
             .collect()
     }
+}
+
+/// The products `find` matches, their derived fields left out, read whole.
+async fn found(find: mongodb::action::Find<'_, ProductDoc>) -> Result<Vec<Product>> {
+    let docs: Vec<ProductDoc> = find
+        .projection(derived_fields_left_out())
+        .await
+        .map_err(to_core)?
+        .try_collect()
+        .await
+        .map_err(to_core)?;
+    docs.into_iter().map(ProductDoc::into_product).collect()
 }
 
 #[async_trait]
@@ -456,16 +514,7 @@ impl ProductRepo for MongoProducts {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = ids.iter().map(ProductId::as_str).collect();
-        let docs: Vec<ProductDoc> = self
-            .products
-            .find(doc! { "_id": { "$in": ids } })
-            .projection(derived_fields_left_out())
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
-        docs.into_iter().map(ProductDoc::into_product).collect()
+        found(self.products.find(doc! { "_id": { "$in": ids } })).await
     }
 
     async fn replace(
@@ -521,22 +570,17 @@ impl ProductRepo for MongoProducts {
                 return self.ranked(catalogue, words, query.page).await;
             }
         }
-        let docs: Vec<ProductDoc> = self
-            .products
-            .find(filter_of(&query.filter))
-            .projection(derived_fields_left_out())
-            .sort(sort_of(query.sort))
-            .optional(hint_for(&query.filter, Some(query.sort)), |find, hint| {
-                find.hint(hint)
-            })
-            .skip(query.page.skip)
-            .limit(i64::from(query.page.limit))
-            .await
-            .map_err(to_core)?
-            .try_collect()
-            .await
-            .map_err(to_core)?;
-        docs.into_iter().map(ProductDoc::into_product).collect()
+        found(
+            self.products
+                .find(filter_of(&query.filter))
+                .sort(sort_of(query.sort))
+                .optional(hint_for(&query.filter, Some(query.sort)), |find, hint| {
+                    find.hint(hint)
+                })
+                .skip(query.page.skip)
+                .limit(i64::from(query.page.limit)),
+        )
+        .await
     }
 
     async fn count(&self, filter: &ProductFilter) -> Result<u64> {
@@ -605,6 +649,7 @@ impl ProductRepo for MongoProducts {
                 let sold = i64::try_from(r.state.sold).map_err(|_| out_of_range("sold"))?;
                 let set = doc! {
                     "sold": sold, "inStock": r.state.in_stock, "lowStock": r.low_stock,
+                    "changedAt": timestamp::to_bson(&r.at)?, "changedSecond": r.at.timestamp(),
                 };
                 // Only over the flags the record was computed against (a product stored
                 // before the flags existed counts as in stock and not low), and with events
@@ -631,5 +676,30 @@ impl ProductRepo for MongoProducts {
             return Ok(0);
         }
         update_each(&self.products, statements).await
+    }
+
+    async fn published_after(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<Product>> {
+        let mut filter = doc! { "isPublished": true };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after.as_str() });
+        }
+        found(
+            self.products
+                .find(filter)
+                .sort(doc! { "_id": 1 })
+                .hint(Hint::Name("published_id".to_owned()))
+                .limit(i64::from(limit)),
+        )
+        .await
+    }
+
+    async fn changed_since(&self, since: Timestamp, limit: u32) -> Result<Vec<Product>> {
+        found(
+            self.products
+                .find(changed_filter(since)?)
+                .hint(Hint::Name("changed_seconds".to_owned()))
+                .limit(i64::from(limit)),
+        )
+        .await
     }
 }

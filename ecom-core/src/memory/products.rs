@@ -1,4 +1,5 @@
 use super::outbox::{HasOutbox, Outbox};
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::id::EventId;
@@ -6,11 +7,9 @@ use crate::id::ProductId;
 use crate::in_process::sync::locked;
 use crate::in_process::sync::Map;
 use crate::product::{
-    CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
-    StockRecord,
+    CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, StockRecord,
 };
 use async_trait::async_trait;
-use std::cmp::Ordering;
 use std::sync::Mutex;
 
 /// In-process [`ProductRepo`]. Lists scan all products; fine for development sizes.
@@ -19,6 +18,8 @@ pub struct MemoryProducts {
     products: Mutex<Map<ProductId, Product>>,
     /// Events waiting, per product (under the products' lock: written with the change).
     outbox: Mutex<Outbox>,
+    /// Each product's change stamp ([`ProductRepo::changed_since`]), under the products' lock.
+    stamps: Mutex<Map<ProductId, Timestamp>>,
 }
 
 fn selects(filter: &ProductFilter, p: &Product) -> bool {
@@ -30,22 +31,6 @@ fn selects(filter: &ProductFilter, p: &Product) -> bool {
     }
 }
 
-fn compare(query: &ProductQuery, a: &Product, b: &Product) -> Ordering {
-    let newest = || b.created_at.cmp(&a.created_at);
-    let primary = match query.sort {
-        ProductSort::Newest => newest(),
-        ProductSort::RecentlyUpdated => b.updated_at.cmp(&a.updated_at),
-        ProductSort::PriceAsc => a.price.minor.cmp(&b.price.minor),
-        ProductSort::PriceDesc => b.price.minor.cmp(&a.price.minor),
-        ProductSort::BestSelling => b.sold.cmp(&a.sold),
-        ProductSort::Relevance => match &query.filter {
-            ProductFilter::Catalogue(c) => c.relevance(b).cmp(&c.relevance(a)).then_with(newest),
-            ProductFilter::Shop { .. } => newest(),
-        },
-    };
-    primary.then_with(|| b.id.cmp(&a.id))
-}
-
 #[async_trait]
 impl ProductRepo for MemoryProducts {
     async fn insert(&self, product: &Product) -> Result<()> {
@@ -54,6 +39,7 @@ impl ProductRepo for MemoryProducts {
             return Err(Error::already_exists("product"));
         }
         products.insert(product.id.clone(), product.clone());
+        locked(&self.stamps).insert(product.id.clone(), product.updated_at);
         Ok(())
     }
 
@@ -87,6 +73,7 @@ impl ProductRepo for MemoryProducts {
         stored.sold = sold;
         stored.in_stock = in_stock;
         stored.low_stock = low_stock;
+        locked(&self.stamps).insert(product.id.clone(), product.updated_at);
         locked(&self.outbox).push(product.id.as_str(), events);
         Ok(())
     }
@@ -97,7 +84,7 @@ impl ProductRepo for MemoryProducts {
             .values()
             .filter(|p| selects(&query.filter, p))
             .collect();
-        selected.sort_by(|a, b| compare(query, a, b));
+        selected.sort_by(|a, b| query.compare(a, b));
         Ok(query.page.apply(selected.into_iter().cloned()))
     }
 
@@ -126,10 +113,32 @@ impl ProductRepo for MemoryProducts {
             p.sold = record.state.sold;
             p.in_stock = record.state.in_stock;
             p.low_stock = record.low_stock;
+            locked(&self.stamps).insert(record.product_id.clone(), record.at);
             locked(&self.outbox).push(record.product_id.as_str(), &record.events);
             written += 1;
         }
         Ok(written)
+    }
+
+    async fn published_after(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<Product>> {
+        let products = locked(&self.products);
+        let mut page: Vec<&Product> = products
+            .values()
+            .filter(|p| p.is_published && after.is_none_or(|a| &p.id > a))
+            .collect();
+        page.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(page.into_iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn changed_since(&self, since: Timestamp, limit: u32) -> Result<Vec<Product>> {
+        let products = locked(&self.products);
+        let stamps = locked(&self.stamps);
+        Ok(stamps
+            .iter()
+            .filter(|(_, at)| **at >= since)
+            .filter_map(|(id, _)| products.get(id).cloned())
+            .take(limit as usize)
+            .collect())
     }
 }
 

@@ -71,6 +71,13 @@ pub struct EcomConfig {
     /// process show at once, sales and stock changes (units sold, the in-stock filter) and
     /// other processes' writes within the period. Stock itself is never read from it.
     pub catalogue_cache: std::time::Duration,
+    /// Whether the public catalogue answers from an in-process read model of the published
+    /// products (default true): listings, counts, facets, the tree and search without a store
+    /// query, kept up with every process's writes within
+    /// [`STALENESS`](crate::service::read_model::STALENESS) and with this
+    /// process's own at once (see [`read_model`](crate::service::read_model)).
+    /// Off: every answer is a store query.
+    pub catalogue_index: bool,
     /// Free stock at or below which a product is low on stock (`stock.low`), unless the
     /// product sets its own (default 5).
     pub low_stock_threshold: u32,
@@ -94,6 +101,7 @@ impl EcomConfig {
             checkout: CheckoutSettings::default(),
             group_commit: true,
             catalogue_cache: std::time::Duration::ZERO,
+            catalogue_index: true,
             low_stock_threshold: 5,
             sinks: Vec::new(),
             webhooks: WebhookSettings::default(),

@@ -34,6 +34,7 @@ mod webhooks;
 pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
 pub use cart::{CartItem, CartService, CartUpdate};
+pub use catalogue::read_model;
 pub use catalogue::{CatalogueQuery, CatalogueService, Listing, Storefront};
 pub use checkout::{
     CheckoutRequest, CheckoutReview, CheckoutService, CheckoutStrategy, PlaceOrder, RecoveryReport,
@@ -55,6 +56,7 @@ pub use webhooks::{
 
 use crate::backend::Backend;
 use catalogue::cache::CatalogueCache;
+use catalogue::read_model::ReadModel;
 use payment_stats::PaymentStats;
 use std::sync::Arc;
 
@@ -97,11 +99,18 @@ impl Ecom {
         let config = Arc::new(config);
         let payment_stats = Arc::new(PaymentStats::default());
         let cache = CatalogueCache::of(&config);
+        let (read_model, backend) = match config.catalogue_index {
+            true => {
+                let (model, counted) = ReadModel::new(backend);
+                (Some(model), counted)
+            }
+            false => (None, backend),
+        };
         Ecom {
             auth: AuthService::new(backend.clone(), config.clone()),
             api_keys: ApiKeyService::new(backend.clone(), config.clone()),
             products: ProductService::new(backend.clone(), config.clone(), cache.clone()),
-            catalogue: CatalogueService::new(backend.clone(), config.clone(), cache),
+            catalogue: CatalogueService::new(backend.clone(), config.clone(), cache, read_model),
             inventory: InventoryService::new(backend.clone()),
             carts: CartService::new(backend.clone()),
             discounts: DiscountService::new(backend.clone(), config.clone()),

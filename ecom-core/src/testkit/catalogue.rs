@@ -67,8 +67,10 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
         let name = words.join(" ");
         let description = WORDS[rng.gen_range(0..WORDS.len())].to_owned();
         let published = rng.gen_range(0..10) != 0;
-        // Pairs of products share a creation time: ties are broken by id.
-        let created_at = start + chrono::Duration::seconds((i / 2) as i64);
+        // Pairs of products share a creation time: ties are broken by id. All in the past, as
+        // a catalogue written before the services start.
+        let created_at = start - chrono::Duration::seconds(PRODUCTS as i64)
+            + chrono::Duration::seconds((i / 2) as i64);
         let stock = rng.gen_range(0..4);
         let product = Product {
             models: Vec::new(),
@@ -227,10 +229,26 @@ fn ids<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<&'a ProductId
     products.into_iter().map(|p| &p.id).collect()
 }
 
+/// The suite's services with the catalogue's read model on or off.
+fn ecom_indexed(backend: &Backend, index: bool) -> Ecom {
+    let mut config = ecom(backend).config().clone();
+    config.catalogue_index = index;
+    Ecom::new(backend.clone(), config)
+}
+
 pub async fn filters_and_sorts_match_brute_force(backend: &Backend) {
+    filters_and_sorts(backend, true).await;
+}
+
+/// [`filters_and_sorts_match_brute_force`] with every answer a store query.
+pub async fn filters_and_sorts_match_brute_force_on_the_store(backend: &Backend) {
+    filters_and_sorts(backend, false).await;
+}
+
+async fn filters_and_sorts(backend: &Backend, index: bool) {
     let mut rng = StdRng::seed_from_u64(seed());
     let catalogue = generate(backend, &mut rng).await;
-    let ecom = ecom(backend);
+    let ecom = ecom_indexed(backend, index);
     for round in 0..COMBINATIONS {
         let mut query = query_of(round, &catalogue, &mut rng);
         let expected = brute_force(&catalogue, &query);
@@ -264,9 +282,18 @@ pub async fn filters_and_sorts_match_brute_force(backend: &Backend) {
 }
 
 pub async fn facets_and_categories_match_brute_force(backend: &Backend) {
+    facets_and_categories(backend, true).await;
+}
+
+/// [`facets_and_categories_match_brute_force`] with every answer a store query.
+pub async fn facets_and_categories_match_brute_force_on_the_store(backend: &Backend) {
+    facets_and_categories(backend, false).await;
+}
+
+async fn facets_and_categories(backend: &Backend, index: bool) {
     let mut rng = StdRng::seed_from_u64(seed() ^ 0xfac7);
     let catalogue = generate(backend, &mut rng).await;
-    let ecom = ecom(backend);
+    let ecom = ecom_indexed(backend, index);
     for round in 0..COMBINATIONS {
         let query = query_of(round, &catalogue, &mut rng);
         let matches = brute_force(&catalogue, &query);
@@ -561,6 +588,8 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
     let probe = super::probe::Probe::new();
     let mut config = ecom.config().clone();
     config.catalogue_cache = std::time::Duration::from_secs(60);
+    // Without the read model, so that each miss is a store query.
+    config.catalogue_index = false;
     let probed = Ecom::new(probe.wrap(backend), config);
     let results = super::rush(16, |_| {
         let (probed, mine) = (probed.clone(), mine.clone());
@@ -576,4 +605,225 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
         .filter(|c| c.name == "products.list")
         .count();
     assert_eq!(lists, 1, "16 concurrent requests, one query");
+}
+
+/// Waits out the read model's staleness bound: a write finished before this returns shows in
+/// every read model's next answer.
+async fn past_the_bound() {
+    tokio::time::sleep(crate::service::read_model::STALENESS + std::time::Duration::from_millis(2))
+        .await;
+}
+
+/// The queries the read-model cases compare: every sort of `shop`'s products and of the
+/// whole catalogue, the in-stock filter, a category, a price range and a word.
+fn compared_queries(shop: &ShopId) -> Vec<CatalogueQuery> {
+    let mut queries = Vec::new();
+    for sort in [
+        ProductSort::Newest,
+        ProductSort::PriceAsc,
+        ProductSort::PriceDesc,
+        ProductSort::BestSelling,
+        ProductSort::Relevance,
+    ] {
+        for base in [
+            CatalogueQuery::default(),
+            CatalogueQuery {
+                shop: Some(shop.clone()),
+                ..CatalogueQuery::default()
+            },
+            CatalogueQuery {
+                in_stock: true,
+                ..CatalogueQuery::default()
+            },
+            CatalogueQuery {
+                category: Some("Fashion".into()),
+                ..CatalogueQuery::default()
+            },
+            CatalogueQuery {
+                min_price: Some(Money::new(500, Currency::USD)),
+                max_price: Some(Money::new(2_000, Currency::USD)),
+                ..CatalogueQuery::default()
+            },
+            CatalogueQuery {
+                q: Some("sui".into()),
+                ..CatalogueQuery::default()
+            },
+        ] {
+            queries.push(CatalogueQuery { sort, ..base });
+        }
+    }
+    queries
+}
+
+/// Asserts that `indexed` answers every compared query, facet, the tree and the storefront
+/// exactly as `store` (the store path) does.
+async fn assert_same_answers(indexed: &Ecom, store: &Ecom, shop: &ShopId, context: &str) {
+    for query in compared_queries(shop) {
+        let want = store.catalogue.browse(&query).await.unwrap();
+        let got = indexed.catalogue.browse(&query).await.unwrap();
+        assert_eq!(got.total, want.total, "{context}: total of {query:?}");
+        let sold = |l: &crate::service::Listing| -> Vec<(ProductId, u64, bool, i64)> {
+            l.products
+                .iter()
+                .map(|p| (p.id.clone(), p.sold, p.in_stock, p.price.minor))
+                .collect()
+        };
+        assert_eq!(sold(&got), sold(&want), "{context}: {query:?}");
+        assert_eq!(
+            indexed.catalogue.facets(&query).await.unwrap(),
+            store.catalogue.facets(&query).await.unwrap(),
+            "{context}: facets of {query:?}"
+        );
+    }
+    assert_eq!(
+        indexed.catalogue.categories().await.unwrap(),
+        store.catalogue.categories().await.unwrap(),
+        "{context}: the tree"
+    );
+    assert_eq!(
+        indexed.catalogue.storefront(shop).await.unwrap(),
+        store.catalogue.storefront(shop).await.unwrap(),
+        "{context}: the storefront"
+    );
+}
+
+/// Two processes (two `Ecom`s over one backend): every write of one shows in the other's read
+/// model within the documented bound ([`STALENESS`](crate::service::read_model::STALENESS)):
+/// a publish, a price and a category change, units sold and a stock-out from real orders, an
+/// unpublish; and in the writer's own model at once.
+pub async fn the_read_model_shows_every_processs_writes(backend: &Backend) {
+    let writer = ecom_with(backend, CheckoutStrategy::Atomic);
+    let reader = ecom_indexed(backend, true);
+    let store = ecom_indexed(backend, false);
+    let (shop, _) = shop(&writer).await;
+    let tee = published_product(&writer, &shop, "10", 2).await;
+    let mine = CatalogueQuery {
+        shop: Some(shop.clone()),
+        ..CatalogueQuery::default()
+    };
+    // Both models are loaded now.
+    assert_eq!(reader.catalogue.browse(&mine).await.unwrap().total, 1);
+    assert_eq!(writer.catalogue.browse(&mine).await.unwrap().total, 1);
+    // A publish.
+    let mug = published_product(&writer, &shop, "25", 5).await;
+    assert_eq!(
+        writer.catalogue.browse(&mine).await.unwrap().total,
+        2,
+        "the writer's own model at once"
+    );
+    past_the_bound().await;
+    assert_same_answers(&reader, &store, &shop, "after a publish").await;
+    // A price change and a category change.
+    for patch in [
+        crate::service::ProductPatch {
+            price: Some(Money::new(1_500, Currency::USD)),
+            ..Default::default()
+        },
+        crate::service::ProductPatch {
+            category: Some("Fashion/Mugs".into()),
+            ..Default::default()
+        },
+    ] {
+        writer.products.update(&shop, &mug.id, patch).await.unwrap();
+        past_the_bound().await;
+        assert_same_answers(&reader, &store, &shop, "after an edit").await;
+    }
+    let fashion = reader.catalogue.categories().await.unwrap();
+    assert!(fashion.iter().any(|n| n.path == "Fashion"), "{fashion:?}");
+    // Orders: the tee sells out, the mug sells 3.
+    let customer = CustomerId::generate();
+    for (product, quantity) in [(&tee, 2), (&mug, 3)] {
+        writer
+            .checkout
+            .place_order(
+                &customer,
+                place(request(&shop, &[(product, quantity)], None), None),
+            )
+            .await
+            .unwrap();
+    }
+    writer.checkout.flush().await;
+    past_the_bound().await;
+    let in_stock = CatalogueQuery {
+        in_stock: true,
+        ..mine.clone()
+    };
+    let listing = reader.catalogue.browse(&in_stock).await.unwrap();
+    assert_eq!(ids(&listing.products), [&mug.id], "the stock-out shows");
+    let best = CatalogueQuery {
+        sort: ProductSort::BestSelling,
+        ..mine.clone()
+    };
+    let listing = reader.catalogue.browse(&best).await.unwrap();
+    let sold: Vec<(&ProductId, u64)> = listing.products.iter().map(|p| (&p.id, p.sold)).collect();
+    assert_eq!(sold, [(&mug.id, 3), (&tee.id, 2)], "units sold order");
+    assert_same_answers(&reader, &store, &shop, "after orders").await;
+    // An unpublish.
+    writer.products.unpublish(&shop, &tee.id).await.unwrap();
+    past_the_bound().await;
+    let listing = reader.catalogue.browse(&mine).await.unwrap();
+    assert_eq!(ids(&listing.products), [&mug.id], "the unpublish shows");
+    assert_same_answers(&reader, &store, &shop, "after an unpublish").await;
+    assert_same_answers(&writer, &store, &shop, "the writer").await;
+}
+
+/// Many concurrent edits, publishes, unpublishes and orders from three processes, then every
+/// process's read model answers every compared listing, facet, the tree and the storefront
+/// exactly as the store does (itself checked against the brute force above).
+pub async fn the_read_model_agrees_with_the_store_after_a_rush(backend: &Backend) {
+    let processes: Vec<Ecom> = (0..3)
+        .map(|_| ecom_with(backend, CheckoutStrategy::Atomic))
+        .collect();
+    let store = ecom_indexed(backend, false);
+    let (shop, _) = shop(&processes[0]).await;
+    let mut products = Vec::new();
+    for i in 0..12 {
+        let input = new_product(&format!("Suite item {i}"), &format!("{}", 5 + i), 4)
+            .with_category(["Fashion/A", "Fashion/B", "Home"][i % 3]);
+        let p = processes[0].products.create(&shop, input).await.unwrap();
+        products.push(processes[0].products.publish(&shop, &p.id).await.unwrap());
+    }
+    for p in &processes {
+        p.catalogue.warm().await.unwrap();
+    }
+    let products = std::sync::Arc::new(products);
+    let results = super::rush(48, |i| {
+        let (ecom, shop, products) = (processes[i % 3].clone(), shop.clone(), products.clone());
+        async move {
+            let product = &products[i % products.len()];
+            match i % 4 {
+                0 => {
+                    let patch = crate::service::ProductPatch {
+                        price: Some(Money::new(100 * (i as i64 + 1), Currency::USD)),
+                        category: Some(["Fashion/C", "Home/D", "Tech"][i % 3].into()),
+                        ..Default::default()
+                    };
+                    // A lost race with another edit is a conflict: fine.
+                    let _ = ecom.products.update(&shop, &product.id, patch).await;
+                }
+                1 if i % 8 == 1 => {
+                    let _ = ecom.products.unpublish(&shop, &product.id).await;
+                }
+                _ => {
+                    // Orders that outrun the stock are refused: fine.
+                    let _ = ecom
+                        .checkout
+                        .place_order(
+                            &CustomerId::generate(),
+                            place(request(&shop, &[(product, 1)], None), None),
+                        )
+                        .await;
+                }
+            }
+        }
+    })
+    .await;
+    assert_eq!(results.len(), 48);
+    for p in &processes {
+        p.checkout.flush().await;
+    }
+    past_the_bound().await;
+    for (n, p) in processes.iter().enumerate() {
+        assert_same_answers(p, &store, &shop, &format!("process {n}")).await;
+    }
 }

@@ -204,8 +204,12 @@ macro_rules! conformance_suite {
             },
             catalogue {
                 filters_and_sorts_match_brute_force, facets_and_categories_match_brute_force,
+                filters_and_sorts_match_brute_force_on_the_store,
+                facets_and_categories_match_brute_force_on_the_store,
                 storefront_counts_published_products, units_sold_and_stock_follow_orders,
-                bad_catalogue_queries_are_refused, cached_answers_follow_product_writes
+                bad_catalogue_queries_are_refused, cached_answers_follow_product_writes,
+                the_read_model_shows_every_processs_writes,
+                the_read_model_agrees_with_the_store_after_a_rush
             },
             variants {
                 models_have_their_own_price_and_stock, thousand_orders_across_models,

@@ -366,6 +366,8 @@ probed!(ProductRepo, "products", {
     read fn count(&self, filter: &ProductFilter) -> Result<u64>;
     read fn facets(&self, filter: &CatalogueFilter) -> Result<Facets>;
     write fn record_stock(&self, records: &[StockRecord]) -> Result<u64>;
+    read fn published_after(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<Product>>;
+    read fn changed_since(&self, since: Timestamp, limit: u32) -> Result<Vec<Product>>;
 });
 
 probed!(InventoryRepo, "inventory", {

@@ -2,7 +2,9 @@
 //! keyword search and shop storefronts; and keeping each product's units sold.
 
 pub(crate) mod cache;
+mod index;
 mod query;
+pub mod read_model;
 pub(crate) mod sold;
 
 pub use query::{CatalogueQuery, Listing, Storefront};
@@ -18,6 +20,7 @@ use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQue
 use crate::search::SearchWords;
 use crate::service::config::EcomConfig;
 use cache::CatalogueCache;
+use read_model::ReadModel;
 use sold::with_sold;
 use std::sync::Arc;
 
@@ -30,6 +33,8 @@ pub struct CatalogueService {
     /// Recent answers, when [`EcomConfig::catalogue_cache`] is set (shared with the product
     /// service, whose writes clear it).
     cache: Option<Arc<CatalogueCache>>,
+    /// The in-process read model, when [`EcomConfig::catalogue_index`] is set.
+    read_model: Option<Arc<ReadModel>>,
 }
 
 impl CatalogueService {
@@ -37,12 +42,23 @@ impl CatalogueService {
         backend: Backend,
         config: Arc<EcomConfig>,
         cache: Option<Arc<CatalogueCache>>,
+        read_model: Option<Arc<ReadModel>>,
     ) -> Self {
         CatalogueService {
             backend,
             config,
             cache,
+            read_model,
         }
+    }
+
+    /// Loads the read model now (when there is one), so the first request does not wait for
+    /// it; otherwise does nothing.
+    pub async fn warm(&self) -> Result<()> {
+        if let Some(model) = &self.read_model {
+            model.read(|_| ()).await?;
+        }
+        Ok(())
     }
 
     /// Every published product, sorted and paged ([`Self::browse`] without filters).
@@ -68,7 +84,17 @@ impl CatalogueService {
     }
 
     async fn browse_store(&self, query: &CatalogueQuery) -> Result<Listing> {
-        let filter = ProductFilter::Catalogue(self.catalogue_filter(query).await?);
+        let filter = self.catalogue_filter(query).await?;
+        if let Some(model) = &self.read_model {
+            let (page, total) = model
+                .read(|index| index.listing(&filter, query.sort, query.page))
+                .await?;
+            // Units sold and the in-stock flag as last recorded on the products (refreshed
+            // after every settlement batch): no store read per listing.
+            let products = page.iter().map(|p| Product::clone(p)).collect();
+            return Ok(Listing { products, total });
+        }
+        let filter = ProductFilter::Catalogue(filter);
         let query = ProductQuery {
             filter,
             sort: query.sort,
@@ -94,7 +120,10 @@ impl CatalogueService {
         };
         let load = async {
             let filter = self.catalogue_filter(&query).await?;
-            self.backend.products.facets(&filter).await
+            match &self.read_model {
+                Some(model) => model.read(|index| index.facets(&filter)).await,
+                None => self.backend.products.facets(&filter).await,
+            }
         };
         match &self.cache {
             Some(cache) => cache.facets(format!("{query:?}"), load).await,
@@ -106,11 +135,11 @@ impl CatalogueService {
     /// or under it).
     pub async fn categories(&self) -> Result<Vec<CategoryNode>> {
         let load = async {
-            let facets = self
-                .backend
-                .products
-                .facets(&CatalogueFilter::default())
-                .await?;
+            let all = CatalogueFilter::default();
+            let facets = match &self.read_model {
+                Some(model) => model.read(|index| index.facets(&all)).await?,
+                None => self.backend.products.facets(&all).await?,
+            };
             Ok(tree(&facets.categories))
         };
         match &self.cache {
@@ -137,14 +166,19 @@ impl CatalogueService {
     /// The storefront of `shop`; [`Error::NotFound`] if there is no such shop.
     pub async fn storefront(&self, shop: &ShopId) -> Result<Storefront> {
         let account = self.shop_account(shop).await?;
-        let product_count = self
-            .backend
-            .products
-            .count(&ProductFilter::Catalogue(CatalogueFilter {
-                shop: Some(shop.clone()),
-                ..CatalogueFilter::default()
-            }))
-            .await?;
+        let filter = CatalogueFilter {
+            shop: Some(shop.clone()),
+            ..CatalogueFilter::default()
+        };
+        let product_count = match &self.read_model {
+            Some(model) => model.read(|index| index.count(&filter)).await?,
+            None => {
+                self.backend
+                    .products
+                    .count(&ProductFilter::Catalogue(filter))
+                    .await?
+            }
+        };
         Ok(Storefront {
             id: shop.clone(),
             name: account.name,

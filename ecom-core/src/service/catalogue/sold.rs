@@ -124,5 +124,6 @@ fn stock_record(product: &Product, state: StockState, at: Timestamp) -> StockRec
         was: (product.in_stock, product.low_stock),
         version,
         events,
+        at,
     }
 }
