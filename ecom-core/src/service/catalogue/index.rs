@@ -171,6 +171,9 @@ pub(crate) struct Index {
     rows: Vec<Option<Row>>,
     free: Vec<Slot>,
     slots: HashMap<ProductId, Slot>,
+    /// The version at which each product left the catalogue (unpublished): an older published
+    /// version read by a poll before it left does not bring it back.
+    left: HashMap<ProductId, u64>,
     orders: Vec<Order>,
     shops: Postings<ShopId>,
     kinds: Postings<String>,
@@ -188,6 +191,7 @@ impl Default for Index {
             rows: Vec::new(),
             free: Vec::new(),
             slots: HashMap::new(),
+            left: HashMap::new(),
             orders: ORDERS
                 .iter()
                 .map(|sort| Order {
@@ -270,17 +274,33 @@ impl Index {
         row_of(&self.rows, *slot).map(|r| &r.product)
     }
 
-    /// Takes in `products` as they now are: published ones added or replaced, others removed.
-    /// Returns how many changed the index.
+    /// Takes in `products` as they now are: published ones added or replaced, others removed;
+    /// one older than the version held is left out (a poll that read it before a write this
+    /// process applied already). Returns how many changed the index.
     pub(crate) fn apply(&mut self, products: impl IntoIterator<Item = Product>) -> usize {
         let mut changed = 0;
         for product in products {
             let held = self.get(&product.id);
-            if held.is_some_and(|p| **p == product) || (held.is_none() && !product.is_published) {
+            let older = match held {
+                Some(p) => p.version > product.version,
+                None => self
+                    .left
+                    .get(&product.id)
+                    .is_some_and(|v| *v > product.version),
+            };
+            if older
+                || held.is_some_and(|p| **p == product)
+                || (held.is_none() && !product.is_published)
+            {
                 continue;
             }
             changed += 1;
             self.remove(&product.id);
+            if product.is_published {
+                self.left.remove(&product.id);
+            } else {
+                self.left.insert(product.id.clone(), product.version);
+            }
             if product.is_published {
                 let slot = self.insert_row(product);
                 self.place(slot);
@@ -562,6 +582,9 @@ impl Index {
         sort: ProductSort,
         page: Page,
     ) -> (Vec<Arc<Product>>, u64) {
+        if let Some(walked) = self.walk(filter, sort, page) {
+            return walked;
+        }
         let (selected, scores) = self.select(filter);
         let total = selected.len() as u64;
         let Some(order) = self.order(sort) else {
@@ -600,20 +623,76 @@ impl Index {
 
     /// How many products `filter` selects.
     pub(crate) fn count(&self, filter: &CatalogueFilter) -> u64 {
-        if filter == &CatalogueFilter::default() {
-            return self.all.total;
+        self.counted(filter)
+            .unwrap_or_else(|| self.select(filter).0.len() as u64)
+    }
+
+    /// How many products `filter` selects, when the counters kept per product know it: no
+    /// filter, or one of shop, kind and category, each with or without `in_stock`.
+    fn counted(&self, filter: &CatalogueFilter) -> Option<u64> {
+        if filter.words.is_some() || filter.min_price.is_some() || filter.max_price.is_some() {
+            return None;
         }
-        if let (Some(shop), true) = (
-            &filter.shop,
-            filter
-                == &CatalogueFilter {
-                    shop: filter.shop.clone(),
-                    ..CatalogueFilter::default()
-                },
-        ) {
-            return self.shops.of(shop).map_or(0, |slots| slots.len() as u64);
+        let totals = if filter.in_stock {
+            &self.in_stock
+        } else {
+            &self.all
+        };
+        fn at<K: Eq + Hash>(counts: &[u64], postings: &Postings<K>, name: &K) -> u64 {
+            postings
+                .ids
+                .get(name)
+                .and_then(|id| counts.get(*id as usize))
+                .copied()
+                .unwrap_or(0)
         }
-        self.select(filter).0.len() as u64
+        match (&filter.shop, &filter.kind, &filter.category) {
+            (None, None, None) => Some(totals.total),
+            (Some(shop), None, None) => Some(at(&totals.shops, &self.shops, shop)),
+            (None, Some(kind), None) => Some(at(&totals.kinds, &self.kinds, kind)),
+            (None, None, Some(category)) => {
+                Some(at(&totals.categories, &self.categories, category))
+            }
+            _ => None,
+        }
+    }
+
+    /// A listing answered by walking `sort`'s order and stopping at the end of the page, when
+    /// the counters know how many match and the walk is expected to look at fewer rows than a
+    /// pass over the candidates would (about `(skip + limit) * rows / matches` against the
+    /// candidates): a page of a big listing costs its page, not its matches.
+    fn walk(
+        &self,
+        filter: &CatalogueFilter,
+        sort: ProductSort,
+        page: Page,
+    ) -> Option<(Vec<Arc<Product>>, u64)> {
+        let total = self.counted(filter)?;
+        let order = self.order(sort)?;
+        let skip = usize::try_from(page.skip).unwrap_or(usize::MAX);
+        let limit = page.limit as usize;
+        if total == 0 || skip as u64 >= total {
+            return Some((Vec::new(), total));
+        }
+        let resolved = self.resolve(filter)?;
+        let rows = order.sorted.len() as u128;
+        let candidates = resolved
+            .candidates
+            .as_ref()
+            .map_or(rows, |c| c.len() as u128);
+        let expected = (skip as u128 + limit as u128) * rows / u128::from(total);
+        if expected > candidates {
+            return None;
+        }
+        let products = order
+            .sorted
+            .iter()
+            .filter_map(|slot| self.passes(&resolved, *slot))
+            .skip(skip)
+            .take(limit)
+            .map(|row| row.product.clone())
+            .collect();
+        Some((products, total))
     }
 
     /// The facets of the products `filter` selects (as [`Facets::of`] counts them).
@@ -779,6 +858,30 @@ mod tests {
         }
     }
 
+    /// A version older than the one held, or than the one a product left at, is left out:
+    /// a poll that read a product before this process applied its own write cannot undo it.
+    #[test]
+    fn older_versions_never_replace_newer_ones() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let shops = [ShopId::generate()];
+        let p = product(&mut rng, &shops, Timestamp::default());
+        let at = |version: u64, published: bool| Product {
+            version,
+            is_published: published,
+            is_draft: !published,
+            name: format!("v{version}"),
+            ..p.clone()
+        };
+        let mut index = Index::of([at(1, true)]);
+        assert_eq!(index.apply([at(3, false)]), 1, "unpublished at 3");
+        assert_eq!(index.apply([at(2, true)]), 0, "read before it left");
+        assert!(index.get(&p.id).is_none());
+        assert_eq!(index.apply([at(4, true)]), 1, "published again");
+        assert_eq!(index.apply([at(3, true)]), 0);
+        assert_eq!(index.get(&p.id).map(|p| p.version), Some(4));
+        assert_eq!(index.count(&CatalogueFilter::default()), 1);
+    }
+
     /// Every listing, count and facet of the index equals the definitions' brute force, while
     /// products come, change and go.
     #[test]
@@ -788,6 +891,7 @@ mod tests {
         let at = Timestamp::default();
         let mut all: Vec<Product> = (0..300).map(|_| product(&mut rng, &shops, at)).collect();
         let mut index = Index::of(all.clone());
+        let mut walked = 0;
         for round in 0..60 {
             // Change, unpublish or add a few.
             let mut changed = Vec::new();
@@ -819,6 +923,7 @@ mod tests {
                 };
                 let mut expected: Vec<&Product> = all.iter().filter(|p| f.matches(p)).collect();
                 expected.sort_by(|a, b| query.compare(a, b));
+                walked += usize::from(index.walk(&f, sort, query.page).is_some());
                 let (page, total) = index.listing(&f, sort, query.page);
                 assert_eq!(total, expected.len() as u64, "round {round}: {f:?}");
                 assert_eq!(index.count(&f), total);
@@ -833,6 +938,7 @@ mod tests {
                 assert_eq!(index.facets(&f), Facets::of(expected.iter().copied()));
             }
         }
+        assert!(walked > 100, "pages walked in order: {walked} of 1200");
         assert_eq!(
             index.count(&CatalogueFilter::default()),
             all.iter().filter(|p| p.is_published).count() as u64

@@ -9,8 +9,13 @@
 //! Polls run on demand, driven by reads: a read that finds the last poll older than
 //! [`POLL_EVERY`] starts one in the background and answers at once; a read waits only when the
 //! last poll began more than [`STALENESS`] before it arrived (concurrent reads share one poll),
-//! or began before a write this process finished before the read (read-your-writes: each
-//! `Ecom` counts its own product writes). With no reads, nothing polls. So an answer holds every write any process finished [`STALENESS`] before the
+//! or began before a write of this process that the index could not take in directly.
+//! Read-your-writes: each `Ecom`'s product port is wrapped (`CountedWrites`) so that its own
+//! inserts and replaces are applied to the index as they finish (a version older than the one
+//! held, or than the one a product left at, never replaces it), and so are stock refreshes that
+//! only move units sold; a failed write, a refresh that moves a product in or out of stock, or
+//! a write during a whole read of the catalogue is counted instead, and the next read waits for
+//! a poll that began after it. With no reads, nothing polls. So an answer holds every write any process finished [`STALENESS`] before the
 //! request (given clocks within [`OVERLAP`]), and every write of its own process. Every
 //! [`RESYNC`] the whole catalogue is read again in the background and swapped in, which
 //! repairs anything a poll could have missed (a write that took longer than [`OVERLAP`]).
@@ -33,7 +38,7 @@ use std::time::{Duration, Instant};
 /// long before the request.
 pub const STALENESS: Duration = Duration::from_millis(500);
 /// How often reads start a poll in the background (reads answer meanwhile).
-pub const POLL_EVERY: Duration = Duration::from_millis(20);
+pub const POLL_EVERY: Duration = Duration::from_millis(200);
 /// How far back each poll reaches before the previous one began: the largest difference
 /// between two processes' clocks plus the longest write it allows.
 pub const OVERLAP: Duration = Duration::from_secs(3);
@@ -68,13 +73,16 @@ pub(crate) struct ReadModel {
     /// The store's products (not the write-counting wrapper).
     products: Arc<dyn ProductRepo>,
     backend: Backend,
-    index: RwLock<Index>,
+    index: Arc<RwLock<Index>>,
     /// One poll at a time; readers that find it busy wait for it.
     progress: tokio::sync::Mutex<Progress>,
     fresh: Mutex<Option<Fresh>>,
     /// Product writes of this process, counted when they finish.
     own_writes: Arc<AtomicU64>,
     resyncing: AtomicBool,
+    /// A whole read of the catalogue is under way (a first load, or a resync): the index it
+    /// builds will replace the current one, so own writes meanwhile are counted, not applied.
+    loading: Arc<AtomicBool>,
     /// A background poll is under way.
     polling: AtomicBool,
 }
@@ -84,15 +92,19 @@ impl ReadModel {
     /// same, with its product writes counted (read-your-writes).
     pub(crate) fn new(backend: Backend) -> (Arc<Self>, Backend) {
         let own_writes = Arc::new(AtomicU64::new(0));
+        let index = Arc::new(RwLock::new(Index::default()));
+        let loading = Arc::new(AtomicBool::new(false));
         let mut counted = backend.clone();
         counted.products = Arc::new(CountedWrites {
             inner: backend.products.clone(),
             writes: own_writes.clone(),
+            index: index.clone(),
+            loading: loading.clone(),
         });
         let model = Arc::new(ReadModel {
             products: backend.products.clone(),
             backend,
-            index: RwLock::new(Index::default()),
+            index,
             progress: tokio::sync::Mutex::new(Progress {
                 since: None,
                 loaded_at: None,
@@ -100,6 +112,7 @@ impl ReadModel {
             fresh: Mutex::new(None),
             own_writes,
             resyncing: AtomicBool::new(false),
+            loading,
             polling: AtomicBool::new(false),
         });
         (model, counted)
@@ -187,8 +200,15 @@ impl ReadModel {
         Ok(())
     }
 
-    /// Every published product, read in pages.
+    /// Every published product, read in pages (own writes meanwhile are counted).
     async fn load(&self) -> Result<Index> {
+        self.loading.store(true, Ordering::SeqCst);
+        let loaded = self.load_pages().await;
+        self.loading.store(false, Ordering::SeqCst);
+        loaded
+    }
+
+    async fn load_pages(&self) -> Result<Index> {
         let mut products: Vec<Product> = Vec::new();
         loop {
             let page = self
@@ -241,17 +261,43 @@ fn overlap() -> chrono::Duration {
     chrono::Duration::from_std(OVERLAP).unwrap_or_else(|_| chrono::Duration::seconds(3))
 }
 
-/// The product port of an `Ecom` with a read model: every write counted once it finishes, so
-/// the next read of the catalogue polls after it.
+/// The product port of an `Ecom` with a read model, which keeps the model up with its own
+/// process's writes (read-your-writes): a product inserted or replaced is applied to the
+/// index at once; a write whose outcome the index cannot take in exactly (a failed one, a
+/// stock refresh that moved a product in or out of stock, any write while a whole read of the
+/// catalogue is under way) is counted, so the next read of the catalogue waits for a poll
+/// that began after it. A stock refresh that only moves units sold is applied to the held
+/// products at once.
 #[derive(Debug)]
 struct CountedWrites {
     inner: Arc<dyn ProductRepo>,
     writes: Arc<AtomicU64>,
+    index: Arc<RwLock<Index>>,
+    loading: Arc<AtomicBool>,
 }
 
 impl CountedWrites {
     fn counted<T>(&self, out: Result<T>) -> Result<T> {
         self.writes.fetch_add(1, Ordering::SeqCst);
+        out
+    }
+
+    /// Takes in `product` as this process just wrote it. The stored document's derived
+    /// fields (units sold, stock flags) are written only by `record_stock`, so the index keeps
+    /// the ones it holds.
+    fn applied(&self, out: Result<()>, product: &Product) -> Result<()> {
+        if out.is_err() || self.loading.load(Ordering::SeqCst) {
+            return self.counted(out);
+        }
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let mut written = product.clone();
+        if let Some(held) = index.get(&product.id) {
+            written.sold = held.sold;
+            written.in_stock = held.in_stock;
+            written.low_stock = held.low_stock;
+        }
+        // A load that begins from now on reads this write: the check above suffices.
+        index.apply([written]);
         out
     }
 }
@@ -260,7 +306,7 @@ impl CountedWrites {
 impl ProductRepo for CountedWrites {
     async fn insert(&self, product: &Product) -> Result<()> {
         let out = self.inner.insert(product).await;
-        self.counted(out)
+        self.applied(out, product)
     }
 
     async fn get(&self, id: &ProductId) -> Result<Option<Product>> {
@@ -278,7 +324,7 @@ impl ProductRepo for CountedWrites {
         events: &[Event],
     ) -> Result<()> {
         let out = self.inner.replace(product, expected_version, events).await;
-        self.counted(out)
+        self.applied(out, product)
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>> {
@@ -295,7 +341,25 @@ impl ProductRepo for CountedWrites {
 
     async fn record_stock(&self, records: &[StockRecord]) -> Result<u64> {
         let out = self.inner.record_stock(records).await;
-        self.counted(out)
+        let flips = records.iter().any(|r| r.state.in_stock != r.was.0);
+        if out.is_err() || flips || self.loading.load(Ordering::SeqCst) {
+            return self.counted(out);
+        }
+        // Units sold moved only: the held products take the refreshed figures at once (a
+        // record another refresh overtook is corrected by the next poll).
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let refreshed: Vec<Product> = records
+            .iter()
+            .filter_map(|r| {
+                let held = index.get(&r.product_id)?;
+                let mut product = Product::clone(held);
+                product.sold = r.state.sold;
+                product.low_stock = r.low_stock;
+                Some(product)
+            })
+            .collect();
+        index.apply(refreshed);
+        out
     }
 
     async fn published_after(&self, after: Option<&ProductId>, limit: u32) -> Result<Vec<Product>> {
