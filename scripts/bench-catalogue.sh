@@ -14,6 +14,8 @@
 #   BENCH_ONLY=facets bash scripts/bench-catalogue.sh                  # listings named *facets*
 #   BENCH_WRITES=0 bash scripts/bench-catalogue.sh                     # no pass under writes
 #   BENCH_BUILD=0 bash scripts/bench-catalogue.sh                      # binaries already built
+#   BENCH_BASELINE=/tmp/before/ecom-server bash scripts/bench-catalogue.sh
+#       # A: that build's server with the read model on (two builds of the read model compared)
 #
 # Traffic goes to 127.0.0.1 only, bounded in time; everything started is stopped at the end.
 set -euo pipefail
@@ -36,12 +38,13 @@ BIN="${CARGO_TARGET_DIR:-target}/release"
 . scripts/bench-services.sh
 start_secantusd
 
-start_server() { # start_server NAME DB INDEX -> sets PORT
+start_server() { # start_server NAME DB INDEX [BINARY] -> sets PORT
   PORT="$(free_port)"
+  local binary="${4:-$BIN/ecom-server}"
   ECOM_BIND="127.0.0.1:$PORT" ECOM_BOOTSTRAP_API_KEY="$KEY" ECOM_SECRET="bench-secret-0123456789abcdef" \
     ECOM_MONGO_URI="$MONGO" ECOM_MONGO_DB="$2" ECOM_CATALOGUE_INDEX="$3" ECOM_CATALOGUE_CACHE_MS=0 \
     ECOM_AUTH_RATE_LIMIT=0 RUST_LOG=warn \
-    "$BIN/ecom-server" >"$WORK/$1.out" 2>&1 </dev/null &
+    "$binary" >"$WORK/$1.out" 2>&1 </dev/null &
   PIDS+=($!)
   SERVER_PID=$!
   wait_for "$WORK/$1.out" "listening on"
@@ -49,7 +52,11 @@ start_server() { # start_server NAME DB INDEX -> sets PORT
 
 for PRODUCTS in $SIZES; do
   DB="catalogue_$PRODUCTS"
-  start_server "store_$PRODUCTS" "$DB" false
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    start_server "baseline_$PRODUCTS" "$DB" true "$BENCH_BASELINE"
+  else
+    start_server "store_$PRODUCTS" "$DB" false
+  fi
   STORE="$PORT"
   STORE_PID="$SERVER_PID"
   start_server "index_$PRODUCTS" "$DB" true
@@ -57,7 +64,10 @@ for PRODUCTS in $SIZES; do
   INDEX_PID="$SERVER_PID"
   # Above BENCH_STORE_MAX products the store path (A) answers in tens of seconds per request
   # (past the server's 30 s timeout for facets): B alone is measured.
-  if [ "$PRODUCTS" -le "${BENCH_STORE_MAX:-10000}" ]; then
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    URLS=(--url "http://127.0.0.1:$STORE" --compare-url "http://127.0.0.1:$INDEX")
+    WHAT="A: $BENCH_BASELINE, read model on; B: this build, read model on; no cache"
+  elif [ "$PRODUCTS" -le "${BENCH_STORE_MAX:-10000}" ]; then
     URLS=(--url "http://127.0.0.1:$STORE" --compare-url "http://127.0.0.1:$INDEX")
     WHAT="A: read model off, no cache; B: read model on (defaults), no cache"
   else
