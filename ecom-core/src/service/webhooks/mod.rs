@@ -226,9 +226,7 @@ impl WebhookService {
     /// [`WebhookSettings::max_endpoints_per_shop`] (a conflict beyond; registrations racing
     /// each other may pass it by as many as race).
     pub async fn create(&self, owner: &EndpointOwner, input: NewEndpoint) -> Result<Endpoint> {
-        let url = validate_url(&input.url, self.settings.url_rules()).await?;
-        let events = checked_events(input.events)?;
-        let description = checked_description(input.description)?;
+        let input = self.checked(input).await?;
         if matches!(owner, EndpointOwner::Shop(_)) {
             let count = self.backend.webhooks.endpoints(owner).await?.len();
             if count >= self.settings.max_endpoints_per_shop {
@@ -241,27 +239,24 @@ impl WebhookService {
                 ));
             }
         }
-        let now = self.backend.clock.now();
-        let endpoint = Endpoint {
-            id: EndpointId::generate(),
-            owner: owner.clone(),
-            url,
-            events,
-            description,
-            enabled: true,
-            disabled_reason: None,
-            failing_since: None,
-            secrets: vec![SigningSecret {
-                value: new_secret(),
-                created_at: now,
-                expires_at: None,
-            }],
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let endpoint = registered(
+            EndpointId::generate(),
+            owner.clone(),
+            input,
+            new_secret(),
+            self.backend.clock.now(),
+        );
         self.backend.webhooks.insert_endpoint(&endpoint).await?;
         Ok(endpoint)
+    }
+
+    /// `input` with its URL, events and description checked.
+    async fn checked(&self, input: NewEndpoint) -> Result<NewEndpoint> {
+        Ok(NewEndpoint {
+            url: validate_url(&input.url, self.settings.url_rules()).await?,
+            events: checked_events(input.events)?,
+            description: checked_description(input.description)?,
+        })
     }
 
     /// Ensures the platform endpoint the operator declares (the server's configuration) at
@@ -273,31 +268,18 @@ impl WebhookService {
     /// meet on one document.
     pub async fn ensure_platform(&self, input: NewEndpoint, secret: &str) -> Result<Endpoint> {
         check_secret(secret)?;
-        let url = validate_url(&input.url, self.settings.url_rules()).await?;
-        let events = checked_events(input.events)?;
-        let description = checked_description(input.description)?;
-        let id = declared_endpoint_id(&url)?;
+        let input = self.checked(input).await?;
+        let (events, description) = (input.events.clone(), input.description.clone());
+        let id = declared_endpoint_id(&input.url)?;
         let owner = EndpointOwner::Platform;
         if self.backend.webhooks.endpoint(&id).await?.is_none() {
-            let now = self.backend.clock.now();
-            let endpoint = Endpoint {
-                id: id.clone(),
-                owner: owner.clone(),
-                url: url.clone(),
-                events: events.clone(),
-                description: description.clone(),
-                enabled: true,
-                disabled_reason: None,
-                failing_since: None,
-                secrets: vec![SigningSecret {
-                    value: secret.to_owned(),
-                    created_at: now,
-                    expires_at: None,
-                }],
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
+            let endpoint = registered(
+                id.clone(),
+                owner.clone(),
+                input,
+                secret.to_owned(),
+                self.backend.clock.now(),
+            );
             match self.backend.webhooks.insert_endpoint(&endpoint).await {
                 Ok(()) => return Ok(endpoint),
                 // Another server registered it first: bring that one up to date.
@@ -466,6 +448,35 @@ impl WebhookService {
             }
         }
         Err(Error::changed("webhook endpoint"))
+    }
+}
+
+/// A newly registered, enabled endpoint of `owner` made of the checked `input`, signing with
+/// `secret`.
+fn registered(
+    id: EndpointId,
+    owner: EndpointOwner,
+    input: NewEndpoint,
+    secret: String,
+    now: Timestamp,
+) -> Endpoint {
+    Endpoint {
+        id,
+        owner,
+        url: input.url,
+        events: input.events,
+        description: input.description,
+        enabled: true,
+        disabled_reason: None,
+        failing_since: None,
+        secrets: vec![SigningSecret {
+            value: secret,
+            created_at: now,
+            expires_at: None,
+        }],
+        created_at: now,
+        updated_at: now,
+        version: 1,
     }
 }
 
