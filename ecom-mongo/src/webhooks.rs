@@ -12,7 +12,7 @@
 //!
 //! A claim reads the due deliveries, the heads of their chains and the endpoints' leases (one
 //! query each), then takes what it chose in one `update_many` that checks each is still due and
-//! free, moves its fence up and marks it with the claim's token, and reads back what carries the
+//! at the fence it was read with (not taken, given back or recorded since), moves its fence up and marks it with the claim's token, and reads back what carries the
 //! token; a worker's result is written with `replace_one` on the fence its claim got. A
 //! delivery waiting behind an earlier pending one of its chain is parked (its `due` moved past
 //! the earlier one's next try or lease, and `parked` set) so it does not crowd the due ones,
@@ -333,10 +333,17 @@ impl MongoWebhooks {
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
         let ids: Vec<&str> = chosen.iter().map(|d| d.id.as_str()).collect();
+        // Each at the fence it was read with: one another worker claimed (and gave back, or
+        // recorded as due again) since is not taken here, so a full match means every fence
+        // below is the stored one.
+        let as_read = chosen
+            .iter()
+            .map(|d| Ok(doc! { "_id": d.id.as_str(), "fence": i64_of(d.fence)? }))
+            .collect::<Result<Vec<Document>>>()?;
         let taken = self
             .deliveries
             .update_many(
-                doc! { "_id": { "$in": &ids }, "due": { "$lte": now.clone() } },
+                doc! { "$or": as_read, "due": { "$lte": now.clone() } },
                 doc! {
                     "$set": {
                         "lease": bson::to_bson(&lease).map_err(to_core)?,

@@ -272,6 +272,7 @@ macro_rules! conformance_suite {
                 each_event_reaches_each_matching_endpoint_once,
                 dispatch_twice_or_concurrently_makes_no_duplicate,
                 racing_workers_deliver_each_delivery_once,
+                claims_given_back_over_the_limit_lose_no_result,
                 a_flaky_receiver_gets_everything_with_backoff, gone_disables_the_endpoint,
                 continuous_failure_disables_after_the_period,
                 each_aggregate_keeps_its_order_per_endpoint, rotated_secrets_sign_for_a_day,

@@ -549,6 +549,61 @@ pub async fn racing_workers_deliver_each_delivery_once(backend: &Backend) {
     );
 }
 
+pub async fn claims_given_back_over_the_limit_lose_no_result(backend: &Backend) {
+    // One delivery per endpoint at a time, eight workers, first attempts failing with short
+    // retries while time moves (far less than a lease): claims keep meeting over the limit and
+    // giving deliveries back, and retries come due again, while another claim that read them
+    // before takes them. A claim must take only what it read, at the fence it records with.
+    let settings = |s: &mut WebhookSettings| {
+        s.max_in_flight_per_endpoint = 1;
+        s.first_retry = Duration::milliseconds(500);
+        s.lease = Duration::days(1);
+    };
+    let kit = Arc::new(kit_with(backend, settings, |call| {
+        Answer::slow(if call.nth == 1 { 500 } else { 200 }, 1)
+    }));
+    let (shop, owner) = shop_owner();
+    kit.endpoint(&owner, "https://one.test/", &[EventKind::OrderPlaced])
+        .await;
+    for _ in 0..30 {
+        kit.log(EventKind::OrderPlaced, &[&shop], &aggregate_id(), 1)
+            .await;
+    }
+    kit.ecom.webhooks.dispatch_all(10).await.unwrap();
+    let expected = 30;
+    rush(8, |i| {
+        let kit = kit.clone();
+        async move {
+            for _ in 0..4000 {
+                let report = kit
+                    .ecom
+                    .webhooks
+                    .deliver_due(kit.now(), &format!("w{i}"))
+                    .await
+                    .unwrap();
+                assert_eq!(report.lost, 0, "a result refused while no lease lapsed");
+                if kit.transport.successes() >= expected {
+                    return;
+                }
+                if i == 0 {
+                    kit.clock.advance(Duration::milliseconds(300));
+                }
+                if report.attempted == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+        }
+    })
+    .await;
+    assert_eq!(kit.transport.successes(), expected);
+    assert_eq!(
+        kit.transport.calls().len(),
+        2 * expected,
+        "each failed once"
+    );
+    assert_eq!(kit.transport.most_at_once(), (1, 1), "one call at a time");
+}
+
 pub async fn a_flaky_receiver_gets_everything_with_backoff(backend: &Backend) {
     // Every second event's deliveries fail three times, then the receiver recovers.
     let kit = kit(backend, |call| {
