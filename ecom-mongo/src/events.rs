@@ -355,7 +355,11 @@ impl OutboxRepo for MongoOutboxes {
     async fn waiting(&self, kind: AggregateKind, limit: u32) -> Result<Vec<(String, Vec<Event>)>> {
         let docs: Vec<Document> = self
             .of(kind)
-            .find(doc! { "outbox.id": { "$exists": true } })
+            // `$exists` names the partial index's filter (so a real MongoDB may use it); the
+            // range over every string (event ids are strings) gives the bounds a store reads
+            // the index between, so no store scans the collection for waiting outboxes
+            // (secantusd-rs does on `$exists` alone: 175 ms per poll at 100,000 products).
+            .find(doc! { "outbox.id": { "$exists": true, "$gte": "" } })
             .projection(doc! { "_id": 1, "outbox": 1 })
             .limit(i64::from(limit))
             .await
