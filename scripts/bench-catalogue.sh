@@ -15,6 +15,7 @@
 #   BENCH_WRITES=0 bash scripts/bench-catalogue.sh                     # no pass under writes
 #   BENCH_BUILD=0 bash scripts/bench-catalogue.sh                      # binaries already built
 #   BENCH_BASELINE=/tmp/before/ecom-server bash scripts/bench-catalogue.sh
+#   BENCH_LOG=ecom_core::service::catalogue=debug bash scripts/bench-catalogue.sh  # servers' logs
 #       # A: that build's server with the read model on (two builds of the read model compared)
 #
 # Traffic goes to 127.0.0.1 only, bounded in time; everything started is stopped at the end.
@@ -43,7 +44,7 @@ start_server() { # start_server NAME DB INDEX [BINARY] -> sets PORT
   local binary="${4:-$BIN/ecom-server}"
   ECOM_BIND="127.0.0.1:$PORT" ECOM_BOOTSTRAP_API_KEY="$KEY" ECOM_SECRET="bench-secret-0123456789abcdef" \
     ECOM_MONGO_URI="$MONGO" ECOM_MONGO_DB="$2" ECOM_CATALOGUE_INDEX="$3" ECOM_CATALOGUE_CACHE_MS=0 \
-    ECOM_AUTH_RATE_LIMIT=0 RUST_LOG=warn \
+    ECOM_AUTH_RATE_LIMIT=0 RUST_LOG="${BENCH_LOG:-warn}" \
     "$binary" >"$WORK/$1.out" 2>&1 </dev/null &
   PIDS+=($!)
   SERVER_PID=$!

@@ -185,7 +185,8 @@ impl ReadModel {
             Some(since) => self.products.changed_since(since, POLL_LIMIT).await?,
             None => Vec::new(),
         };
-        if progress.since.is_none() || changes.len() >= POLL_LIMIT as usize {
+        let changed = changes.len();
+        if progress.since.is_none() || changed >= POLL_LIMIT as usize {
             let index = self.load().await?;
             *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
             progress.loaded_at = Some(began);
@@ -195,6 +196,11 @@ impl ReadModel {
                 .unwrap_or_else(|e| e.into_inner())
                 .apply(changes);
         }
+        tracing::debug!(
+            changes = changed,
+            took_ms = began.elapsed().as_millis(),
+            "catalogue poll"
+        );
         progress.since = Some(now - overlap());
         *self.fresh.lock().unwrap_or_else(|e| e.into_inner()) = Some(Fresh { began, own_writes });
         Ok(())
