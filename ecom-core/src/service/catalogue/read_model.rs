@@ -44,8 +44,10 @@ pub const POLL_EVERY: Duration = Duration::from_millis(200);
 pub const OVERLAP: Duration = Duration::from_secs(3);
 /// How often the whole catalogue is read again.
 pub const RESYNC: Duration = Duration::from_secs(600);
-/// Products per page of a full load.
-const LOAD_PAGE: u32 = 2_000;
+/// Products per page of a full load. Large: a store that sorts every remaining match before
+/// cutting a page (secantusd-rs) reads about `products² / (2 * LOAD_PAGE)` documents for a
+/// load, where a real MongoDB reads each once.
+const LOAD_PAGE: u32 = 20_000;
 /// Most changes one poll takes; more is read as a full load.
 const POLL_LIMIT: u32 = 20_000;
 
