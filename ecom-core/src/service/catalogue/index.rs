@@ -18,7 +18,7 @@ use crate::money::Money;
 use crate::page::Page;
 use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductSort};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -180,6 +180,9 @@ pub(crate) struct Index {
     categories: Postings<String>,
     /// Search token to the sorted slots holding it (ordered, for prefix ranges).
     tokens: BTreeMap<String, Vec<Slot>>,
+    /// Each price a row sells at (minor units; a product with models has several), with its
+    /// slot: the candidates of a price range.
+    by_price: BTreeSet<(i64, Slot)>,
     /// The facets of every product, and of every product in stock.
     all: Totals,
     in_stock: Totals,
@@ -209,6 +212,7 @@ impl Default for Index {
             kinds: Postings::default(),
             categories: Postings::default(),
             tokens: BTreeMap::new(),
+            by_price: BTreeSet::new(),
             all: Totals::default(),
             in_stock: Totals::default(),
         }
@@ -357,6 +361,9 @@ impl Index {
                 }
             }
         }
+        for price in &row.prices {
+            self.by_price.remove(&(*price, slot));
+        }
         self.slots.remove(id);
         self.free.push(slot);
     }
@@ -395,6 +402,9 @@ impl Index {
             }
         }
         self.slots.insert(product.id.clone(), slot);
+        for price in product.prices() {
+            self.by_price.insert((price.minor, slot));
+        }
         let row = Row {
             prices: product.prices().map(|m| m.minor).collect(),
             shop,
@@ -486,6 +496,12 @@ impl Index {
             .into_iter()
             .min_by_key(|l| l.len())
             .map(std::borrow::Cow::Borrowed);
+        if filter.min_price.is_some() || filter.max_price.is_some() {
+            let fewer_than = candidates.as_ref().map_or(self.rows.len(), |c| c.len());
+            if let Some(priced) = self.priced(filter.min_price, filter.max_price, fewer_than) {
+                candidates = Some(std::borrow::Cow::Owned(priced));
+            }
+        }
         let scores = match &filter.words {
             None => None,
             Some(words) => {
@@ -532,6 +548,25 @@ impl Index {
             scores,
             candidates,
         })
+    }
+
+    /// The slots selling at a price within `min..=max`, sorted, when there are fewer than
+    /// `fewer_than` (prices) of them; `None` when a pass over the other candidates is cheaper.
+    fn priced(&self, min: Option<i64>, max: Option<i64>, fewer_than: usize) -> Option<Vec<Slot>> {
+        let (min, max) = (min.unwrap_or(i64::MIN), max.unwrap_or(i64::MAX));
+        if min > max {
+            return Some(Vec::new());
+        }
+        let mut slots = Vec::new();
+        for (_, slot) in self.by_price.range((min, Slot::MIN)..=(max, Slot::MAX)) {
+            if slots.len() >= fewer_than {
+                return None;
+            }
+            slots.push(*slot);
+        }
+        slots.sort_unstable();
+        slots.dedup();
+        Some(slots)
     }
 
     /// Whether the row in `slot` passes every filter of `f`.
