@@ -12,10 +12,11 @@
 //!
 //! A claim reads the due deliveries, the heads of their chains and the endpoints' leases (one
 //! query each), then takes what it chose in one `update_many` that checks each is still due and
-//! at the fence it was read with (not taken, given back or recorded since), moves its fence up and marks it with the claim's token, and reads back what carries the
-//! token; a worker's result is written with `replace_one` on the fence its claim got. A
-//! delivery waiting behind an earlier pending one of its chain is parked (its `due` moved past
-//! the earlier one's next try or lease, and `parked` set) so it does not crowd the due ones,
+//! at the fence it was read with (not taken, given back or recorded since), moves its fence up
+//! and marks it with the claim's token, and reads back what carries the token (only when some
+//! were not taken); a worker's result is written with `replace_one` on the fence its claim
+//! got. A delivery waiting behind an earlier pending one of its chain is parked (its `due` moved
+//! past the earlier one's next try or lease, and `parked` set) so it does not crowd the due ones,
 //! and the head of its chain is marked `waited`; when a marked delivery leaves `pending`, the
 //! parked ones of its chain are woken (made due at once), and a park that comes after the head
 //! left `pending` wakes itself. An unmarked delivery's result is one write.

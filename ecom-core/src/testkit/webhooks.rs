@@ -549,6 +549,42 @@ pub async fn racing_workers_deliver_each_delivery_once(backend: &Backend) {
     );
 }
 
+/// `workers` workers deliver (up to `rounds` claims each) until the transport saw `expected`
+/// successes; the first moves the clock by `step` after each of its claims (far less than a
+/// lease in every case that calls this), and no claim may lose a result.
+async fn workers_race(
+    kit: &Arc<Kit>,
+    workers: usize,
+    rounds: usize,
+    expected: usize,
+    step: Duration,
+) {
+    rush(workers, |i| {
+        let kit = kit.clone();
+        async move {
+            for _ in 0..rounds {
+                let report = kit
+                    .ecom
+                    .webhooks
+                    .deliver_due(kit.now(), &format!("w{i}"))
+                    .await
+                    .unwrap();
+                assert_eq!(report.lost, 0, "a result refused while no lease lapsed");
+                if kit.transport.successes() >= expected {
+                    return;
+                }
+                if i == 0 {
+                    kit.clock.advance(step);
+                }
+                if report.attempted == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 pub async fn claims_given_back_over_the_limit_lose_no_result(backend: &Backend) {
     // One delivery per endpoint at a time, eight workers, first attempts failing with short
     // retries while time moves (far less than a lease): claims keep meeting over the limit and
@@ -571,30 +607,7 @@ pub async fn claims_given_back_over_the_limit_lose_no_result(backend: &Backend) 
     }
     kit.ecom.webhooks.dispatch_all(10).await.unwrap();
     let expected = 30;
-    rush(8, |i| {
-        let kit = kit.clone();
-        async move {
-            for _ in 0..4000 {
-                let report = kit
-                    .ecom
-                    .webhooks
-                    .deliver_due(kit.now(), &format!("w{i}"))
-                    .await
-                    .unwrap();
-                assert_eq!(report.lost, 0, "a result refused while no lease lapsed");
-                if kit.transport.successes() >= expected {
-                    return;
-                }
-                if i == 0 {
-                    kit.clock.advance(Duration::milliseconds(300));
-                }
-                if report.attempted == 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            }
-        }
-    })
-    .await;
+    workers_race(&kit, 8, 4000, expected, Duration::milliseconds(300)).await;
     assert_eq!(kit.transport.successes(), expected);
     assert_eq!(
         kit.transport.calls().len(),
@@ -840,30 +853,7 @@ pub async fn each_aggregate_keeps_its_order_per_endpoint(backend: &Backend) {
     }
     kit.ecom.webhooks.dispatch_all(10).await.unwrap();
     let expected = 2 * 4 * 8;
-    rush(4, |i| {
-        let kit = kit.clone();
-        async move {
-            for _ in 0..3000 {
-                let report = kit
-                    .ecom
-                    .webhooks
-                    .deliver_due(kit.now(), &format!("w{i}"))
-                    .await
-                    .unwrap();
-                assert_eq!(report.lost, 0, "no lease lapses while an attempt lasts");
-                if kit.transport.successes() >= expected {
-                    return;
-                }
-                if i == 0 {
-                    kit.clock.advance(Duration::seconds(5));
-                }
-                if report.attempted == 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            }
-        }
-    })
-    .await;
+    workers_race(&kit, 4, 3000, expected, Duration::seconds(5)).await;
     let calls = kit.transport.calls();
     assert_eq!(
         kit.transport.successes(),
