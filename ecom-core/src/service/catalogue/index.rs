@@ -302,12 +302,10 @@ impl Index {
             self.remove(&product.id);
             if product.is_published {
                 self.left.remove(&product.id);
-            } else {
-                self.left.insert(product.id.clone(), product.version);
-            }
-            if product.is_published {
                 let slot = self.insert_row(product);
                 self.place(slot);
+            } else {
+                self.left.insert(product.id.clone(), product.version);
             }
         }
         if changed > 0 {
@@ -402,11 +400,12 @@ impl Index {
             }
         }
         self.slots.insert(product.id.clone(), slot);
-        for price in product.prices() {
-            self.by_price.insert((price.minor, slot));
+        let prices: Vec<i64> = product.prices().map(|m| m.minor).collect();
+        for price in &prices {
+            self.by_price.insert((*price, slot));
         }
         let row = Row {
-            prices: product.prices().map(|m| m.minor).collect(),
+            prices,
             shop,
             kind,
             categories,

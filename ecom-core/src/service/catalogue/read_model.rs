@@ -290,11 +290,17 @@ impl CountedWrites {
         out
     }
 
+    /// Whether a write that ended in `out` may be applied to the index directly: it succeeded
+    /// and no whole read of the catalogue (which would replace the index) is under way.
+    fn takes_in<T>(&self, out: &Result<T>) -> bool {
+        out.is_ok() && !self.loading.load(Ordering::SeqCst)
+    }
+
     /// Takes in `product` as this process just wrote it. The stored document's derived
     /// fields (units sold, stock flags) are written only by `record_stock`, so the index keeps
     /// the ones it holds.
     fn applied(&self, out: Result<()>, product: &Product) -> Result<()> {
-        if out.is_err() || self.loading.load(Ordering::SeqCst) {
+        if !self.takes_in(&out) {
             return self.counted(out);
         }
         let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
@@ -350,7 +356,7 @@ impl ProductRepo for CountedWrites {
     async fn record_stock(&self, records: &[StockRecord]) -> Result<u64> {
         let out = self.inner.record_stock(records).await;
         let flips = records.iter().any(|r| r.state.in_stock != r.was.0);
-        if out.is_err() || flips || self.loading.load(Ordering::SeqCst) {
+        if flips || !self.takes_in(&out) {
             return self.counted(out);
         }
         // Units sold moved only: the held products take the refreshed figures at once (a
