@@ -9,6 +9,7 @@ use crate::id::{ProductId, ShopId};
 use crate::inventory::StockState;
 use crate::money::Money;
 use crate::page::Page;
+use crate::product_cursor::{ProductCursor, SortKey};
 use crate::search::SearchWords;
 use crate::variant::{Model, Variation};
 use async_trait::async_trait;
@@ -305,8 +306,11 @@ pub struct ProductQuery {
     pub filter: ProductFilter,
     /// In which order.
     pub sort: ProductSort,
-    /// Which window.
+    /// Which window: `page.skip` items are skipped after `after`, if any (the API takes a
+    /// page number or a cursor, never both).
     pub page: Page,
+    /// Only the products after this cursor of `sort` ([`ProductQuery::is_after`]).
+    pub after: Option<ProductCursor>,
 }
 
 impl ProductQuery {
@@ -314,21 +318,61 @@ impl ProductQuery {
     /// the memory backend sorts by, MongoDB's sort documents follow, and the catalogue's
     /// read model keeps its orders in).
     pub fn compare(&self, a: &Product, b: &Product) -> Ordering {
-        let newest = || b.created_at.cmp(&a.created_at);
-        let primary = match self.sort {
-            ProductSort::Newest => newest(),
-            ProductSort::RecentlyUpdated => b.updated_at.cmp(&a.updated_at),
-            ProductSort::PriceAsc => a.price.minor.cmp(&b.price.minor),
-            ProductSort::PriceDesc => b.price.minor.cmp(&a.price.minor),
-            ProductSort::BestSelling => b.sold.cmp(&a.sold),
-            ProductSort::Relevance => match &self.filter {
-                ProductFilter::Catalogue(c) => {
-                    c.relevance(b).cmp(&c.relevance(a)).then_with(newest)
-                }
-                ProductFilter::Shop { .. } => newest(),
-            },
+        self.order((self.key_of(a), &a.id), (self.key_of(b), &b.id))
+    }
+
+    /// `product`'s key in this query's sort.
+    pub fn key_of(&self, product: &Product) -> SortKey {
+        match self.sort {
+            ProductSort::Newest => SortKey::At(product.created_at),
+            ProductSort::RecentlyUpdated => SortKey::At(product.updated_at),
+            ProductSort::PriceAsc | ProductSort::PriceDesc => SortKey::Price(product.price.minor),
+            ProductSort::BestSelling => SortKey::Sold(product.sold),
+            ProductSort::Relevance => {
+                let score = match &self.filter {
+                    ProductFilter::Catalogue(c) => c.relevance(product),
+                    ProductFilter::Shop { .. } => 0,
+                };
+                SortKey::Relevance(score, product.created_at)
+            }
+        }
+    }
+
+    /// The order of two positions (key, id) in this query's sort: what [`compare`]
+    /// (Self::compare) and [`is_after`](Self::is_after) share.
+    fn order(&self, a: (SortKey, &ProductId), b: (SortKey, &ProductId)) -> Ordering {
+        let primary = match (a.0, b.0) {
+            (SortKey::At(a), SortKey::At(b)) => b.cmp(&a),
+            (SortKey::Price(a), SortKey::Price(b)) if self.sort == ProductSort::PriceAsc => {
+                a.cmp(&b)
+            }
+            (SortKey::Price(a), SortKey::Price(b)) => b.cmp(&a),
+            (SortKey::Sold(a), SortKey::Sold(b)) => b.cmp(&a),
+            (SortKey::Relevance(a, at_a), SortKey::Relevance(b, at_b)) => {
+                b.cmp(&a).then_with(|| at_b.cmp(&at_a))
+            }
+            // Keys of different sorts never meet: `key_of` and `ProductCursor::parse` make
+            // them for the query's sort.
+            _ => Ordering::Equal,
         };
-        primary.then_with(|| b.id.cmp(&a.id))
+        primary.then_with(|| b.1.cmp(a.1))
+    }
+
+    /// Whether `product` comes after the query's cursor (every product does without one).
+    pub fn is_after(&self, product: &Product) -> bool {
+        self.after.as_ref().is_none_or(|after| {
+            self.order((self.key_of(product), &product.id), (after.key, &after.id))
+                == Ordering::Greater
+        })
+    }
+
+    /// The cursor a page ending at `product` hands on: the next page starts after it.
+    pub fn cursor_of(&self, product: &Product) -> ProductCursor {
+        ProductCursor {
+            sort: self.sort,
+            key: self.key_of(product),
+            id: product.id.clone(),
+        }
     }
 }
 

@@ -43,6 +43,9 @@ impl ErrorBody {
 /// The response header giving a list's number of items over all pages.
 pub const TOTAL_COUNT: &str = "x-total-count";
 
+/// The response header giving the cursor of a listing's next page (`after=`).
+pub const NEXT_CURSOR: &str = "x-next-cursor";
+
 /// A handler's successful result: status, message and payload, rendered as an [`Envelope`].
 #[derive(Debug)]
 pub struct Reply<T> {
@@ -50,6 +53,7 @@ pub struct Reply<T> {
     message: &'static str,
     metadata: T,
     total: Option<u64>,
+    next: Option<String>,
 }
 
 impl<T> Reply<T> {
@@ -60,6 +64,7 @@ impl<T> Reply<T> {
             message,
             metadata,
             total: None,
+            next: None,
         }
     }
 
@@ -70,12 +75,19 @@ impl<T> Reply<T> {
             message,
             metadata,
             total: None,
+            next: None,
         }
     }
 
     /// With the `x-total-count` header: how many items the whole list holds, over all pages.
     pub fn with_total(mut self, total: u64) -> Self {
         self.total = Some(total);
+        self
+    }
+
+    /// With the `x-next-cursor` header when there is a next page's cursor.
+    pub fn with_next(mut self, next: Option<String>) -> Self {
+        self.next = next;
         self
     }
 }
@@ -92,6 +104,10 @@ impl<T: Serialize> IntoResponse for Reply<T> {
             response
                 .headers_mut()
                 .insert(TOTAL_COUNT, HeaderValue::from(total));
+        }
+        // A cursor is URL-safe base64: always a valid header value.
+        if let Some(next) = self.next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert(NEXT_CURSOR, next);
         }
         response
     }

@@ -14,6 +14,7 @@ use ecom_core::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
     StockRecord,
 };
+use ecom_core::product_cursor::{ProductCursor, SortKey};
 use ecom_core::search::{self, SearchWords};
 use ecom_core::variant::{Model, Variation};
 use ecom_core::{Error, Money, Result};
@@ -367,6 +368,58 @@ fn relevance(words: &SearchWords) -> Document {
     doc! { "$add": terms }
 }
 
+/// [`ProductQuery::is_after`] as a query: the products past `after` in its sort (the key
+/// further along, or the same key and a lower id), `None` without a cursor. `scored`: the
+/// documents carry their `relevance` (a keyword query's pipeline); without keywords every
+/// product's relevance is 0 and the order is the newest's.
+fn after_filter(after: Option<&ProductCursor>, scored: bool) -> Result<Option<Document>> {
+    let Some(after) = after else {
+        return Ok(None);
+    };
+    let id = after.id.as_str();
+    let at = |t: &Timestamp| timestamp::to_bson(t).map_err(Error::backend);
+    // (field, value, whether the order goes up): the key's fields, most significant first.
+    let fields: Vec<(&str, Bson, bool)> = match (after.sort, after.key) {
+        (ProductSort::RecentlyUpdated, SortKey::At(t)) => vec![("updatedAt", at(&t)?, false)],
+        (_, SortKey::At(t)) => vec![("createdAt", at(&t)?, false)],
+        (sort, SortKey::Price(minor)) => {
+            vec![(
+                "price.minor",
+                Bson::Int64(minor),
+                sort == ProductSort::PriceAsc,
+            )]
+        }
+        (_, SortKey::Sold(sold)) => {
+            let sold = i64::try_from(sold).unwrap_or(i64::MAX);
+            vec![("sold", Bson::Int64(sold), false)]
+        }
+        (_, SortKey::Relevance(_, t)) if !scored => vec![("createdAt", at(&t)?, false)],
+        (_, SortKey::Relevance(score, t)) => vec![
+            (
+                "relevance",
+                Bson::Int32(i32::try_from(score).unwrap_or(i32::MAX)),
+                false,
+            ),
+            ("createdAt", at(&t)?, false),
+        ],
+    };
+    // Past the cursor: for some field, every one before it equal and it further along (the
+    // id last, going down).
+    let mut either = Vec::new();
+    let mut equal = Document::new();
+    for (field, value, up) in fields {
+        let mut branch = equal.clone();
+        let mut further = Document::new();
+        further.insert(if up { "$gt" } else { "$lt" }, value.clone());
+        branch.insert(field, further);
+        either.push(branch);
+        equal.insert(field, value);
+    }
+    equal.insert("_id", doc! { "$lt": id });
+    either.push(equal);
+    Ok(Some(doc! { "$or": either }))
+}
+
 fn sort_of(sort: ProductSort) -> Document {
     match sort {
         ProductSort::Newest | ProductSort::Relevance => doc! { "createdAt": -1, "_id": -1 },
@@ -445,11 +498,17 @@ impl MongoProducts {
         filter: &CatalogueFilter,
         words: &SearchWords,
         page: Page,
+        after: Option<&ProductCursor>,
     ) -> Result<Vec<Product>> {
         let skip = i64::try_from(page.skip).map_err(|_| out_of_range("skip"))?;
-        let pipeline = vec![
+        let mut pipeline = vec![
             doc! { "$match": catalogue_filter(filter) },
             doc! { "$addFields": { "relevance": relevance(words) } },
+        ];
+        if let Some(after) = after_filter(after, true)? {
+            pipeline.push(doc! { "$match": after });
+        }
+        pipeline.extend([
             doc! { "$sort": { "relevance": -1, "createdAt": -1, "_id": -1 } },
             doc! { "$skip": skip },
             doc! { "$limit": i64::from(page.limit) },
@@ -457,7 +516,7 @@ impl MongoProducts {
                 "relevance": 0, "searchPrefixes": 0, "categoryPaths": 0, "changedAt": 0,
                 "changedSecond": 0,
             } },
-        ];
+        ]);
         let docs: Vec<Document> = self
             .products
             .aggregate(pipeline)
@@ -567,12 +626,18 @@ impl ProductRepo for MongoProducts {
             (query.sort, &query.filter)
         {
             if let Some(words) = &catalogue.words {
-                return self.ranked(catalogue, words, query.page).await;
+                return self
+                    .ranked(catalogue, words, query.page, query.after.as_ref())
+                    .await;
             }
+        }
+        let mut filter = filter_of(&query.filter);
+        if let Some(after) = after_filter(query.after.as_ref(), false)? {
+            filter.insert("$and", vec![after]);
         }
         found(
             self.products
-                .find(filter_of(&query.filter))
+                .find(filter)
                 .sort(sort_of(query.sort))
                 .optional(hint_for(&query.filter, Some(query.sort)), |find, hint| {
                     find.hint(hint)

@@ -82,7 +82,7 @@ impl ProductRepo for MemoryProducts {
         let products = locked(&self.products);
         let mut selected: Vec<&Product> = products
             .values()
-            .filter(|p| selects(&query.filter, p))
+            .filter(|p| selects(&query.filter, p) && query.is_after(p))
             .collect();
         selected.sort_by(|a, b| query.compare(a, b));
         Ok(query.page.apply(selected.into_iter().cloned()))

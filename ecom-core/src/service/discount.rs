@@ -286,6 +286,7 @@ impl DiscountService {
                         },
                         sort: ProductSort::Newest,
                         page,
+                        after: None,
                     })
                     .await
             }

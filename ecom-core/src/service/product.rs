@@ -590,6 +590,7 @@ impl ProductService {
                 },
                 sort: ProductSort::RecentlyUpdated,
                 page,
+                after: None,
             })
             .await?;
         with_sold(&self.backend, list).await

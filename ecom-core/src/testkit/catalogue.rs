@@ -278,6 +278,37 @@ async fn filters_and_sorts(backend: &Backend, index: bool) {
                 );
             }
         }
+        // The first pages again by cursor, each starting after the last one's `next`: the
+        // same products in the same order, and no cursor after the last page.
+        query.page = Page::numbered(1, rng.gen_range(1..=60)).unwrap();
+        let limit = query.page.limit as usize;
+        query.after = None;
+        let mut walked: Vec<ProductId> = Vec::new();
+        for step in 0..4 {
+            let listing = ecom.catalogue.browse(&query).await.unwrap();
+            assert_eq!(listing.total, expected.len() as u64, "round {round}: total");
+            walked.extend(listing.products.iter().map(|p| p.id.clone()));
+            let want = ids(expected.iter().take(walked.len()).copied());
+            assert_eq!(
+                walked.iter().collect::<Vec<_>>(),
+                want,
+                "round {round}: step {step} of {query:?}"
+            );
+            assert_eq!(
+                listing.next.is_some(),
+                listing.products.len() == limit,
+                "round {round}: a cursor after every full page only"
+            );
+            match listing.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(
+            walked.len(),
+            expected.len().min(limit * 4),
+            "round {round}: pages by cursor hold every match"
+        );
     }
 }
 

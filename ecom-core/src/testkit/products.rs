@@ -108,7 +108,12 @@ pub async fn list_filters_sorts_and_pages(backend: &Backend) {
         created.push(p);
     }
     let names = |ps: Vec<Product>| ps.into_iter().map(|p| p.name).collect::<Vec<_>>();
-    let query = |filter, sort, page| ProductQuery { filter, sort, page };
+    let query = |filter, sort, page| ProductQuery {
+        filter,
+        sort,
+        page,
+        after: None,
+    };
     let all = Page::numbered(1, 10).unwrap();
     let listed = backend
         .products

@@ -6,6 +6,7 @@ use ecom_core::id::ShopId;
 use ecom_core::money::{Currency, MajorUnits, Money};
 use ecom_core::page::{Page, DEFAULT_PAGE_LIMIT};
 use ecom_core::product::{Product, ProductSort};
+use ecom_core::product_cursor::ProductCursor;
 use ecom_core::service::{CatalogueQuery, NewProduct, ProductPatch};
 use ecom_core::variant::{Model, ModelInput, Offer, Variation};
 use ecom_core::Error;
@@ -351,6 +352,11 @@ pub struct CatalogueParams {
     pub q: Option<String>,
     /// `true`: only products with stock free to sell.
     pub in_stock: Option<bool>,
+    /// A cursor: the page after the one whose `x-next-cursor` header gave it (same filters and
+    /// `sort`; not with `page`). Deep pages cost a page this way, and products added or
+    /// removed before it shift nothing.
+    #[param(max_length = 200)]
+    pub after: Option<String>,
 }
 
 impl CatalogueParams {
@@ -361,6 +367,9 @@ impl CatalogueParams {
                 .map(|p| Money::parse_major(p, currency, field))
                 .transpose()
         };
+        if self.after.is_some() && self.page.is_some() {
+            return Err(Error::validation("after", "cannot be combined with page").into());
+        }
         let page = Page::numbered(
             self.page.unwrap_or(1),
             self.limit.unwrap_or(DEFAULT_PAGE_LIMIT),
@@ -370,6 +379,12 @@ impl CatalogueParams {
         } else {
             ProductSort::Newest
         };
+        let sort = self.sort.map_or(default_sort, ProductSort::from);
+        let after = self
+            .after
+            .as_deref()
+            .map(|text| ProductCursor::parse(text, sort))
+            .transpose()?;
         Ok(CatalogueQuery {
             min_price: price(&self.min_price, "min_price")?,
             max_price: price(&self.max_price, "max_price")?,
@@ -383,8 +398,9 @@ impl CatalogueParams {
             kind: self.kind,
             q: self.q,
             in_stock: self.in_stock.unwrap_or(false),
-            sort: self.sort.map_or(default_sort, ProductSort::from),
+            sort,
             page,
+            after,
         })
     }
 }

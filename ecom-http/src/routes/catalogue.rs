@@ -78,7 +78,8 @@ pub async fn storefront(
         CatalogueParams
     ),
     responses((status = 200, description = "The shop's published products", body = Envelope<Vec<ProductDto>>,
-        headers(("x-total-count" = u64, description = "Matching products over all pages")))),
+        headers(("x-total-count" = u64, description = "Matching products over all pages"),
+            ("x-next-cursor" = String, description = "After a full page: `after` for the next page")))),
     security(("api_key" = []))
 )]
 pub async fn shop_products(
@@ -90,6 +91,7 @@ pub async fn shop_products(
     let listing = state.ecom.catalogue.browse_shop(&shop, &query).await?;
     Ok(
         Reply::ok("Get shop products success!", products(listing.products))
-            .with_total(listing.total),
+            .with_total(listing.total)
+            .with_next(listing.next.map(|n| n.encode())),
     )
 }

@@ -29,12 +29,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Published products, filtered, sorted and paged; `x-total-count` gives the number of
-/// matches over all pages.
+/// matches over all pages, and after a full page `x-next-cursor` the `after` of the next
+/// (exact at any depth, at the cost of one page).
 #[utoipa::path(
     get, path = "/products/all", tag = "products",
     params(CatalogueParams),
     responses((status = 200, description = "Published products", body = Envelope<Vec<ProductDto>>,
-        headers(("x-total-count" = u64, description = "Matching products over all pages")))),
+        headers(("x-total-count" = u64, description = "Matching products over all pages"),
+            ("x-next-cursor" = String, description = "After a full page: `after` for the next page")))),
     security(("api_key" = []))
 )]
 pub async fn list_products(
@@ -45,7 +47,8 @@ pub async fn list_products(
     let listing = state.ecom.catalogue.browse(&query).await?;
     Ok(
         Reply::ok("Get list products success!", products(listing.products))
-            .with_total(listing.total),
+            .with_total(listing.total)
+            .with_next(listing.next.map(|n| n.encode())),
     )
 }
 

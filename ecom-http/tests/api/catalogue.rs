@@ -46,6 +46,23 @@ async fn listed(api: &Api, path: &str) -> (Vec<String>, u64) {
     (ids, total)
 }
 
+/// `GET path`: the ids listed and the `x-next-cursor`, if any.
+async fn paged(api: &Api, path: &str) -> (Vec<String>, Option<String>) {
+    let answer = api.api(Method::GET, path, &[], None).await;
+    let ids = answer
+        .ok(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["_id"].as_str().unwrap().to_owned())
+        .collect();
+    let next = answer
+        .headers
+        .get("x-next-cursor")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (ids, next)
+}
+
 /// Two shops, a customer and the published products (a mug, a red and a blue tee), shared by
 /// every step of the story.
 struct Catalogue {
@@ -103,12 +120,65 @@ async fn catalogue(api: Api) {
         blue,
     };
     filters_and_search(&cat).await;
+    cursors(&cat).await;
     facets_and_tree(&cat).await;
     storefronts(&cat).await;
     a_sale_and_a_move(&cat).await;
     bad_filters(&cat).await;
     assert_ne!(lamp, cat.mug);
     support::contract::assert_answers_follow_the_document(&cat.api).await;
+}
+
+/// Pages by cursor: each full page's `x-next-cursor` leads to the next, in the listing's
+/// order, whatever is published before it meanwhile; a cursor of another sort, or with a page
+/// number, is a 400.
+async fn cursors(cat: &Catalogue) {
+    let Catalogue {
+        api,
+        mug,
+        red,
+        blue,
+        ..
+    } = cat;
+    let base = "/products/all?sort=price_asc&limit=2";
+    let (first, next) = paged(api, base).await;
+    assert_eq!(first, [blue.clone(), mug.clone()]);
+    let next = next.expect("a full page hands on a cursor");
+    // A new cheapest product (of a shop of its own, taken away after) moves every page
+    // number; the cursor is not moved.
+    let other = signup(api, "shop", "cursor@shops.example").await;
+    let cheap = product(
+        api,
+        &other,
+        "Cheap cotton tee",
+        "1",
+        1,
+        "Fashion/Men",
+        false,
+    )
+    .await;
+    let (second, last) = paged(api, &format!("{base}&after={next}")).await;
+    assert_eq!(second, std::slice::from_ref(red));
+    assert_eq!(last, None, "a short page is the last");
+    let (again, _) = paged(api, base).await;
+    assert_eq!(again, [cheap.clone(), blue.clone()]);
+    for query in [
+        format!("sort=price_desc&after={next}"),
+        format!("sort=price_asc&page=2&after={next}"),
+        "after=bm90IGEgY3Vyc29y".to_owned(),
+    ] {
+        api.api(Method::GET, &format!("/products/all?{query}"), &[], None)
+            .await
+            .err(400, "after");
+    }
+    api.api(
+        Method::POST,
+        &format!("/products/unpublish/{cheap}"),
+        &other.auth(),
+        None,
+    )
+    .await
+    .ok(200);
 }
 
 /// Filters combine and the header counts every match; search ignores accents and case, takes

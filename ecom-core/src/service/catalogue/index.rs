@@ -17,6 +17,7 @@ use crate::id::{ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use crate::product::{CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductSort};
+use crate::product_cursor::ProductCursor;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::Hash;
@@ -202,6 +203,7 @@ impl Default for Index {
                         filter: ProductFilter::Catalogue(CatalogueFilter::default()),
                         sort: *sort,
                         page: Page::default(),
+                        after: None,
                     },
                     sorted: Vec::new(),
                     rank: Vec::new(),
@@ -615,12 +617,24 @@ impl Index {
         filter: &CatalogueFilter,
         sort: ProductSort,
         page: Page,
+        after: Option<&ProductCursor>,
     ) -> (Vec<Arc<Product>>, u64) {
-        if let Some(walked) = self.walk(filter, sort, page) {
+        let after = after.map(|after| ProductQuery {
+            filter: ProductFilter::Catalogue(filter.clone()),
+            sort,
+            page,
+            after: Some(after.clone()),
+        });
+        if let Some(walked) = self.walk(filter, sort, page, after.as_ref()) {
             return walked;
         }
-        let (selected, scores) = self.select(filter);
+        let (mut selected, scores) = self.select(filter);
         let total = selected.len() as u64;
+        if let Some(after) = &after {
+            selected.retain(|slot| {
+                row_of(&self.rows, *slot).is_some_and(|r| after.is_after(&r.product))
+            });
+        }
         let Some(order) = self.order(sort) else {
             return (Vec::new(), total);
         };
@@ -700,6 +714,7 @@ impl Index {
         filter: &CatalogueFilter,
         sort: ProductSort,
         page: Page,
+        after: Option<&ProductQuery>,
     ) -> Option<(Vec<Arc<Product>>, u64)> {
         let total = self.counted(filter)?;
         let order = self.order(sort)?;
@@ -718,8 +733,16 @@ impl Index {
         if expected > candidates {
             return None;
         }
+        // A cursor's page starts where the order passes it: the order is the query's.
+        let start = after.map_or(0, |after| {
+            order.sorted.partition_point(|slot| {
+                row_of(&self.rows, *slot).is_some_and(|r| !after.is_after(&r.product))
+            })
+        });
         let products = order
             .sorted
+            .get(start..)
+            .unwrap_or_default()
             .iter()
             .filter_map(|slot| self.passes(&resolved, *slot))
             .skip(skip)
@@ -954,11 +977,12 @@ mod tests {
                     filter: ProductFilter::Catalogue(f.clone()),
                     sort,
                     page: Page::offset(rng.gen_range(0..30), rng.gen_range(1..40)).unwrap(),
+                    after: None,
                 };
                 let mut expected: Vec<&Product> = all.iter().filter(|p| f.matches(p)).collect();
                 expected.sort_by(|a, b| query.compare(a, b));
-                walked += usize::from(index.walk(&f, sort, query.page).is_some());
-                let (page, total) = index.listing(&f, sort, query.page);
+                walked += usize::from(index.walk(&f, sort, query.page, None).is_some());
+                let (page, total) = index.listing(&f, sort, query.page, None);
                 assert_eq!(total, expected.len() as u64, "round {round}: {f:?}");
                 assert_eq!(index.count(&f), total);
                 let want: Vec<&ProductId> = query
@@ -969,6 +993,27 @@ mod tests {
                     .collect();
                 let got: Vec<&ProductId> = page.iter().map(|p| &p.id).collect();
                 assert_eq!(got, want, "round {round}: {query:?}");
+                // The page after a cursor: the page's last product's, or any product's (one
+                // that is not listed, or no longer, included).
+                let from = match page.last() {
+                    Some(last) if rng.gen_bool(0.5) => last.as_ref(),
+                    _ => &all[rng.gen_range(0..all.len())],
+                };
+                let next = ProductQuery {
+                    page: Page::offset(0, query.page.limit).unwrap(),
+                    after: Some(query.cursor_of(from)),
+                    ..query.clone()
+                };
+                let want: Vec<&ProductId> = expected
+                    .iter()
+                    .filter(|p| next.is_after(p))
+                    .take(next.page.limit as usize)
+                    .map(|p| &p.id)
+                    .collect();
+                let (after, total_after) = index.listing(&f, sort, next.page, next.after.as_ref());
+                assert_eq!(total_after, total);
+                let got: Vec<&ProductId> = after.iter().map(|p| &p.id).collect();
+                assert_eq!(got, want, "round {round}: {next:?}");
                 assert_eq!(index.facets(&f), Facets::of(expected.iter().copied()));
             }
         }

@@ -85,29 +85,28 @@ impl CatalogueService {
 
     async fn browse_store(&self, query: &CatalogueQuery) -> Result<Listing> {
         let filter = self.catalogue_filter(query).await?;
+        let after = query.after.as_ref();
         if let Some(model) = &self.read_model {
             let (page, total) = model
-                .read(|index| index.listing(&filter, query.sort, query.page))
+                .read(|index| index.listing(&filter, query.sort, query.page, after))
                 .await?;
             // Units sold and the in-stock flag as last recorded on the products (refreshed
             // after every settlement batch): no store read per listing.
-            let products = page.iter().map(|p| Product::clone(p)).collect();
-            return Ok(Listing { products, total });
+            let products: Vec<Product> = page.iter().map(|p| Product::clone(p)).collect();
+            return Ok(Listing::of(filter, query, products, total));
         }
-        let filter = ProductFilter::Catalogue(filter);
-        let query = ProductQuery {
-            filter,
+        let store_query = ProductQuery {
+            filter: ProductFilter::Catalogue(filter.clone()),
             sort: query.sort,
             page: query.page,
+            after: after.cloned(),
         };
         let (products, total) = tokio::join!(
-            self.backend.products.list(&query),
-            self.backend.products.count(&query.filter)
+            self.backend.products.list(&store_query),
+            self.backend.products.count(&store_query.filter)
         );
-        Ok(Listing {
-            products: with_sold(&self.backend, products?).await?,
-            total: total?,
-        })
+        let products = with_sold(&self.backend, products?).await?;
+        Ok(Listing::of(filter, query, products, total?))
     }
 
     /// Counts of the products `query` selects by category, kind and shop, and their prices.
@@ -197,6 +196,7 @@ impl CatalogueService {
             return Ok(Listing {
                 products: Vec::new(),
                 total: 0,
+                next: None,
             });
         }
         let query = CatalogueQuery {

@@ -4,7 +4,8 @@ use crate::clock::Timestamp;
 use crate::id::ShopId;
 use crate::money::Money;
 use crate::page::Page;
-use crate::product::{Product, ProductSort};
+use crate::product::{CatalogueFilter, Product, ProductFilter, ProductQuery, ProductSort};
+use crate::product_cursor::ProductCursor;
 
 /// What [`CatalogueService::browse`](super::CatalogueService::browse) and
 /// [`CatalogueService::facets`](super::CatalogueService::facets) select: every field is
@@ -41,8 +42,10 @@ pub struct CatalogueQuery {
     pub in_stock: bool,
     /// Order of the listing (facets ignore it).
     pub sort: ProductSort,
-    /// Window of the listing (facets ignore it).
+    /// Window of the listing (facets ignore it): `page.skip` items are skipped after `after`.
     pub page: Page,
+    /// Only the products after this cursor (a [`Listing::next`] of the same sort).
+    pub after: Option<ProductCursor>,
 }
 
 /// One page of a listing and how many products match in all.
@@ -52,6 +55,35 @@ pub struct Listing {
     pub products: Vec<Product>,
     /// Every match, over all pages.
     pub total: u64,
+    /// Where the next page starts (`after`), when this page is full: a listing may hold more
+    /// after it. `None` on a shorter page, which is the last.
+    pub next: Option<ProductCursor>,
+}
+
+impl Listing {
+    /// The page `products` of `query` (its filter resolved to `filter`), `total` matching.
+    pub(crate) fn of(
+        filter: CatalogueFilter,
+        query: &CatalogueQuery,
+        products: Vec<Product>,
+        total: u64,
+    ) -> Listing {
+        let full = products.len() >= query.page.limit as usize;
+        let next = products.last().filter(|_| full).map(|last| {
+            ProductQuery {
+                filter: ProductFilter::Catalogue(filter),
+                sort: query.sort,
+                page: query.page,
+                after: None,
+            }
+            .cursor_of(last)
+        });
+        Listing {
+            products,
+            total,
+            next,
+        }
+    }
 }
 
 /// A shop's public face.
