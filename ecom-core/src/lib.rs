@@ -57,7 +57,7 @@ pub mod order;
 pub mod page;
 pub mod payment;
 pub mod product;
-pub mod product_cursor;
+pub mod product_sort;
 pub mod search;
 pub mod secret;
 pub mod service;

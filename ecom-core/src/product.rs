@@ -9,7 +9,7 @@ use crate::id::{ProductId, ShopId};
 use crate::inventory::StockState;
 use crate::money::Money;
 use crate::page::Page;
-use crate::product_cursor::{ProductCursor, SortKey};
+pub use crate::product_sort::{ProductCursor, ProductSort, SortKey};
 use crate::search::SearchWords;
 use crate::variant::{Model, Variation};
 use async_trait::async_trait;
@@ -278,25 +278,6 @@ impl Facets {
         facets.shops = shops.into_iter().collect();
         facets
     }
-}
-
-/// Order of a product list. Ties are broken by id, descending, so pages are stable.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub enum ProductSort {
-    /// Newest first by `created_at`.
-    #[default]
-    Newest,
-    /// Most recently updated first (shop lists).
-    RecentlyUpdated,
-    /// Cheapest first.
-    PriceAsc,
-    /// Dearest first.
-    PriceDesc,
-    /// Most keywords matched first, then newest ([`CatalogueFilter::relevance`]); newest
-    /// first when the filter has no keywords.
-    Relevance,
-    /// Most units sold first (the stored [`Product::sold`]).
-    BestSelling,
 }
 
 /// A list query over products.

@@ -14,7 +14,7 @@ use ecom_core::product::{
     CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
     StockRecord,
 };
-use ecom_core::product_cursor::{ProductCursor, SortKey};
+use ecom_core::product::{ProductCursor, SortKey};
 use ecom_core::search::{self, SearchWords};
 use ecom_core::variant::{Model, Variation};
 use ecom_core::{Error, Money, Result};

@@ -4,8 +4,8 @@ use crate::clock::Timestamp;
 use crate::id::ShopId;
 use crate::money::Money;
 use crate::page::Page;
+use crate::product::ProductCursor;
 use crate::product::{CatalogueFilter, Product, ProductFilter, ProductQuery, ProductSort};
-use crate::product_cursor::ProductCursor;
 
 /// What [`CatalogueService::browse`](super::CatalogueService::browse) and
 /// [`CatalogueService::facets`](super::CatalogueService::facets) select: every field is

@@ -1,5 +1,5 @@
-//! Cursors of product listings: where a page ended, so that the next page starts right after
-//! it (`after=`) at the cost of one page however deep it is, and without the duplicates or
+//! The orders of product listings ([`ProductSort`]) and cursors into them: where a page
+//! ended, so that the next page starts right after it (`after=`) at the cost of one page however deep it is, and without the duplicates or
 //! gaps a page number shows when products are added or removed before it meanwhile.
 //!
 //! A cursor holds the last product's sort key and id ([`ProductQuery::cursor_of`]); the
@@ -14,9 +14,27 @@
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::id::ProductId;
-use crate::product::ProductSort;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+
+/// Order of a product list. Ties are broken by id, descending, so pages are stable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum ProductSort {
+    /// Newest first by `created_at`.
+    #[default]
+    Newest,
+    /// Most recently updated first (shop lists).
+    RecentlyUpdated,
+    /// Cheapest first.
+    PriceAsc,
+    /// Dearest first.
+    PriceDesc,
+    /// Most keywords matched first, then newest ([`CatalogueFilter::relevance`](crate::product::CatalogueFilter::relevance)); newest
+    /// first when the filter has no keywords.
+    Relevance,
+    /// Most units sold first (the stored [`Product::sold`](crate::product::Product::sold)).
+    BestSelling,
+}
 
 /// A product's key in one sort (before its id, which breaks ties).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
