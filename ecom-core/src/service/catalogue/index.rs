@@ -301,6 +301,10 @@ impl Index {
                 continue;
             }
             changed += 1;
+            if let Some(slot) = self.same_postings(&product) {
+                self.move_in_place(slot, product);
+                continue;
+            }
             self.remove(&product.id);
             if product.is_published {
                 self.left.remove(&product.id);
@@ -314,6 +318,75 @@ impl Index {
             self.rerank();
         }
         changed
+    }
+
+    /// The slot of the held version of `product` when the new version stays published under
+    /// the same postings and price (shop, kind, categories, words, prices: a units-sold
+    /// refresh, a stock-out, an edit of its name or attributes).
+    fn same_postings(&self, product: &Product) -> Option<Slot> {
+        let slot = self.slots.get(&product.id).copied()?;
+        let row = row_of(&self.rows, slot)?;
+        let old = &row.product;
+        let same = product.is_published
+            && old.shop_id == product.shop_id
+            && old.kind == product.kind
+            && old.category == product.category
+            && old.price == product.price
+            && old.search_terms == product.search_terms
+            && row
+                .prices
+                .iter()
+                .copied()
+                .eq(product.prices().map(|m| m.minor));
+        same.then_some(slot)
+    }
+
+    /// Takes in a new version of the product held at `slot` under the same postings
+    /// ([`same_postings`](Self::same_postings)): only the orders whose key moved move it, and
+    /// only the ranks between its old and new place are renumbered, so a flash sale's
+    /// refreshes cost a few ranks, not a pass over every order.
+    fn move_in_place(&mut self, slot: Slot, product: Product) {
+        let Some(old) = row_of(&self.rows, slot).map(|row| row.product.clone()) else {
+            return;
+        };
+        if old.in_stock != product.in_stock {
+            if let Some(row) = row_of(&self.rows, slot) {
+                self.in_stock.count(row, product.in_stock);
+            }
+        }
+        let product = Arc::new(product);
+        let rows = &self.rows;
+        for order in &mut self.orders {
+            if order.query.key_of(&old) == order.query.key_of(&product) {
+                continue;
+            }
+            let before = |s: &Slot, p: &Product| {
+                row_of(rows, *s)
+                    .is_some_and(|r| order.query.compare(&r.product, p) == Ordering::Less)
+            };
+            let mut from = order.sorted.partition_point(|s| before(s, &old));
+            if order.sorted.get(from) != Some(&slot) {
+                // Unreachable while the order is sorted; kept so a bug cannot leave a ghost.
+                match order.sorted.iter().position(|s| *s == slot) {
+                    Some(at) => from = at,
+                    None => continue,
+                }
+            }
+            order.sorted.remove(from);
+            let to = order.sorted.partition_point(|s| before(s, &product));
+            order.sorted.insert(to, slot);
+            if !order.stale {
+                let (low, high) = (from.min(to), from.max(to));
+                for (rank, s) in order.sorted.iter().enumerate().take(high + 1).skip(low) {
+                    if let Some(r) = order.rank.get_mut(*s as usize) {
+                        *r = u32::try_from(rank).unwrap_or(u32::MAX);
+                    }
+                }
+            }
+        }
+        if let Some(Some(row)) = self.rows.get_mut(slot as usize) {
+            row.product = product;
+        }
     }
 
     /// Removes `id` from everything.
@@ -951,17 +1024,33 @@ mod tests {
         let mut walked = 0;
         for round in 0..60 {
             // Change, unpublish or add a few.
+            // Every other round only moves products within the orders (no full renumbering).
+            let moves_only = round % 2 == 1;
             let mut changed = Vec::new();
             for _ in 0..10 {
                 let i = rng.gen_range(0..all.len());
-                let mut next = product(&mut rng, &shops, at);
-                next.id = all[i].id.clone();
+                let next = if moves_only || rng.gen_bool(0.5) {
+                    // A refresh or an edit that keeps its postings: moves in some orders.
+                    let mut next = all[i].clone();
+                    next.sold = rng.gen_range(0..4);
+                    next.in_stock = rng.gen_bool(0.7);
+                    next.updated_at += chrono::Duration::seconds(rng.gen_range(-2..3));
+                    next.version += 1;
+                    next
+                } else {
+                    let mut next = product(&mut rng, &shops, at);
+                    next.id = all[i].id.clone();
+                    next.version = all[i].version + 1;
+                    next
+                };
                 all[i] = next.clone();
                 changed.push(next);
             }
-            let new = product(&mut rng, &shops, at);
-            all.push(new.clone());
-            changed.push(new);
+            if !moves_only {
+                let new = product(&mut rng, &shops, at);
+                all.push(new.clone());
+                changed.push(new);
+            }
             index.apply(changed);
             for _ in 0..20 {
                 let f = filter(&mut rng, &shops);
