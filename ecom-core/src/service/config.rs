@@ -74,7 +74,8 @@ pub struct EcomConfig {
     /// Whether the public catalogue answers from an in-process read model of the published
     /// products (default true): listings, counts, facets, the tree and search without a store
     /// query, kept up with every process's writes within
-    /// [`STALENESS`](crate::service::read_model::STALENESS) and with this
+    /// [`STALENESS`](crate::service::read_model::STALENESS) (plus one poll's time under a
+    /// slow store, at most [`MAX_LAG`](crate::service::read_model::MAX_LAG)) and with this
     /// process's own at once (see [`read_model`](crate::service::read_model)).
     /// Off: every answer is a store query.
     pub catalogue_index: bool,

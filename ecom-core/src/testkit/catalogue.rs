@@ -641,8 +641,8 @@ pub async fn cached_answers_follow_product_writes(backend: &Backend) {
 /// Waits out the read model's staleness bound: a write finished before this returns shows in
 /// every read model's next answer.
 async fn past_the_bound() {
-    tokio::time::sleep(crate::service::read_model::STALENESS + std::time::Duration::from_millis(2))
-        .await;
+    use crate::service::read_model::{MAX_LAG, STALENESS};
+    tokio::time::sleep(STALENESS + MAX_LAG + std::time::Duration::from_millis(2)).await;
 }
 
 /// The queries the read-model cases compare: every sort of `shop`'s products and of the
@@ -719,7 +719,8 @@ async fn assert_same_answers(indexed: &Ecom, store: &Ecom, shop: &ShopId, contex
 }
 
 /// Two processes (two `Ecom`s over one backend): every write of one shows in the other's read
-/// model within the documented bound ([`STALENESS`](crate::service::read_model::STALENESS)):
+/// model within the documented bound ([`STALENESS`](crate::service::read_model::STALENESS)
+/// plus the last poll's time, at most [`MAX_LAG`](crate::service::read_model::MAX_LAG)):
 /// a publish, a price and a category change, units sold and a stock-out from real orders, an
 /// unpublish; and in the writer's own model at once.
 pub async fn the_read_model_shows_every_processs_writes(backend: &Backend) {

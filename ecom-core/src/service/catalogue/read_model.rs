@@ -8,15 +8,19 @@
 //! several processes that disagree and writes that take a while to land), and takes them in.
 //! Polls run on demand, driven by reads: a read that finds the last poll older than
 //! [`POLL_EVERY`] starts one in the background and answers at once; a read waits only when the
-//! last poll began more than [`STALENESS`] before it arrived (concurrent reads share one poll),
-//! or began before a write of this process that the index could not take in directly.
+//! last poll began more than [`STALENESS`] plus the time that poll took (at most [`MAX_LAG`])
+//! before it arrived (concurrent reads share one poll), or began before a write of this
+//! process that the index could not take in directly. A store slow to answer polls thus
+//! delays what reads see by about one poll, instead of making every read wait for one.
 //! Read-your-writes: each `Ecom`'s product port is wrapped (`CountedWrites`) so that its own
 //! inserts and replaces are applied to the index as they finish (a version older than the one
 //! held, or than the one a product left at, never replaces it), and so are stock refreshes that
 //! only move units sold; a failed write, a refresh that moves a product in or out of stock, or
 //! a write during a whole read of the catalogue is counted instead, and the next read waits for
-//! a poll that began after it. With no reads, nothing polls. So an answer holds every write any process finished [`STALENESS`] before the
-//! request (given clocks within [`OVERLAP`]), and every write of its own process. Every
+//! //! a poll that began after it. With no reads, nothing polls. So an answer holds every write
+//! any process finished [`STALENESS`] (plus the last poll's duration, at most [`MAX_LAG`])
+//! before the request (given clocks within [`OVERLAP`]), and every write of its own process.
+//! Every
 //! [`RESYNC`] the whole catalogue is read again in the background and swapped in, which
 //! repairs anything a poll could have missed (a write that took longer than [`OVERLAP`]).
 
@@ -37,6 +41,9 @@ use std::time::{Duration, Instant};
 /// The oldest poll a read may be answered after: an answer holds every write finished this
 /// long before the request.
 pub const STALENESS: Duration = Duration::from_millis(500);
+/// The most a slow poll adds to [`STALENESS`]: past it, reads wait for the store however slow
+/// it is.
+pub const MAX_LAG: Duration = Duration::from_secs(1);
 /// How often reads start a poll in the background (reads answer meanwhile).
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
 /// How far back each poll reaches before the previous one began: the largest difference
@@ -67,6 +74,8 @@ struct Fresh {
     began: Instant,
     /// The own writes finished before it began.
     own_writes: u64,
+    /// How long it took.
+    took: Duration,
 }
 
 /// The read model of one process (see the module doc).
@@ -127,9 +136,13 @@ impl ReadModel {
         Ok(read(&index))
     }
 
+    /// Whether a read arriving at `arrived` after `own` own writes may be answered now (see
+    /// the module doc).
     fn is_fresh(&self, arrived: Instant, own: u64) -> bool {
         let fresh = *self.fresh.lock().unwrap_or_else(|e| e.into_inner());
-        fresh.is_some_and(|f| f.own_writes >= own && f.began + STALENESS >= arrived)
+        fresh.is_some_and(|f| {
+            f.own_writes >= own && f.began + STALENESS + f.took.min(MAX_LAG) >= arrived
+        })
     }
 
     /// Starts a poll in the background when the last began [`POLL_EVERY`] ago and none is
@@ -159,8 +172,10 @@ impl ReadModel {
     async fn catch_up(self: &Arc<Self>) -> Result<()> {
         let arrived = Instant::now();
         let own = self.own_writes.load(Ordering::SeqCst);
+        // A poll due starts first, so that a read right after a slow one answers while the
+        // next is under way instead of waiting for it.
+        self.poll_if_due();
         if self.is_fresh(arrived, own) {
-            self.poll_if_due();
             self.resync_if_due();
             return Ok(());
         }
@@ -204,7 +219,11 @@ impl ReadModel {
             "catalogue poll"
         );
         progress.since = Some(now - overlap());
-        *self.fresh.lock().unwrap_or_else(|e| e.into_inner()) = Some(Fresh { began, own_writes });
+        *self.fresh.lock().unwrap_or_else(|e| e.into_inner()) = Some(Fresh {
+            began,
+            own_writes,
+            took: began.elapsed(),
+        });
         Ok(())
     }
 
