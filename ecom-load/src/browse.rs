@@ -388,8 +388,13 @@ pub(crate) async fn browse(args: Browse) -> Result<()> {
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
     let shop = &shops[0].0.id;
+    // Half-way down the newest listing, by page number and by the cursor of the page before.
+    let deep = (args.products / 2 / 50).max(2);
+    let cursor = next_cursor(&api, &format!("/products/all?page={}", deep - 1)).await?;
     let listings: Vec<(&str, String)> = vec![
         ("all_newest", "/products/all".into()),
+        ("deep_page", format!("/products/all?page={deep}")),
+        ("deep_cursor", format!("/products/all?after={cursor}")),
         ("all_price_asc", "/products/all?sort=price_asc".into()),
         ("all_price_desc", "/products/all?sort=price_desc".into()),
         ("all_best_selling", "/products/all?sort=best_selling".into()),
@@ -569,6 +574,22 @@ async fn measure(
 }
 
 /// GET `path` (under `/v1/api`): status, body and `x-total-count`.
+/// The `x-next-cursor` of the page at `path`.
+async fn next_cursor(api: &Api, path: &str) -> Result<String> {
+    let response = api
+        .client
+        .get(format!("{}/v1/api{path}", api.base))
+        .header("x-api-key", &api.key)
+        .send()
+        .await?;
+    response
+        .headers()
+        .get("x-next-cursor")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("{path}: no x-next-cursor ({})", response.status()))
+}
+
 async fn get(api: &Api, path: &str) -> Result<(u16, Value, Option<String>)> {
     let response = api
         .client
