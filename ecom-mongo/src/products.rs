@@ -11,10 +11,9 @@ use ecom_core::event::Event;
 use ecom_core::id::{ProductId, ShopId};
 use ecom_core::page::Page;
 use ecom_core::product::{
-    CatalogueFilter, Facets, Product, ProductFilter, ProductQuery, ProductRepo, ProductSort,
-    StockRecord,
+    CatalogueFilter, Facets, Product, ProductCursor, ProductFilter, ProductQuery, ProductRepo,
+    ProductSort, SortKey, StockRecord,
 };
-use ecom_core::product::{ProductCursor, SortKey};
 use ecom_core::search::{self, SearchWords};
 use ecom_core::variant::{Model, Variation};
 use ecom_core::{Error, Money, Result};
@@ -369,9 +368,11 @@ fn relevance(words: &SearchWords) -> Document {
 }
 
 /// [`ProductQuery::is_after`] as a query: the products past `after` in its sort (the key
-/// further along, or the same key and a lower id), `None` without a cursor. `scored`: the
-/// documents carry their `relevance` (a keyword query's pipeline); without keywords every
-/// product's relevance is 0 and the order is the newest's.
+/// further along, or the same key and a lower id), `None` without a cursor; the first key
+/// field is also bounded on its own, so a server reads the sort's index from the cursor on
+/// instead of filtering it from its start. `scored`: the documents carry their `relevance` (a
+/// keyword query's pipeline); without keywords every product's relevance is 0 and the order is
+/// the newest's.
 fn after_filter(after: Option<&ProductCursor>, scored: bool) -> Result<Option<Document>> {
     let Some(after) = after else {
         return Ok(None);
@@ -405,6 +406,12 @@ fn after_filter(after: Option<&ProductCursor>, scored: bool) -> Result<Option<Do
     };
     // Past the cursor: for some field, every one before it equal and it further along (the
     // id last, going down).
+    let mut bound = Document::new();
+    if let Some((field, value, up)) = fields.first() {
+        let mut from = Document::new();
+        from.insert(if *up { "$gte" } else { "$lte" }, value.clone());
+        bound.insert(*field, from);
+    }
     let mut either = Vec::new();
     let mut equal = Document::new();
     for (field, value, up) in fields {
@@ -417,7 +424,8 @@ fn after_filter(after: Option<&ProductCursor>, scored: bool) -> Result<Option<Do
     }
     equal.insert("_id", doc! { "$lt": id });
     either.push(equal);
-    Ok(Some(doc! { "$or": either }))
+    bound.insert("$or", either);
+    Ok(Some(bound))
 }
 
 fn sort_of(sort: ProductSort) -> Document {

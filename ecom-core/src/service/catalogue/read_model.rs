@@ -17,11 +17,10 @@
 //! held, or than the one a product left at, never replaces it), and so are stock refreshes that
 //! only move units sold; a failed write, a refresh that moves a product in or out of stock, or
 //! a write during a whole read of the catalogue is counted instead, and the next read waits for
-//! //! a poll that began after it. With no reads, nothing polls. So an answer holds every write
+//! a poll that began after it. With no reads, nothing polls. So an answer holds every write
 //! any process finished [`STALENESS`] (plus the last poll's duration, at most [`MAX_LAG`])
 //! before the request (given clocks within [`OVERLAP`]), and every write of its own process.
-//! Every
-//! [`RESYNC`] the whole catalogue is read again in the background and swapped in, which
+//! Every [`RESYNC`] the whole catalogue is read again in the background and swapped in, which
 //! repairs anything a poll could have missed (a write that took longer than [`OVERLAP`]).
 
 use super::index::Index;
