@@ -573,36 +573,37 @@ async fn measure(
     Ok((matches, rate, all))
 }
 
-/// GET `path` (under `/v1/api`): status, body and `x-total-count`.
-/// The `x-next-cursor` of the page at `path`.
-async fn next_cursor(api: &Api, path: &str) -> Result<String> {
-    let response = api
+/// GET `path` (under `/v1/api`).
+async fn send(api: &Api, path: &str) -> Result<reqwest::Response> {
+    Ok(api
         .client
         .get(format!("{}/v1/api{path}", api.base))
         .header("x-api-key", &api.key)
         .send()
-        .await?;
+        .await?)
+}
+
+/// The header `name` of `response`, if any.
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
-        .get("x-next-cursor")
+        .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The `x-next-cursor` of the page at `path`.
+async fn next_cursor(api: &Api, path: &str) -> Result<String> {
+    let response = send(api, path).await?;
+    header(&response, "x-next-cursor")
         .ok_or_else(|| anyhow::anyhow!("{path}: no x-next-cursor ({})", response.status()))
 }
 
+/// GET `path` (under `/v1/api`): status, body and `x-total-count`.
 async fn get(api: &Api, path: &str) -> Result<(u16, Value, Option<String>)> {
-    let response = api
-        .client
-        .get(format!("{}/v1/api{path}", api.base))
-        .header("x-api-key", &api.key)
-        .send()
-        .await?;
+    let response = send(api, path).await?;
     let status = response.status().as_u16();
-    let total = response
-        .headers()
-        .get("x-total-count")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let total = header(&response, "x-total-count");
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
     Ok((status, body, total))
 }

@@ -28,8 +28,8 @@ async fn product(
     id
 }
 
-/// `GET path`: the ids listed and `x-total-count`.
-async fn listed(api: &Api, path: &str) -> (Vec<String>, u64) {
+/// `GET path`: the ids listed and the answer's headers.
+async fn listing(api: &Api, path: &str) -> (Vec<String>, reqwest::header::HeaderMap) {
     let answer = api.api(Method::GET, path, &[], None).await;
     let ids = answer
         .ok(200)
@@ -38,26 +38,20 @@ async fn listed(api: &Api, path: &str) -> (Vec<String>, u64) {
         .iter()
         .map(|p| p["_id"].as_str().unwrap().to_owned())
         .collect();
-    let total = answer.headers["x-total-count"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    (ids, answer.headers)
+}
+
+/// `GET path`: the ids listed and `x-total-count`.
+async fn listed(api: &Api, path: &str) -> (Vec<String>, u64) {
+    let (ids, headers) = listing(api, path).await;
+    let total = headers["x-total-count"].to_str().unwrap().parse().unwrap();
     (ids, total)
 }
 
 /// `GET path`: the ids listed and the `x-next-cursor`, if any.
 async fn paged(api: &Api, path: &str) -> (Vec<String>, Option<String>) {
-    let answer = api.api(Method::GET, path, &[], None).await;
-    let ids = answer
-        .ok(200)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["_id"].as_str().unwrap().to_owned())
-        .collect();
-    let next = answer
-        .headers
+    let (ids, headers) = listing(api, path).await;
+    let next = headers
         .get("x-next-cursor")
         .map(|v| v.to_str().unwrap().to_owned());
     (ids, next)
