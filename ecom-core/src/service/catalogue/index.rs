@@ -166,6 +166,26 @@ struct Order {
     stale: bool,
 }
 
+impl Order {
+    /// Where `product` goes in this order: after every row the order puts before it.
+    fn place_of(&self, rows: &[Option<Row>], product: &Product) -> usize {
+        self.sorted.partition_point(|s| {
+            row_of(rows, *s)
+                .is_some_and(|r| self.query.compare(&r.product, product) == Ordering::Less)
+        })
+    }
+
+    /// Where `slot`, holding `product`, is in this order.
+    fn position_of(&self, rows: &[Option<Row>], slot: Slot, product: &Product) -> Option<usize> {
+        let at = self.place_of(rows, product);
+        if self.sorted.get(at) == Some(&slot) {
+            return Some(at);
+        }
+        // Unreachable while the order is sorted; kept so a bug cannot leave a ghost.
+        self.sorted.iter().position(|s| *s == slot)
+    }
+}
+
 /// The index of the published catalogue (see the module doc).
 #[derive(Debug)]
 pub(crate) struct Index {
@@ -346,34 +366,23 @@ impl Index {
     /// only the ranks between its old and new place are renumbered, so a flash sale's
     /// refreshes cost a few ranks, not a pass over every order.
     fn move_in_place(&mut self, slot: Slot, product: Product) {
-        let Some(old) = row_of(&self.rows, slot).map(|row| row.product.clone()) else {
+        let Some(row) = row_of(&self.rows, slot) else {
             return;
         };
+        let old = row.product.clone();
         if old.in_stock != product.in_stock {
-            if let Some(row) = row_of(&self.rows, slot) {
-                self.in_stock.count(row, product.in_stock);
-            }
+            self.in_stock.count(row, product.in_stock);
         }
-        let product = Arc::new(product);
         let rows = &self.rows;
         for order in &mut self.orders {
             if order.query.key_of(&old) == order.query.key_of(&product) {
                 continue;
             }
-            let before = |s: &Slot, p: &Product| {
-                row_of(rows, *s)
-                    .is_some_and(|r| order.query.compare(&r.product, p) == Ordering::Less)
+            let Some(from) = order.position_of(rows, slot, &old) else {
+                continue;
             };
-            let mut from = order.sorted.partition_point(|s| before(s, &old));
-            if order.sorted.get(from) != Some(&slot) {
-                // Unreachable while the order is sorted; kept so a bug cannot leave a ghost.
-                match order.sorted.iter().position(|s| *s == slot) {
-                    Some(at) => from = at,
-                    None => continue,
-                }
-            }
             order.sorted.remove(from);
-            let to = order.sorted.partition_point(|s| before(s, &product));
+            let to = order.place_of(rows, &product);
             order.sorted.insert(to, slot);
             if !order.stale {
                 let (low, high) = (from.min(to), from.max(to));
@@ -385,7 +394,7 @@ impl Index {
             }
         }
         if let Some(Some(row)) = self.rows.get_mut(slot as usize) {
-            row.product = product;
+            row.product = Arc::new(product);
         }
     }
 
@@ -399,15 +408,7 @@ impl Index {
             let Some(row) = row_of(rows, slot) else {
                 continue;
             };
-            let at = order.sorted.partition_point(|s| {
-                row_of(rows, *s).is_some_and(|r| {
-                    order.query.compare(&r.product, &row.product) == Ordering::Less
-                })
-            });
-            if order.sorted.get(at) == Some(&slot) {
-                order.sorted.remove(at);
-            } else if let Some(at) = order.sorted.iter().position(|s| *s == slot) {
-                // Unreachable while the order is sorted; kept so a bug cannot leave a ghost.
+            if let Some(at) = order.position_of(rows, slot, &row.product) {
                 order.sorted.remove(at);
             }
             order.stale = true;
@@ -504,11 +505,7 @@ impl Index {
             return;
         };
         for order in &mut self.orders {
-            let at = order.sorted.partition_point(|s| {
-                row_of(rows, *s).is_some_and(|r| {
-                    order.query.compare(&r.product, &row.product) == Ordering::Less
-                })
-            });
+            let at = order.place_of(rows, &row.product);
             order.sorted.insert(at, slot);
             order.stale = true;
         }
