@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         action: GateAction,
     },
+    /// Operate the public catalogue's copies of stock on the products.
+    Catalogue {
+        #[command(subcommand)]
+        action: CatalogueAction,
+    },
     /// Manage the platform's webhook endpoints (they receive every shop's events).
     Webhook {
         #[command(subcommand)]
@@ -65,6 +70,14 @@ enum WebhookAction {
         #[arg(long, default_value = "")]
         description: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogueAction {
+    /// Rewrite every published product's units sold and in-stock flags from its stock records
+    /// where they disagree, and print how many did (every server's read model follows within
+    /// its staleness bound; the rest of a read model is rebuilt by each server at start).
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +179,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("endpoint: {}", endpoint.id);
             println!("secret: {}", endpoint.current_secret().unwrap_or_default());
+            Ok(())
+        }
+        Command::Catalogue {
+            action: CatalogueAction::Rebuild,
+        } => {
+            if config.mongo_uri.is_none() {
+                anyhow::bail!(
+                    "catalogue rebuild needs the servers' store (set ECOM_MONGO_URI and ECOM_SECRET)"
+                );
+            }
+            let report = build_ecom(&config).await?.catalogue.rebuild().await?;
+            println!(
+                "catalogue rebuilt: {} published products checked, {} corrected",
+                report.checked, report.corrected
+            );
             Ok(())
         }
         Command::Gate {

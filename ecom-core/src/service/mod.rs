@@ -35,7 +35,7 @@ pub use api_key::{ApiKeyService, NewApiKey};
 pub use auth::{AuthService, LoginInput, Principal, Session, SignupInput, TokenPair};
 pub use cart::{CartItem, CartService, CartUpdate};
 pub use catalogue::read_model;
-pub use catalogue::{CatalogueQuery, CatalogueService, Listing, Storefront};
+pub use catalogue::{CatalogueQuery, CatalogueRebuild, CatalogueService, Listing, Storefront};
 pub use checkout::{
     CheckoutRequest, CheckoutReview, CheckoutService, CheckoutStrategy, PlaceOrder, RecoveryReport,
     ReviewedItem, ShopOrder, ShopReview, GIVEN_UP,

@@ -209,7 +209,8 @@ macro_rules! conformance_suite {
                 storefront_counts_published_products, units_sold_and_stock_follow_orders,
                 bad_catalogue_queries_are_refused, cached_answers_follow_product_writes,
                 the_read_model_shows_every_processs_writes,
-                the_read_model_agrees_with_the_store_after_a_rush
+                the_read_model_agrees_with_the_store_after_a_rush,
+                rebuild_repairs_the_stock_copies
             },
             variants {
                 models_have_their_own_price_and_stock, thousand_orders_across_models,

@@ -8,6 +8,7 @@ pub mod read_model;
 pub(crate) mod sold;
 
 pub use query::{CatalogueQuery, Listing, Storefront};
+pub use sold::CatalogueRebuild;
 
 use crate::account::AccountKind;
 use crate::backend::Backend;
@@ -50,6 +51,15 @@ impl CatalogueService {
             cache,
             read_model,
         }
+    }
+
+    /// Rebuilds what the catalogue keeps of stock on the products (units sold, the in-stock
+    /// and low-stock flags) from their stock records, for every published product, and
+    /// reports how many disagreed (`ecom-server catalogue rebuild`). What every process's read
+    /// model holds follows within its staleness bound; the rest of the read model (counters,
+    /// the search index, the orders) is rebuilt from the products by every process at start.
+    pub async fn rebuild(&self) -> Result<CatalogueRebuild> {
+        sold::rebuild(&self.backend).await
     }
 
     /// Loads the read model now (when there is one), so the first request does not wait for

@@ -83,6 +83,55 @@ async fn refresh_once(backend: &Backend, ids: &[ProductId]) -> Result<bool> {
     Ok(written >= records.len() as u64)
 }
 
+/// Published products read per page of a rebuild.
+const REBUILD_PAGE: u32 = 500;
+
+/// What [`CatalogueService::rebuild`](crate::service::CatalogueService::rebuild) did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CatalogueRebuild {
+    /// Published products checked.
+    pub checked: u64,
+    /// Products whose copies (units sold, in stock, low on stock) disagreed with their stock
+    /// records and were rewritten.
+    pub corrected: u64,
+}
+
+/// Rewrites, for every published product whose copies of its stock records (units sold, the
+/// in-stock and low-stock flags) disagree with the records, the copies from the records, with
+/// the events of the flags that flip; by pages of products in id order. Every process's read
+/// model takes the rewritten products in with its next poll. A product whose write lost a race
+/// to a concurrent refresh (which wrote what the records said then) is not counted.
+pub(crate) async fn rebuild(backend: &Backend) -> Result<CatalogueRebuild> {
+    let mut report = CatalogueRebuild::default();
+    let mut after: Option<ProductId> = None;
+    loop {
+        let page = backend
+            .products
+            .published_after(after.as_ref(), REBUILD_PAGE)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(report);
+        };
+        after = Some(last.id.clone());
+        report.checked += page.len() as u64;
+        let ids: Vec<ProductId> = page.iter().map(|p| p.id.clone()).collect();
+        let states = backend.inventory.stock_states(&ids).await?;
+        let now = backend.clock.now();
+        let records: Vec<StockRecord> = states
+            .into_iter()
+            .filter_map(|(id, state)| {
+                let product = page.iter().find(|p| p.id == id)?;
+                let record = stock_record(product, state, now);
+                let copied = (product.sold, product.in_stock, product.low_stock);
+                (copied != (state.sold, state.in_stock, record.low_stock)).then_some(record)
+            })
+            .collect();
+        if !records.is_empty() {
+            report.corrected += backend.products.record_stock(&records).await?;
+        }
+    }
+}
+
 /// What to record of `product`'s stock `state`, with the events of the flags it flips.
 fn stock_record(product: &Product, state: StockState, at: Timestamp) -> StockRecord {
     let threshold = product.low_stock_threshold;
