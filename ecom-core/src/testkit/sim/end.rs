@@ -1,6 +1,8 @@
 //! The end of a run: everything drained, recovery at rest, the end state checked.
 
 use super::*;
+use crate::product::Facets;
+use crate::service::CatalogueQuery;
 
 impl World {
     /// Drains every operation and task, recovers to rest and checks the end state.
@@ -48,11 +50,13 @@ impl World {
         check::payments_at_rest(&snap, self.clock_now()).map_err(|e| format!("at rest: {e}"))?;
         self.acked_exist(&snap)?;
         self.check_gate(&ecom, &snap).await?;
+        self.check_catalogue(&ecom, &snap).await?;
         self.sell_the_rest(&ecom).await?;
         let relayed = ecom.events.relay_all(RECOVERY_PASSES as u32).await;
         relayed.map_err(|e| format!("the relay failed without faults: {e:?}"))?;
         let snap = Snapshot::take(&self.fx).await?;
         check::at_rest(&self.fx, &snap).map_err(|e| format!("sold out: {e}"))?;
+        self.check_catalogue(&ecom, &snap).await?;
         self.trace
             .push(format!("sold out | {}", check::digest(&snap)));
         Ok(())
@@ -131,6 +135,50 @@ impl World {
                     inv.stock
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The catalogue at rest: once `catalogue rebuild` has repaired what a failed refresh may
+    /// have left behind (taken into the read model, loaded before it, as its own writes), each
+    /// product shows its stock record's units sold and free stock, and the read model's
+    /// facets equal a recount over the store's published products.
+    async fn check_catalogue(&self, ecom: &Ecom, snap: &Snapshot) -> Result<(), String> {
+        let failed = |what: &str, e: Error| format!("{what} failed without faults: {e:?}");
+        let all = CatalogueQuery::default();
+        ecom.catalogue
+            .facets(&all)
+            .await
+            .map_err(|e| failed("reading facets", e))?;
+        let rebuilt = ecom.catalogue.rebuild().await;
+        rebuilt.map_err(|e| failed("the catalogue rebuild", e))?;
+        for (i, (product, inv)) in self.fx.products.iter().zip(&snap.stock).enumerate() {
+            let query = CatalogueQuery {
+                shop: Some(product.shop_id.clone()),
+                ..CatalogueQuery::default()
+            };
+            let listing = ecom.catalogue.browse(&query).await;
+            let listing = listing.map_err(|e| failed("a listing", e))?;
+            let shown = listing.products.iter().find(|p| p.id == product.id);
+            let shown = shown.map(|p| (p.sold, p.in_stock));
+            if shown != Some((inv.sold, inv.stock > 0)) {
+                return Err(format!(
+                    "p{i}: the catalogue shows (sold, in stock) {shown:?}, its record ({}, {})",
+                    inv.sold,
+                    inv.stock > 0
+                ));
+            }
+        }
+        let facets = ecom.catalogue.facets(&all).await;
+        let facets = facets.map_err(|e| failed("reading facets", e))?;
+        let ids: Vec<_> = self.fx.products.iter().map(|p| p.id.clone()).collect();
+        let stored = self.fx.raw.products.get_many(&ids).await;
+        let stored = stored.map_err(|e| failed("reading the products", e))?;
+        let recount = Facets::of(stored.iter().filter(|p| p.is_published));
+        if facets != recount {
+            return Err(format!(
+                "the catalogue's facets {facets:?}, a recount {recount:?}"
+            ));
         }
         Ok(())
     }
