@@ -515,6 +515,31 @@ pub async fn units_sold_and_stock_follow_orders(backend: &Backend) {
     );
 }
 
+/// Overwrites the copy of `product`'s stock on the stored product (units sold, in stock) with
+/// `sold` and `in_stock`, as a crash between a settlement and its refresh could leave it.
+pub async fn overwrite_stock_copy(
+    backend: &Backend,
+    product: &ProductId,
+    sold: u64,
+    in_stock: bool,
+) {
+    let stored = backend.products.get(product).await.unwrap().unwrap();
+    let wrong = StockRecord {
+        product_id: stored.id.clone(),
+        state: StockState {
+            sold,
+            in_stock,
+            free: 0,
+        },
+        low_stock: stored.low_stock,
+        was: (stored.in_stock, stored.low_stock),
+        version: stored.version,
+        events: Vec::new(),
+        at: backend.clock.now(),
+    };
+    assert_eq!(backend.products.record_stock(&[wrong]).await.unwrap(), 1);
+}
+
 /// `CatalogueService::rebuild` rewrites the products' copies of their stock records (units
 /// sold, in stock) where they disagree, and only there: corrupted copies come back equal to
 /// the records, and a second rebuild finds nothing to correct.
@@ -555,20 +580,7 @@ pub async fn rebuild_repairs_the_stock_copies(backend: &Backend) {
     // refresh, or a hand edit, would leave them).
     for product in &products[..2] {
         let stored = backend.products.get(&product.id).await.unwrap().unwrap();
-        let wrong = StockRecord {
-            product_id: stored.id.clone(),
-            state: StockState {
-                sold: stored.sold + 40,
-                in_stock: !stored.in_stock,
-                free: 0,
-            },
-            low_stock: stored.low_stock,
-            was: (stored.in_stock, stored.low_stock),
-            version: stored.version,
-            events: Vec::new(),
-            at: backend.clock.now(),
-        };
-        assert_eq!(backend.products.record_stock(&[wrong]).await.unwrap(), 1);
+        overwrite_stock_copy(backend, &product.id, stored.sold + 40, !stored.in_stock).await;
     }
     assert_ne!(mine(backend.products.get_many(&ids).await.unwrap()), right);
     let report = ecom.catalogue.rebuild().await.unwrap();

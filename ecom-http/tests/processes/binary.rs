@@ -180,22 +180,7 @@ async fn gate_rebuild_restores_a_product_count_from_the_store() {
         backend.clone(),
         EcomConfig::new(Secret::new(secret.as_bytes())),
     );
-    let shop = ecom_core::id::ShopId::generate();
-    let product = ecom
-        .products
-        .create(
-            &shop,
-            ecom_core::service::NewProduct::new(
-                "Gate Tee",
-                "Clothing",
-                ecom_core::Money::new(500, ecom_core::Currency::USD),
-                7,
-            )
-            .with_attribute("brand", "Acme")
-            .with_attribute("size", "M"),
-        )
-        .await
-        .unwrap();
+    let (_, product) = tee(&ecom, "Gate Tee").await;
     backend.gate.seed(&product.id, 0).await.unwrap();
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(0));
     let mut rebuild = server();
@@ -264,37 +249,9 @@ async fn catalogue_rebuild_repairs_the_copies_of_stock() {
         backend.clone(),
         EcomConfig::new(Secret::new(secret.as_bytes())),
     );
-    let shop = ecom_core::id::ShopId::generate();
-    let product = ecom
-        .products
-        .create(
-            &shop,
-            ecom_core::service::NewProduct::new(
-                "Rebuilt Tee",
-                "Clothing",
-                ecom_core::Money::new(500, ecom_core::Currency::USD),
-                7,
-            )
-            .with_attribute("brand", "Acme")
-            .with_attribute("size", "M"),
-        )
-        .await
-        .unwrap();
+    let (shop, product) = tee(&ecom, "Rebuilt Tee").await;
     let product = ecom.products.publish(&shop, &product.id).await.unwrap();
-    let wrong = ecom_core::product::StockRecord {
-        product_id: product.id.clone(),
-        state: ecom_core::inventory::StockState {
-            sold: 12,
-            in_stock: false,
-            free: 0,
-        },
-        low_stock: product.low_stock,
-        was: (product.in_stock, product.low_stock),
-        version: product.version,
-        events: Vec::new(),
-        at: backend.clock.now(),
-    };
-    assert_eq!(backend.products.record_stock(&[wrong]).await.unwrap(), 1);
+    ecom_core::testkit::catalogue::overwrite_stock_copy(&backend, &product.id, 12, false).await;
     let stored = backend.products.get(&product.id).await.unwrap().unwrap();
     assert_eq!((stored.sold, stored.in_stock), (12, false));
     let env = [
@@ -330,6 +287,27 @@ async fn catalogue_rebuild_repairs_the_copies_of_stock() {
     );
     let (ok, err) = run(&["catalogue", "rebuild"], &[]);
     assert!(!ok && err.contains("needs the servers' store"), "{err}");
+}
+
+/// A new shop and its 7 units of a tee named `name` (a draft).
+async fn tee(ecom: &Ecom, name: &str) -> (ecom_core::id::ShopId, ecom_core::product::Product) {
+    let shop = ecom_core::id::ShopId::generate();
+    let product = ecom
+        .products
+        .create(
+            &shop,
+            ecom_core::service::NewProduct::new(
+                name,
+                "Clothing",
+                ecom_core::Money::new(500, ecom_core::Currency::USD),
+                7,
+            )
+            .with_attribute("brand", "Acme")
+            .with_attribute("size", "M"),
+        )
+        .await
+        .unwrap();
+    (shop, product)
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
