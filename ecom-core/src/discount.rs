@@ -136,14 +136,39 @@ impl Discount {
     pub fn applicable_subtotal(&self, lines: &[LineValue]) -> Result<Money> {
         lines
             .iter()
-            .filter(|l| l.shop_id == self.shop_id)
-            .filter(|l| match &self.applies_to {
-                AppliesTo::All => true,
-                AppliesTo::SpecificProducts(ids) => ids.contains(&l.product_id),
-            })
+            .filter(|l| self.counts(l))
             .try_fold(Money::zero(self.min_order_value.currency), |sum, l| {
                 sum.checked_add(l.value)
             })
+    }
+
+    /// `amount` (what this code took off `lines`) shared over `lines`, in their order: the lines
+    /// it counts in proportion to their value by the largest-remainder method
+    /// ([`Money::split`]), the others nothing. The shares add up to `amount` exactly, so
+    /// refunding every line by its value less its share gives back exactly what was paid.
+    /// [`Error::Validation`] of `discount` if `amount` is more than the lines it counts.
+    pub fn shares(&self, lines: &[LineValue], amount: Money) -> Result<Vec<Money>> {
+        let weights: Vec<i64> = lines
+            .iter()
+            .map(|l| if self.counts(l) { l.value.minor } else { 0 })
+            .collect();
+        match amount.split(&weights) {
+            Some(shares) if weights.iter().sum::<i64>() >= amount.minor => Ok(shares),
+            _ => Err(Error::validation(
+                "discount",
+                "the amount is more than the lines it applies to",
+            )),
+        }
+    }
+
+    /// Whether this code counts `line`: a line of its shop, and for `SpecificProducts` only
+    /// the listed products.
+    fn counts(&self, line: &LineValue) -> bool {
+        line.shop_id == self.shop_id
+            && match &self.applies_to {
+                AppliesTo::All => true,
+                AppliesTo::SpecificProducts(ids) => ids.contains(&line.product_id),
+            }
     }
 
     /// The amount this code takes off `lines` at `now` for a customer who has used it
@@ -315,6 +340,14 @@ mod tests {
                 .map(|l| l.value.minor).sum();
             match d.amount(&lines, 0, Utc::now()) {
                 Ok(amount) => {
+                    // Shared over the lines it counts, to the minor unit.
+                    let shares = d.shares(&lines, amount).unwrap();
+                    prop_assert_eq!(shares.iter().map(|s| s.minor).sum::<i64>(), amount.minor);
+                    for (line, share) in lines.iter().zip(&shares) {
+                        let counts = line.shop_id == shop && (!specific || counted.contains(&line.product_id));
+                        prop_assert!(share.minor >= 0 && share.minor <= line.value.minor);
+                        prop_assert!(counts || share.minor == 0);
+                    }
                     prop_assert!(amount.minor >= 0);
                     prop_assert!(amount.minor <= subtotal);
                     prop_assert!(subtotal >= min && subtotal > 0);

@@ -200,6 +200,47 @@ impl Money {
         Money::new(i64::try_from(minor).unwrap_or(i64::MAX), self.currency)
     }
 
+    /// `self` split over `weights` in proportion, to the minor unit, by the largest-remainder
+    /// method: each part is first its exact share rounded down, and the minor units left go
+    /// one each to the parts with the largest remainders (the earlier part on a tie). The
+    /// parts add up to `self` exactly, and each is within one minor unit of its exact share; a
+    /// zero weight gets nothing. `None` if an amount or weight is negative, or if the weights
+    /// add up to zero while `self` does not.
+    pub fn split(self, weights: &[i64]) -> Option<Vec<Money>> {
+        let total = i128::from(self.minor);
+        let sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+        if total < 0 || weights.iter().any(|w| *w < 0) || (sum == 0 && total != 0) {
+            return None;
+        }
+        if sum == 0 {
+            return Some(weights.iter().map(|_| Money::zero(self.currency)).collect());
+        }
+        let exact: Vec<(i128, i128)> = weights
+            .iter()
+            .map(|w| {
+                let scaled = total * i128::from(*w);
+                (scaled / sum, scaled % sum)
+            })
+            .collect();
+        let mut left = total - exact.iter().map(|(floor, _)| floor).sum::<i128>();
+        let mut order: Vec<usize> = (0..weights.len()).collect();
+        order.sort_by(|a, b| exact[*b].1.cmp(&exact[*a].1).then(a.cmp(b)));
+        let mut parts: Vec<i128> = exact.iter().map(|(floor, _)| *floor).collect();
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            if exact[i].1 > 0 {
+                parts[i] += 1;
+                left -= 1;
+            }
+        }
+        parts
+            .into_iter()
+            .map(|p| i64::try_from(p).ok().map(|m| Money::new(m, self.currency)))
+            .collect()
+    }
+
     /// The smaller of two amounts of one currency.
     pub fn min(self, other: Money) -> Money {
         if other.minor < self.minor {
@@ -335,6 +376,50 @@ impl<'de> Deserialize<'de> for MajorUnits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The parts of a split add up to the whole exactly, each within one minor unit of
+        /// its exact share (never above its weight when the whole is at most their sum).
+        #[test]
+        fn a_split_adds_up_exactly(
+            weights in proptest::collection::vec(0_i64..10_000_000, 1..12),
+            fraction in 0.0_f64..=1.0,
+        ) {
+            let sum: i64 = weights.iter().sum();
+            let total = (sum as f64 * fraction).floor() as i64;
+            let whole = Money::new(total, Currency::USD);
+            let Some(parts) = whole.split(&weights) else {
+                prop_assert!(sum == 0 && total != 0);
+                return Ok(());
+            };
+            prop_assert_eq!(parts.len(), weights.len());
+            prop_assert_eq!(parts.iter().map(|p| p.minor).sum::<i64>(), total);
+            for (part, weight) in parts.iter().zip(&weights) {
+                let exact = i128::from(total) * i128::from(*weight);
+                let scaled = i128::from(part.minor) * i128::from(sum.max(1));
+                prop_assert!((scaled - exact).abs() < i128::from(sum.max(1)));
+                prop_assert!(part.minor <= *weight);
+                prop_assert!(*weight > 0 || part.minor == 0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_split_gives_leftover_units_to_the_largest_remainders() {
+        let usd = |m| Money::new(m, Currency::USD);
+        let minor = |parts: Option<Vec<Money>>| {
+            parts.map(|p| p.into_iter().map(|m| m.minor).collect::<Vec<_>>())
+        };
+        // 100 over 1:1:1 is 33.3 each: one unit left, to the first on the tie.
+        assert_eq!(minor(usd(100).split(&[1, 1, 1])), Some(vec![34, 33, 33]));
+        // 10 over 1:2:3 is 1.67, 3.33, 5: the first remainder is the largest.
+        assert_eq!(minor(usd(10).split(&[1, 2, 3])), Some(vec![2, 3, 5]));
+        assert_eq!(minor(usd(0).split(&[0, 0])), Some(vec![0, 0]));
+        assert_eq!(minor(usd(5).split(&[0, 0])), None);
+        assert_eq!(minor(usd(-5).split(&[1])), None);
+        assert_eq!(minor(usd(5).split(&[2, -1])), None);
+    }
 
     fn usd(s: &str) -> Result<Money> {
         Money::parse_major(&MajorUnits::from(s), Currency::USD, "price")

@@ -116,6 +116,12 @@ pub struct OrderLine {
     /// The model's name at checkout (`Red / M`).
     #[serde(default)]
     pub model_name: Option<String>,
+    /// The line's share of its shop's discount, fixed at checkout by the largest-remainder
+    /// method ([`crate::discount::Discount::shares`]): the shares of a shop's lines add up to
+    /// its discount exactly, so the line's value less its share is what it cost. `None` on
+    /// orders placed before shares were kept.
+    #[serde(default)]
+    pub discount_share: Option<Money>,
 }
 
 impl OrderLine {

@@ -205,6 +205,13 @@ pub async fn review_uses_server_prices(backend: &Backend) {
     );
     assert_eq!(review.shops[0].subtotal.minor, 2250);
     assert_eq!(review.shops[0].after_discounts.minor, 2025);
+    // The discount is shared over the lines by value, to the minor unit.
+    let shares: Vec<i64> = review.shops[0]
+        .items
+        .iter()
+        .map(|i| i.discount_share.minor)
+        .collect();
+    assert_eq!(shares, [200, 25]);
     // A draft, a product of another shop, an unknown code, or two codes: refused.
     let draft = ecom
         .products
@@ -249,6 +256,22 @@ pub async fn review_uses_server_prices(backend: &Backend) {
         backend.inventory.get(&a.id).await.unwrap().map(|i| i.stock),
         Some(10)
     );
+    // Placed, the order keeps the shares on its lines.
+    let order = ecom
+        .checkout
+        .place_order(
+            &CustomerId::generate(),
+            place(request(&shop, &[(&a, 2), (&b, 1)], Some("TEN")), None),
+        )
+        .await
+        .unwrap();
+    let stored = backend.orders.get(&order.id).await.unwrap().unwrap();
+    let kept: Vec<(&ProductId, Option<i64>)> = stored
+        .lines
+        .iter()
+        .map(|l| (&l.product_id, l.discount_share.map(|m| m.minor)))
+        .collect();
+    assert_eq!(kept, [(&a.id, Some(200)), (&b.id, Some(25))]);
 }
 
 async fn thousand_orders(backend: &Backend, strategy: CheckoutStrategy) {

@@ -33,6 +33,7 @@ pub fn order(backend: &Backend, customer: &CustomerId, seconds: i64) -> Order {
         lines: vec![OrderLine {
             model_id: None,
             model_name: None,
+            discount_share: None,
             shop_id: ShopId::generate(),
             product_id: ProductId::generate(),
             name: "Thing".into(),

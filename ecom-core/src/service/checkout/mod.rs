@@ -145,6 +145,7 @@ impl CheckoutService {
                     quantity,
                     unit_price,
                     value,
+                    discount_share: Money::zero(currency),
                 });
             }
             let mut discounts = Vec::new();
@@ -165,6 +166,9 @@ impl CheckoutService {
                     })
                     .collect();
                 let amount = discount.amount(&lines, used, now)?;
+                for (item, share) in items.iter_mut().zip(discount.shares(&lines, amount)?) {
+                    item.discount_share = item.discount_share.checked_add(share)?;
+                }
                 discounts.push(AppliedDiscount {
                     shop_id: shop_order.shop_id.clone(),
                     discount_id: discount.id,
@@ -326,6 +330,7 @@ impl CheckoutService {
                     returned: None,
                     model_id: item.model_id.clone(),
                     model_name: item.model_name.clone(),
+                    discount_share: Some(item.discount_share),
                 })
             })
             .collect();

@@ -138,6 +138,9 @@ pub struct ReviewedItem {
     pub unit_price: Money,
     /// `quantity * unit_price`.
     pub value: Money,
+    /// Its share of the shop's discount ([`crate::discount::Discount::shares`]): the shares
+    /// of a shop's lines add up to its discounts exactly.
+    pub discount_share: Money,
 }
 
 /// One shop's part, priced.
