@@ -118,9 +118,10 @@ pub struct OrderLine {
     pub model_name: Option<String>,
     /// The line's share of its shop's discount, fixed at checkout by the largest-remainder
     /// method ([`crate::discount::Discount::shares`]): the shares of a shop's lines add up to
-    /// its discount exactly, so the line's value less its share is what it cost. `None` on
-    /// orders placed before shares were kept.
-    #[serde(default)]
+    /// its discount exactly, so the line's value less its share is what it cost. `None` when
+    /// no code took anything off the line (nothing is stored then, so an order without codes
+    /// is stored as before), and on orders placed before shares were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_share: Option<Money>,
 }
 

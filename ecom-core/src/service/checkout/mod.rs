@@ -330,7 +330,7 @@ impl CheckoutService {
                     returned: None,
                     model_id: item.model_id.clone(),
                     model_name: item.model_name.clone(),
-                    discount_share: Some(item.discount_share),
+                    discount_share: (item.discount_share.minor != 0).then_some(item.discount_share),
                 })
             })
             .collect();
