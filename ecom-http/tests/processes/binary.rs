@@ -183,46 +183,23 @@ async fn gate_rebuild_restores_a_product_count_from_the_store() {
     let (_, product) = tee(&ecom, "Gate Tee").await;
     backend.gate.seed(&product.id, 0).await.unwrap();
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(0));
-    let mut rebuild = server();
-    rebuild.args(["gate", "rebuild", "--product", product.id.as_str()]);
-    rebuild.envs([
+    let env = [
         ("ECOM_MONGO_URI", db.uri()),
         ("ECOM_MONGO_DB", db.database().name()),
         ("ECOM_SECRET", secret),
         ("ECOM_REDIS_URL", url.as_str()),
         ("ECOM_REDIS_PREFIX", prefix.as_str()),
-    ]);
-    let output = rebuild.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    ];
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        printed(&["gate", "rebuild", "--product", product.id.as_str()], &env),
         format!("gate count of {}: 7", product.id)
     );
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(7));
     // Without --product: every counted product is reconciled.
     backend.gate.reset(&product.id).await.unwrap();
     backend.gate.seed(&product.id, 2).await.unwrap();
-    let mut reconcile = server();
-    reconcile.args(["gate", "rebuild"]);
-    reconcile.envs([
-        ("ECOM_MONGO_URI", db.uri()),
-        ("ECOM_MONGO_DB", db.database().name()),
-        ("ECOM_SECRET", secret),
-        ("ECOM_REDIS_URL", url.as_str()),
-        ("ECOM_REDIS_PREFIX", prefix.as_str()),
-    ]);
-    let output = reconcile.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        printed(&["gate", "rebuild"], &env),
         "gate reconciled: 1 products checked, 1 corrected, 0 busy"
     );
     assert_eq!(backend.gate.available(&product.id).await.unwrap(), Some(7));
@@ -259,30 +236,15 @@ async fn catalogue_rebuild_repairs_the_copies_of_stock() {
         ("ECOM_MONGO_DB", db.database().name()),
         ("ECOM_SECRET", secret),
     ];
-    let output = server()
-        .args(["catalogue", "rebuild"])
-        .envs(env)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        printed(&["catalogue", "rebuild"], &env),
         "catalogue rebuilt: 1 published products checked, 1 corrected"
     );
     let stored = backend.products.get(&product.id).await.unwrap().unwrap();
     assert_eq!((stored.sold, stored.in_stock), (0, true));
     // Nothing left to correct; without the servers' store, a clear error.
-    let output = server()
-        .args(["catalogue", "rebuild"])
-        .envs(env)
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        printed(&["catalogue", "rebuild"], &env),
         "catalogue rebuilt: 1 published products checked, 0 corrected"
     );
     let (ok, err) = run(&["catalogue", "rebuild"], &[]);
@@ -308,6 +270,21 @@ async fn tee(ecom: &Ecom, name: &str) -> (ecom_core::id::ShopId, ecom_core::prod
         .await
         .unwrap();
     (shop, product)
+}
+
+/// What the server prints with `args` and `env` (trimmed), asserting it succeeded.
+fn printed(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = server()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
