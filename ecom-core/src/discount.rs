@@ -153,7 +153,12 @@ impl Discount {
             .map(|l| if self.counts(l) { l.value.minor } else { 0 })
             .collect();
         match amount.split(&weights) {
-            Some(shares) if weights.iter().sum::<i64>() >= amount.minor => Ok(shares),
+            Some(shares)
+                if weights.iter().map(|w| i128::from(*w)).sum::<i128>()
+                    >= i128::from(amount.minor) =>
+            {
+                Ok(shares)
+            }
             _ => Err(Error::validation(
                 "discount",
                 "the amount is more than the lines it applies to",
