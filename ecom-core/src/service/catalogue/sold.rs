@@ -70,14 +70,10 @@ const REFRESH_ATTEMPTS: u32 = 4;
 /// One refresh of `ids`; whether every record was written.
 async fn refresh_once(backend: &Backend, ids: &[ProductId]) -> Result<bool> {
     let stored = backend.products.get_many(ids).await?;
-    let states = backend.inventory.stock_states(ids).await?;
-    let now = backend.clock.now();
-    let records: Vec<StockRecord> = states
+    let records: Vec<StockRecord> = records_of(backend, &stored)
+        .await?
         .into_iter()
-        .filter_map(|(id, state)| {
-            let product = stored.iter().find(|p| p.id == id)?;
-            Some(stock_record(product, state, now))
-        })
+        .map(|(record, _)| record)
         .collect();
     let written = backend.products.record_stock(&records).await?;
     Ok(written >= records.len() as u64)
@@ -114,22 +110,33 @@ pub(crate) async fn rebuild(backend: &Backend) -> Result<CatalogueRebuild> {
         };
         after = Some(last.id.clone());
         report.checked += page.len() as u64;
-        let ids: Vec<ProductId> = page.iter().map(|p| p.id.clone()).collect();
-        let states = backend.inventory.stock_states(&ids).await?;
-        let now = backend.clock.now();
-        let records: Vec<StockRecord> = states
+        let records: Vec<StockRecord> = records_of(backend, &page)
+            .await?
             .into_iter()
-            .filter_map(|(id, state)| {
-                let product = page.iter().find(|p| p.id == id)?;
-                let record = stock_record(product, state, now);
-                let copied = (product.sold, product.in_stock, product.low_stock);
-                (copied != (state.sold, state.in_stock, record.low_stock)).then_some(record)
-            })
+            .filter_map(|(record, agrees)| (!agrees).then_some(record))
             .collect();
         if !records.is_empty() {
             report.corrected += backend.products.record_stock(&records).await?;
         }
     }
+}
+
+/// What to record of `products` from their stock records now, each with whether the copies
+/// on the product (units sold, in stock, low on stock) already agree with it.
+async fn records_of(backend: &Backend, products: &[Product]) -> Result<Vec<(StockRecord, bool)>> {
+    let ids: Vec<ProductId> = products.iter().map(|p| p.id.clone()).collect();
+    let states = backend.inventory.stock_states(&ids).await?;
+    let now = backend.clock.now();
+    Ok(states
+        .into_iter()
+        .filter_map(|(id, state)| {
+            let product = products.iter().find(|p| p.id == id)?;
+            let record = stock_record(product, state, now);
+            let copied = (product.sold, product.in_stock, product.low_stock);
+            let agrees = copied == (state.sold, state.in_stock, record.low_stock);
+            Some((record, agrees))
+        })
+        .collect())
 }
 
 /// What to record of `product`'s stock `state`, with the events of the flags it flips.
