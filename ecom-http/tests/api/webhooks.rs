@@ -474,16 +474,25 @@ async fn gone_disables_and_rotation_signs_with_both() {
         got[0].signatures
     );
     assert!(got[0].signed_by(&old) && got[0].signed_by(&new));
-    let listed = api
-        .api(
-            Method::GET,
-            &format!("{live_path}/deliveries"),
-            &shop.auth(),
-            None,
-        )
-        .await;
-    let delivery = listed.ok(200)[0].clone();
-    assert_eq!(delivery["status"], "succeeded");
+    // The receiver has the ping before the sender records its answer: wait for the record.
+    let mut delivery = Value::Null;
+    for _ in 0..100 {
+        delivery = api
+            .api(
+                Method::GET,
+                &format!("{live_path}/deliveries"),
+                &shop.auth(),
+                None,
+            )
+            .await
+            .ok(200)[0]
+            .clone();
+        if delivery["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivery["status"], "succeeded", "{delivery}");
     api.api(
         Method::POST,
         &format!(
