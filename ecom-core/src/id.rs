@@ -140,6 +140,12 @@ typed_id!(
     "adjustment_id"
 );
 
+typed_id!(
+    /// Id of a return of delivered units.
+    ReturnId,
+    "return_id"
+);
+
 /// Account ids and the role-specific ids share one id space.
 macro_rules! account_conversions {
     ($($role:ident),*) => {$(

@@ -58,6 +58,7 @@ pub mod page;
 pub mod payment;
 pub mod product;
 pub mod product_sort;
+pub mod returns;
 pub mod search;
 pub mod secret;
 pub mod service;

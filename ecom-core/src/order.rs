@@ -7,6 +7,7 @@ use crate::id::{CustomerId, DiscountId, OrderId, ProductId, ShopId};
 use crate::money::Money;
 use crate::page::Page;
 use crate::payment::state::{Payment, PaymentStatus};
+use crate::returns::OrderReturn;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -123,6 +124,11 @@ pub struct OrderLine {
     /// is stored as before), and on orders placed before shares were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_share: Option<Money>,
+    /// When the line was delivered: its return window starts then. `None` before delivery,
+    /// and on lines delivered before this was kept (their window starts at the order's last
+    /// change before the first return).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<Timestamp>,
 }
 
 impl OrderLine {
@@ -197,6 +203,10 @@ pub struct Order {
     /// Set while cancelled lines owe stock or discount uses back; recovery finishes a claim
     /// past its deadline.
     pub returning: Option<ReturnClaim>,
+    /// The returns asked of delivered lines, oldest first (at most
+    /// [`MAX_RETURNS_PER_ORDER`](crate::returns::MAX_RETURNS_PER_ORDER)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<OrderReturn>,
     /// Incremented by every update; replaces are conditional on it.
     pub version: u64,
     /// When it was placed.
@@ -235,6 +245,17 @@ impl Order {
             total_discount,
             total_checkout: total_price.checked_sub(total_discount.min(total_price))?,
         })
+    }
+
+    /// The return with `id`, if this order has it.
+    pub fn return_of(&self, id: &crate::id::ReturnId) -> Option<&OrderReturn> {
+        self.returns.iter().find(|r| &r.id == id)
+    }
+
+    /// When the sweep acts on one of this order's returns by itself, the soonest: see
+    /// [`OrderReturn::due_at`].
+    pub fn returns_due(&self) -> Option<Timestamp> {
+        self.returns.iter().filter_map(|r| r.due_at).min()
     }
 
     /// The discounts of `shop`.
@@ -318,6 +339,22 @@ pub trait OrderRepo: Send + Sync + Debug + 'static {
 
     /// Up to `limit` orders with a return claim whose deadline is before `now`, oldest first.
     async fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
+
+    /// The order holding the return `id`, if any.
+    async fn find_by_return(&self, id: &crate::id::ReturnId) -> Result<Option<Order>>;
+
+    /// The orders with at least one return that passes `filter`
+    /// ([`ReturnFilter::matches`](crate::returns::ReturnFilter::matches)), newest first (ties by
+    /// id, descending), paged.
+    async fn list_with_returns(
+        &self,
+        filter: &crate::returns::ReturnFilter,
+        page: Page,
+    ) -> Result<Vec<Order>>;
+
+    /// Up to `limit` orders with a return the sweep must act on ([`Order::returns_due`]) at or
+    /// before `now`, soonest first.
+    async fn list_returns_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
 
     /// Up to `limit` orders whose payment is due ([`Payment::due_at`]) at or before `now`,
     /// soonest due first: unpaid online orders past their expiry, refunds not yet requested.

@@ -329,6 +329,32 @@ impl FromRequestParts<AppState> for ShopOrOperator {
     }
 }
 
+/// The operator: an API key with permission `1111` or `2222` sent without a token (anyone
+/// else is 403).
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let key = ClientKey::from_request_parts(parts, state).await?;
+        let has_token = parts.headers.contains_key(header::AUTHORIZATION);
+        let operator = key
+            .0
+            .permissions
+            .iter()
+            .any(|p| matches!(p, Permission::P1111 | Permission::P2222));
+        if has_token || !operator {
+            return Err(AppError::from(Error::Forbidden(
+                "this needs the operator's API key (permission 1111 or 2222) without a token"
+                    .to_owned(),
+            )));
+        }
+        Ok(Operator)
+    }
+}
+
 /// A customer proven by `x-client-id` + `authorization` (after the API key).
 #[derive(Debug, Clone)]
 pub struct CustomerAuth {

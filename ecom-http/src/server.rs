@@ -334,12 +334,18 @@ async fn deliver_webhooks(
 const SWEEP_BATCH: u32 = 100;
 
 /// Every `period`, cancels unpaid online orders past their expiry and asks providers for the
-/// refunds due ([`ecom_core::service::PaymentService::sweep`]); safe with any number of
+/// refunds due ([`ecom_core::service::PaymentService::sweep`]), and acts on the returns nobody
+/// answered in time ([`ecom_core::service::ReturnService::sweep`]); safe with any number of
 /// servers on one database.
 async fn sweep_payments(ecom: Ecom, period: std::time::Duration) {
     let mut every = tokio::time::interval(period);
     loop {
         every.tick().await;
+        match ecom.returns.sweep().await {
+            Ok(report) if report != Default::default() => tracing::info!(?report, "return sweep"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = ?err, "return sweep failed"),
+        }
         loop {
             match ecom.payments.sweep(SWEEP_BATCH).await {
                 Ok(report) => {

@@ -12,13 +12,14 @@ use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use ecom_core::clock::Timestamp;
 use ecom_core::event::Event;
-use ecom_core::id::{CustomerId, OrderId, ShopId};
+use ecom_core::id::{CustomerId, OrderId, ReturnId, ShopId};
 use ecom_core::order::{
     AppliedDiscount, CheckoutTotals, Order, OrderLine, OrderRepo, OrderStatus, ReturnClaim,
     ShopFulfilment, ShopOrderFilter,
 };
 use ecom_core::page::Page;
 use ecom_core::payment::Payment;
+use ecom_core::returns::{OrderReturn, ReturnFilter};
 use ecom_core::{Error, Result};
 use futures::TryStreamExt;
 use mongodb::error::ErrorKind;
@@ -37,7 +38,9 @@ pub(crate) const ORDERS: &str = "Orders";
 /// real orders are in it, tombstones have no customer); orders with a return claim, by its
 /// deadline (only those are in it); a shop's orders (by the shops of their lines), newest
 /// first; orders whose payment is due (unpaid online orders by expiry, refunds due), by the
-/// time it is due (only those are in it).
+/// time it is due (only those are in it); an order by the id of one of its returns; a shop's
+/// orders with returns, newest first; orders with a return the sweep must act on, by when
+/// (only those are in it).
 pub(crate) fn indexes() -> Vec<IndexModel> {
     vec![
         index(
@@ -58,6 +61,22 @@ pub(crate) fn indexes() -> Vec<IndexModel> {
             "payment_due",
             doc! { "paymentDue": 1 },
             doc! { "paymentDue": { "$exists": true } },
+            false,
+        ),
+        partial(
+            "return_id",
+            doc! { "returns.id": 1 },
+            doc! { "returns.id": { "$exists": true } },
+            false,
+        ),
+        index(
+            "shop_returns",
+            doc! { "returns.shop_id": 1, "createdAt": -1, "_id": -1 },
+        ),
+        partial(
+            "return_due",
+            doc! { "returnDue": 1 },
+            doc! { "returnDue": { "$exists": true } },
             false,
         ),
         partial(
@@ -97,6 +116,12 @@ pub(crate) struct OrderDoc {
     status: OrderStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     returning: Option<ClaimDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    returns: Vec<OrderReturn>,
+    /// [`Order::returns_due`] in the stored timestamp form, for the sweep's index; absent when
+    /// no return is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_due: Option<String>,
     version: i64,
     #[serde(with = "timestamp")]
     created_at: Timestamp,
@@ -109,7 +134,13 @@ pub(crate) struct OrderDoc {
 
 /// The fields of [`OrderDoc`] a serialized order may leave out (`None`, empty): a replace
 /// unsets those it leaves out.
-const OPTIONAL_FIELDS: [&str; 3] = ["paymentDue", "fulfilment", "returning"];
+const OPTIONAL_FIELDS: [&str; 5] = [
+    "paymentDue",
+    "fulfilment",
+    "returning",
+    "returns",
+    "returnDue",
+];
 
 impl OrderDoc {
     pub(crate) fn from_order(o: &Order) -> Result<Self> {
@@ -134,6 +165,12 @@ impl OrderDoc {
                 token: c.token.clone(),
                 deadline: c.deadline,
             }),
+            returns: o.returns.clone(),
+            return_due: o
+                .returns_due()
+                .map(|at| timestamp::encode(&at))
+                .transpose()
+                .map_err(to_core)?,
             version: i64::try_from(o.version)
                 .map_err(|_| Error::validation("version", "is too large"))?,
             created_at: o.created_at,
@@ -166,6 +203,7 @@ impl OrderDoc {
                 token: c.token,
                 deadline: c.deadline,
             }),
+            returns: self.returns,
             version: u64::try_from(self.version).map_err(|_| out_of_range("version"))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -352,6 +390,54 @@ impl OrderRepo for MongoOrders {
         self.list(
             doc! { "returning.deadline": { "$lt": now } },
             doc! { "returning.deadline": 1, "_id": 1 },
+            0,
+            limit,
+        )
+        .await
+    }
+
+    async fn find_by_return(&self, id: &ReturnId) -> Result<Option<Order>> {
+        let found = self
+            .orders
+            .find_one(doc! { "returns.id": id.as_str() })
+            .await
+            .map_err(to_core)?;
+        found.map(OrderDoc::into_order).transpose()
+    }
+
+    async fn list_with_returns(&self, filter: &ReturnFilter, page: Page) -> Result<Vec<Order>> {
+        let mut matching = Document::new();
+        let mut query = Document::new();
+        if let Some(customer) = &filter.customer {
+            query.insert("customerId", customer.as_str());
+            matching.insert("customer_id", customer.as_str());
+        }
+        if let Some(shop) = &filter.shop {
+            query.insert("returns.shop_id", shop.as_str());
+            matching.insert("shop_id", shop.as_str());
+        }
+        if let Some(status) = filter.status {
+            matching.insert("status", status.name());
+        }
+        if matching.is_empty() {
+            query.insert("returns.id", doc! { "$exists": true });
+        } else {
+            query.insert("returns", doc! { "$elemMatch": matching });
+        }
+        self.list(
+            query,
+            doc! { "createdAt": -1, "_id": -1 },
+            page.skip,
+            page.limit,
+        )
+        .await
+    }
+
+    async fn list_returns_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let now = timestamp::to_bson(&now).map_err(to_core)?;
+        self.list(
+            doc! { "returnDue": { "$lte": now } },
+            doc! { "returnDue": 1, "_id": 1 },
             0,
             limit,
         )

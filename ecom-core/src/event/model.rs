@@ -56,11 +56,29 @@ pub enum EventKind {
     /// A discount code's uses are all taken.
     #[serde(rename = "discount.exhausted")]
     DiscountExhausted,
+    /// A customer asked for delivered units back (payload: the return).
+    #[serde(rename = "return.requested")]
+    ReturnRequested,
+    /// A shop (or the sweep, for an unanswered request) accepted a return.
+    #[serde(rename = "return.accepted")]
+    ReturnAccepted,
+    /// A shop refused a return.
+    #[serde(rename = "return.rejected")]
+    ReturnRejected,
+    /// A shop received a return's units; its refund is due.
+    #[serde(rename = "return.received")]
+    ReturnReceived,
+    /// A return ended without a refund (rejected for good, never shipped back) or was cancelled by its customer.
+    #[serde(rename = "return.closed")]
+    ReturnClosed,
+    /// A return's refund was paid.
+    #[serde(rename = "refund.succeeded")]
+    RefundSucceeded,
 }
 
 impl EventKind {
     /// Every type, in the order the documentation lists them.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::OrderPlaced,
         EventKind::OrderPaid,
         EventKind::OrderPaymentFailed,
@@ -76,6 +94,12 @@ impl EventKind {
         EventKind::ProductUnpublished,
         EventKind::ProductUpdated,
         EventKind::DiscountExhausted,
+        EventKind::ReturnRequested,
+        EventKind::ReturnAccepted,
+        EventKind::ReturnRejected,
+        EventKind::ReturnReceived,
+        EventKind::ReturnClosed,
+        EventKind::RefundSucceeded,
     ];
 
     /// The name clients see (`order.placed`).
@@ -96,6 +120,12 @@ impl EventKind {
             EventKind::ProductUnpublished => "product.unpublished",
             EventKind::ProductUpdated => "product.updated",
             EventKind::DiscountExhausted => "discount.exhausted",
+            EventKind::ReturnRequested => "return.requested",
+            EventKind::ReturnAccepted => "return.accepted",
+            EventKind::ReturnRejected => "return.rejected",
+            EventKind::ReturnReceived => "return.received",
+            EventKind::ReturnClosed => "return.closed",
+            EventKind::RefundSucceeded => "refund.succeeded",
         }
     }
 

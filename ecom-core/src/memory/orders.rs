@@ -3,11 +3,12 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::id::EventId;
-use crate::id::{CustomerId, OrderId, ShopId};
+use crate::id::{CustomerId, OrderId, ReturnId, ShopId};
 use crate::in_process::sync::locked;
 use crate::in_process::sync::{Map, Set};
 use crate::order::{Order, OrderRepo, ShopOrderFilter};
 use crate::page::Page;
+use crate::returns::ReturnFilter;
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -27,6 +28,8 @@ struct Inner {
     returning: Set<OrderId>,
     /// Orders whose payment has a due time.
     payment_due: Set<OrderId>,
+    /// Orders with at least one return.
+    with_returns: Set<OrderId>,
     /// Orders by the shops of their lines.
     by_shop: Map<ShopId, Vec<OrderId>>,
     /// Events waiting, per order.
@@ -40,6 +43,17 @@ impl Inner {
         } else {
             self.payment_due.remove(&order.id);
         }
+        if order.returns.is_empty() {
+            self.with_returns.remove(&order.id);
+        } else {
+            self.with_returns.insert(order.id.clone());
+        }
+    }
+
+    fn with_returns(&self) -> impl Iterator<Item = &Order> + '_ {
+        self.with_returns
+            .iter()
+            .filter_map(|id| self.orders.get(id))
     }
 }
 
@@ -152,6 +166,36 @@ impl OrderRepo for MemoryOrders {
             .collect();
         due.sort_by_key(|o| (o.returning.as_ref().map(|c| c.deadline), &o.id));
         Ok(due.into_iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn find_by_return(&self, id: &ReturnId) -> Result<Option<Order>> {
+        let inner = locked(&self.inner);
+        let found = inner.with_returns().find(|o| o.return_of(id).is_some());
+        Ok(found.cloned())
+    }
+
+    async fn list_with_returns(&self, filter: &ReturnFilter, page: Page) -> Result<Vec<Order>> {
+        let inner = locked(&self.inner);
+        let mut found: Vec<&Order> = inner
+            .with_returns()
+            .filter(|o| o.returns.iter().any(|r| filter.matches(r)))
+            .collect();
+        found.sort_by(newest_first);
+        Ok(page.apply(found.into_iter().cloned()))
+    }
+
+    async fn list_returns_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let inner = locked(&self.inner);
+        let mut due: Vec<(Timestamp, &Order)> = inner
+            .with_returns()
+            .filter_map(|o| o.returns_due().filter(|at| *at <= now).map(|at| (at, o)))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, o)| o.clone())
+            .collect())
     }
 
     async fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>> {

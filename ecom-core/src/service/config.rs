@@ -87,6 +87,8 @@ pub struct EcomConfig {
     pub sinks: Vec<Arc<dyn EventSink>>,
     /// Webhooks: the transport, which URLs endpoints may have, retries, limits, retention.
     pub webhooks: WebhookSettings,
+    /// The time limits of returns (window, answer, shipping back, dispute).
+    pub returns: crate::returns::ReturnPolicy,
 }
 
 impl EcomConfig {
@@ -106,6 +108,7 @@ impl EcomConfig {
             low_stock_threshold: 5,
             sinks: Vec::new(),
             webhooks: WebhookSettings::default(),
+            returns: crate::returns::ReturnPolicy::default(),
         }
     }
 }

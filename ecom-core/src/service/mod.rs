@@ -28,6 +28,7 @@ mod payment;
 mod payment_stats;
 mod product;
 mod refunds;
+mod returns;
 mod shop;
 mod webhooks;
 
@@ -48,6 +49,10 @@ pub use order::{LineStatusChange, OrderService, StatusUpdate};
 pub use payment::{PaymentService, SweepReport};
 pub use payment_stats::PaymentCounts;
 pub use product::{NewProduct, ProductPatch, ProductService};
+pub use returns::{
+    DisputeOutcome, NewReturn, ReceivedLine, ReturnItem, ReturnOf, ReturnService, ReturnSweep,
+    MAX_EVIDENCE, MAX_LINES,
+};
 pub use shop::{ShopService, ShopSettingsPatch};
 pub use webhooks::{
     DeliverReport, DispatchReport, EndpointPatch, NewEndpoint, WebhookCounts, WebhookService,
@@ -83,6 +88,8 @@ pub struct Ecom {
     pub orders: OrderService,
     /// Payments: provider callbacks, expiry of unpaid orders, refunds.
     pub payments: PaymentService,
+    /// Returns after delivery: requests, the shops' decisions, disputes, the sweep.
+    pub returns: ReturnService,
     /// Events: the relay, the log's reads, subscriptions and sinks.
     pub events: EventService,
     /// Shops' settings.
@@ -116,6 +123,7 @@ impl Ecom {
             discounts: DiscountService::new(backend.clone(), config.clone()),
             checkout: CheckoutService::new(backend.clone(), config.clone()),
             orders: OrderService::new(backend.clone(), config.clone(), payment_stats.clone()),
+            returns: ReturnService::new(backend.clone(), config.returns),
             payments: PaymentService::new(backend.clone(), config.clone(), payment_stats),
             events: EventService::new(backend.clone(), config.sinks.clone()),
             shops: ShopService::new(backend.clone()),

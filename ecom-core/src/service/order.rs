@@ -221,6 +221,9 @@ fn move_lines(
             if change.status == OrderStatus::Cancelled && line.status != OrderStatus::Cancelled {
                 claimed = true;
             }
+            if change.status == OrderStatus::Delivered && line.status != OrderStatus::Delivered {
+                line.delivered_at = Some(now);
+            }
             line.status = change.status;
         }
         if !matched {

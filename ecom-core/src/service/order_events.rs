@@ -7,6 +7,7 @@ use crate::event::{Aggregate, AggregateKind, CancelledBy, Event, EventKind, Line
 use crate::id::ShopId;
 use crate::order::{Order, OrderStatus};
 use crate::payment::PaymentStatus;
+use crate::returns::ReturnStatus;
 
 /// Who changed an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +95,7 @@ pub(crate) fn order_events(
     if was != is && is == PaymentStatus::Refunded {
         events.push(of(EventKind::OrderRefunded, after, at));
     }
+    events.extend(return_events(before, after, at));
     if before.status != OrderStatus::Cancelled && after.status == OrderStatus::Cancelled {
         let by = match actor {
             Actor::Customer => Some(CancelledBy::Customer),
@@ -106,6 +108,41 @@ pub(crate) fn order_events(
         let mut event = of(EventKind::OrderCancelled, after, at);
         event.cancelled_by = by;
         events.push(event);
+    }
+    events
+}
+
+/// The events of the returns of an order that moved from `before` to `after`: a new request,
+/// and each move of one (to accepted, rejected, received, closed or cancelled, refunded). Each
+/// is about the order (its version orders them with the order's own events), concerns the
+/// return's shop, and carries the return.
+fn return_events(before: &Order, after: &Order, at: Timestamp) -> Vec<Event> {
+    let mut events = Vec::new();
+    for ret in &after.returns {
+        let was = before.return_of(&ret.id).map(|r| r.status);
+        let kind = match (was, ret.status) {
+            (None, _) => Some(EventKind::ReturnRequested),
+            (Some(was), is) if was == is => None,
+            (Some(ReturnStatus::Accepted), ReturnStatus::Refunding) => {
+                Some(EventKind::ReturnReceived)
+            }
+            (_, ReturnStatus::Accepted | ReturnStatus::Refunding) => {
+                Some(EventKind::ReturnAccepted)
+            }
+            (_, ReturnStatus::Rejected) => Some(EventKind::ReturnRejected),
+            (_, ReturnStatus::Closed | ReturnStatus::Cancelled) => Some(EventKind::ReturnClosed),
+            (_, ReturnStatus::Refunded) => Some(EventKind::RefundSucceeded),
+            (_, ReturnStatus::Requested | ReturnStatus::Disputed) => None,
+        };
+        if let Some(kind) = kind {
+            events.push(Event::new(
+                kind,
+                at,
+                aggregate(after),
+                vec![ret.shop_id.clone()],
+                ret,
+            ));
+        }
     }
     events
 }

@@ -417,6 +417,7 @@ fn refund_due_of_a_gone_method(customer: &CustomerId, now: crate::clock::Timesta
         fulfilment: Vec::new(),
         status: OrderStatus::Cancelled,
         returning: None,
+        returns: Vec::new(),
         version: 0,
         created_at: now,
         updated_at: now,

@@ -29,6 +29,7 @@ pub mod payments;
 pub mod probe;
 pub mod process;
 pub mod products;
+pub mod returns;
 pub mod sim;
 pub mod variants;
 pub mod webhooks;
@@ -248,6 +249,10 @@ macro_rules! conformance_suite {
                 insert_get_list_replace, keys_and_voids, cancel_restocks_exactly_once,
                 orders_are_private,
                 shops_update_only_their_lines
+            },
+            returns {
+                returns_follow_the_table, refunds_add_up_to_what_was_paid,
+                racing_moves_and_sweeps_act_once
             },
             payments {
                 payment_moves_follow_the_rules, webhook_signatures_are_checked,

@@ -438,6 +438,9 @@ probed!(OrderRepo, "orders", {
     write fn replace(&self, order: &Order, expected_version: u64, events: &[Event]) -> Result<()>;
     read fn list_returning(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
     read fn list_payments_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
+    read fn find_by_return(&self, id: &crate::id::ReturnId) -> Result<Option<Order>>;
+    read fn list_with_returns(&self, filter: &crate::returns::ReturnFilter, page: Page) -> Result<Vec<Order>>;
+    read fn list_returns_due(&self, now: Timestamp, limit: u32) -> Result<Vec<Order>>;
     read fn list_by_shop(&self, shop: &ShopId, filter: ShopOrderFilter, page: Page) -> Result<Vec<Order>>;
 });
 

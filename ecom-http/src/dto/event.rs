@@ -111,6 +111,8 @@ pub enum EventDataDto {
     Adjustment(AdjustmentDto),
     /// A code whose uses are all taken.
     Code(ExhaustedCodeDto),
+    /// A return (of `return.*` and `refund.*` events).
+    Return(Box<crate::dto::returns::ReturnDto>),
 }
 
 /// One event, as the pull API lists it and a webhook posts it.
@@ -189,6 +191,15 @@ impl EventDto {
                 EventDataDto::Adjustment(adjustment.into())
             }
             EventKind::DiscountExhausted => EventDataDto::Code(state(&event.state, "code")?),
+            EventKind::ReturnRequested
+            | EventKind::ReturnAccepted
+            | EventKind::ReturnRejected
+            | EventKind::ReturnReceived
+            | EventKind::ReturnClosed
+            | EventKind::RefundSucceeded => {
+                let ret: ecom_core::returns::OrderReturn = state(&event.state, "return")?;
+                EventDataDto::Return(Box::new((&ret).into()))
+            }
         };
         Ok(EventDto {
             id: event.id.to_string(),

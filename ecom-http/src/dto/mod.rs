@@ -10,6 +10,7 @@ pub mod event;
 pub mod inventory;
 pub mod order;
 pub mod product;
+pub mod returns;
 pub mod shop;
 pub mod webhook;
 

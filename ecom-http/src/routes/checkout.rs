@@ -50,7 +50,7 @@ pub async fn review(
 }
 
 /// The `idempotency-key` header, if sent, parsed by the core's rule.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, AppError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, AppError> {
     headers
         .get(IDEMPOTENCY_KEY)
         .map(|value| IdempotencyKey::parse_bytes(value.as_bytes()))

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod order;
 pub mod payment;
 pub mod product;
+pub mod returns;
 pub mod shop;
 pub mod webhook;
 
@@ -41,6 +42,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(cart::routes())
         .merge(checkout::routes())
         .merge(order::routes())
+        .merge(returns::routes())
         .merge(shop::routes())
         .merge(event::routes())
         .merge(webhook::routes())

@@ -331,6 +331,7 @@ impl CheckoutService {
                     model_id: item.model_id.clone(),
                     model_name: item.model_name.clone(),
                     discount_share: (item.discount_share.minor != 0).then_some(item.discount_share),
+                    delivered_at: None,
                 })
             })
             .collect();
@@ -354,6 +355,7 @@ impl CheckoutService {
             fulfilment: Vec::new(),
             status: OrderStatus::Pending,
             returning: None,
+            returns: Vec::new(),
             version: 0,
             created_at: now,
             updated_at: now,
