@@ -21,6 +21,8 @@ struct Owned {
     /// A webhook endpoint of `shop`, and a delivery to it (a ping).
     endpoint: String,
     delivery: String,
+    /// A return the customer asked of the (delivered) order.
+    ret: String,
 }
 
 /// Who is calling: the owner's peer of the same kind, or an account of the other kind.
@@ -177,6 +179,68 @@ fn rows(o: &Owned) -> Vec<Row> {
             "/discounts/cancel".into(),
             Some(json!({"codeId": o.code, "shopId": o.shop.id})),
         ),
+        row(
+            Method::POST,
+            "/orders/{orderId}/returns",
+            format!("/orders/{}/returns", o.order),
+            Some(json!({"lines": [{"productId": o.product, "quantity": 1}], "reason": "other"})),
+        ),
+        row(
+            Method::GET,
+            "/returns/{returnId}",
+            format!("/returns/{}", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/returns/{returnId}/cancel",
+            format!("/returns/{}/cancel", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/returns/{returnId}/dispute",
+            format!("/returns/{}/dispute", o.ret),
+            None,
+        ),
+        row(
+            Method::GET,
+            "/shop/returns/{returnId}",
+            format!("/shop/returns/{}", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/accept",
+            format!("/shop/returns/{}/accept", o.ret),
+            Some(json!({"mode": "refund_only"})),
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/reject",
+            format!("/shop/returns/{}/reject", o.ret),
+            Some(json!({"reason": "no"})),
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/receive",
+            format!("/shop/returns/{}/receive", o.ret),
+            Some(
+                json!({"lines": [{"productId": o.product, "quantity": 1, "condition": "resellable"}]}),
+            ),
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/refund-paid",
+            format!("/shop/returns/{}/refund-paid", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/admin/returns/{returnId}/resolve",
+            format!("/admin/returns/{}/resolve", o.ret),
+            Some(json!({"outcome": "refund"})),
+        ),
     ]
 }
 
@@ -191,6 +255,8 @@ fn scoped_lists() -> Vec<&'static str> {
         "/products/published/all",
         "/webhooks/endpoints",
         "/events",
+        "/returns",
+        "/shop/returns",
     ]
 }
 
@@ -265,6 +331,28 @@ async fn set_up(api: &Api) -> Owned {
         .as_str()
         .unwrap()
         .to_owned();
+    for status in ["confirmed", "shipped", "delivered"] {
+        api.api(
+            Method::PATCH,
+            &format!("/orders/{order}/status"),
+            &shop.auth(),
+            Some(json!({"orderProducts": [{"productIds": [product], "status": status}]})),
+        )
+        .await
+        .ok(200);
+    }
+    let ret = api
+        .api(
+            Method::POST,
+            &format!("/orders/{order}/returns"),
+            &customer.auth(),
+            Some(json!({"lines": [{"productId": product, "quantity": 1}], "reason": "damaged"})),
+        )
+        .await
+        .ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Owned {
         shop,
         customer,
@@ -274,6 +362,7 @@ async fn set_up(api: &Api) -> Owned {
         order,
         endpoint,
         delivery,
+        ret,
     }
 }
 
@@ -296,7 +385,12 @@ async fn snapshot(api: &Api, o: &Owned) -> Value {
                 .clone(),
         );
     }
-    for path in [format!("/orders/{}", o.order), "/orders".to_owned()] {
+    for path in [
+        format!("/orders/{}", o.order),
+        "/orders".to_owned(),
+        format!("/returns/{}", o.ret),
+        "/returns".to_owned(),
+    ] {
         seen.push(
             api.api(Method::GET, &path, &o.customer.auth(), None)
                 .await
@@ -314,7 +408,7 @@ async fn access_matrix(api: Api) {
     let rows = rows(&owner);
     assert_every_id_route_is_covered(&api, &rows).await;
     let before = snapshot(&api, &owner).await;
-    let private = [&owner.draft, &owner.order, &owner.delivery];
+    let private = [&owner.draft, &owner.order, &owner.delivery, &owner.ret];
     for row in &rows {
         for caller in row.callers {
             let account = match caller {
@@ -351,7 +445,13 @@ async fn access_matrix(api: Api) {
     for path in scoped_lists() {
         for account in [&other_shop, &other_customer] {
             let answer = api.api(Method::GET, path, &account.auth(), None).await;
-            for id in [&owner.draft, &owner.order, &owner.code, &owner.endpoint] {
+            for id in [
+                &owner.draft,
+                &owner.order,
+                &owner.code,
+                &owner.endpoint,
+                &owner.ret,
+            ] {
                 assert!(
                     !answer.text.contains(id.as_str()),
                     "GET {path} by another account shows {id}: {}",

@@ -21,6 +21,7 @@ mod limits;
 mod openapi;
 mod payments;
 mod races;
+mod returns;
 mod shop_view;
 mod storable;
 mod variants;

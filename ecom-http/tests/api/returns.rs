@@ -1,0 +1,289 @@
+//! Returns over HTTP: order -> delivered -> return requested -> accepted -> received partly
+//! resellable, partly damaged -> refund paid; refund only; reject -> dispute -> the operator
+//! refunds; a request past the window refused; another customer's or shop's return 404; every
+//! answer follows `/openapi.json`.
+
+use crate::support::{self, signup, Account, Api, TestServer};
+use ecom_core::api_key::Permission;
+use ecom_core::clock::ManualClock;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const OPERATOR_KEY: &str = "returns-operator-key-0123456789ab";
+
+/// Places an order of `units` of `product` by `user` (cash on delivery) and has `shop` deliver
+/// it; the order id.
+async fn delivered(api: &Api, shop: &Account, user: &Account, product: &str, units: u32) -> String {
+    let body = json!({
+        "shop_order_ids": [{"shopId": shop.id, "item_products": [{"productId": product, "quantity": units}]}],
+        "user_address": {"street": "1 Main St"},
+        "user_payment": {"method": "cod"}
+    });
+    let placed = api
+        .api(Method::POST, "/checkout/order", &user.auth(), Some(body))
+        .await;
+    let order = placed.ok(201)["_id"].as_str().unwrap().to_owned();
+    for status in ["confirmed", "shipped", "delivered"] {
+        let change = json!({"orderProducts": [{"productIds": [product], "status": status}]});
+        api.api(
+            Method::PATCH,
+            &format!("/orders/{order}/status"),
+            &shop.auth(),
+            Some(change),
+        )
+        .await
+        .ok(200);
+    }
+    order
+}
+
+async fn ask(api: &Api, user: &Account, order: &str, product: &str, units: u32) -> Value {
+    let body = json!({"lines": [{"productId": product, "quantity": units}], "reason": "damaged",
+        "note": "torn on arrival", "evidence": ["https://img.example/torn.jpg"]});
+    api.api(
+        Method::POST,
+        &format!("/orders/{order}/returns"),
+        &user.auth(),
+        Some(body),
+    )
+    .await
+    .ok(200)
+    .clone()
+}
+
+async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) {
+    let api = &api;
+    let shop = signup(api, "shop", "shop@returns.example").await;
+    let user = signup(api, "user", "buyer@returns.example").await;
+    let product = support::published(api, &shop, "Return Tee", json!(20), 10).await;
+    let order = delivered(api, &shop, &user, &product, 4).await;
+    let (stock, _, _) = support::inventory(api, &shop, &product).await;
+
+    // Requested -> accepted -> received (1 resellable, 1 damaged) -> refund paid by the shop.
+    let first = ask(api, &user, &order, &product, 2).await;
+    assert_eq!(first["status"], "requested");
+    assert_eq!(first["orderId"], order.as_str());
+    let id = first["id"].as_str().unwrap().to_owned();
+    let waiting = api
+        .api(
+            Method::GET,
+            "/shop/returns?status=requested",
+            &shop.auth(),
+            None,
+        )
+        .await;
+    assert_eq!(waiting.ok(200)[0]["id"], id.as_str());
+    let stranger = signup(api, "user", "stranger@returns.example").await;
+    api.api(
+        Method::GET,
+        &format!("/returns/{id}"),
+        &stranger.auth(),
+        None,
+    )
+    .await
+    .err(404, "return");
+    let other_shop = signup(api, "shop", "other@returns.example").await;
+    api.api(
+        Method::GET,
+        &format!("/shop/returns/{id}"),
+        &other_shop.auth(),
+        None,
+    )
+    .await
+    .err(404, "return");
+    api.api(
+        Method::POST,
+        &format!("/shop/returns/{id}/receive"),
+        &shop.auth(),
+        Some(json!({"lines": [{"productId": product, "quantity": 1, "condition": "resellable"}]})),
+    )
+    .await
+    .err(409, "requested");
+    let accepted = api
+        .api(
+            Method::POST,
+            &format!("/shop/returns/{id}/accept"),
+            &shop.auth(),
+            Some(json!({"mode": "return_and_refund"})),
+        )
+        .await;
+    assert_eq!(accepted.ok(200)["status"], "accepted");
+    let received = api
+        .api(
+            Method::POST,
+            &format!("/shop/returns/{id}/receive"),
+            &shop.auth(),
+            Some(json!({"lines": [
+                {"productId": product, "quantity": 1, "condition": "resellable"},
+                {"productId": product, "quantity": 1, "condition": "damaged"}
+            ]})),
+        )
+        .await;
+    let received = received.ok(200);
+    assert_eq!(received["status"], "refunding");
+    assert_eq!(received["refund"]["amount"], json!(40.0));
+    assert_eq!(received["refund"]["status"], "due");
+    assert_eq!(
+        (
+            received["lines"][0]["resellable"].clone(),
+            received["lines"][0]["damaged"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let (after, _, _) = support::inventory(api, &shop, &product).await;
+    assert_eq!(
+        after,
+        stock + 1,
+        "the resellable unit is back in stock, the damaged one not"
+    );
+    let paid = api
+        .api(
+            Method::POST,
+            &format!("/shop/returns/{id}/refund-paid"),
+            &shop.auth(),
+            None,
+        )
+        .await;
+    assert_eq!(paid.ok(200)["status"], "refunded");
+    assert_eq!(paid.ok(200)["refund"]["status"], "succeeded");
+    api.api(
+        Method::POST,
+        &format!("/returns/{id}/cancel"),
+        &user.auth(),
+        None,
+    )
+    .await
+    .err(409, "refunded");
+
+    // Refund only, for one more unit.
+    let second = ask(api, &user, &order, &product, 1).await;
+    let second_id = second["id"].as_str().unwrap();
+    let refunded = api
+        .api(
+            Method::POST,
+            &format!("/shop/returns/{second_id}/accept"),
+            &shop.auth(),
+            Some(json!({"mode": "refund_only"})),
+        )
+        .await;
+    assert_eq!(refunded.ok(200)["status"], "refunding");
+    assert_eq!(refunded.ok(200)["refund"]["amount"], json!(20.0));
+
+    // The last unit: rejected, disputed, and (with an operator) refunded with the fee.
+    let third = ask(api, &user, &order, &product, 1).await;
+    let third_id = third["id"].as_str().unwrap();
+    let body = json!({"lines": [{"productId": product, "quantity": 1}], "reason": "other"});
+    api.api(
+        Method::POST,
+        &format!("/orders/{order}/returns"),
+        &user.auth(),
+        Some(body),
+    )
+    .await
+    .err(409, "0 units left");
+    api.api(
+        Method::POST,
+        &format!("/shop/returns/{third_id}/reject"),
+        &shop.auth(),
+        Some(json!({"reason": "worn"})),
+    )
+    .await
+    .ok(200);
+    let disputed = api
+        .api(
+            Method::POST,
+            &format!("/returns/{third_id}/dispute"),
+            &user.auth(),
+            None,
+        )
+        .await;
+    assert_eq!(disputed.ok(200)["status"], "disputed");
+    api.api(
+        Method::POST,
+        &format!("/returns/{third_id}/dispute"),
+        &user.auth(),
+        None,
+    )
+    .await
+    .err(409, "disputed");
+    api.api(
+        Method::POST,
+        &format!("/admin/returns/{third_id}/resolve"),
+        &shop.auth(),
+        Some(json!({"outcome": "refund"})),
+    )
+    .await
+    .err(403, "operator");
+    if let Some(operator) = &operator {
+        let resolved = operator
+            .api(
+                Method::POST,
+                &format!("/admin/returns/{third_id}/resolve"),
+                &[],
+                Some(json!({"outcome": "refund"})),
+            )
+            .await;
+        let resolved = resolved.ok(200);
+        assert_eq!(resolved["status"], "refunding");
+        let fee = resolved["refund"]["shipping"].as_f64().unwrap();
+        assert!(fee > 0.0, "the order's last unit brings its shipping fee");
+        assert_eq!(resolved["refund"]["amount"].as_f64().unwrap(), 20.0 + fee);
+    }
+    let mine = api.api(Method::GET, "/returns", &user.auth(), None).await;
+    assert_eq!(mine.ok(200).as_array().unwrap().len(), 3);
+
+    // Past the window, nothing can be asked.
+    if let Some(clock) = clock {
+        let late = delivered(api, &shop, &user, &product, 1).await;
+        clock.advance(chrono::Duration::days(16));
+        let login = api
+            .api(
+                Method::POST,
+                "/user/login",
+                &[],
+                Some(
+                    json!({"email": "buyer@returns.example", "password": "correct horse battery"}),
+                ),
+            )
+            .await;
+        let login = login.ok(200);
+        let user = Account {
+            id: user.id.clone(),
+            access: login["tokens"]["accessToken"].as_str().unwrap().to_owned(),
+            refresh: login["tokens"]["refreshToken"].as_str().unwrap().to_owned(),
+        };
+        let body =
+            json!({"lines": [{"productId": product, "quantity": 1}], "reason": "changed_mind"});
+        api.api(
+            Method::POST,
+            &format!("/orders/{late}/returns"),
+            &user.auth(),
+            Some(body),
+        )
+        .await
+        .err(409, "window");
+    }
+    support::contract::assert_answers_follow_the_document(api).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_on_memory() {
+    let server = TestServer::with_clock().await;
+    server
+        .ecom
+        .clone()
+        .unwrap()
+        .api_keys
+        .ensure(OPERATOR_KEY, vec![Permission::P0000, Permission::P1111])
+        .await
+        .unwrap();
+    let operator = Api::new(&server.base, OPERATOR_KEY);
+    flow(server.api.clone(), Some(operator), server.clock.clone()).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_on_mongo_redis() {
+    support::on_mongo_redis("gate", |api| flow(api, None, None)).await;
+}
