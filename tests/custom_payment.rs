@@ -39,7 +39,12 @@ impl PaymentProvider for Wallet {
         Ok(Some(format!("wallet_{}", order.id)))
     }
 
-    async fn refund(&self, _order: &Order) -> Result<RefundOutcome, Error> {
+    async fn refund(
+        &self,
+        _order: &Order,
+        _amount: Money,
+        _reference: &str,
+    ) -> Result<RefundOutcome, Error> {
         self.refunded.fetch_add(1, Ordering::SeqCst);
         Ok(RefundOutcome::Refunded)
     }
@@ -66,6 +71,7 @@ impl PaymentProvider for Wallet {
                 Currency::USD,
             ),
             provider_ref: None,
+            reference: None,
         })
     }
 }

@@ -74,11 +74,14 @@ pub enum EventKind {
     /// A return's refund was paid.
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
+    /// A return's refund failed at the provider (it is asked again later).
+    #[serde(rename = "refund.failed")]
+    RefundFailed,
 }
 
 impl EventKind {
     /// Every type, in the order the documentation lists them.
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::OrderPlaced,
         EventKind::OrderPaid,
         EventKind::OrderPaymentFailed,
@@ -100,6 +103,7 @@ impl EventKind {
         EventKind::ReturnReceived,
         EventKind::ReturnClosed,
         EventKind::RefundSucceeded,
+        EventKind::RefundFailed,
     ];
 
     /// The name clients see (`order.placed`).
@@ -126,6 +130,7 @@ impl EventKind {
             EventKind::ReturnReceived => "return.received",
             EventKind::ReturnClosed => "return.closed",
             EventKind::RefundSucceeded => "refund.succeeded",
+            EventKind::RefundFailed => "refund.failed",
         }
     }
 

@@ -2,6 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::money::Money;
 use crate::order::Order;
 use crate::payment::provider::{Callback, PaymentEvent, PaymentProvider, RefundOutcome};
 use crate::payment::state::Capture;
@@ -22,7 +23,12 @@ impl PaymentProvider for CashOnDelivery {
     }
 
     /// Cash is handed back by the shop; nothing to ask of anyone.
-    async fn refund(&self, _order: &Order) -> Result<RefundOutcome> {
+    async fn refund(
+        &self,
+        _order: &Order,
+        _amount: Money,
+        _reference: &str,
+    ) -> Result<RefundOutcome> {
         Ok(RefundOutcome::Refunded)
     }
 

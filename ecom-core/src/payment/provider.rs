@@ -20,6 +20,8 @@ pub enum PaymentEventKind {
     Failed,
     /// A refund was made.
     RefundSucceeded,
+    /// A refund the provider took could not be made (it is asked again later).
+    RefundFailed,
 }
 
 /// A verified provider event.
@@ -35,6 +37,10 @@ pub struct PaymentEvent {
     pub amount: Money,
     /// The provider's reference of the payment, if it sent one.
     pub provider_ref: Option<String>,
+    /// For a refund event: the reference ecom gave the refund when it asked
+    /// ([`PaymentProvider::refund`]): a return's id for the refund of a return, absent (or the
+    /// order's id) for the refund of the whole order.
+    pub reference: Option<String>,
 }
 
 /// A provider's callback as it reached the server: its headers (names in lowercase) and its
@@ -95,8 +101,11 @@ pub trait PaymentProvider: Send + Sync + Debug + 'static {
         Ok(None)
     }
 
-    /// Asks for the order's payment to be refunded in full.
-    async fn refund(&self, order: &Order) -> Result<RefundOutcome>;
+    /// Asks for `amount` of the order's payment to be refunded, under `reference`: the order's
+    /// id for the whole payment (a cancelled order), a return's id for the refund of a return
+    /// (partial). Idempotent per reference (a PSP's idempotency key); the provider's refund
+    /// events carry the reference back.
+    async fn refund(&self, order: &Order, amount: Money, reference: &str) -> Result<RefundOutcome>;
 
     /// Verifies a callback (signature, freshness) and parses it into an event.
     /// [`Error::Validation`](crate::error::Error::Validation) for a callback that is not genuine

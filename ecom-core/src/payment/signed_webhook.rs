@@ -29,8 +29,10 @@ pub const SIGNATURE_HEADER: &str = "x-ecom-signature";
 /// [`SIGNATURE_HEADER`] is `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`
 /// (up to [`MAX_SIGNATURES`] `v1`, for secret rotation; the header at most
 /// [`MAX_SIGNATURE_HEADER`] bytes), `t` at most `tolerance` away from now, and
-/// the body is `{id, type: payment.succeeded | payment.failed | refund.succeeded, order_id,
-/// amount, currency, provider_ref?}` with `amount` in major units as the order shows it.
+/// the body is `{id, type: payment.succeeded | payment.failed | refund.succeeded |
+/// refund.failed, order_id, amount, currency, provider_ref?, reference?}` with `amount` in major
+/// units as the order shows it (for a refund: the refund's amount), and for the refund of a
+/// return `reference` its id (as ecom gave it in [`PaymentProvider::refund`]).
 ///
 /// A refund is *requested*: the operator (or an application wrapping this provider around
 /// its PSP's API) refunds and the PSP confirms with `refund.succeeded`; until then the order
@@ -129,6 +131,8 @@ struct WebhookBody {
     currency: String,
     #[serde(default)]
     provider_ref: Option<String>,
+    #[serde(default)]
+    reference: Option<String>,
 }
 
 #[async_trait]
@@ -145,8 +149,8 @@ impl PaymentProvider for SignedWebhook {
         self.timeout
     }
 
-    async fn refund(&self, order: &Order) -> Result<RefundOutcome> {
-        tracing::info!(order_id = %order.id, amount = %order.totals.total_checkout, "refund requested");
+    async fn refund(&self, order: &Order, amount: Money, reference: &str) -> Result<RefundOutcome> {
+        tracing::info!(order_id = %order.id, %amount, reference, "refund requested");
         Ok(RefundOutcome::Requested)
     }
 
@@ -158,10 +162,12 @@ impl PaymentProvider for SignedWebhook {
             "payment.succeeded" => PaymentEventKind::Succeeded,
             "payment.failed" => PaymentEventKind::Failed,
             "refund.succeeded" => PaymentEventKind::RefundSucceeded,
+            "refund.failed" => PaymentEventKind::RefundFailed,
             _ => {
                 return Err(Error::validation(
                     "type",
-                    "must be one of payment.succeeded, payment.failed, refund.succeeded",
+                    "must be one of payment.succeeded, payment.failed, refund.succeeded, \
+                     refund.failed",
                 ))
             }
         };
@@ -177,6 +183,10 @@ impl PaymentProvider for SignedWebhook {
             provider_ref: body
                 .provider_ref
                 .map(|r| crate::validate::text("provider_ref", &r, 200))
+                .transpose()?,
+            reference: body
+                .reference
+                .map(|r| crate::validate::text("reference", &r, 200))
                 .transpose()?,
         })
     }

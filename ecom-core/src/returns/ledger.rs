@@ -133,5 +133,6 @@ pub fn price_refund(
         status: RefundStatus::Due,
         units,
         due_at: now,
+        attempts: 0,
     })
 }

@@ -137,6 +137,18 @@ pub struct ReturnRefund {
     pub units: Vec<u32>,
     /// When it became due.
     pub due_at: Timestamp,
+    /// Requests the provider refused or failed so far (each asked again later, backing off).
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+impl ReturnRefund {
+    /// After a failed request at `now` (the `attempts`-th): when to ask again, 1, 2, 4 ...
+    /// minutes later, at most an hour.
+    pub fn retry_at(&self, now: Timestamp) -> Timestamp {
+        let minutes = (1i64 << self.attempts.saturating_sub(1).min(6)).min(60);
+        now + chrono::Duration::minutes(minutes)
+    }
 }
 
 /// A return of delivered units of one shop's lines of an order.

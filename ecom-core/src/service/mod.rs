@@ -123,7 +123,7 @@ impl Ecom {
             discounts: DiscountService::new(backend.clone(), config.clone()),
             checkout: CheckoutService::new(backend.clone(), config.clone()),
             orders: OrderService::new(backend.clone(), config.clone(), payment_stats.clone()),
-            returns: ReturnService::new(backend.clone(), config.returns),
+            returns: ReturnService::new(backend.clone(), config.clone()),
             payments: PaymentService::new(backend.clone(), config.clone(), payment_stats),
             events: EventService::new(backend.clone(), config.sinks.clone()),
             shops: ShopService::new(backend.clone()),

@@ -113,14 +113,21 @@ pub(crate) fn order_events(
 }
 
 /// The events of the returns of an order that moved from `before` to `after`: a new request,
-/// and each move of one (to accepted, rejected, received, closed or cancelled, refunded). Each
+/// each move of one (to accepted, rejected, received, closed or cancelled, refunded), and each
+/// failed refund request. Each
 /// is about the order (its version orders them with the order's own events), concerns the
 /// return's shop, and carries the return.
 fn return_events(before: &Order, after: &Order, at: Timestamp) -> Vec<Event> {
     let mut events = Vec::new();
     for ret in &after.returns {
-        let was = before.return_of(&ret.id).map(|r| r.status);
+        let old = before.return_of(&ret.id);
+        let refund_failed = old
+            .and_then(|o| o.refund.as_ref())
+            .zip(ret.refund.as_ref())
+            .is_some_and(|(old, new)| new.attempts > old.attempts);
+        let was = old.map(|r| r.status);
         let kind = match (was, ret.status) {
+            _ if refund_failed => Some(EventKind::RefundFailed),
             (None, _) => Some(EventKind::ReturnRequested),
             (Some(was), is) if was == is => None,
             (Some(ReturnStatus::Accepted), ReturnStatus::Refunding) => {

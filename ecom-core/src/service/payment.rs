@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::order::{Order, OrderStatus};
 use crate::payment::{Callback, PaymentEvent, PaymentEventKind, PaymentProvider, PaymentStatus};
+use crate::returns::{RefundStatus, ReturnStatus};
 use crate::service::cancellation::{cancelled, finish_returns};
 use crate::service::config::EcomConfig;
 use crate::service::order_events::Actor;
@@ -196,6 +197,12 @@ fn apply(
     if order.payment.has_seen(&event.id) {
         return Ok(Edit::Keep);
     }
+    match event.reference.as_deref() {
+        Some(reference) if reference != order.id.as_str() => {
+            return return_refund(order, reference, event, now)
+        }
+        _ => {}
+    }
     if event.amount != order.payment.amount {
         return Err(Error::refused(
             "payment",
@@ -235,11 +242,73 @@ fn apply(
             next.payment.refund_requested = true;
             next.payment.become_(PaymentStatus::Refunded, now)?;
         }
+        // The provider could not make a refund it took: the sweep asks again, backing off.
+        (PaymentEventKind::RefundFailed, PaymentStatus::Paid) if order.payment.refund_requested => {
+            next.payment.refund_requested = false;
+            next.payment.refund_failed(now);
+        }
         // A failure of a pending payment cancelled the order above; anything else changes
         // nothing but is remembered (a failure after a success, a second success, a refund of
         // an unpaid payment).
         _ => {}
     }
+    Ok(Edit::save(next))
+}
+
+/// What the refund event `event` for the return `reference` of `order` does: the refund's amount
+/// must be the event's; `refund succeeded` pays the return's refund (refunding -> refunded),
+/// `refund failed` makes it due again, asked anew by the return sweep after a back-off. A
+/// refund already paid stays paid; any other event naming a return is refused.
+fn return_refund(
+    order: &Order,
+    reference: &str,
+    event: &PaymentEvent,
+    now: crate::clock::Timestamp,
+) -> Result<Edit> {
+    let not_ours = || Error::refused("payment", "no refund of this order has that reference");
+    let id = crate::id::ReturnId::parse(reference).map_err(|_| not_ours())?;
+    let mut next = order.clone();
+    let ret = next
+        .returns
+        .iter_mut()
+        .find(|r| r.id == id)
+        .ok_or_else(not_ours)?;
+    let Some(refund) = ret.refund.clone() else {
+        return Err(Error::refused("return", "has no refund due"));
+    };
+    if event.amount != refund.amount {
+        return Err(Error::refused(
+            "payment",
+            format!(
+                "the amount {} does not match the refund's {}",
+                event.amount, refund.amount
+            ),
+        ));
+    }
+    match (event.kind, refund.status) {
+        (_, RefundStatus::Succeeded) => {}
+        (PaymentEventKind::RefundSucceeded, _) => {
+            ret.become_(ReturnStatus::Refunded, now, None)?;
+            if let Some(refund) = ret.refund.as_mut() {
+                refund.status = RefundStatus::Succeeded;
+            }
+        }
+        (PaymentEventKind::RefundFailed, _) => {
+            if let Some(refund) = ret.refund.as_mut() {
+                refund.status = RefundStatus::Due;
+                refund.attempts = refund.attempts.saturating_add(1);
+                ret.due_at = Some(refund.retry_at(now));
+            }
+            ret.updated_at = now;
+        }
+        _ => {
+            return Err(Error::refused(
+                "payment",
+                "only refund events may name a return",
+            ))
+        }
+    }
+    next.payment.remember(&event.id);
     Ok(Edit::save(next))
 }
 

@@ -26,7 +26,10 @@ pub(crate) async fn refund_due(
     if !owes_refund(&order) {
         return order;
     }
-    let outcome = match provider.refund(&order).await {
+    let outcome = match provider
+        .refund(&order, order.payment.amount, order.id.as_str())
+        .await
+    {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(order_id = %order.id, error = %e, "refund request failed; the sweep retries later");

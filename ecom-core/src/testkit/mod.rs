@@ -252,7 +252,7 @@ macro_rules! conformance_suite {
             },
             returns {
                 returns_follow_the_table, refunds_add_up_to_what_was_paid,
-                racing_moves_and_sweeps_act_once
+                racing_moves_and_sweeps_act_once, online_refunds_follow_the_provider
             },
             payments {
                 payment_moves_follow_the_rules, webhook_signatures_are_checked,

@@ -3,7 +3,7 @@
 //! refunds that add up to what was paid, racing moves and sweeps with one winner, restock.
 
 use super::checkout::{create_code, place, request};
-use super::payments::clock;
+use super::payments::{clock, genuine, TIMEOUT, WEBHOOK_SECRET};
 use super::{assert_race, customer, interleaved, published_product, rush, shop};
 use crate::backend::Backend;
 use crate::clock::ManualClock;
@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::id::{CustomerId, ProductId, ShopId};
 use crate::order::{Order, OrderStatus};
 use crate::payment::PaymentStatus;
+use crate::payment::{SignedWebhook, SIGNATURE_HEADER};
 use crate::product::Product;
 use crate::returns::ledger::{refunded, refunds_committed};
 use crate::returns::{Condition, RefundStatus, ReturnMode, ReturnReason, ReturnStatus};
@@ -28,16 +29,72 @@ const FEE: i64 = 500;
 fn ecom_returning(backend: &Backend, clock: &Arc<ManualClock>) -> Ecom {
     let mut config = EcomConfig::new(Secret::new(b"conformance-suite-api-key-secret".to_vec()));
     config.checkout.fee_ship_minor = FEE;
+    config
+        .payments
+        .register(Arc::new(SignedWebhook::new(
+            Secret::new(WEBHOOK_SECRET),
+            TIMEOUT,
+        )))
+        .unwrap();
     Ecom::new(backend.clone().with_clock(clock.clone()), config)
 }
 
 /// Places `request` for `buyer` (cash on delivery) and has every shop deliver it: paid.
 async fn delivered(ecom: &Ecom, buyer: &CustomerId, request: CheckoutRequest) -> Order {
+    delivered_paying(ecom, buyer, request, "cod").await
+}
+
+/// A signed callback of the suite's `online` provider about the refund `reference` of `order`.
+fn refund_callback(
+    ecom: &Ecom,
+    id: &str,
+    kind: &str,
+    order: &Order,
+    reference: &str,
+    amount: &str,
+) -> crate::payment::Callback {
+    let body = serde_json::json!({
+        "id": id, "type": kind, "order_id": order.id.to_string(), "amount": amount,
+        "currency": "USD", "reference": reference,
+    })
+    .to_string()
+    .into_bytes();
+    let at = ecom.backend().clock.now().timestamp();
+    crate::payment::Callback {
+        headers: vec![(
+            SIGNATURE_HEADER.to_owned(),
+            SignedWebhook::sign(&Secret::new(WEBHOOK_SECRET), at, &body),
+        )],
+        body,
+    }
+}
+
+/// [`delivered`], paid by `method` (`online`: paid by the provider's callback first).
+async fn delivered_paying(
+    ecom: &Ecom,
+    buyer: &CustomerId,
+    request: CheckoutRequest,
+    method: &str,
+) -> Order {
     let order = ecom
         .checkout
-        .place_order(buyer, place(request, None))
+        .place_order(buyer, place(request, None).with_payment(method))
         .await
         .expect("order placed");
+    if method == "online" {
+        ecom.payments
+            .callback(
+                "online",
+                &genuine(
+                    ecom,
+                    &format!("pay-{}", order.id),
+                    "payment.succeeded",
+                    &order,
+                ),
+            )
+            .await
+            .expect("paid");
+    }
     let mut shops: Vec<ShopId> = order.lines.iter().map(|l| l.shop_id.clone()).collect();
     shops.dedup();
     let mut last = order.clone();
@@ -581,4 +638,132 @@ pub async fn racing_moves_and_sweeps_act_once(backend: &Backend) {
         .iter()
         .filter(|r| waiting.contains(&r.id))
         .all(|r| r.status == ReturnStatus::Closed));
+}
+
+/// The refund of a return paid online is asked of the provider under the return's id; a
+/// `refund.failed` makes it due again and the sweep asks anew after a back-off; a
+/// `refund.succeeded` pays it (a replay changes nothing); a wrong amount or an unknown
+/// reference is refused with nothing changed. Cash refunds are the shop's to confirm.
+pub async fn online_refunds_follow_the_provider(backend: &Backend) {
+    let s = setup(backend).await;
+    let (ecom, p) = (&s.ecom, &s.product.id);
+    let order = delivered_paying(
+        ecom,
+        &s.buyer,
+        request(&s.shop, &[(&s.product, 3)], None),
+        "online",
+    )
+    .await;
+    let asked = ecom
+        .returns
+        .request(&s.buyer, &order.id, asking(p, 1))
+        .await
+        .unwrap();
+    let id = asked.ret.id.clone();
+    let accepted = ecom
+        .returns
+        .accept(&s.shop, &id, ReturnMode::RefundOnly)
+        .await
+        .unwrap();
+    let refund = accepted.ret.refund.clone().unwrap();
+    assert_eq!(
+        (refund.amount.minor, refund.status),
+        (1000, RefundStatus::Requested),
+        "asked at once"
+    );
+    assert_eq!(accepted.ret.due_at, None);
+    refused(
+        ecom,
+        &order,
+        ecom.returns.confirm_refund(&s.shop, &id).await,
+        "a shop confirming an online refund",
+    )
+    .await;
+
+    let failed = ecom
+        .payments
+        .callback(
+            "online",
+            &refund_callback(ecom, "rf-1", "refund.failed", &order, id.as_str(), "10.00"),
+        )
+        .await
+        .unwrap();
+    let ret = failed.return_of(&id).unwrap();
+    assert_eq!(
+        ret.refund.as_ref().map(|r| (r.status, r.attempts)),
+        Some((RefundStatus::Due, 1))
+    );
+    let retry = ret.due_at.expect("the sweep asks again");
+    assert!(retry > ecom.backend().clock.now());
+    assert_eq!(
+        ecom.returns.sweep().await.unwrap().refunds_requested,
+        0,
+        "not before the back-off"
+    );
+    s.clock.set(retry);
+    assert_eq!(ecom.returns.sweep().await.unwrap().refunds_requested, 1);
+    let again = stored(ecom, &order).await;
+    assert_eq!(
+        again
+            .return_of(&id)
+            .unwrap()
+            .refund
+            .as_ref()
+            .unwrap()
+            .status,
+        RefundStatus::Requested
+    );
+
+    for (event, amount, reference) in [
+        ("rf-2", "9.99", id.as_str()),
+        ("rf-3", "10.00", "00000000000000000000000000000000"),
+    ] {
+        let result = ecom
+            .payments
+            .callback(
+                "online",
+                &refund_callback(ecom, event, "refund.succeeded", &order, reference, amount),
+            )
+            .await;
+        refused(ecom, &order, result, "a wrong amount or reference").await;
+    }
+    let paid = ecom
+        .payments
+        .callback(
+            "online",
+            &refund_callback(
+                ecom,
+                "rf-4",
+                "refund.succeeded",
+                &order,
+                id.as_str(),
+                "10.00",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(paid.return_of(&id).unwrap().status, ReturnStatus::Refunded);
+    assert_eq!(refunded(&paid).unwrap().minor, 1000);
+    assert_eq!(
+        paid.payment.status,
+        PaymentStatus::Paid,
+        "the payment stays paid; the return is refunded"
+    );
+    let replay = ecom
+        .payments
+        .callback(
+            "online",
+            &refund_callback(
+                ecom,
+                "rf-4",
+                "refund.succeeded",
+                &order,
+                id.as_str(),
+                "10.00",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replay, stored(ecom, &order).await);
+    assert_eq!(replay.version, paid.version, "a replay changes nothing");
 }

@@ -196,7 +196,8 @@ impl EventDto {
             | EventKind::ReturnRejected
             | EventKind::ReturnReceived
             | EventKind::ReturnClosed
-            | EventKind::RefundSucceeded => {
+            | EventKind::RefundSucceeded
+            | EventKind::RefundFailed => {
                 let ret: ecom_core::returns::OrderReturn = state(&event.state, "return")?;
                 EventDataDto::Return(Box::new((&ret).into()))
             }

@@ -4,6 +4,7 @@
 //! the [`ReturnStatus`] table and the order's [`ledger`] in that write.
 
 mod input;
+mod refund;
 mod restock;
 
 pub use input::{DisputeOutcome, NewReturn, ReceivedLine, ReturnItem, MAX_EVIDENCE, MAX_LINES};
@@ -23,8 +24,10 @@ use crate::returns::{
     OrderReturn, RefundStatus, ReturnFilter, ReturnLine, ReturnMode, ReturnPolicy, ReturnStatus,
     MAX_RETURNS_PER_ORDER,
 };
+use crate::service::config::EcomConfig;
 use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
+use std::sync::Arc;
 
 /// Most returns one sweep acts on.
 const SWEEP_BATCH: u32 = 100;
@@ -38,12 +41,15 @@ pub struct ReturnSweep {
     pub closed: u32,
     /// Returns whose received units went back to stock.
     pub restocked: u32,
+    /// Refunds of returns the provider took (or made).
+    pub refunds_requested: u32,
 }
 
 /// The return use cases.
 #[derive(Clone, Debug)]
 pub struct ReturnService {
     backend: Backend,
+    config: Arc<EcomConfig>,
     policy: ReturnPolicy,
 }
 
@@ -67,8 +73,17 @@ impl ReturnOf {
 }
 
 impl ReturnService {
-    pub(crate) fn new(backend: Backend, policy: ReturnPolicy) -> Self {
-        ReturnService { backend, policy }
+    pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
+        ReturnService {
+            backend,
+            policy: config.returns,
+            config,
+        }
+    }
+
+    /// Asks the provider for the refund `found` owes, if any (see [`refund`]).
+    async fn refund(&self, found: ReturnOf) -> ReturnOf {
+        refund::request(&self.backend, &self.config.payments, found).await
     }
 
     /// The policy in force.
@@ -310,10 +325,12 @@ impl ReturnService {
     pub async fn accept(&self, shop: &ShopId, id: &ReturnId, mode: ReturnMode) -> Result<ReturnOf> {
         let found = self.get_for_shop(shop, id).await?;
         let policy = self.policy;
-        self.change(found, Actor::Shop(shop.clone()), |order, ret, now| {
-            accept(order, ret, mode, now, policy)
-        })
-        .await
+        let accepted = self
+            .change(found, Actor::Shop(shop.clone()), |order, ret, now| {
+                accept(order, ret, mode, now, policy)
+            })
+            .await?;
+        Ok(self.refund(accepted).await)
     }
 
     /// The shop refuses a request, saying why; the customer may dispute it once
@@ -358,7 +375,7 @@ impl ReturnService {
             }
         }
         let found = self.find(id).await?;
-        self.change(found, Actor::System, |order, ret, now| {
+        let resolved = self.change(found, Actor::System, |order, ret, now| {
             only_from(ret, ReturnStatus::Disputed, "resolved")?;
             match outcome {
                 DisputeOutcome::Reject => {
@@ -367,15 +384,16 @@ impl ReturnService {
                     Ok(())
                 }
                 DisputeOutcome::Refund => {
-                    ret.become_(ReturnStatus::Refunding, now, None)?;
+                    let due = refund::due_now(order.payment.capture, now);
+                    ret.become_(ReturnStatus::Refunding, now, due)?;
                     let units = ret.lines.iter().map(|l| l.quantity).collect();
                     ret.refund = Some(price_refund(order, ret, units, amount, now)?);
                     ret.resolution = Some("refund".to_owned());
                     Ok(())
                 }
             }
-        })
-        .await
+        });
+        Ok(self.refund(resolved.await?).await)
     }
 
     /// The shop records the units it received (fewer than asked is allowed, at least one),
@@ -395,7 +413,8 @@ impl ReturnService {
                 receive(order, ret, received, now)
             })
             .await?;
-        Ok(restock::restock(&self.backend, changed).await)
+        let restocked = restock::restock(&self.backend, changed).await;
+        Ok(self.refund(restocked).await)
     }
 
     /// The shop of a cash-on-delivery order confirms it paid a return's refund by hand.
@@ -468,6 +487,13 @@ impl ReturnService {
             }
             return Ok(());
         }
+        if refund::owed(&found) {
+            let after = self.refund(found).await;
+            if !refund::owed(&after) {
+                report.refunds_requested += 1;
+            }
+            return Ok(());
+        }
         let policy = self.policy;
         let status = found.ret.status;
         let moved = self
@@ -530,7 +556,8 @@ fn accept(
             ret.become_(ReturnStatus::Accepted, now, Some(now + policy.ship_within))?;
         }
         ReturnMode::RefundOnly => {
-            ret.become_(ReturnStatus::Refunding, now, None)?;
+            let due = refund::due_now(order.payment.capture, now);
+            ret.become_(ReturnStatus::Refunding, now, due)?;
             let units = ret.lines.iter().map(|l| l.quantity).collect();
             ret.refund = Some(price_refund(order, ret, units, None, now)?);
         }
@@ -572,12 +599,12 @@ fn receive(
         }
     }
     let units = ret.lines.iter().map(ReturnLine::received).collect();
-    let restock_due = ret.restock_due();
-    ret.become_(
-        ReturnStatus::Refunding,
-        now,
-        restock_due.then(|| now + restock::RETRY_AFTER),
-    )?;
+    let restock = ret.restock_due().then(|| now + restock::RETRY_AFTER);
+    let due = match (refund::due_now(order.payment.capture, now), restock) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    ret.become_(ReturnStatus::Refunding, now, due)?;
     ret.refund = Some(price_refund(order, ret, units, None, now)?);
     Ok(())
 }
