@@ -4,7 +4,7 @@ use super::checkout::{AppliedDiscountDto, TotalsDto};
 use chrono::{DateTime, Utc};
 use ecom_core::id::{ProductId, ShopId};
 use ecom_core::order::{Order, OrderStatus, ShopOrderFilter};
-use ecom_core::payment::{Payment, PaymentStatus};
+use ecom_core::payment::PaymentStatus;
 use ecom_core::service::{LineStatusChange, StatusUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -225,13 +225,14 @@ impl From<Order> for OrderDto {
             [only] => only.tracking_number.clone(),
             _ => None,
         };
+        let order_payment = PaymentDto::of(&order);
         OrderDto {
             id: order.id.to_string(),
             user_id: order.customer_id.to_string(),
             order_checkout: order.totals.into(),
             order_products: parts,
             order_shipping: order.shipping,
-            order_payment: PaymentDto::from(&order.payment),
+            order_payment,
             tracking_number,
             order_status: order.status.into(),
             created_at: order.created_at,
@@ -305,11 +306,26 @@ pub struct PaymentDto {
     /// Whether the provider took the refund request (it confirms with a `refund.succeeded`
     /// event, then the status is `refunded`).
     pub refund_requested: bool,
+    /// What returns of the order have paid back so far, in major units (a whole refund shows
+    /// as status `refunded` instead).
+    #[schema(value_type = f64)]
+    pub refunded: Value,
+    /// What may still be refunded, in major units: what was paid less every refund of a return
+    /// due, asked or paid (0 unless paid).
+    #[schema(value_type = f64)]
+    pub refundable: Value,
 }
 
-impl From<&Payment> for PaymentDto {
-    fn from(payment: &Payment) -> Self {
+impl PaymentDto {
+    /// The payment of `order`, with what its returns refunded and what stays refundable.
+    fn of(order: &Order) -> Self {
+        let payment = &order.payment;
+        let zero = ecom_core::money::Money::zero(payment.amount.currency);
+        let refunded = ecom_core::returns::ledger::refunded(order).unwrap_or(zero);
+        let refundable = ecom_core::returns::ledger::refundable(order).unwrap_or(zero);
         PaymentDto {
+            refunded: refunded.major_json(),
+            refundable: refundable.major_json(),
             method: payment.method.clone(),
             status: payment.status.into(),
             amount: payment.amount.major_json(),

@@ -169,6 +169,21 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
         .await;
     assert_eq!(refunded.ok(200)["status"], "refunding");
     assert_eq!(refunded.ok(200)["refund"]["amount"], json!(20.0));
+    let mine = api
+        .api(Method::GET, &format!("/orders/{order}"), &user.auth(), None)
+        .await;
+    let payment = &mine.ok(200)["order_payment"];
+    let paid = payment["amount"].as_f64().unwrap();
+    assert_eq!(
+        payment["refunded"],
+        json!(40.0),
+        "the paid refund only: {payment}"
+    );
+    assert_eq!(
+        payment["refundable"].as_f64().unwrap(),
+        paid - 60.0,
+        "paid less every refund due or paid: {payment}"
+    );
 
     // The last unit: rejected, disputed, and (with an operator) refunded with the fee.
     let third = ask(api, &user, &order, &product, 1).await;

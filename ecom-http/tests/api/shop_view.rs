@@ -117,7 +117,7 @@ async fn each_shop_sees_its_own_part(api: Api) {
     assert_eq!(
         mine["order_payment"],
         json!({"method": "cod", "status": "pending", "amount": 45.5, "currency": "USD",
-            "refund_requested": false}),
+            "refund_requested": false, "refunded": 0.0, "refundable": 0.0}),
         "the customer's own payment, whole: 40 - 5 + 8 + 2.50 shipping"
     );
 }
