@@ -40,6 +40,15 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Returns requested, by `reason` (counted from the events this process moved into the log).
+pub const RETURNS_REQUESTED: &str = "ecom_returns_requested_total";
+/// Moves of returns, by `outcome` (`accepted`, `rejected`, `received`, `closed`, `refunded`).
+pub const RETURNS: &str = "ecom_returns_total";
+/// Refunds of returns, by `outcome` (`due`, `succeeded`, `failed`).
+pub const RETURN_REFUNDS: &str = "ecom_return_refunds_total";
+/// The amounts of [`RETURN_REFUNDS`], in minor units of the server's currency, by `outcome`.
+pub const RETURN_REFUND_AMOUNTS: &str = "ecom_return_refund_amount_minor_total";
+
 /// Events moved into the log by this process, by `type`.
 pub const EVENTS: &str = "ecom_events_total";
 
@@ -132,6 +141,22 @@ impl Metrics {
         self.record(|| {
             for (kind, n) in counts {
                 metrics::counter!(EVENTS, "type" => kind.name()).absolute(*n);
+            }
+        });
+    }
+
+    /// Sets the return counters to `counts` (kept by the return service).
+    pub fn record_returns(&self, counts: &ecom_core::service::ReturnCounts) {
+        self.record(|| {
+            for (reason, n) in &counts.requested {
+                metrics::counter!(RETURNS_REQUESTED, "reason" => *reason).absolute(*n);
+            }
+            for (outcome, n) in &counts.moves {
+                metrics::counter!(RETURNS, "outcome" => *outcome).absolute(*n);
+            }
+            for (outcome, n, minor) in &counts.refunds {
+                metrics::counter!(RETURN_REFUNDS, "outcome" => *outcome).absolute(*n);
+                metrics::counter!(RETURN_REFUND_AMOUNTS, "outcome" => *outcome).absolute(*minor);
             }
         });
     }
@@ -264,6 +289,19 @@ fn describe() {
         WEBHOOK_LAG,
         metrics::Unit::Seconds,
         "Age of the oldest webhook delivery the last claim took (0: nothing was due)"
+    );
+    metrics::describe_counter!(RETURNS_REQUESTED, "Returns requested, by reason");
+    metrics::describe_counter!(
+        RETURNS,
+        "Moves of returns, by outcome (accepted, rejected, received, closed, refunded)"
+    );
+    metrics::describe_counter!(
+        RETURN_REFUNDS,
+        "Refunds of returns, by outcome (due, succeeded, failed)"
+    );
+    metrics::describe_counter!(
+        RETURN_REFUND_AMOUNTS,
+        "Amounts of the refunds of returns in minor units, by outcome"
     );
     metrics::gauge!(WEBHOOK_LAG).set(0.0);
     metrics::counter!(PAYMENT_EXPIRIES).absolute(0);

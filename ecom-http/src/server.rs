@@ -209,6 +209,7 @@ async fn relay_events(ecom: Ecom, metrics: crate::metrics::Metrics, period: std:
             tracing::warn!(error = ?err, "feeding event sinks failed");
         }
         metrics.record_events(&ecom.events.moved_counts());
+        metrics.record_returns(&ecom.returns.stats());
     }
 }
 

@@ -51,14 +51,21 @@ pub struct EventService {
     sinks: Arc<Vec<Arc<dyn EventSink>>>,
     /// Events this process moved into the log, per type (in [`EventKind::ALL`]'s order).
     moved: Arc<[AtomicU64; EventKind::ALL.len()]>,
+    /// What the return events it moved say.
+    returns: Arc<crate::service::returns::stats::ReturnStats>,
 }
 
 impl EventService {
-    pub(crate) fn new(backend: Backend, sinks: Vec<Arc<dyn EventSink>>) -> Self {
+    pub(crate) fn new(
+        backend: Backend,
+        sinks: Vec<Arc<dyn EventSink>>,
+        returns: Arc<crate::service::returns::stats::ReturnStats>,
+    ) -> Self {
         EventService {
             backend,
             sinks: Arc::new(sinks),
             moved: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            returns,
         }
     }
 
@@ -99,6 +106,7 @@ impl EventService {
                     report.moved += events.len() as u64;
                     for event in &events {
                         self.moved[kind_index(event.kind)].fetch_add(1, Ordering::Relaxed);
+                        self.returns.count(event);
                     }
                 }
                 Err(e) => {

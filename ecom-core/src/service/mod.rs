@@ -50,8 +50,8 @@ pub use payment::{PaymentService, SweepReport};
 pub use payment_stats::PaymentCounts;
 pub use product::{NewProduct, ProductPatch, ProductService};
 pub use returns::{
-    DisputeOutcome, NewReturn, ReceivedLine, ReturnItem, ReturnOf, ReturnService, ReturnSweep,
-    MAX_EVIDENCE, MAX_LINES,
+    DisputeOutcome, NewReturn, ReceivedLine, ReturnCounts, ReturnItem, ReturnOf, ReturnService,
+    ReturnSweep, MAX_EVIDENCE, MAX_LINES, REFUND_OUTCOMES, RETURN_OUTCOMES,
 };
 pub use shop::{ShopService, ShopSettingsPatch};
 pub use webhooks::{
@@ -105,6 +105,7 @@ impl Ecom {
     pub fn new(backend: Backend, config: EcomConfig) -> Self {
         let config = Arc::new(config);
         let payment_stats = Arc::new(PaymentStats::default());
+        let return_stats = Arc::new(returns::stats::ReturnStats::default());
         let cache = CatalogueCache::of(&config);
         let (read_model, backend) = match config.catalogue_index {
             true => {
@@ -123,9 +124,9 @@ impl Ecom {
             discounts: DiscountService::new(backend.clone(), config.clone()),
             checkout: CheckoutService::new(backend.clone(), config.clone()),
             orders: OrderService::new(backend.clone(), config.clone(), payment_stats.clone()),
-            returns: ReturnService::new(backend.clone(), config.clone()),
+            returns: ReturnService::new(backend.clone(), config.clone(), return_stats.clone()),
             payments: PaymentService::new(backend.clone(), config.clone(), payment_stats),
-            events: EventService::new(backend.clone(), config.sinks.clone()),
+            events: EventService::new(backend.clone(), config.sinks.clone(), return_stats),
             shops: ShopService::new(backend.clone()),
             webhooks: WebhookService::new(backend.clone(), config.webhooks.clone()),
             backend,

@@ -279,6 +279,25 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
         .await
         .err(409, "window");
     }
+    // The metrics count what the relay moved: requests by reason, moves, refunds with amounts.
+    let expected = [
+        "ecom_returns_requested_total{reason=\"damaged\"} 3",
+        "ecom_returns_total{outcome=\"received\"} 1",
+        "ecom_returns_total{outcome=\"rejected\"} 1",
+        "ecom_return_refunds_total{outcome=\"succeeded\"} 1",
+        "ecom_return_refund_amount_minor_total{outcome=\"succeeded\"} 4000",
+    ];
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = api.call(Method::GET, "/metrics", &[], None).await.text;
+        if expected.iter().all(|line| text.contains(line)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for line in expected {
+        assert!(text.contains(line), "/metrics lacks {line}: {text}");
+    }
     support::contract::assert_answers_follow_the_document(api).await;
 }
 

@@ -6,8 +6,10 @@
 mod input;
 mod refund;
 mod restock;
+pub(crate) mod stats;
 
 pub use input::{DisputeOutcome, NewReturn, ReceivedLine, ReturnItem, MAX_EVIDENCE, MAX_LINES};
+pub use stats::{ReturnCounts, REFUND_OUTCOMES, RETURN_OUTCOMES};
 
 use crate::backend::Backend;
 use crate::clock::Timestamp;
@@ -51,6 +53,7 @@ pub struct ReturnService {
     backend: Backend,
     config: Arc<EcomConfig>,
     policy: ReturnPolicy,
+    stats: Arc<stats::ReturnStats>,
 }
 
 /// A return and the order that holds it.
@@ -73,12 +76,23 @@ impl ReturnOf {
 }
 
 impl ReturnService {
-    pub(crate) fn new(backend: Backend, config: Arc<EcomConfig>) -> Self {
+    pub(crate) fn new(
+        backend: Backend,
+        config: Arc<EcomConfig>,
+        stats: Arc<stats::ReturnStats>,
+    ) -> Self {
         ReturnService {
             backend,
             policy: config.returns,
             config,
+            stats,
         }
+    }
+
+    /// Counts of requests by reason, moves by outcome and refunds (with amounts), from the
+    /// events this process moved into the log.
+    pub fn stats(&self) -> ReturnCounts {
+        self.stats.snapshot()
     }
 
     /// Asks the provider for the refund `found` owes, if any (see [`refund`]).
