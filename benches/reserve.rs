@@ -29,6 +29,7 @@ async fn inventories(backend: &Backend, count: usize) -> Vec<ProductId> {
             location: String::new(),
             stock: u64::MAX / 2,
             sold: 0,
+            damaged: 0,
             reservations: Vec::new(),
             retired: false,
             created_at: now,

@@ -80,6 +80,9 @@ pub struct Inventory {
     pub stock: u64,
     /// Units in placed orders (not returned).
     pub sold: u64,
+    /// Units that came back damaged from returns: out of `sold`, never on sale again.
+    #[serde(default)]
+    pub damaged: u64,
     /// Open holds only (checkouts and returns in flight).
     pub reservations: Vec<Reservation>,
     /// A removed model's record: it takes no reservation, and units returned to it (a
@@ -101,9 +104,9 @@ impl Inventory {
             .sum()
     }
 
-    /// Everything ever received, net of adjustments: `stock + sold + reserved()`.
+    /// Everything ever received, net of adjustments: `stock + sold + reserved() + damaged`.
     pub fn received(&self) -> u64 {
-        self.stock + self.sold + self.reserved()
+        self.stock + self.sold + self.reserved() + self.damaged
     }
 }
 
@@ -121,6 +124,15 @@ pub enum StockChange {
     /// Makes the free stock exactly this many units (a stock count); the adjustment records
     /// the delta this meant when it was applied.
     Set(u64),
+    /// Units of a return came back: all of them leave `sold`, the `resellable` ones go back to
+    /// free stock (the recorded delta), the `damaged` ones to `damaged`. Refused (nothing
+    /// changes) when `sold` is short.
+    Returned {
+        /// Units fit to sell again.
+        resellable: u32,
+        /// Units not fit to sell.
+        damaged: u32,
+    },
 }
 
 /// An adjustment to apply ([`InventoryRepo::adjust`]).
@@ -172,6 +184,7 @@ impl StockChange {
         let after = match self {
             StockChange::Delta(delta) => i128::from(stock) + i128::from(delta),
             StockChange::Set(units) => i128::from(units),
+            StockChange::Returned { resellable, .. } => i128::from(stock) + i128::from(resellable),
         };
         if after < 0 {
             return Err(below_zero());
@@ -188,6 +201,39 @@ impl StockChange {
 /// adapter answers it with.
 pub fn below_zero() -> Error {
     Error::refused("inventory", "stock cannot go below zero")
+}
+
+impl StockChange {
+    /// Units it takes out of `sold` (returned units), else 0.
+    pub fn unsold(self) -> u64 {
+        match self {
+            StockChange::Returned {
+                resellable,
+                damaged,
+            } => u64::from(resellable) + u64::from(damaged),
+            _ => 0,
+        }
+    }
+
+    /// Units it moves to `damaged`, else 0.
+    pub fn damaged(self) -> u64 {
+        match self {
+            StockChange::Returned { damaged, .. } => u64::from(damaged),
+            _ => 0,
+        }
+    }
+
+    /// The refusal when the guard of this change failed: `sold` short for returned units,
+    /// else the stock would go below zero.
+    pub fn refusal(self) -> Error {
+        match self {
+            StockChange::Returned { .. } => Error::Conflict {
+                entity: "inventory",
+                reason: crate::error::ConflictReason::ReturnExceedsSold,
+            },
+            _ => below_zero(),
+        }
+    }
 }
 
 /// What [`InventoryRepo::adjust`] returns: the recorded adjustment and the record after it.

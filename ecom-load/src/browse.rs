@@ -261,6 +261,7 @@ async fn seed_store(shops: Vec<Account>, uri: &str, args: &Browse) -> Result<See
                         location: String::new(),
                         stock,
                         sold,
+                        damaged: 0,
                         reservations: Vec::new(),
                         retired: false,
                         created_at,

@@ -38,8 +38,8 @@ use ecom_core::clock::Timestamp;
 use ecom_core::event::{adjusted, Event};
 use ecom_core::id::{AdjustmentId, OrderId, ProductId, ShopId};
 use ecom_core::inventory::{
-    below_zero, Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment,
-    StockChange, StockState, ADJUSTMENT_HISTORY,
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockChange,
+    StockState, ADJUSTMENT_HISTORY,
 };
 use ecom_core::page::Page;
 use ecom_core::{ConflictReason, Error, Result};
@@ -119,6 +119,9 @@ struct InventoryDoc {
     location: String,
     stock: i64,
     sold: i64,
+    /// Units returned damaged (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    damaged: i64,
     holds: Vec<HoldDoc>,
     /// A removed model's record (absent: on sale).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -200,6 +203,7 @@ impl InventoryDoc {
             location: i.location.clone(),
             stock: i64::try_from(i.stock).map_err(|_| too_large("stock"))?,
             sold: i64::try_from(i.sold).map_err(|_| too_large("sold"))?,
+            damaged: i64::try_from(i.damaged).map_err(|_| too_large("damaged"))?,
             holds: i.reservations.iter().map(HoldDoc::from_hold).collect(),
             retired: i.retired,
             created_at: i.created_at,
@@ -224,6 +228,7 @@ impl InventoryDoc {
             location: self.location,
             stock: u64::try_from(self.stock).map_err(|_| out_of_range("stock"))?,
             sold: u64::try_from(self.sold).map_err(|_| out_of_range("sold"))?,
+            damaged: u64::try_from(self.damaged).map_err(|_| out_of_range("damaged"))?,
             reservations,
             retired: self.retired,
             created_at: self.created_at,
@@ -370,7 +375,21 @@ impl MongoInventory {
                     Bson::Document(doc! { "$subtract": [units, "$stock"] }),
                 )
             }
+            StockChange::Returned { resellable, .. } => {
+                let units = i64::from(resellable);
+                (
+                    Bson::Document(doc! { "$add": ["$stock", units] }),
+                    Bson::Int64(units),
+                )
+            }
         };
+        let unsold = i64::try_from(adjustment.change.unsold())
+            .map_err(|_| Error::validation("quantity", "is too large"))?;
+        let damaged = i64::try_from(adjustment.change.damaged())
+            .map_err(|_| Error::validation("quantity", "is too large"))?;
+        if unsold > 0 {
+            filter.insert("sold", doc! { "$gte": unsold });
+        }
         let at = timestamp::to_bson(&adjustment.at).map_err(to_core)?;
         let model = adjustment
             .model_id
@@ -387,12 +406,22 @@ impl MongoInventory {
             "by": { "$literal": adjustment.by.as_str() },
             "at": { "$literal": at.clone() },
         };
-        let update = vec![doc! { "$set": {
+        let mut set = doc! {
             "stock": stock,
             "adjustSeq": seq + 1,
             "updatedAt": { "$literal": at },
             "adjusting": { "$concatArrays": [{ "$ifNull": ["$adjusting", []] }, [entry]] },
-        } }];
+        };
+        if unsold > 0 {
+            set.insert("sold", doc! { "$subtract": ["$sold", unsold] });
+        }
+        if damaged > 0 {
+            set.insert(
+                "damaged",
+                doc! { "$add": [{ "$ifNull": ["$damaged", 0_i64] }, damaged] },
+            );
+        }
+        let update = vec![doc! { "$set": set }];
         self.inventories
             .find_one_and_update(filter, update)
             .return_document(mongodb::options::ReturnDocument::After)
@@ -780,8 +809,8 @@ impl InventoryRepo for MongoInventory {
             let now = self.existing(product_id).await?;
             let applied_meanwhile = now.adjusting.iter().any(|e| e.id == adjustment.id);
             if !applied_meanwhile && now.adjust_seq == state.adjust_seq {
-                // Only the stock guard can have failed.
-                return Err(below_zero());
+                // Only the guard (stock, or sold for returned units) can have failed.
+                return Err(adjustment.change.refusal());
             }
             tokio::time::sleep(std::time::Duration::from_millis(u64::from(round.min(10)))).await;
         }

@@ -263,6 +263,7 @@ async fn an_adjustment_left_in_the_journal_is_listed_and_applied_once() {
             location: "Hanoi".into(),
             stock: 10,
             sold: 0,
+            damaged: 0,
             reservations: Vec::new(),
             retired: false,
             created_at: now,

@@ -33,6 +33,7 @@ struct Row {
     location: String,
     stock: u64,
     sold: u64,
+    damaged: u64,
     open: Map<String, Reservation>,
     /// A removed model's record: no reservations, no free stock on sale.
     retired: bool,
@@ -55,6 +56,7 @@ impl Row {
             location: self.location.clone(),
             stock: self.stock,
             sold: self.sold,
+            damaged: self.damaged,
             reservations,
             retired: self.retired,
             created_at: self.created_at,
@@ -118,6 +120,7 @@ impl InventoryRepo for MemoryInventory {
             location: inventory.location.clone(),
             stock: inventory.stock,
             sold: inventory.sold,
+            damaged: inventory.damaged,
             open: inventory
                 .reservations
                 .iter()
@@ -276,6 +279,12 @@ impl InventoryRepo for MemoryInventory {
             });
         }
         let (delta, stock_after) = adjustment.change.apply_to(row.stock)?;
+        let unsold = adjustment.change.unsold();
+        if row.sold < unsold {
+            return Err(adjustment.change.refusal());
+        }
+        row.sold -= unsold;
+        row.damaged += adjustment.change.damaged();
         let recorded = StockAdjustment {
             id: adjustment.id.clone(),
             product_id: product_id.clone(),

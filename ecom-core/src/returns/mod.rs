@@ -93,8 +93,9 @@ pub struct ReturnLine {
     /// Units received damaged (kept out of stock).
     #[serde(default)]
     pub damaged: u32,
-    /// The stock adjustment that puts the resellable units back: set with the receipt, applied
-    /// after it (idempotent by this id), cleared once applied.
+    /// The stock adjustment that takes the received units out of `sold` (the resellable ones
+    /// back to free stock, the damaged ones aside): set with the receipt, applied after it
+    /// (idempotent by this id), cleared once applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restock: Option<AdjustmentId>,
 }

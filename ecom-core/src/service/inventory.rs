@@ -234,6 +234,7 @@ impl InventoryService {
                 location: models[0].location.clone(),
                 stock: models.iter().map(|m| m.stock).sum(),
                 sold: models.iter().map(|m| m.sold).sum(),
+                damaged: models.iter().map(|m| m.damaged).sum(),
                 reservations: models.iter().flat_map(|m| m.reservations.clone()).collect(),
                 retired: false,
                 created_at: models

@@ -713,6 +713,7 @@ fn record(
         location: String::new(),
         stock: u64::from(stock),
         sold: 0,
+        damaged: 0,
         reservations: Vec::new(),
         retired: false,
         created_at: now,

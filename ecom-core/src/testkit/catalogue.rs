@@ -113,6 +113,7 @@ async fn generate(backend: &Backend, rng: &mut StdRng) -> Catalogue {
                     location: String::new(),
                     stock: *stock,
                     sold: p.sold,
+                    damaged: 0,
                     reservations: Vec::new(),
                     retired: false,
                     created_at: p.created_at,

@@ -34,6 +34,7 @@ async fn fresh_inventory(backend: &Backend, stock: u64) -> ProductId {
         location: "Hanoi".into(),
         stock,
         sold: 0,
+        damaged: 0,
         reservations: Vec::new(),
         retired: false,
         created_at: now,

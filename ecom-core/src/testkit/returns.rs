@@ -205,7 +205,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     let s = setup(backend).await;
     let (ecom, p) = (&s.ecom, &s.product.id);
     let order = delivered(ecom, &s.buyer, request(&s.shop, &[(&s.product, 5)], None)).await;
-    let stock_before = ecom.inventory.get(&s.shop, p).await.unwrap().total.stock;
+    let before = ecom.inventory.get(&s.shop, p).await.unwrap().total;
 
     // Requested -> accepted -> received (1 resellable, 1 damaged) -> refunded.
     let first = ecom
@@ -300,11 +300,31 @@ pub async fn returns_follow_the_table(backend: &Backend) {
         !received.ret.restock_due(),
         "the restock was applied at once"
     );
-    let stock = ecom.inventory.get(&s.shop, p).await.unwrap().total.stock;
+    let after = ecom.inventory.get(&s.shop, p).await.unwrap().total;
     assert_eq!(
-        stock,
-        stock_before + 1,
+        after.stock,
+        before.stock + 1,
         "only the resellable unit is back in stock"
+    );
+    assert_eq!(after.sold, before.sold - 2, "both units are out of sold");
+    assert_eq!(
+        after.damaged,
+        before.damaged + 1,
+        "the damaged unit is set aside"
+    );
+    assert_eq!(
+        after.received(),
+        before.received(),
+        "nothing appeared or vanished"
+    );
+    let history = ecom
+        .inventory
+        .adjustments(&s.shop, p, None, crate::page::Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (history[0].delta, history[0].reason.clone()),
+        (1, format!("return {}", first.ret.id))
     );
     refused(
         ecom,

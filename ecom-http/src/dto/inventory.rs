@@ -80,6 +80,8 @@ pub struct InventoryDto {
     pub invent_reserved: u64,
     /// Units in placed orders (not returned).
     pub invent_sold: u64,
+    /// Units that came back damaged from returns: out of `invent_sold`, never on sale.
+    pub invent_damaged: u64,
     /// The open reservations only: a placed order's units count in `invent_sold`.
     pub invent_reservations: Vec<ReservationDto>,
     /// Creation time.
@@ -142,6 +144,7 @@ impl From<Inventory> for InventoryDto {
             invent_stock: inv.stock,
             invent_reserved: reserved,
             invent_sold: inv.sold,
+            invent_damaged: inv.damaged,
             invent_location: inv.location,
             invent_reservations: inv.reservations.into_iter().map(Into::into).collect(),
             created_at: inv.created_at,

@@ -608,7 +608,7 @@ fn receive(
         }
     }
     for line in &mut ret.lines {
-        if line.resellable > 0 {
+        if line.received() > 0 {
             line.restock = Some(AdjustmentId::generate());
         }
     }

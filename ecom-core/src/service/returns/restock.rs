@@ -1,7 +1,8 @@
-//! Putting received resellable units back in stock: after the receipt's write, each line's
-//! adjustment is applied by its id (a retry applies nothing twice), the gate follows an
-//! adjustment applied for the first time, and the return forgets the ids it applied. What does
-//! not finish is retried by the sweep ([`RETRY_AFTER`]).
+//! Taking received units back: after the receipt's write, each line's adjustment
+//! ([`StockChange::Returned`]: out of `sold`, resellable units back to free stock, damaged ones
+//! aside) is applied by its id in one atomic step (a retry applies nothing twice), the gate
+//! follows an adjustment applied for the first time, and the return forgets the ids it
+//! applied. What does not finish is retried by the sweep ([`RETRY_AFTER`]).
 
 use super::ReturnOf;
 use crate::backend::Backend;
@@ -41,7 +42,10 @@ async fn apply(backend: &Backend, found: &ReturnOf) -> Result<ReturnOf> {
                 id: id.clone(),
                 product_id: stock_id.clone(),
                 model_id: line.model_id.clone(),
-                change: StockChange::Delta(i64::from(line.resellable)),
+                change: StockChange::Returned {
+                    resellable: line.resellable,
+                    damaged: line.damaged,
+                },
                 reason: format!("return {}", ret.id),
                 by: ret.shop_id.clone(),
                 at,
