@@ -48,6 +48,10 @@ pub struct ShopSettings {
     /// threshold they were created with; a product's own is changed on the product.
     #[serde(default)]
     pub low_stock_threshold: Option<u32>,
+    /// How many days after delivery its lines may be asked back (1 to 90; none: the
+    /// operator's [`ReturnPolicy::window`](crate::returns::ReturnPolicy)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_window_days: Option<u32>,
 }
 
 /// A shop or customer account.

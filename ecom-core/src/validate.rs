@@ -47,6 +47,21 @@ pub fn low_stock_threshold(threshold: u32) -> Result<u32> {
     Ok(threshold)
 }
 
+/// The most days a shop's return window may have.
+pub const MAX_RETURN_WINDOW_DAYS: u32 = 90;
+
+/// A shop's return window: 1 to [`MAX_RETURN_WINDOW_DAYS`] days; errors name
+/// `return_window_days`.
+pub fn return_window_days(days: u32) -> Result<u32> {
+    if days == 0 || days > MAX_RETURN_WINDOW_DAYS {
+        return Err(Error::validation(
+            "return_window_days",
+            format!("must be between 1 and {MAX_RETURN_WINDOW_DAYS}"),
+        ));
+    }
+    Ok(days)
+}
+
 /// A quantity in `1..=MAX_QUANTITY`.
 pub fn quantity(field: &str, value: u32) -> Result<u32> {
     if value == 0 || value > MAX_QUANTITY {

@@ -13,6 +13,8 @@ pub struct ShopSettingsPatch {
     /// The low-stock threshold of its new products: a number (0 to 1000000), or none to fall
     /// back to the operator's default.
     pub low_stock_threshold: Option<Option<u32>>,
+    /// Its return window in days (1 to 90), or none to fall back to the operator's.
+    pub return_window_days: Option<Option<u32>>,
 }
 
 /// A shop's settings. Cheap to clone.
@@ -48,6 +50,9 @@ impl ShopService {
         if let Some(threshold) = patch.low_stock_threshold {
             settings.low_stock_threshold =
                 threshold.map(validate::low_stock_threshold).transpose()?;
+        }
+        if let Some(days) = patch.return_window_days {
+            settings.return_window_days = days.map(validate::return_window_days).transpose()?;
         }
         let now = self.backend.clock.now();
         let found = self

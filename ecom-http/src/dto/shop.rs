@@ -11,12 +11,16 @@ pub struct ShopSettingsDto {
     /// The low-stock threshold its new products get when they name none; `null`: the
     /// operator's default (5).
     pub low_stock_threshold: Option<u32>,
+    /// How many days after delivery the shop's lines may be asked back; `null`: the
+    /// operator's default (15).
+    pub return_window_days: Option<u32>,
 }
 
 impl From<ShopSettings> for ShopSettingsDto {
     fn from(settings: ShopSettings) -> Self {
         ShopSettingsDto {
             low_stock_threshold: settings.low_stock_threshold,
+            return_window_days: settings.return_window_days,
         }
     }
 }
@@ -31,6 +35,11 @@ pub struct ShopSettingsBody {
     #[serde(default, deserialize_with = "whole_or_null")]
     #[schema(value_type = Option<u32>, minimum = 0, maximum = 1000000)]
     pub low_stock_threshold: Option<Option<u32>>,
+    /// The shop's return window, 1 to 90 days after delivery; `null` falls back to the
+    /// operator's default. Applies to requests made from now on.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 90)]
+    pub return_window_days: Option<Option<u32>>,
 }
 
 /// A present field: a whole number, or `null`.
@@ -47,6 +56,7 @@ impl From<ShopSettingsBody> for ShopSettingsPatch {
     fn from(body: ShopSettingsBody) -> Self {
         ShopSettingsPatch {
             low_stock_threshold: body.low_stock_threshold,
+            return_window_days: body.return_window_days,
         }
     }
 }
