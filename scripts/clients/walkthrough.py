@@ -6,7 +6,8 @@ Run by scripts/clients.sh, with the generated package (`ecom_client`) importable
 
 A shop signs up, creates and publishes a product and makes a 10% code; a customer signs up,
 fills the cart, prices the code, reviews, places the order (twice with one idempotency key: the
-same order), lists its orders and cancels. Every request goes through the generated API
+same order), lists its orders and cancels; then orders again, the shop delivers, and the customer
+returns a unit: asked, accepted, received resellable, refunded. Every request goes through the generated API
 functions and every answer is parsed into the generated models; any other status, type or value
 than the expected one is a failure (exit status 1).
 """
@@ -24,9 +25,11 @@ from ecom_client.api.access import shop_signup, user_signup
 from ecom_client.api.cart import add_to_cart
 from ecom_client.api.checkout import place_order, review
 from ecom_client.api.discounts import create_discount, discount_amount
-from ecom_client.api.orders import cancel_order, list_orders
+from ecom_client.api.orders import cancel_order, list_orders, update_order_status
+from ecom_client.api.returns import accept_return, confirm_return_refund, receive_return, request_return
 from ecom_client.api.products import create_product, publish_product
 from ecom_client.models import (
+    AcceptBody,
     AddToCartBody,
     AppliesToParam,
     CartProductBody,
@@ -34,6 +37,7 @@ from ecom_client.models import (
     ClothingAttributes,
     ClothingProduct,
     ClothingProductProductType,
+    ConditionDto,
     CreateDiscountBody,
     DiscountTypeParam,
     EnvelopeCartDto,
@@ -41,20 +45,32 @@ from ecom_client.models import (
     EnvelopeOrderDto,
     EnvelopeProductDto,
     EnvelopeQuoteDto,
+    EnvelopeReturnDto,
     EnvelopeReviewDto,
+    EnvelopeShopOrderDto,
     EnvelopeShopSessionDto,
     EnvelopeUserSessionDto,
     EnvelopeVecOrderDto,
     ItemBody,
+    LineStatusBody,
+    NewReturnBody,
     OrderBody,
     OrderStatusDto,
     PaymentChoiceBody,
     PaymentStatusDto,
     PlainJson,
     QuoteBody,
+    ReceiveBody,
+    ReceivedLineBody,
+    RefundStatusDto,
+    ReturnItemBody,
+    ReturnModeDto,
+    ReturnReasonDto,
+    ReturnStatusDto,
     ShopDiscountBody,
     ShopOrderBody,
     SignupBody,
+    StatusBody,
 )
 from ecom_client.types import Unset
 
@@ -235,6 +251,65 @@ def walkthrough(base_url: str, api_key: str) -> None:
     cancelled = call(cancel_order, 200, EnvelopeOrderDto, client=user, order_id=order.field_id).metadata
     check(cancelled.field_id == order.field_id, "the cancelled order")
     check(cancelled.order_status == OrderStatusDto.CANCELLED, f"status {cancelled.order_status}")
+
+    # Returns: another order, delivered by the shop (a cash order is paid on delivery); the
+    # customer asks one unit back, the shop accepts, receives it resellable and pays it back.
+    second = call(
+        place_order,
+        201,
+        EnvelopeOrderDto,
+        client=user,
+        body=OrderBody(
+            shop_order_ids=[ShopOrderBody(shop_id=shop_id, item_products=items)],
+            user_address=PlainJson.from_dict({"street": "1 Main St"}),
+            user_payment=PaymentChoiceBody(method="cod"),
+        ),
+    ).metadata
+    for status in (OrderStatusDto.CONFIRMED, OrderStatusDto.SHIPPED, OrderStatusDto.DELIVERED):
+        moved = call(
+            update_order_status,
+            200,
+            EnvelopeShopOrderDto,
+            client=shop,
+            order_id=second.field_id,
+            body=StatusBody(order_products=[LineStatusBody(product_ids=[product_id], status=status)]),
+        ).metadata
+        check(moved.order_status == status, f"status {moved.order_status}")
+    asked = call(
+        request_return,
+        200,
+        EnvelopeReturnDto,
+        client=user,
+        order_id=second.field_id,
+        body=NewReturnBody(
+            lines=[ReturnItemBody(product_id=product_id, quantity=1)], reason=ReturnReasonDto.DAMAGED
+        ),
+    ).metadata
+    check(asked.status == ReturnStatusDto.REQUESTED, f"return {asked.status}")
+    accepted = call(
+        accept_return,
+        200,
+        EnvelopeReturnDto,
+        client=shop,
+        return_id=asked.id,
+        body=AcceptBody(mode=ReturnModeDto.RETURN_AND_REFUND),
+    ).metadata
+    check(accepted.status == ReturnStatusDto.ACCEPTED, f"return {accepted.status}")
+    received = call(
+        receive_return,
+        200,
+        EnvelopeReturnDto,
+        client=shop,
+        return_id=asked.id,
+        body=ReceiveBody(
+            lines=[ReceivedLineBody(product_id=product_id, quantity=1, condition=ConditionDto.RESELLABLE)]
+        ),
+    ).metadata
+    check(received.status == ReturnStatusDto.REFUNDING, f"return {received.status}")
+    check(abs(received.refund.amount - 19.99) < CENT, f"refund {received.refund.amount}")
+    paid_back = call(confirm_return_refund, 200, EnvelopeReturnDto, client=shop, return_id=asked.id).metadata
+    check(paid_back.status == ReturnStatusDto.REFUNDED, f"return {paid_back.status}")
+    check(paid_back.refund.status == RefundStatusDto.SUCCEEDED, f"refund {paid_back.refund.status}")
 
 
 def main() -> int:

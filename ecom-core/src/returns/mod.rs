@@ -26,6 +26,10 @@ use crate::money::Money;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// How long after a receipt (or a failed try) the sweep takes back received units that are
+/// still due to leave `sold`.
+pub const RESTOCK_RETRY: chrono::Duration = chrono::Duration::minutes(1);
+
 /// Most returns one order keeps (every request, whatever became of it).
 pub const MAX_RETURNS_PER_ORDER: usize = 20;
 
@@ -208,7 +212,8 @@ impl OrderReturn {
         self.lines.iter().any(|l| l.restock.is_some())
     }
 
-    /// Moves to `next` at `now` if the table allows it, with the sweep's next time `due`.
+    /// Moves to `next` at `now` if the table allows it, with the sweep's next time `due` (see
+    /// [`Self::set_due`]).
     pub fn become_(
         &mut self,
         next: ReturnStatus,
@@ -218,8 +223,19 @@ impl OrderReturn {
         self.status.check_move(next)?;
         self.status = next;
         self.updated_at = now;
-        self.due_at = due;
+        self.set_due(due, now);
         Ok(())
+    }
+
+    /// Sets when the sweep acts on it next: `due`, or sooner while received units still wait
+    /// to leave `sold` ([`RESTOCK_RETRY`] after `now`), so nothing it owes is ever left
+    /// without a time.
+    pub fn set_due(&mut self, due: Option<Timestamp>, now: Timestamp) {
+        let restock = self.restock_due().then(|| now + RESTOCK_RETRY);
+        self.due_at = match (due, restock) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 

@@ -297,7 +297,8 @@ fn return_refund(
             if let Some(refund) = ret.refund.as_mut() {
                 refund.status = RefundStatus::Due;
                 refund.attempts = refund.attempts.saturating_add(1);
-                ret.due_at = Some(refund.retry_at(now));
+                let retry = refund.retry_at(now);
+                ret.set_due(Some(retry), now);
             }
             ret.updated_at = now;
         }

@@ -138,6 +138,17 @@ pub fn order_events_agree(order: &Order, events: &[&Event]) -> std::result::Resu
     {
         return fail("a payment failure or a refund request told twice");
     }
+    if count(events, EventKind::ReturnRequested) != order.returns.len() {
+        return fail("each return requested once");
+    }
+    let refunded = order
+        .returns
+        .iter()
+        .filter(|r| r.status == crate::returns::ReturnStatus::Refunded)
+        .count();
+    if count(events, EventKind::RefundSucceeded) != refunded {
+        return fail("refund.succeeded once per refunded return");
+    }
     let mut told: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for event in events {
         if !event
@@ -708,6 +719,7 @@ pub async fn low_stock_follows_each_products_threshold(backend: &Backend) {
             &shop,
             ShopSettingsPatch {
                 low_stock_threshold: Some(Some(2_000_000)),
+                ..Default::default()
             },
         )
         .await;
@@ -730,6 +742,7 @@ pub async fn low_stock_follows_each_products_threshold(backend: &Backend) {
     );
     let patch = ShopSettingsPatch {
         low_stock_threshold: Some(Some(15)),
+        ..Default::default()
     };
     assert_eq!(
         ecom.shops

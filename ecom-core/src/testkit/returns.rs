@@ -45,7 +45,7 @@ async fn delivered(ecom: &Ecom, buyer: &CustomerId, request: CheckoutRequest) ->
 }
 
 /// A signed callback of the suite's `online` provider about the refund `reference` of `order`.
-fn refund_callback(
+pub fn refund_callback(
     ecom: &Ecom,
     id: &str,
     kind: &str,
@@ -81,6 +81,8 @@ async fn delivered_paying(
         .place_order(buyer, place(request, None).with_payment(method))
         .await
         .expect("order placed");
+    // Its units reach `sold` in the background; a return takes them back from there.
+    ecom.checkout.flush().await;
     if method == "online" {
         ecom.payments
             .callback(
@@ -453,6 +455,28 @@ pub async fn returns_follow_the_table(backend: &Backend) {
         "past the window",
     )
     .await;
+    // A shop's own window replaces the operator's, for requests from then on.
+    for days in [0, 91] {
+        let patch = crate::service::ShopSettingsPatch {
+            return_window_days: Some(Some(days)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            ecom.shops.update_settings(&s.shop, patch).await,
+            Err(Error::Validation { .. })
+        ));
+    }
+    let patch = crate::service::ShopSettingsPatch {
+        return_window_days: Some(Some(30)),
+        ..Default::default()
+    };
+    ecom.shops.update_settings(&s.shop, patch).await.unwrap();
+    let within = ecom
+        .returns
+        .request(&s.buyer, &late.id, asking(p, 1))
+        .await
+        .unwrap();
+    ecom.returns.cancel(&s.buyer, &within.ret.id).await.unwrap();
     let listed = ecom
         .returns
         .list(

@@ -16,7 +16,10 @@
 //!   reusing one of the customer's keys; paid cash on delivery or online), a customer's
 //!   cancel, a shop's line update (cancel, confirm, ship, deliver), a recovery pass, a stock
 //!   addition, a gate reconcile, a signed provider callback (paid, failed, refunded) on an
-//!   order, a payment sweep (expiring unpaid online orders, asking for refunds due);
+//!   order, a payment sweep (expiring unpaid online orders, asking for refunds due), a return
+//!   of delivered units or a move of one (accept, reject, receive part resellable and part
+//!   damaged, cancel, dispute, the operator's decision, a shop's cash refund, the provider's
+//!   refund callback), a return sweep;
 //! - run the tasks one round (every ready task is polled once; a [`Probe`] with seeded jitter
 //!   adds yields and short sleeps around every port call, so operations interleave);
 //! - arm a fault for the n-th next write or the n-th next call of a name: a failing call, a
@@ -31,10 +34,13 @@
 //! After every step the store itself (read beside the probes, at one instant) must hold, even
 //! with operations half-way:
 //!
-//! - per product, `stock + sold + held == received` (every unit inserted or added, counted
-//!   where the store took it), and `sold +` the holds of existing orders (but those of returns
-//!   the order recorded) `==` the units of order lines not returned: no line's units were
-//!   given back while its order holds it, none sold twice;
+//! - per product, `stock + sold + held + damaged == received` (every unit inserted or added,
+//!   counted where the store took it), and `sold +` the holds of existing orders (but those of
+//!   returns the order recorded) `==` the units of order lines not returned, less the units
+//!   returns took back: no line's units were given back while its order holds it, none sold
+//!   twice;
+//! - per order, every refund of its returns together at most what was paid, and no line asked
+//!   back beyond its quantity;
 //! - per code, `uses <= max_uses`, and `uses` is exactly the uses of orders not returned, of
 //!   checkouts before their commit point and of returns not yet given back; per customer the
 //!   same orders, within `max_uses_per_customer`;
@@ -169,6 +175,8 @@ pub struct SimStats {
     pub callbacks: u64,
     /// Unpaid online orders the sweeps cancelled.
     pub expired: u64,
+    /// Moves of returns that went through (requests, decisions, receipts, refunds).
+    pub returns: u64,
 }
 
 impl std::ops::AddAssign<&SimStats> for SimStats {
@@ -189,6 +197,7 @@ impl std::ops::AddAssign<&SimStats> for SimStats {
         self.returns_finished += other.returns_finished;
         self.callbacks += other.callbacks;
         self.expired += other.expired;
+        self.returns += other.returns;
     }
 }
 
@@ -340,6 +349,8 @@ enum Done {
     Pay(crate::Result<Order>),
     Sweep(crate::Result<SweepReport>),
     Relay(crate::Result<crate::service::RelayReport>),
+    Return(Box<crate::Result<crate::service::ReturnOf>>),
+    ReturnSweep(crate::Result<crate::service::ReturnSweep>),
 }
 
 /// An operation in flight.

@@ -11,6 +11,7 @@ pub(crate) mod stats;
 pub use input::{DisputeOutcome, NewReturn, ReceivedLine, ReturnItem, MAX_EVIDENCE, MAX_LINES};
 pub use stats::{ReturnCounts, REFUND_OUTCOMES, RETURN_OUTCOMES};
 
+use crate::account::AccountKind;
 use crate::backend::Backend;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -29,6 +30,7 @@ use crate::returns::{
 use crate::service::config::EcomConfig;
 use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
+use chrono::Duration;
 use std::sync::Arc;
 
 /// Most returns one sweep acts on.
@@ -130,6 +132,7 @@ impl ReturnService {
             .ok_or_else(|| Error::not_found("order"))?;
         let now = self.backend.clock.now();
         let id = ReturnId::generate();
+        let windows = self.windows(&order, &input).await?;
         let done = update_order(&self.backend, order, Actor::Customer, |current| {
             if current
                 .returns
@@ -138,7 +141,7 @@ impl ReturnService {
             {
                 return Ok(Edit::Keep);
             }
-            let ret = self.new_return(current, &id, &input, key.as_str(), now)?;
+            let ret = self.new_return(current, &id, &input, key.as_str(), now, &windows)?;
             let mut next = current.clone();
             next.returns.push(ret);
             Ok(Edit::save(next))
@@ -156,8 +159,37 @@ impl ReturnService {
         ReturnOf::of(done.after, &id)
     }
 
+    /// The return window of each shop whose lines `input` names: the shop's own
+    /// ([`ShopSettings::return_window_days`](crate::account::ShopSettings)), else the policy's.
+    async fn windows(&self, order: &Order, input: &NewReturn) -> Result<Vec<(ShopId, Duration)>> {
+        let mut windows: Vec<(ShopId, Duration)> = Vec::new();
+        for item in &input.lines {
+            let Some(line) = order
+                .lines
+                .iter()
+                .find(|l| l.product_id == item.product_id && l.model_id == item.model_id)
+            else {
+                continue;
+            };
+            if windows.iter().any(|(shop, _)| shop == &line.shop_id) {
+                continue;
+            }
+            let account = self
+                .backend
+                .accounts
+                .get(AccountKind::Shop, &line.shop_id.clone().into())
+                .await?;
+            let window = account
+                .and_then(|a| a.settings.return_window_days)
+                .map_or(self.policy.window, |days| Duration::days(i64::from(days)));
+            windows.push((line.shop_id.clone(), window));
+        }
+        Ok(windows)
+    }
+
     /// The return that `input` asks of `order` at `now`, checked against the order as it
-    /// stands.
+    /// stands, each line within its shop's window (`windows`).
+    #[allow(clippy::too_many_arguments)]
     fn new_return(
         &self,
         order: &Order,
@@ -165,6 +197,7 @@ impl ReturnService {
         input: &NewReturn,
         key: &str,
         now: Timestamp,
+        windows: &[(ShopId, Duration)],
     ) -> Result<OrderReturn> {
         if order.returns.len() >= MAX_RETURNS_PER_ORDER {
             return Err(Error::refused(
@@ -197,12 +230,16 @@ impl ReturnService {
                 return Err(Error::refused("order line", "is not delivered"));
             }
             let delivered = line.delivered_at.unwrap_or(order.created_at);
-            if now > delivered + self.policy.window {
+            let window = windows
+                .iter()
+                .find(|(shop, _)| shop == &line.shop_id)
+                .map_or(self.policy.window, |(_, w)| *w);
+            if now > delivered + window {
                 return Err(Error::refused(
                     "order line",
                     format!(
                         "is past its return window ({} days after delivery)",
-                        self.policy.window.num_days()
+                        window.num_days()
                     ),
                 ));
             }
@@ -523,7 +560,7 @@ impl ReturnService {
                         ret.become_(ReturnStatus::Closed, now, None)
                     }
                     _ => {
-                        ret.due_at = None;
+                        ret.set_due(None, now);
                         Ok(())
                     }
                 }
@@ -613,11 +650,7 @@ fn receive(
         }
     }
     let units = ret.lines.iter().map(ReturnLine::received).collect();
-    let restock = ret.restock_due().then(|| now + restock::RETRY_AFTER);
-    let due = match (refund::due_now(order.payment.capture, now), restock) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let due = refund::due_now(order.payment.capture, now);
     ret.become_(ReturnStatus::Refunding, now, due)?;
     ret.refund = Some(price_refund(order, ret, units, None, now)?);
     Ok(())

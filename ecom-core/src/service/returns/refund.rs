@@ -15,13 +15,17 @@ use crate::service::order_update::{update_order, Edit};
 
 /// Whether `found`'s return has a refund the provider must be asked for now or later.
 pub(super) fn owed(found: &ReturnOf) -> bool {
-    found.ret.status == ReturnStatus::Refunding
-        && found
-            .ret
+    owes(&found.order, &found.ret)
+}
+
+/// Whether `ret` (a return of `order`) has a refund its provider must be asked for.
+pub(super) fn owes(order: &crate::order::Order, ret: &crate::returns::OrderReturn) -> bool {
+    ret.status == ReturnStatus::Refunding
+        && ret
             .refund
             .as_ref()
             .is_some_and(|r| r.status == RefundStatus::Due)
-        && found.order.payment.capture == Capture::Online
+        && order.payment.capture == Capture::Online
 }
 
 /// The sweep's next time for a return whose refund just became due: now for an online
@@ -96,7 +100,7 @@ async fn record(
                 set(ret.refund.as_mut(), |r| r.status = RefundStatus::Succeeded);
             }
             Some(RefundOutcome::Requested) => {
-                ret.due_at = None;
+                ret.set_due(None, now);
                 ret.updated_at = now;
                 set(ret.refund.as_mut(), |r| r.status = RefundStatus::Requested);
             }
@@ -104,7 +108,8 @@ async fn record(
                 set(ret.refund.as_mut(), |r| {
                     r.attempts = r.attempts.saturating_add(1)
                 });
-                ret.due_at = ret.refund.as_ref().map(|r| r.retry_at(now));
+                let retry = ret.refund.as_ref().map(|r| r.retry_at(now));
+                ret.set_due(retry, now);
             }
         }
         Ok(Edit::save(next))

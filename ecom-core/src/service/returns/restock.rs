@@ -12,10 +12,6 @@ use crate::service::catalogue::sold::refresh_stock;
 use crate::service::inventory::follow_adjustment;
 use crate::service::order_events::Actor;
 use crate::service::order_update::{update_order, Edit};
-use chrono::Duration;
-
-/// How long after a receipt the sweep retries a restock that did not finish.
-pub(super) const RETRY_AFTER: Duration = Duration::minutes(1);
 
 /// Applies the restocks `found`'s return still owes and records that they were; returns the
 /// return as it stands after (as before on failure: logged, the sweep retries).
@@ -59,6 +55,7 @@ async fn apply(backend: &Backend, found: &ReturnOf) -> Result<ReturnOf> {
     }
     refresh_stock(backend, ret.lines.iter().map(|l| l.product_id.clone())).await;
     let return_id = ret.id.clone();
+    let now = backend.clock.now();
     let done = update_order(backend, found.order.clone(), Actor::System, |current| {
         let mut next = current.clone();
         let ret = next
@@ -73,9 +70,10 @@ async fn apply(backend: &Backend, found: &ReturnOf) -> Result<ReturnOf> {
                 changed = true;
             }
         }
-        if !ret.restock_due() && ret.due_at.is_some() {
-            ret.due_at = None;
-            changed = true;
+        if changed {
+            // What stays due is the refund, if one is still to be asked of the provider.
+            let owed = super::refund::owes(current, ret);
+            ret.set_due(owed.then_some(now), now);
         }
         Ok(if changed {
             Edit::save(next)

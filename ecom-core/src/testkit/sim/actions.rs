@@ -65,6 +65,8 @@ enum Action {
     Tick,
     Stall,
     Resume,
+    Return,
+    ReturnSweep,
 }
 
 /// How often each action is chosen.
@@ -86,6 +88,8 @@ const ACTIONS: &[(Action, u32)] = &[
     (Action::Tick, 12),
     (Action::Stall, 2),
     (Action::Resume, 4),
+    (Action::Return, 10),
+    (Action::ReturnSweep, 1),
 ];
 
 impl World {
@@ -140,6 +144,8 @@ impl World {
             Action::Pay if !busy => self.start_pay().await,
             Action::Sweep if !busy => self.start_sweep(),
             Action::Relay if !busy => self.start_relay(),
+            Action::Return if !busy => self.start_return().await,
+            Action::ReturnSweep if !busy => self.start_return_sweep(),
             Action::Arm => Ok(self.arm()),
             Action::Abort if !self.ops.is_empty() => Ok(self.abort()),
             Action::Crash => Ok(self.crash()),
@@ -380,6 +386,244 @@ impl World {
         let limit = self.rng.gen_range(1..=5);
         Ok(self.spawn(p, format!("sweep {limit}"), async move {
             Done::Sweep(ecom.payments.sweep(limit).await)
+        }))
+    }
+
+    /// A customer asks units of a delivered line back (or, when returns exist, six times in ten
+    /// one of them moves): the shop accepts (either mode), rejects or receives part resellable
+    /// and part damaged; the customer cancels or disputes; the operator decides; a cash refund
+    /// is confirmed by the shop, an online one reported by the provider (paid or failed).
+    /// Moves the table forbids are refused.
+    async fn start_return(&mut self) -> Result<String, String> {
+        let orders = self.stored_orders();
+        let asked: Vec<(Order, crate::returns::OrderReturn)> = orders
+            .iter()
+            .flat_map(|o| o.returns.iter().map(move |r| (o.clone(), r.clone())))
+            .collect();
+        let delivered: Vec<(Order, usize)> = orders
+            .iter()
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.status == OrderStatus::Delivered)
+                    .map(move |(i, _)| (o.clone(), i))
+            })
+            .collect();
+        let p = self.process();
+        let ecom = self.services(p)?;
+        // Half the time (always while nothing is delivered) a shop takes a line through the
+        // steps left to delivery, so that there is something to return.
+        let moving: Vec<(Order, usize)> = orders
+            .iter()
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| {
+                        matches!(
+                            l.status,
+                            OrderStatus::Pending | OrderStatus::Confirmed | OrderStatus::Shipped
+                        )
+                    })
+                    .map(move |(i, _)| (o.clone(), i))
+            })
+            .collect();
+        if !moving.is_empty() && (delivered.is_empty() || self.rng.gen_bool(0.5)) {
+            let (order, i) = moving[self.rng.gen_range(0..moving.len())].clone();
+            let line = &order.lines[i];
+            let steps: Vec<OrderStatus> = [
+                OrderStatus::Confirmed,
+                OrderStatus::Shipped,
+                OrderStatus::Delivered,
+            ]
+            .into_iter()
+            .skip(match line.status {
+                OrderStatus::Pending => 0,
+                OrderStatus::Confirmed => 1,
+                _ => 2,
+            })
+            .collect();
+            let what = format!(
+                "fulfil {} p{}",
+                self.name(&order.id),
+                self.fx.product_index(&line.product_id)
+            );
+            let (shop, id, product) = (
+                line.shop_id.clone(),
+                order.id.clone(),
+                line.product_id.clone(),
+            );
+            return Ok(self.spawn(p, what, async move {
+                let mut last = Err(crate::Error::not_found("order line"));
+                for status in steps {
+                    let update = StatusUpdate {
+                        lines: vec![LineStatusChange {
+                            product_ids: vec![product.clone()],
+                            status,
+                        }],
+                        ..StatusUpdate::default()
+                    };
+                    last = ecom.orders.update_status(&shop, &id, update).await;
+                    if last.is_err() {
+                        break;
+                    }
+                }
+                Done::Update(last)
+            }));
+        }
+        if !delivered.is_empty() && (asked.is_empty() || self.rng.gen_bool(0.4)) {
+            let (order, i) = delivered[self.rng.gen_range(0..delivered.len())].clone();
+            let line = &order.lines[i];
+            let units = self.rng.gen_range(1..=line.quantity);
+            let what = format!(
+                "return {} p{}x{units}",
+                self.name(&order.id),
+                self.fx.product_index(&line.product_id)
+            );
+            let input = crate::service::NewReturn {
+                lines: vec![crate::service::ReturnItem {
+                    product_id: line.product_id.clone(),
+                    model_id: None,
+                    quantity: units,
+                }],
+                reason: crate::returns::ReturnReason::Damaged,
+                note: None,
+                evidence: Vec::new(),
+                request_key: None,
+            };
+            return Ok(self.spawn(p, what, async move {
+                Done::Return(Box::new(
+                    ecom.returns
+                        .request(&order.customer_id, &order.id, input)
+                        .await,
+                ))
+            }));
+        }
+        if asked.is_empty() {
+            return Ok(round().await);
+        }
+        let (order, ret) = asked[self.rng.gen_range(0..asked.len())].clone();
+        let (shop, customer, id) = (ret.shop_id.clone(), ret.customer_id.clone(), ret.id.clone());
+        let index = order.returns.iter().position(|r| r.id == id).unwrap_or(0);
+        let name = format!("{}/r{index}", self.name(&order.id));
+        let (product, asked_units) = (ret.lines[0].product_id.clone(), ret.lines[0].quantity);
+        let resellable = self.rng.gen_range(0..=asked_units);
+        let damaged = self
+            .rng
+            .gen_range(0..=asked_units - resellable)
+            .max(u32::from(resellable == 0));
+        let failed = self.rng.gen_bool(0.3);
+        let event = format!("e{}", self.next_op);
+        let step = self.rng.gen_range(0..9);
+        use crate::returns::{Condition, ReturnMode};
+        use crate::service::{DisputeOutcome, ReceivedLine};
+        let (what, work): (String, std::pin::Pin<Box<dyn Future<Output = Done> + Send>>) =
+            match step {
+                0 | 1 => {
+                    let mode = match step {
+                        0 => ReturnMode::ReturnAndRefund,
+                        _ => ReturnMode::RefundOnly,
+                    };
+                    (
+                        format!("accept {name} {mode:?}"),
+                        Box::pin(async move {
+                            Done::Return(Box::new(ecom.returns.accept(&shop, &id, mode).await))
+                        }),
+                    )
+                }
+                2 => (
+                    format!("reject {name}"),
+                    Box::pin(async move {
+                        Done::Return(Box::new(ecom.returns.reject(&shop, &id, "worn").await))
+                    }),
+                ),
+                3 => {
+                    let mut lines = Vec::new();
+                    for (units, condition) in [
+                        (resellable, Condition::Resellable),
+                        (damaged, Condition::Damaged),
+                    ] {
+                        if units > 0 {
+                            lines.push(ReceivedLine {
+                                product_id: product.clone(),
+                                model_id: None,
+                                quantity: units,
+                                condition,
+                            });
+                        }
+                    }
+                    (
+                        format!("receive {name} {resellable}+{damaged}"),
+                        Box::pin(async move {
+                            Done::Return(Box::new(ecom.returns.receive(&shop, &id, &lines).await))
+                        }),
+                    )
+                }
+                4 => (
+                    format!("cancel {name}"),
+                    Box::pin(async move {
+                        Done::Return(Box::new(ecom.returns.cancel(&customer, &id).await))
+                    }),
+                ),
+                5 => (
+                    format!("dispute {name}"),
+                    Box::pin(async move {
+                        Done::Return(Box::new(ecom.returns.dispute(&customer, &id).await))
+                    }),
+                ),
+                6 | 7 => {
+                    let outcome = match step {
+                        6 => DisputeOutcome::Refund,
+                        _ => DisputeOutcome::Reject,
+                    };
+                    (
+                        format!("resolve {name} {outcome:?}"),
+                        Box::pin(async move {
+                            Done::Return(Box::new(ecom.returns.resolve(&id, outcome, None).await))
+                        }),
+                    )
+                }
+                _ if order.payment.capture == crate::payment::Capture::OnDelivery => (
+                    format!("refund-paid {name}"),
+                    Box::pin(async move {
+                        Done::Return(Box::new(ecom.returns.confirm_refund(&shop, &id).await))
+                    }),
+                ),
+                _ => {
+                    let kind = if failed {
+                        "refund.failed"
+                    } else {
+                        "refund.succeeded"
+                    };
+                    let amount = ret
+                        .refund
+                        .as_ref()
+                        .map_or_else(|| "1.00".to_owned(), |r| r.amount.major_string());
+                    (
+                        format!("{kind} {name}"),
+                        Box::pin(async move {
+                            let callback = super::super::returns::refund_callback(
+                                &ecom,
+                                &event,
+                                kind,
+                                &order,
+                                id.as_str(),
+                                &amount,
+                            );
+                            Done::Pay(ecom.payments.callback("online", &callback).await)
+                        }),
+                    )
+                }
+            };
+        Ok(self.spawn(p, what, work))
+    }
+
+    fn start_return_sweep(&mut self) -> Result<String, String> {
+        let p = self.process();
+        let ecom = self.services(p)?;
+        Ok(self.spawn(p, "return sweep".into(), async move {
+            Done::ReturnSweep(ecom.returns.sweep().await)
         }))
     }
 

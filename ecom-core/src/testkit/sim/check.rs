@@ -28,6 +28,7 @@ use crate::inventory::Inventory;
 use crate::order::{Order, OrderStatus};
 use crate::page::{Page, MAX_PAGE_LIMIT};
 use crate::payment::{Capture, PaymentStatus};
+use crate::returns::ledger::{refunds_committed, units_taken};
 use crate::service::MAX_EVENTS_PER_READ;
 use crate::testkit::events::order_events_agree;
 use std::collections::{BTreeMap, BTreeSet};
@@ -213,6 +214,24 @@ pub(super) fn at_rest(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
     }
     for order in snap.orders.values() {
         returned_exactly_cancelled(order)?;
+        for ret in &order.returns {
+            ensure(!ret.restock_due(), || {
+                format!(
+                    "order {}: return {} not restocked at rest",
+                    order.id, ret.id
+                )
+            })?;
+            let asked = ret.refund.as_ref().is_some_and(|r| {
+                r.status != crate::returns::RefundStatus::Due
+                    || order.payment.capture == Capture::OnDelivery
+            });
+            ensure(ret.refund.is_none() || asked, || {
+                format!(
+                    "order {}: the refund of return {} never asked at rest",
+                    order.id, ret.id
+                )
+            })?;
+        }
     }
     ensure(snap.waiting == 0, || {
         format!("{} order events still waiting at rest", snap.waiting)
@@ -225,6 +244,22 @@ pub(super) fn at_rest(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
 /// it is delivered.
 fn payment(order: &Order) -> Result<(), String> {
     let (id, pay) = (&order.id, &order.payment);
+    let committed = refunds_committed(order).map_err(|e| format!("order {id}: {e:?}"))?;
+    ensure(committed.minor <= pay.amount.minor, || {
+        format!(
+            "order {id}: returns refund {committed} of {} paid",
+            pay.amount
+        )
+    })?;
+    for line in &order.lines {
+        let taken = units_taken(order, line);
+        ensure(taken <= line.quantity, || {
+            format!(
+                "order {id}: {taken} units of a line of {} asked back",
+                line.quantity
+            )
+        })?;
+    }
     if order.status == OrderStatus::Cancelled {
         ensure(pay.status != PaymentStatus::Pending, || {
             format!("order {id}: cancelled with its payment pending")
@@ -351,19 +386,34 @@ fn stock(fx: &Fixture, snap: &Snapshot) -> Result<(), String> {
         let received = fx.ledger.received(product);
         ensure(inv.received() == received, || {
             format!(
-                "p{i}: stock {} + sold {} + held {} != received {received}",
+                "p{i}: stock {} + sold {} + held {} + damaged {} != received {received}",
                 inv.stock,
                 inv.sold,
-                inv.reserved()
+                inv.reserved(),
+                inv.damaged
             )
         })?;
-        let owed: u64 = snap
+        let lines: u64 = snap
             .orders
             .values()
             .flat_map(|o| o.lines.iter())
             .filter(|l| &l.product_id == product && l.returned.is_none())
             .map(|l| u64::from(l.quantity))
             .sum();
+        // Units a return received left `sold` with its adjustment (applied once it is in the
+        // ledger; the return forgets the id after).
+        let taken_back: u64 = snap
+            .orders
+            .values()
+            .flat_map(|o| o.returns.iter())
+            .flat_map(|r| r.lines.iter())
+            .filter(|l| &l.product_id == product && l.received() > 0)
+            .filter(|l| l.restock.as_ref().is_none_or(|id| fx.ledger.applied(id)))
+            .map(|l| u64::from(l.received()))
+            .sum();
+        let owed = lines.checked_sub(taken_back).ok_or_else(|| {
+            format!("p{i}: returns took back {taken_back} units of {lines} bought")
+        })?;
         let mut held = 0;
         for hold in &inv.reservations {
             match snap.orders.get(&hold.order_id) {

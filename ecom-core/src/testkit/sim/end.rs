@@ -41,6 +41,7 @@ impl World {
         self.clock.advance(chrono::Duration::hours(1));
         self.recover_to_rest(&ecom).await?;
         self.sweep_to_rest(&ecom).await?;
+        self.returns_to_rest(&ecom).await?;
         self.recover_to_rest(&ecom).await?;
         let relayed = ecom.events.relay_all(RECOVERY_PASSES as u32).await;
         let relayed = relayed.map_err(|e| format!("the relay failed without faults: {e:?}"))?;
@@ -104,6 +105,24 @@ impl World {
         }
         Err(format!(
             "the payment sweeps did not come to rest in {RECOVERY_PASSES} passes"
+        ))
+    }
+
+    /// Return sweeps until one finds nothing to do; none may fail (no fault is armed).
+    async fn returns_to_rest(&mut self, ecom: &Ecom) -> Result<(), String> {
+        for _ in 0..RECOVERY_PASSES {
+            let report = ecom
+                .returns
+                .sweep()
+                .await
+                .map_err(|e| format!("a return sweep failed without faults: {e:?}"))?;
+            self.trace.push(format!("final return sweep {report:?}"));
+            if report == crate::service::ReturnSweep::default() {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "the return sweeps did not come to rest in {RECOVERY_PASSES} passes"
         ))
     }
 

@@ -125,6 +125,29 @@ impl World {
                 ))
             }
             Done::Sweep(Err(e)) => expected(matches!(e, Error::Unavailable(_)), &e),
+            Done::Return(done) => match *done {
+                Ok(found) => {
+                    self.stats.returns += 1;
+                    Ok(format!("return {:?}", found.ret.status))
+                }
+                // Moves the table forbids, racing moves that lost, receipts of more than was
+                // asked, and (with faults) a store that failed.
+                Err(e) => expected(
+                    matches!(
+                        e,
+                        Error::Conflict { .. }
+                            | Error::Validation { .. }
+                            | Error::Unavailable(_)
+                            | Error::Busy(_)
+                    ),
+                    &e,
+                ),
+            },
+            Done::ReturnSweep(Ok(r)) => Ok(format!(
+                "return sweep {}/{}/{}/{}",
+                r.accepted, r.closed, r.restocked, r.refunds_requested
+            )),
+            Done::ReturnSweep(Err(e)) => expected(matches!(e, Error::Unavailable(_)), &e),
             Done::Relay(Ok(report)) => Ok(format!("relayed {}/{}", report.moved, report.failed)),
             Done::Relay(Err(e)) => expected(matches!(e, Error::Unavailable(_)), &e),
             Done::AddStock(Err(e)) | Done::Reconcile(Err(e)) => {

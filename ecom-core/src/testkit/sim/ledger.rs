@@ -7,7 +7,8 @@ use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::id::{AdjustmentId, ProductId};
 use crate::inventory::{
-    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockState,
+    Adjusted, Inventory, InventoryRepo, NewAdjustment, Reservation, StockAdjustment, StockChange,
+    StockState,
 };
 use crate::page::Page;
 use async_trait::async_trait;
@@ -36,6 +37,14 @@ impl Ledger {
     /// its adjustments).
     pub(super) fn received(&self, product: &ProductId) -> u64 {
         self.map().get(product).copied().unwrap_or(0)
+    }
+
+    /// Whether the adjustment `id` was applied.
+    pub(super) fn applied(&self, id: &AdjustmentId) -> bool {
+        self.adjustments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<ProductId, u64>> {
@@ -127,7 +136,9 @@ impl InventoryRepo for Ledger {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(adjusted.adjustment.id.clone());
-        if first {
+        // Units a return took back were received before: they only move.
+        let returned = matches!(adjustment.change, StockChange::Returned { .. });
+        if first && !returned {
             let mut map = self.map();
             let received = map.entry(adjustment.product_id.clone()).or_insert(0);
             *received = received.saturating_add_signed(adjusted.adjustment.delta);
