@@ -216,7 +216,8 @@ macro_rules! conformance_suite {
             variants {
                 models_have_their_own_price_and_stock, thousand_orders_across_models,
                 lines_name_a_model_exactly_when_the_product_has_models,
-                cancel_restocks_the_right_model, adjustments_per_model,
+                cancel_restocks_the_right_model, returns_restock_the_right_model,
+                adjustments_per_model,
                 patch_adds_changes_and_removes_models, bad_variants_are_refused
             },
             inventory {

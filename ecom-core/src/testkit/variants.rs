@@ -428,6 +428,88 @@ pub async fn cancel_restocks_the_right_model(backend: &Backend) {
     assert_eq!(ecom.products.get(&product.id, None).await.unwrap().sold, 0);
 }
 
+/// Returned units of a model's line go back to that model's stock record: resellable ones to
+/// its free stock, damaged ones aside, both out of its units sold; the other model and the
+/// product's units sold follow.
+pub async fn returns_restock_the_right_model(backend: &Backend) {
+    let ecom = ecom_with(backend, CheckoutStrategy::Atomic);
+    let (shop, _) = shop(&ecom).await;
+    let product = published_tee(&ecom, &shop, [5; 6]).await;
+    let (red_m, blue_s) = (model(&product, 0, 1), model(&product, 1, 0));
+    let (customer_id, _) = customer(&ecom).await;
+    let order = ecom
+        .checkout
+        .place_order(
+            &customer_id,
+            place(
+                buy(&shop, &product, &[(red_m.clone(), 2), (blue_s.clone(), 1)]),
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    ecom.checkout.flush().await;
+    for status in [
+        OrderStatus::Confirmed,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+    ] {
+        let update = StatusUpdate {
+            lines: vec![LineStatusChange {
+                product_ids: vec![product.id.clone()],
+                status,
+            }],
+            ..StatusUpdate::default()
+        };
+        ecom.orders
+            .update_status(&shop, &order.id, update)
+            .await
+            .unwrap();
+    }
+    let asked = ecom
+        .returns
+        .request(
+            &customer_id,
+            &order.id,
+            crate::service::NewReturn {
+                lines: vec![crate::service::ReturnItem {
+                    product_id: product.id.clone(),
+                    model_id: Some(red_m.clone()),
+                    quantity: 2,
+                }],
+                reason: crate::returns::ReturnReason::WrongItem,
+                note: None,
+                evidence: Vec::new(),
+                request_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    let id = &asked.ret.id;
+    ecom.returns
+        .accept(&shop, id, crate::returns::ReturnMode::ReturnAndRefund)
+        .await
+        .unwrap();
+    let received = [
+        (crate::returns::Condition::Resellable, 1),
+        (crate::returns::Condition::Damaged, 1),
+    ]
+    .map(|(condition, quantity)| crate::service::ReceivedLine {
+        product_id: product.id.clone(),
+        model_id: Some(red_m.clone()),
+        quantity,
+        condition,
+    });
+    let done = ecom.returns.receive(&shop, id, &received).await.unwrap();
+    assert!(!done.ret.restock_due());
+    let record = |id: ProductId| async move { backend.inventory.get(&id).await.unwrap().unwrap() };
+    let red = record(red_m.clone()).await;
+    assert_eq!((red.stock, red.sold, red.damaged), (4, 0, 1), "Red / M");
+    let blue = record(blue_s.clone()).await;
+    assert_eq!((blue.stock, blue.sold, blue.damaged), (4, 1, 0), "Blue / S");
+    assert_eq!(ecom.products.get(&product.id, None).await.unwrap().sold, 1);
+}
+
 /// Stock is added to, adjusted and counted per model; the model is required for a product
 /// with models and refused for one without.
 pub async fn adjustments_per_model(backend: &Backend) {

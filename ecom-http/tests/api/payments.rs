@@ -4,11 +4,9 @@
 //! and wrong amounts; the seller's order desk with two shops in one order. Every answer is
 //! checked against the OpenAPI document.
 
-use crate::support::{self, published, signup, Account, Api, Body, TestServer};
-use hmac::{Hmac, Mac};
+use crate::support::{self, published, signup, webhook, Account, Api, Body, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The webhook secret the test servers share with their "provider".
@@ -27,26 +25,6 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, computed here as a provider would.
-fn signature(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Posts a provider event, signed with `secret` at `t`.
-async fn webhook(api: &Api, secret: &str, t: i64, event: &Value) -> support::Answer {
-    let body = event.to_string();
-    let signed = signature(secret, t, &body);
-    api.call(
-        Method::POST,
-        "/webhooks/payments",
-        &[("x-ecom-signature", signed.as_str())],
-        Some(Body::Raw(body)),
-    )
-    .await
 }
 
 fn event(id: &str, kind: &str, order: &Value) -> Value {

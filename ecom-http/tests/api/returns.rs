@@ -3,7 +3,7 @@
 //! refunds; a request past the window refused; another customer's or shop's return 404; every
 //! answer follows `/openapi.json`.
 
-use crate::support::{self, signup, Account, Api, TestServer};
+use crate::support::{self, signup, webhook, Account, Api, TestServer};
 use ecom_core::api_key::Permission;
 use ecom_core::clock::ManualClock;
 use reqwest::Method;
@@ -320,4 +320,152 @@ async fn returns_on_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn returns_on_mongo_redis() {
     support::on_mongo_redis("gate", |api| flow(api, None, None)).await;
+}
+
+/// The webhook secret of the online flow's provider.
+const SECRET: &str = "whsec-returns-0123456789abcdef";
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Paid online, shipped, delivered, a return requested, accepted, received part resellable and
+/// part damaged; the refund is asked of the provider under the return's id, a `refund.failed`
+/// makes it due again, a `refund.succeeded` with the refund's amount pays it (a wrong amount is
+/// 409, nothing changes).
+async fn online_flow(api: Api) {
+    let api = &api;
+    let shop = signup(api, "shop", "online@returns.example").await;
+    let user = signup(api, "user", "online-buyer@returns.example").await;
+    let product = support::published(api, &shop, "Online Tee", json!(15), 10).await;
+    let body = json!({
+        "shop_order_ids": [{"shopId": shop.id, "item_products": [{"productId": product, "quantity": 3}]}],
+        "user_address": {"street": "1 Main St"},
+        "user_payment": {"method": "online"}
+    });
+    let placed = api
+        .api(Method::POST, "/checkout/order", &user.auth(), Some(body))
+        .await;
+    let order = placed.ok(201).clone();
+    let id = order["_id"].as_str().unwrap().to_owned();
+    let paid = json!({"id": "evt-pay", "type": "payment.succeeded", "order_id": id,
+        "amount": order["order_payment"]["amount"], "currency": "USD"});
+    webhook(api, SECRET, unix_now(), &paid).await.ok(200);
+    for status in ["confirmed", "shipped", "delivered"] {
+        let change = json!({"orderProducts": [{"productIds": [product], "status": status}]});
+        api.api(
+            Method::PATCH,
+            &format!("/orders/{id}/status"),
+            &shop.auth(),
+            Some(change),
+        )
+        .await
+        .ok(200);
+    }
+    let asked = ask(api, &user, &id, &product, 2).await;
+    let ret = asked["id"].as_str().unwrap().to_owned();
+    api.api(
+        Method::POST,
+        &format!("/shop/returns/{ret}/accept"),
+        &shop.auth(),
+        Some(json!({"mode": "return_and_refund"})),
+    )
+    .await
+    .ok(200);
+    let received = api
+        .api(
+            Method::POST,
+            &format!("/shop/returns/{ret}/receive"),
+            &shop.auth(),
+            Some(json!({"lines": [
+                {"productId": product, "quantity": 1, "condition": "resellable"},
+                {"productId": product, "quantity": 1, "condition": "damaged"}
+            ]})),
+        )
+        .await;
+    let received = received.ok(200).clone();
+    assert_eq!(received["status"], "refunding");
+    assert_eq!(
+        received["refund"]["status"], "requested",
+        "asked of the provider at once"
+    );
+    assert_eq!(received["refund"]["amount"], json!(30.0));
+    let meta = support::inventory_json(api, &shop, &product).await;
+    assert_eq!(meta["invent_damaged"], 1, "{meta}");
+    api.api(
+        Method::POST,
+        &format!("/shop/returns/{ret}/refund-paid"),
+        &shop.auth(),
+        None,
+    )
+    .await
+    .err(409, "provider");
+    let refund = |event: &str, kind: &str, amount: f64| {
+        json!({"id": event, "type": kind, "order_id": id, "amount": amount, "currency": "USD",
+            "reference": ret})
+    };
+    webhook(
+        api,
+        SECRET,
+        unix_now(),
+        &refund("evt-r1", "refund.failed", 30.0),
+    )
+    .await
+    .ok(200);
+    let again = api
+        .api(Method::GET, &format!("/returns/{ret}"), &user.auth(), None)
+        .await;
+    assert_eq!(
+        again.ok(200)["refund"]["status"],
+        "due",
+        "asked again later"
+    );
+    webhook(
+        api,
+        SECRET,
+        unix_now(),
+        &refund("evt-r2", "refund.succeeded", 29.0),
+    )
+    .await
+    .err(409, "amount");
+    webhook(
+        api,
+        SECRET,
+        unix_now(),
+        &refund("evt-r3", "refund.succeeded", 30.0),
+    )
+    .await
+    .ok(200);
+    let done = api
+        .api(Method::GET, &format!("/returns/{ret}"), &user.auth(), None)
+        .await;
+    assert_eq!(done.ok(200)["status"], "refunded");
+    let mine = api
+        .api(Method::GET, &format!("/orders/{id}"), &user.auth(), None)
+        .await;
+    let payment = &mine.ok(200)["order_payment"];
+    assert_eq!(payment["status"], "paid");
+    assert_eq!(payment["refunded"], json!(30.0), "{payment}");
+    support::contract::assert_answers_follow_the_document(api).await;
+}
+
+fn with_online(mut config: ecom_http::Config) -> ecom_http::Config {
+    config.payment_webhook_secret = Some(SECRET.into());
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_return_refunded_by_the_provider_on_memory() {
+    let server = TestServer::start(with_online(support::config())).await;
+    online_flow(server.api.clone()).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_return_refunded_by_the_provider_on_mongo_redis() {
+    let (config, fixtures) = support::mongo_redis_config("atomic").await;
+    let server = TestServer::start(with_online(config)).await;
+    online_flow(server.api.clone()).await;
+    server.stop().await;
+    drop(fixtures);
 }

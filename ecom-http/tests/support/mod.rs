@@ -455,3 +455,25 @@ pub async fn mongo_redis_config(strategy: &str) -> (Config, MongoRedis) {
     let config = Config::try_from(settings).unwrap();
     (config, MongoRedis { db, prefix })
 }
+
+/// `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, computed here as a payment provider
+/// would.
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Posts a payment provider's event to `/webhooks/payments`, signed with `secret` at `t`.
+pub async fn webhook(api: &Api, secret: &str, t: i64, event: &Value) -> Answer {
+    let body = event.to_string();
+    let signed = signature(secret, t, &body);
+    api.call(
+        Method::POST,
+        "/webhooks/payments",
+        &[("x-ecom-signature", signed.as_str())],
+        Some(Body::Raw(body)),
+    )
+    .await
+}
