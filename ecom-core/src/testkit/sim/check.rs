@@ -251,6 +251,24 @@ fn payment(order: &Order) -> Result<(), String> {
             pay.amount
         )
     })?;
+    let mut shops: Vec<&crate::id::ShopId> = order.lines.iter().map(|l| &l.shop_id).collect();
+    shops.dedup();
+    for shop in shops {
+        let part = order
+            .subtotal_of(shop)
+            .map_err(|e| format!("order {id}: {e:?}"))?
+            .total_checkout;
+        let back: i64 = order
+            .returns
+            .iter()
+            .filter(|r| &r.shop_id == shop)
+            .filter_map(|r| r.refund.as_ref())
+            .map(|r| r.amount.minor - r.shipping.minor)
+            .sum();
+        ensure(back <= part.minor, || {
+            format!("order {id}: returns of shop {shop} refund {back} of its part {part}")
+        })?;
+    }
     for line in &order.lines {
         let taken = units_taken(order, line);
         ensure(taken <= line.quantity, || {
