@@ -11,6 +11,11 @@ use crate::payment::PaymentStatus;
 use crate::returns::value::refund_value;
 use crate::returns::{OrderReturn, RefundStatus, ReturnLine, ReturnRefund, ReturnStatus};
 
+/// Whether `return_line` names `line` of the order (same product and model).
+pub fn names(return_line: &ReturnLine, line: &OrderLine) -> bool {
+    return_line.product_id == line.product_id && return_line.model_id == line.model_id
+}
+
 /// The units of `return_line` (a line of `ret`) that count against the order line now: none
 /// once the return is cancelled or closed, the refunded units once a refund is due, else the
 /// units asked.
@@ -31,7 +36,7 @@ pub fn units_taken(order: &Order, line: &OrderLine) -> u32 {
             r.lines
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| l.names(line))
+                .filter(|(_, l)| names(l, line))
                 .map(move |(i, l)| counted(r, i, l))
         })
         .fold(0u32, u32::saturating_add)
@@ -47,7 +52,7 @@ pub fn units_refunded(order: &Order, line: &OrderLine) -> u32 {
             r.lines
                 .iter()
                 .zip(&refund.units)
-                .filter(|(l, _)| l.names(line))
+                .filter(|(l, _)| names(l, line))
                 .map(|(_, units)| *units)
         })
         .fold(0u32, u32::saturating_add)
@@ -103,7 +108,7 @@ pub fn price_refund(
         let line = order
             .lines
             .iter()
-            .find(|l| return_line.names(l))
+            .find(|l| names(return_line, l))
             .ok_or_else(|| Error::not_found("order line"))?;
         amount = amount.checked_add(refund_value(line, units_refunded(order, line), *units)?)?;
     }
@@ -116,7 +121,7 @@ pub fn price_refund(
                 .lines
                 .iter()
                 .zip(&units)
-                .filter(|(l, _)| l.names(line))
+                .filter(|(l, _)| names(l, line))
                 .map(|(_, u)| *u)
                 .sum();
             units_refunded(order, line).saturating_add(now_refunded) >= line.quantity

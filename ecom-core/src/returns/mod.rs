@@ -105,11 +105,6 @@ pub struct ReturnLine {
 }
 
 impl ReturnLine {
-    /// Whether this line names `line` of the order (same product and model).
-    pub fn names(&self, line: &crate::order::OrderLine) -> bool {
-        self.product_id == line.product_id && self.model_id == line.model_id
-    }
-
     /// Units received, in any condition.
     pub fn received(&self) -> u32 {
         self.resellable.saturating_add(self.damaged)

@@ -205,11 +205,23 @@ async fn setup(backend: &Backend) -> Shop1 {
 /// resellable units only; the window.
 pub async fn returns_follow_the_table(backend: &Backend) {
     let s = setup(backend).await;
-    let (ecom, p) = (&s.ecom, &s.product.id);
-    let order = delivered(ecom, &s.buyer, request(&s.shop, &[(&s.product, 5)], None)).await;
-    let before = ecom.inventory.get(&s.shop, p).await.unwrap().total;
+    let order = delivered(
+        &s.ecom,
+        &s.buyer,
+        request(&s.shop, &[(&s.product, 5)], None),
+    )
+    .await;
+    let first = received_and_refunded(&s, &order).await;
+    let second = rejected_and_closed(&s, &order).await;
+    let fourth = cancelled_then_refunded_by_the_operator(&s, &order).await;
+    others_and_the_window(&s, &order, &first, &second, &fourth).await;
+}
 
-    // Requested -> accepted -> received (1 resellable, 1 damaged) -> refunded.
+/// Requested -> accepted -> received (1 resellable, 1 damaged) -> refunded, with the moves
+/// the table forbids on the way refused; the return.
+async fn received_and_refunded(s: &Shop1, order: &Order) -> ReturnOf {
+    let (ecom, p) = (&s.ecom, &s.product.id);
+    let before = ecom.inventory.get(&s.shop, p).await.unwrap().total;
     let first = ecom
         .returns
         .request(&s.buyer, &order.id, asking(p, 2))
@@ -218,7 +230,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     assert_eq!(first.ret.status, ReturnStatus::Requested);
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns
             .receive(
                 &s.shop,
@@ -231,14 +243,14 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     .await;
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns.dispute(&s.buyer, &first.ret.id).await,
         "dispute before reject",
     )
     .await;
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns
             .request(&s.buyer, &order.id, asking(p, 4))
             .await,
@@ -253,7 +265,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     assert_eq!(accepted.ret.status, ReturnStatus::Accepted);
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns
             .accept(&s.shop, &first.ret.id, ReturnMode::RefundOnly)
             .await,
@@ -262,14 +274,14 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     .await;
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns.reject(&s.shop, &first.ret.id, "no").await,
         "reject after accept",
     )
     .await;
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns
             .receive(
                 &s.shop,
@@ -330,7 +342,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     );
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns.cancel(&s.buyer, &first.ret.id).await,
         "cancel after receipt",
     )
@@ -344,13 +356,18 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     assert_eq!(refunded(&paid_back.order).unwrap().minor, 2000);
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns.confirm_refund(&s.shop, &first.ret.id).await,
         "refunded twice",
     )
     .await;
 
-    // Requested -> rejected -> disputed -> closed by the operator; a second dispute refused.
+    first
+}
+
+/// Requested -> rejected -> disputed -> closed by the operator; a second dispute refused.
+async fn rejected_and_closed(s: &Shop1, order: &Order) -> ReturnOf {
+    let (ecom, p) = (&s.ecom, &s.product.id);
     let second = ecom
         .returns
         .request(&s.buyer, &order.id, asking(p, 3))
@@ -358,7 +375,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
         .unwrap();
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns
             .request(&s.buyer, &order.id, asking(p, 1))
             .await,
@@ -371,7 +388,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
         .unwrap();
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns.cancel(&s.buyer, &second.ret.id).await,
         "cancel after reject",
     )
@@ -388,14 +405,19 @@ pub async fn returns_follow_the_table(backend: &Backend) {
     assert_eq!(closed.ret.status, ReturnStatus::Closed);
     refused(
         ecom,
-        &order,
+        order,
         ecom.returns.dispute(&s.buyer, &second.ret.id).await,
         "dispute twice",
     )
     .await;
 
-    // Units of a closed return can be asked again: requested -> cancelled; then rejected ->
-    // disputed -> refunded by the operator (at most what it says), the last units with the fee.
+    second
+}
+
+/// Units of a closed return can be asked again: requested -> cancelled; then rejected ->
+/// disputed -> refunded by the operator, the last units with the fee.
+async fn cancelled_then_refunded_by_the_operator(s: &Shop1, order: &Order) -> ReturnOf {
+    let (ecom, p) = (&s.ecom, &s.product.id);
     let third = ecom
         .returns
         .request(&s.buyer, &order.id, asking(p, 3))
@@ -432,7 +454,19 @@ pub async fn returns_follow_the_table(backend: &Backend) {
         resolved.order.payment.amount
     );
 
-    // Another customer's or shop's return is not found; the window closes.
+    fourth
+}
+
+/// Another customer's or shop's return is not found; the window closes (the operator's, then
+/// the shop's own); lists filter; a request key cannot ask more than is left.
+async fn others_and_the_window(
+    s: &Shop1,
+    order: &Order,
+    first: &ReturnOf,
+    second: &ReturnOf,
+    fourth: &ReturnOf,
+) {
+    let (ecom, p) = (&s.ecom, &s.product.id);
     let (stranger, _) = customer(ecom).await;
     let (other_shop, _) = shop(ecom).await;
     assert!(matches!(
@@ -504,7 +538,7 @@ pub async fn returns_follow_the_table(backend: &Backend) {
             },
         )
         .await;
-    refused(ecom, &order, again, "nothing left, whatever the key").await;
+    refused(ecom, order, again, "nothing left, whatever the key").await;
 }
 
 /// Refunding every line of random orders (several lines, a percentage code, two shops) in

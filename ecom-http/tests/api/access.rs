@@ -45,13 +45,92 @@ struct Row {
 const BOTH: &[Caller] = &[Caller::OtherShop, Caller::OtherCustomer];
 
 fn rows(o: &Owned) -> Vec<Row> {
-    let row = |method: Method, template: &'static str, path: String, body: Option<Value>| Row {
+    let mut rows = base_rows(o);
+    rows.extend(return_rows(o));
+    rows
+}
+
+/// A row of a route every caller of [`BOTH`] tries.
+fn row(method: Method, template: &'static str, path: String, body: Option<Value>) -> Row {
+    Row {
         method,
         template,
         path,
         body,
         callers: BOTH,
-    };
+    }
+}
+
+/// The rows of the return routes.
+fn return_rows(o: &Owned) -> Vec<Row> {
+    vec![
+        row(
+            Method::POST,
+            "/orders/{orderId}/returns",
+            format!("/orders/{}/returns", o.order),
+            Some(json!({"lines": [{"productId": o.product, "quantity": 1}], "reason": "other"})),
+        ),
+        row(
+            Method::GET,
+            "/returns/{returnId}",
+            format!("/returns/{}", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/returns/{returnId}/cancel",
+            format!("/returns/{}/cancel", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/returns/{returnId}/dispute",
+            format!("/returns/{}/dispute", o.ret),
+            None,
+        ),
+        row(
+            Method::GET,
+            "/shop/returns/{returnId}",
+            format!("/shop/returns/{}", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/accept",
+            format!("/shop/returns/{}/accept", o.ret),
+            Some(json!({"mode": "refund_only"})),
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/reject",
+            format!("/shop/returns/{}/reject", o.ret),
+            Some(json!({"reason": "no"})),
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/receive",
+            format!("/shop/returns/{}/receive", o.ret),
+            Some(
+                json!({"lines": [{"productId": o.product, "quantity": 1, "condition": "resellable"}]}),
+            ),
+        ),
+        row(
+            Method::POST,
+            "/shop/returns/{returnId}/refund-paid",
+            format!("/shop/returns/{}/refund-paid", o.ret),
+            None,
+        ),
+        row(
+            Method::POST,
+            "/admin/returns/{returnId}/resolve",
+            format!("/admin/returns/{}/resolve", o.ret),
+            Some(json!({"outcome": "refund"})),
+        ),
+    ]
+}
+
+/// The rows of every other route.
+fn base_rows(o: &Owned) -> Vec<Row> {
     vec![
         row(
             Method::GET,
@@ -178,68 +257,6 @@ fn rows(o: &Owned) -> Vec<Row> {
             "/discounts/cancel",
             "/discounts/cancel".into(),
             Some(json!({"codeId": o.code, "shopId": o.shop.id})),
-        ),
-        row(
-            Method::POST,
-            "/orders/{orderId}/returns",
-            format!("/orders/{}/returns", o.order),
-            Some(json!({"lines": [{"productId": o.product, "quantity": 1}], "reason": "other"})),
-        ),
-        row(
-            Method::GET,
-            "/returns/{returnId}",
-            format!("/returns/{}", o.ret),
-            None,
-        ),
-        row(
-            Method::POST,
-            "/returns/{returnId}/cancel",
-            format!("/returns/{}/cancel", o.ret),
-            None,
-        ),
-        row(
-            Method::POST,
-            "/returns/{returnId}/dispute",
-            format!("/returns/{}/dispute", o.ret),
-            None,
-        ),
-        row(
-            Method::GET,
-            "/shop/returns/{returnId}",
-            format!("/shop/returns/{}", o.ret),
-            None,
-        ),
-        row(
-            Method::POST,
-            "/shop/returns/{returnId}/accept",
-            format!("/shop/returns/{}/accept", o.ret),
-            Some(json!({"mode": "refund_only"})),
-        ),
-        row(
-            Method::POST,
-            "/shop/returns/{returnId}/reject",
-            format!("/shop/returns/{}/reject", o.ret),
-            Some(json!({"reason": "no"})),
-        ),
-        row(
-            Method::POST,
-            "/shop/returns/{returnId}/receive",
-            format!("/shop/returns/{}/receive", o.ret),
-            Some(
-                json!({"lines": [{"productId": o.product, "quantity": 1, "condition": "resellable"}]}),
-            ),
-        ),
-        row(
-            Method::POST,
-            "/shop/returns/{returnId}/refund-paid",
-            format!("/shop/returns/{}/refund-paid", o.ret),
-            None,
-        ),
-        row(
-            Method::POST,
-            "/admin/returns/{returnId}/resolve",
-            format!("/admin/returns/{}/resolve", o.ret),
-            Some(json!({"outcome": "refund"})),
         ),
     ]
 }

@@ -58,10 +58,39 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
     let user = signup(api, "user", "buyer@returns.example").await;
     let product = support::published(api, &shop, "Return Tee", json!(20), 10).await;
     let order = delivered(api, &shop, &user, &product, 4).await;
-    let (stock, _, _) = support::inventory(api, &shop, &product).await;
+    let fx = Flow {
+        api,
+        shop: &shop,
+        user: &user,
+        product: &product,
+        order: &order,
+    };
+    received_and_paid_back(&fx).await;
+    refund_only(&fx).await;
+    rejected_disputed_resolved(&fx, operator.as_ref()).await;
+    if let Some(clock) = clock {
+        past_the_window(&fx, &clock).await;
+    }
+    metrics_count_returns(api).await;
+    support::contract::assert_answers_follow_the_document(api).await;
+}
 
-    // Requested -> accepted -> received (1 resellable, 1 damaged) -> refund paid by the shop.
-    let first = ask(api, &user, &order, &product, 2).await;
+/// What the steps of [`flow`] share: the server, a shop, its customer, a product and a
+/// delivered order of 4 units.
+struct Flow<'a> {
+    api: &'a Api,
+    shop: &'a Account,
+    user: &'a Account,
+    product: &'a String,
+    order: &'a String,
+}
+
+/// Requested -> accepted -> received (1 resellable, 1 damaged) -> refund paid by the shop;
+/// another's return is 404; moves out of turn are 409.
+async fn received_and_paid_back(fx: &Flow<'_>) {
+    let (api, shop, user, product, order) = (fx.api, fx.shop, fx.user, fx.product, fx.order);
+    let (stock, _, _) = support::inventory(api, shop, product).await;
+    let first = ask(api, user, order, product, 2).await;
     assert_eq!(first["status"], "requested");
     assert_eq!(first["orderId"], order.as_str());
     let id = first["id"].as_str().unwrap().to_owned();
@@ -131,7 +160,7 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
         ),
         (json!(1), json!(1))
     );
-    let (after, _, _) = support::inventory(api, &shop, &product).await;
+    let (after, _, _) = support::inventory(api, shop, product).await;
     assert_eq!(
         after,
         stock + 1,
@@ -155,9 +184,13 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
     )
     .await
     .err(409, "refunded");
+}
 
-    // Refund only, for one more unit.
-    let second = ask(api, &user, &order, &product, 1).await;
+/// Refund only, for one more unit; the order's payment shows what was refunded and what is
+/// still refundable.
+async fn refund_only(fx: &Flow<'_>) {
+    let (api, shop, user, product, order) = (fx.api, fx.shop, fx.user, fx.product, fx.order);
+    let second = ask(api, user, order, product, 1).await;
     let second_id = second["id"].as_str().unwrap();
     let refunded = api
         .api(
@@ -184,9 +217,13 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
         paid - 60.0,
         "paid less every refund due or paid: {payment}"
     );
+}
 
-    // The last unit: rejected, disputed, and (with an operator) refunded with the fee.
-    let third = ask(api, &user, &order, &product, 1).await;
+/// The last unit: rejected, disputed (once), and with an operator refunded with the fee; a
+/// shop cannot decide a dispute.
+async fn rejected_disputed_resolved(fx: &Flow<'_>, operator: Option<&Api>) {
+    let (api, shop, user, product, order) = (fx.api, fx.shop, fx.user, fx.product, fx.order);
+    let third = ask(api, user, order, product, 1).await;
     let third_id = third["id"].as_str().unwrap();
     let body = json!({"lines": [{"productId": product, "quantity": 1}], "reason": "other"});
     api.api(
@@ -230,7 +267,7 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
     )
     .await
     .err(403, "operator");
-    if let Some(operator) = &operator {
+    if let Some(operator) = operator {
         let resolved = operator
             .api(
                 Method::POST,
@@ -247,10 +284,13 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
     }
     let mine = api.api(Method::GET, "/returns", &user.auth(), None).await;
     assert_eq!(mine.ok(200).as_array().unwrap().len(), 3);
+}
 
-    // Past the window, nothing can be asked.
-    if let Some(clock) = clock {
-        let late = delivered(api, &shop, &user, &product, 1).await;
+/// Past the window, nothing can be asked.
+async fn past_the_window(fx: &Flow<'_>, clock: &ManualClock) {
+    let (api, shop, user, product) = (fx.api, fx.shop, fx.user, fx.product);
+    {
+        let late = delivered(api, shop, user, product, 1).await;
         clock.advance(chrono::Duration::days(16));
         let login = api
             .api(
@@ -279,7 +319,10 @@ async fn flow(api: Api, operator: Option<Api>, clock: Option<Arc<ManualClock>>) 
         .await
         .err(409, "window");
     }
-    // The metrics count what the relay moved: requests by reason, moves, refunds with amounts.
+}
+
+/// The metrics count what the relay moved: requests by reason, moves, refunds with amounts.
+async fn metrics_count_returns(api: &Api) {
     let expected = [
         "ecom_returns_requested_total{reason=\"damaged\"} 3",
         "ecom_returns_total{outcome=\"received\"} 1",

@@ -431,79 +431,101 @@ impl World {
             .collect();
         if !moving.is_empty() && (delivered.is_empty() || self.rng.gen_bool(0.5)) {
             let (order, i) = moving[self.rng.gen_range(0..moving.len())].clone();
-            let line = &order.lines[i];
-            let steps: Vec<OrderStatus> = [
-                OrderStatus::Confirmed,
-                OrderStatus::Shipped,
-                OrderStatus::Delivered,
-            ]
-            .into_iter()
-            .skip(match line.status {
-                OrderStatus::Pending => 0,
-                OrderStatus::Confirmed => 1,
-                _ => 2,
-            })
-            .collect();
-            let what = format!(
-                "fulfil {} p{}",
-                self.name(&order.id),
-                self.fx.product_index(&line.product_id)
-            );
-            let (shop, id, product) = (
-                line.shop_id.clone(),
-                order.id.clone(),
-                line.product_id.clone(),
-            );
-            return Ok(self.spawn(p, what, async move {
-                let mut last = Err(crate::Error::not_found("order line"));
-                for status in steps {
-                    let update = StatusUpdate {
-                        lines: vec![LineStatusChange {
-                            product_ids: vec![product.clone()],
-                            status,
-                        }],
-                        ..StatusUpdate::default()
-                    };
-                    last = ecom.orders.update_status(&shop, &id, update).await;
-                    if last.is_err() {
-                        break;
-                    }
-                }
-                Done::Update(last)
-            }));
+            return Ok(self.start_fulfil(p, ecom, order, i));
         }
         if !delivered.is_empty() && (asked.is_empty() || self.rng.gen_bool(0.4)) {
             let (order, i) = delivered[self.rng.gen_range(0..delivered.len())].clone();
-            let line = &order.lines[i];
-            let units = self.rng.gen_range(1..=line.quantity);
-            let what = format!(
-                "return {} p{}x{units}",
-                self.name(&order.id),
-                self.fx.product_index(&line.product_id)
-            );
-            let input = crate::service::NewReturn {
-                lines: vec![crate::service::ReturnItem {
-                    product_id: line.product_id.clone(),
-                    model_id: None,
-                    quantity: units,
-                }],
-                reason: crate::returns::ReturnReason::Damaged,
-                note: None,
-                evidence: Vec::new(),
-                request_key: None,
-            };
-            return Ok(self.spawn(p, what, async move {
-                Done::Return(Box::new(
-                    ecom.returns
-                        .request(&order.customer_id, &order.id, input)
-                        .await,
-                ))
-            }));
+            return Ok(self.start_request(p, ecom, order, i));
         }
         if asked.is_empty() {
             return Ok(round().await);
         }
         let (order, ret) = asked[self.rng.gen_range(0..asked.len())].clone();
+        Ok(self.start_return_move(p, ecom, order, ret))
+    }
+
+    /// A shop takes line `i` of `order` through the steps left to delivery.
+    fn start_fulfil(&mut self, p: usize, ecom: Ecom, order: Order, i: usize) -> String {
+        let line = &order.lines[i];
+        let steps: Vec<OrderStatus> = [
+            OrderStatus::Confirmed,
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+        ]
+        .into_iter()
+        .skip(match line.status {
+            OrderStatus::Pending => 0,
+            OrderStatus::Confirmed => 1,
+            _ => 2,
+        })
+        .collect();
+        let what = format!(
+            "fulfil {} p{}",
+            self.name(&order.id),
+            self.fx.product_index(&line.product_id)
+        );
+        let (shop, id, product) = (
+            line.shop_id.clone(),
+            order.id.clone(),
+            line.product_id.clone(),
+        );
+        self.spawn(p, what, async move {
+            let mut last = Err(crate::Error::not_found("order line"));
+            for status in steps {
+                let update = StatusUpdate {
+                    lines: vec![LineStatusChange {
+                        product_ids: vec![product.clone()],
+                        status,
+                    }],
+                    ..StatusUpdate::default()
+                };
+                last = ecom.orders.update_status(&shop, &id, update).await;
+                if last.is_err() {
+                    break;
+                }
+            }
+            Done::Update(last)
+        })
+    }
+
+    /// The customer of `order` asks units of its delivered line `i` back.
+    fn start_request(&mut self, p: usize, ecom: Ecom, order: Order, i: usize) -> String {
+        let line = &order.lines[i];
+        let units = self.rng.gen_range(1..=line.quantity);
+        let what = format!(
+            "return {} p{}x{units}",
+            self.name(&order.id),
+            self.fx.product_index(&line.product_id)
+        );
+        let input = crate::service::NewReturn {
+            lines: vec![crate::service::ReturnItem {
+                product_id: line.product_id.clone(),
+                model_id: None,
+                quantity: units,
+            }],
+            reason: crate::returns::ReturnReason::Damaged,
+            note: None,
+            evidence: Vec::new(),
+            request_key: None,
+        };
+        self.spawn(p, what, async move {
+            Done::Return(Box::new(
+                ecom.returns
+                    .request(&order.customer_id, &order.id, input)
+                    .await,
+            ))
+        })
+    }
+
+    /// One move of `ret` (a return of `order`), chosen at random; moves the table forbids are
+    /// refused.
+    fn start_return_move(
+        &mut self,
+        p: usize,
+        ecom: Ecom,
+        order: Order,
+        ret: crate::returns::OrderReturn,
+    ) -> String {
         let (shop, customer, id) = (ret.shop_id.clone(), ret.customer_id.clone(), ret.id.clone());
         let index = order.returns.iter().position(|r| r.id == id).unwrap_or(0);
         let name = format!("{}/r{index}", self.name(&order.id));
@@ -616,7 +638,7 @@ impl World {
                     )
                 }
             };
-        Ok(self.spawn(p, what, work))
+        self.spawn(p, what, work)
     }
 
     fn start_return_sweep(&mut self) -> Result<String, String> {
