@@ -30,6 +30,9 @@ use serde_json::Value;
 /// still due to leave `sold`.
 pub const RESTOCK_RETRY: chrono::Duration = chrono::Duration::minutes(1);
 
+/// Most client keys of moves one return remembers (the newest).
+pub const MAX_MOVE_KEYS: usize = 10;
+
 /// Most returns one order keeps (every request, whatever became of it).
 pub const MAX_RETURNS_PER_ORDER: usize = 20;
 
@@ -174,6 +177,10 @@ pub struct OrderReturn {
     pub evidence: Vec<String>,
     /// The client's key for the request: asking again with it answers the same return.
     pub request_key: String,
+    /// The client keys of the moves it took (the newest [`MAX_MOVE_KEYS`]): a move retried
+    /// with one of them answers the return as it stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
     /// Where it stands.
     pub status: ReturnStatus,
     /// How the shop (or the sweep) accepted it.

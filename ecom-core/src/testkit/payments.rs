@@ -40,8 +40,14 @@ pub fn ecom_paying(
     clock: &Arc<ManualClock>,
     strategy: CheckoutStrategy,
 ) -> Ecom {
-    let mut config = EcomConfig::new(Secret::new(b"conformance-suite-api-key-secret".to_vec()));
+    let mut config = paying_config();
     config.checkout.strategy = strategy;
+    Ecom::new(backend.clone().with_clock(clock.clone()), config)
+}
+
+/// The suite's configuration offering `cod` and `online`.
+pub fn paying_config() -> EcomConfig {
+    let mut config = EcomConfig::new(Secret::new(b"conformance-suite-api-key-secret".to_vec()));
     config
         .payments
         .register(Arc::new(SignedWebhook::new(
@@ -49,7 +55,7 @@ pub fn ecom_paying(
             TIMEOUT,
         )))
         .unwrap();
-    Ecom::new(backend.clone().with_clock(clock.clone()), config)
+    config
 }
 
 /// A provider callback of `kind` for `order` with `amount` (major units) and `currency`,

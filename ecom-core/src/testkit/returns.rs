@@ -3,7 +3,7 @@
 //! refunds that add up to what was paid, racing moves and sweeps with one winner, restock.
 
 use super::checkout::{create_code, place, request};
-use super::payments::{clock, genuine, TIMEOUT, WEBHOOK_SECRET};
+use super::payments::{clock, genuine, paying_config, WEBHOOK_SECRET};
 use super::{assert_race, customer, interleaved, published_product, rush, shop};
 use crate::backend::Backend;
 use crate::clock::ManualClock;
@@ -17,8 +17,8 @@ use crate::returns::ledger::{refunded, refunds_committed};
 use crate::returns::{Condition, RefundStatus, ReturnMode, ReturnReason, ReturnStatus};
 use crate::secret::Secret;
 use crate::service::{
-    CheckoutRequest, DisputeOutcome, Ecom, EcomConfig, LineStatusChange, NewReturn, ReceivedLine,
-    ReturnItem, ReturnOf, ShopOrder, StatusUpdate,
+    CheckoutRequest, DisputeOutcome, Ecom, LineStatusChange, NewReturn, ReceivedLine, ReturnItem,
+    ReturnOf, ShopOrder, StatusUpdate,
 };
 use chrono::Duration;
 use std::sync::Arc;
@@ -27,15 +27,8 @@ use std::sync::Arc;
 const FEE: i64 = 500;
 
 fn ecom_returning(backend: &Backend, clock: &Arc<ManualClock>) -> Ecom {
-    let mut config = EcomConfig::new(Secret::new(b"conformance-suite-api-key-secret".to_vec()));
+    let mut config = paying_config();
     config.checkout.fee_ship_minor = FEE;
-    config
-        .payments
-        .register(Arc::new(SignedWebhook::new(
-            Secret::new(WEBHOOK_SECRET),
-            TIMEOUT,
-        )))
-        .unwrap();
     Ecom::new(backend.clone().with_clock(clock.clone()), config)
 }
 
@@ -382,10 +375,33 @@ async fn rejected_and_closed(s: &Shop1, order: &Order) -> ReturnOf {
         "nothing left to ask",
     )
     .await;
-    ecom.returns
+    // A move retried under its key answers the return as it stands; under another key, or
+    // none, the repeat is refused.
+    let key = crate::idempotency::IdempotencyKey::parse("reject-1").unwrap();
+    let rejected = ecom.returns.keyed(key.clone());
+    let once = rejected
         .reject(&s.shop, &second.ret.id, "worn")
         .await
         .unwrap();
+    let again = rejected
+        .reject(&s.shop, &second.ret.id, "worn")
+        .await
+        .unwrap();
+    assert_eq!(
+        (once.ret.status, &once.order),
+        (ReturnStatus::Rejected, &again.order)
+    );
+    let other = crate::idempotency::IdempotencyKey::parse("reject-2").unwrap();
+    refused(
+        ecom,
+        order,
+        ecom.returns
+            .keyed(other)
+            .reject(&s.shop, &second.ret.id, "worn")
+            .await,
+        "reject again under another key",
+    )
+    .await;
     refused(
         ecom,
         order,

@@ -13,7 +13,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use ecom_core::id::{OrderId, ReturnId};
-use ecom_core::service::ReturnOf;
+use ecom_core::service::{ReturnOf, ReturnService};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,6 +32,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(receive_return))
         .routes(routes!(confirm_return_refund))
         .routes(routes!(resolve_return))
+}
+
+/// The return service for this request: keyed by its `idempotency-key`, if it sent one (a
+/// retried move then answers the return as it stands).
+fn returns(state: &AppState, headers: &HeaderMap) -> Result<ReturnService, AppError> {
+    Ok(match idempotency_key(headers)? {
+        Some(key) => state.ecom.returns.keyed(key),
+        None => state.ecom.returns.clone(),
+    })
 }
 
 fn view(found: &ReturnOf) -> ReturnDto {
@@ -109,7 +118,7 @@ pub async fn get_return(
 /// accepted); later: 409.
 #[utoipa::path(
     post, path = "/returns/{returnId}/cancel", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The return, cancelled", body = Envelope<ReturnDto>),
         (status = 409, description = "The return can no longer be cancelled", body = crate::envelope::ErrorBody),
@@ -120,15 +129,18 @@ pub async fn cancel_return(
     user: CustomerAuth,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
 ) -> Result<Reply<ReturnDto>, AppError> {
-    let found = state.ecom.returns.cancel(&user.customer_id, &id).await?;
+    let found = returns(&state, &headers)?
+        .cancel(&user.customer_id, &id)
+        .await?;
     Ok(Reply::ok("Cancel return success!", view(&found)))
 }
 
 /// The calling customer disputes the shop's rejection, once; the operator decides.
 #[utoipa::path(
     post, path = "/returns/{returnId}/dispute", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The return, disputed", body = Envelope<ReturnDto>),
         (status = 409, description = "Not rejected, or disputed already", body = crate::envelope::ErrorBody),
@@ -139,8 +151,11 @@ pub async fn dispute_return(
     user: CustomerAuth,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
 ) -> Result<Reply<ReturnDto>, AppError> {
-    let found = state.ecom.returns.dispute(&user.customer_id, &id).await?;
+    let found = returns(&state, &headers)?
+        .dispute(&user.customer_id, &id)
+        .await?;
     Ok(Reply::ok("Dispute return success!", view(&found)))
 }
 
@@ -185,7 +200,7 @@ pub async fn get_shop_return(
 /// `refund_only` makes the refund due at once. Not requested any more: 409.
 #[utoipa::path(
     post, path = "/shop/returns/{returnId}/accept", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     request_body = AcceptBody,
     responses(
         (status = 200, description = "The return, accepted", body = Envelope<ReturnDto>),
@@ -197,11 +212,10 @@ pub async fn accept_return(
     shop: ShopAuth,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
     Json(body): Json<AcceptBody>,
 ) -> Result<Reply<ReturnDto>, AppError> {
-    let found = state
-        .ecom
-        .returns
+    let found = returns(&state, &headers)?
         .accept(&shop.shop_id, &id, body.mode.into())
         .await?;
     Ok(Reply::ok("Accept return success!", view(&found)))
@@ -210,7 +224,7 @@ pub async fn accept_return(
 /// The calling shop refuses a requested return, saying why.
 #[utoipa::path(
     post, path = "/shop/returns/{returnId}/reject", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     request_body = RejectBody,
     responses(
         (status = 200, description = "The return, rejected", body = Envelope<ReturnDto>),
@@ -222,11 +236,10 @@ pub async fn reject_return(
     shop: ShopAuth,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
     Json(body): Json<RejectBody>,
 ) -> Result<Reply<ReturnDto>, AppError> {
-    let found = state
-        .ecom
-        .returns
+    let found = returns(&state, &headers)?
         .reject(&shop.shop_id, &id, &body.reason)
         .await?;
     Ok(Reply::ok("Reject return success!", view(&found)))
@@ -237,7 +250,7 @@ pub async fn reject_return(
 /// is due.
 #[utoipa::path(
     post, path = "/shop/returns/{returnId}/receive", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     request_body = ReceiveBody,
     responses(
         (status = 200, description = "The return, received; its refund due", body = Envelope<ReturnDto>),
@@ -249,11 +262,10 @@ pub async fn receive_return(
     shop: ShopAuth,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
     Json(body): Json<ReceiveBody>,
 ) -> Result<Reply<ReturnDto>, AppError> {
-    let found = state
-        .ecom
-        .returns
+    let found = returns(&state, &headers)?
         .receive(&shop.shop_id, &id, &body.lines())
         .await?;
     Ok(Reply::ok("Receive return success!", view(&found)))
@@ -263,7 +275,7 @@ pub async fn receive_return(
 /// online is refunded by its provider (409).
 #[utoipa::path(
     post, path = "/shop/returns/{returnId}/refund-paid", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The return, refunded", body = Envelope<ReturnDto>),
         (status = 409, description = "No refund is due, or it is the provider's", body = crate::envelope::ErrorBody),
@@ -274,10 +286,9 @@ pub async fn confirm_return_refund(
     shop: ShopAuth,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
 ) -> Result<Reply<ReturnDto>, AppError> {
-    let found = state
-        .ecom
-        .returns
+    let found = returns(&state, &headers)?
         .confirm_refund(&shop.shop_id, &id)
         .await?;
     Ok(Reply::ok("Confirm return refund success!", view(&found)))
@@ -287,7 +298,7 @@ pub async fn confirm_return_refund(
 /// return: `refund` (at most `amount`, never more than the units cost) or `reject`.
 #[utoipa::path(
     post, path = "/admin/returns/{returnId}/resolve", tag = "returns",
-    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$")),
+    params(("returnId" = String, Path, description = "The return id (32 lowercase hex characters)", pattern = "^[0-9a-f]{32}$"), IdempotencyKeyHeader),
     request_body = ResolveBody,
     responses(
         (status = 200, description = "The return, decided", body = Envelope<ReturnDto>),
@@ -299,9 +310,12 @@ pub async fn resolve_return(
     _operator: Operator,
     State(state): State<AppState>,
     PathId(id): PathId<ReturnId>,
+    headers: HeaderMap,
     Json(body): Json<ResolveBody>,
 ) -> Result<Reply<ReturnDto>, AppError> {
     let (outcome, amount) = body.decision(state.ecom.config().currency)?;
-    let found = state.ecom.returns.resolve(&id, outcome, amount).await?;
+    let found = returns(&state, &headers)?
+        .resolve(&id, outcome, amount)
+        .await?;
     Ok(Reply::ok("Resolve return success!", view(&found)))
 }

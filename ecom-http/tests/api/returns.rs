@@ -129,15 +129,28 @@ async fn received_and_paid_back(fx: &Flow<'_>) {
     )
     .await
     .err(409, "requested");
-    let accepted = api
-        .api(
-            Method::POST,
-            &format!("/shop/returns/{id}/accept"),
-            &shop.auth(),
-            Some(json!({"mode": "return_and_refund"})),
-        )
-        .await;
-    assert_eq!(accepted.ok(200)["status"], "accepted");
+    // Retried under its idempotency-key, a move answers the return as it stands.
+    let mut keyed = shop.auth();
+    keyed.push(("idempotency-key", "accept-1"));
+    for _ in 0..2 {
+        let accepted = api
+            .api(
+                Method::POST,
+                &format!("/shop/returns/{id}/accept"),
+                &keyed,
+                Some(json!({"mode": "return_and_refund"})),
+            )
+            .await;
+        assert_eq!(accepted.ok(200)["status"], "accepted");
+    }
+    api.api(
+        Method::POST,
+        &format!("/shop/returns/{id}/accept"),
+        &shop.auth(),
+        Some(json!({"mode": "return_and_refund"})),
+    )
+    .await
+    .err(409, "accepted");
     let received = api
         .api(
             Method::POST,

@@ -25,7 +25,7 @@ use crate::payment::{Capture, PaymentStatus};
 use crate::returns::ledger::{price_refund, units_taken};
 use crate::returns::{
     OrderReturn, RefundStatus, ReturnFilter, ReturnLine, ReturnMode, ReturnPolicy, ReturnStatus,
-    MAX_RETURNS_PER_ORDER,
+    MAX_MOVE_KEYS, MAX_RETURNS_PER_ORDER,
 };
 use crate::service::config::EcomConfig;
 use crate::service::order_events::Actor;
@@ -56,6 +56,8 @@ pub struct ReturnService {
     config: Arc<EcomConfig>,
     policy: ReturnPolicy,
     stats: Arc<stats::ReturnStats>,
+    /// The client's key of the next move ([`Self::keyed`]).
+    key: Option<IdempotencyKey>,
 }
 
 /// A return and the order that holds it.
@@ -88,6 +90,18 @@ impl ReturnService {
             policy: config.returns,
             config,
             stats,
+            key: None,
+        }
+    }
+
+    /// This service for a move the client may retry under `key`: a move of a return that
+    /// already took a move with this key answers the return as it stands and changes nothing
+    /// (the return keeps its [`MAX_MOVE_KEYS`] newest keys). Without a key, a repeated move
+    /// is refused like any move the table forbids, so of two racing moves one wins.
+    pub fn keyed(&self, key: IdempotencyKey) -> Self {
+        ReturnService {
+            key: Some(key),
+            ..self.clone()
         }
     }
 
@@ -272,6 +286,7 @@ impl ReturnService {
             note: input.note.clone(),
             evidence: input.evidence.clone(),
             request_key: key.to_owned(),
+            keys: Vec::new(),
             status: ReturnStatus::Requested,
             mode: None,
             rejection: None,
@@ -345,6 +360,7 @@ impl ReturnService {
     ) -> Result<ReturnOf> {
         let id = found.ret.id.clone();
         let now = self.backend.clock.now();
+        let key = self.key.as_ref().map(IdempotencyKey::as_str);
         let done = update_order(&self.backend, found.order, actor, |current| {
             let mut next = current.clone();
             let index = next
@@ -353,7 +369,17 @@ impl ReturnService {
                 .position(|r| r.id == id)
                 .ok_or_else(|| Error::not_found("return"))?;
             let mut ret = next.returns[index].clone();
+            if let Some(key) = key {
+                if ret.keys.iter().any(|k| k == key) {
+                    return Ok(Edit::Keep);
+                }
+            }
             change(current, &mut ret, now)?;
+            if let Some(key) = key {
+                ret.keys.push(key.to_owned());
+                let extra = ret.keys.len().saturating_sub(MAX_MOVE_KEYS);
+                ret.keys.drain(..extra);
+            }
             next.returns[index] = ret;
             Ok(Edit::save(next))
         })
