@@ -430,13 +430,17 @@ async fn rejected_and_closed(s: &Shop1, order: &Order) -> ReturnOf {
     second
 }
 
-/// Units of a closed return can be asked again: requested -> cancelled; then rejected ->
-/// disputed -> refunded by the operator, the last units with the fee.
+/// Units of a closed return can be asked again: requested -> accepted -> cancelled; then
+/// rejected -> disputed -> refunded by the operator, the last units with the fee.
 async fn cancelled_then_refunded_by_the_operator(s: &Shop1, order: &Order) -> ReturnOf {
     let (ecom, p) = (&s.ecom, &s.product.id);
     let third = ecom
         .returns
         .request(&s.buyer, &order.id, asking(p, 3))
+        .await
+        .unwrap();
+    ecom.returns
+        .accept(&s.shop, &third.ret.id, ReturnMode::ReturnAndRefund)
         .await
         .unwrap();
     let cancelled = ecom.returns.cancel(&s.buyer, &third.ret.id).await.unwrap();
@@ -634,12 +638,82 @@ pub async fn refunds_add_up_to_what_was_paid(backend: &Backend) {
     }
 }
 
+/// Two accepts of one return at once, and a customer's cancel racing the shop's receipt:
+/// one wins each; an accept racing the sweep's auto-accept: the return is accepted once.
+/// Also rejects a return, left undisputed (the caller checks the sweep closes it); its id.
+async fn pairs_race(s: &Shop1, order: &Order) -> crate::id::ReturnId {
+    let (ecom, p) = (&s.ecom, &s.product.id);
+    let ask = || async {
+        ecom.returns
+            .request(&s.buyer, &order.id, asking(p, 1))
+            .await
+            .unwrap()
+            .ret
+            .id
+    };
+    let twice = ask().await;
+    let results = rush(2, |_| {
+        let (ecom, shop, id) = (ecom.clone(), s.shop.clone(), twice.clone());
+        async move {
+            ecom.returns
+                .accept(&shop, &id, ReturnMode::ReturnAndRefund)
+                .await
+        }
+    })
+    .await;
+    assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Conflict { .. }),
+        "two accepts",
+    );
+    let results = rush(2, |i| {
+        let (ecom, shop, buyer, id) =
+            (ecom.clone(), s.shop.clone(), s.buyer.clone(), twice.clone());
+        let units = [receipt(&s.product.id, 1, Condition::Resellable)];
+        async move {
+            match i {
+                0 => ecom.returns.cancel(&buyer, &id).await,
+                _ => ecom.returns.receive(&shop, &id, &units).await,
+            }
+        }
+    })
+    .await;
+    assert_race(
+        &results,
+        1,
+        |e| matches!(e, Error::Conflict { .. }),
+        "cancel, receive",
+    );
+    let unanswered = ask().await;
+    s.clock
+        .advance(ecom.returns.policy().answer_within + Duration::seconds(1));
+    let (accepted, swept) = futures::join!(
+        ecom.returns
+            .accept(&s.shop, &unanswered, ReturnMode::ReturnAndRefund),
+        ecom.returns.sweep()
+    );
+    let by_sweep = swept.unwrap().accepted;
+    match accepted {
+        Ok(_) => assert_eq!(by_sweep, 0, "accepted by the shop and by the sweep"),
+        Err(Error::Conflict { .. }) => assert_eq!(by_sweep, 1, "accepted by nobody"),
+        Err(e) => panic!("an accept racing the sweep: {e:?}"),
+    }
+    let after = stored(ecom, order).await;
+    let ret = after.return_of(&unanswered).unwrap();
+    assert_eq!(ret.status, ReturnStatus::Accepted);
+    let rejected = ask().await;
+    ecom.returns.reject(&s.shop, &rejected, "no").await.unwrap();
+    rejected
+}
+
 /// Racing moves of one return have exactly one winner (accept, reject, cancel at once), and
 /// sweeps run by three tasks at once act once per return.
 pub async fn racing_moves_and_sweeps_act_once(backend: &Backend) {
     let s = setup(&interleaved(backend)).await;
     let (ecom, p) = (&s.ecom, &s.product.id);
-    let order = delivered(ecom, &s.buyer, request(&s.shop, &[(&s.product, 6)], None)).await;
+    let order = delivered(ecom, &s.buyer, request(&s.shop, &[(&s.product, 10)], None)).await;
+    let rejected = pairs_race(&s, &order).await;
     for _ in 0..2 {
         let asked = ecom
             .returns
@@ -732,6 +806,11 @@ pub async fn racing_moves_and_sweeps_act_once(backend: &Backend) {
         .iter()
         .filter(|r| waiting.contains(&r.id))
         .all(|r| r.status == ReturnStatus::Closed));
+    assert_eq!(
+        after.return_of(&rejected).map(|r| r.status),
+        Some(ReturnStatus::Closed),
+        "a rejection never disputed is closed"
+    );
 }
 
 /// The refund of a return paid online is asked of the provider under the return's id; a
