@@ -375,7 +375,18 @@ async fn returns_on_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn returns_on_mongo_redis() {
-    support::on_mongo_redis("gate", |api| flow(api, None, None)).await;
+    let (config, fixtures) = support::mongo_redis_config("gate").await;
+    // The operator's key, made in the same database with the server's key secret.
+    let ecom = ecom_core::Ecom::new(fixtures.db.backend().clone(), config.ecom_config().unwrap());
+    ecom.api_keys
+        .ensure(OPERATOR_KEY, vec![Permission::P0000, Permission::P1111])
+        .await
+        .unwrap();
+    let server = TestServer::start(config).await;
+    let operator = Api::new(&server.base, OPERATOR_KEY);
+    flow(server.api.clone(), Some(operator), None).await;
+    server.stop().await;
+    drop(fixtures);
 }
 
 /// The webhook secret of the online flow's provider.
