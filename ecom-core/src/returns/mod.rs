@@ -20,11 +20,10 @@ pub use policy::ReturnPolicy;
 pub use status::ReturnStatus;
 
 use crate::clock::Timestamp;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::{AdjustmentId, CustomerId, OrderId, ProductId, ReturnId, ShopId};
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// How long after a receipt (or a failed try) the sweep takes back received units that are
 /// still due to leave `sold`.
@@ -72,16 +71,6 @@ pub enum Condition {
     Resellable,
     /// Not fit to sell: recorded, kept out of stock.
     Damaged,
-}
-
-/// Parses one of the snake-case names of a unit enum (`damaged`, `refund_only`, ...).
-pub fn parse_name<T: serde::de::DeserializeOwned>(
-    text: &str,
-    field: &str,
-    names: &str,
-) -> Result<T> {
-    serde_json::from_value(Value::String(text.to_owned()))
-        .map_err(|_| Error::validation(field, format!("must be one of {names}")))
 }
 
 /// One line of a return: units of one line of the order.
